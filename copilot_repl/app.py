@@ -1,0 +1,181 @@
+"""The front-end-neutral REPL: the current session, dispatch of one line,
+and the turn-level error handling shared by the shell and script mode."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from .client import CopilotClient
+from .errors import ReplError, SessionNotFound, UsageError
+from .events import SessionEvent
+from .parsing import parse_line
+from .registry import Registry
+from .ui import Output
+
+if TYPE_CHECKING:
+    from .chat import CopilotSession
+    from .turn import Job
+
+
+class Repl:
+    """State of one interactive or scripted run."""
+
+    def __init__(self, client: CopilotClient, out: Output) -> None:
+        from .commands import Commands
+
+        self.client = client
+        self.out = out
+        self.session: CopilotSession | None = None
+        self.failed = False
+        self.quitting = False
+        self.commands = Commands(self)
+        self.registry = Registry(self.commands)
+        self._unlisten = client.listen(self._on_event)
+        client.bug_reporter = lambda exc: self.report(exc)
+
+    # -- the current session --------------------------------------------
+    @property
+    def current(self) -> CopilotSession:
+        if self.session is None:
+            raise UsageError("no session is open; :new creates one")
+        return self.session
+
+    async def open_initial(self, name: str | None) -> None:
+        """Open --session NAME (created if missing), else the last active one,
+        else the most recent, else a new session called ``main``."""
+        store = self.client.store
+        store.ensure()
+        if name and not store.exists(name):
+            await self.switch_to(await self.client.create_session(session_id=name))
+            return
+        name = name or store.current()
+        if name is None:
+            infos = await self.client.list_sessions()
+            name = infos[0]["session_id"] if infos else None
+        if name is None:
+            session = await self.client.create_session(session_id="main")
+        else:
+            session = await self.client.resume_session(name)
+        await self.switch_to(session, show=False)
+
+    async def switch_to(self, session: CopilotSession, *, show: bool = True) -> None:
+        self.session = session
+        self.client.current = session.session_id
+        self.client.store.set_current(session.session_id)
+        for warning in session.warnings:
+            self.out.warn(warning)
+        session.warnings.clear()
+        if not show:
+            return
+        job = session.job
+        if job is not None and job.running:
+            await self.follow(session, job)
+        elif session.unread and session.messages:
+            last = session.messages[-1]
+            self.out.message(last.role, last.content, f"{session.session_id} · new reply")
+            session.unread = False
+
+    async def switch_by(self, step: int) -> None:
+        names = self.client.store.names()
+        if not names:
+            return
+        cur = self.session.session_id if self.session else names[0]
+        idx = names.index(cur) if cur in names else 0
+        target = names[(idx + step) % len(names)]
+        await self.switch_to(await self.client.resume_session(target))
+
+    # -- one line -------------------------------------------------------
+    async def handle(self, text: str) -> None:
+        """Run one input line; report any error as one line and go on."""
+        try:
+            await self._dispatch(text)
+        except ReplError as exc:
+            self.fail(str(exc))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # a bug: report it, keep the loop alive
+            self.report(exc)
+
+    async def _dispatch(self, text: str) -> None:
+        line = parse_line(text)
+        if line.kind == "command":
+            await self.registry.lookup(line.name).handler(line.args)
+        elif line.kind == "prompt":
+            await self.prompt(self.current, line.args, background=line.background)
+
+    async def prompt(self, session: CopilotSession, text: str, *, background: bool) -> None:
+        if not text.strip():
+            raise UsageError("the prompt is empty")
+        await session.send(text)
+        job = session.job
+        assert job is not None
+        if background or session is not self.session:
+            job.background = True
+            return
+        await self.follow(session, job)
+
+    async def follow(self, session: CopilotSession, job: Job) -> None:
+        outcome = await self.out.follow(session, job)
+        if outcome == "background":
+            job.background = True
+            self.out.notice(f"[{session.session_id}] continues in the background")
+        else:
+            session.unread = False
+
+    async def fanout(self, sessions: list[CopilotSession], text: str) -> None:
+        if not text.strip():
+            raise UsageError("the prompt is empty")
+        for s in sessions:
+            s._idle_or_raise()
+        items = []
+        for s in sessions:
+            await s.send(text)
+            assert s.job is not None
+            items.append((s, s.job))
+        await self.out.fanout(items)
+        for s, _ in items:
+            s.unread = False
+
+    # -- events from every session --------------------------------------
+    def _on_event(self, event: SessionEvent) -> None:
+        sid = event.session_id
+        prefix = "" if self.session and sid == self.session.session_id else f"[{sid}] "
+        if event.type == "session.error":
+            self.fail(prefix + event.data.message)
+        elif event.type == "session.info":
+            self.out.warn(prefix + event.data.message)
+        elif event.type == "session.status":
+            self.out.status(prefix + event.data.message)
+        elif event.type == "session.idle":
+            self._maybe_notice(event)
+
+    def _maybe_notice(self, event: SessionEvent) -> None:
+        session = self.client._open.get(event.session_id)
+        job = session.job if session else None
+        if job is None or not job.background:
+            return
+        what = "reply done" if job.state == "done" else f"reply {job.state}"
+        self.out.notice(
+            f"[{event.session_id}] {what} · {job.tokens} tokens · {job.elapsed:.1f} s"
+        )
+
+    # -- errors ---------------------------------------------------------
+    def fail(self, message: str) -> None:
+        self.failed = True
+        self.out.error(message)
+
+    def report(self, exc: BaseException) -> None:
+        self.fail(f"internal error (please report it): {type(exc).__name__}: {exc}")
+
+    async def finish(self) -> None:
+        """Wait for background replies (script mode's end of input)."""
+        await self.commands.wait_for(self.client.jobs())
+
+    async def close(self) -> None:
+        self._unlisten()
+        await self.client.stop()
+
+    def check_session_exists(self, name: str) -> None:
+        if not self.client.store.exists(name):
+            raise SessionNotFound(f"no session named {name!r}")

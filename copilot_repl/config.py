@@ -1,0 +1,285 @@
+"""Configuration: where state lives, the providers, the default model.
+
+Read from a TOML file (standard library ``tomllib``)::
+
+    model = "openai:gpt-4o-mini"          # default for new sessions
+    system = "You are concise."           # default system prompt
+
+    [providers.work]                      # any OpenAI-compatible server
+    base_url = "http://127.0.0.1:8080/v1"
+    api_key_env = "WORK_KEY"
+    default_model = "qwen2.5"
+    max_parallel = 4
+    context_tokens = 32768
+
+    [aliases]
+    claude-sonnet-4 = "work:qwen2.5"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, UsageError
+
+APP = "copilot-repl"
+HOME_ENV = "COPILOT_REPL_HOME"
+LOCAL_MODEL = "local:smollm2"
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """How to reach one provider."""
+
+    name: str
+    kind: str = "openai"  # "openai" (any compatible HTTP API) or "local"
+    base_url: str = ""
+    api_key_env: str = ""
+    default_model: str = ""
+    max_parallel: int = 4
+    context_tokens: int = 128_000
+    reply_tokens: int = 1024
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_retries: int = 3
+    params: Mapping[str, Any] = field(default_factory=dict)
+    model_path: str = ""
+
+
+BUILTIN_PROVIDERS: dict[str, ProviderConfig] = {
+    "local": ProviderConfig(
+        name="local",
+        kind="local",
+        default_model="smollm2",
+        max_parallel=1,
+        context_tokens=2048,
+        reply_tokens=400,
+        read_timeout=120.0,
+        max_retries=0,
+        params={"temperature": 0.7, "repeat_penalty": 1.1, "max_tokens": 400},
+    ),
+    "openai": ProviderConfig(
+        name="openai",
+        base_url="https://api.openai.com/v1",
+        api_key_env="OPENAI_API_KEY",
+        default_model="gpt-4o-mini",
+    ),
+    "github": ProviderConfig(
+        name="github",
+        base_url="https://models.github.ai/inference",
+        api_key_env="GITHUB_TOKEN",
+        default_model="openai/gpt-4.1-mini",
+    ),
+    "ollama": ProviderConfig(
+        name="ollama",
+        base_url="http://127.0.0.1:11434/v1",
+        default_model="llama3.2",
+        context_tokens=8192,
+    ),
+}
+
+_PROVIDER_KEYS = {
+    "kind": str,
+    "base_url": str,
+    "api_key_env": str,
+    "default_model": str,
+    "max_parallel": int,
+    "context_tokens": int,
+    "reply_tokens": int,
+    "connect_timeout": (int, float),
+    "read_timeout": (int, float),
+    "max_retries": int,
+    "params": dict,
+    "model_path": str,
+}
+_TOP_KEYS = {"model", "system", "providers", "aliases"}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved configuration for one run."""
+
+    data_dir: Path
+    config_path: Path | None = None
+    model: str = ""
+    system: str = ""
+    providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    allow_insecure: bool = False
+
+    def provider(self, name: str) -> ProviderConfig:
+        try:
+            return self.providers[name]
+        except KeyError:
+            known = ", ".join(sorted(self.providers))
+            raise UsageError(f"unknown provider {name!r} (known: {known})") from None
+
+    def resolve_model(self, spec: str) -> str:
+        """Turn ``spec`` (alias, ``provider``, ``model`` or ``provider:model``) into
+        the canonical ``provider:model``."""
+        spec = spec.strip()
+        if not spec:
+            return self.model
+        if spec in self.aliases:
+            spec = self.aliases[spec]
+        if ":" in spec:
+            prov, _, model = spec.partition(":")
+            provider = self.provider(prov)
+            return f"{prov}:{model or provider.default_model}"
+        if spec in self.providers:
+            return f"{spec}:{self.providers[spec].default_model}"
+        default_provider = self.model.partition(":")[0]
+        return f"{default_provider}:{spec}"
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    if env.get(HOME_ENV):
+        return Path(env[HOME_ENV]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP))
+
+
+def default_config_path(env: Mapping[str, str], data_dir_given: Path | None) -> Path:
+    home = data_dir_given or (Path(env[HOME_ENV]).expanduser() if env.get(HOME_ENV) else None)
+    if home is not None:
+        return home / "config.toml"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def load_config(
+    *,
+    env: Mapping[str, str] | None = None,
+    data_dir: str | Path | None = None,
+    config_path: str | Path | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    allow_insecure: bool = False,
+) -> Config:
+    """Build the configuration from the file, the environment and the flags."""
+    env = os.environ if env is None else env
+    given = Path(data_dir).expanduser() if data_dir else None
+    ddir = given or default_data_dir(env)
+    explicit = config_path is not None
+    path = Path(config_path).expanduser() if explicit else default_config_path(env, given)
+    raw: dict[str, Any] = {}
+    if path.exists() or explicit:
+        raw = _read_toml(path)
+    providers = dict(BUILTIN_PROVIDERS)
+    providers.update(_parse_providers(raw.get("providers", {}), path))
+    openai_url = base_url or env.get("OPENAI_BASE_URL")
+    if openai_url or api_key_env:
+        old = providers["openai"]
+        providers["openai"] = replace(
+            old, base_url=openai_url or old.base_url, api_key_env=api_key_env or old.api_key_env
+        )
+    aliases = _parse_aliases(raw.get("aliases", {}), path)
+    default = str(raw.get("model", "")) or _implicit_default(env, openai_url, providers)
+    cfg = Config(
+        data_dir=ddir,
+        config_path=path if path.exists() else None,
+        system=str(raw.get("system", "")),
+        providers=providers,
+        aliases=aliases,
+        allow_insecure=allow_insecure,
+        model=LOCAL_MODEL,
+    )
+    cfg = replace(cfg, model=_checked_model(cfg, default, path, "model"))
+    if model:
+        cfg = replace(cfg, model=cfg.resolve_model(model))
+    return cfg
+
+
+def _implicit_default(
+    env: Mapping[str, str], openai_url: str | None, providers: Mapping[str, ProviderConfig]
+) -> str:
+    if openai_url or env.get("OPENAI_API_KEY"):
+        return f"openai:{providers['openai'].default_model}"
+    return LOCAL_MODEL
+
+
+def _checked_model(cfg: Config, spec: str, path: Path, key: str) -> str:
+    try:
+        return cfg.resolve_model(spec)
+    except UsageError as exc:
+        raise ConfigError(f"{_where(path, key)}: {exc}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: cannot be read ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(f"{_where(path, key)}: unknown setting {key!r}")
+    for key in ("model", "system"):
+        if key in data and not isinstance(data[key], str):
+            raise ConfigError(f"{_where(path, key)}: {key!r} must be a string")
+    return data
+
+
+def _where(path: Path, key: str) -> str:
+    """``file, line N`` for the first line that sets ``key``, best effort."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return f"config file {path}"
+    pat = re.compile(rf"^\s*(\[[^\]]*)?{re.escape(key)}\b")
+    for i, line in enumerate(lines, 1):
+        if pat.search(line):
+            return f"config file {path}, line {i}"
+    return f"config file {path}"
+
+
+def _parse_providers(raw: Any, path: Path) -> dict[str, ProviderConfig]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_where(path, 'providers')}: [providers] must be a table")
+    out: dict[str, ProviderConfig] = {}
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{_where(path, name)}: [providers.{name}] must be a table")
+        base = BUILTIN_PROVIDERS.get(name, ProviderConfig(name=name))
+        out[name] = replace(base, **_provider_fields(name, table, path))
+        if out[name].kind not in ("openai", "local"):
+            raise ConfigError(f"{_where(path, 'kind')}: kind must be 'openai' or 'local'")
+        if out[name].kind == "openai" and not out[name].base_url:
+            raise ConfigError(f"{_where(path, name)}: [providers.{name}] needs base_url")
+    return out
+
+
+def _provider_fields(name: str, table: dict[str, Any], path: Path) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key, value in table.items():
+        want = _PROVIDER_KEYS.get(key)
+        if want is None:
+            raise ConfigError(f"{_where(path, key)}: unknown setting {key!r} in [providers.{name}]")
+        if not isinstance(value, want) or isinstance(value, bool):
+            raise ConfigError(f"{_where(path, key)}: {key!r} has the wrong type")
+        fields[key] = value
+    if "max_parallel" in fields and fields["max_parallel"] < 1:
+        raise ConfigError(f"{_where(path, 'max_parallel')}: max_parallel must be at least 1")
+    return fields
+
+
+def _parse_aliases(raw: Any, path: Path) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ConfigError(f"{_where(path, 'aliases')}: [aliases] maps names to 'provider:model'")
+    return dict(raw)

@@ -1,0 +1,99 @@
+"""The one exception hierarchy of copilot-repl.
+
+Every error the user can cause or meet is a ``ReplError``; anything else that
+reaches the loop is a bug and is reported as such (with a hint to report it).
+
+    ReplError                      one clear line for the user
+    ├── UserError                  the user asked for something that cannot be done
+    │   ├── UsageError             bad command, flag or argument
+    │   ├── ConfigError            the config file is wrong (names file and line)
+    │   ├── BadSessionName         a name that is not [A-Za-z0-9][A-Za-z0-9._-]{0,63}
+    │   ├── SessionExists          :new / create_session of a name already taken
+    │   └── SessionNotFound        :switch / :rm / resume of a missing session
+    ├── StoreError                 the data dir cannot be read or written
+    └── ProviderError              talking to a model failed
+        ├── AuthError              401 / 403
+        ├── ModelNotFound          404 for the model
+        ├── RateLimited            429 after the bounded retries
+        ├── ServerError            5xx after the bounded retries, other HTTP errors
+        ├── ConnectError           refused, DNS, connect timeout
+        ├── StreamError            the stream broke, went silent or was malformed
+        ├── ContextTooLong         the server says the prompt does not fit
+        └── LocalModelError        the embedded model server could not start or died
+"""
+
+from __future__ import annotations
+
+
+class ReplError(Exception):
+    """Base of every error shown to the user as one line."""
+
+
+class UserError(ReplError):
+    """The user asked for something that cannot be done."""
+
+
+class UsageError(UserError):
+    """A command, flag or argument is wrong."""
+
+
+class ConfigError(UserError):
+    """The configuration file cannot be used."""
+
+
+class BadSessionName(UserError):
+    """A session name that could be a path or is otherwise not allowed."""
+
+
+class SessionExists(UserError):
+    """A session with that name is already on disk."""
+
+
+class SessionNotFound(UserError):
+    """No session with that name."""
+
+
+class StoreError(ReplError):
+    """The data directory could not be read or written."""
+
+
+class ProviderError(ReplError):
+    """A request to a model provider failed."""
+
+    retryable = False
+
+
+class AuthError(ProviderError):
+    """The provider refused the credentials."""
+
+
+class ModelNotFound(ProviderError):
+    """The provider does not know the model."""
+
+
+class RateLimited(ProviderError):
+    """Too many requests, even after waiting."""
+
+    retryable = True
+
+
+class ServerError(ProviderError):
+    """The server answered with an error status."""
+
+    retryable = True
+
+
+class ConnectError(ProviderError):
+    """The server could not be reached."""
+
+
+class StreamError(ProviderError):
+    """The reply stream broke, went silent, or could not be understood."""
+
+
+class ContextTooLong(ProviderError):
+    """The prompt does not fit the model's context window."""
+
+
+class LocalModelError(ProviderError):
+    """The embedded local model server failed."""

@@ -1,0 +1,120 @@
+"""Script mode: stdin is not a terminal; commands and prompts run in order,
+replies go to stdout as plain text, errors to stderr as one line each."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING
+
+from .sanitize import clean
+
+if TYPE_CHECKING:
+    from .app import Repl
+    from .chat import CopilotSession
+    from .turn import Job
+
+FENCE = '"""'
+
+
+class ScriptOutput:
+    """Plain text, no colour, no prompts, no spinners."""
+
+    interactive = False
+
+    def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def info(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+
+    def error(self, text: str) -> None:
+        self.stdout.flush()
+        self.stderr.write(f"copilot-repl: error: {_line(text)}\n")
+        self.stderr.flush()
+
+    def warn(self, text: str) -> None:
+        self.stdout.flush()
+        self.stderr.write(f"copilot-repl: warning: {_line(text)}\n")
+
+    def status(self, text: str) -> None:
+        self.stderr.write(f"copilot-repl: {_line(text)}\n")
+
+    notice = status
+
+    def message(self, role: str, text: str, label: str) -> None:
+        self.stdout.write(f"=== {label} ===\n{clean(text)}\n")
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+        for row in rows:
+            cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+            self.stdout.write("  ".join(cells).rstrip() + "\n")
+
+    async def follow(self, session: CopilotSession, job: Job) -> str:
+        write = self.stdout.write
+        write(clean(job.text))
+
+        def on_event(event: object) -> None:
+            if getattr(event, "type", "") == "assistant.message_delta":
+                write(clean(event.data.delta_content))  # type: ignore[attr-defined]
+
+        unsubscribe = session.on(on_event)
+        try:
+            await session.wait()
+        finally:
+            unsubscribe()
+        if job.text:
+            write("\n")
+        self.stdout.flush()
+        return "done"
+
+    async def fanout(self, items: list[tuple[CopilotSession, Job]]) -> None:
+        tasks = [job.task for _, job in items if job.task is not None]
+        await asyncio.gather(*(asyncio.shield(t) for t in tasks), return_exceptions=True)
+        for session, job in items:
+            self.stdout.write(f"=== {session.session_id} ({job.model}) ===\n")
+            if job.text:
+                self.stdout.write(clean(job.text) + "\n")
+            if job.state != "done":
+                self.stdout.write(f"[{job.state}: {job.error or 'no reply'}]\n")
+        self.stdout.flush()
+
+
+def _line(text: str) -> str:
+    return " ".join(clean(text).split())
+
+
+def script_lines(stream: IO[bytes]) -> Iterator[str]:
+    """Lines of the script; a line ``\"\"\"`` opens a multi-line prompt closed by
+    another. Bytes that are not UTF-8 are replaced, never fatal."""
+    block: list[str] | None = None
+    for raw in stream:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if line.strip() == FENCE:
+            if block is None:
+                block = []
+            else:
+                yield "\n".join(block)
+                block = None
+            continue
+        if block is not None:
+            block.append(line)
+        else:
+            yield line
+    if block is not None:
+        yield "\n".join(block)
+
+
+async def run_script(repl: Repl, stdin: IO[bytes]) -> int:
+    lines = script_lines(stdin)
+    loop = asyncio.get_running_loop()
+    while not repl.quitting:
+        line = await loop.run_in_executor(None, next, lines, None)
+        if line is None:
+            break
+        await repl.handle(line)
+        repl.out.stdout.flush()  # type: ignore[attr-defined]
+    await repl.finish()
+    return 1 if repl.failed else 0
