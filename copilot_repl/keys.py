@@ -1,0 +1,33 @@
+"""Key bindings of the shell prompt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def build_key_bindings() -> Any:
+    """Tab / Shift-Tab on an empty line switch sessions; Esc Enter inserts a newline."""
+    from prompt_toolkit.filters import Condition
+    from prompt_toolkit.key_binding import KeyBindings
+
+    kb = KeyBindings()
+
+    @Condition
+    def empty() -> bool:
+        from prompt_toolkit.application import get_app
+
+        return not get_app().current_buffer.text
+
+    @kb.add("tab", filter=empty)
+    def _next(event: Any) -> None:
+        event.app.exit(result=":next")
+
+    @kb.add("s-tab", filter=empty)
+    def _prev(event: Any) -> None:
+        event.app.exit(result=":prev")
+
+    @kb.add("escape", "enter")
+    def _newline(event: Any) -> None:
+        event.current_buffer.insert_text("\n")
+
+    return kb

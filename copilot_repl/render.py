@@ -1,0 +1,163 @@
+"""Rendering replies with rich, fast for long replies.
+
+A streaming reply is split into finished Markdown blocks (printed once) and
+an unfinished tail (repainted a few times a second): the work per delta does
+not grow with the length of the reply.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import IO, TYPE_CHECKING, Any
+
+from .sanitize import clean
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+
+class BlockSplitter:
+    """Finds where Markdown blocks end in a growing text (pure, incremental).
+
+    A block ends at a blank line outside a fenced code block, or at the line
+    that closes a fence. Each feed looks only at the new text, and the text
+    already handed out is not kept.
+    """
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []  # complete lines of the unfinished block
+        self._partial = ""  # the incomplete last line
+        self._fence = ""  # the open fence marker, or ""
+
+    def feed(self, delta: str) -> str:
+        """Add ``delta``; return newly finished blocks ("" if none)."""
+        if "\n" not in delta:
+            self._partial += delta
+            return ""
+        pieces = (self._partial + delta).split("\n")
+        self._partial = pieces.pop()
+        done: list[str] = []
+        for line in pieces:
+            self._lines.append(line + "\n")
+            if self._line_ends_block(line):
+                done.extend(self._lines)
+                self._lines = []
+        return "".join(done)
+
+    def _line_ends_block(self, line: str) -> bool:
+        stripped = line.strip()
+        if self._fence:
+            if stripped.startswith(self._fence) and not stripped.strip(self._fence[0]):
+                self._fence = ""
+                return True
+            return False
+        if stripped.startswith(("```", "~~~")):
+            marker = stripped[0]
+            self._fence = marker * (len(stripped) - len(stripped.lstrip(marker)))
+            return False
+        return not stripped
+
+    @property
+    def tail(self) -> str:
+        return "".join(self._lines) + self._partial
+
+
+def markdown(text: str) -> RenderableType:
+    """A reply as rich Markdown: no links turned into OSC 8, no raw escapes."""
+    from rich.markdown import Markdown
+
+    return Markdown(clean(text), code_theme="monokai", hyperlinks=False)
+
+
+class MarkdownStream:
+    """Prints finished blocks once, keeps the tail in a small live region."""
+
+    def __init__(self, console: Console, *, fps: float = 8.0) -> None:
+        from rich.live import Live
+
+        self.console = console
+        self.splitter = BlockSplitter()
+        self.live = Live(
+            console=console, auto_refresh=False, transient=True, vertical_overflow="crop"
+        )
+        self._interval = 1.0 / fps
+        self._last = 0.0
+        self._started = False
+
+    def feed(self, delta: str) -> None:
+        if not self._started:
+            self.live.start()
+            self._started = True
+        block = self.splitter.feed(delta)
+        if block.strip():
+            self.live.console.print(markdown(block))
+            self._repaint(force=True)
+        else:
+            self._repaint()
+
+    def _repaint(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < self._interval:
+            return
+        self._last = now
+        self.live.update(self._tail_view(), refresh=True)
+
+    def _tail_view(self) -> RenderableType:
+        from rich.text import Text
+
+        tail = self.splitter.tail
+        room = max(self.console.height - 3, 3)
+        lines = tail.split("\n")
+        if len(lines) <= room:
+            return markdown(tail)
+        return Text(clean("\n".join(lines[-room:])))
+
+    def finish(self) -> None:
+        if self._started:
+            self.live.stop()
+        tail = self.splitter.tail
+        if tail.strip():
+            self.console.print(markdown(tail))
+
+
+class PlainStream:
+    """``--plain`` / NO_COLOR: the text as it arrives, control characters removed."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self.file = file
+        self._last = 0.0
+        self._ends_newline = True
+
+    def feed(self, delta: str) -> None:
+        text = clean(delta)
+        if text:
+            self.file.write(text)
+            self._ends_newline = text.endswith("\n")
+        now = time.monotonic()
+        if now - self._last > 0.05:
+            self.file.flush()
+            self._last = now
+
+    def finish(self) -> None:
+        if not self._ends_newline:
+            self.file.write("\n")
+        self.file.flush()
+
+
+def make_console(file: IO[str], *, plain: bool, width: int | None = None) -> Console:
+    from rich.console import Console
+
+    return Console(
+        file=file,
+        width=width,
+        color_system=None if plain else "auto",
+        no_color=plain,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
+def stream_for(console: Console, *, plain: bool) -> Any:
+    return PlainStream(console.file) if plain else MarkdownStream(console)

@@ -1,0 +1,202 @@
+"""How the interactive shell shows things: rich on the terminal, above the
+prompt when the prompt is up, live while replies stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .render import markdown, stream_for
+from .sanitize import clean
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+    from rich.console import Console, RenderableType
+
+    from .chat import CopilotSession
+    from .turn import Job
+
+FANOUT_FPS = 8.0
+MIN_COLUMN = 36
+
+
+class ShellOutput:
+    """The ``Output`` of the interactive shell."""
+
+    interactive = True
+
+    def __init__(self, console: Console, *, plain: bool) -> None:
+        self.console = console
+        self.plain = plain
+        self.prompt: PromptSession[str] | None = None
+        self.following: list[Job] = []
+        self._to_background: asyncio.Event | None = None
+
+    # -- one-line things ------------------------------------------------
+    def _print(self, *items: Any, **kw: Any) -> None:
+        """Print now, or above the prompt if the prompt is being shown."""
+        app = self.prompt.app if self.prompt is not None else None
+        if app is not None and app.is_running:
+            from prompt_toolkit.application import run_in_terminal
+
+            asyncio.ensure_future(run_in_terminal(lambda: self.console.print(*items, **kw)))
+        else:
+            self.console.print(*items, **kw)
+
+    def _styled(self, text: str, style: str) -> RenderableType:
+        from rich.text import Text
+
+        return Text(clean(text), style="" if self.plain else style)
+
+    def info(self, text: str) -> None:
+        self._print(self._styled(text, ""))
+
+    def error(self, text: str) -> None:
+        self._print(self._styled(f"error: {_line(text)}", "bold red"))
+
+    def warn(self, text: str) -> None:
+        self._print(self._styled(f"warning: {_line(text)}", "yellow"))
+
+    def status(self, text: str) -> None:
+        self._print(self._styled(_line(text), "dim"))
+
+    def notice(self, text: str) -> None:
+        self._print(self._styled(_line(text), "cyan"))
+
+    def message(self, role: str, text: str, label: str) -> None:
+        self._print(self._styled(f"── {label}", "bold blue" if role == "user" else "bold green"))
+        self._print(self._styled(text, "") if self.plain or role == "user" else markdown(text))
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        from rich import box
+        from rich.table import Table
+
+        table = Table(*header, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for row in rows:
+            table.add_row(*(self._styled(c, "") for c in row))
+        self._print(table)
+
+    # -- streaming --------------------------------------------------------
+    def interrupt(self) -> bool:
+        """Ctrl-C: cancel what is being followed. False if nothing is."""
+        running = [j for j in self.following if j.task is not None and not j.task.done()]
+        for job in running:
+            assert job.task is not None
+            job.task.cancel()
+        return bool(running)
+
+    def suspend(self) -> bool:
+        """Ctrl-Z: stop following; the replies go on in the background."""
+        if self._to_background is None or not self.following:
+            return False
+        self._to_background.set()
+        return True
+
+    async def follow(self, session: CopilotSession, job: Job) -> str:
+        stream = stream_for(self.console, plain=self.plain)
+        if job.text:
+            stream.feed(job.text)
+
+        def on_event(event: Any) -> None:
+            if event.type == "assistant.message_delta":
+                stream.feed(event.data.delta_content)
+
+        unsubscribe = session.on(on_event)
+        try:
+            outcome = await self._watch([job])
+        finally:
+            unsubscribe()
+            stream.finish()
+        if outcome == "done":
+            self.status(_stats(job))
+        return outcome
+
+    async def _watch(self, jobs: list[Job], tick: Callable[[], None] | None = None) -> str:
+        """Wait for ``jobs`` to end, or for Ctrl-Z."""
+        self.following = jobs
+        self._to_background = asyncio.Event()
+        bg = asyncio.ensure_future(self._to_background.wait())
+        tasks = [asyncio.shield(j.task) for j in jobs if j.task is not None]
+        everything = asyncio.ensure_future(asyncio.gather(*tasks, return_exceptions=True))
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    {bg, everything}, timeout=1 / FANOUT_FPS, return_when=asyncio.FIRST_COMPLETED
+                )
+                if tick is not None:
+                    tick()
+                if everything in done:
+                    return "done"
+                if bg in done:
+                    return "background"
+        finally:
+            bg.cancel()
+            self.following = []
+            self._to_background = None
+
+    async def fanout(self, items: list[tuple[CopilotSession, Job]]) -> None:
+        from rich.live import Live
+
+        with Live(
+            self._columns(items, live=True),
+            console=self.console,
+            auto_refresh=False,
+            transient=True,
+            vertical_overflow="crop",
+        ) as live:
+            outcome = await self._watch(
+                [j for _, j in items],
+                tick=lambda: live.update(self._columns(items, live=True), refresh=True),
+            )
+        self.console.print(self._columns(items, live=False))
+        if outcome == "background":
+            for _, job in items:
+                job.background = True
+            self.notice("replies continue in the background; :jobs shows them")
+
+    def _columns(self, items: list[tuple[CopilotSession, Job]], *, live: bool) -> RenderableType:
+        from rich.console import Group
+        from rich.table import Table
+
+        width = self.console.width
+        per_row = max(1, min(len(items), width // MIN_COLUMN))
+        room = max(self.console.height // max(1, -(-len(items) // per_row)) - 4, 3)
+        tables = []
+        for start in range(0, len(items), per_row):
+            row = items[start : start + per_row]
+            table = Table(expand=True, show_lines=False, padding=(0, 1))
+            for session, job in row:
+                table.add_column(
+                    self._styled(f"{session.session_id} ({job.model})", "bold"),
+                    footer=self._styled(_stats(job), "dim") if not job.running else "",
+                    ratio=1,
+                )
+            table.show_footer = not live
+            table.add_row(*(self._cell(job, live, room) for _, job in row))
+            tables.append(table)
+        return Group(*tables)
+
+    def _cell(self, job: Job, live: bool, room: int) -> RenderableType:
+        text = job.text
+        if job.state == "queued":
+            return self._styled("queued…", "dim")
+        if live:
+            lines = text.split("\n")[-room:]
+            return self._styled("\n".join(lines), "")
+        body = markdown(text) if text and not self.plain else self._styled(text, "")
+        if job.error and job.error != "cancelled":
+            from rich.console import Group
+
+            return Group(body, self._styled(f"error: {_line(job.error)}", "red"))
+        return body
+
+
+def _stats(job: Job) -> str:
+    rate = job.tokens / job.elapsed if job.elapsed > 0 else 0.0
+    base = f"{job.tokens} tokens · {job.elapsed:.1f} s · {rate:.0f} tok/s"
+    return base if job.state == "done" else f"{job.state} · {base}"
+
+
+def _line(text: str) -> str:
+    return " ".join(clean(text).split())

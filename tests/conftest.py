@@ -1,0 +1,78 @@
+"""Shared fixtures: every test gets its own data dir, and a loopback server."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fakeserver import FakeServer
+
+from copilot_repl.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point all saved state at a fresh temp dir; never the real home."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("COPILOT_REPL_HOME", str(path))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "NO_COLOR", "GITHUB_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _server() -> Iterator[FakeServer]:
+    with FakeServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def server(_server: FakeServer) -> FakeServer:
+    """The loopback OpenAI-compatible server, with a clean queue and log."""
+    _server.clear()
+    _server.requests.clear()
+    return _server
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(
+    args: list[str], stdin: str | bytes = "", env: dict[str, str] | None = None
+) -> Result:
+    """Run copilot-repl in this process in script mode."""
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        args, stdin=io.BytesIO(data), stdout=out, stderr=err, env={**os.environ, **(env or {})}
+    )
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def run_proc(
+    args: list[str], stdin: str | bytes = "", env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> Result:
+    """Run copilot-repl as a real subprocess (``python -m copilot_repl``)."""
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    proc = subprocess.run(
+        [sys.executable, "-m", "copilot_repl", *args],
+        input=data,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
