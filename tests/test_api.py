@@ -1,0 +1,140 @@
+"""The Copilot-SDK-shaped Python API, against the loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from fakeserver import FakeServer, Reply
+
+from copilot_repl import CopilotClient
+from copilot_repl.errors import ReplError, SessionExists, SessionNotFound, UsageError
+from copilot_repl.events import SessionEvent
+
+
+def client_for(server: FakeServer, home: Path, **kw: object) -> CopilotClient:
+    return CopilotClient(data_dir=str(home), base_url=server.url, **kw)
+
+
+async def test_recipe_runs_as_written(server: FakeServer, home: Path) -> None:
+    client = client_for(server, home)
+    await client.start()
+    s1 = await client.create_session()
+    s2 = await client.create_session({"session_id": "user-123-chat"})
+    s3 = await client.create_session({"model": "openai:echo"})
+    await s1.send({"prompt": "You are helping with a Python project"})
+    await s1.wait()
+    reply = await s1.send_and_wait({"prompt": "How do I create a virtual environment?"})
+    assert reply is not None
+    assert reply.data.content == "echo: How do I create a virtual environment?"
+    assert s2.session_id == "user-123-chat"
+    assert s3.model == "openai:echo"
+    infos = await client.list_sessions()
+    assert {i["session_id"] for i in infos} == {s1.session_id, "user-123-chat", s3.session_id}
+    times = [i["modified_time"] for i in infos]
+    assert times == sorted(times, reverse=True)
+    assert infos[0]["session_id"] == s1.session_id  # the one that just talked
+    await client.delete_session("user-123-chat")
+    assert not (home / "sessions" / "user-123-chat.jsonl").exists()
+    await s1.destroy()
+    await client.stop()
+    # the REPL sees what the API made, and the other way round
+    listed = await asyncio.to_thread(run_cli, ["--base-url", server.url], ":ls\n")
+    assert listed.code == 0
+    assert s1.session_id in listed.out and s3.session_id in listed.out
+    assert "user-123-chat" not in listed.out
+
+
+async def test_history_is_sent_and_saved(server: FakeServer, home: Path) -> None:
+    async with client_for(server, home) as client:
+        s = await client.create_session(session_id="h", system_message={"content": "Be brief."})
+        await s.send_and_wait("one")
+        await s.send_and_wait(prompt="two")
+    body = server.requests[-1]["body"]
+    assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
+    assert body["messages"][0]["content"] == "Be brief."
+    lines = (home / "sessions" / "h.jsonl").read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["t"] == "session" and header["schema"] == 1
+    roles = [json.loads(x)["role"] for x in lines[1:]]
+    assert roles == ["user", "assistant", "user", "assistant"]
+
+
+async def test_events_stream_in_order(server: FakeServer, home: Path) -> None:
+    server.queue(Reply(deltas=["a", "b", "c"]))
+    async with client_for(server, home) as client:
+        s = await client.create_session()
+        seen: list[SessionEvent] = []
+        s.on(seen.append)
+        reply = await s.send_and_wait("x")
+    types = [e.type for e in seen]
+    assert types[0] == "assistant.turn_start"
+    assert [e.data.delta_content for e in seen if e.type == "assistant.message_delta"] == [
+        "a", "b", "c"
+    ]
+    assert types[-2:] == ["assistant.message", "session.idle"]
+    assert reply is not None and reply.data.content == "abc"
+
+
+async def test_three_sessions_at_once_get_their_own_replies(
+    server: FakeServer, home: Path
+) -> None:
+    async with client_for(server, home) as client:
+        sessions = [await client.create_session(session_id=f"p{i}") for i in range(3)]
+        replies = await asyncio.gather(
+            *(s.send_and_wait(f"question {i} #delay=0.01") for i, s in enumerate(sessions))
+        )
+    for i, (s, r) in enumerate(zip(sessions, replies, strict=True)):
+        assert r is not None and r.data.content == f"echo: question {i}"
+        assert s.messages[-1].content == f"echo: question {i}"
+
+
+async def test_options_are_checked(server: FakeServer, home: Path) -> None:
+    async with client_for(server, home) as client:
+        with pytest.raises(TypeError, match="colour"):
+            await client.create_session({"colour": "red"})
+        s = await client.create_session(session_id="dup")
+        with pytest.raises(SessionExists):
+            await client.create_session(session_id="dup")
+        with pytest.raises(TypeError, match="attachments"):
+            await s.send({"prompt": "x", "attachments": []})
+        with pytest.raises(UsageError):
+            await s.send("   ")
+        with pytest.raises(SessionNotFound):
+            await client.resume_session("nope")
+    with pytest.raises(TypeError, match="bogus"):
+        CopilotClient(bogus=1)
+
+
+async def test_resume_and_aliases(server: FakeServer, home: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[aliases]\nclaude-sonnet-4 = "openai:echo"\n')
+    async with client_for(server, home, config_path=str(cfg)) as client:
+        s = await client.create_session({"session_id": "r", "model": "claude-sonnet-4"})
+        assert s.model == "openai:echo"
+        await s.send_and_wait("remember me")
+    async with client_for(server, home, config_path=str(cfg)) as client:
+        again = await client.resume_session("r")
+        assert [m.content for m in again.messages] == ["remember me", "echo: remember me"]
+
+
+async def test_failed_turn_raises_and_keeps_prompt(server: FakeServer, home: Path) -> None:
+    server.queue(Reply(status=401, message="Incorrect API key provided"))
+    async with client_for(server, home) as client:
+        s = await client.create_session(session_id="f")
+        with pytest.raises(ReplError, match="authentication failed"):
+            await s.send_and_wait("hello")
+        assert s.state == "failed"
+        assert [m.role for m in s.messages] == ["user"]
+
+
+async def test_send_and_wait_timeout(server: FakeServer, home: Path) -> None:
+    async with client_for(server, home) as client:
+        s = await client.create_session()
+        with pytest.raises(TimeoutError):
+            await s.send_and_wait("slow #first_delay=5", timeout=0.2)
+        await s.abort()
+        assert s.messages[-1].role == "user"
