@@ -84,7 +84,8 @@ class CopilotSession:
                 handler(event)
             except Exception as exc:  # a bad handler must not break the stream
                 self._client.report_bug(exc)
-        self._client.broadcast(event)
+        if event.type != "assistant.message_delta":  # client-wide listeners skip deltas
+            self._client.broadcast(event)
 
     def _info(self, kind: str, message: str) -> None:
         self._emit(SessionEvent(kind, self.session_id, EventData(message=message)))

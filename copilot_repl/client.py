@@ -198,7 +198,8 @@ class CopilotClient:
 
     # -- events for front ends ------------------------------------------
     def listen(self, handler: Callable[[SessionEvent], None]) -> Callable[[], None]:
-        """Receive the events of every session (used by the shell)."""
+        """Receive the events of every session (used by the front ends), except
+        ``assistant.message_delta``: subscribe to a session with ``on`` for those."""
         self._listeners.append(handler)
         return lambda: self._listeners.remove(handler) if handler in self._listeners else None
 

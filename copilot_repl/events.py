@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(slots=True)
 class EventData:
     """The payload of an event; only the fields that fit the type are set."""
 
@@ -28,7 +28,7 @@ class EventData:
     model: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionEvent:
     type: str
     session_id: str

@@ -4,6 +4,7 @@ replies go to stdout as plain text, errors to stderr as one line each."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
@@ -12,9 +13,11 @@ from .sanitize import clean
 if TYPE_CHECKING:
     from .app import Repl
     from .chat import CopilotSession
+    from .events import SessionEvent
     from .turn import Job
 
 FENCE = '"""'
+FLUSH_EVERY = 0.05
 
 
 class ScriptOutput:
@@ -53,20 +56,21 @@ class ScriptOutput:
             self.stdout.write("  ".join(cells).rstrip() + "\n")
 
     async def follow(self, session: CopilotSession, job: Job) -> str:
-        write = self.stdout.write
-        write(clean(job.text))
+        out = BufferedText(self.stdout)
+        out.write(job.text)
 
-        def on_event(event: object) -> None:
-            if getattr(event, "type", "") == "assistant.message_delta":
-                write(clean(event.data.delta_content))  # type: ignore[attr-defined]
+        def on_event(event: SessionEvent) -> None:
+            if event.type == "assistant.message_delta":
+                out.write(event.data.delta_content)
 
         unsubscribe = session.on(on_event)
         try:
             await session.wait()
         finally:
             unsubscribe()
+            out.flush()
         if job.text:
-            write("\n")
+            self.stdout.write("\n")
         self.stdout.flush()
         return "done"
 
@@ -80,6 +84,29 @@ class ScriptOutput:
             if job.state != "done":
                 self.stdout.write(f"[{job.state}: {job.error or 'no reply'}]\n")
         self.stdout.flush()
+
+
+class BufferedText:
+    """Collects streamed text and writes it at most every FLUSH_EVERY seconds:
+    one system call per batch, not per delta (stdout may be unbuffered)."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self.file = file
+        self.parts: list[str] = []
+        self.last = time.monotonic()
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        now = time.monotonic()
+        if now - self.last >= FLUSH_EVERY:
+            self.flush()
+            self.last = now
+
+    def flush(self) -> None:
+        if self.parts:
+            self.file.write(clean("".join(self.parts)))
+            self.file.flush()
+            self.parts.clear()
 
 
 def _line(text: str) -> str:

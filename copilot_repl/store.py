@@ -49,6 +49,7 @@ class Loaded:
     sealed: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
     lineno: int = 0
+    torn: int = -1  # offset of an incomplete last line already warned about
 
 
 @dataclass(frozen=True)
@@ -203,24 +204,35 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {_why(exc)}") from None
         end = chunk.rfind(b"\n") + 1
-        for line in chunk[:end].splitlines():
+        pos = loaded.offset
+        for line in chunk[:end].split(b"\n")[:-1]:
             loaded.lineno += 1
-            self._apply(loaded, line, path)
+            self._apply(loaded, line, path, warn=pos != loaded.torn)
+            pos += len(line) + 1
         loaded.offset += end
         loaded.data.modified = st.st_mtime
+        if end < len(chunk) and loaded.torn != loaded.offset:
+            # Writers hold the lock for a whole line: a partial one is a crash's.
+            loaded.torn = loaded.offset
+            loaded.warnings.append(
+                f"{path}, line {loaded.lineno + 1}: incomplete last record skipped "
+                "(cut short by a crash?); the file is left as it is"
+            )
         _finish_parts(loaded)
         return True
 
-    def _apply(self, loaded: Loaded, line: bytes, path: Path) -> None:
+    def _apply(self, loaded: Loaded, line: bytes, path: Path, *, warn: bool = True) -> None:
         if not line.strip():
             return
         try:
             rec = json.loads(line)
             apply_record(loaded, rec)
         except (ValueError, TypeError, KeyError, AttributeError):
-            loaded.warnings.append(
-                f"{path}, line {loaded.lineno}: corrupt record skipped (the file is left as it is)"
-            )
+            if warn:  # a torn line completed by our next append was reported already
+                loaded.warnings.append(
+                    f"{path}, line {loaded.lineno}: corrupt record skipped "
+                    "(the file is left as it is)"
+                )
 
     # -- writing --------------------------------------------------------
     def append(self, name: str, *records: dict[str, Any]) -> None:

@@ -98,12 +98,12 @@ async def run_turn(
 
     saver = PartialSaver(job, save)
 
-    def on_delta(text: str) -> None:
+    def on_delta(text: str) -> None:  # the hot path: once per streamed piece
         if job.first_token is None:
             job.first_token = time.monotonic()
         job.parts.append(text)
         job.chars += len(text)
-        event("assistant.message_delta", delta_content=text)
+        emit(SessionEvent("assistant.message_delta", sid, EventData(delta_content=text)))
         saver.tick()
 
     status = DONE
