@@ -145,7 +145,7 @@ class Repl:
             self.fail(prefix + event.data.message)
         elif event.type == "session.info":
             self.out.warn(prefix + event.data.message)
-        elif event.type == "session.status":
+        elif event.type in ("session.status", "session.queued"):
             self.out.status(prefix + event.data.message)
         elif event.type == "session.idle":
             self._maybe_notice(event)

@@ -109,7 +109,7 @@ async def run_turn(
     status = DONE
     try:
         if slot.locked():
-            event("session.queued", message="waiting for a free slot")
+            event("session.queued", message=f"queued: waiting for a free slot at {provider.config.name}")
         async with slot:
             job.state = "streaming"
             event("assistant.turn_start", model=model)
