@@ -152,6 +152,8 @@ class CopilotClient:
         if session is not None:
             await session.abort()
         self.store.delete(session_id)
+        for provider in self._providers.values():
+            await provider.forget_session(session_id)
 
     async def rename_session(self, old: str, new: str) -> None:
         validate_name(new)

@@ -123,7 +123,7 @@ def script_lines(stream: IO[bytes]) -> Iterator[str]:
             if block is None:
                 block = []
             else:
-                yield "\n".join(block)
+                yield _as_prompt(block)
                 block = None
             continue
         if block is not None:
@@ -131,7 +131,13 @@ def script_lines(stream: IO[bytes]) -> Iterator[str]:
         else:
             yield line
     if block is not None:
-        yield "\n".join(block)
+        yield _as_prompt(block)
+
+
+def _as_prompt(block: list[str]) -> str:
+    """A fenced block is a prompt even when it starts with ':' (sent literally)."""
+    text = "\n".join(block)
+    return ":" + text.lstrip() if text.lstrip().startswith(":") else text
 
 
 async def run_script(repl: Repl, stdin: IO[bytes]) -> int:

@@ -114,7 +114,11 @@ async def run_turn(
             job.state = "streaming"
             event("assistant.turn_start", model=model)
             done = await provider.stream(
-                model, messages, on_delta, lambda s: event("session.status", message=s)
+                model,
+                messages,
+                on_delta,
+                lambda s: event("session.status", message=s),
+                session_id=sid,
             )
         job.tokens = done.completion_tokens or estimate_tokens(job.text) - 4
     except asyncio.CancelledError:

@@ -34,9 +34,14 @@ class Provider(Protocol):
         messages: list[dict[str, str]],
         on_delta: DeltaFn,
         on_status: StatusFn,
+        *,
+        session_id: str = "",
     ) -> Completion: ...
 
     async def list_models(self) -> list[str]: ...
+
+    async def forget_session(self, session_id: str) -> None:
+        """Drop any state the provider keeps for a deleted session."""
 
     async def aclose(self) -> None: ...
 

@@ -348,6 +348,8 @@ class LocalProvider:
         messages: list[dict[str, str]],
         on_delta: DeltaFn,
         on_status: StatusFn,
+        *,
+        session_id: str = "",
     ) -> Completion:
         client = await self._client(on_status)
         messages = await self._fit(messages, on_status)
@@ -388,6 +390,9 @@ class LocalProvider:
 
     async def list_models(self) -> list[str]:
         return [self.config.default_model]
+
+    async def forget_session(self, session_id: str) -> None:
+        return None  # stateless: the whole history is sent each turn
 
     async def aclose(self) -> None:
         if self._http is not None:

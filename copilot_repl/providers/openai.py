@@ -76,6 +76,9 @@ class OpenAIProvider:
             )
         return self._client
 
+    async def forget_session(self, session_id: str) -> None:
+        return None  # stateless: the whole history is sent each turn
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
@@ -97,6 +100,8 @@ class OpenAIProvider:
         messages: list[dict[str, str]],
         on_delta: DeltaFn,
         on_status: StatusFn,
+        *,
+        session_id: str = "",
     ) -> Completion:
         body = self._body(model, messages)
         attempt = 0
