@@ -107,6 +107,7 @@ class Repl:
     async def prompt(self, session: CopilotSession, text: str, *, background: bool) -> None:
         if not text.strip():
             raise UsageError("the prompt is empty")
+        await self.check_transport(session)
         await session.send(text)
         job = session.job
         assert job is not None
@@ -128,6 +129,7 @@ class Repl:
             raise UsageError("the prompt is empty")
         for s in sessions:
             s._idle_or_raise()
+            await self.check_transport(s)
         items = []
         for s in sessions:
             await s.send(text)
@@ -136,6 +138,22 @@ class Repl:
         await self.out.fanout(items)
         for s, _ in items:
             s.unread = False
+
+    async def check_transport(self, session: CopilotSession) -> None:
+        """An API key about to go over plain http to another host: the shell
+        asks; script mode refuses (unless --allow-insecure)."""
+        provider = self.client.provider(session.model.partition(":")[0])
+        host = getattr(provider, "insecure_host", lambda: None)()
+        if host is None:
+            return
+        question = f"send the API key over plain http (unencrypted) to {host}? [y/N] "
+        if self.out.interactive and await self.out.confirm(question):
+            provider.allow_insecure = True  # type: ignore[attr-defined]
+            return
+        raise UsageError(
+            f"refusing to send an API key over plain http to {host}; "
+            "use https or pass --allow-insecure"
+        )
 
     # -- events from every session --------------------------------------
     def _on_event(self, event: SessionEvent) -> None:

@@ -14,6 +14,7 @@ from .sanitize import clean
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.markdown import Markdown
 
 
 class BlockSplitter:
@@ -62,8 +63,18 @@ class BlockSplitter:
         return "".join(self._lines) + self._partial
 
 
+# rich starts these with a blank line of their own
+_OPENS_WITH_BLANK = frozenset(
+    {"bullet_list_open", "ordered_list_open", "blockquote_open", "table_open"}
+)
+
+
 def markdown(text: str) -> RenderableType:
     """A reply as rich Markdown: no links turned into OSC 8, no raw escapes."""
+    return _markdown(text)
+
+
+def _markdown(text: str) -> Markdown:
     from rich.markdown import Markdown
 
     return Markdown(clean(text), code_theme="monokai", hyperlinks=False)
@@ -83,6 +94,7 @@ class MarkdownStream:
         self._interval = 1.0 / fps
         self._last = 0.0
         self._started = False
+        self._gap = False  # a block was printed: the next one needs a blank line
 
     def feed(self, delta: str) -> None:
         if not self._started:
@@ -90,10 +102,25 @@ class MarkdownStream:
             self._started = True
         block = self.splitter.feed(delta)
         if block.strip():
-            self.live.console.print(markdown(block))
+            self.live.console.print(self._spaced(block))
             self._repaint(force=True)
         else:
             self._repaint()
+
+    def _spaced(self, text: str) -> RenderableType:
+        """``text`` as Markdown, after the blank line rich would put there if
+        the whole reply were one document: none before the first block, none
+        after a rule (it ends in one) or before a list, quote or table (they
+        start with one)."""
+        from rich.console import Group
+        from rich.text import Text
+
+        md = _markdown(text)
+        tokens = md.parsed
+        gap = self._gap and not (tokens and tokens[0].type in _OPENS_WITH_BLANK)
+        if tokens:
+            self._gap = tokens[-1].type != "hr"
+        return Group(Text(), md) if gap else md
 
     def _repaint(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -106,10 +133,13 @@ class MarkdownStream:
         from rich.text import Text
 
         tail = self.splitter.tail
-        room = max(self.console.height - 3, 3)
+        room = max(self.console.height - 4, 3)
         lines = tail.split("\n")
         if len(lines) <= room:
-            return markdown(tail)
+            gap = self._gap
+            view = self._spaced(tail)
+            self._gap = gap
+            return view
         return Text(clean("\n".join(lines[-room:])))
 
     def finish(self) -> None:
@@ -117,7 +147,7 @@ class MarkdownStream:
             self.live.stop()
         tail = self.splitter.tail
         if tail.strip():
-            self.console.print(markdown(tail))
+            self.console.print(self._spaced(tail))
 
 
 class PlainStream:

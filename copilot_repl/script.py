@@ -46,6 +46,9 @@ class ScriptOutput:
 
     notice = status
 
+    async def confirm(self, question: str) -> bool:
+        return False
+
     def message(self, role: str, text: str, label: str) -> None:
         self.stdout.write(f"=== {label} ===\n{clean(text)}\n")
 

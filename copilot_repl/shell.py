@@ -144,12 +144,9 @@ class Shell:
         jobs = self.repl.client.jobs()
         if not jobs:
             return True
-        question = f"{len(jobs)} replies still streaming; quit and cancel them? [y/N] "
-        try:
-            answer = await self.session.prompt_async(question, handle_sigint=False)
-        except (KeyboardInterrupt, EOFError):
-            return False
-        return answer.strip().lower() in ("y", "yes")
+        return await self.out.confirm(
+            f"{len(jobs)} replies still streaming; quit and cancel them? [y/N] "
+        )
 
 
 async def run_shell(

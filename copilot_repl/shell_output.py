@@ -77,6 +77,18 @@ class ShellOutput:
             table.add_row(*(self._styled(c, "") for c in row))
         self._print(table)
 
+    async def confirm(self, question: str) -> bool:
+        if self.prompt is None:
+            return False
+        from prompt_toolkit import PromptSession
+
+        ask: PromptSession[str] = PromptSession(input=self.prompt.input, output=self.prompt.output)
+        try:
+            answer = await ask.prompt_async(question, handle_sigint=False)
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
     # -- streaming --------------------------------------------------------
     def interrupt(self) -> bool:
         """Ctrl-C: cancel what is being followed. False if nothing is."""

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import ProviderError, StoreError
+from .errors import ReplError, StoreError
 from .events import EventData, SessionEvent
 from .providers import Provider
 from .session import DONE, ERROR, INTERRUPTED, estimate_tokens
@@ -124,9 +124,12 @@ async def run_turn(
     except asyncio.CancelledError:
         status = INTERRUPTED
         job.error = "cancelled"
-    except ProviderError as exc:
+    except ReplError as exc:
         status = INTERRUPTED if job.parts else ERROR
         job.error = str(exc)
+    except Exception as exc:  # a bug: end the turn cleanly, say so
+        status = INTERRUPTED if job.parts else ERROR
+        job.error = f"internal error (please report it): {type(exc).__name__}: {exc}"
     job.tokens = job.tokens or max(job.chars // 4, 0)
     job.ended = time.monotonic()
     job.state = "interrupted" if job.error == "cancelled" else "failed" if job.error else "done"

@@ -41,3 +41,7 @@ class Output(Protocol):
 
     def notice(self, text: str) -> None:
         """A one-line notice about a background session."""
+
+    async def confirm(self, question: str) -> bool:
+        """Ask a yes/no question (script mode: always no)."""
+        ...

@@ -50,7 +50,7 @@ class OpenAIProvider:
     ) -> None:
         self.config = config
         self._env = env
-        self._allow_insecure = allow_insecure
+        self.allow_insecure = allow_insecure
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
@@ -65,7 +65,7 @@ class OpenAIProvider:
         if self._client is None:
             import httpx
 
-            check_transport_security(self.url, bool(self._key()), self._allow_insecure)
+            check_transport_security(self.url, bool(self._key()), self.allow_insecure)
             timeout = httpx.Timeout(
                 self.config.read_timeout, connect=self.config.connect_timeout
             )
@@ -83,6 +83,16 @@ class OpenAIProvider:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+    def insecure_host(self) -> str | None:
+        """The host an API key would go to in clear text, if any (not yet allowed)."""
+        try:
+            check_transport_security(self.url, bool(self._key()), self.allow_insecure)
+        except InsecureTransport as exc:
+            return exc.host
+        except UsageError:
+            return None
+        return None
 
     async def list_models(self) -> list[str]:
         import httpx
@@ -278,10 +288,17 @@ def check_transport_security(url: str, has_key: bool, allow_insecure: bool) -> N
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise UsageError(f"base URL {url!r} must start with http:// or https://")
-    if parts.scheme == "http" and has_key and not allow_insecure and not is_loopback(
-        parts.hostname or ""
-    ):
-        raise UsageError(
-            f"refusing to send an API key over plain http to {parts.hostname}; "
+    host = parts.hostname or ""
+    if parts.scheme == "http" and has_key and not allow_insecure and not is_loopback(host):
+        raise InsecureTransport(host)
+
+
+class InsecureTransport(UsageError):
+    """An API key would be sent over plain http to another machine."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"refusing to send an API key over plain http to {host}; "
             "use https or pass --allow-insecure"
         )
+        self.host = host
