@@ -169,7 +169,7 @@ class Repl:
             self._maybe_notice(event)
 
     def _maybe_notice(self, event: SessionEvent) -> None:
-        session = self.client._open.get(event.session_id)
+        session = self.client.opened(event.session_id)
         job = session.job if session else None
         if job is None or not job.background:
             return

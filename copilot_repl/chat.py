@@ -150,7 +150,9 @@ class CopilotSession:
         provider_name = self.model.partition(":")[0]
         provider = self._client.provider(provider_name)
         model = self.model.partition(":")[2]
-        messages = self._request_messages(provider.config.context_tokens - provider.config.reply_tokens)
+        messages = self._request_messages(
+            provider.config.context_tokens - provider.config.reply_tokens
+        )
         job = Job(session_id=self.session_id, model=self.model)
         self.job = job
         self.unread = False

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config, ProviderConfig, load_config
 from .errors import SessionExists, UsageError
@@ -27,6 +27,9 @@ from .providers import Provider, make_provider
 from .session import SessionData, free_name, validate_name
 from .store import Store
 from .turn import Job
+
+if TYPE_CHECKING:
+    from .chat import CopilotSession
 
 CREATE_OPTIONS = {"session_id", "model", "system_message", "streaming"}
 
@@ -65,7 +68,7 @@ class CopilotClient:
         self._transport = transport
         self._providers: dict[str, Provider] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}
-        self._open: dict[str, Any] = {}
+        self._open: dict[str, CopilotSession] = {}
         self._listeners: list[Callable[[SessionEvent], None]] = []
         self.bug_reporter: Callable[[BaseException], None] = _print_bug
 
@@ -92,7 +95,7 @@ class CopilotClient:
     # -- sessions -------------------------------------------------------
     async def create_session(
         self, options: Mapping[str, Any] | None = None, **kw: Any
-    ) -> Any:
+    ) -> CopilotSession:
         """Create a session. Options: ``session_id`` (default: a free name),
         ``model`` (``provider:model``, a provider, or an alias), ``system_message``
         (a string, or ``{"content": ...}``). Fails if the id exists."""
@@ -119,7 +122,7 @@ class CopilotClient:
         self._open[name] = session
         return session
 
-    async def resume_session(self, session_id: str) -> Any:
+    async def resume_session(self, session_id: str) -> CopilotSession:
         """Reopen a saved session with its history."""
         from .chat import CopilotSession
 
@@ -166,10 +169,14 @@ class CopilotClient:
         session._loaded.inode = self.store.path(new).stat().st_ino
         self._open[new] = self._open.pop(old)
 
-    def open_sessions(self) -> list[Any]:
+    def open_sessions(self) -> list[CopilotSession]:
         return list(self._open.values())
 
-    def forget(self, session: Any) -> None:
+    def opened(self, session_id: str) -> CopilotSession | None:
+        """The session if it is open in this process (no disk access)."""
+        return self._open.get(session_id)
+
+    def forget(self, session: CopilotSession) -> None:
         if self._open.get(session.session_id) is session:
             del self._open[session.session_id]
 

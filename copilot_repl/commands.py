@@ -97,7 +97,7 @@ class Commands:
         rows = []
         for s in sorted(self.client.store.summaries(), key=lambda s: s.name):
             state = ""
-            opened = self.client._open.get(s.name)
+            opened = self.client.opened(s.name)
             if opened is not None and opened.state != "idle":
                 state = opened.state
             rows.append(
@@ -265,7 +265,7 @@ class Commands:
             await asyncio.gather(*(asyncio.shield(t) for t in tasks), return_exceptions=True)
         if not self.out.interactive:
             for job in jobs:
-                session = self.client._open.get(job.session_id)
+                session = self.client.opened(job.session_id)
                 if session is not None and session.unread and job.background:
                     self.out.message("assistant", job.text, f"{job.session_id} ({job.model})")
                     session.unread = False

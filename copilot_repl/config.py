@@ -83,7 +83,7 @@ BUILTIN_PROVIDERS: dict[str, ProviderConfig] = {
     ),
 }
 
-_PROVIDER_KEYS = {
+_PROVIDER_KEYS: dict[str, type | tuple[type, ...]] = {
     "kind": str,
     "base_url": str,
     "api_key_env": str,
@@ -169,7 +169,11 @@ def load_config(
     given = Path(data_dir).expanduser() if data_dir else None
     ddir = given or default_data_dir(env)
     explicit = config_path is not None
-    path = Path(config_path).expanduser() if explicit else default_config_path(env, given)
+    path = (
+        Path(config_path).expanduser()
+        if config_path is not None
+        else default_config_path(env, given)
+    )
     raw: dict[str, Any] = {}
     if path.exists() or explicit:
         raw = _read_toml(path)

@@ -7,6 +7,7 @@ not grow with the length of the reply.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import IO, TYPE_CHECKING, Any
 
@@ -17,18 +18,27 @@ if TYPE_CHECKING:
     from rich.markdown import Markdown
 
 
+_LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+
+
 class BlockSplitter:
     """Finds where Markdown blocks end in a growing text (pure, incremental).
 
     A block ends at a blank line outside a fenced code block, or at the line
-    that closes a fence. Each feed looks only at the new text, and the text
-    already handed out is not kept.
+    that closes a fence -- once the next non-blank line shows that nothing
+    continues it: an indented line (an item's second paragraph, an indented
+    code block) or, when the block is a list, the next item (a loose list)
+    belongs to the same block. Each feed looks only at the new text, and the
+    text already handed out is not kept.
     """
 
     def __init__(self) -> None:
         self._lines: list[str] = []  # complete lines of the unfinished block
         self._partial = ""  # the incomplete last line
         self._fence = ""  # the open fence marker, or ""
+        self._may_end = False  # a blank line or closing fence: the block may be over
+        self._has_text = False  # the block has a non-blank line
+        self._is_list = False  # the block starts with a list item
 
     def feed(self, delta: str) -> str:
         """Add ``delta``; return newly finished blocks ("" if none)."""
@@ -39,13 +49,27 @@ class BlockSplitter:
         self._partial = pieces.pop()
         done: list[str] = []
         for line in pieces:
+            if self._may_end and line.strip():
+                self._may_end = False
+                if not self._continues(line):
+                    done.extend(self._lines)
+                    self._lines = []
+                    self._has_text = False
+            if not self._has_text and line.strip():
+                self._has_text = True
+                self._is_list = bool(_LIST_ITEM.match(line.lstrip()))
             self._lines.append(line + "\n")
-            if self._line_ends_block(line):
-                done.extend(self._lines)
-                self._lines = []
+            if self._line_may_end_block(line):
+                self._may_end = True
         return "".join(done)
 
-    def _line_ends_block(self, line: str) -> bool:
+    def _continues(self, line: str) -> bool:
+        """Whether ``line``, after a possible end, still belongs to the block."""
+        if line[:1] in (" ", "\t"):
+            return self._has_text
+        return self._is_list and bool(_LIST_ITEM.match(line))
+
+    def _line_may_end_block(self, line: str) -> bool:
         stripped = line.strip()
         if self._fence:
             if stripped.startswith(self._fence) and not stripped.strip(self._fence[0]):

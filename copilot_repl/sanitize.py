@@ -4,7 +4,9 @@ from __future__ import annotations
 
 # C0 controls except tab and newline, DEL, and the C1 controls (which include
 # the 8-bit CSI/OSC introducers): shown as visible replacements or dropped.
-_TABLE = {c: None for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))}
+_TABLE: dict[int, str | None] = {
+    c: None for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))
+}
 _TABLE[0x1B] = "␛"
 _TABLE[0x0D] = None
 

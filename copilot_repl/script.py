@@ -30,7 +30,7 @@ class ScriptOutput:
         self.stderr = stderr
 
     def info(self, text: str) -> None:
-        self.stdout.write(text + "\n")
+        self.stdout.write(clean(text) + "\n")  # may quote a reply (:export)
 
     def error(self, text: str) -> None:
         self.stdout.flush()
@@ -53,6 +53,7 @@ class ScriptOutput:
         self.stdout.write(f"=== {label} ===\n{clean(text)}\n")
 
     def table(self, header: list[str], rows: list[list[str]]) -> None:
+        rows = [[clean(str(c)) for c in row] for row in rows]  # model names come from servers
         widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
         for row in rows:
             cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
@@ -85,7 +86,7 @@ class ScriptOutput:
             if job.text:
                 self.stdout.write(clean(job.text) + "\n")
             if job.state != "done":
-                self.stdout.write(f"[{job.state}: {job.error or 'no reply'}]\n")
+                self.stdout.write(f"[{job.state}: {_line(job.error or 'no reply')}]\n")
         self.stdout.flush()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from .app import Repl
 from .client import CopilotClient
@@ -59,7 +59,7 @@ class Shell:
             completer=make_completer(self._sources),  # type: ignore[arg-type]
             complete_while_typing=False,
             key_bindings=build_key_bindings(),
-            bottom_toolbar=self._toolbar,
+            bottom_toolbar=cast(Any, self._toolbar),
             style=Style.from_dict(STYLE),
             refresh_interval=0.5,
             input=input,
@@ -79,7 +79,7 @@ class Shell:
         client = self.repl.client
         states = []
         for name in client.store.names():
-            opened = client._open.get(name)
+            opened = client.opened(name)
             states.append((name, opened.state if opened is not None else "idle"))
         current = self.repl.session.session_id if self.repl.session else ""
         width = self.session.output.get_size().columns
@@ -124,7 +124,8 @@ class Shell:
     async def _read(self) -> str | None:
         while True:
             try:
-                return await self.session.prompt_async(self._message, handle_sigint=False)
+                message = cast(Any, self._message)
+                return await self.session.prompt_async(message, handle_sigint=False)
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:

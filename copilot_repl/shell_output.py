@@ -128,9 +128,11 @@ class ShellOutput:
         """Wait for ``jobs`` to end, or for Ctrl-Z."""
         self.following = jobs
         self._to_background = asyncio.Event()
-        bg = asyncio.ensure_future(self._to_background.wait())
+        bg: asyncio.Future[Any] = asyncio.ensure_future(self._to_background.wait())
         tasks = [asyncio.shield(j.task) for j in jobs if j.task is not None]
-        everything = asyncio.ensure_future(asyncio.gather(*tasks, return_exceptions=True))
+        everything: asyncio.Future[Any] = asyncio.ensure_future(
+            asyncio.gather(*tasks, return_exceptions=True)
+        )
         try:
             while True:
                 done, _ = await asyncio.wait(

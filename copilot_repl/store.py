@@ -20,6 +20,7 @@ warning; before appending after a torn last line a copy of the file is kept.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -175,7 +176,9 @@ class Store:
             st = path.stat()
         except FileNotFoundError:
             raise SessionNotFound(f"no session named {name!r}") from None
-        loaded = Loaded(data=SessionData(name=name, model="", modified=st.st_mtime), inode=st.st_ino)
+        loaded = Loaded(
+            data=SessionData(name=name, model="", modified=st.st_mtime), inode=st.st_ino
+        )
         self.refresh(loaded)
         if not loaded.data.created:
             loaded.data.created = st.st_mtime
@@ -276,10 +279,8 @@ class Store:
 
     def input_history_path(self) -> Path:
         path = self.root / "input_history"
-        try:
+        with contextlib.suppress(OSError):  # the shell then runs without saved history
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        except OSError:
-            pass
         return path
 
 

@@ -36,7 +36,7 @@ class Job:
     tokens: int = 0
     error: str = ""
     rid: str = field(default_factory=lambda: f"{os.getpid()}-{next(_ids)}-{time.time_ns()}")
-    task: asyncio.Task[None] | None = None
+    task: asyncio.Task[str] | None = None
     background: bool = False
 
     @property
@@ -109,7 +109,10 @@ async def run_turn(
     status = DONE
     try:
         if slot.locked():
-            event("session.queued", message=f"queued: waiting for a free slot at {provider.config.name}")
+            event(
+                "session.queued",
+                message=f"queued: waiting for a free slot at {provider.config.name}",
+            )
         async with slot:
             job.state = "streaming"
             event("assistant.turn_start", model=model)
@@ -162,7 +165,8 @@ def _finish(
         except StoreError as exc:
             event(
                 "session.error",
-                message=f"{exc}; the reply is kept in memory only (:export PATH saves it elsewhere)",
+                message=f"{exc}; the reply is kept in memory only "
+                "(:export PATH saves it elsewhere)",
             )
         event(
             "assistant.message",

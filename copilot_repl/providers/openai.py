@@ -66,9 +66,7 @@ class OpenAIProvider:
             import httpx
 
             check_transport_security(self.url, bool(self._key()), self.allow_insecure)
-            timeout = httpx.Timeout(
-                self.config.read_timeout, connect=self.config.connect_timeout
-            )
+            timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
             headers = {"Authorization": f"Bearer {self._key()}"} if self._key() else {}
             limits = httpx.Limits(max_connections=max(self.config.max_parallel, 1) + 2)
             self._client = httpx.AsyncClient(
@@ -124,7 +122,8 @@ class OpenAIProvider:
                     raise retry.error from None
                 wait = min(retry.wait or 0.5 * 2 ** (attempt - 1), MAX_WAIT)
                 what = "rate limited" if isinstance(retry.error, RateLimited) else "server error"
-                on_status(f"{what}, retrying in {wait:.0f} s ({attempt}/{self.config.max_retries})")
+                shown = f"{wait:.1f}" if wait < 10 else f"{wait:.0f}"  # never "0 s"
+                on_status(f"{what}, retrying in {shown} s ({attempt}/{self.config.max_retries})")
                 await asyncio.sleep(wait)
 
     def _body(self, model: str, messages: list[dict[str, str]]) -> dict[str, Any]:
@@ -202,7 +201,9 @@ class OpenAIProvider:
         if status == 404:
             raise ModelNotFound(await self._unknown_model(model, msg))
         if status == 429:
-            raise _Retry(RateLimited(f"{name} is rate limiting requests: {msg}"), _retry_after(resp))
+            raise _Retry(
+                RateLimited(f"{name} is rate limiting requests: {msg}"), _retry_after(resp)
+            )
         if status >= 500:
             raise _Retry(ServerError(f"{name} answered HTTP {status}: {msg}"), _retry_after(resp))
         if re.search(r"context|too long|maximum.*tokens", msg, re.I):
