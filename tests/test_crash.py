@@ -1,0 +1,131 @@
+"""Process and disk faults: kill -9 mid-reply, a full disk, a read-only
+session file, a session removed by another process."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli
+from fakeserver import FakeServer
+
+
+def records(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def wait_for(predicate: object, timeout: float = 15.0) -> None:
+    """Poll until ``predicate()`` is true (a guard against hanging, not a timing test)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def test_kill_9_mid_reply_keeps_earlier_messages_and_the_partial(
+    server: FakeServer, home: Path
+) -> None:
+    assert run_cli(["--base-url", server.url], "first question\n").code == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "copilot_repl", "--base-url", server.url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b"long one #delay=0.02 #deltas=2000\n")
+    proc.stdin.flush()
+    path = home / "sessions" / "main.jsonl"
+    wait_for(lambda: sum(r["t"] == "part" for r in records(path)) >= 2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = "".join(str(r["text"]) for r in records(path) if r["t"] == "part")
+    assert saved  # the growing reply reached the disk before the kill
+    again = run_cli(["--base-url", server.url], ":history\n")
+    assert again.code == 0
+    assert "first question" in again.out and "echo: first question" in again.out
+    assert "=== assistant [interrupted] ===" in again.out
+    assert saved[:200] in again.out
+
+
+def _limit_file_size(limit: int) -> None:  # runs in the child
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_full_disk_reports_and_keeps_going(server: FakeServer, home: Path) -> None:
+    assert run_cli(["--base-url", server.url], "saved before\n").code == 0
+    path = home / "sessions" / "main.jsonl"
+    before = path.read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "copilot_repl", "--base-url", server.url],
+        input=b"not saved\n:export\n",
+        capture_output=True,
+        cwd=ROOT,
+        preexec_fn=lambda: _limit_file_size(len(before)),
+        timeout=60,
+    )
+    err = proc.stderr.decode()
+    out = proc.stdout.decode()
+    assert proc.returncode == 1
+    assert "copilot-repl: error:" in err and "kept in memory only" in err
+    assert "echo: not saved" in out  # the reply still arrived
+    assert "## user\n\nnot saved" in out  # and :export still has the unsaved turn
+    assert path.read_bytes() == before  # nothing saved was lost or damaged
+
+
+def _make_readonly(path: Path) -> None:
+    if os.geteuid() != 0:
+        path.chmod(0o400)
+        return
+    done = subprocess.run(["chattr", "+i", str(path)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("running as root without chattr: cannot make a file read-only")
+
+
+def test_read_only_session_file(server: FakeServer, home: Path) -> None:
+    assert run_cli(["--base-url", server.url], "saved before\n").code == 0
+    path = home / "sessions" / "main.jsonl"
+    before = path.read_bytes()
+    _make_readonly(path)
+    try:
+        res = run_cli(["--base-url", server.url], "cannot save\n:ls\n")
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+        path.chmod(0o600)
+    assert res.code == 1
+    assert "read-only" in res.err
+    assert "echo: cannot save" in res.out
+    assert "main" in res.out  # :ls ran after the failure
+    assert path.read_bytes() == before
+
+
+def test_session_removed_by_another_process(server: FakeServer, home: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "copilot_repl", "--base-url", server.url, "--session", "shared"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b"hello\n")
+    proc.stdin.flush()
+    path = home / "sessions" / "shared.jsonl"
+    wait_for(lambda: path.exists() and any(r["t"] == "msg" and r["role"] == "assistant"
+                                           for r in records(path)))
+    assert run_cli(["--base-url", server.url], ":rm shared\n").code == 0
+    out, err = proc.communicate(b"are you there?\n:ls\n", timeout=30)
+    assert proc.returncode == 1
+    lines = [ln for ln in err.decode().splitlines() if ln.startswith("copilot-repl: error:")]
+    assert len(lines) == 1 and "deleted" in lines[0]
