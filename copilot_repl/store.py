@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -118,7 +119,7 @@ class Store:
         meta = raw.rfind(b'{"t":"meta","model"')
         if meta >= 0:
             model = _json_field(raw[meta : raw.find(b"\n", meta)], "model") or model
-        return Summary(name, model, raw.count(b'{"t":"msg"'), mtime)
+        return Summary(name, model, raw.count(b'{"t":"msg"') + _cut_replies(raw), mtime)
 
     # -- create / delete / rename ---------------------------------------
     def create(self, data: SessionData) -> Loaded:
@@ -351,6 +352,21 @@ def _writer_alive(rid: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# An unescaped "id":" can only be a key: inside a JSON string the quotes are escaped.
+_PART_ID = re.compile(rb'\{"t":"part",[^\n]*?"id":"([^"\\]+)"')
+_MSG_ID = re.compile(rb'\{"t":"msg",[^\n]*?"id":"([^"\\]+)"')
+
+
+def _cut_replies(raw: bytes) -> int:
+    """How many replies were cut short (parts with no final msg, writer gone):
+    ``load`` shows each as an interrupted message."""
+    if b'{"t":"part"' not in raw:
+        return 0
+    ended = set(_MSG_ID.findall(raw))
+    cut = set(_PART_ID.findall(raw)) - ended
+    return sum(1 for rid in cut if not _writer_alive(rid.decode("ascii", "replace")))
 
 
 def _json_field(line: bytes, key: str) -> str:

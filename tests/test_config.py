@@ -119,10 +119,7 @@ def test_unknown_top_level_key_names_the_line(tmp_path: Path) -> None:
 
 
 def test_unknown_provider_key_names_the_line(tmp_path: Path) -> None:
-    text = (
-        '[providers.work]\nbase_url = "http://127.0.0.1:1/v1"\n'
-        "read_timout = 3\n"
-    )
+    text = '[providers.work]\nbase_url = "http://127.0.0.1:1/v1"\nread_timout = 3\n'
     path = write(tmp_path, text)
     with pytest.raises(ConfigError, match=r"line 3: unknown setting 'read_timout'"):
         load_config(env={}, data_dir=tmp_path, config_path=path)
@@ -139,7 +136,7 @@ def test_wrong_type_names_the_line_of_the_right_provider(tmp_path: Path) -> None
 
 
 def test_bool_is_not_an_int(tmp_path: Path) -> None:
-    path = write(tmp_path, '[providers.openai]\nmax_retries = true\n')
+    path = write(tmp_path, "[providers.openai]\nmax_retries = true\n")
     with pytest.raises(ConfigError, match=r"line 2: 'max_retries' has the wrong type"):
         load_config(env={}, data_dir=tmp_path, config_path=path)
 
@@ -222,9 +219,7 @@ def test_base_url_flag_wins_over_env(tmp_path: Path) -> None:
 
 def test_base_url_flag_wins_over_the_config_file(tmp_path: Path) -> None:
     path = write(tmp_path, '[providers.openai]\nbase_url = "http://127.0.0.1:7/v1"\n')
-    cfg = load_config(
-        env={}, data_dir=tmp_path, config_path=path, base_url="http://127.0.0.1:8/v1"
-    )
+    cfg = load_config(env={}, data_dir=tmp_path, config_path=path, base_url="http://127.0.0.1:8/v1")
     assert cfg.provider("openai").base_url == "http://127.0.0.1:8/v1"
 
 

@@ -75,7 +75,7 @@ def test_parse_args_short_and_equals_forms() -> None:
 
 
 def test_parse_args_quoting() -> None:
-    a = parse_args('"two words" \'and more\'', max_pos=2)
+    a = parse_args("\"two words\" 'and more'", max_pos=2)
     assert a.positional == ["two words", "and more"]
 
 
@@ -114,14 +114,37 @@ def test_errors_are_one_line() -> None:
         assert "\n" not in str(info.value)
 
 
-COMMANDS = ["new", "switch", "s", "ls", "list", "rm", "rename", "model", "models", "history",
-            "help", "quit", "q", "export", "retry", "clear", "system"]
+COMMANDS = [
+    "new",
+    "switch",
+    "s",
+    "ls",
+    "list",
+    "rm",
+    "rename",
+    "model",
+    "models",
+    "history",
+    "help",
+    "quit",
+    "q",
+    "export",
+    "retry",
+    "clear",
+    "system",
+]
 
 
 @pytest.mark.parametrize(
     ("typo", "want"),
-    [("lss", "ls"), ("swich", "switch"), ("histroy", "history"), ("expor", "export"),
-     ("renam", "rename"), ("hist", "history")],
+    [
+        ("lss", "ls"),
+        ("swich", "switch"),
+        ("histroy", "history"),
+        ("expor", "export"),
+        ("renam", "rename"),
+        ("hist", "history"),
+    ],
 )
 def test_nearest_suggests_the_closest_command(typo: str, want: str) -> None:
     assert nearest(typo, COMMANDS) == want

@@ -135,7 +135,12 @@ def test_whole_history_is_sent_each_turn_system_first(server: FakeServer) -> Non
     r = cli(server, "third\n")  # a new process: the history comes from disk
     assert r.code == 0, r.err
     assert [m["content"] for m in sent(server)] == [
-        "be terse", "first", "echo: first", "second", "echo: second", "third"
+        "be terse",
+        "first",
+        "echo: first",
+        "second",
+        "echo: second",
+        "third",
     ]
 
 
@@ -228,7 +233,10 @@ def test_rename(server: FakeServer, home: Path) -> None:
     assert "renamed main to renamed" in r.out
     assert Store(home).names() == ["renamed"]
     assert [c for _, c, _ in history(home, "renamed")] == [
-        "hello", "echo: hello", "again", "echo: again"
+        "hello",
+        "echo: hello",
+        "again",
+        "echo: again",
     ]
     r = cli(server, ":ls\n")
     assert ls_rows(r.out)[0][:2] == ["*", "renamed"]
@@ -415,7 +423,10 @@ def test_help_and_version_exit_0() -> None:
 def test_subprocess_script_mode(server: FakeServer, home: Path) -> None:
     r = run_proc(["--base-url", server.url], ":new piped\nhello from a pipe\n:ls\n")
     assert r.code == 0, r.err
-    assert r.out.splitlines()[:2] == ["created piped (openai:gpt-4o-mini)", "echo: hello from a pipe"]
+    assert r.out.splitlines()[:2] == [
+        "created piped (openai:gpt-4o-mini)",
+        "echo: hello from a pipe",
+    ]
     assert "\x1b" not in r.out
 
 
@@ -426,8 +437,11 @@ def test_send_and_wait(server: FakeServer, home: Path) -> None:
     r = cli(server, ":new b\n:switch main\n:send b hello there\n:wait\n:ls\n")
     assert r.code == 0, r.err
     out = r.out.splitlines()
-    assert out[:3] == ["created b (openai:gpt-4o-mini)", "=== b (openai:gpt-4o-mini) ===",
-                       "echo: hello there"]
+    assert out[:3] == [
+        "created b (openai:gpt-4o-mini)",
+        "=== b (openai:gpt-4o-mini) ===",
+        "echo: hello there",
+    ]
     assert history(home, "b")[-1] == ("assistant", "echo: hello there", "done")
     assert history(home, "main") == []
     rows = {row[1]: row for row in ls_rows("\n".join(out[3:]))}

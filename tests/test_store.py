@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_proc
+from conftest import ROOT, run_cli, run_proc
+from fakeserver import FakeServer
 
 from copilot_repl.errors import BadSessionName, SessionExists, SessionNotFound
 from copilot_repl.session import DONE, INTERRUPTED, SessionData
@@ -48,7 +49,7 @@ def dead_pid() -> int:
 
 def test_round_trip(tmp_path: Path) -> None:
     store = new_store(tmp_path, "main")
-    store.append("main", msg("user", "hello\nworld ✓ \"quoted\""))
+    store.append("main", msg("user", 'hello\nworld ✓ "quoted"'))
     store.append("main", msg("assistant", "hi", status=DONE, model="openai:x", tokens=7))
     store.append("main", {"t": "meta", "system": "be brief"})
     store.append("main", {"t": "meta", "model": "openai:other"})
@@ -196,9 +197,9 @@ def test_corrupt_middle_line_is_skipped_with_file_and_line(tmp_path: Path, bad: 
     assert path.read_bytes() == before
 
 
-def test_corrupt_line_warning_is_shown_on_start(server, tmp_path: Path, home: Path) -> None:  # noqa: ANN001
-    from conftest import run_cli
-
+def test_corrupt_line_warning_is_shown_on_start(
+    server: FakeServer, tmp_path: Path, home: Path
+) -> None:
     r = run_cli(["--base-url", server.url], "hello\n")
     assert r.code == 0, r.err
     path = home / "sessions" / "main.jsonl"
@@ -241,18 +242,23 @@ def test_two_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
     assert len(loaded.data.messages) == 400 and loaded.warnings == []
 
 
-def test_two_cli_processes_on_one_session(server, home: Path) -> None:  # noqa: ANN001
+def test_two_cli_processes_on_one_session(server: FakeServer, home: Path) -> None:
     run_proc(["--base-url", server.url, "--session", "shared"], ":ls\n")
     script = "".join(f"{{tag}} {i}\n" for i in range(15))
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "copilot_repl", "--base-url", server.url, "--session", "shared"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
         )
         for _ in range(2)
     ]
-    outs = [p.communicate(script.format(tag=t).encode(), timeout=60) for p, t in zip(
-        procs, ("alpha", "beta"), strict=True)]
+    outs = [
+        p.communicate(script.format(tag=t).encode(), timeout=60)
+        for p, t in zip(procs, ("alpha", "beta"), strict=True)
+    ]
     assert [p.returncode for p in procs] == [0, 0], outs
     loaded = Store(home).load("shared")
     assert loaded.warnings == []
@@ -293,7 +299,7 @@ def test_existing_open_data_dir_is_tightened(tmp_path: Path) -> None:
     assert mode(root) == 0o700 and mode(root / "sessions") == 0o700
 
 
-def test_modes_when_a_second_process_creates_things(server, tmp_path: Path) -> None:  # noqa: ANN001
+def test_modes_when_a_second_process_creates_things(server: FakeServer, tmp_path: Path) -> None:
     data = tmp_path / "by-proc"
     r = run_proc(["--data-dir", str(data), "--base-url", server.url], ":new other\nhi\n")
     assert r.code == 0, r.err
@@ -387,6 +393,8 @@ def test_part_from_a_dead_writer_loads_as_an_interrupted_reply(tmp_path: Path) -
         ("user", "tell me a story", DONE),
         ("assistant", "Once upon a time", INTERRUPTED),
     ]
+    (summary,) = store.summaries()
+    assert summary.messages == 2  # :ls counts the cut reply too
 
 
 def test_part_from_a_live_writer_waits_for_its_end(tmp_path: Path) -> None:
@@ -397,10 +405,13 @@ def test_part_from_a_live_writer_waits_for_its_end(tmp_path: Path) -> None:
         store.append("main", msg("user", "q"), {"t": "part", "id": rid, "text": "grow"})
         loaded = store.load("main")
         assert [m.content for m in loaded.data.messages] == ["q"]
+        assert store.summaries()[0].messages == 1
         store.append("main", msg("assistant", "growing done", id=rid))
+        assert store.summaries()[0].messages == 2
         store.refresh(loaded)
         assert [(m.content, m.status) for m in loaded.data.messages] == [
-            ("q", DONE), ("growing done", DONE)
+            ("q", DONE),
+            ("growing done", DONE),
         ]
     finally:
         proc.kill()
@@ -416,12 +427,14 @@ def test_final_message_after_a_dead_part_is_not_doubled(tmp_path: Path) -> None:
     store.append("main", msg("assistant", "half and more", id=rid, status=DONE))
     store.refresh(loaded)
     assert [(m.content, m.status) for m in loaded.data.messages] == [
-        ("q", DONE), ("half", INTERRUPTED)
+        ("q", DONE),
+        ("half", INTERRUPTED),
     ]
+    assert store.summaries()[0].messages == 2
 
 
 def test_removed_session_in_another_process_is_reported_on_the_next_turn(
-    server, home: Path  # noqa: ANN001
+    server: FakeServer, home: Path
 ) -> None:
     from copilot_repl.client import CopilotClient
     from copilot_repl.errors import ReplError
