@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from ._version import __version__
 
@@ -26,8 +26,28 @@ environment: COPILOT_REPL_HOME (data dir), OPENAI_BASE_URL, OPENAI_API_KEY, NO_C
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+class BadUsage(Exception):
+    """A command-line argument is wrong (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that writes to the given streams and reports errors in one line."""
+
+    def __init__(self, *args: Any, out: IO[str], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._out = out
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        if message:
+            self._out.write(message)
+
+    def error(self, message: str) -> NoReturn:
+        raise BadUsage(message)
+
+
+def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
+    p = _Parser(
+        out=out or sys.stdout,
         prog="copilot-repl",
         description="Juggle several LLM chat sessions in one terminal.",
         epilog=EPILOG,
@@ -65,8 +85,11 @@ def main(
     stderr = stderr or sys.stderr
     env = os.environ if env is None else env
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:
+        args = build_parser(stdout).parse_args(argv)
+    except BadUsage as exc:
+        stderr.write(f"copilot-repl: error: {exc} (see --help)\n")
+        return 2
+    except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
     from .errors import ReplError
 

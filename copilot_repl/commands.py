@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -195,7 +196,9 @@ class Commands:
             return
         path = Path(a.positional[0]).expanduser()
         try:
-            path.write_text(text, encoding="utf-8")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
         self.out.info(f"exported {self.repl.current.session_id} to {path}")
@@ -218,7 +221,7 @@ class Commands:
         await self.repl.fanout(sessions, args)
 
     @command("ask", usage=":ask A,B,... PROMPT", help="send PROMPT to the sessions named",
-             complete="sessions")
+             complete="session-list")
     async def ask(self, args: str) -> None:
         names, _, prompt = args.strip().partition(" ")
         wanted = split_names(names)

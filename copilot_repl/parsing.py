@@ -70,7 +70,10 @@ def parse_args(
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        if tok.startswith("-") and len(tok) > 1 and tok != "--":
+        if tok == "--":  # everything after it is positional
+            out.positional.extend(tokens[i + 1 :])
+            break
+        if tok.startswith("-") and len(tok) > 1:
             key, eq, value = tok.partition("=")
             if key not in flags:
                 raise UsageError(f"unknown option {key}" + (f"; usage: {usage}" if usage else ""))

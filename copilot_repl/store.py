@@ -338,13 +338,18 @@ def _finish_parts(loaded: Loaded) -> None:
             )
 
 
+# Identifies this process among others that had the same pid (containers often
+# give every run the same one): reply ids are ``PID-TOKEN-N``.
+PROCESS_TOKEN = f"{os.getpid()}-{os.urandom(4).hex()}"
+
+
 def _writer_alive(rid: str) -> bool:
-    """Reply ids are ``PID-N``; a part whose process is gone was cut short."""
+    """A part whose writing process is gone was cut short (kill -9, crash)."""
     pid = rid.partition("-")[0]
     if not pid.isdigit():
         return False
     if int(pid) == os.getpid():
-        return True
+        return rid.startswith(PROCESS_TOKEN + "-")
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from .errors import ReplError, StoreError
 from .events import EventData, SessionEvent
 from .providers import Provider
 from .session import DONE, ERROR, INTERRUPTED, estimate_tokens
+from .store import PROCESS_TOKEN
 
 SAVE_EVERY = 1.0  # seconds between partial saves of a streaming reply
 _ids = itertools.count(1)
@@ -35,7 +35,7 @@ class Job:
     chars: int = 0
     tokens: int = 0
     error: str = ""
-    rid: str = field(default_factory=lambda: f"{os.getpid()}-{next(_ids)}-{time.time_ns()}")
+    rid: str = field(default_factory=lambda: f"{PROCESS_TOKEN}-{next(_ids)}")
     task: asyncio.Task[str] | None = None
     background: bool = False
 
