@@ -37,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kw)
         self._out = out
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: Any = None) -> None:
         if message:
             self._out.write(message)
 
