@@ -31,6 +31,7 @@ import json
 import re
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -596,7 +597,9 @@ class FakeServer:
         *,
         models: list[str] | None = None,
         strict_models: bool = False,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        self.tls = tls
         self.host = host
         self.port = port
         self.models: list[str] = list(models if models is not None else DEFAULT_MODELS)
@@ -618,6 +621,8 @@ class FakeServer:
         self._stopping = threading.Event()
         self._server = _Server((self.host, self.port), self)
         self.port = self._server.server_address[1]
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -654,7 +659,8 @@ class FakeServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}/v1"
 
     # -- scripting --------------------------------------------------------------------
 
