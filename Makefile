@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 LLAMA_NOTE := note: the first install compiles llama.cpp (llama-cpp-python) from source: about 6 minutes and ~700 MB of memory on 2 cores; pip caches the wheel, so later installs take seconds.
 
-.PHONY: run test bench lint run-example clean
+# The GitHub Copilot CLI (npm @github/copilot) for the copilot provider and its tests.
+COPILOT_CLI_VERSION := 1.0.102
+COPILOT_CLI_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/copilot-repl/copilot-cli
+
+.PHONY: run test bench lint run-example clean copilot-cli
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,13 +21,13 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	@$(BIN)/python -c "import llama_cpp" 2>/dev/null || echo "$(LLAMA_NOTE)"
-	$(BIN)/python -m pip install -e '.[local,test]'
+	$(BIN)/python -m pip install -e '.[local,test,copilot]'
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
 	$(BIN)/copilot-repl $(ARGS)
 
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed copilot-cli
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.test-installed
@@ -35,6 +39,14 @@ bench: $(VENV)/.test-installed
 
 run-example: $(VENV)/.run-installed
 	$(BIN)/python examples/multiple_sessions.py
+
+copilot-cli: $(COPILOT_CLI_DIR)/.installed-$(COPILOT_CLI_VERSION)
+
+$(COPILOT_CLI_DIR)/.installed-$(COPILOT_CLI_VERSION):
+	@command -v npm >/dev/null || { echo "copilot-cli: npm is needed (Debian: apt-get install npm)"; exit 1; }
+	mkdir -p $(COPILOT_CLI_DIR)
+	npm install --prefix $(COPILOT_CLI_DIR) --no-audit --no-fund --loglevel=error @github/copilot@$(COPILOT_CLI_VERSION)
+	touch $@
 
 clean:
 	rm -rf $(VENV) build *.egg-info

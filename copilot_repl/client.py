@@ -155,6 +155,9 @@ class CopilotClient:
         if session is not None:
             await session.abort()
         self.store.delete(session_id)
+        for name, pc in self.config.providers.items():
+            if pc.kind == "copilot":  # keeps per-session state on disk: always asked
+                self.provider(name)
         for provider in self._providers.values():
             await provider.forget_session(session_id)
 
@@ -197,6 +200,7 @@ class CopilotClient:
                 self.env,
                 allow_insecure=self.config.allow_insecure,
                 transport=self._transport,
+                data_dir=self.config.data_dir,
             )
         return self._providers[name]
 

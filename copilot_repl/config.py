@@ -37,7 +37,7 @@ class ProviderConfig:
     """How to reach one provider."""
 
     name: str
-    kind: str = "openai"  # "openai" (any compatible HTTP API) or "local"
+    kind: str = "openai"  # "openai" (any compatible HTTP API), "local" or "copilot"
     base_url: str = ""
     api_key_env: str = ""
     default_model: str = ""
@@ -49,6 +49,11 @@ class ProviderConfig:
     max_retries: int = 3
     params: Mapping[str, Any] = field(default_factory=dict)
     model_path: str = ""
+    cli_path: str = ""  # copilot: the `copilot` CLI to run
+    byok_base_url: str = ""  # copilot: route through this OpenAI-compatible server
+    byok_type: str = "openai"
+    byok_api_key_env: str = ""
+    tools: bool = False  # copilot: let the model use the CLI's tools
 
 
 BUILTIN_PROVIDERS: dict[str, ProviderConfig] = {
@@ -62,6 +67,12 @@ BUILTIN_PROVIDERS: dict[str, ProviderConfig] = {
         read_timeout=120.0,
         max_retries=0,
         params={"temperature": 0.7, "repeat_penalty": 1.1, "max_tokens": 400},
+    ),
+    "copilot": ProviderConfig(
+        name="copilot",
+        kind="copilot",
+        default_model="claude-sonnet-4",
+        max_retries=0,
     ),
     "openai": ProviderConfig(
         name="openai",
@@ -96,6 +107,11 @@ _PROVIDER_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_retries": int,
     "params": dict,
     "model_path": str,
+    "cli_path": str,
+    "byok_base_url": str,
+    "byok_type": str,
+    "byok_api_key_env": str,
+    "tools": bool,
 }
 _TOP_KEYS = {"model", "system", "providers", "aliases"}
 
@@ -276,9 +292,9 @@ def _parse_providers(raw: Any, path: Path) -> dict[str, ProviderConfig]:
             raise ConfigError(f"{_where(path, name)}: [providers.{name}] must be a table")
         base = BUILTIN_PROVIDERS.get(name, ProviderConfig(name=name))
         out[name] = replace(base, **_provider_fields(name, table, path))
-        if out[name].kind not in ("openai", "local"):
+        if out[name].kind not in ("openai", "local", "copilot"):
             where = _where(path, "kind", f"providers.{name}")
-            raise ConfigError(f"{where}: kind must be 'openai' or 'local'")
+            raise ConfigError(f"{where}: kind must be 'openai', 'local' or 'copilot'")
         if out[name].kind == "openai" and not out[name].base_url:
             raise ConfigError(f"{_where(path, name)}: [providers.{name}] needs base_url")
     return out
@@ -292,7 +308,7 @@ def _provider_fields(name: str, table: dict[str, Any], path: Path) -> dict[str, 
         if want is None:
             where = _where(path, key, section)
             raise ConfigError(f"{where}: unknown setting {key!r} in [{section}]")
-        if not isinstance(value, want) or isinstance(value, bool):
+        if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
             raise ConfigError(f"{_where(path, key, section)}: {key!r} has the wrong type")
         fields[key] = value
     if "max_parallel" in fields and fields["max_parallel"] < 1:

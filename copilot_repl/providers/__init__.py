@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..config import ProviderConfig
@@ -52,7 +53,12 @@ def make_provider(
     *,
     allow_insecure: bool = False,
     transport: Any = None,
+    data_dir: Path | None = None,
 ) -> Provider:
+    if config.kind == "copilot":
+        from .copilot import CopilotProvider
+
+        return CopilotProvider(config, env, data_dir=data_dir, allow_insecure=allow_insecure)
     if config.kind == "local":
         from .local import LocalProvider
 

@@ -1,0 +1,745 @@
+"""GitHub Copilot as a provider: the official SDK driving the ``copilot`` CLI.
+
+One CLI process serves every ``copilot:`` session of this copilot-repl
+process. It is started on the first send (``starting Copilot CLI…``), spoken
+to over a loopback TCP port with a per-run token, and stopped by ``aclose``.
+We spawn it ourselves rather than let the SDK do it, so that it never
+outlives us: its own process group (Ctrl-C and Ctrl-Z in the terminal are for
+us), ``PR_SET_PDEATHSIG`` (the kernel SIGKILLs it if we are killed) and an
+``atexit`` kill, as for the local model server.
+
+Each copilot-repl session is one CLI session with the same id, its state in
+``DATA_DIR/copilot`` (``COPILOT_HOME``), so nothing lands in ``~/.copilot``.
+Our own history stays the record: the provider is handed the whole history
+each turn and remembers, in memory and in ``DATA_DIR/copilot/repl-sync/ID.json``,
+a digest of the messages the CLI session has seen. When our history minus
+the new prompt is exactly that, only the prompt is sent; otherwise (``:clear``,
+``:retry``, trimming, a model or system prompt change, an interrupted or failed
+reply, first use of a session with history) the CLI session is replaced by
+one seeded from our transcript, and the status line says so.
+
+Replies cannot run anything: no tools are offered, every permission request
+is refused, and the session's own system prompt replaces the CLI's agent
+prompt. ``tools = true`` offers the CLI's built-in tools; their permission
+requests are still refused unless a front end sets ``ask_permission``.
+With ``byok_base_url`` the CLI routes through that OpenAI-compatible server
+(offline: no GitHub login, telemetry or updates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import functools
+import hashlib
+import importlib
+import json
+import logging
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import sys
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..config import ProviderConfig, default_data_dir
+from ..errors import AuthError, ModelNotFound, ProviderError, UsageError
+from . import Completion, DeltaFn, StatusFn
+from .local import _die_with, _kill_quietly, _prctl
+from .openai import InsecureTransport, check_transport_security
+
+CLI_PACKAGE = "@github/copilot"
+CLI_VERSION = "1.0.102"
+CLI_HINT = (
+    "install it with `make copilot-cli` (or `npm install -g @github/copilot`), "
+    "or set cli_path in [providers.copilot] or COPILOT_CLI_PATH"
+)
+SDK_DIST = "github-copilot-sdk"
+SDK_HINT = "install the copilot extra: pip install 'copilot-repl[copilot]'"
+DEFAULT_SYSTEM = "You are a helpful assistant."
+FRESH_NOTE = "starting a fresh Copilot session from this transcript"
+BYOK_TYPES = ("openai", "azure", "anthropic")
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 5.0
+SETTLE_TIMEOUT = 5.0  # how long an aborted or failed turn may take to go idle
+TAIL_LINES = 20
+_PORT_RE = re.compile(rb"listening on port (\d+)", re.I)
+
+Message = dict[str, str]
+AskFn = Callable[[str], Awaitable[bool]]
+
+
+class CopilotError(ProviderError):
+    """The Copilot CLI or SDK failed, or reported an error for a turn."""
+
+
+# -- finding the CLI --------------------------------------------------------
+def cache_dirs(env: Mapping[str, str]) -> list[Path]:
+    """Where ``make copilot-cli`` installs the CLI (npm ``--prefix``)."""
+    xdg = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
+    dirs = [Path(xdg) / "copilot-repl" / "copilot-cli"]
+    with contextlib.suppress(ImportError):
+        import platformdirs
+
+        dirs.append(Path(platformdirs.user_cache_dir("copilot-repl")) / "copilot-cli")
+    return list(dict.fromkeys(dirs))
+
+
+def _platform_names() -> list[str]:
+    machine = platform.machine().lower()
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64"}.get(machine, machine)
+    system = sys.platform if sys.platform != "win32" else "win32"
+    names = [f"copilot-{system}-{arch}"]
+    if system == "linux":
+        names.append(f"copilot-linuxmusl-{arch}")
+    return names
+
+
+def native_binary(scope: Path) -> Path | None:
+    """The platform binary inside an ``@github`` node_modules scope."""
+    for name in _platform_names():
+        path = scope / name / ("copilot.exe" if sys.platform == "win32" else "copilot")
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def resolve_cli(path: Path) -> Path:
+    """Prefer the native binary to npm's loader script: the loader runs it as
+    a child that would not die with us."""
+    real = path.resolve()
+    if real.name == "npm-loader.js":
+        return native_binary(real.parent.parent) or path
+    return path
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def find_cli(config: ProviderConfig, env: Mapping[str, str]) -> Path:
+    """config ``cli_path``, then ``COPILOT_CLI_PATH``, then ``copilot`` on PATH,
+    then the ``make copilot-cli`` copy."""
+    given = (
+        (config.cli_path, f"cli_path (in [providers.{config.name}])"),
+        (env.get("COPILOT_CLI_PATH", ""), "COPILOT_CLI_PATH"),
+    )
+    for value, where in given:
+        if not value:
+            continue
+        path = Path(value).expanduser()
+        if not _executable(path):
+            raise CopilotError(
+                f"the Copilot CLI at {path} ({where}) is not an executable file; {CLI_HINT}"
+            )
+        return resolve_cli(path)
+    found = shutil.which("copilot", path=env.get("PATH", os.defpath))
+    if found:
+        return resolve_cli(Path(found))
+    for cache in cache_dirs(env):
+        binary = native_binary(cache / "node_modules" / "@github")
+        if binary is not None:
+            return binary
+    raise CopilotError(f"the Copilot CLI (`copilot`) was not found; {CLI_HINT}")
+
+
+def _check_sdk() -> None:
+    from importlib import metadata
+
+    try:
+        metadata.distribution(SDK_DIST)
+    except metadata.PackageNotFoundError:
+        raise CopilotError(f"the GitHub Copilot SDK is not installed; {SDK_HINT}") from None
+
+
+def import_sdk() -> Any:
+    """The ``copilot`` package of github-copilot-sdk (slow: about 2-3 s)."""
+    _check_sdk()
+    sdk = importlib.import_module("copilot")
+    quiet = logging.getLogger("copilot")  # it logs tracebacks we report as one line
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    return sdk
+
+
+# -- the CLI process --------------------------------------------------------
+class CliProcess:
+    """The ``copilot --headless`` server, on a loopback port, dying with us."""
+
+    def __init__(self, cli: Path, args: list[str], env: dict[str, str]) -> None:
+        self.cli = cli
+        self.args = args
+        self.env = env
+        self.token = secrets.token_hex(16)
+        self.proc: asyncio.subprocess.Process | None = None
+        self.port = 0
+        self.lines: deque[str] = deque(maxlen=TAIL_LINES)
+        self.exited: asyncio.Task[int] | None = None
+        self._drain: asyncio.Task[None] | None = None
+        self._atexit: Callable[[], None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def spawn(self) -> None:
+        env = {**self.env, "COPILOT_CONNECTION_TOKEN": self.token}
+        self.proc = await asyncio.create_subprocess_exec(
+            str(self.cli),
+            *self.args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            preexec_fn=functools.partial(_die_with, os.getpid(), _prctl()),
+            process_group=0,  # Ctrl-C in the terminal is for us, not for it
+        )
+        self._atexit = functools.partial(_kill_group, self.proc.pid)
+        atexit.register(self._atexit)
+        self.exited = asyncio.ensure_future(self.proc.wait())
+
+    async def wait_port(self) -> int:
+        """Read its output until it says which port it listens on."""
+        assert self.proc is not None and self.proc.stdout is not None
+        stdout = self.proc.stdout
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                line = await asyncio.wait_for(stdout.readline(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+            if not line:
+                raise CopilotError(f"the Copilot CLI ({self.cli}) failed to start; {self.tail()}")
+            match = _PORT_RE.search(line)
+            if match:
+                self.port = int(match.group(1))
+                self._drain = asyncio.ensure_future(self._keep_reading(stdout))
+                return self.port
+            self._keep(line)
+        raise CopilotError(
+            f"the Copilot CLI did not start within {START_TIMEOUT:g} s; {self.tail()}"
+        )
+
+    def _keep(self, line: bytes) -> None:
+        text = line.decode("utf-8", "replace").strip()
+        if text:
+            self.lines.append(text)
+
+    async def _keep_reading(self, stdout: asyncio.StreamReader) -> None:
+        """Drain its output (a full pipe would block it), keeping the last lines."""
+        with contextlib.suppress(OSError, ValueError):
+            while line := await stdout.readline():
+                self._keep(line)
+
+    def tail(self, lines: int = 3) -> str:
+        kept = list(self.lines)[-lines:]
+        return "its output: " + " | ".join(kept) if kept else "it printed nothing"
+
+    async def stop(self) -> None:
+        """SIGTERM its process group, SIGKILL after STOP_TIMEOUT; safe twice."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.returncode is None:
+            _signal_group(proc.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                _signal_group(proc.pid, signal.SIGKILL)
+                await proc.wait()
+        if self._drain is not None:
+            self._drain.cancel()
+            await asyncio.gather(self._drain, return_exceptions=True)
+            self._drain = None
+        if self._atexit is not None:
+            atexit.unregister(self._atexit)  # its pid may be reused later
+            self._atexit = None
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pid, sig)
+
+
+def _kill_group(pid: int) -> None:
+    _signal_group(pid, signal.SIGKILL)
+    _kill_quietly(pid)
+
+
+# -- what the CLI session has seen ------------------------------------------
+@dataclass
+class Synced:
+    """The CLI session of one copilot-repl session, as of its last turn."""
+
+    provider: str
+    model: str
+    system: str  # the system message it was created with
+    seen: int  # how many of our messages it has seen (system prompt included)
+    digest: str  # of those messages
+
+
+def digest(messages: list[Message]) -> str:
+    data = json.dumps([[m["role"], m["content"]] for m in messages], ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class SyncFiles:
+    """``repl-sync/ID.json`` sidecars, one per session."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "repl-sync"
+
+    def path(self, sid: str) -> Path:
+        return self.root / f"{sid}.json"
+
+    def load(self, sid: str) -> Synced | None:
+        try:
+            raw = json.loads(self.path(sid).read_text(encoding="utf-8"))
+            return Synced(**raw) if isinstance(raw, dict) else None
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save(self, sid: str, synced: Synced) -> None:
+        with contextlib.suppress(OSError):
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.path(sid).with_suffix(".tmp")
+            tmp.write_text(json.dumps(asdict(synced)), encoding="utf-8")
+            tmp.replace(self.path(sid))
+
+    def drop(self, sid: str) -> None:
+        with contextlib.suppress(OSError):
+            self.path(sid).unlink()
+
+
+def system_text(messages: list[Message]) -> str:
+    head = messages[0] if messages and messages[0]["role"] == "system" else None
+    return head["content"] if head and head["content"].strip() else DEFAULT_SYSTEM
+
+
+def seeded_system(messages: list[Message]) -> str:
+    """The system message of a CLI session that takes over from ``messages``
+    (our history before the new prompt): the system prompt, then the transcript."""
+    system = system_text(messages)
+    turns = [m for m in messages if m["role"] != "system"]
+    if not turns:
+        return system
+    lines = [
+        system,
+        "",
+        "This conversation started earlier; here is the transcript so far. "
+        "Continue it: answer the next user message.",
+    ]
+    for m in turns:
+        who = "User" if m["role"] == "user" else "Assistant"
+        lines += ["", f"{who}: {m['content']}"]
+    return "\n".join(lines)
+
+
+# -- one turn ----------------------------------------------------------------
+class Turn:
+    """Collects the events of one reply."""
+
+    def __init__(self, on_delta: DeltaFn, on_status: StatusFn) -> None:
+        self.on_delta = on_delta
+        self.on_status = on_status
+        self.parts: list[str] = []
+        self.idle: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.error: ProviderError | None = None
+        self.tokens: int | None = None  # output tokens, when the model reports them
+        self._streamed = False  # deltas arrived for the current assistant message
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def __call__(self, event: Any) -> None:
+        kind = getattr(event.type, "value", event.type)
+        data = event.data
+        if kind == "assistant.message_delta":
+            self._delta(getattr(data, "delta_content", None) or "")
+        elif kind == "assistant.message":
+            if not self._streamed:  # a reply that did not stream: show it whole
+                self._delta(getattr(data, "content", None) or "")
+            self._streamed = False
+        elif kind == "assistant.usage" and isinstance(getattr(data, "output_tokens", None), int):
+            self.tokens = (self.tokens or 0) + data.output_tokens
+        elif kind == "session.error":
+            self.error = self.error or turn_error(data)
+            loop = asyncio.get_running_loop()  # idle should follow; do not wait forever
+            loop.call_later(SETTLE_TIMEOUT, self._settle)
+        elif kind == "session.info" and getattr(data, "info_type", "") == "model_retry":
+            self.on_status(str(getattr(data, "message", "") or "retrying"))
+        elif kind == "session.idle":
+            self._settle()
+
+    def _settle(self) -> None:
+        if not self.idle.done():
+            self.idle.set_result(None)
+
+    def _delta(self, text: str) -> None:
+        if text:
+            self._streamed = True
+            self.parts.append(text)
+            self.on_delta(text)
+
+
+def turn_error(data: Any) -> ProviderError:
+    message = " ".join(str(getattr(data, "message", "") or "the turn failed").split())
+    kind = getattr(data, "error_type", "")
+    status = getattr(data, "status_code", None)
+    if kind == "authentication" or status in (401, 403):
+        return AuthError(f"Copilot: {message}")
+    if status == 404:
+        return ModelNotFound(f"Copilot: {message}")
+    return CopilotError(f"Copilot: {message}")
+
+
+# -- the provider ------------------------------------------------------------
+@dataclass
+class Runtime:
+    """A running CLI and the SDK client connected to it."""
+
+    process: CliProcess
+    client: Any
+
+
+class CopilotProvider:
+    """Streams replies from Copilot CLI sessions (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        env: Mapping[str, str],
+        *,
+        data_dir: Path | None = None,
+        allow_insecure: bool = False,
+    ) -> None:
+        self.config = config
+        self.allow_insecure = allow_insecure
+        self.ask_permission: AskFn | None = None  # with tools on: a front end may ask
+        self.home = (data_dir or default_data_dir(env)) / "copilot"
+        self.sync = SyncFiles(self.home)
+        self._env = env
+        self._runtime: Runtime | None = None
+        self._lock = asyncio.Lock()
+        self._live: dict[str, Any] = {}  # session id -> SDK session
+        self._synced: dict[str, Synced] = {}
+
+    # -- settings -------------------------------------------------------
+    @property
+    def byok(self) -> bool:
+        return bool(self.config.byok_base_url)
+
+    def _byok_key(self) -> str:
+        name = self.config.byok_api_key_env
+        return self._env.get(name, "") if name else ""
+
+    def insecure_host(self) -> str | None:
+        """The host an API key would go to in clear text, if any (not yet allowed)."""
+        if not self.byok:
+            return None
+        try:
+            check_transport_security(self.config.byok_base_url, bool(self._byok_key()), False)
+        except InsecureTransport as exc:
+            return None if self.allow_insecure else exc.host
+        except UsageError:
+            return None
+        return None
+
+    def _check_byok(self) -> None:
+        if not self.byok:
+            return
+        if self.config.byok_type not in BYOK_TYPES:
+            raise CopilotError(
+                f"byok_type {self.config.byok_type!r} in [providers.{self.config.name}] must be "
+                + ", ".join(repr(t) for t in BYOK_TYPES)
+            )
+        check_transport_security(
+            self.config.byok_base_url, bool(self._byok_key()), self.allow_insecure
+        )
+
+    def _provider_option(self) -> dict[str, Any]:
+        option: dict[str, Any] = {
+            "type": self.config.byok_type,
+            "base_url": self.config.byok_base_url,
+        }
+        if self._byok_key():
+            option["api_key"] = self._byok_key()
+        return option
+
+    def _cli_args(self) -> list[str]:
+        args = ["--headless", "--no-auto-update", "--log-level", "none", "--port", "0"]
+        return [*args, "--no-auto-login"] if self.byok else args
+
+    def _cli_env(self) -> dict[str, str]:
+        env = {k: v for k, v in self._env.items() if not k.startswith("COPILOT_PROVIDER_")}
+        env["COPILOT_HOME"] = str(self.home)
+        if self.byok:  # no GitHub at all: no login, telemetry or updates
+            env.update(
+                COPILOT_OFFLINE="true",
+                COPILOT_PROVIDER_BASE_URL=self.config.byok_base_url,
+                COPILOT_PROVIDER_TYPE=self.config.byok_type,
+                COPILOT_MODEL=self.config.default_model or "default",
+            )
+        return env
+
+    # -- the CLI ----------------------------------------------------------
+    async def _ensure(self, on_status: StatusFn) -> Runtime:
+        async with self._lock:
+            rt = self._runtime
+            if rt is not None and rt.process.running:
+                return rt
+            if rt is not None:
+                on_status(f"the Copilot CLI had stopped ({rt.process.tail()}); restarting it")
+                await self._close_runtime()
+            cli = find_cli(self.config, self._env)
+            _check_sdk()
+            on_status("starting Copilot CLI…")
+            self._runtime = await self._start(cli)
+            return self._runtime
+
+    async def _start(self, cli: Path) -> Runtime:
+        self.home.mkdir(parents=True, exist_ok=True)
+        process = CliProcess(cli, self._cli_args(), self._cli_env())
+        try:
+            await process.spawn()
+        except OSError as exc:
+            raise CopilotError(f"cannot run the Copilot CLI {cli}: {exc}; {CLI_HINT}") from None
+        try:
+            sdk = await asyncio.to_thread(import_sdk)  # while the CLI starts
+            port = await process.wait_port()
+            client = sdk.CopilotClient(
+                connection=sdk.RuntimeConnection.for_uri(
+                    f"127.0.0.1:{port}", connection_token=process.token
+                ),
+                mode="empty",  # no telemetry, memory, skills or custom instructions
+            )
+            await client.start()
+        except BaseException as exc:
+            await process.stop()
+            if isinstance(exc, ProviderError | asyncio.CancelledError):
+                raise
+            raise CopilotError(f"cannot connect to the Copilot CLI: {_short(exc)}") from None
+        return Runtime(process, client)
+
+    async def _close_runtime(self) -> None:
+        rt, self._runtime = self._runtime, None
+        self._live.clear()
+        if rt is None:
+            return
+        # Its state is on disk as it goes: closing the socket first spares the
+        # SDK's graceful stop, which blocks the loop for a second.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(rt.client.force_stop(), STOP_TIMEOUT)
+        await rt.process.stop()
+
+    # -- sessions ---------------------------------------------------------
+    def _state(self, sid: str) -> Synced | None:
+        if sid not in self._synced:
+            loaded = self.sync.load(sid)
+            if loaded is None:
+                return None
+            self._synced[sid] = loaded
+        return self._synced[sid]
+
+    def _remember(self, sid: str, synced: Synced | None) -> None:
+        if synced is None:
+            self._synced.pop(sid, None)
+            self.sync.drop(sid)
+        else:
+            self._synced[sid] = synced
+            self.sync.save(sid, synced)
+
+    def _options(self, model: str, system: str) -> dict[str, Any]:
+        opts: dict[str, Any] = {
+            "model": model,
+            "streaming": True,
+            "on_permission_request": self._permission,
+            "system_message": {"mode": "replace", "content": system},
+            "available_tools": ["builtin:*"] if self.config.tools else [],
+        }
+        if self.byok:
+            opts["provider"] = self._provider_option()
+        return opts
+
+    async def _permission(self, request: Any, invocation: Any) -> Any:
+        rpc = importlib.import_module("copilot.generated.rpc")
+        ask = self.ask_permission
+        if self.config.tools and ask is not None and await ask(_describe(request)):
+            return rpc.PermissionDecisionApproveOnce()
+        return rpc.PermissionDecisionDeniedInteractivelyByUser(feedback="tools are off")
+
+    async def _session(
+        self, rt: Runtime, sid: str, model: str, earlier: list[Message], on_status: StatusFn
+    ) -> Any:
+        """The CLI session for ``sid``, resumed if it has seen exactly
+        ``earlier``, else replaced by one seeded from it."""
+        state = self._state(sid)
+        if (
+            state is not None
+            and (state.provider, state.model) == (self.config.name, model)
+            and (state.seen, state.digest) == (len(earlier), digest(earlier))
+        ):
+            live = self._live.get(sid) or await self._resume(rt, sid, model, state.system)
+            if live is not None:
+                return live
+        if state is not None or any(m["role"] != "system" for m in earlier):
+            on_status(FRESH_NOTE)
+        await self._drop_cli_session(rt, sid)
+        system = seeded_system(earlier)
+        try:
+            self._live[sid] = await rt.client.create_session(
+                session_id=sid, **self._options(model, system)
+            )
+        except Exception as exc:
+            error = CopilotError(f"the Copilot CLI cannot start a session: {_short(exc)}")
+            raise self._with_login_hint(error) from None
+        self._remember(sid, Synced(self.config.name, model, system, len(earlier), digest(earlier)))
+        return self._live[sid]
+
+    async def _resume(self, rt: Runtime, sid: str, model: str, system: str) -> Any:
+        try:
+            session = await rt.client.resume_session(sid, **self._options(model, system))
+        except Exception:  # gone or unreadable: start afresh from our transcript
+            return None
+        self._live[sid] = session
+        return session
+
+    async def _drop_cli_session(self, rt: Runtime, sid: str) -> None:
+        live = self._live.pop(sid, None)
+        if live is not None:
+            with contextlib.suppress(Exception):
+                await live.disconnect()
+        with contextlib.suppress(Exception):
+            await rt.client.delete_session(sid)
+        self._remove_state_dir(sid)
+
+    def _remove_state_dir(self, sid: str) -> None:
+        shutil.rmtree(self.home / "session-state" / sid, ignore_errors=True)
+
+    # -- streaming ----------------------------------------------------------
+    async def stream(
+        self,
+        model: str,
+        messages: list[dict[str, str]],
+        on_delta: DeltaFn,
+        on_status: StatusFn,
+        *,
+        session_id: str = "",
+    ) -> Completion:
+        if not messages or messages[-1]["role"] != "user":
+            raise CopilotError("nothing to send: the last message is not a user prompt")
+        self._check_byok()
+        rt = await self._ensure(on_status)
+        sid = session_id or f"copilot-repl-{uuid.uuid4().hex}"
+        earlier, prompt = messages[:-1], messages[-1]
+        session = await self._session(rt, sid, model, earlier, on_status)
+        before = self._state(sid)
+        assert before is not None
+        self._remember(sid, None)  # unknown until the turn ends well
+        try:
+            turn = await self._turn(rt, session, prompt["content"], on_delta, on_status)
+        finally:
+            if not session_id:
+                await self.forget_session(sid)
+        text = turn.text
+        if session_id and self._live.get(sid) is session:
+            seen = [*messages, {"role": "assistant", "content": text}] if text else messages
+            self._remember(sid, replace(before, seen=len(seen), digest=digest(seen)))
+        return Completion(text, "stop", turn.tokens)
+
+    async def _turn(
+        self, rt: Runtime, session: Any, prompt: str, on_delta: DeltaFn, on_status: StatusFn
+    ) -> Turn:
+        turn = Turn(on_delta, on_status)
+        unsubscribe = session.on(turn)
+        try:
+            await self._send(session, prompt)
+            await self._until_idle(rt, turn)
+        except asyncio.CancelledError:
+            await self._abort(session, turn)
+            raise
+        finally:
+            unsubscribe()
+        if turn.error is not None:
+            raise self._with_login_hint(turn.error)
+        return turn
+
+    def login_hint(self) -> str:
+        return (
+            f"log in once with `COPILOT_HOME={self.home} copilot login` (or set "
+            f"COPILOT_GITHUB_TOKEN), or use byok_base_url in [providers.{self.config.name}]"
+        )
+
+    def _with_login_hint(self, error: ProviderError) -> ProviderError:
+        """Without BYOK, a missing GitHub login is the likely cause of an auth error."""
+        text = str(error)
+        if self.byok or not re.search(r"authenticat|oauth|token", text, re.I):
+            return error
+        return AuthError(f"{text}; {self.login_hint()}")
+
+    async def _send(self, session: Any, prompt: str) -> None:
+        try:
+            await session.send(prompt)
+        except Exception as exc:
+            raise CopilotError(f"the Copilot CLI refused the prompt: {_short(exc)}") from None
+
+    async def _until_idle(self, rt: Runtime, turn: Turn) -> None:
+        exited = rt.process.exited
+        assert exited is not None
+        waits: list[asyncio.Future[Any]] = [turn.idle, exited]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if not turn.idle.done():
+            raise CopilotError(
+                f"the Copilot CLI exited in the middle of the reply; {rt.process.tail()}"
+            )
+
+    async def _abort(self, session: Any, turn: Turn) -> None:
+        """Ctrl-C: stop the CLI's turn and let it settle (the partial reply is
+        kept by the caller)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(session.abort()), SETTLE_TIMEOUT)
+            await asyncio.wait_for(asyncio.shield(turn.idle), SETTLE_TIMEOUT)
+
+    # -- the rest of the Provider protocol ----------------------------------
+    async def list_models(self) -> list[str]:
+        if self.byok:
+            return [self.config.default_model] if self.config.default_model else []
+        rt = await self._ensure(lambda _status: None)
+        try:
+            models = await rt.client.list_models()
+        except Exception as exc:
+            why = _short(exc).rpartition("with message: ")[2]
+            raise AuthError(f"cannot list Copilot's models ({why}); {self.login_hint()}") from None
+        return sorted(str(m.id) for m in models)
+
+    async def forget_session(self, session_id: str) -> None:
+        """``:rm``: delete the CLI session and our sidecar (the CLI need not run)."""
+        self._remember(session_id, None)
+        rt = self._runtime
+        if rt is not None and rt.process.running:
+            await self._drop_cli_session(rt, session_id)
+        else:
+            self._live.pop(session_id, None)
+            self._remove_state_dir(session_id)
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            await self._close_runtime()
+
+
+def _describe(request: Any) -> str:
+    kind = getattr(request, "kind", None)
+    return str(getattr(kind, "value", kind) or "a tool")
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:300] + "…" if len(text) > 300 else text) or type(exc).__name__
