@@ -117,6 +117,7 @@ class Repl:
         await self.follow(session, job)
 
     async def follow(self, session: CopilotSession, job: Job) -> None:
+        job.background = False  # watched now: no "reply done" notice when it ends
         outcome = await self.out.follow(session, job)
         if outcome == "background":
             job.background = True

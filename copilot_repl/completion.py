@@ -37,24 +37,27 @@ def suggest(before_cursor: str, src: Sources) -> tuple[str, list[str]]:
         return "", []
     words = rest.split(" ")
     word = words[-1]
-    previous = words[-2] if len(words) > 1 else ""
-    return word, [c for c in _candidates(cmd, previous, word, words, src) if c.startswith(word)]
+    done = [w for w in words[:-1] if w]  # the words before, extra spaces ignored
+    if cmd.complete == "session-list" and not done:
+        # ":ask a,b,c PROMPT": complete the name after the last comma
+        listed, _, word = word.rpartition(",")
+        names = listed.split(",")
+        return word, [s for s in src.sessions if s.startswith(word) and s not in names]
+    return word, [c for c in _candidates(cmd, word, done, src) if c.startswith(word)]
 
 
-def _candidates(
-    cmd: Command, previous: str, word: str, words: list[str], src: Sources
-) -> Iterable[str]:
-    if previous in ("--model", "-m"):
+def _candidates(cmd: Command, word: str, done: list[str], src: Sources) -> Iterable[str]:
+    if done and done[-1] in ("--model", "-m"):
         return src.models
     if word.startswith("-"):
         return cmd.flags
-    if cmd.complete == "session" and len(words) == 1:
+    if cmd.complete == "session" and not done:
         return src.sessions
     if cmd.complete == "sessions":
-        return [s for s in src.sessions if s not in words[:-1]]
-    if cmd.complete == "model" and cmd.name == "model" and len(words) == 1:
+        return [s for s in src.sessions if s not in done]
+    if cmd.complete == "model" and cmd.name == "model" and not done:
         return src.models
-    if cmd.complete == "command" and len(words) == 1:
+    if cmd.complete == "command" and not done:
         return sorted({n for c in src.commands for n in (c.name, *c.aliases)})
     return []
 

@@ -6,7 +6,8 @@ from typing import Any
 
 
 def build_key_bindings() -> Any:
-    """Tab / Shift-Tab on an empty line switch sessions; Esc Enter inserts a newline."""
+    """Tab / Shift-Tab on an empty line switch sessions; Esc Enter inserts a
+    newline; Ctrl-Z at the prompt does nothing."""
     from prompt_toolkit.filters import Condition
     from prompt_toolkit.key_binding import KeyBindings
 
@@ -25,6 +26,11 @@ def build_key_bindings() -> Any:
     @kb.add("s-tab", filter=empty)
     def _prev(event: Any) -> None:
         event.app.exit(result=":prev")
+
+    @kb.add("c-z")
+    def _nothing_to_background(event: Any) -> None:
+        """Ctrl-Z sends a streaming reply to the background (a signal, while
+        it streams); at the prompt there is none, and no ^Z goes into the line."""
 
     @kb.add("escape", "enter")
     def _newline(event: Any) -> None:

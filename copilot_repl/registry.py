@@ -21,7 +21,8 @@ class Command:
     usage: str
     help: str
     aliases: tuple[str, ...] = ()
-    complete: str = ""  # "session", "sessions", "model", "command", "path" or ""
+    # "session", "sessions", "session-list" (a,b,c), "model", "command", "path" or ""
+    complete: str = ""
     flags: tuple[str, ...] = ()
 
 

@@ -192,9 +192,14 @@ class PlainStream:
             self.file.flush()
             self._last = now
 
-    def finish(self) -> None:
+    def break_line(self) -> None:
+        """End the line the reply is on, so something else can be printed."""
         if not self._ends_newline:
             self.file.write("\n")
+            self._ends_newline = True
+
+    def finish(self) -> None:
+        self.break_line()
         self.file.flush()
 
 

@@ -45,6 +45,9 @@ class Shell:
         self.repl = repl
         self.out = out
         self.busy: asyncio.Task[None] | None = None
+        # the terminal whose echo is turned off while a reply streams (not
+        # when keys come from elsewhere, as in tests)
+        self.tty: IO[Any] | None = sys.stdin if input is None else None
         self.session = self._prompt_session(input, output)
         out.prompt = self.session
 
@@ -134,9 +137,12 @@ class Shell:
     async def _run_line(self, text: str) -> None:
         self.busy = asyncio.ensure_future(self.repl.handle(text))
         try:
-            with no_echo(sys.stdin):
+            with no_echo(self.tty):
                 await self.busy
         except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                raise  # the shell itself is being cancelled, not just this line
             self.out.status("cancelled")
         finally:
             self.busy = None
@@ -145,9 +151,8 @@ class Shell:
         jobs = self.repl.client.jobs()
         if not jobs:
             return True
-        return await self.out.confirm(
-            f"{len(jobs)} replies still streaming; quit and cancel them? [y/N] "
-        )
+        what = "1 reply is" if len(jobs) == 1 else f"{len(jobs)} replies are"
+        return await self.out.confirm(f"{what} still streaming; quit and cancel? [y/N] ")
 
 
 async def run_shell(

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .render import markdown, stream_for
+from .render import PlainStream, markdown, stream_for
 from .sanitize import clean
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ class ShellOutput:
         self.prompt: PromptSession[str] | None = None
         self.following: list[Job] = []
         self._to_background: asyncio.Event | None = None
+        self._plain_stream: PlainStream | None = None  # a plain reply being shown
 
     # -- one-line things ------------------------------------------------
     def _print(self, *items: Any, **kw: Any) -> None:
@@ -42,6 +43,8 @@ class ShellOutput:
 
             asyncio.ensure_future(run_in_terminal(lambda: self.console.print(*items, **kw)))
         else:
+            if self._plain_stream is not None:
+                self._plain_stream.break_line()  # not in the middle of the reply's line
             self.console.print(*items, **kw)
 
     def _styled(self, text: str, style: str) -> RenderableType:
@@ -107,6 +110,8 @@ class ShellOutput:
 
     async def follow(self, session: CopilotSession, job: Job) -> str:
         stream = stream_for(self.console, plain=self.plain)
+        if isinstance(stream, PlainStream):
+            self._plain_stream = stream
         if job.text:
             stream.feed(job.text)
 
@@ -119,6 +124,7 @@ class ShellOutput:
             outcome = await self._watch([job])
         finally:
             unsubscribe()
+            self._plain_stream = None
             stream.finish()
         if outcome == "done":
             self.status(_stats(job))
@@ -202,7 +208,8 @@ class ShellOutput:
         if job.error and job.error != "cancelled":
             from rich.console import Group
 
-            return Group(body, self._styled(f"error: {_line(job.error)}", "red"))
+            error = self._styled(f"error: {_line(job.error)}", "red")
+            return Group(body, error) if text else error
         return body
 
 

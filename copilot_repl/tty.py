@@ -8,19 +8,29 @@ from typing import IO, Any
 
 
 @contextmanager
-def no_echo(stream: IO[Any]) -> Iterator[None]:
+def no_echo(stream: IO[Any] | None) -> Iterator[None]:
     """Stop the terminal echoing keys (and ``^C``/``^Z``) into a streaming
-    reply; signals still work. Does nothing if ``stream`` is not a terminal."""
+    reply; signals still work, without flushing output. Does nothing if
+    ``stream`` is not a terminal (or None)."""
     try:
         import termios
-
+    except ImportError:
+        yield
+        return
+    if stream is None:
+        yield
+        return
+    try:
         fd = stream.fileno()
         old = termios.tcgetattr(fd)
-    except (ImportError, OSError, ValueError, AttributeError):
+    except (termios.error, OSError, ValueError, AttributeError):
         yield
         return
     new = list(old)
     new[3] &= ~(termios.ECHO | termios.ECHOCTL)
+    # and keep ^C/^Z from discarding output not yet shown: that would cut an
+    # escape sequence or a UTF-8 character in half
+    new[3] |= termios.NOFLSH
     termios.tcsetattr(fd, termios.TCSANOW, new)
     try:
         yield

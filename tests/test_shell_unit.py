@@ -1,0 +1,527 @@
+"""The interactive shell driven in-process: prompt_toolkit reads keys from a
+pipe, renders to a dummy output, replies are printed by rich into a string;
+the model is the loopback test server. Ctrl-C and Ctrl-Z arrive as real
+signals (the shell installs loop signal handlers)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fakeserver import FakeServer, Reply
+from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from rich.console import Console
+
+from copilot_repl.app import Repl
+from copilot_repl.client import CopilotClient
+from copilot_repl.config import load_config
+from copilot_repl.render import make_console
+from copilot_repl.shell import Shell, run_shell
+from copilot_repl.shell_output import ShellOutput
+from copilot_repl.tty import no_echo
+
+GUARD = 10.0  # seconds: a guard against hanging, not a timing assertion
+TAB, SHIFT_TAB, CTRL_C, CTRL_D, UP, ESC_ENTER = "\t", "\x1b[Z", "\x03", "\x04", "\x1b[A", "\x1b\r"
+CTRL_Z = "\x1a"
+
+
+def slow(n: int, delay: float = 0.05, word: str = "w") -> str:
+    """A prompt whose echo reply streams ``n`` words, ``delay`` s apart."""
+    return f"#delay={delay} " + " ".join(f"{word}{i}" for i in range(n))
+
+
+def make_client(server: FakeServer, home: Path) -> CopilotClient:
+    env = {"COPILOT_REPL_HOME": str(home)}
+    return CopilotClient(config=load_config(base_url=server.url, env=env), env=env)
+
+
+def records(home: Path, name: str) -> list[dict[str, object]]:
+    path = home / "sessions" / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def saved_messages(home: Path, name: str) -> list[dict[str, object]]:
+    return [r for r in records(home, name) if r.get("t") == "msg"]
+
+
+async def until(cond: Callable[[], object], what: str) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + GUARD
+    while not cond():
+        if loop.time() > end:
+            raise AssertionError(f"gave up waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+@dataclass
+class Harness:
+    shell: Shell
+    repl: Repl
+    inp: PipeInput
+    buf: io.StringIO
+    home: Path
+    task: asyncio.Task[int] = field(init=False)
+
+    def send(self, keys: str) -> None:
+        self.inp.send_text(keys)
+
+    @property
+    def text(self) -> str:
+        return self.buf.getvalue()
+
+    @property
+    def current(self) -> str:
+        assert self.repl.session is not None
+        return self.repl.session.session_id
+
+    def prompt_up(self) -> bool:
+        return self.shell.busy is None and self.shell.session.app.is_running
+
+    async def at_prompt(self) -> None:
+        await until(self.prompt_up, "the prompt")
+
+    async def line(self, text: str, done: Callable[[], object], what: str) -> None:
+        """Type a line at the prompt; wait for its effect and the next prompt."""
+        await self.at_prompt()
+        self.send(text + "\r")
+        await until(done, what)
+        await self.at_prompt()
+
+    async def typed(self, text: str) -> None:
+        await until(lambda: self.shell.session.default_buffer.text == text, repr(text))
+
+    def toolbar(self) -> str:
+        return "".join(t for _, t in self.shell._toolbar())
+
+    def jobs(self) -> int:
+        return len(self.repl.client.jobs())
+
+    def streaming(self) -> bool:
+        """A reply streams in the foreground and has begun to arrive."""
+        job = self.repl.session.job if self.repl.session else None
+        return self.shell.busy is not None and job is not None and job.chars > 0
+
+
+def console_for(buf: io.StringIO, kind: str) -> Console:
+    """ "terminal": rich as on a terminal (live repaints, colours); "plain":
+    --plain; otherwise rich writing to a file (no live region, no colour)."""
+    if kind == "terminal":
+        return Console(file=buf, width=100, height=30, force_terminal=True, markup=False)
+    return make_console(buf, plain=kind == "plain", width=100)
+
+
+@pytest.fixture
+async def shell(
+    server: FakeServer, home: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
+    kind = getattr(request, "param", "file")
+    client = make_client(server, home)
+    buf = io.StringIO()
+    out = ShellOutput(console_for(buf, kind), plain=kind == "plain")
+    repl = Repl(client, out)
+    await client.start()
+    await repl.open_initial(None)
+    with create_pipe_input() as inp:
+        h = Harness(Shell(repl, out, input=inp, output=DummyOutput()), repl, inp, buf, home)
+        h.task = asyncio.ensure_future(h.shell.run())
+        try:
+            await h.at_prompt()
+            yield h
+        finally:
+            h.task.cancel()
+            await asyncio.wait([h.task], timeout=GUARD)
+            await repl.close()
+
+
+# --------------------------------------------------------------------------- basics
+
+
+async def test_new_session_then_a_prompt_streams_the_reply(shell: Harness) -> None:
+    assert shell.current == "main"
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    assert "created beta" in shell.text
+    await shell.line("hello there", lambda: "echo: hello there" in shell.text, "the reply")
+    msgs = saved_messages(shell.home, "beta")
+    assert [(m["role"], m["content"], m.get("status")) for m in msgs] == [
+        ("user", "hello there", None),
+        ("assistant", "echo: hello there", "done"),
+    ]
+    assert "tokens" in shell.text  # the stats line after the reply
+
+
+async def test_the_prompt_shows_the_current_session_and_model(shell: Harness) -> None:
+    message = "".join(t for _, t in shell.shell._message())
+    assert message.startswith("main openai:")
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new")
+    assert "".join(t for _, t in shell.shell._message()).startswith("beta ")
+
+
+async def test_tab_and_shift_tab_on_an_empty_line_switch_sessions(shell: Harness) -> None:
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    await shell.line(":new gamma", lambda: shell.current == "gamma", ":new gamma")
+    # sessions in name order: beta, gamma, main (and round again)
+    for key, expected in [
+        (TAB, "main"),
+        (TAB, "beta"),
+        (TAB, "gamma"),
+        (SHIFT_TAB, "beta"),
+        (SHIFT_TAB, "main"),
+        (SHIFT_TAB, "gamma"),
+    ]:
+        await shell.at_prompt()
+        shell.send(key)
+        await until(lambda e=expected: shell.current == e, f"switch to {expected}")  # type: ignore[misc]
+    assert shell.repl.client.store.current() == "gamma"
+    assert not shell.repl.failed
+
+
+async def test_tab_with_text_completes_instead_of_switching(shell: Harness) -> None:
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    await shell.line(":switch main", lambda: shell.current == "main", ":switch main")
+    shell.send(":switch be")
+    await shell.typed(":switch be")
+    shell.send(TAB)
+    await shell.typed(":switch beta")
+    assert shell.current == "main"
+    shell.send("\r")
+    await until(lambda: shell.current == "beta", "switch by completed name")
+
+
+async def test_tab_completes_a_command_name(shell: Harness) -> None:
+    shell.send(":hist")
+    await shell.typed(":hist")
+    shell.send(TAB)
+    await shell.typed(":history")
+
+
+async def test_ctrl_c_at_the_prompt_clears_the_line(shell: Harness, server: FakeServer) -> None:
+    shell.send("half-typed garbage")
+    await shell.typed("half-typed garbage")
+    shell.send(CTRL_C)
+    await shell.typed("")
+    await shell.line(":ls", lambda: "main" in shell.text, ":ls")
+    assert server.requests == []
+    assert "garbage" not in shell.text
+    assert not shell.task.done()
+
+
+async def test_ctrl_z_at_the_prompt_does_nothing(shell: Harness) -> None:
+    shell.send(CTRL_Z + ":new beta")
+    await shell.typed(":new beta")  # no ^Z character in the line
+    shell.send("\r")
+    await until(lambda: shell.current == "beta", ":new beta")
+
+
+async def test_up_arrow_recalls_the_previous_input(shell: Harness) -> None:
+    await shell.line("first question", lambda: "echo: first question" in shell.text, "reply")
+    shell.send(UP)
+    await shell.typed("first question")
+    shell.send("\r")
+    await until(lambda: shell.text.count("echo: first question") == 2, "second reply")
+    history = (shell.home / "input_history").read_text()
+    assert "first question" in history
+
+
+async def test_esc_enter_makes_a_multi_line_prompt(shell: Harness) -> None:
+    shell.send("line one" + ESC_ENTER + "line two")
+    await shell.typed("line one\nline two")
+    shell.send("\r")
+    await until(lambda: len(saved_messages(shell.home, "main")) == 2, "the reply")
+    assert saved_messages(shell.home, "main")[0]["content"] == "line one\nline two"
+
+
+async def test_an_unknown_command_is_reported_and_the_shell_goes_on(shell: Harness) -> None:
+    await shell.line(":swich beta", lambda: "unknown command" in shell.text, "the error")
+    assert ":switch" in shell.text  # the nearest command is suggested
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+
+
+async def test_quit_command_ends_the_shell(shell: Harness) -> None:
+    shell.send(":quit\r")
+    assert await asyncio.wait_for(shell.task, GUARD) == 0
+
+
+async def test_ctrl_d_ends_the_shell(shell: Harness) -> None:
+    shell.send(CTRL_D)
+    assert await asyncio.wait_for(shell.task, GUARD) == 0
+
+
+async def test_run_shell_opens_the_last_session_and_quits(server: FakeServer, home: Path) -> None:
+    async def run(keys: list[str], buf: io.StringIO) -> int:
+        with create_pipe_input() as inp:
+            task = asyncio.ensure_future(
+                run_shell(
+                    make_client(server, home),
+                    None,
+                    plain=True,
+                    input=inp,
+                    output=DummyOutput(),
+                    file=buf,
+                )
+            )
+            for key in keys:
+                await asyncio.sleep(0)
+                inp.send_text(key)
+            return await asyncio.wait_for(task, GUARD)
+
+    first = io.StringIO()
+    assert await run([":new beta\r", "hi\r", ":quit\r"], first) == 0
+    assert "echo: hi" in first.getvalue()
+    assert "\x1b" not in first.getvalue()  # --plain: no escape codes at all
+    second = io.StringIO()
+    assert await run([":history\r", CTRL_D], second) == 0
+    out = second.getvalue()
+    assert "hi" in out and "echo: hi" in out
+
+
+# --------------------------------------------------------------------------- Ctrl-C / Ctrl-Z
+
+
+async def test_sigint_cancels_a_streaming_reply_and_keeps_the_partial(shell: Harness) -> None:
+    shell.send(slow(200) + "\r")
+    await until(shell.streaming, "streaming")
+    os.kill(os.getpid(), signal.SIGINT)
+    await shell.at_prompt()
+    [user, reply] = saved_messages(shell.home, "main")
+    assert reply["status"] == "interrupted"
+    content = str(reply["content"])
+    assert content.startswith("echo:") and "w199" not in content
+    assert "interrupted" in shell.text
+    assert shell.jobs() == 0
+    # the shell goes on
+    await shell.line("again", lambda: "echo: again" in shell.text, "next reply")
+
+
+async def test_sigtstp_sends_a_streaming_reply_to_the_background(shell: Harness) -> None:
+    shell.send(slow(12, word="z") + "\r")
+    await until(shell.streaming, "streaming")
+    os.kill(os.getpid(), signal.SIGTSTP)
+    await shell.at_prompt()
+    assert "continues in the background" in shell.text
+    assert shell.jobs() == 1
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    await shell.line("meanwhile", lambda: "echo: meanwhile" in shell.text, "beta's reply")
+    await until(lambda: "[main] reply done" in shell.text, "the notice")
+    assert "z11" not in shell.text  # the reply never printed into beta's transcript
+    shell.send(TAB)
+    await until(lambda: shell.current == "main" and "z11" in shell.text, "the finished reply")
+    assert "main · new reply" in shell.text
+    [_, reply] = saved_messages(shell.home, "main")
+    assert reply["status"] == "done" and str(reply["content"]).endswith("z11")
+
+
+async def test_sigint_at_a_command_that_waits_cancels_the_wait_not_the_reply(
+    shell: Harness,
+) -> None:
+    await shell.line(slow(60) + " &", lambda: shell.jobs() == 1, "background reply")
+    shell.send(":wait\r")
+    await until(lambda: shell.shell.busy is not None, ":wait running")
+    await asyncio.sleep(0.1)
+    os.kill(os.getpid(), signal.SIGINT)
+    await shell.at_prompt()
+    assert "cancelled" in shell.text
+    assert shell.jobs() == 1  # the reply itself goes on
+
+
+async def test_cancelling_the_shell_task_while_a_reply_streams_ends_it(shell: Harness) -> None:
+    shell.send(slow(100) + "\r")
+    await until(shell.streaming, "streaming")
+    shell.task.cancel()
+    done, _ = await asyncio.wait([shell.task], timeout=GUARD)
+    assert done and shell.task.cancelled()
+
+
+# --------------------------------------------------------------------------- background
+
+
+async def test_a_prompt_ending_in_ampersand_returns_at_once(shell: Harness) -> None:
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    await shell.line(":switch main", lambda: shell.current == "main", ":switch")
+    await shell.line(slow(12, word="bg") + " &", lambda: shell.jobs() == 1, "the job")
+    assert shell.prompt_up() and shell.jobs() == 1
+    assert "main ⟳" in shell.toolbar()
+    shell.send(TAB)
+    await until(lambda: shell.current == "beta", "Tab while main streams")
+    await shell.line("in beta", lambda: "echo: in beta" in shell.text, "beta's reply")
+    await until(lambda: "[main] reply done" in shell.text, "the notice")
+    assert "bg11" not in shell.text
+    assert "main ●new" in shell.toolbar()
+    shell.send(SHIFT_TAB)
+    await until(lambda: "bg11" in shell.text, "the finished reply shown")
+    await shell.at_prompt()
+    assert shell.current == "main"
+    assert "●new" not in shell.toolbar()
+
+
+async def test_switching_to_a_streaming_session_follows_it_live(shell: Harness) -> None:
+    await shell.line(slow(12, word="live") + " &", lambda: shell.jobs() == 1, "the job")
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    assert "live0" not in shell.text
+    shell.send(":switch main\r")
+    await until(lambda: shell.shell.busy is not None, "following main")
+    await until(lambda: "live11" in shell.text, "the whole reply")
+    await shell.at_prompt()
+    assert shell.text.count("live11") == 1
+    assert "live0 live1" in shell.text  # what had arrived before the switch too
+    # watched to the end in the foreground: no "done" notice, nothing unread
+    assert "[main] reply done" not in shell.text
+    main = shell.repl.client.opened("main")
+    assert main is not None and main.state == "idle"
+
+
+@pytest.mark.parametrize("shell", ["plain"], indirect=True)
+async def test_plain_mode_keeps_a_notice_off_the_line_of_a_streaming_reply(
+    shell: Harness,
+) -> None:
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    # main's reply ends while beta's streams, in the middle of its line
+    await shell.line(":send main " + slow(6), lambda: shell.jobs() == 1, ":send")
+    shell.send(slow(16) + "\r")
+    await until(lambda: "w15" in shell.text, "beta's reply")
+    await shell.at_prompt()
+    notice = [ln for ln in shell.text.splitlines() if "[main] reply done" in ln]
+    assert len(notice) == 1 and notice[0].startswith("[main] reply done")
+    reply = shell.text[shell.text.index("echo: w0") :].splitlines()
+    words = " ".join(ln for ln in reply if not ln.startswith("[main]")).split()
+    assert [w for w in words if w.startswith("w")][:16] == [f"w{i}" for i in range(16)]
+    assert "\x1b" not in shell.text
+
+
+async def test_a_failed_background_reply_shows_in_the_toolbar(shell: Harness) -> None:
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    await shell.line(":send main #status=400 boom", lambda: "sent to main" in shell.text, ":send")
+    await until(lambda: "main ✗failed" in shell.toolbar(), "failed state")
+    assert "scripted failure 400" in shell.text
+
+
+async def test_ctrl_d_while_a_reply_streams_asks_first(shell: Harness) -> None:
+    await shell.line(slow(200) + " &", lambda: shell.jobs() == 1, "the job")
+    shell.send(CTRL_D)
+    await until(
+        lambda: (
+            shell.shell.busy is None
+            and not shell.shell.session.app.is_running
+            and shell.repl.quitting
+        ),
+        "the question",
+    )
+    shell.send("n\r")
+    await until(lambda: not shell.repl.quitting, "the answer")
+    await shell.at_prompt()
+    assert not shell.task.done() and shell.jobs() == 1
+    shell.send(":quit\r")
+    await until(lambda: shell.repl.quitting, ":quit")
+    await asyncio.sleep(0.05)
+    shell.send("y\r")
+    assert await asyncio.wait_for(shell.task, GUARD) == 0
+    await shell.repl.close()
+    [_, reply] = saved_messages(shell.home, "main")
+    assert reply["status"] == "interrupted"
+
+
+# --------------------------------------------------------------------------- one prompt, many
+
+
+async def test_ask_shows_the_replies_side_by_side(shell: Harness) -> None:
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    await shell.line(
+        ":ask beta,main #delay=0.01 side by side",
+        lambda: shell.jobs() == 0 and shell.text.count("tok/s") == 2,
+        ":ask",
+    )
+    header = next(ln for ln in shell.text.splitlines() if "┃ beta (openai:" in ln)
+    assert "main (openai:" in header  # one row: two columns next to each other
+    body = next(ln for ln in shell.text.splitlines() if "echo: side by side" in ln)
+    assert body.count("echo: side by side") == 2
+    for name in ("beta", "main"):
+        assert saved_messages(shell.home, name)[-1]["content"] == "echo: side by side"
+
+
+async def test_an_error_in_one_column_leaves_the_others(shell: Harness, server: FakeServer) -> None:
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    await shell.line(":new gamma", lambda: shell.current == "gamma", ":new gamma")
+    server.queue(Reply(status=400, message="no such luck"), Reply(text="fine"), Reply(text="fine"))
+    await shell.line(":all hi", lambda: shell.jobs() == 0 and "tok/s" in shell.text, ":all")
+    cells = [ln for ln in shell.text.splitlines() if "error: " in ln and "│" in ln]
+    assert len(cells) == 1 and "no such luck" in cells[0]
+    assert sum(ln.count("│ fine") for ln in shell.text.splitlines()) == 2
+    # every column starts right under its header: no empty first line
+    lines = shell.text.splitlines()
+    for i, ln in enumerate(lines):
+        if ln.startswith("┡"):
+            cells = lines[i + 1].split("│")[1:-1]
+            assert all(c.strip() for c in cells), lines[i + 1]
+    last = sorted(str(saved_messages(shell.home, n)[-1]["role"]) for n in ("beta", "gamma", "main"))
+    assert last == ["assistant", "assistant", "user"]  # the failed one has no reply
+
+
+async def test_sigtstp_sends_all_of_a_fanout_to_the_background(shell: Harness) -> None:
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    shell.send(":all " + slow(12) + "\r")
+    await until(
+        lambda: (
+            shell.shell.busy is not None
+            and shell.jobs() == 2
+            and all(j.chars for j in shell.repl.client.jobs())
+        ),
+        "streaming",
+    )
+    os.kill(os.getpid(), signal.SIGTSTP)
+    await shell.at_prompt()
+    assert "continue in the background" in shell.text
+    assert shell.jobs() == 2
+    await until(lambda: shell.text.count("reply done") == 2, "two notices")
+
+
+# --------------------------------------------------------------------------- untrusted output
+
+
+@pytest.mark.parametrize("shell", ["terminal"], indirect=True)
+async def test_escape_sequences_in_a_reply_do_not_reach_the_terminal(shell: Harness) -> None:
+    await shell.line("#fault=escape hi", lambda: "tok/s" in shell.text, "the reply")
+    out = shell.text
+    for raw in ("\x1b[2J", "\x1b]52", "\x1b]8;", "\x07"):
+        assert raw not in out
+    assert "[boldred]notmarkup[/]" in "".join(out.split())  # literally, maybe wrapped
+    await shell.line(":history", lambda: shell.text.count("clipboard") >= 2, ":history")
+    for raw in ("\x1b[2J", "\x1b]52", "\x1b]8;", "\x07"):
+        assert raw not in shell.text
+
+
+# --------------------------------------------------------------------------- the terminal
+
+
+def test_no_echo_leaves_what_is_not_a_terminal_alone() -> None:
+    r, w = os.pipe()
+    os.close(w)
+    with os.fdopen(r) as pipe, no_echo(pipe):
+        pass
+    with no_echo(io.StringIO()), no_echo(None):
+        pass
+
+
+def test_no_echo_turns_echo_off_keeps_signals_and_output_then_restores() -> None:
+    import termios
+
+    master, slave = os.openpty()
+    try:
+        with os.fdopen(os.dup(slave), "rb", buffering=0) as tty:
+            before = termios.tcgetattr(slave)
+            with no_echo(tty):
+                lflag = termios.tcgetattr(slave)[3]
+                assert not lflag & termios.ECHO
+                assert not lflag & termios.ECHOCTL
+                assert lflag & termios.ISIG  # Ctrl-C / Ctrl-Z still signal
+                assert lflag & termios.NOFLSH  # and do not discard pending output
+            assert termios.tcgetattr(slave) == before
+    finally:
+        os.close(slave)
+        os.close(master)
