@@ -155,6 +155,14 @@ class Shell:
         return await self.out.confirm(f"{what} still streaming; quit and cancel? [y/N] ")
 
 
+def warm_imports() -> None:
+    """Import what streaming a reply needs (httpx, rich's Markdown)."""
+    import httpx  # noqa: F401
+    import httpx_sse  # noqa: F401
+    import rich.live  # noqa: F401
+    import rich.markdown  # noqa: F401
+
+
 async def run_shell(
     client: CopilotClient,
     session_name: str | None,
@@ -172,6 +180,9 @@ async def run_shell(
         await client.start()
         await repl.open_initial(session_name)
         shell = Shell(repl, out, input=input, output=output)
+        # The prompt is drawn at once; the modules the first reply needs load
+        # meanwhile in a thread, so that reply does not wait for them.
+        asyncio.get_running_loop().run_in_executor(None, warm_imports)
         return await shell.run()
     finally:
         await repl.close()
