@@ -144,16 +144,30 @@ def _kill_quietly(pid: int) -> None:
 
 # -- reading the log --------------------------------------------------------
 def tail_lines(text: str, lines: int = 3) -> list[str]:
-    """The last ``lines`` meaningful lines of a server log: a Python traceback
-    is reduced to its exception line."""
+    """The last ``lines`` meaningful lines of a server log: uvicorn's INFO
+    lines (one per request) are skipped, a Python traceback is reduced to its
+    exception line."""
     keep = [
         ln.strip()
         for ln in text.splitlines()
         if ln.strip()
         and not ln[:1].isspace()
-        and not ln.startswith("Traceback (most recent call last)")
+        and not ln.startswith(("INFO:", "Traceback (most recent call last)"))
     ]
     return keep[-lines:]
+
+
+def exit_reason(returncode: int | None) -> str:
+    """How a process ended, in words."""
+    if returncode is None:
+        return "is still running"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"was killed by {name}"
+    return f"exited with status {returncode}"
 
 
 def read_tail(log: IO[bytes], size: int = TAIL_BYTES) -> str:
@@ -215,7 +229,7 @@ class LocalServer:
             if self.running:
                 return self.url
             if self.proc is not None:
-                on_status(f"the local model server had stopped ({self.log_tail()}); restarting it")
+                on_status(f"the local model server {self.ended()}; restarting it")
                 await self.stop()
             return await self._start(on_status)
 
@@ -229,7 +243,11 @@ class LocalServer:
         tail = ""
         for _ in range(PORT_TRIES):
             await self._spawn(model, free_port())
-            problem = await self._wait_ready()
+            try:
+                problem = await self._wait_ready()
+            except asyncio.CancelledError:  # e.g. Ctrl-C while it loads
+                await asyncio.shield(self.stop())
+                raise
             if problem is None:
                 return self.url
             tail = self.log_tail()
@@ -292,6 +310,11 @@ class LocalServer:
             return int(resp.json()["count"])
         except (httpx.HTTPError, ValueError, KeyError, TypeError):
             return None
+
+    def ended(self) -> str:
+        """How the server ended, and its last log lines."""
+        code = self.proc.returncode if self.proc is not None else None
+        return f"{exit_reason(code)} ({self.log_tail()})"
 
     def log_tail(self, lines: int = 3) -> str:
         if self._log is None:
@@ -358,7 +381,7 @@ class LocalProvider:
         except ProviderError as exc:
             grace = DEATH_GRACE if isinstance(exc, StreamError | ConnectError) else 0.0
             if await self.server.exited(grace):
-                message = f"the local model server died; {self.server.log_tail()}"
+                message = f"the local model server {self.server.ended()}"
                 await self.server.stop()  # the next prompt starts a fresh one
                 raise LocalModelError(message) from None
             raise
