@@ -4,6 +4,9 @@ replies go to stdout as plain text, errors to stderr as one line each."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
@@ -121,7 +124,7 @@ def script_lines(stream: IO[bytes]) -> Iterator[str]:
     """Lines of the script; a line ``\"\"\"`` opens a multi-line prompt closed by
     another. Bytes that are not UTF-8 are replaced, never fatal."""
     block: list[str] | None = None
-    for raw in stream:
+    for raw in _raw_lines(stream):
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if line.strip() == FENCE:
             if block is None:
@@ -144,11 +147,47 @@ def _as_prompt(block: list[str]) -> str:
     return ":" + text.lstrip() if text.lstrip().startswith(":") else text
 
 
-async def run_script(repl: Repl, stdin: IO[bytes]) -> int:
-    lines = script_lines(stdin)
+def _raw_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """Lines from the file descriptor itself when there is one: a thread
+    blocked in ``os.read`` holds no lock that interpreter exit would wait for."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield from stream
+        return
+    pending = b""
+    while chunk := os.read(fd, 65536):
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            yield line + b"\n"
+    if pending:
+        yield pending
+
+
+def read_lines(stdin: IO[bytes]) -> asyncio.Queue[str | None]:
+    """Read the script in a daemon thread (a blocked read never holds up exit
+    on SIGTERM or Ctrl-C); ``None`` marks the end of input."""
     loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def reader() -> None:
+        try:
+            for line in script_lines(stdin):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+        except (OSError, ValueError):
+            pass
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop may be gone
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=reader, name="script-stdin", daemon=True).start()
+    return queue
+
+
+async def run_script(repl: Repl, stdin: IO[bytes]) -> int:
+    lines = read_lines(stdin)
     while not repl.quitting:
-        line = await loop.run_in_executor(None, next, lines, None)
+        line = await lines.get()
         if line is None:
             break
         await repl.handle(line)

@@ -101,3 +101,21 @@ def test_session_removed_by_another_process(server: FakeServer, home: Path) -> N
     assert proc.returncode == 1
     lines = [ln for ln in err.decode().splitlines() if ln.startswith("copilot-repl: error:")]
     assert len(lines) == 1 and "deleted" in lines[0]
+
+
+def test_sigterm_while_waiting_for_input_exits(server: FakeServer, home: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "copilot_repl", "--base-url", server.url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b"hello\n")
+    proc.stdin.flush()
+    path = home / "sessions" / "main.jsonl"
+    wait_for(lambda: path.exists() and any(r.get("role") == "assistant" for r in records(path)))
+    proc.terminate()  # stdin stays open: the reader thread is blocked in read()
+    assert proc.wait(timeout=20) == 128 + 15
+    assert proc.stdout is not None and b"echo: hello" in proc.stdout.read()
