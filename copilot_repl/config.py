@@ -49,6 +49,7 @@ class ProviderConfig:
     max_retries: int = 3
     params: Mapping[str, Any] = field(default_factory=dict)
     model_path: str = ""
+    threads: int = 0  # local: llama.cpp threads (0: the cores this process may use)
     cli_path: str = ""  # copilot: the `copilot` CLI to run
     byok_base_url: str = ""  # copilot: route through this OpenAI-compatible server
     byok_type: str = "openai"
@@ -107,6 +108,7 @@ _PROVIDER_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_retries": int,
     "params": dict,
     "model_path": str,
+    "threads": int,
     "cli_path": str,
     "byok_base_url": str,
     "byok_type": str,

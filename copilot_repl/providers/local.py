@@ -96,7 +96,7 @@ def server_command(config: ProviderConfig, model: Path, port: int) -> list[str]:
         "--host", "127.0.0.1",
         "--port", str(port),
         "--n_ctx", str(config.context_tokens),
-        "--n_threads", str(cpu_count()),
+        "--n_threads", str(config.threads or cpu_count()),
         "--interrupt_requests", "False",
         "--logits_all", "False",
         "--verbose", "False",
