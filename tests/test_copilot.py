@@ -28,14 +28,9 @@ from copilot_repl.client import CopilotClient
 from copilot_repl.config import ProviderConfig
 from copilot_repl.errors import ReplError
 from copilot_repl.events import SessionEvent
-from copilot_repl.providers.copilot import (
-    DEFAULT_SYSTEM,
-    FRESH_NOTE,
-    SDK_DIST,
-    CopilotError,
-    CopilotProvider,
-    find_cli,
-)
+from copilot_repl.providers.copilot import FRESH_NOTE, CopilotProvider
+from copilot_repl.providers.copilot_cli import SDK_DIST, CopilotError, find_cli
+from copilot_repl.providers.copilot_sync import DEFAULT_SYSTEM
 
 try:
     metadata.distribution(SDK_DIST)
