@@ -1,0 +1,404 @@
+"""The six benchmarks of issue #7. Each returns table rows; every figure is
+compared with a floor measured in the same run."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from arrival import ArrivalServer
+from floors import ASYNC_FLOOR, NOTHING, SYNC_FLOOR
+from harness import (
+    CLI,
+    PROMPT_RE,
+    PYTHON,
+    STATS_RE,
+    ChildResult,
+    Goal,
+    Homes,
+    PtyChild,
+    Row,
+    Sample,
+    ServerProcess,
+    checked,
+    child_env,
+    proc_cpu,
+    proc_hwm_kb,
+    run_child,
+    scratch,
+    with_server,
+)
+from storegen import Texts, make_store, write_session
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Sizes:
+    repeats: int = 5
+    warmup: int = 1
+    deltas: int = 20_000  # script mode, memory, rendering (and twice that)
+    fan_sessions: int = 8
+    fan_deltas: int = 5_000
+    store_sessions: int = 1_000
+    store_messages: int = 200
+    big_messages: int = 10_000
+
+
+FULL = Sizes()
+QUICK = Sizes(repeats=1, warmup=0, deltas=500, fan_deltas=100, store_sessions=20,
+              store_messages=20, big_messages=200)
+
+Bench = Callable[[Sizes], list[Row]]
+
+
+def _k(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def _rounds(sizes: Sizes) -> list[bool]:
+    """For each round: True if it is timed (warm-up rounds come first)."""
+    return [False] * sizes.warmup + [True] * sizes.repeats
+
+
+def floor_child(script: str, server: ServerProcess, prompt: str) -> ChildResult:
+    return with_server(server, lambda: checked(
+        run_child([PYTHON, "-c", script, server.url, prompt], env=child_env()), "the floor"
+    ))
+
+
+def floor_run(script: str, server: ServerProcess, prompt: str) -> Sample:
+    return floor_child(script, server, prompt).sample
+
+
+def repl_run(server: ServerProcess, home: Path, stdin: str, *args: str) -> tuple[Sample, bytes]:
+    def run() -> ChildResult:
+        # a retried run starts again from an empty data dir
+        shutil.rmtree(home / "sessions", ignore_errors=True)
+        return checked(
+            run_child([CLI, "--base-url", server.url, *args], stdin=stdin.encode(),
+                      env=child_env(home)),
+            "copilot-repl",
+        )
+
+    r = with_server(server, run)
+    return r.sample, r.out
+
+
+# --------------------------------------------------------------------------- 1. script mode
+
+
+def bench_script(sizes: Sizes) -> list[Row]:
+    n = sizes.deltas
+    prompt = f"go #deltas={n}"
+    floor = Row("script", f"floor: httpx + httpx-sse, {_k(n)} deltas")
+    afloor = Row("script", f"floor: async httpx + aconnect_sse, {_k(n)} deltas", floor=floor)
+    repl = Row("script", f"copilot-repl script mode, {_k(n)} deltas", floor=floor,
+               goal=Goal("ratio", 1.3))
+    with ServerProcess() as server, scratch() as tmp:
+        homes = Homes(tmp)
+        expected = b""
+        for timed in _rounds(sizes):
+            r = floor_child(SYNC_FLOOR, server, prompt)
+            expected = r.out
+            a = floor_run(ASYNC_FLOOR, server, prompt)
+            s, out = repl_run(server, homes.new(), prompt + "\n")
+            if out != expected:
+                repl.problem(f"output ({len(out)} B) differs from the floor's "
+                             f"({len(expected)} B)")
+            if timed:
+                floor.samples.append(r.sample)
+                afloor.samples.append(a)
+                repl.samples.append(s)
+    return [floor, afloor, repl]
+
+
+# --------------------------------------------------------------------------- 2. start
+
+
+def _prompt_in_pty(argv: list[str], env: dict[str, str]) -> Sample:
+    pty = PtyChild(argv, env)
+    try:
+        t = pty.wait_for(PROMPT_RE, timeout=30)
+        return Sample(wall=t - pty.started, cpu=proc_cpu(pty.pid), rss_kb=proc_hwm_kb(pty.pid))
+    finally:
+        pty.close()
+
+
+def bench_start(sizes: Sizes) -> list[Row]:
+    floor = Row("start", "floor: python -c pass")
+    version = Row("start", "copilot-repl --version", floor=floor, goal=Goal("abs", 0.15))
+    script = Row("start", "script mode, empty input (fresh data dir)", floor=floor)
+    pty_floor = Row("start", "floor: python prints › in a pty", floor=floor)
+    prompt = Row("start", "interactive prompt drawn in a pty (fresh data dir)", floor=floor,
+                 goal=Goal("abs", 0.35))
+    version_nc = Row("start", "--version, no .pyc (PYTHONDONTWRITEBYTECODE=1)", floor=floor)
+    prompt_nc = Row("start", "prompt in a pty, no .pyc (PYTHONDONTWRITEBYTECODE=1)", floor=floor)
+    rows = [floor, version, script, pty_floor, prompt, version_nc, prompt_nc]
+    with ServerProcess() as server, scratch() as tmp:
+        homes = Homes(tmp)
+        shell = [CLI, "--base-url", server.url]
+        for timed in _rounds(sizes):
+            samples = [
+                checked(run_child([PYTHON, "-c", NOTHING], env=child_env()), "python").sample,
+                checked(run_child([CLI, "--version"], env=child_env()), "--version").sample,
+                repl_run(server, homes.new(), "")[0],
+                _prompt_in_pty([PYTHON, "-c", "print('\\u203a')"], child_env(homes.new())),
+                _prompt_in_pty(shell, child_env(homes.new())),
+                checked(run_child([CLI, "--version"], env=child_env(bytecode=False)),
+                        "--version").sample,
+                _prompt_in_pty(shell, child_env(homes.new(), bytecode=False)),
+            ]
+            if timed:
+                for row, sample in zip(rows, samples, strict=True):
+                    row.samples.append(sample)
+    return rows
+
+
+# --------------------------------------------------------------------------- 3. rendering
+
+
+def _shell_turns(
+    server: ServerProcess, home: Path, deltas: list[int], *, plain: bool = False,
+    row: Row | None = None,
+) -> list[Sample]:
+    """One interactive shell in a 120x40 pty; one prompt per entry of
+    ``deltas``, each timed from Enter to the stats line."""
+
+    def run() -> list[Sample]:
+        shutil.rmtree(home / "sessions", ignore_errors=True)
+        return _shell_turns_once(server.url, home, deltas, plain=plain, row=row)
+
+    return with_server(server, run)
+
+
+def _shell_turns_once(
+    url: str, home: Path, deltas: list[int], *, plain: bool, row: Row | None
+) -> list[Sample]:
+    env = child_env(home, NO_COLOR="1") if plain else child_env(home)
+    pty = PtyChild([CLI, "--base-url", url], env, rows=40, cols=120)
+    samples = []
+    try:
+        pty.wait_for(PROMPT_RE, timeout=30)
+        for n in deltas:
+            cpu0 = proc_cpu(pty.pid) or 0.0
+            t0 = pty.send(f"go #deltas={n}\r")
+            t1 = pty.wait_for(STATS_RE)
+            cpu1 = proc_cpu(pty.pid) or 0.0
+            tokens = int(pty.last.group(1)) if pty.last else -1
+            if tokens != n and row is not None:
+                row.problem(f"the stats line says {tokens} tokens for {n} deltas")
+            samples.append(Sample(wall=t1 - t0, cpu=cpu1 - cpu0, rss_kb=proc_hwm_kb(pty.pid),
+                                  out_bytes=pty.total))
+            pty.wait_for(PROMPT_RE, timeout=30)
+    finally:
+        pty.close()
+    return samples
+
+
+def bench_render(sizes: Sizes) -> list[Row]:
+    n1, n2 = sizes.deltas, 2 * sizes.deltas
+    floor1 = Row("render", f"floor: httpx + httpx-sse, {_k(n1)} deltas")
+    floor2 = Row("render", f"floor: httpx + httpx-sse, {_k(n2)} deltas")
+    shell1 = Row("render", f"shell, Markdown in a pty, {_k(n1)} deltas", floor=floor1,
+                 goal=Goal("ratio", 3.0))
+    shell2 = Row("render", f"shell, Markdown in a pty, {_k(n2)} deltas", floor=floor2,
+                 goal=Goal("ratio", 3.0))
+    again = Row("render", f"shell, same shell's 2nd reply, {_k(n1)} deltas", floor=floor1)
+    plain = Row("render", f"shell, NO_COLOR (plain), {_k(n1)} deltas", floor=floor1)
+    linear = Row("render", f"linearity: {_k(n2)} / {_k(n1)} time", unit="×",
+                 goal=Goal("ratio", 2.2))
+    alone1 = Row("render", f"MarkdownStream alone (no network, no pty), {_k(n1)}")
+    alone2 = Row("render", f"MarkdownStream alone (no network, no pty), {_k(n2)}")
+    with ServerProcess() as server, scratch() as tmp:
+        homes = Homes(tmp)
+        for timed in _rounds(sizes):
+            f1 = floor_run(SYNC_FLOOR, server, f"go #deltas={n1}")
+            f2 = floor_run(SYNC_FLOOR, server, f"go #deltas={n2}")
+            first, second = _shell_turns(server, homes.new(), [n1, n1], row=shell1)
+            (big,) = _shell_turns(server, homes.new(), [n2], row=shell2)
+            (bare,) = _shell_turns(server, homes.new(), [n1], plain=True, row=plain)
+            a1, a2 = (_render_only(n) for n in (n1, n2))
+            if timed:
+                floor1.samples.append(f1)
+                floor2.samples.append(f2)
+                shell1.samples.append(first)
+                again.samples.append(second)
+                shell2.samples.append(big)
+                plain.samples.append(bare)
+                linear.samples.append(Sample(wall=big.wall / first.wall))
+                alone1.samples.append(a1)
+                alone2.samples.append(a2)
+    return [floor1, floor2, shell1, shell2, linear, again, plain, alone1, alone2]
+
+
+def _render_only(n: int) -> Sample:
+    """The time ``bench/render_only.py`` reports (feeding only, no start-up)."""
+    r = checked(run_child([PYTHON, str(HERE / "render_only.py"), str(n)], env=child_env()),
+                "render_only.py")
+    r.sample.wall = float(r.out.decode().strip())
+    return r.sample
+
+
+# --------------------------------------------------------------------------- 4. fan-out
+
+
+def _fanout_script(sizes: Sizes) -> str:
+    news = "".join(f":new s{i}\n" for i in range(2, sizes.fan_sessions + 1))
+    return news + f":all go #deltas={sizes.fan_deltas}\n"
+
+
+def _check_fanout(out: bytes, sizes: Sizes, row: Row) -> None:
+    headers = out.count(b"\n=== s") + out.startswith(b"=== s")
+    if headers != sizes.fan_sessions:
+        row.problem(f"{headers} replies printed for {sizes.fan_sessions} sessions")
+
+
+def bench_fanout(sizes: Sizes) -> list[Row]:
+    total = sizes.fan_sessions * sizes.fan_deltas
+    single = Row("fanout", f"one session, one {_k(total)}-delta reply")
+    fan = Row("fanout", f":all, {sizes.fan_sessions} sessions × {_k(sizes.fan_deltas)} deltas",
+              floor=single, goal=Goal("ratio", 1.5))
+    fan8 = Row("fanout", f":all, same, max_parallel = {sizes.fan_sessions} in config",
+               floor=single)
+    script = _fanout_script(sizes)
+    with ServerProcess() as server, scratch() as tmp:
+        homes = Homes(tmp)
+        for timed in _rounds(sizes):
+            s1, _ = repl_run(server, homes.new(), f"go #deltas={total}\n", "--session", "s1")
+            s2, out2 = repl_run(server, homes.new(), script, "--session", "s1")
+            _check_fanout(out2, sizes, fan)
+            home = homes.new()
+            (home / "config.toml").write_text(
+                f"[providers.openai]\nmax_parallel = {sizes.fan_sessions}\n"
+            )
+            s3, out3 = repl_run(server, home, script, "--session", "s1")
+            _check_fanout(out3, sizes, fan8)
+            if timed:
+                single.samples.append(s1)
+                fan.samples.append(s2)
+                fan8.samples.append(s3)
+    return [single, fan, fan8]
+
+
+# --------------------------------------------------------------------------- 5. store scale
+
+
+def _arrival_run(server: ArrivalServer, home: Path, session: str) -> tuple[Sample, Sample, int]:
+    server.take()
+    r = checked(
+        run_child([CLI, "--base-url", server.url, "--session", session],
+                  stdin=b"one more question\n", env=child_env(home)),
+        "copilot-repl",
+    )
+    arrivals = server.take()
+    if len(arrivals) != 1:
+        raise RuntimeError(f"expected one request, got {len(arrivals)}")
+    first = arrivals[0]
+    leave = Sample(wall=first.first_byte - r.started, cpu=None, rss_kb=r.sample.rss_kb)
+    return leave, r.sample, first.messages
+
+
+def bench_store(sizes: Sizes) -> list[Row]:
+    n, m, big_n = sizes.store_sessions, sizes.store_messages, sizes.big_messages
+    floor = Row("store", "floor: python -c pass")
+    ls = Row("store", f":ls, {n} sessions × {m} msgs (incl. start)", floor=floor,
+             goal=Goal("abs", 0.3))
+    ls_first = Row("store", ":ls, same, no state.json (first start)", floor=floor)
+    leave_floor = Row("store", "floor: httpx + httpx-sse: start → request arrives")
+    small = Row("store", "new empty session: start → request arrives", floor=leave_floor)
+    big = Row("store", f"{_k(big_n)}-msg session: start → request arrives", floor=leave_floor,
+              goal=Goal("abs", 0.3))
+    big_total = Row("store", f"{_k(big_n)}-msg session: whole run, one turn", floor=floor)
+    with scratch() as tmp, ArrivalServer() as server:
+        homes = Homes(tmp)
+        many = homes.new()
+        t = time.perf_counter()
+        size = make_store(many, n, m)
+        print(f"bench: wrote {n} sessions, {size / 1e6:.0f} MB, in "
+              f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+        keep = homes.new()
+        big_size = write_session(keep, "big", big_n, created=1_700_000_000.0,
+                                 texts=Texts(random.Random(11)))
+        pristine = keep / "big.jsonl"
+        ls.note = f"{size / 1e6:.0f} MB of sessions"
+        big.note = f"{big_size / 1e6:.1f} MB file"
+        state = many / "state.json"
+        # One untimed :ls leaves a state.json, as any earlier run would have.
+        checked(run_child([CLI, "--base-url", server.url], stdin=b":ls\n", env=child_env(many)),
+                ":ls")
+        for timed in _rounds(sizes):
+            f = checked(run_child([PYTHON, "-c", NOTHING], env=child_env()), "python").sample
+            r = checked(run_child([CLI, "--base-url", server.url], stdin=b":ls\n",
+                                  env=child_env(many)), ":ls")
+            listed = len(r.out.splitlines())
+            if listed != n:
+                ls.problem(f"listed {listed} rows for {n} sessions")
+            saved = state.read_bytes()
+            state.unlink()
+            r0 = checked(run_child([CLI, "--base-url", server.url], stdin=b":ls\n",
+                                   env=child_env(many)), ":ls")
+            state.write_bytes(saved)
+            server.take()
+            fr = checked(run_child([PYTHON, "-c", SYNC_FLOOR, server.url, "one more question"],
+                                   env=child_env()), "the floor")
+            (arrived,) = server.take()
+            leave_f = Sample(wall=arrived.first_byte - fr.started, rss_kb=fr.sample.rss_kb)
+            home = homes.new()
+            leave_small, _, _ = _arrival_run(server, home, "fresh")
+            home = homes.new()
+            (home / "sessions").mkdir(mode=0o700)
+            shutil.copyfile(pristine, home / "sessions" / "big.jsonl")
+            leave, whole, sent = _arrival_run(server, home, "big")
+            big_total.note = f"request carried {sent} of {big_n + 1} messages"
+            if timed:
+                floor.samples.append(f)
+                ls.samples.append(r.sample)
+                ls_first.samples.append(r0.sample)
+                leave_floor.samples.append(leave_f)
+                small.samples.append(leave_small)
+                big.samples.append(leave)
+                big_total.samples.append(whole)
+    return [floor, ls, ls_first, leave_floor, small, big, big_total]
+
+
+# --------------------------------------------------------------------------- 6. memory
+
+
+def bench_memory(sizes: Sizes) -> list[Row]:
+    n = sizes.deltas
+    floor = Row("memory", f"floor: httpx + httpx-sse, {_k(n)} deltas", metric="rss", unit="MB")
+    script = Row("memory", f"script mode, {_k(n)} deltas", metric="rss", unit="MB",
+                 floor=floor, goal=Goal("abs", 80))
+    fan = Row("memory", f":all, {sizes.fan_sessions} sessions × {_k(sizes.fan_deltas)} deltas",
+              metric="rss", unit="MB", floor=floor)
+    shell = Row("memory", f"shell in a pty, {_k(n)} deltas", metric="rss", unit="MB",
+                floor=floor)
+    with ServerProcess() as server, scratch() as tmp:
+        homes = Homes(tmp)
+        for timed in _rounds(sizes):
+            f = floor_run(SYNC_FLOOR, server, f"go #deltas={n}")
+            s, _ = repl_run(server, homes.new(), f"go #deltas={n}\n")
+            a, _ = repl_run(server, homes.new(), _fanout_script(sizes), "--session", "s1")
+            (p,) = _shell_turns(server, homes.new(), [n], row=shell)
+            if timed:
+                floor.samples.append(f)
+                script.samples.append(s)
+                fan.samples.append(a)
+                shell.samples.append(p)
+    return [floor, script, fan, shell]
+
+
+BENCHES: dict[str, Bench] = {
+    "script": bench_script,
+    "start": bench_start,
+    "render": bench_render,
+    "fanout": bench_fanout,
+    "store": bench_store,
+    "memory": bench_memory,
+}
