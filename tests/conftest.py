@@ -63,7 +63,7 @@ def run_cli(
 
 def run_proc(
     args: list[str], stdin: str | bytes = "", env: dict[str, str] | None = None,
-    timeout: float = 60,
+    timeout: float = 300,  # a guard against a hang, not a timing test
 ) -> Result:
     """Run copilot-repl as a real subprocess (``python -m copilot_repl``)."""
     data = stdin.encode() if isinstance(stdin, str) else stdin
