@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import sys
@@ -99,6 +98,7 @@ def main(
         stderr.write(f"copilot-repl: error: {exc}\n")
         return 2
     interactive = _is_tty(stdin) and _is_tty(stdout)
+    import asyncio  # here, not at the top: --version and --help stay fast
     try:
         if interactive:
             from .shell import run_shell

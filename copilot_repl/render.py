@@ -105,7 +105,12 @@ def _markdown(text: str) -> Markdown:
 
 
 class MarkdownStream:
-    """Prints finished blocks once, keeps the tail in a small live region."""
+    """Prints finished blocks once, keeps the tail in a small live region.
+
+    Work is done per frame (at most ``fps`` a second), not per delta: the
+    blocks finished since the last frame are rendered together, once, and
+    the tail is repainted in the same refresh.
+    """
 
     def __init__(self, console: Console, *, fps: float = 8.0) -> None:
         from rich.live import Live
@@ -119,17 +124,31 @@ class MarkdownStream:
         self._last = 0.0
         self._started = False
         self._gap = False  # a block was printed: the next one needs a blank line
+        self._pending: list[str] = []  # finished blocks not yet printed
 
     def feed(self, delta: str) -> None:
         if not self._started:
             self.live.start()
             self._started = True
         block = self.splitter.feed(delta)
-        if block.strip():
-            self.live.console.print(self._spaced(block))
-            self._repaint(force=True)
+        if block:
+            self._pending.append(block)
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._frame()
+
+    def _frame(self) -> None:
+        """Print the finished blocks above the live region and repaint the
+        tail, in one refresh."""
+        done = "".join(self._pending)
+        self._pending.clear()
+        if done.strip():
+            block = self._spaced(done)
+            self.live.update(self._tail_view(), refresh=False)
+            self.live.console.print(block)  # the live region is redrawn below it
         else:
-            self._repaint()
+            self.live.update(self._tail_view(), refresh=True)
 
     def _spaced(self, text: str) -> RenderableType:
         """``text`` as Markdown, after the blank line rich would put there if
@@ -145,13 +164,6 @@ class MarkdownStream:
         if tokens:
             self._gap = tokens[-1].type != "hr"
         return Group(Text(), md) if gap else md
-
-    def _repaint(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < self._interval:
-            return
-        self._last = now
-        self.live.update(self._tail_view(), refresh=True)
 
     def _tail_view(self) -> RenderableType:
         from rich.text import Text
@@ -169,9 +181,10 @@ class MarkdownStream:
     def finish(self) -> None:
         if self._started:
             self.live.stop()
-        tail = self.splitter.tail
-        if tail.strip():
-            self.console.print(self._spaced(tail))
+        rest = "".join(self._pending) + self.splitter.tail
+        self._pending.clear()
+        if rest.strip():
+            self.console.print(self._spaced(rest))
 
 
 class PlainStream:

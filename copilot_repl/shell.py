@@ -155,6 +155,9 @@ class Shell:
         return await self.out.confirm(f"{what} still streaming; quit and cancel? [y/N] ")
 
 
+WARM_AFTER = 0.3  # seconds: after the first prompt is drawn
+
+
 def warm_imports() -> None:
     """Import what streaming a reply needs (httpx, rich's Markdown)."""
     import httpx  # noqa: F401
@@ -173,16 +176,16 @@ async def run_shell(
     file: IO[str] | None = None,
 ) -> int:
     """Run the interactive shell until :quit or Ctrl-D; returns the exit status."""
-    console = make_console(file or sys.stdout, plain=plain)
-    out = ShellOutput(console, plain=plain)
+    out = ShellOutput(lambda: make_console(file or sys.stdout, plain=plain), plain=plain)
     repl = Repl(client, out)
     try:
         await client.start()
         await repl.open_initial(session_name)
         shell = Shell(repl, out, input=input, output=output)
-        # The prompt is drawn at once; the modules the first reply needs load
-        # meanwhile in a thread, so that reply does not wait for them.
-        asyncio.get_running_loop().run_in_executor(None, warm_imports)
+        # The prompt is drawn first; then the modules the first reply needs
+        # load in a thread, so that reply does not wait for them.
+        loop = asyncio.get_running_loop()
+        loop.call_later(WARM_AFTER, lambda: loop.run_in_executor(None, warm_imports))
         return await shell.run()
     finally:
         await repl.close()

@@ -26,8 +26,8 @@ class ShellOutput:
 
     interactive = True
 
-    def __init__(self, console: Console, *, plain: bool) -> None:
-        self.console = console
+    def __init__(self, console: Console | Callable[[], Console], *, plain: bool) -> None:
+        self._console = console
         self.plain = plain
         self.prompt: PromptSession[str] | None = None
         self.following: list[Job] = []
@@ -35,6 +35,13 @@ class ShellOutput:
         self._plain_stream: PlainStream | None = None  # a plain reply being shown
 
     # -- one-line things ------------------------------------------------
+
+    @property
+    def console(self) -> Console:
+        """Made on first use: rich loads after the prompt is up, not before."""
+        if callable(self._console):
+            self._console = self._console()
+        return self._console
     def _print(self, *items: Any, **kw: Any) -> None:
         """Print now, or above the prompt if the prompt is being shown."""
         app = self.prompt.app if self.prompt is not None else None

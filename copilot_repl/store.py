@@ -99,27 +99,63 @@ class Store:
         return self.path(name).exists()
 
     def summaries(self) -> list[Summary]:
+        """One line per session for ``:ls``. A file unchanged since it was last
+        summarised (same size, mtime and inode) is not read again: the
+        summaries are cached in ``summaries.json``."""
+        cache = self._read_cache()
+        fresh: dict[str, list[Any]] = {}
         out = []
         for name in self.names():
             try:
-                out.append(self._summary(name))
-            except (OSError, StoreError):
+                st = self.path(name).stat()
+                key = [st.st_size, st.st_mtime_ns, st.st_ino]
+                hit = cache.get(name)
+                if hit is not None and hit[:3] == key:
+                    summary = Summary(name, str(hit[3]), int(hit[4]), st.st_mtime)
+                else:
+                    summary, settled = self._summary(name, st.st_mtime)
+                    if not settled:
+                        out.append(summary)
+                        continue
+                fresh[name] = [*key, summary.model, summary.messages]
+                out.append(summary)
+            except (OSError, StoreError, ValueError, TypeError, IndexError):
                 continue
+        if fresh != cache:
+            self._write_cache(fresh)
         return out
 
-    def _summary(self, name: str) -> Summary:
-        path = self.path(name)
-        raw = path.read_bytes()
-        mtime = path.stat().st_mtime
+    def _summary(self, name: str, mtime: float) -> tuple[Summary, bool]:
+        """The summary, and whether it can be cached (no reply still streaming)."""
+        raw = self.path(name).read_bytes()
         if b'"t":"truncate"' in raw:
             data = self.load(name).data
-            return Summary(name, data.model, len(data.messages), mtime)
+            return Summary(name, data.model, len(data.messages), mtime), not _streaming(raw)
         header, _, _ = raw.partition(b"\n")
         model = _json_field(header, "model")
         meta = raw.rfind(b'{"t":"meta","model"')
         if meta >= 0:
             model = _json_field(raw[meta : raw.find(b"\n", meta)], "model") or model
-        return Summary(name, model, raw.count(b'{"t":"msg"') + _cut_replies(raw), mtime)
+        count = raw.count(b'{"t":"msg"') + _cut_replies(raw)
+        return Summary(name, model, count, mtime), not _streaming(raw)
+
+    def _read_cache(self) -> dict[str, list[Any]]:
+        try:
+            data = json.loads((self.root / "summaries.json").read_bytes())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _write_cache(self, cache: dict[str, list[Any]]) -> None:
+        path = self.root / "summaries.json"
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(cache, f, separators=(",", ":"))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache: :ls just reads the files again next time
 
     # -- create / delete / rename ---------------------------------------
     def create(self, data: SessionData) -> Loaded:
@@ -362,6 +398,13 @@ def _writer_alive(rid: str) -> bool:
 # An unescaped "id":" can only be a key: inside a JSON string the quotes are escaped.
 _PART_ID = re.compile(rb'\{"t":"part",[^\n]*?"id":"([^"\\]+)"')
 _MSG_ID = re.compile(rb'\{"t":"msg",[^\n]*?"id":"([^"\\]+)"')
+
+
+def _streaming(raw: bytes) -> bool:
+    """Whether a reply in ``raw`` has parts but no final message yet."""
+    if b'{"t":"part"' not in raw:
+        return False
+    return bool(set(_PART_ID.findall(raw)) - set(_MSG_ID.findall(raw)))
 
 
 def _cut_replies(raw: bytes) -> int:

@@ -368,6 +368,25 @@ def test_summaries(tmp_path: Path) -> None:
     assert all(s.modified > 0 for s in store.summaries())
 
 
+def test_summaries_of_unchanged_files_come_from_the_cache(tmp_path: Path) -> None:
+    store = new_store(tmp_path, "a")
+    store.append("a", msg("user", "1"))
+    assert [(s.model, s.messages) for s in store.summaries()] == [("openai:gpt-4o-mini", 1)]
+    cache = json.loads((tmp_path / "summaries.json").read_text())
+    assert cache["a"][3:] == ["openai:gpt-4o-mini", 1]
+    assert stat.S_IMODE((tmp_path / "summaries.json").stat().st_mode) == 0o600
+    # Same size, same mtime, same inode: the file is not read again.
+    path = store.path("a")
+    st = path.stat()
+    raw = path.read_bytes()
+    path.write_bytes(raw.replace(b"gpt-4o-mini", b"gpt-4o-MINI"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert [s.model for s in store.summaries()] == ["openai:gpt-4o-mini"]
+    # Any append changes the size: read again.
+    store.append("a", msg("assistant", "2"))
+    assert [(s.model, s.messages) for s in store.summaries()] == [("openai:gpt-4o-MINI", 2)]
+
+
 def test_current(tmp_path: Path) -> None:
     store = new_store(tmp_path, "a", "b")
     assert store.current() is None
