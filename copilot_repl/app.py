@@ -33,6 +33,8 @@ class Repl:
         self.registry = Registry(self.commands)
         self._unlisten = client.listen(self._on_event)
         client.bug_reporter = lambda exc: self.report(exc)
+        if out.interactive:  # tool permission requests (copilot, tools = true)
+            client.ask = lambda what: out.confirm(f"the model asks to use {what}; allow it? [y/N] ")
 
     # -- the current session --------------------------------------------
     @property

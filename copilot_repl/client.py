@@ -16,7 +16,7 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,8 @@ class CopilotClient:
         self._open: dict[str, CopilotSession] = {}
         self._listeners: list[Callable[[SessionEvent], None]] = []
         self.bug_reporter: Callable[[BaseException], None] = _print_bug
+        # How to ask the user a yes/no question (the shell sets it); None: refuse.
+        self.ask: Callable[[str], Awaitable[bool]] | None = None
 
     # -- lifecycle ------------------------------------------------------
     async def start(self) -> None:
@@ -202,6 +204,8 @@ class CopilotClient:
                 transport=self._transport,
                 data_dir=self.config.data_dir,
             )
+            if self.ask is not None and hasattr(self._providers[name], "ask_permission"):
+                self._providers[name].ask_permission = self.ask  # type: ignore[attr-defined]
         return self._providers[name]
 
     def slot(self, name: str) -> asyncio.Semaphore:

@@ -21,7 +21,7 @@ one seeded from our transcript, and the status line says so.
 Replies cannot run anything: no tools are offered, every permission request
 is refused, and the session's own system prompt replaces the CLI's agent
 prompt. ``tools = true`` offers the CLI's built-in tools; their permission
-requests are still refused unless a front end sets ``ask_permission``.
+requests are asked in the shell (``ask_permission``), refused in script mode.
 With ``byok_base_url`` the CLI routes through that OpenAI-compatible server
 (offline: no GitHub login, telemetry or updates).
 """
