@@ -73,15 +73,15 @@ async def test_events_stream_in_order(server: FakeServer, home: Path) -> None:
     types = [e.type for e in seen]
     assert types[0] == "assistant.turn_start"
     assert [e.data.delta_content for e in seen if e.type == "assistant.message_delta"] == [
-        "a", "b", "c"
+        "a",
+        "b",
+        "c",
     ]
     assert types[-2:] == ["assistant.message", "session.idle"]
     assert reply is not None and reply.data.content == "abc"
 
 
-async def test_three_sessions_at_once_get_their_own_replies(
-    server: FakeServer, home: Path
-) -> None:
+async def test_three_sessions_at_once_get_their_own_replies(server: FakeServer, home: Path) -> None:
     async with client_for(server, home) as client:
         sessions = [await client.create_session(session_id=f"p{i}") for i in range(3)]
         replies = await asyncio.gather(
@@ -138,3 +138,23 @@ async def test_send_and_wait_timeout(server: FakeServer, home: Path) -> None:
             await s.send_and_wait("slow #first_delay=5", timeout=0.2)
         await s.abort()
         assert s.messages[-1].role == "user"
+
+
+async def test_eight_sessions_at_once_no_lost_or_mixed_tokens(
+    server: FakeServer, home: Path
+) -> None:
+    async with client_for(server, home) as client:
+        sessions = [await client.create_session(session_id=f"s{i}") for i in range(8)]
+        prompts = [" ".join(f"s{i}w{j}" for j in range(60)) + " #delay=0.002" for i in range(8)]
+        replies = await asyncio.gather(
+            *(s.send_and_wait(p) for s, p in zip(sessions, prompts, strict=True))
+        )
+    assert len(server.requests) == 8
+    for i, (s, r) in enumerate(zip(sessions, replies, strict=True)):
+        want = "echo: " + " ".join(f"s{i}w{j}" for j in range(60))
+        assert r is not None and r.data.content == want
+        stored = [
+            json.loads(x) for x in (home / "sessions" / f"s{i}.jsonl").read_text().splitlines()
+        ]
+        assert [x["content"] for x in stored if x.get("role") == "assistant"] == [want]
+        assert s.messages[-1].content == want
