@@ -49,9 +49,7 @@ class Result:
     err: str
 
 
-def run_cli(
-    args: list[str], stdin: str | bytes = "", env: dict[str, str] | None = None
-) -> Result:
+def run_cli(args: list[str], stdin: str | bytes = "", env: dict[str, str] | None = None) -> Result:
     """Run copilot-repl in this process in script mode."""
     data = stdin.encode() if isinstance(stdin, str) else stdin
     out, err = io.StringIO(), io.StringIO()
@@ -62,7 +60,9 @@ def run_cli(
 
 
 def run_proc(
-    args: list[str], stdin: str | bytes = "", env: dict[str, str] | None = None,
+    args: list[str],
+    stdin: str | bytes = "",
+    env: dict[str, str] | None = None,
     timeout: float = 300,  # a guard against a hang, not a timing test
 ) -> Result:
     """Run copilot-repl as a real subprocess (``python -m copilot_repl``)."""
@@ -76,3 +76,21 @@ def run_proc(
         cwd=ROOT,
     )
     return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+def live_processes(command_marker: bytes, env_var: str, value: str | Path) -> list[int]:
+    """Pids of live processes whose command line holds ``command_marker`` and
+    whose environment sets ``env_var=value`` (to find what a test started)."""
+    tag = f"\0{env_var}={value}\0".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if command_marker not in (entry / "cmdline").read_bytes():
+                continue  # a zombie has an empty cmdline: it counts as gone
+            if tag in b"\0" + (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, live_processes, run_cli
 from fakeserver import FakeServer, markdown_deltas
 
 from copilot_repl.client import CopilotClient
@@ -117,19 +117,7 @@ async def cli_event_types(client: CopilotClient, sid: str) -> list[str]:
 
 def cli_processes(home: Path) -> list[int]:
     """Live Copilot CLI processes whose state is in ``home``."""
-    tag = f"\0COPILOT_HOME={home / 'copilot'}\0".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if b"--headless" not in (entry / "cmdline").read_bytes():
-                continue  # a zombie has an empty cmdline: it counts as gone
-            if tag in b"\0" + (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+    return live_processes(b"--headless", "COPILOT_HOME", home / "copilot")
 
 
 def wait_gone(home: Path, timeout: float = 10.0) -> list[int]:

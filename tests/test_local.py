@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_proc
+from conftest import ROOT, live_processes, run_proc
 
 from copilot_repl.client import CopilotClient
 from copilot_repl.events import SessionEvent
@@ -60,19 +60,7 @@ WORDS = [
 # -- helpers ------------------------------------------------------------------
 def servers(marker: str | Path) -> list[int]:
     """Live llama_cpp.server processes started with COPILOT_REPL_HOME=marker."""
-    tag = f"\0COPILOT_REPL_HOME={marker}\0".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if b"llama_cpp.server" not in (entry / "cmdline").read_bytes():
-                continue  # a zombie has an empty cmdline: it counts as gone
-            if tag in b"\0" + (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+    return live_processes(b"llama_cpp.server", "COPILOT_REPL_HOME", marker)
 
 
 def wait_gone(marker: str | Path, timeout: float = 10.0) -> list[int]:
