@@ -94,3 +94,18 @@ def live_processes(command_marker: bytes, env_var: str, value: str | Path) -> li
         except OSError:
             continue
     return found
+
+
+def spawn(args: list[str], first_line: bytes) -> subprocess.Popen[bytes]:
+    """Start copilot-repl in script mode, send ``first_line``, keep stdin open."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "copilot_repl", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(first_line)
+    proc.stdin.flush()
+    return proc

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, spawn
 from fakeserver import FakeServer
 
 
@@ -83,19 +83,14 @@ def test_read_only_session_file(server: FakeServer, home: Path) -> None:
 
 
 def test_session_removed_by_another_process(server: FakeServer, home: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "copilot_repl", "--base-url", server.url, "--session", "shared"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(b"hello\n")
-    proc.stdin.flush()
+    proc = spawn(["--base-url", server.url, "--session", "shared"], b"hello\n")
     path = home / "sessions" / "shared.jsonl"
-    wait_for(lambda: path.exists() and any(r["t"] == "msg" and r["role"] == "assistant"
-                                           for r in records(path)))
+    wait_for(
+        lambda: (
+            path.exists()
+            and any(r["t"] == "msg" and r["role"] == "assistant" for r in records(path))
+        )
+    )
     assert run_cli(["--base-url", server.url], ":rm shared\n").code == 0
     out, err = proc.communicate(b"are you there?\n:ls\n", timeout=30)
     assert proc.returncode == 1
@@ -104,16 +99,7 @@ def test_session_removed_by_another_process(server: FakeServer, home: Path) -> N
 
 
 def test_sigterm_while_waiting_for_input_exits(server: FakeServer, home: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "copilot_repl", "--base-url", server.url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(b"hello\n")
-    proc.stdin.flush()
+    proc = spawn(["--base-url", server.url], b"hello\n")
     path = home / "sessions" / "main.jsonl"
     wait_for(lambda: path.exists() and any(r.get("role") == "assistant" for r in records(path)))
     proc.terminate()  # stdin stays open: the reader thread is blocked in read()

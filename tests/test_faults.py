@@ -6,13 +6,11 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Result, run_cli, run_proc
+from conftest import Result, run_cli, run_proc, spawn
 from fakeserver import ESCAPE_TEXT, HUGE_DELTA_CHARS, HUGE_DELTAS, FakeServer, Reply
 
 from copilot_repl.store import Store
@@ -352,16 +350,7 @@ def test_kill_9_while_streaming_keeps_earlier_messages_and_the_partial(
     server: FakeServer, home: Path
 ) -> None:
     run_proc(["--base-url", server.url], "before\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "copilot_repl", "--base-url", server.url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(b"long story #deltas=2000 #delay=0.005\n")
-    proc.stdin.flush()
+    proc = spawn(["--base-url", server.url], b"long story #deltas=2000 #delay=0.005\n")
     path = home / "sessions" / "main.jsonl"
     deadline = time.monotonic() + 30
     while b'"t":"part"' not in path.read_bytes():
