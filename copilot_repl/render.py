@@ -7,6 +7,7 @@ not grow with the length of the reply.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from typing import IO, TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .sanitize import clean
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.markdown import Markdown
 
 
@@ -99,9 +100,39 @@ def markdown(text: str) -> RenderableType:
 
 
 def _markdown(text: str) -> Markdown:
-    from rich.markdown import Markdown
+    return _markdown_class()(clean(text), code_theme="monokai", hyperlinks=False)
 
-    return Markdown(clean(text), code_theme="monokai", hyperlinks=False)
+
+@functools.cache
+def _markdown_class() -> type[Markdown]:
+    """rich's Markdown, with code blocks that reuse one pygments lexer per
+    language (rich looks the lexer up again for every block, ~1 ms each)."""
+    from rich.markdown import CodeBlock, Markdown
+    from rich.syntax import Syntax
+
+    class CodeBlockCachedLexer(CodeBlock):
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            code = str(self.text).rstrip()
+            yield Syntax(code, _lexer(self.lexer_name), theme=self.theme, word_wrap=True, padding=1)
+
+    class ReplMarkdown(Markdown):
+        elements = {**Markdown.elements, "fence": CodeBlockCachedLexer,
+                    "code_block": CodeBlockCachedLexer}  # fmt: skip
+
+    return ReplMarkdown
+
+
+@functools.lru_cache(maxsize=64)
+def _lexer(name: str) -> Any:
+    """The pygments lexer for a fence's language, as rich would make it, or the
+    name itself if pygments does not know it (rich then shows plain text)."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
+    except ClassNotFound:
+        return name
 
 
 class MarkdownStream:
