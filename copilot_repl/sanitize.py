@@ -14,3 +14,14 @@ _TABLE[0x0D] = None
 def clean(text: str) -> str:
     """``text`` with every terminal control character removed (ESC shown as ␛)."""
     return text.translate(_TABLE)
+
+
+def one_line(text: str, limit: int = 0) -> str:
+    """``text`` cleaned and on one line, cut at ``limit`` characters (0: no cut)."""
+    text = " ".join(clean(text).split())
+    return text[:limit] + "…" if limit and len(text) > limit else text
+
+
+def short_error(exc: BaseException) -> str:
+    """An exception as one short line (its type if it says nothing)."""
+    return one_line(str(exc), 300) or type(exc).__name__

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
-from .sanitize import clean
+from .sanitize import clean, one_line
 
 if TYPE_CHECKING:
     from .app import Repl
@@ -37,15 +37,15 @@ class ScriptOutput:
 
     def error(self, text: str) -> None:
         self.stdout.flush()
-        self.stderr.write(f"copilot-repl: error: {_line(text)}\n")
+        self.stderr.write(f"copilot-repl: error: {one_line(text)}\n")
         self.stderr.flush()
 
     def warn(self, text: str) -> None:
         self.stdout.flush()
-        self.stderr.write(f"copilot-repl: warning: {_line(text)}\n")
+        self.stderr.write(f"copilot-repl: warning: {one_line(text)}\n")
 
     def status(self, text: str) -> None:
-        self.stderr.write(f"copilot-repl: {_line(text)}\n")
+        self.stderr.write(f"copilot-repl: {one_line(text)}\n")
 
     notice = status
 
@@ -89,7 +89,7 @@ class ScriptOutput:
             if job.text:
                 self.stdout.write(clean(job.text) + "\n")
             if job.state != "done":
-                self.stdout.write(f"[{job.state}: {_line(job.error or 'no reply')}]\n")
+                self.stdout.write(f"[{job.state}: {one_line(job.error or 'no reply')}]\n")
         self.stdout.flush()
 
 
@@ -115,9 +115,6 @@ class BufferedText:
             self.file.flush()
             self.parts.clear()
 
-
-def _line(text: str) -> str:
-    return " ".join(clean(text).split())
 
 
 def script_lines(stream: IO[bytes]) -> Iterator[str]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .render import PlainStream, markdown, stream_for
-from .sanitize import clean
+from .sanitize import clean, one_line
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -63,16 +63,16 @@ class ShellOutput:
         self._print(self._styled(text, ""))
 
     def error(self, text: str) -> None:
-        self._print(self._styled(f"error: {_line(text)}", "bold red"))
+        self._print(self._styled(f"error: {one_line(text)}", "bold red"))
 
     def warn(self, text: str) -> None:
-        self._print(self._styled(f"warning: {_line(text)}", "yellow"))
+        self._print(self._styled(f"warning: {one_line(text)}", "yellow"))
 
     def status(self, text: str) -> None:
-        self._print(self._styled(_line(text), "dim"))
+        self._print(self._styled(one_line(text), "dim"))
 
     def notice(self, text: str) -> None:
-        self._print(self._styled(_line(text), "cyan"))
+        self._print(self._styled(one_line(text), "cyan"))
 
     def message(self, role: str, text: str, label: str) -> None:
         self._print(self._styled(f"── {label}", "bold blue" if role == "user" else "bold green"))
@@ -215,7 +215,7 @@ class ShellOutput:
         if job.error and job.error != "cancelled":
             from rich.console import Group
 
-            error = self._styled(f"error: {_line(job.error)}", "red")
+            error = self._styled(f"error: {one_line(job.error)}", "red")
             return Group(body, error) if text else error
         return body
 
@@ -225,6 +225,3 @@ def _stats(job: Job) -> str:
     base = f"{job.tokens} tokens · {job.elapsed:.1f} s · {rate:.0f} tok/s"
     return base if job.state == "done" else f"{job.state} · {base}"
 
-
-def _line(text: str) -> str:
-    return " ".join(clean(text).split())

@@ -41,6 +41,7 @@ from typing import Any
 
 from ..config import ProviderConfig, default_data_dir
 from ..errors import AuthError, ModelNotFound, ProviderError, UsageError
+from ..sanitize import short_error
 from . import Completion, DeltaFn, StatusFn
 from .copilot_cli import (
     CLI_HINT,
@@ -244,7 +245,7 @@ class CopilotProvider:
             await process.stop()
             if isinstance(exc, ProviderError | asyncio.CancelledError):
                 raise
-            raise CopilotError(f"cannot connect to the Copilot CLI: {_short(exc)}") from None
+            raise CopilotError(f"cannot connect to the Copilot CLI: {short_error(exc)}") from None
         return Runtime(process, client)
 
     async def _close_runtime(self) -> None:
@@ -317,7 +318,7 @@ class CopilotProvider:
                 session_id=sid, **self._options(model, system)
             )
         except Exception as exc:
-            error = CopilotError(f"the Copilot CLI cannot start a session: {_short(exc)}")
+            error = CopilotError(f"the Copilot CLI cannot start a session: {short_error(exc)}")
             raise self._with_login_hint(error) from None
         self._remember(sid, Synced(self.config.name, model, system, len(earlier), digest(earlier)))
         return self._live[sid]
@@ -407,7 +408,7 @@ class CopilotProvider:
         try:
             await session.send(prompt)
         except Exception as exc:
-            raise CopilotError(f"the Copilot CLI refused the prompt: {_short(exc)}") from None
+            raise CopilotError(f"the Copilot CLI refused the prompt: {short_error(exc)}") from None
 
     async def _until_idle(self, rt: Runtime, turn: Turn) -> None:
         exited = rt.process.exited
@@ -434,7 +435,7 @@ class CopilotProvider:
         try:
             models = await rt.client.list_models()
         except Exception as exc:
-            why = _short(exc).rpartition("with message: ")[2]
+            why = short_error(exc).rpartition("with message: ")[2]
             raise AuthError(f"cannot list Copilot's models ({why}); {self.login_hint()}") from None
         return sorted(str(m.id) for m in models)
 
@@ -458,6 +459,3 @@ def _describe(request: Any) -> str:
     return str(getattr(kind, "value", kind) or "a tool")
 
 
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return (text[:300] + "…" if len(text) > 300 else text) or type(exc).__name__

@@ -22,6 +22,7 @@ from ..errors import (
     StreamError,
     UsageError,
 )
+from ..sanitize import one_line, short_error
 from . import Completion, DeltaFn, StatusFn
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ class OpenAIProvider:
             ) from None
         except httpx.ConnectError as exc:
             raise ConnectError(
-                f"cannot connect to {self.url} ({_short(exc)}); "
+                f"cannot connect to {self.url} ({short_error(exc)}); "
                 "check --base-url or the provider config"
             ) from None
         except httpx.ReadTimeout:
@@ -164,7 +165,7 @@ class OpenAIProvider:
                 f"the connection to {self.url} dropped in the middle of the reply"
             ) from None
         except httpx.HTTPError as exc:
-            raise StreamError(f"request to {self.url} failed: {_short(exc)}") from None
+            raise StreamError(f"request to {self.url} failed: {short_error(exc)}") from None
 
     async def _read_events(self, source: Any, on_delta: DeltaFn) -> Completion:
         parts: list[str] = []
@@ -251,12 +252,12 @@ def _error_message(raw: bytes, status: int) -> str:
         err = body.get("error", body) if isinstance(body, dict) else body
         if isinstance(err, dict):
             err = err.get("message") or err
-        return _one_line(str(err))
+        return one_line(str(err), 300)
     except ValueError:
         if "<html" in text[:200].lower():
             title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
             return f"an HTML error page ({title.group(1).strip() if title else 'no title'})"
-        return _one_line(text) or f"HTTP {status}"
+        return one_line(text, 300) or f"HTTP {status}"
 
 
 def _retry_after(resp: httpx.Response) -> float:
@@ -264,15 +265,6 @@ def _retry_after(resp: httpx.Response) -> float:
         return max(float(resp.headers.get("retry-after", "")), 0.0)
     except ValueError:
         return 0.0
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return text[:300] + ("…" if len(text) > 300 else "")
-
-
-def _short(exc: Exception) -> str:
-    return _one_line(str(exc)) or type(exc).__name__
 
 
 def is_loopback(host: str) -> bool:
