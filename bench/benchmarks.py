@@ -51,8 +51,15 @@ class Sizes:
 
 
 FULL = Sizes()
-QUICK = Sizes(repeats=1, warmup=0, deltas=500, fan_deltas=100, store_sessions=20,
-              store_messages=20, big_messages=200)
+QUICK = Sizes(
+    repeats=1,
+    warmup=0,
+    deltas=500,
+    fan_deltas=100,
+    store_sessions=20,
+    store_messages=20,
+    big_messages=200,
+)
 
 Bench = Callable[[Sizes], list[Row]]
 
@@ -67,9 +74,12 @@ def _rounds(sizes: Sizes) -> list[bool]:
 
 
 def floor_child(script: str, server: ServerProcess, prompt: str) -> ChildResult:
-    return with_server(server, lambda: checked(
-        run_child([PYTHON, "-c", script, server.url, prompt], env=child_env()), "the floor"
-    ))
+    return with_server(
+        server,
+        lambda: checked(
+            run_child([PYTHON, "-c", script, server.url, prompt], env=child_env()), "the floor"
+        ),
+    )
 
 
 def floor_run(script: str, server: ServerProcess, prompt: str) -> Sample:
@@ -81,8 +91,9 @@ def repl_run(server: ServerProcess, home: Path, stdin: str, *args: str) -> tuple
         # a retried run starts again from an empty data dir
         shutil.rmtree(home / "sessions", ignore_errors=True)
         return checked(
-            run_child([CLI, "--base-url", server.url, *args], stdin=stdin.encode(),
-                      env=child_env(home)),
+            run_child(
+                [CLI, "--base-url", server.url, *args], stdin=stdin.encode(), env=child_env(home)
+            ),
             "copilot-repl",
         )
 
@@ -98,8 +109,9 @@ def bench_script(sizes: Sizes) -> list[Row]:
     prompt = f"go #deltas={n}"
     floor = Row("script", f"floor: httpx + httpx-sse, {_k(n)} deltas")
     afloor = Row("script", f"floor: async httpx + aconnect_sse, {_k(n)} deltas", floor=floor)
-    repl = Row("script", f"copilot-repl script mode, {_k(n)} deltas", floor=floor,
-               goal=Goal("ratio", 1.3))
+    repl = Row(
+        "script", f"copilot-repl script mode, {_k(n)} deltas", floor=floor, goal=Goal("ratio", 1.3)
+    )
     with ServerProcess() as server, scratch() as tmp:
         homes = Homes(tmp)
         expected = b""
@@ -109,8 +121,7 @@ def bench_script(sizes: Sizes) -> list[Row]:
             a = floor_run(ASYNC_FLOOR, server, prompt)
             s, out = repl_run(server, homes.new(), prompt + "\n")
             if out != expected:
-                repl.problem(f"output ({len(out)} B) differs from the floor's "
-                             f"({len(expected)} B)")
+                repl.problem(f"output ({len(out)} B) differs from the floor's ({len(expected)} B)")
             if timed:
                 floor.samples.append(r.sample)
                 afloor.samples.append(a)
@@ -135,8 +146,12 @@ def bench_start(sizes: Sizes) -> list[Row]:
     version = Row("start", "copilot-repl --version", floor=floor, goal=Goal("abs", 0.15))
     script = Row("start", "script mode, empty input (fresh data dir)", floor=floor)
     pty_floor = Row("start", "floor: python prints › in a pty", floor=floor)
-    prompt = Row("start", "interactive prompt drawn in a pty (fresh data dir)", floor=floor,
-                 goal=Goal("abs", 0.35))
+    prompt = Row(
+        "start",
+        "interactive prompt drawn in a pty (fresh data dir)",
+        floor=floor,
+        goal=Goal("abs", 0.35),
+    )
     version_nc = Row("start", "--version, no .pyc (PYTHONDONTWRITEBYTECODE=1)", floor=floor)
     prompt_nc = Row("start", "prompt in a pty, no .pyc (PYTHONDONTWRITEBYTECODE=1)", floor=floor)
     rows = [floor, version, script, pty_floor, prompt, version_nc, prompt_nc]
@@ -150,8 +165,9 @@ def bench_start(sizes: Sizes) -> list[Row]:
                 repl_run(server, homes.new(), "")[0],
                 _prompt_in_pty([PYTHON, "-c", "print('\\u203a')"], child_env(homes.new())),
                 _prompt_in_pty(shell, child_env(homes.new())),
-                checked(run_child([CLI, "--version"], env=child_env(bytecode=False)),
-                        "--version").sample,
+                checked(
+                    run_child([CLI, "--version"], env=child_env(bytecode=False)), "--version"
+                ).sample,
                 _prompt_in_pty(shell, child_env(homes.new(), bytecode=False)),
             ]
             if timed:
@@ -164,7 +180,11 @@ def bench_start(sizes: Sizes) -> list[Row]:
 
 
 def _shell_turns(
-    server: ServerProcess, home: Path, deltas: list[int], *, plain: bool = False,
+    server: ServerProcess,
+    home: Path,
+    deltas: list[int],
+    *,
+    plain: bool = False,
     row: Row | None = None,
 ) -> list[Sample]:
     """One interactive shell in a 120x40 pty; one prompt per entry of
@@ -193,8 +213,11 @@ def _shell_turns_once(
             tokens = int(pty.last.group(1)) if pty.last else -1
             if tokens != n and row is not None:
                 row.problem(f"the stats line says {tokens} tokens for {n} deltas")
-            samples.append(Sample(wall=t1 - t0, cpu=cpu1 - cpu0, rss_kb=proc_hwm_kb(pty.pid),
-                                  out_bytes=pty.total))
+            samples.append(
+                Sample(
+                    wall=t1 - t0, cpu=cpu1 - cpu0, rss_kb=proc_hwm_kb(pty.pid), out_bytes=pty.total
+                )
+            )
             pty.wait_for(PROMPT_RE, timeout=30)
     finally:
         pty.close()
@@ -205,14 +228,23 @@ def bench_render(sizes: Sizes) -> list[Row]:
     n1, n2 = sizes.deltas, 2 * sizes.deltas
     floor1 = Row("render", f"floor: httpx + httpx-sse, {_k(n1)} deltas")
     floor2 = Row("render", f"floor: httpx + httpx-sse, {_k(n2)} deltas")
-    shell1 = Row("render", f"shell, Markdown in a pty, {_k(n1)} deltas", floor=floor1,
-                 goal=Goal("ratio", 3.0))
-    shell2 = Row("render", f"shell, Markdown in a pty, {_k(n2)} deltas", floor=floor2,
-                 goal=Goal("ratio", 3.0))
+    shell1 = Row(
+        "render",
+        f"shell, Markdown in a pty, {_k(n1)} deltas",
+        floor=floor1,
+        goal=Goal("ratio", 3.0),
+    )
+    shell2 = Row(
+        "render",
+        f"shell, Markdown in a pty, {_k(n2)} deltas",
+        floor=floor2,
+        goal=Goal("ratio", 3.0),
+    )
     again = Row("render", f"shell, same shell's 2nd reply, {_k(n1)} deltas", floor=floor1)
     plain = Row("render", f"shell, NO_COLOR (plain), {_k(n1)} deltas", floor=floor1)
-    linear = Row("render", f"linearity: {_k(n2)} / {_k(n1)} time", unit="×",
-                 goal=Goal("ratio", 2.2))
+    linear = Row(
+        "render", f"linearity: {_k(n2)} / {_k(n1)} time", unit="×", goal=Goal("ratio", 2.2)
+    )
     alone1 = Row("render", f"MarkdownStream alone (no network, no pty), {_k(n1)}")
     alone2 = Row("render", f"MarkdownStream alone (no network, no pty), {_k(n2)}")
     with ServerProcess() as server, scratch() as tmp:
@@ -239,8 +271,9 @@ def bench_render(sizes: Sizes) -> list[Row]:
 
 def _render_only(n: int) -> Sample:
     """The time ``bench/render_only.py`` reports (feeding only, no start-up)."""
-    r = checked(run_child([PYTHON, str(HERE / "render_only.py"), str(n)], env=child_env()),
-                "render_only.py")
+    r = checked(
+        run_child([PYTHON, str(HERE / "render_only.py"), str(n)], env=child_env()), "render_only.py"
+    )
     r.sample.wall = float(r.out.decode().strip())
     return r.sample
 
@@ -262,10 +295,13 @@ def _check_fanout(out: bytes, sizes: Sizes, row: Row) -> None:
 def bench_fanout(sizes: Sizes) -> list[Row]:
     total = sizes.fan_sessions * sizes.fan_deltas
     single = Row("fanout", f"one session, one {_k(total)}-delta reply")
-    fan = Row("fanout", f":all, {sizes.fan_sessions} sessions × {_k(sizes.fan_deltas)} deltas",
-              floor=single, goal=Goal("ratio", 1.5))
-    fan8 = Row("fanout", f":all, same, max_parallel = {sizes.fan_sessions} in config",
-               floor=single)
+    fan = Row(
+        "fanout",
+        f":all, {sizes.fan_sessions} sessions × {_k(sizes.fan_deltas)} deltas",
+        floor=single,
+        goal=Goal("ratio", 1.5),
+    )
+    fan8 = Row("fanout", f":all, same, max_parallel = {sizes.fan_sessions} in config", floor=single)
     script = _fanout_script(sizes)
     with ServerProcess() as server, scratch() as tmp:
         homes = Homes(tmp)
@@ -292,8 +328,11 @@ def bench_fanout(sizes: Sizes) -> list[Row]:
 def _arrival_run(server: ArrivalServer, home: Path, session: str) -> tuple[Sample, Sample, int]:
     server.take()
     r = checked(
-        run_child([CLI, "--base-url", server.url, "--session", session],
-                  stdin=b"one more question\n", env=child_env(home)),
+        run_child(
+            [CLI, "--base-url", server.url, "--session", session],
+            stdin=b"one more question\n",
+            env=child_env(home),
+        ),
         "copilot-repl",
     )
     arrivals = server.take()
@@ -307,46 +346,64 @@ def _arrival_run(server: ArrivalServer, home: Path, session: str) -> tuple[Sampl
 def bench_store(sizes: Sizes) -> list[Row]:
     n, m, big_n = sizes.store_sessions, sizes.store_messages, sizes.big_messages
     floor = Row("store", "floor: python -c pass")
-    ls = Row("store", f":ls, {n} sessions × {m} msgs (incl. start)", floor=floor,
-             goal=Goal("abs", 0.3))
+    ls = Row(
+        "store", f":ls, {n} sessions × {m} msgs (incl. start)", floor=floor, goal=Goal("abs", 0.3)
+    )
     ls_first = Row("store", ":ls, same, no state.json (first start)", floor=floor)
     leave_floor = Row("store", "floor: httpx + httpx-sse: start → request arrives")
     small = Row("store", "new empty session: start → request arrives", floor=leave_floor)
-    big = Row("store", f"{_k(big_n)}-msg session: start → request arrives", floor=leave_floor,
-              goal=Goal("abs", 0.3))
+    big = Row(
+        "store",
+        f"{_k(big_n)}-msg session: start → request arrives",
+        floor=leave_floor,
+        goal=Goal("abs", 0.3),
+    )
     big_total = Row("store", f"{_k(big_n)}-msg session: whole run, one turn", floor=floor)
     with scratch() as tmp, ArrivalServer() as server:
         homes = Homes(tmp)
         many = homes.new()
         t = time.perf_counter()
         size = make_store(many, n, m)
-        print(f"bench: wrote {n} sessions, {size / 1e6:.0f} MB, in "
-              f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+        print(
+            f"bench: wrote {n} sessions, {size / 1e6:.0f} MB, in {time.perf_counter() - t:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         keep = homes.new()
-        big_size = write_session(keep, "big", big_n, created=1_700_000_000.0,
-                                 texts=Texts(random.Random(11)))
+        big_size = write_session(
+            keep, "big", big_n, created=1_700_000_000.0, texts=Texts(random.Random(11))
+        )
         pristine = keep / "big.jsonl"
         ls.note = f"{size / 1e6:.0f} MB of sessions"
         big.note = f"{big_size / 1e6:.1f} MB file"
         state = many / "state.json"
         # One untimed :ls leaves a state.json, as any earlier run would have.
-        checked(run_child([CLI, "--base-url", server.url], stdin=b":ls\n", env=child_env(many)),
-                ":ls")
+        checked(
+            run_child([CLI, "--base-url", server.url], stdin=b":ls\n", env=child_env(many)), ":ls"
+        )
         for timed in _rounds(sizes):
             f = checked(run_child([PYTHON, "-c", NOTHING], env=child_env()), "python").sample
-            r = checked(run_child([CLI, "--base-url", server.url], stdin=b":ls\n",
-                                  env=child_env(many)), ":ls")
+            r = checked(
+                run_child([CLI, "--base-url", server.url], stdin=b":ls\n", env=child_env(many)),
+                ":ls",
+            )
             listed = len(r.out.splitlines())
             if listed != n:
                 ls.problem(f"listed {listed} rows for {n} sessions")
             saved = state.read_bytes()
             state.unlink()
-            r0 = checked(run_child([CLI, "--base-url", server.url], stdin=b":ls\n",
-                                   env=child_env(many)), ":ls")
+            r0 = checked(
+                run_child([CLI, "--base-url", server.url], stdin=b":ls\n", env=child_env(many)),
+                ":ls",
+            )
             state.write_bytes(saved)
             server.take()
-            fr = checked(run_child([PYTHON, "-c", SYNC_FLOOR, server.url, "one more question"],
-                                   env=child_env()), "the floor")
+            fr = checked(
+                run_child(
+                    [PYTHON, "-c", SYNC_FLOOR, server.url, "one more question"], env=child_env()
+                ),
+                "the floor",
+            )
             (arrived,) = server.take()
             leave_f = Sample(wall=arrived.first_byte - fr.started, rss_kb=fr.sample.rss_kb)
             home = homes.new()
@@ -373,12 +430,22 @@ def bench_store(sizes: Sizes) -> list[Row]:
 def bench_memory(sizes: Sizes) -> list[Row]:
     n = sizes.deltas
     floor = Row("memory", f"floor: httpx + httpx-sse, {_k(n)} deltas", metric="rss", unit="MB")
-    script = Row("memory", f"script mode, {_k(n)} deltas", metric="rss", unit="MB",
-                 floor=floor, goal=Goal("abs", 80))
-    fan = Row("memory", f":all, {sizes.fan_sessions} sessions × {_k(sizes.fan_deltas)} deltas",
-              metric="rss", unit="MB", floor=floor)
-    shell = Row("memory", f"shell in a pty, {_k(n)} deltas", metric="rss", unit="MB",
-                floor=floor)
+    script = Row(
+        "memory",
+        f"script mode, {_k(n)} deltas",
+        metric="rss",
+        unit="MB",
+        floor=floor,
+        goal=Goal("abs", 80),
+    )
+    fan = Row(
+        "memory",
+        f":all, {sizes.fan_sessions} sessions × {_k(sizes.fan_deltas)} deltas",
+        metric="rss",
+        unit="MB",
+        floor=floor,
+    )
+    shell = Row("memory", f"shell in a pty, {_k(n)} deltas", metric="rss", unit="MB", floor=floor)
     with ServerProcess() as server, scratch() as tmp:
         homes = Homes(tmp)
         for timed in _rounds(sizes):

@@ -36,8 +36,15 @@ CPR_ANSWER = b"\x1b[1;1R"
 CHILD_TIMEOUT = 300.0
 RSS_SAMPLE_EVERY = 0.01  # seconds between reads of a child's VmHWM
 # Variables that would point a child at a real provider or change its output.
-SCRUBBED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GITHUB_TOKEN", "NO_COLOR",
-                "COPILOT_REPL_HOME", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+SCRUBBED_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "GITHUB_TOKEN",
+    "NO_COLOR",
+    "COPILOT_REPL_HOME",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONPYCACHEPREFIX",
+)
 # Where children keep their bytecode (set by ``bytecode_cache``): an installed
 # package has .pyc files; without them every start compiles copilot_repl.
 _PYCACHE: list[Path] = []
@@ -156,28 +163,44 @@ def _fmt(value: float | None, unit: str) -> str:
 
 def table(rows: Sequence[Row], *, markdown: bool = False) -> str:
     """The results as an aligned text table (or a Markdown one)."""
-    header = ["bench", "case", "n", "median", "min", "max", "× floor", "goal", "met",
-              "cpu", "cpu × floor", "peak RSS"]
+    header = [
+        "bench",
+        "case",
+        "n",
+        "median",
+        "min",
+        "max",
+        "× floor",
+        "goal",
+        "met",
+        "cpu",
+        "cpu × floor",
+        "peak RSS",
+    ]
     lines: list[list[str]] = []
     for r in rows:
         vals = r.values()
         ratio = r.ratio
         met = r.met()
         rss = [s.rss_kb for s in r.samples if s.rss_kb]
-        lines.append([
-            r.bench,
-            r.case,
-            str(len(vals)),
-            _fmt(r.median, r.unit),
-            _fmt(min(vals) if vals else None, r.unit),
-            _fmt(max(vals) if vals else None, r.unit),
-            "floor" if r.floor is None and any(x.floor is r for x in rows) else _fmt(ratio, "×"),
-            r.goal.describe(r.unit) if r.goal else "",
-            {True: "yes", False: "NO", None: ""}[met],
-            _fmt(r.cpu_median, "s"),
-            _fmt(r.cpu_ratio, "×") if r.metric == "wall" else "-",
-            f"{max(rss) / 1024:.0f} MB" if rss else "-",
-        ])
+        lines.append(
+            [
+                r.bench,
+                r.case,
+                str(len(vals)),
+                _fmt(r.median, r.unit),
+                _fmt(min(vals) if vals else None, r.unit),
+                _fmt(max(vals) if vals else None, r.unit),
+                "floor"
+                if r.floor is None and any(x.floor is r for x in rows)
+                else _fmt(ratio, "×"),
+                r.goal.describe(r.unit) if r.goal else "",
+                {True: "yes", False: "NO", None: ""}[met],
+                _fmt(r.cpu_median, "s"),
+                _fmt(r.cpu_ratio, "×") if r.metric == "wall" else "-",
+                f"{max(rss) / 1024:.0f} MB" if rss else "-",
+            ]
+        )
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in lines]
@@ -290,8 +313,12 @@ class ServerProcess:
 
     def revive(self) -> None:
         code = self.proc.returncode if self.proc is not None else None
-        print(f"bench: warning: the loopback server exited ({code}): {self.stderr()!r}; "
-              "restarting it", file=sys.stderr, flush=True)
+        print(
+            f"bench: warning: the loopback server exited ({code}): {self.stderr()!r}; "
+            "restarting it",
+            file=sys.stderr,
+            flush=True,
+        )
         self._stop()
         self.restarts += 1
         self._start()
@@ -501,8 +528,9 @@ class PtyChild:
                 self.tail = self.tail[match.end() :]
                 return time.perf_counter()
             if time.perf_counter() > deadline:
-                raise TimeoutError(f"no {pattern.pattern!r} in the terminal; last output: "
-                                   f"{self.tail[-400:]!r}")
+                raise TimeoutError(
+                    f"no {pattern.pattern!r} in the terminal; last output: {self.tail[-400:]!r}"
+                )
             chunk = self._pump(0.5)
             self.tail = (self.tail + chunk)[-self.WINDOW :]
 

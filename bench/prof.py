@@ -46,8 +46,17 @@ SCENARIOS = ("script", "shell", "prompt", "fanout", "ls", "big", "turn", "start"
 def profiled(tool: str, out: Path) -> list[str]:
     """The command prefix that runs ``-m copilot_repl`` under ``tool``."""
     if tool == "pyinstrument":
-        return [PYTHON, "-m", "pyinstrument", "--renderer", "text",
-                "-o", str(out), "-m", "copilot_repl"]
+        return [
+            PYTHON,
+            "-m",
+            "pyinstrument",
+            "--renderer",
+            "text",
+            "-o",
+            str(out),
+            "-m",
+            "copilot_repl",
+        ]
     return [PYTHON, "-m", "cProfile", "-o", str(out), "-m", "copilot_repl"]
 
 
@@ -90,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.scenario == "start":
         importtime(["-m", "copilot_repl", "--version"], args.limit)
-        importtime(["-c", "import copilot_repl.shell"], args.limit)
+        importtime(["-c", "import copilot_repl.shell.loop"], args.limit)
         return 0
     with scratch() as tmp:
         out = tmp / "profile.out"
@@ -103,8 +112,13 @@ def _run(args: argparse.Namespace) -> int:
                     make_store(store, FULL.store_sessions, FULL.store_messages)
                 elif args.scenario == "big":
                     (store / "sessions").mkdir(mode=0o700)
-                    write_session(store / "sessions", "big", FULL.big_messages,
-                                  created=1_700_000_000.0, texts=Texts(random.Random(11)))
+                    write_session(
+                        store / "sessions",
+                        "big",
+                        FULL.big_messages,
+                        created=1_700_000_000.0,
+                        texts=Texts(random.Random(11)),
+                    )
                 for _ in range(2):  # the first run fills the bytecode cache
                     code = _store_once(args.scenario, cmd, server.url, store)
         else:
@@ -123,13 +137,19 @@ def _store_once(scenario: str, cmd: list[str], url: str, home: Path) -> int:
         r = run_child([*cmd, "--base-url", url], stdin=b":ls\n", env=child_env(home))
     elif scenario == "turn":
         shutil.rmtree(home / "sessions", ignore_errors=True)
-        r = run_child([*cmd, "--base-url", url, "--session", "fresh"],
-                      stdin=b"one question\n", env=child_env(home))
+        r = run_child(
+            [*cmd, "--base-url", url, "--session", "fresh"],
+            stdin=b"one question\n",
+            env=child_env(home),
+        )
     else:
         # a fresh copy of the session each time: the turn appends to it
         shutil.copyfile(home / "sessions" / "big.jsonl", home / "big.jsonl")
-        r = run_child([*cmd, "--base-url", url, "--session", "big"],
-                      stdin=b"one more question\n", env=child_env(home))
+        r = run_child(
+            [*cmd, "--base-url", url, "--session", "big"],
+            stdin=b"one more question\n",
+            env=child_env(home),
+        )
         shutil.copyfile(home / "big.jsonl", home / "sessions" / "big.jsonl")
     if r.code:
         print(r.err.decode(errors="replace")[-2000:], file=sys.stderr)

@@ -2,12 +2,12 @@
 against prototype variants of it, each fed N fakeserver deltas on a 120x40
 colour console writing to /dev/null (no network, no pty). Evidence for
 bench/RESULTS.md, not a benchmark of the product: the variants subclass
-``copilot_repl.render.MarkdownStream`` here; nothing in copilot_repl changes.
+``copilot_repl.shell.markdown_stream.MarkdownStream`` here; nothing in copilot_repl changes.
 
     .venv/bin/python bench/render_variants.py [N [REPEATS]]
 
 Variants:
-  current          copilot_repl.render.MarkdownStream
+  current          copilot_repl.shell.markdown_stream.MarkdownStream
   no-force         after printing a finished block, blank the live region
                    instead of a forced re-parse + repaint of the tail (the
                    8 fps timed repaint redraws it)
@@ -41,9 +41,16 @@ def _shared_parser() -> Callable[[], None]:
     parser = MarkdownIt().enable("strikethrough").enable("table")
     original = rich.markdown.Markdown.__init__
 
-    def init(self: Any, markup: str, code_theme: str = "monokai", justify: Any = None,
-             style: Any = "none", hyperlinks: bool = True, inline_code_lexer: Any = None,
-             inline_code_theme: Any = None) -> None:
+    def init(
+        self: Any,
+        markup: str,
+        code_theme: str = "monokai",
+        justify: Any = None,
+        style: Any = "none",
+        hyperlinks: bool = True,
+        inline_code_lexer: Any = None,
+        inline_code_theme: Any = None,
+    ) -> None:
         self.markup = markup
         self.parsed = parser.parse(markup)
         self.code_theme = code_theme
@@ -65,7 +72,7 @@ def _variants() -> dict[str, type[Any]]:
     from rich.console import RenderableType
     from rich.text import Text
 
-    from copilot_repl.render import MarkdownStream
+    from copilot_repl.shell.markdown_stream import MarkdownStream
 
     class NoForce(MarkdownStream):
         def feed(self, delta: str) -> None:
@@ -124,14 +131,27 @@ def run(n: int) -> list[tuple[str, float]]:
 
     deltas = markdown_deltas(n)
     classes = _variants()
-    plan = [("current", "current", False), ("no-force", "no-force", False),
-            ("shared-parser", "current", True), ("no-force+parser", "no-force", True),
-            ("batched+parser", "batched", True)]
+    plan = [
+        ("current", "current", False),
+        ("no-force", "no-force", False),
+        ("shared-parser", "current", True),
+        ("no-force+parser", "no-force", True),
+        ("batched+parser", "batched", True),
+    ]
     out = []
     with open(os.devnull, "w") as sink:
+
         def console() -> Console:
-            return Console(file=sink, width=120, height=40, force_terminal=True,
-                           color_system="256", markup=False, emoji=False, highlight=False)
+            return Console(
+                file=sink,
+                width=120,
+                height=40,
+                force_terminal=True,
+                color_system="256",
+                markup=False,
+                emoji=False,
+                highlight=False,
+            )
 
         warm = classes["current"](console())  # imports and lexers, outside the timing
         for delta in markdown_deltas(300):
@@ -165,8 +185,10 @@ def main() -> int:
     base = statistics.median(times["current"])
     for label, values in times.items():
         med = statistics.median(values)
-        print(f"{label:16} {n:6d} deltas  median {med:6.2f} s  min {min(values):6.2f} s  "
-              f"{med / base:5.2f}× current")
+        print(
+            f"{label:16} {n:6d} deltas  median {med:6.2f} s  min {min(values):6.2f} s  "
+            f"{med / base:5.2f}× current"
+        )
     return 0
 
 

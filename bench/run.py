@@ -41,8 +41,11 @@ def machine() -> dict[str, str]:
         pass
     try:
         rev = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-            text=True, timeout=10,
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         rev = ""
@@ -64,8 +67,9 @@ def _load() -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true", help="one run, tiny inputs (smoke test)")
-    p.add_argument("--only", metavar="NAME[,NAME]", default="",
-                   help=f"run only these: {', '.join(BENCHES)}")
+    p.add_argument(
+        "--only", metavar="NAME[,NAME]", default="", help=f"run only these: {', '.join(BENCHES)}"
+    )
     p.add_argument("--repeats", type=int, help="timed runs per case (default 5; quick: 1)")
     p.add_argument("--warmup", type=int, help="untimed runs first (default 1; quick: 0)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
@@ -78,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}",
-              file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}",
+            file=sys.stderr,
+        )
         return 2
     sizes = QUICK if args.quick else FULL
     if args.repeats is not None:
@@ -87,12 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.warmup is not None:
         sizes = replace(sizes, warmup=max(0, args.warmup))
     info = machine()
-    print(f"copilot-repl benchmarks{' (quick)' if args.quick else ''} · {info['date']} · "
-          f"{info['nproc']} × {info['cpu']} · Python {info['python']} · {info['git']}",
-          flush=True)
+    print(
+        f"copilot-repl benchmarks{' (quick)' if args.quick else ''} · {info['date']} · "
+        f"{info['nproc']} × {info['cpu']} · Python {info['python']} · {info['git']}",
+        flush=True,
+    )
     if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
-        print(f"bench: warning: load average {info['load']}: other work on this machine "
-              "will show in the wall times (compare the cpu columns)", file=sys.stderr)
+        print(
+            f"bench: warning: load average {info['load']}: other work on this machine "
+            "will show in the wall times (compare the cpu columns)",
+            file=sys.stderr,
+        )
     rows: list[Row] = []
     loads: dict[str, str] = {}
     with bytecode_cache():
@@ -102,18 +113,27 @@ def main(argv: list[str] | None = None) -> int:
             got = BENCHES[name](sizes)
             print(table(got, markdown=args.markdown), flush=True)
             loads[name] = _load()
-            print(f"({time.perf_counter() - t:.0f} s; load average after: {loads[name]})",
-                  flush=True)
+            print(
+                f"({time.perf_counter() - t:.0f} s; load average after: {loads[name]})", flush=True
+            )
             rows += got
     if len(names) > 1:
         print("\n== all", flush=True)
         print(table(rows, markdown=args.markdown), flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"machine": info, "quick": args.quick, "repeats": sizes.repeats,
-             "load_after": loads, "rows": [r.as_dict() for r in rows]},
-            indent=2,
-        ) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "machine": info,
+                    "quick": args.quick,
+                    "repeats": sizes.repeats,
+                    "load_after": loads,
+                    "rows": [r.as_dict() for r in rows],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0
 
 

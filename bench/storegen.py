@@ -53,22 +53,38 @@ def write_session(
     """Write ``name`` with ``messages`` alternating user / assistant messages;
     returns its size in bytes."""
     lines = [
-        _dumps({"t": "session", "schema": 1, "name": name, "model": MODEL, "system": "",
-                "created": created})
+        _dumps(
+            {
+                "t": "session",
+                "schema": 1,
+                "name": name,
+                "model": MODEL,
+                "system": "",
+                "created": created,
+            }
+        )
     ]
     ts = created
     for i in range(messages):
         ts += 7.0
         if i % 2 == 0:
-            lines.append(_dumps({"t": "msg", "role": "user",
-                                 "content": texts.prompt(), "ts": ts}))
+            lines.append(_dumps({"t": "msg", "role": "user", "content": texts.prompt(), "ts": ts}))
         else:
             content = texts.reply()
-            lines.append(_dumps({
-                "t": "msg", "id": f"1-{i}-{int(ts * 1e9)}", "role": "assistant",
-                "content": content, "ts": ts, "status": "done", "model": MODEL,
-                "tokens": len(content) // 4,
-            }))
+            lines.append(
+                _dumps(
+                    {
+                        "t": "msg",
+                        "id": f"1-{i}-{int(ts * 1e9)}",
+                        "role": "assistant",
+                        "content": content,
+                        "ts": ts,
+                        "status": "done",
+                        "model": MODEL,
+                        "tokens": len(content) // 4,
+                    }
+                )
+            )
     data = "".join(lines).encode()
     path = sessions_dir / f"{name}.jsonl"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -80,8 +96,9 @@ def write_session(
     return len(data)
 
 
-def make_store(root: Path, sessions: int, messages: int, *, prefix: str = "s",
-               seed: int = 7) -> int:
+def make_store(
+    root: Path, sessions: int, messages: int, *, prefix: str = "s", seed: int = 7
+) -> int:
     """A data dir with ``sessions`` sessions of ``messages`` messages each;
     returns the total size in bytes."""
     sessions_dir = root / "sessions"

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from copilot_repl._version import __version__
 
 if TYPE_CHECKING:
-    from .chat import CopilotSession
-    from .client import CopilotClient, SessionInfo
-    from .events import SessionEvent
+    from copilot_repl.api.client import CopilotClient, SessionInfo
+    from copilot_repl.api.events import SessionEvent
+    from copilot_repl.api.session import CopilotSession
 
 __all__ = ["CopilotClient", "CopilotSession", "SessionEvent", "SessionInfo", "__version__"]
 
 _LAZY = {
-    "CopilotClient": "client",
-    "SessionInfo": "client",
-    "CopilotSession": "chat",
-    "SessionEvent": "events",
+    "CopilotClient": "api.client",
+    "SessionInfo": "api.client",
+    "CopilotSession": "api.session",
+    "SessionEvent": "api.events",
 }
 
 

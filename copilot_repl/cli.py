@@ -9,7 +9,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO, Any, NoReturn
 
-from ._version import __version__
+from copilot_repl._version import __version__
+from copilot_repl.errors import BadUsage
 
 EPILOG = """\
 examples:
@@ -23,10 +24,6 @@ examples:
 exit status: 0 success, 1 a command or turn failed, 2 bad usage.
 environment: COPILOT_REPL_HOME (data dir), OPENAI_BASE_URL, OPENAI_API_KEY, NO_COLOR.
 """
-
-
-class BadUsage(Exception):
-    """A command-line argument is wrong (exit status 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,14 +53,16 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="[PROVIDER:]MODEL", help="default model for new sessions")
     p.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible endpoint")
     p.add_argument(
-        "--api-key-env", metavar="VAR", help="environment variable holding the API key "
-        "(default OPENAI_API_KEY)"
+        "--api-key-env",
+        metavar="VAR",
+        help="environment variable holding the API key (default OPENAI_API_KEY)",
     )
     p.add_argument("--data-dir", metavar="DIR", help="where sessions live (or COPILOT_REPL_HOME)")
     p.add_argument("--config", metavar="FILE", help="config file (TOML)")
     p.add_argument("--plain", action="store_true", help="plain text, no colour or Markdown")
     p.add_argument(
-        "--allow-insecure", action="store_true",
+        "--allow-insecure",
+        action="store_true",
         help="allow sending an API key over plain http to a non-loopback host",
     )
     p.add_argument("--version", action="version", version=f"copilot-repl {__version__}")
@@ -90,7 +89,7 @@ def main(
         return 2
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
-    from .errors import ReplError
+    from copilot_repl.errors import ReplError
 
     try:
         client = _client(args, env)
@@ -99,9 +98,10 @@ def main(
         return 2
     interactive = _is_tty(stdin) and _is_tty(stdout)
     import asyncio  # here, not at the top: --version and --help stay fast
+
     try:
         if interactive:
-            from .shell import run_shell
+            from copilot_repl.shell.loop import run_shell
 
             plain = args.plain or bool(env.get("NO_COLOR"))
             return asyncio.run(run_shell(client, args.session, plain=plain))
@@ -112,8 +112,8 @@ def main(
 
 
 def _client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
-    from .client import CopilotClient
-    from .config import load_config
+    from copilot_repl.api.client import CopilotClient
+    from copilot_repl.config import load_config
 
     cfg = load_config(
         env=env,
@@ -125,7 +125,7 @@ def _client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
         allow_insecure=args.allow_insecure,
     )
     if args.session:
-        from .session import validate_name
+        from copilot_repl.history.names import validate_name
 
         validate_name(args.session)
     return CopilotClient(config=cfg, env=env)
@@ -134,8 +134,8 @@ def _client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
 async def _script(
     client: Any, session: str | None, stdin: IO[Any], stdout: IO[str], stderr: IO[str]
 ) -> int:
-    from .app import Repl
-    from .script import ScriptOutput, run_script
+    from copilot_repl.repl.controller import Repl
+    from copilot_repl.script import ScriptOutput, run_script
 
     repl = Repl(client, ScriptOutput(stdout, stderr))
     try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, UsageError
+from copilot_repl.errors import ConfigError, UsageError
 
 APP = "copilot-repl"
 HOME_ENV = "COPILOT_REPL_HOME"

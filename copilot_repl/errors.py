@@ -6,6 +6,8 @@ reaches the loop is a bug and is reported as such (with a hint to report it).
     ReplError                      one clear line for the user
     ├── UserError                  the user asked for something that cannot be done
     │   ├── UsageError             bad command, flag or argument
+    │   │   ├── BadUsage           a bad command-line argument (exit status 2)
+    │   │   └── InsecureTransport  an API key would go over plain http to another host
     │   ├── ConfigError            the config file is wrong (names file and line)
     │   ├── BadSessionName         a name that is not [A-Za-z0-9][A-Za-z0-9._-]{0,63}
     │   ├── SessionExists          :new / create_session of a name already taken
@@ -19,7 +21,8 @@ reaches the loop is a bug and is reported as such (with a hint to report it).
         ├── ConnectError           refused, DNS, connect timeout
         ├── StreamError            the stream broke, went silent or was malformed
         ├── ContextTooLong         the server says the prompt does not fit
-        └── LocalModelError        the embedded model server could not start or died
+        ├── LocalModelError        the embedded model server could not start or died
+        └── CopilotError           the Copilot CLI or SDK failed
 """
 
 from __future__ import annotations
@@ -35,6 +38,17 @@ class UserError(ReplError):
 
 class UsageError(UserError):
     """A command, flag or argument is wrong."""
+
+
+class InsecureTransport(UsageError):
+    """An API key would be sent over plain http to another machine."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"refusing to send an API key over plain http to {host}; "
+            "use https or pass --allow-insecure"
+        )
+        self.host = host
 
 
 class ConfigError(UserError):
@@ -97,3 +111,11 @@ class ContextTooLong(ProviderError):
 
 class LocalModelError(ProviderError):
     """The embedded local model server failed."""
+
+
+class CopilotError(ProviderError):
+    """The Copilot CLI or SDK failed, or reported an error for a turn."""
+
+
+class BadUsage(UsageError):
+    """A command-line argument is wrong (exit status 2)."""

@@ -11,13 +11,13 @@ import time
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
-from .sanitize import clean, one_line
+from copilot_repl.sanitize import clean, one_line
 
 if TYPE_CHECKING:
-    from .app import Repl
-    from .chat import CopilotSession
-    from .events import SessionEvent
-    from .turn import Job
+    from copilot_repl.api.events import SessionEvent
+    from copilot_repl.api.session import CopilotSession
+    from copilot_repl.api.turn import Job
+    from copilot_repl.repl.controller import Repl
 
 FENCE = '"""'
 FLUSH_EVERY = 0.05
@@ -114,7 +114,6 @@ class BufferedText:
             self.file.write(clean("".join(self.parts)))
             self.file.flush()
             self.parts.clear()
-
 
 
 def script_lines(stream: IO[bytes]) -> Iterator[str]:

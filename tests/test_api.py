@@ -11,8 +11,8 @@ from conftest import run_cli
 from fakeserver import FakeServer, Reply
 
 from copilot_repl import CopilotClient
+from copilot_repl.api.events import SessionEvent
 from copilot_repl.errors import ReplError, SessionExists, SessionNotFound, UsageError
-from copilot_repl.events import SessionEvent
 
 
 def client_for(server: FakeServer, home: Path, **kw: object) -> CopilotClient:

@@ -9,9 +9,9 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
-from copilot_repl.commands import Commands
-from copilot_repl.completion import Sources, make_completer, suggest
-from copilot_repl.registry import Registry
+from copilot_repl.repl.commands import Commands
+from copilot_repl.repl.completion import Sources, make_completer, suggest
+from copilot_repl.repl.registry import Registry
 
 SESSIONS = ["alpha", "beta", "bravo", "main"]
 MODELS = ["ollama:llama3.2", "openai:gpt-4o", "openai:gpt-4o-mini"]

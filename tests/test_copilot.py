@@ -24,12 +24,12 @@ import pytest
 from conftest import ROOT, live_processes, run_cli
 from fakeserver import FakeServer, markdown_deltas
 
-from copilot_repl.client import CopilotClient
+from copilot_repl.api.client import CopilotClient
+from copilot_repl.api.events import SessionEvent
 from copilot_repl.config import ProviderConfig
-from copilot_repl.errors import ReplError
-from copilot_repl.events import SessionEvent
+from copilot_repl.errors import CopilotError, ReplError
 from copilot_repl.providers.copilot import FRESH_NOTE, CopilotProvider
-from copilot_repl.providers.copilot_cli import SDK_DIST, CopilotError, find_cli
+from copilot_repl.providers.copilot_cli import SDK_DIST, find_cli
 from copilot_repl.providers.copilot_sync import DEFAULT_SYSTEM
 
 try:

@@ -13,7 +13,7 @@ import pytest
 from conftest import Result, run_cli, run_proc, spawn
 from fakeserver import ESCAPE_TEXT, HUGE_DELTA_CHARS, HUGE_DELTAS, FakeServer, Reply
 
-from copilot_repl.store import Store
+from copilot_repl.history.store import Store
 
 ERR = "copilot-repl: error: "
 KEY = "sk-test-CANARY-9f8e7d6c5b4a3210"

@@ -24,18 +24,18 @@ from typing import Any
 import pytest
 from conftest import ROOT, live_processes, run_proc
 
-from copilot_repl.client import CopilotClient
-from copilot_repl.events import SessionEvent
+from copilot_repl.api.client import CopilotClient
+from copilot_repl.api.events import SessionEvent
+from copilot_repl.history.messages import SessionData
+from copilot_repl.history.store import Store
+from copilot_repl.providers.childproc import exit_reason
 from copilot_repl.providers.local import (
     PROMPT_TOKENS,
     TEMPLATE_TOKENS,
-    exit_reason,
     fit_messages,
     prompt_size,
     tail_lines,
 )
-from copilot_repl.session import SessionData
-from copilot_repl.store import Store
 
 if importlib.util.find_spec("llama_cpp") is None:
     pytest.skip(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from copilot_repl.errors import UsageError
-from copilot_repl.parsing import Line, nearest, parse_args, parse_line, split_names
+from copilot_repl.repl.parsing import Line, nearest, parse_args, parse_line, split_names
 
 NEW_FLAGS = {"--model": "model", "-m": "model", "--system": "system", "-s": "system"}
 

@@ -11,7 +11,7 @@ import pytest
 from fakeserver import ESCAPE_TEXT, markdown_deltas, split_words
 from rich.console import Console
 
-from copilot_repl.render import (
+from copilot_repl.shell.markdown_stream import (
     BlockSplitter,
     MarkdownStream,
     PlainStream,

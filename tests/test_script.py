@@ -9,7 +9,7 @@ import pytest
 from conftest import Result, run_cli, run_proc
 from fakeserver import FakeServer
 
-from copilot_repl.store import Store
+from copilot_repl.history.store import Store
 
 ERR = "copilot-repl: error: "
 

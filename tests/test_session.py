@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from copilot_repl.errors import BadSessionName, UserError
-from copilot_repl.session import (
+from copilot_repl.history.messages import (
     DONE,
     INTERRUPTED,
     Message,
     api_messages,
     estimate_tokens,
-    free_name,
     trim_history,
-    validate_name,
 )
+from copilot_repl.history.names import free_name, validate_name
 
 
 @pytest.mark.parametrize(

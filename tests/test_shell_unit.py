@@ -20,13 +20,13 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from copilot_repl.app import Repl
-from copilot_repl.client import CopilotClient
+from copilot_repl.api.client import CopilotClient
 from copilot_repl.config import load_config
-from copilot_repl.render import make_console
-from copilot_repl.shell import Shell, run_shell
-from copilot_repl.shell_output import ShellOutput
-from copilot_repl.tty import no_echo
+from copilot_repl.repl.controller import Repl
+from copilot_repl.shell.display import ShellOutput
+from copilot_repl.shell.loop import Shell, run_shell
+from copilot_repl.shell.markdown_stream import make_console
+from copilot_repl.shell.tty import no_echo
 
 GUARD = 10.0  # seconds: a guard against hanging, not a timing assertion
 TAB, SHIFT_TAB, CTRL_C, CTRL_D, UP, ESC_ENTER = "\t", "\x1b[Z", "\x03", "\x04", "\x1b[A", "\x1b\r"

@@ -15,8 +15,8 @@ from conftest import ROOT, run_cli, run_proc
 from fakeserver import FakeServer
 
 from copilot_repl.errors import BadSessionName, SessionExists, SessionNotFound
-from copilot_repl.session import DONE, INTERRUPTED, SessionData
-from copilot_repl.store import SCHEMA, Store
+from copilot_repl.history.messages import DONE, INTERRUPTED, SessionData
+from copilot_repl.history.store import SCHEMA, Store
 
 
 def new_store(root: Path, *names: str, model: str = "openai:gpt-4o-mini") -> Store:
@@ -217,7 +217,7 @@ def test_corrupt_line_warning_is_shown_on_start(
 WRITER = """
 import sys
 from pathlib import Path
-from copilot_repl.store import Store
+from copilot_repl.history.store import Store
 store = Store(Path(sys.argv[1]))
 tag = sys.argv[2]
 for i in range(200):
@@ -455,7 +455,7 @@ def test_final_message_after_a_dead_part_is_not_doubled(tmp_path: Path) -> None:
 def test_removed_session_in_another_process_is_reported_on_the_next_turn(
     server: FakeServer, home: Path
 ) -> None:
-    from copilot_repl.client import CopilotClient
+    from copilot_repl.api.client import CopilotClient
     from copilot_repl.errors import ReplError
 
     env = {"OPENAI_BASE_URL": server.url}

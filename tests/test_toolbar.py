@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from copilot_repl.toolbar import GLYPHS, toolbar_fragments
+from copilot_repl.shell.toolbar import GLYPHS, toolbar_fragments
 
 Frag = list[tuple[str, str]]
 

@@ -39,21 +39,27 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..config import ProviderConfig, default_data_dir
-from ..errors import AuthError, ModelNotFound, ProviderError, UsageError
-from ..sanitize import short_error
-from . import Completion, DeltaFn, StatusFn
-from .copilot_cli import (
-    CLI_HINT,
-    STOP_TIMEOUT,
-    CliProcess,
+from copilot_repl.config import ProviderConfig, default_data_dir
+from copilot_repl.errors import (
+    AuthError,
     CopilotError,
+    InsecureTransport,
+    ModelNotFound,
+    ProviderError,
+    UsageError,
+)
+from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.childproc import STOP_TIMEOUT
+from copilot_repl.providers.copilot_cli import (
+    CLI_HINT,
+    CliProcess,
     _check_sdk,
     find_cli,
     import_sdk,
 )
-from .copilot_sync import Message, Synced, SyncFiles, digest, seeded_system
-from .openai import InsecureTransport, check_transport_security
+from copilot_repl.providers.copilot_sync import Message, Synced, SyncFiles, digest, seeded_system
+from copilot_repl.providers.security import check_transport_security
+from copilot_repl.sanitize import short_error
 
 FRESH_NOTE = "starting a fresh Copilot session from this transcript"
 BYOK_TYPES = ("openai", "azure", "anthropic")
@@ -129,7 +135,7 @@ class Runtime:
     client: Any
 
 
-class CopilotProvider:
+class CopilotProvider(Provider):
     """Streams replies from Copilot CLI sessions (see the module docstring)."""
 
     def __init__(
@@ -352,7 +358,7 @@ class CopilotProvider:
         on_status: StatusFn,
         *,
         session_id: str = "",
-    ) -> Completion:
+    ) -> ReplyEnd:
         if not messages or messages[-1]["role"] != "user":
             raise CopilotError("nothing to send: the last message is not a user prompt")
         self._check_byok()
@@ -372,7 +378,7 @@ class CopilotProvider:
         if session_id and self._live.get(sid) is session:
             seen = [*messages, {"role": "assistant", "content": text}] if text else messages
             self._remember(sid, replace(before, seen=len(seen), digest=digest(seen)))
-        return Completion(text, "stop", turn.tokens)
+        return ReplyEnd(text, "stop", turn.tokens)
 
     async def _turn(
         self, rt: Runtime, session: Any, prompt: str, on_delta: DeltaFn, on_status: StatusFn
@@ -457,5 +463,3 @@ class CopilotProvider:
 def _describe(request: Any) -> str:
     kind = getattr(request, "kind", None)
     return str(getattr(kind, "value", kind) or "a tool")
-
-

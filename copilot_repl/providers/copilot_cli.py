@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
-import functools
 import importlib
 import logging
 import os
@@ -13,17 +11,16 @@ import platform
 import re
 import secrets
 import shutil
-import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import ProviderConfig
-from ..errors import ProviderError
-from .local import _die_with, _kill_quietly, _prctl
+from copilot_repl.config import ProviderConfig
+from copilot_repl.errors import CopilotError
+from copilot_repl.providers.childproc import Child
 
 CLI_HINT = (
     "install it with `make copilot-cli` (or `npm install -g @github/copilot`), "
@@ -32,13 +29,8 @@ CLI_HINT = (
 SDK_DIST = "github-copilot-sdk"
 SDK_HINT = "install the copilot extra: pip install 'copilot-repl[copilot]'"
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 5.0
 TAIL_LINES = 20
 _PORT_RE = re.compile(rb"listening on port (\d+)", re.I)
-
-
-class CopilotError(ProviderError):
-    """The Copilot CLI or SDK failed, or reported an error for a turn."""
 
 
 # -- finding the CLI --------------------------------------------------------
@@ -139,32 +131,29 @@ class CliProcess:
         self.args = args
         self.env = env
         self.token = secrets.token_hex(16)
-        self.proc: asyncio.subprocess.Process | None = None
+        self.child = Child()
         self.port = 0
         self.lines: deque[str] = deque(maxlen=TAIL_LINES)
         self.exited: asyncio.Task[int] | None = None
         self._drain: asyncio.Task[None] | None = None
-        self._atexit: Callable[[], None] | None = None
+
+    @property
+    def proc(self) -> asyncio.subprocess.Process | None:
+        return self.child.proc
 
     @property
     def running(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
+        return self.child.running
 
     async def spawn(self) -> None:
         env = {**self.env, "COPILOT_CONNECTION_TOKEN": self.token}
-        self.proc = await asyncio.create_subprocess_exec(
-            str(self.cli),
-            *self.args,
-            stdin=asyncio.subprocess.DEVNULL,
+        proc = await self.child.spawn(
+            [str(self.cli), *self.args],
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env=env,
-            preexec_fn=functools.partial(_die_with, os.getpid(), _prctl()),
-            process_group=0,  # Ctrl-C in the terminal is for us, not for it
         )
-        self._atexit = functools.partial(_kill_group, self.proc.pid)
-        atexit.register(self._atexit)
-        self.exited = asyncio.ensure_future(self.proc.wait())
+        self.exited = asyncio.ensure_future(proc.wait())
 
     async def wait_port(self) -> int:
         """Read its output until it says which port it listens on."""
@@ -204,32 +193,12 @@ class CliProcess:
         return "its output: " + " | ".join(kept) if kept else "it printed nothing"
 
     async def stop(self) -> None:
-        """SIGTERM its process group, SIGKILL after STOP_TIMEOUT; safe twice."""
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.returncode is None:
-            _signal_group(proc.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                _signal_group(proc.pid, signal.SIGKILL)
-                await proc.wait()
+        """SIGTERM its process group, SIGKILL after a grace period; safe twice."""
+        await self.child.stop()
         if self._drain is not None:
             self._drain.cancel()
             await asyncio.gather(self._drain, return_exceptions=True)
             self._drain = None
-        if self._atexit is not None:
-            atexit.unregister(self._atexit)  # its pid may be reused later
-            self._atexit = None
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(OSError):
-        os.killpg(pid, sig)
-
-
-def _kill_group(pid: int) -> None:
-    _signal_group(pid, signal.SIGKILL)
-    _kill_quietly(pid)
 
 
 # -- what the CLI session has seen ------------------------------------------

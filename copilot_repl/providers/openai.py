@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from ..config import ProviderConfig
-from ..errors import (
+from copilot_repl.config import ProviderConfig
+from copilot_repl.errors import (
     AuthError,
     ConnectError,
     ContextTooLong,
+    InsecureTransport,
     ModelNotFound,
     ProviderError,
     RateLimited,
@@ -22,8 +21,9 @@ from ..errors import (
     StreamError,
     UsageError,
 )
-from ..sanitize import one_line, short_error
-from . import Completion, DeltaFn, StatusFn
+from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.security import check_transport_security
+from copilot_repl.sanitize import one_line, short_error
 
 if TYPE_CHECKING:
     import httpx
@@ -38,7 +38,7 @@ class _Retry(Exception):
         self.wait = wait
 
 
-class OpenAIProvider:
+class OpenAIProvider(Provider):
     """Streams chat completions from ``config.base_url``."""
 
     def __init__(
@@ -111,7 +111,7 @@ class OpenAIProvider:
         on_status: StatusFn,
         *,
         session_id: str = "",
-    ) -> Completion:
+    ) -> ReplyEnd:
         body = self._body(model, messages)
         attempt = 0
         while True:
@@ -134,7 +134,7 @@ class OpenAIProvider:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    async def _stream_once(self, model: str, body: dict[str, Any], on_delta: DeltaFn) -> Completion:
+    async def _stream_once(self, model: str, body: dict[str, Any], on_delta: DeltaFn) -> ReplyEnd:
         import httpx
         from httpx_sse import aconnect_sse
 
@@ -167,7 +167,7 @@ class OpenAIProvider:
         except httpx.HTTPError as exc:
             raise StreamError(f"request to {self.url} failed: {short_error(exc)}") from None
 
-    async def _read_events(self, source: Any, on_delta: DeltaFn) -> Completion:
+    async def _read_events(self, source: Any, on_delta: DeltaFn) -> ReplyEnd:
         parts: list[str] = []
         finish: str | None = None
         tokens: int | None = None
@@ -189,7 +189,7 @@ class OpenAIProvider:
             raise StreamError(
                 f"the reply stream from {self.url} ended before the reply was complete"
             )
-        return Completion("".join(parts), finish, tokens)
+        return ReplyEnd("".join(parts), finish, tokens)
 
     async def _raise_status(self, resp: httpx.Response, model: str) -> None:
         raw = await resp.aread()
@@ -265,33 +265,3 @@ def _retry_after(resp: httpx.Response) -> float:
         return max(float(resp.headers.get("retry-after", "")), 0.0)
     except ValueError:
         return 0.0
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_transport_security(url: str, has_key: bool, allow_insecure: bool) -> None:
-    """Refuse to send a key in clear text to another machine."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise UsageError(f"base URL {url!r} must start with http:// or https://")
-    host = parts.hostname or ""
-    if parts.scheme == "http" and has_key and not allow_insecure and not is_loopback(host):
-        raise InsecureTransport(host)
-
-
-class InsecureTransport(UsageError):
-    """An API key would be sent over plain http to another machine."""
-
-    def __init__(self, host: str) -> None:
-        super().__init__(
-            f"refusing to send an API key over plain http to {host}; "
-            "use https or pass --allow-insecure"
-        )
-        self.host = host

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .chat import CopilotSession
-    from .turn import Job
+    from copilot_repl.api.session import CopilotSession
+    from copilot_repl.api.turn import Job
 
 
 class Output(Protocol):

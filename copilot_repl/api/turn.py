@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import ReplError, StoreError
-from .events import EventData, SessionEvent
-from .providers import Provider
-from .session import DONE, ERROR, INTERRUPTED, estimate_tokens
-from .store import PROCESS_TOKEN
+from copilot_repl.api.events import EventData, SessionEvent
+from copilot_repl.errors import ReplError, StoreError
+from copilot_repl.history.messages import DONE, ERROR, INTERRUPTED, estimate_tokens
+from copilot_repl.history.store import PROCESS_TOKEN
+from copilot_repl.providers import Provider
 
 SAVE_EVERY = 1.0  # seconds between partial saves of a streaming reply
 _ids = itertools.count(1)

@@ -9,15 +9,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import StoreError, UsageError
-from .parsing import parse_args, split_names
-from .registry import command
-from .session import DONE, validate_name
+from copilot_repl.errors import StoreError, UsageError
+from copilot_repl.history.messages import DONE
+from copilot_repl.history.names import validate_name
+from copilot_repl.repl.parsing import parse_args, split_names
+from copilot_repl.repl.registry import command
 
 if TYPE_CHECKING:
-    from .app import Repl
-    from .chat import CopilotSession
-    from .turn import Job
+    from copilot_repl.api.session import CopilotSession
+    from copilot_repl.api.turn import Job
+    from copilot_repl.repl.controller import Repl
 
 KEYS_HELP = [
     ("Tab / Shift-Tab", "on an empty line: next / previous session"),
@@ -76,8 +77,13 @@ class Commands:
         await self.repl.switch_to(session)
         self.out.info(f"created {session.session_id} ({session.model})")
 
-    @command("switch", usage=":switch NAME", help="switch to a session", aliases=("s",),
-             complete="session")
+    @command(
+        "switch",
+        usage=":switch NAME",
+        help="switch to a session",
+        aliases=("s",),
+        complete="session",
+    )
     async def switch(self, args: str) -> None:
         a = parse_args(args, max_pos=1, min_pos=1, usage=":switch NAME")
         await self.repl.switch_to(await self._session(a.positional[0]))
@@ -90,8 +96,11 @@ class Commands:
     async def prev(self, args: str) -> None:
         await self.repl.switch_by(-1)
 
-    @command("ls", help="list sessions: current marked *, model, messages, last modified",
-             aliases=("list",))
+    @command(
+        "ls",
+        help="list sessions: current marked *, model, messages, last modified",
+        aliases=("list",),
+    )
     async def ls(self, args: str) -> None:
         parse_args(args, max_pos=0, usage=":ls")
         cur = self.repl.session.session_id if self.repl.session else ""
@@ -102,13 +111,24 @@ class Commands:
             if opened is not None and opened.state != "idle":
                 state = opened.state
             rows.append(
-                ["*" if s.name == cur else " ", s.name, s.model, str(s.messages),
-                 _when(s.modified), state]
+                [
+                    "*" if s.name == cur else " ",
+                    s.name,
+                    s.model,
+                    str(s.messages),
+                    _when(s.modified),
+                    state,
+                ]
             )
         self.out.table(["", "session", "model", "msgs", "modified", "state"], rows)
 
-    @command("rm", usage=":rm NAME...", help="delete sessions for good", aliases=("delete",),
-             complete="sessions")
+    @command(
+        "rm",
+        usage=":rm NAME...",
+        help="delete sessions for good",
+        aliases=("delete",),
+        complete="sessions",
+    )
     async def rm(self, args: str) -> None:
         names = parse_args(args, min_pos=1, usage=":rm NAME...").positional
         for name in names:
@@ -135,8 +155,12 @@ class Commands:
         self.client.current = new
         self.out.info(f"renamed {old} to {new}")
 
-    @command("model", usage=":model [M]", help="show or set the current session's model",
-             complete="model")
+    @command(
+        "model",
+        usage=":model [M]",
+        help="show or set the current session's model",
+        complete="model",
+    )
     async def model(self, args: str) -> None:
         a = parse_args(args, max_pos=1, usage=":model [PROVIDER:]MODEL")
         session = self.repl.current
@@ -186,8 +210,12 @@ class Commands:
         job = await session.retry()
         await self.repl.follow(session, job)
 
-    @command("export", usage=":export [PATH]", help="write the session as Markdown (to PATH)",
-             complete="path")
+    @command(
+        "export",
+        usage=":export [PATH]",
+        help="write the session as Markdown (to PATH)",
+        complete="path",
+    )
     async def export(self, args: str) -> None:
         a = parse_args(args, max_pos=1, usage=":export [PATH]")
         text = transcript(self.repl.current)
@@ -204,8 +232,12 @@ class Commands:
         self.out.info(f"exported {self.repl.current.session_id} to {path}")
 
     # -- parallel -------------------------------------------------------
-    @command("send", usage=":send NAME PROMPT", help="send PROMPT to another session, in the "
-             "background", complete="session")
+    @command(
+        "send",
+        usage=":send NAME PROMPT",
+        help="send PROMPT to another session, in the background",
+        complete="session",
+    )
     async def send(self, args: str) -> None:
         name, _, prompt = args.strip().partition(" ")
         if not name or not prompt.strip():
@@ -220,8 +252,12 @@ class Commands:
         sessions = [await self._session(n) for n in self.client.store.names()]
         await self.repl.fanout(sessions, args)
 
-    @command("ask", usage=":ask A,B,... PROMPT", help="send PROMPT to the sessions named",
-             complete="session-list")
+    @command(
+        "ask",
+        usage=":ask A,B,... PROMPT",
+        help="send PROMPT to the sessions named",
+        complete="session-list",
+    )
     async def ask(self, args: str) -> None:
         names, _, prompt = args.strip().partition(" ")
         wanted = split_names(names)
@@ -237,12 +273,17 @@ class Commands:
         if not jobs:
             self.out.info("no replies running")
             return
-        rows = [[j.session_id, j.model, j.state, f"{j.elapsed:.1f} s", str(j.chars // 4)]
-                for j in jobs]
+        rows = [
+            [j.session_id, j.model, j.state, f"{j.elapsed:.1f} s", str(j.chars // 4)] for j in jobs
+        ]
         self.out.table(["session", "model", "state", "elapsed", "tokens"], rows)
 
-    @command("cancel", usage=":cancel [NAME]", help="cancel a reply (the partial is kept)",
-             complete="session")
+    @command(
+        "cancel",
+        usage=":cancel [NAME]",
+        help="cancel a reply (the partial is kept)",
+        complete="session",
+    )
     async def cancel(self, args: str) -> None:
         a = parse_args(args, max_pos=1, usage=":cancel [NAME]")
         session = await self._session(a.positional[0]) if a.positional else self.repl.current
@@ -251,8 +292,12 @@ class Commands:
         await session.abort()
         self.out.info(f"cancelled the reply of {session.session_id}")
 
-    @command("wait", usage=":wait [NAME...]", help="wait for background replies to finish",
-             complete="sessions")
+    @command(
+        "wait",
+        usage=":wait [NAME...]",
+        help="wait for background replies to finish",
+        complete="sessions",
+    )
     async def wait(self, args: str) -> None:
         names = parse_args(args, usage=":wait [NAME...]").positional
         if names:
@@ -274,8 +319,13 @@ class Commands:
                     session.unread = False
 
     # -- misc -----------------------------------------------------------
-    @command("help", usage=":help [COMMAND]", help="show commands, or one command's help",
-             aliases=("h", "?"), complete="command")
+    @command(
+        "help",
+        usage=":help [COMMAND]",
+        help="show commands, or one command's help",
+        aliases=("h", "?"),
+        complete="command",
+    )
     async def help(self, args: str) -> None:
         a = parse_args(args, max_pos=1, usage=":help [COMMAND]")
         if a.positional:

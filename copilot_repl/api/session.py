@@ -7,14 +7,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import ReplError, StoreError, UsageError
-from .events import EventData, SessionEvent
-from .session import Message, api_messages, trim_history
-from .store import Loaded, apply_record
-from .turn import Job, run_turn
+from copilot_repl.api.events import EventData, SessionEvent
+from copilot_repl.api.turn import Job, run_turn
+from copilot_repl.errors import ReplError, StoreError, UsageError
+from copilot_repl.history.messages import Message, api_messages, trim_history
+from copilot_repl.history.store import Loaded, apply_record
 
 if TYPE_CHECKING:
-    from .client import CopilotClient
+    from copilot_repl.api.client import CopilotClient
 
 Handler = Callable[[SessionEvent], None]
 SEND_OPTIONS = {"prompt", "mode"}

@@ -6,7 +6,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .errors import UsageError
+from copilot_repl.errors import UsageError
 
 
 @dataclass(frozen=True)

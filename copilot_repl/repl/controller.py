@@ -6,23 +6,23 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from .client import CopilotClient
-from .errors import ReplError, SessionNotFound, UsageError
-from .events import SessionEvent
-from .parsing import parse_line
-from .registry import Registry
-from .ui import Output
+from copilot_repl.api.client import CopilotClient
+from copilot_repl.api.events import SessionEvent
+from copilot_repl.errors import InsecureTransport, ReplError, SessionNotFound, UsageError
+from copilot_repl.repl.frontend import Output
+from copilot_repl.repl.parsing import parse_line
+from copilot_repl.repl.registry import Registry
 
 if TYPE_CHECKING:
-    from .chat import CopilotSession
-    from .turn import Job
+    from copilot_repl.api.session import CopilotSession
+    from copilot_repl.api.turn import Job
 
 
 class Repl:
     """State of one interactive or scripted run."""
 
     def __init__(self, client: CopilotClient, out: Output) -> None:
-        from .commands import Commands
+        from copilot_repl.repl.commands import Commands
 
         self.client = client
         self.out = out
@@ -146,17 +146,14 @@ class Repl:
         """An API key about to go over plain http to another host: the shell
         asks; script mode refuses (unless --allow-insecure)."""
         provider = self.client.provider(session.model.partition(":")[0])
-        host = getattr(provider, "insecure_host", lambda: None)()
+        host = provider.insecure_host()
         if host is None:
             return
         question = f"send the API key over plain http (unencrypted) to {host}? [y/N] "
         if self.out.interactive and await self.out.confirm(question):
-            provider.allow_insecure = True  # type: ignore[attr-defined]
+            provider.allow_insecure = True
             return
-        raise UsageError(
-            f"refusing to send an API key over plain http to {host}; "
-            "use https or pass --allow-insecure"
-        )
+        raise InsecureTransport(host)
 
     # -- events from every session --------------------------------------
     def _on_event(self, event: SessionEvent) -> None:
@@ -177,9 +174,7 @@ class Repl:
         if job is None or not job.background:
             return
         what = "reply done" if job.state == "done" else f"reply {job.state}"
-        self.out.notice(
-            f"[{event.session_id}] {what} · {job.tokens} tokens · {job.elapsed:.1f} s"
-        )
+        self.out.notice(f"[{event.session_id}] {what} · {job.tokens} tokens · {job.elapsed:.1f} s")
 
     # -- errors ---------------------------------------------------------
     def fail(self, message: str) -> None:

@@ -7,15 +7,15 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .render import PlainStream, markdown, stream_for
-from .sanitize import clean, one_line
+from copilot_repl.sanitize import clean, one_line
+from copilot_repl.shell.markdown_stream import PlainStream, markdown, stream_for
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
     from rich.console import Console, RenderableType
 
-    from .chat import CopilotSession
-    from .turn import Job
+    from copilot_repl.api.session import CopilotSession
+    from copilot_repl.api.turn import Job
 
 FANOUT_FPS = 8.0
 MIN_COLUMN = 36
@@ -42,6 +42,7 @@ class ShellOutput:
         if callable(self._console):
             self._console = self._console()
         return self._console
+
     def _print(self, *items: Any, **kw: Any) -> None:
         """Print now, or above the prompt if the prompt is being shown."""
         app = self.prompt.app if self.prompt is not None else None
@@ -224,4 +225,3 @@ def _stats(job: Job) -> str:
     rate = job.tokens / job.elapsed if job.elapsed > 0 else 0.0
     base = f"{job.tokens} tokens · {job.elapsed:.1f} s · {rate:.0f} tok/s"
     return base if job.state == "done" else f"{job.state} · {base}"
-

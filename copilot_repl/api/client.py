@@ -20,16 +20,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, ProviderConfig, load_config
-from .errors import SessionExists, UsageError
-from .events import SessionEvent
-from .providers import Provider, make_provider
-from .session import SessionData, free_name, validate_name
-from .store import Store
-from .turn import Job
+from copilot_repl.api.events import SessionEvent
+from copilot_repl.api.turn import Job
+from copilot_repl.config import Config, ProviderConfig, load_config
+from copilot_repl.errors import SessionExists, UsageError
+from copilot_repl.history.messages import SessionData
+from copilot_repl.history.names import free_name, validate_name
+from copilot_repl.history.store import Store
+from copilot_repl.providers import Provider, make_provider
 
 if TYPE_CHECKING:
-    from .chat import CopilotSession
+    from copilot_repl.api.session import CopilotSession
 
 CREATE_OPTIONS = {"session_id", "model", "system_message", "streaming"}
 
@@ -101,7 +102,7 @@ class CopilotClient:
         """Create a session. Options: ``session_id`` (default: a free name),
         ``model`` (``provider:model``, a provider, or an alias), ``system_message``
         (a string, or ``{"content": ...}``). Fails if the id exists."""
-        from .chat import CopilotSession
+        from copilot_repl.api.session import CopilotSession
 
         opts = {**(options or {}), **kw}
         unknown = sorted(set(opts) - CREATE_OPTIONS)
@@ -126,7 +127,7 @@ class CopilotClient:
 
     async def resume_session(self, session_id: str) -> CopilotSession:
         """Reopen a saved session with its history."""
-        from .chat import CopilotSession
+        from copilot_repl.api.session import CopilotSession
 
         validate_name(session_id)
         if session_id in self._open:
@@ -204,8 +205,8 @@ class CopilotClient:
                 transport=self._transport,
                 data_dir=self.config.data_dir,
             )
-            if self.ask is not None and hasattr(self._providers[name], "ask_permission"):
-                self._providers[name].ask_permission = self.ask  # type: ignore[attr-defined]
+            if self.ask is not None:
+                self._providers[name].ask_permission = self.ask
         return self._providers[name]
 
     def slot(self, name: str) -> asyncio.Semaphore:

@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SessionExists, SessionNotFound, StoreError
-from .session import DONE, INTERRUPTED, Message, SessionData, validate_name
+from copilot_repl.errors import SessionExists, SessionNotFound, StoreError
+from copilot_repl.history.messages import DONE, INTERRUPTED, Message, SessionData
+from copilot_repl.history.names import validate_name
 
 SCHEMA = 1
 SUFFIX = ".jsonl"

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import UsageError
-from .parsing import nearest
+from copilot_repl.errors import UsageError
+from copilot_repl.repl.parsing import nearest
 
 Handler = Callable[..., Awaitable[None]]
 _ATTR = "_copilot_repl_command"

@@ -12,7 +12,7 @@ import re
 import time
 from typing import IO, TYPE_CHECKING, Any
 
-from .sanitize import clean
+from copilot_repl.sanitize import clean
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult

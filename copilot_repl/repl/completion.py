@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .registry import Command
+from copilot_repl.repl.registry import Command
 
 if TYPE_CHECKING:
     from prompt_toolkit.completion import CompleteEvent, Completion

@@ -7,14 +7,14 @@ import signal
 import sys
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from .app import Repl
-from .client import CopilotClient
-from .completion import Sources, make_completer
-from .keys import build_key_bindings
-from .render import make_console
-from .shell_output import ShellOutput
-from .toolbar import toolbar_fragments
-from .tty import no_echo
+from copilot_repl.api.client import CopilotClient
+from copilot_repl.repl.completion import Sources, make_completer
+from copilot_repl.repl.controller import Repl
+from copilot_repl.shell.display import ShellOutput
+from copilot_repl.shell.keys import build_key_bindings
+from copilot_repl.shell.markdown_stream import make_console
+from copilot_repl.shell.toolbar import toolbar_fragments
+from copilot_repl.shell.tty import no_echo
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -75,8 +75,11 @@ class Shell:
         s = self.repl.session
         if s is None:
             return [("", "> ")]
-        return [("class:prompt.name", s.session_id), ("class:prompt.model", f" {s.model}"),
-                ("", " › ")]
+        return [
+            ("class:prompt.name", s.session_id),
+            ("class:prompt.model", f" {s.model}"),
+            ("", " › "),
+        ]
 
     def _toolbar(self) -> list[tuple[str, str]]:
         client = self.repl.client

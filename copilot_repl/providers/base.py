@@ -1,0 +1,60 @@
+"""What every provider is: ``stream`` one reply, plus the few things callers
+ask of it, each with a no-op default so a provider states only what it adds."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from copilot_repl.config import ProviderConfig
+
+DeltaFn = Callable[[str], None]
+StatusFn = Callable[[str], None]
+# Asks the user a yes/no question ("the model asks to use X; allow it?").
+AskFn = Callable[[str], Awaitable[bool]]
+
+
+@dataclass
+class ReplyEnd:
+    """How a streamed reply ended."""
+
+    text: str
+    finish_reason: str | None
+    completion_tokens: int | None = None
+    prompt_tokens: int | None = None
+
+
+class Provider:
+    """Base of the providers (``openai``, ``local``, ``copilot``)."""
+
+    config: ProviderConfig
+    # Set when the user agreed to send a key over plain http (the shell asks).
+    allow_insecure: bool = False
+    # How to ask the user about a tool the model wants to use; None: refuse.
+    ask_permission: AskFn | None = None
+
+    async def stream(
+        self,
+        model: str,
+        messages: list[dict[str, str]],
+        on_delta: DeltaFn,
+        on_status: StatusFn,
+        *,
+        session_id: str = "",
+    ) -> ReplyEnd:
+        raise NotImplementedError
+
+    async def list_models(self) -> list[str]:
+        return []
+
+    def insecure_host(self) -> str | None:
+        """The host an API key would go to in clear text, if not yet allowed."""
+        return None
+
+    async def forget_session(self, session_id: str) -> None:
+        """Drop any state the provider keeps for a deleted session."""
+
+    async def aclose(self) -> None:
+        """Release connections and processes."""
