@@ -1,8 +1,15 @@
 """copilot-repl: juggle several LLM chat sessions, from a shell or from Python.
 
-The Python API has the shape of the Copilot SDK's sessions::
+The Python API has the shape of the GitHub Copilot SDK's sessions; code
+written for the SDK runs with ``copilot`` replaced by ``copilot_repl`` in its
+imports::
 
-    from copilot_repl import CopilotClient
+    from copilot_repl import CopilotClient, PermissionHandler
+
+The same module paths exist as in the SDK (``copilot_repl.types``,
+``copilot_repl.session``, ``copilot_repl.client``,
+``copilot_repl.session_events``, ``copilot_repl.generated.session_events``);
+the code itself lives in ``copilot_repl.api``.
 """
 
 from __future__ import annotations
@@ -12,17 +19,60 @@ from typing import TYPE_CHECKING, Any
 from copilot_repl._version import __version__
 
 if TYPE_CHECKING:
-    from copilot_repl.api.client import CopilotClient, SessionInfo
-    from copilot_repl.api.events import SessionEvent
+    from copilot_repl.api.client import CopilotClient
+    from copilot_repl.api.events import SessionEvent, SessionEventType
+    from copilot_repl.api.metadata import (
+        ModelInfo,
+        PingResponse,
+        SessionInfo,
+        SessionListFilter,
+        SessionMetadata,
+    )
     from copilot_repl.api.session import CopilotSession
+    from copilot_repl.api.types import (
+        MessageOptions,
+        PermissionHandler,
+        ProviderConfig,
+        ResumeSessionConfig,
+        SessionConfig,
+        SystemMessageConfig,
+    )
 
-__all__ = ["CopilotClient", "CopilotSession", "SessionEvent", "SessionInfo", "__version__"]
+__all__ = [
+    "CopilotClient",
+    "CopilotSession",
+    "MessageOptions",
+    "ModelInfo",
+    "PermissionHandler",
+    "PingResponse",
+    "ProviderConfig",
+    "ResumeSessionConfig",
+    "SessionConfig",
+    "SessionEvent",
+    "SessionEventType",
+    "SessionInfo",
+    "SessionListFilter",
+    "SessionMetadata",
+    "SystemMessageConfig",
+    "__version__",
+]
 
 _LAZY = {
     "CopilotClient": "api.client",
-    "SessionInfo": "api.client",
     "CopilotSession": "api.session",
     "SessionEvent": "api.events",
+    "SessionEventType": "api.events",
+    "SessionMetadata": "api.metadata",
+    "SessionInfo": "api.metadata",
+    "SessionListFilter": "api.metadata",
+    "PingResponse": "api.metadata",
+    "ModelInfo": "api.metadata",
+    "MessageOptions": "api.types",
+    "PermissionHandler": "api.types",
+    "ProviderConfig": "api.types",
+    "ResumeSessionConfig": "api.types",
+    "SessionConfig": "api.types",
+    "SystemMessageConfig": "api.types",
 }
 
 

@@ -12,6 +12,7 @@ reaches the loop is a bug and is reported as such (with a hint to report it).
     │   ├── BadSessionName         a name that is not [A-Za-z0-9][A-Za-z0-9._-]{0,63}
     │   ├── SessionExists          :new / create_session of a name already taken
     │   └── SessionNotFound        :switch / :rm / resume of a missing session
+    ├── TurnFailed                 send_and_wait: the turn failed ("Session error: ...")
     ├── StoreError                 the data dir cannot be read or written
     └── ProviderError              talking to a model failed
         ├── AuthError              401 / 403
@@ -65,6 +66,15 @@ class SessionExists(UserError):
 
 class SessionNotFound(UserError):
     """No session with that name."""
+
+
+class TurnFailed(ReplError):
+    """``send_and_wait``: the turn failed. The text starts "Session error: "
+    as the SDK's plain Exception does; ``reason`` is the one-line cause."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Session error: {reason}")
+        self.reason = reason
 
 
 class StoreError(ReplError):

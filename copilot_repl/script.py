@@ -14,9 +14,8 @@ from typing import IO, TYPE_CHECKING
 from copilot_repl.sanitize import clean, one_line
 
 if TYPE_CHECKING:
-    from copilot_repl.api.events import SessionEvent
     from copilot_repl.api.session import CopilotSession
-    from copilot_repl.api.turn import Job
+    from copilot_repl.api.turn import Turn
     from copilot_repl.repl.controller import Repl
 
 FENCE = '"""'
@@ -62,54 +61,56 @@ class ScriptOutput:
             cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
             self.stdout.write("  ".join(cells).rstrip() + "\n")
 
-    async def follow(self, session: CopilotSession, job: Job) -> str:
+    async def follow(self, session: CopilotSession, turn: Turn) -> str:
         out = BufferedText(self.stdout)
-        out.write(job.text)
-
-        def on_event(event: SessionEvent) -> None:
-            if event.type == "assistant.message_delta":
-                out.write(event.data.delta_content)
-
-        unsubscribe = session.on(on_event)
+        out.write(turn.text)
+        unwatch = turn.watch(out.write)
         try:
-            await session.wait()
+            await turn.wait()
         finally:
-            unsubscribe()
+            unwatch()
             out.flush()
-        if job.text:
+        if turn.text:
             self.stdout.write("\n")
         self.stdout.flush()
         return "done"
 
-    async def fanout(self, items: list[tuple[CopilotSession, Job]]) -> None:
-        tasks = [job.task for _, job in items if job.task is not None]
-        await asyncio.gather(*(asyncio.shield(t) for t in tasks), return_exceptions=True)
-        for session, job in items:
-            self.stdout.write(f"=== {session.session_id} ({job.model}) ===\n")
-            if job.text:
-                self.stdout.write(clean(job.text) + "\n")
-            if job.state != "done":
-                self.stdout.write(f"[{job.state}: {one_line(job.error or 'no reply')}]\n")
+    async def fanout(self, items: list[tuple[CopilotSession, Turn]]) -> str:
+        await asyncio.gather(*(turn.wait() for _, turn in items))
+        for session, turn in items:
+            self.stdout.write(f"=== {session.session_id} ({turn.model}) ===\n")
+            if turn.text:
+                self.stdout.write(clean(turn.text) + "\n")
+            if turn.state != "done":
+                self.stdout.write(f"[{turn.state}: {one_line(turn.error or 'no reply')}]\n")
         self.stdout.flush()
+        return "done"
 
 
 class BufferedText:
     """Collects streamed text and writes it at most every FLUSH_EVERY seconds:
-    one system call per batch, not per delta (stdout may be unbuffered)."""
+    one system call per batch, not per delta (stdout may be unbuffered); a
+    timer writes what is held when the stream pauses."""
 
     def __init__(self, file: IO[str]) -> None:
         self.file = file
         self.parts: list[str] = []
         self.last = time.monotonic()
+        self._timer: asyncio.TimerHandle | None = None
 
     def write(self, text: str) -> None:
         self.parts.append(text)
         now = time.monotonic()
         if now - self.last >= FLUSH_EVERY:
             self.flush()
-            self.last = now
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(FLUSH_EVERY, self.flush)
 
     def flush(self) -> None:
+        self.last = time.monotonic()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.parts:
             self.file.write(clean("".join(self.parts)))
             self.file.flush()

@@ -21,14 +21,12 @@ async def main() -> None:
 
     # Each session maintains its own conversation history
     await session1.send({"prompt": "You are helping with a Python project"})
-    await session1.wait()
     await session2.send({"prompt": "You are helping with a TypeScript project"})
     await session3.send({"prompt": "You are helping with a Go project"})
 
     # Follow-up messages stay in their respective contexts
     reply = await session1.send_and_wait({"prompt": "How do I create a virtual environment?"})
     print(f"[{session1.session_id}]", reply.data.content if reply else "(no reply)")
-    await session2.wait()
     reply = await session2.send_and_wait({"prompt": "How do I set up tsconfig?"})
     print(f"[{session2.session_id}]", reply.data.content if reply else "(no reply)")
 

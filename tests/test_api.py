@@ -26,7 +26,6 @@ async def test_recipe_runs_as_written(server: FakeServer, home: Path) -> None:
     s2 = await client.create_session({"session_id": "user-123-chat"})
     s3 = await client.create_session({"model": "openai:echo"})
     await s1.send({"prompt": "You are helping with a Python project"})
-    await s1.wait()
     reply = await s1.send_and_wait({"prompt": "How do I create a virtual environment?"})
     assert reply is not None
     assert reply.data.content == "echo: How do I create a virtual environment?"
@@ -64,20 +63,28 @@ async def test_history_is_sent_and_saved(server: FakeServer, home: Path) -> None
 
 
 async def test_events_stream_in_order(server: FakeServer, home: Path) -> None:
+    server.queue(Reply(deltas=["d", "e"]))
     server.queue(Reply(deltas=["a", "b", "c"]))
     async with client_for(server, home) as client:
-        s = await client.create_session()
+        quiet = await client.create_session()
+        heard: list[SessionEvent] = []
+        quiet.on(heard.append)
+        await quiet.send_and_wait("no streaming")
+        s = await client.create_session(streaming=True)
         seen: list[SessionEvent] = []
         s.on(seen.append)
         reply = await s.send_and_wait("x")
-    types = [e.type for e in seen]
-    assert types[0] == "assistant.turn_start"
+    # as in the SDK: deltas only with streaming on
+    assert "assistant.message_delta" not in [e.type for e in heard]
+    assert "assistant.message" in [e.type for e in heard]
+    types = [e.type for e in seen if not e.ephemeral or e.type == "assistant.message_delta"]
+    assert types[:2] == ["user.message", "assistant.turn_start"]
     assert [e.data.delta_content for e in seen if e.type == "assistant.message_delta"] == [
         "a",
         "b",
         "c",
     ]
-    assert types[-2:] == ["assistant.message", "session.idle"]
+    assert types[-3:] == ["assistant.message", "assistant.turn_end", "session.idle"]
     assert reply is not None and reply.data.content == "abc"
 
 
@@ -99,8 +106,12 @@ async def test_options_are_checked(server: FakeServer, home: Path) -> None:
         s = await client.create_session(session_id="dup")
         with pytest.raises(SessionExists):
             await client.create_session(session_id="dup")
-        with pytest.raises(TypeError, match="attachments"):
-            await s.send({"prompt": "x", "attachments": []})
+        with pytest.raises(TypeError, match="colour"):
+            await s.send({"prompt": "x", "colour": "red"})
+        with pytest.raises(UsageError, match="attachment"):
+            await s.send({"prompt": "x", "attachments": [{"type": "image", "path": "a.png"}]})
+        with pytest.raises(UsageError, match="tool calling"):
+            await client.create_session(tools=[object()])
         with pytest.raises(UsageError):
             await s.send("   ")
         with pytest.raises(SessionNotFound):

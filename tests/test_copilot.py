@@ -225,7 +225,7 @@ async def test_a_session_with_history_from_another_provider_is_seeded(
     async with client:
         session = await client.create_session(model="openai:gpt-4o-mini")
         await session.send_and_wait("asked elsewhere", timeout=WAIT)
-        session.set_model(MODEL)
+        await session.set_model(MODEL)
         events = Events(session)
         await session.send_and_wait("now copilot", timeout=WAIT)
     assert FRESH_NOTE in events.statuses()

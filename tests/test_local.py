@@ -320,8 +320,8 @@ def test_cancel_mid_reply_leaves_the_server_usable(
         await session.send("Tell me a long story about a dragon and a lighthouse.")
         await asyncio.wait_for(events.first_delta.wait(), 120)
         await session.abort()
-        job = session.last_job
-        assert job is not None and job.state == "interrupted"
+        turn = session.last_turn
+        assert turn is not None and turn.state == "interrupted"
         assert session.messages[-1].role == "assistant"
         assert session.messages[-1].status == "interrupted"
         reply = await session.send_and_wait("Now just say hello.", timeout=120)

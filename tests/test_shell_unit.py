@@ -101,13 +101,13 @@ class Harness:
     def toolbar(self) -> str:
         return "".join(t for _, t in self.shell._toolbar())
 
-    def jobs(self) -> int:
-        return len(self.repl.client.jobs())
+    def turns(self) -> int:
+        return len(self.repl.turns())
 
     def streaming(self) -> bool:
         """A reply streams in the foreground and has begun to arrive."""
-        job = self.repl.session.job if self.repl.session else None
-        return self.shell.busy is not None and job is not None and job.chars > 0
+        turn = self.repl.session.turn if self.repl.session else None
+        return self.shell.busy is not None and turn is not None and turn.chars > 0
 
 
 def console_for(buf: io.StringIO, kind: str) -> Console:
@@ -295,7 +295,7 @@ async def test_sigint_cancels_a_streaming_reply_and_keeps_the_partial(shell: Har
     content = str(reply["content"])
     assert content.startswith("echo:") and "w199" not in content
     assert "interrupted" in shell.text
-    assert shell.jobs() == 0
+    assert shell.turns() == 0
     # the shell goes on
     await shell.line("again", lambda: "echo: again" in shell.text, "next reply")
 
@@ -306,7 +306,7 @@ async def test_sigtstp_sends_a_streaming_reply_to_the_background(shell: Harness)
     os.kill(os.getpid(), signal.SIGTSTP)
     await shell.at_prompt()
     assert "continues in the background" in shell.text
-    assert shell.jobs() == 1
+    assert shell.turns() == 1
     await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
     await shell.line("meanwhile", lambda: "echo: meanwhile" in shell.text, "beta's reply")
     await until(lambda: "[main] reply done" in shell.text, "the notice")
@@ -321,14 +321,14 @@ async def test_sigtstp_sends_a_streaming_reply_to_the_background(shell: Harness)
 async def test_sigint_at_a_command_that_waits_cancels_the_wait_not_the_reply(
     shell: Harness,
 ) -> None:
-    await shell.line(slow(60) + " &", lambda: shell.jobs() == 1, "background reply")
+    await shell.line(slow(60) + " &", lambda: shell.turns() == 1, "background reply")
     shell.send(":wait\r")
     await until(lambda: shell.shell.busy is not None, ":wait running")
     await asyncio.sleep(0.1)
     os.kill(os.getpid(), signal.SIGINT)
     await shell.at_prompt()
     assert "cancelled" in shell.text
-    assert shell.jobs() == 1  # the reply itself goes on
+    assert shell.turns() == 1  # the reply itself goes on
 
 
 async def test_cancelling_the_shell_task_while_a_reply_streams_ends_it(shell: Harness) -> None:
@@ -345,8 +345,8 @@ async def test_cancelling_the_shell_task_while_a_reply_streams_ends_it(shell: Ha
 async def test_a_prompt_ending_in_ampersand_returns_at_once(shell: Harness) -> None:
     await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
     await shell.line(":switch main", lambda: shell.current == "main", ":switch")
-    await shell.line(slow(12, word="bg") + " &", lambda: shell.jobs() == 1, "the job")
-    assert shell.prompt_up() and shell.jobs() == 1
+    await shell.line(slow(12, word="bg") + " &", lambda: shell.turns() == 1, "the turn")
+    assert shell.prompt_up() and shell.turns() == 1
     assert "main ⟳" in shell.toolbar()
     shell.send(TAB)
     await until(lambda: shell.current == "beta", "Tab while main streams")
@@ -362,7 +362,7 @@ async def test_a_prompt_ending_in_ampersand_returns_at_once(shell: Harness) -> N
 
 
 async def test_switching_to_a_streaming_session_follows_it_live(shell: Harness) -> None:
-    await shell.line(slow(12, word="live") + " &", lambda: shell.jobs() == 1, "the job")
+    await shell.line(slow(12, word="live") + " &", lambda: shell.turns() == 1, "the turn")
     await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
     assert "live0" not in shell.text
     shell.send(":switch main\r")
@@ -383,7 +383,7 @@ async def test_plain_mode_keeps_a_notice_off_the_line_of_a_streaming_reply(
 ) -> None:
     await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
     # main's reply ends while beta's streams, in the middle of its line
-    await shell.line(":send main " + slow(6), lambda: shell.jobs() == 1, ":send")
+    await shell.line(":send main " + slow(6), lambda: shell.turns() == 1, ":send")
     shell.send(slow(16) + "\r")
     await until(lambda: "w15" in shell.text, "beta's reply")
     await shell.at_prompt()
@@ -403,7 +403,7 @@ async def test_a_failed_background_reply_shows_in_the_toolbar(shell: Harness) ->
 
 
 async def test_ctrl_d_while_a_reply_streams_asks_first(shell: Harness) -> None:
-    await shell.line(slow(200) + " &", lambda: shell.jobs() == 1, "the job")
+    await shell.line(slow(200) + " &", lambda: shell.turns() == 1, "the turn")
     shell.send(CTRL_D)
     await until(
         lambda: (
@@ -416,7 +416,7 @@ async def test_ctrl_d_while_a_reply_streams_asks_first(shell: Harness) -> None:
     shell.send("n\r")
     await until(lambda: not shell.repl.quitting, "the answer")
     await shell.at_prompt()
-    assert not shell.task.done() and shell.jobs() == 1
+    assert not shell.task.done() and shell.turns() == 1
     shell.send(":quit\r")
     await until(lambda: shell.repl.quitting, ":quit")
     await asyncio.sleep(0.05)
@@ -434,7 +434,7 @@ async def test_ask_shows_the_replies_side_by_side(shell: Harness) -> None:
     await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
     await shell.line(
         ":ask beta,main #delay=0.01 side by side",
-        lambda: shell.jobs() == 0 and shell.text.count("tok/s") == 2,
+        lambda: shell.turns() == 0 and shell.text.count("tok/s") == 2,
         ":ask",
     )
     header = next(ln for ln in shell.text.splitlines() if "┃ beta (openai:" in ln)
@@ -449,7 +449,7 @@ async def test_an_error_in_one_column_leaves_the_others(shell: Harness, server: 
     await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
     await shell.line(":new gamma", lambda: shell.current == "gamma", ":new gamma")
     server.queue(Reply(status=400, message="no such luck"), Reply(text="fine"), Reply(text="fine"))
-    await shell.line(":all hi", lambda: shell.jobs() == 0 and "tok/s" in shell.text, ":all")
+    await shell.line(":all hi", lambda: shell.turns() == 0 and "tok/s" in shell.text, ":all")
     cells = [ln for ln in shell.text.splitlines() if "error: " in ln and "│" in ln]
     assert len(cells) == 1 and "no such luck" in cells[0]
     assert sum(ln.count("│ fine") for ln in shell.text.splitlines()) == 2
@@ -469,15 +469,15 @@ async def test_sigtstp_sends_all_of_a_fanout_to_the_background(shell: Harness) -
     await until(
         lambda: (
             shell.shell.busy is not None
-            and shell.jobs() == 2
-            and all(j.chars for j in shell.repl.client.jobs())
+            and shell.turns() == 2
+            and all(j.chars for j in shell.repl.turns())
         ),
         "streaming",
     )
     os.kill(os.getpid(), signal.SIGTSTP)
     await shell.at_prompt()
     assert "continue in the background" in shell.text
-    assert shell.jobs() == 2
+    assert shell.turns() == 2
     await until(lambda: shell.text.count("reply done") == 2, "two notices")
 
 

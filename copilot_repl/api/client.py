@@ -1,9 +1,10 @@
-"""``CopilotClient``: the session manager, in the shape of the Copilot SDK.
+"""``CopilotClient``: creates, resumes, lists and deletes sessions, in the
+shape of the Copilot SDK's client; owns the providers.
 
     client = CopilotClient()
     await client.start()
-    s = await client.create_session({"session_id": "work", "model": "gpt-4.1"})
-    reply = await s.send_and_wait({"prompt": "Hello"})
+    session = await client.create_session(session_id="work", model="gpt-4.1")
+    reply = await session.send_and_wait("Hello")
     print(reply.data.content)
     await client.stop()
 
@@ -13,41 +14,49 @@ The interactive shell and script mode are front ends over this class.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
-import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from copilot_repl.api.events import SessionEvent
-from copilot_repl.api.turn import Job
+from copilot_repl.api.metadata import ModelInfo, PingResponse, SessionListFilter, SessionMetadata
+from copilot_repl.api.options import (
+    check_session_options,
+    merged,
+    settings_from,
+    system_text,
+)
+from copilot_repl.api.session import CopilotSession
 from copilot_repl.config import Config, ProviderConfig, load_config
-from copilot_repl.errors import SessionExists, UsageError
+from copilot_repl.errors import SessionExists, SessionNotFound, UsageError
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import free_name, validate_name
 from copilot_repl.history.store import Store
 from copilot_repl.providers import Provider, make_provider
 
-if TYPE_CHECKING:
-    from copilot_repl.api.session import CopilotSession
-
-CREATE_OPTIONS = {"session_id", "model", "system_message", "streaming"}
-
-
-class SessionInfo(dict[str, Any]):
-    """``list_sessions`` entries: a dict (``info["session_id"]``) that also
-    answers attribute access (``info.session_id``)."""
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
+CLIENT_OPTIONS = {"data_dir", "config_path", "model", "base_url"}
+# SDK client options about the CLI process that copilot-repl has no use for.
+IGNORED_CLIENT_OPTIONS = {
+    "cli_path",
+    "cli_args",
+    "cwd",
+    "port",
+    "use_stdio",
+    "log_level",
+    "auto_start",
+    "auto_restart",
+    "github_token",
+    "use_logged_in_user",
+    "env",
+}
 
 
 class CopilotClient:
-    """Creates, resumes, lists and deletes sessions; owns the providers."""
+    """The session manager."""
 
     def __init__(
         self,
@@ -58,35 +67,54 @@ class CopilotClient:
         transport: Any = None,
         **kw: Any,
     ) -> None:
-        opts = {**(options or {}), **kw}
-        unknown = sorted(set(opts) - {"data_dir", "config_path", "model", "base_url"})
+        opts = {k: v for k, v in merged(options, kw).items() if k not in IGNORED_CLIENT_OPTIONS}
+        unknown = sorted(set(opts) - CLIENT_OPTIONS)
         if unknown:
-            raise TypeError(f"unknown CopilotClient option(s): {', '.join(unknown)}")
+            raise TypeError(f"CopilotClient() got an unexpected keyword argument {unknown[0]!r}")
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.config = config or load_config(env=self.env, **opts)
         self.store = Store(self.config.data_dir)
-        self.current: str | None = None
         self._transport = transport
         self._providers: dict[str, Provider] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._open: dict[str, CopilotSession] = {}
         self._listeners: list[Callable[[SessionEvent], None]] = []
-        self.bug_reporter: Callable[[BaseException], None] = _print_bug
-        # How to ask the user a yes/no question (the shell sets it); None: refuse.
-        self.ask: Callable[[str], Awaitable[bool]] | None = None
+        self._extra_env: dict[str, str] = {}
+        self._state = "disconnected"
 
     # -- lifecycle ------------------------------------------------------
     async def start(self) -> None:
         """Prepare the data dir. Providers start lazily, on first use."""
         self.store.ensure()
+        self._state = "connected"
 
-    async def stop(self) -> None:
+    async def stop(self) -> list[Exception]:
         """Cancel replies in progress (their partial text is saved, marked
-        interrupted) and stop provider processes."""
-        await asyncio.gather(*(s.abort() for s in list(self._open.values())))
+        interrupted) and stop provider processes. Returns the errors met,
+        as the SDK does."""
+        errors: list[Exception] = []
+        results = await asyncio.gather(
+            *(s._abort_all() for s in list(self._open.values())), return_exceptions=True
+        )
+        errors += [r for r in results if isinstance(r, Exception)]
         for provider in self._providers.values():
-            await provider.aclose()
+            try:
+                await provider.aclose()
+            except Exception as exc:  # keep stopping the others
+                errors.append(exc)
         self._providers.clear()
+        self._state = "disconnected"
+        return errors
+
+    async def force_stop(self) -> None:
+        """Stop without waiting for anything to end cleanly."""
+        await self.stop()
+
+    def get_state(self) -> str:
+        return self._state
+
+    async def ping(self, message: str | None = None) -> PingResponse:
+        return PingResponse(f"pong: {message or ''}", int(time.time() * 1000))
 
     async def __aenter__(self) -> CopilotClient:
         await self.start()
@@ -99,64 +127,117 @@ class CopilotClient:
     async def create_session(
         self, options: Mapping[str, Any] | None = None, **kw: Any
     ) -> CopilotSession:
-        """Create a session. Options: ``session_id`` (default: a free name),
-        ``model`` (``provider:model``, a provider, or an alias), ``system_message``
-        (a string, or ``{"content": ...}``). Fails if the id exists."""
-        from copilot_repl.api.session import CopilotSession
-
-        opts = {**(options or {}), **kw}
-        unknown = sorted(set(opts) - CREATE_OPTIONS)
-        if unknown:
-            raise TypeError(f"unknown session option(s): {', '.join(unknown)}")
+        """Create a session. Options as in the SDK (a dict, or keywords):
+        ``session_id`` (default: a free name), ``model`` (``provider:model``,
+        a provider, an alias or a model of the default provider),
+        ``system_message`` (a string or ``{"content", "mode"}``), ``streaming``,
+        ``on_permission_request``, ``provider`` (BYOK: ``{"base_url", "api_key"}``),
+        ``on_event``. Fails if the id exists."""
+        opts = merged(options, kw)
+        check_session_options(opts)
         self.store.ensure()
         name = opts.get("session_id") or free_name(self.store.names())
         validate_name(name)
-        model = self.config.resolve_model(opts.get("model") or "")
+        model = self._model_for(opts)
         self.provider_config(model)
         now = time.time()
         data = SessionData(
             name=name,
             model=model,
-            system=_system_text(opts.get("system_message"), self.config.system),
+            system=system_text(opts.get("system_message"), self.config.system),
             created=now,
             modified=now,
         )
-        session = CopilotSession(self, self.store.create(data))
+        session = CopilotSession(self, self.store.create(data), settings_from(opts))
+        self._subscribe(session, opts)
         self._open[name] = session
         return session
 
-    async def resume_session(self, session_id: str) -> CopilotSession:
-        """Reopen a saved session with its history."""
-        from copilot_repl.api.session import CopilotSession
-
+    async def resume_session(
+        self, session_id: str, options: Mapping[str, Any] | None = None, **kw: Any
+    ) -> CopilotSession:
+        """Reopen a saved session with its history. Options as for
+        ``create_session`` (``model`` switches the model from now on)."""
+        opts = merged(options, kw)
+        check_session_options(opts, resume=True)
         validate_name(session_id)
-        if session_id in self._open:
-            session = self._open[session_id]
+        session = self._open.get(session_id)
+        if session is not None:
             session.refresh()
-            return session
-        session = CopilotSession(self, self.store.load(session_id))
-        self._open[session_id] = session
+        else:
+            session = CopilotSession(self, self.store.load(session_id), settings_from(opts))
+            self._open[session_id] = session
+        if opts:
+            session.settings = settings_from(opts)
+            self._subscribe(session, opts)
+        if opts.get("model") or opts.get("provider"):
+            await session.set_model(self._model_for(opts))
+        if opts.get("system_message") is not None:
+            session.set_system(system_text(opts["system_message"], self.config.system))
         return session
 
-    async def list_sessions(self) -> list[SessionInfo]:
+    def _subscribe(self, session: CopilotSession, opts: Mapping[str, Any]) -> None:
+        handler = opts.get("on_event")
+        if handler is not None:
+            session.on(handler)
+
+    def _model_for(self, opts: Mapping[str, Any]) -> str:
+        provider = opts.get("provider")
+        if provider:
+            return self._byok(provider, str(opts.get("model") or ""))
+        return self.config.resolve_model(str(opts.get("model") or ""))
+
+    def _byok(self, provider: Mapping[str, Any], model: str) -> str:
+        """SDK ``provider={"base_url", "api_key"}`` (bring your own key): a
+        provider named after its URL; the key stays in memory."""
+        url = str(provider.get("base_url") or "")
+        if not url:
+            raise UsageError("provider needs base_url")
+        if provider.get("type", "openai") not in ("openai", None):
+            raise UsageError(
+                f"provider type {provider.get('type')!r}: copilot-repl speaks the OpenAI API"
+            )
+        name = "byok-" + hashlib.sha256(url.encode()).hexdigest()[:8]
+        key = str(provider.get("api_key") or provider.get("bearer_token") or "")
+        env_name = f"COPILOT_REPL_{name.replace('-', '_').upper()}_KEY"
+        if key:
+            self._extra_env[env_name] = key
+        if name not in self.config.providers:
+            pc = ProviderConfig(
+                name=name,
+                base_url=url,
+                api_key_env=env_name if key else "",
+                default_model=model or self.config.resolve_model("").partition(":")[2],
+            )
+            self.config = replace(self.config, providers={**self.config.providers, name: pc})
+        return f"{name}:{model or self.config.providers[name].default_model}"
+
+    async def list_sessions(self, filter: SessionListFilter | None = None) -> list[SessionMetadata]:
         """Saved sessions, most recently modified first."""
         infos = [
-            SessionInfo(
-                session_id=s.name,
-                model=s.model,
-                message_count=s.messages,
-                modified_time=datetime.fromtimestamp(s.modified, UTC),
-            )
+            _metadata(s.name, s.model, s.messages, s.modified, getattr(s, "created", 0.0))
             for s in self.store.summaries()
         ]
-        return sorted(infos, key=lambda i: i["modified_time"], reverse=True)
+        return sorted(infos, key=lambda i: i.modified_time, reverse=True)
+
+    async def get_session_metadata(self, session_id: str) -> SessionMetadata | None:
+        validate_name(session_id)
+        for s in self.store.summaries():
+            if s.name == session_id:
+                return _metadata(s.name, s.model, s.messages, s.modified, getattr(s, "created", 0))
+        return None
+
+    async def get_last_session_id(self) -> str | None:
+        """The most recently modified session."""
+        infos = await self.list_sessions()
+        return infos[0].session_id if infos else None
 
     async def delete_session(self, session_id: str) -> None:
         """Delete a session and its history from disk, for good."""
         validate_name(session_id)
         session = self._open.pop(session_id, None)
         if session is not None:
-            await session.abort()
+            await session._abort_all()
         self.store.delete(session_id)
         for name, pc in self.config.providers.items():
             if pc.kind == "copilot":  # keeps per-session state on disk: always asked
@@ -165,15 +246,26 @@ class CopilotClient:
             await provider.forget_session(session_id)
 
     async def rename_session(self, old: str, new: str) -> None:
+        """copilot-repl extra: rename a saved session (not while it answers)."""
         validate_name(new)
         session = await self.resume_session(old)
         session._idle_or_raise()
         if self.store.exists(new):
             raise SessionExists(f"session {new!r} already exists")
         self.store.rename(old, new)
-        session._rename_to(new)
-        session._loaded.inode = self.store.path(new).stat().st_ino
+        session._renamed(new)
         self._open[new] = self._open.pop(old)
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The models of every configured provider that answers."""
+        out: list[ModelInfo] = []
+        for name in self.config.providers:
+            try:
+                models = await self.provider(name).list_models()
+            except Exception:  # an unreachable provider lists nothing
+                continue
+            out += [ModelInfo(f"{name}:{m}", m) for m in models]
+        return out
 
     def open_sessions(self) -> list[CopilotSession]:
         return list(self._open.values())
@@ -186,8 +278,9 @@ class CopilotClient:
         if self._open.get(session.session_id) is session:
             del self._open[session.session_id]
 
-    def jobs(self) -> list[Job]:
-        return [s.job for s in self._open.values() if s.job is not None and s.job.running]
+    def check_exists(self, session_id: str) -> None:
+        if not self.store.exists(session_id):
+            raise SessionNotFound(f"no session named {session_id!r}")
 
     # -- providers ------------------------------------------------------
     def provider_config(self, model: str) -> ProviderConfig:
@@ -198,15 +291,14 @@ class CopilotClient:
 
     def provider(self, name: str) -> Provider:
         if name not in self._providers:
+            env = {**self.env, **self._extra_env} if self._extra_env else self.env
             self._providers[name] = make_provider(
                 self.config.provider(name),
-                self.env,
+                env,
                 allow_insecure=self.config.allow_insecure,
                 transport=self._transport,
                 data_dir=self.config.data_dir,
             )
-            if self.ask is not None:
-                self._providers[name].ask_permission = self.ask
         return self._providers[name]
 
     def slot(self, name: str) -> asyncio.Semaphore:
@@ -216,31 +308,24 @@ class CopilotClient:
 
     # -- events for front ends ------------------------------------------
     def listen(self, handler: Callable[[SessionEvent], None]) -> Callable[[], None]:
-        """Receive the events of every session (used by the front ends), except
-        ``assistant.message_delta``: subscribe to a session with ``on`` for those."""
+        """copilot-repl extra: receive the events of every session (used by
+        the front ends), except ``assistant.message_delta``: follow a turn
+        with ``Turn.watch``, or subscribe to a session with ``on``."""
         self._listeners.append(handler)
         return lambda: self._listeners.remove(handler) if handler in self._listeners else None
 
     def broadcast(self, event: SessionEvent) -> None:
         for handler in list(self._listeners):
-            try:
-                handler(event)
-            except Exception as exc:
-                self.report_bug(exc)
-
-    def report_bug(self, exc: BaseException) -> None:
-        self.bug_reporter(exc)
+            handler(event)
 
 
-def _system_text(value: Any, default: str) -> str:
-    if value is None:
-        return default
-    if isinstance(value, Mapping):
-        return str(value.get("content", ""))
-    if isinstance(value, str):
-        return value
-    raise TypeError("system_message must be a string or {'content': ...}")
-
-
-def _print_bug(exc: BaseException) -> None:
-    print(f"copilot-repl: internal error (please report): {exc!r}", file=sys.stderr)
+def _metadata(
+    name: str, model: str, messages: int, modified: float, created: float
+) -> SessionMetadata:
+    return SessionMetadata(
+        session_id=name,
+        start_time=datetime.fromtimestamp(created or modified, UTC),
+        modified_time=datetime.fromtimestamp(modified, UTC),
+        model=model,
+        message_count=messages,
+    )

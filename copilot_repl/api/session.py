@@ -1,36 +1,81 @@
-"""``CopilotSession``: one named chat, its history on disk, its replies streaming."""
+"""``CopilotSession``: one named chat, its history on disk, its prompts
+queued and answered one at a time, as in the Copilot SDK.
+
+A prompt sent while a reply streams waits its turn (``mode="enqueue"``, the
+default) or goes to the front of the queue (``mode="immediate"``: answered
+next). ``send`` returns the prompt's message id at once; ``send_and_wait``
+returns the ``assistant.message`` answering its own prompt; ``session.idle``
+fires once, when the queue is empty.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from copilot_repl.api.events import EventData, SessionEvent
-from copilot_repl.api.turn import Job, run_turn
-from copilot_repl.errors import ReplError, StoreError, UsageError
+from copilot_repl.api.events import (
+    AbortData,
+    AssistantMessageData,
+    PendingMessagesModifiedData,
+    SessionErrorData,
+    SessionEvent,
+    SessionEventType,
+    SessionIdleData,
+    SessionInfoData,
+    SessionModelChangeData,
+    UserMessageData,
+)
+from copilot_repl.api.history_events import history_events
+from copilot_repl.api.options import SendOptions, send_options
+from copilot_repl.api.turn import Turn, TurnState, run_turn
+from copilot_repl.errors import ReplError, StoreError, TurnFailed, UsageError
 from copilot_repl.history.messages import Message, api_messages, trim_history
 from copilot_repl.history.store import Loaded, apply_record
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
+    from copilot_repl.api.options import SessionSettings
 
 Handler = Callable[[SessionEvent], None]
-SEND_OPTIONS = {"prompt", "mode"}
+T = SessionEventType
+log = logging.getLogger("copilot_repl")
+
+
+class SessionState:
+    """What a session is doing (``CopilotSession.state``)."""
+
+    IDLE = "idle"
+    QUEUED = "queued"
+    STREAMING = "streaming"
+    FAILED = "failed"
 
 
 class CopilotSession:
-    """A chat session. Create one with ``CopilotClient.create_session``."""
+    """A chat session. Create one with ``CopilotClient.create_session``.
 
-    def __init__(self, client: CopilotClient, loaded: Loaded) -> None:
+    SDK surface: ``session_id``, ``send``, ``send_and_wait``, ``on``,
+    ``abort``, ``get_messages``/``get_events``, ``set_model``, ``disconnect``
+    (``destroy``), ``async with``. copilot-repl extras (documented): ``model``,
+    ``system_message``, ``messages``, ``state``, ``turn``, ``pending``,
+    ``last_turn``, ``submit``, ``wait``, ``retry``, ``clear``, ``set_system``,
+    ``refresh``, ``warnings``.
+    """
+
+    def __init__(self, client: CopilotClient, loaded: Loaded, settings: SessionSettings) -> None:
         self._client = client
         self._loaded = loaded
+        self.settings = settings
         self._handlers: list[Handler] = []
         self._last_dropped = 0
-        self.job: Job | None = None
-        self.last_job: Job | None = None
-        self.unread = False
+        self._queue: deque[Turn] = deque()
+        self._runner: asyncio.Task[None] | None = None
+        self._disconnected = False
+        self.turn: Turn | None = None  # the reply streaming now
+        self.last_turn: Turn | None = None
         self.warnings: list[str] = list(loaded.warnings)
         loaded.warnings.clear()
 
@@ -38,6 +83,11 @@ class CopilotSession:
     @property
     def session_id(self) -> str:
         return self._loaded.data.name
+
+    @property
+    def workspace_path(self) -> None:
+        """The SDK's per-session workspace: copilot-repl keeps none."""
+        return None
 
     @property
     def model(self) -> str:
@@ -56,20 +106,36 @@ class CopilotSession:
         return self._loaded.data.modified
 
     @property
+    def streaming(self) -> bool:
+        """Whether ``assistant.message_delta`` events are emitted (SDK option)."""
+        return self.settings.streaming
+
+    @property
+    def pending(self) -> list[Turn]:
+        """Prompts waiting for their turn, first to be answered first."""
+        return list(self._queue)
+
+    @property
+    def busy(self) -> bool:
+        return self.turn is not None or bool(self._queue)
+
+    @property
     def state(self) -> str:
-        """idle, queued, streaming, unread, failed."""
-        if self.job is not None and self.job.running:
-            return self.job.state
-        if self.unread:
-            return "unread"
-        if self.last_job is not None and self.last_job.state == "failed":
-            return "failed"
-        return "idle"
+        """idle, queued, streaming or failed (the last reply failed)."""
+        if self.turn is not None:
+            return self.turn.state.value
+        if self._queue:
+            return SessionState.QUEUED
+        if self.last_turn is not None and self.last_turn.state == TurnState.FAILED:
+            return SessionState.FAILED
+        return SessionState.IDLE
 
     # -- events ---------------------------------------------------------
     def on(self, handler: Handler) -> Callable[[], None]:
         """Call ``handler(event)`` for every event of this session; returns a
         function that unsubscribes it."""
+        if self._disconnected:
+            raise RuntimeError("Session is disconnected")
         self._handlers.append(handler)
 
         def unsubscribe() -> None:
@@ -82,13 +148,19 @@ class CopilotSession:
         for handler in list(self._handlers):
             try:
                 handler(event)
-            except Exception as exc:  # a bad handler must not break the stream
-                self._client.report_bug(exc)
-        if event.type != "assistant.message_delta":  # client-wide listeners skip deltas
+            except Exception:  # as the SDK: logged, and the other handlers still run
+                log.error("Unhandled exception in session event handler", exc_info=True)
+        if event.type is not T.ASSISTANT_MESSAGE_DELTA:  # client-wide listeners skip deltas
             self._client.broadcast(event)
 
-    def _info(self, kind: str, message: str) -> None:
-        self._emit(SessionEvent(kind, self.session_id, EventData(message=message)))
+    def _info(self, info_type: str, message: str) -> None:
+        self._emit(
+            SessionEvent(T.SESSION_INFO, SessionInfoData(info_type, message), self.session_id)
+        )
+
+    def _error(self, error_type: str, message: str) -> None:
+        data = SessionErrorData(error_type, message)
+        self._emit(SessionEvent(T.SESSION_ERROR, data, self.session_id))
 
     # -- disk -----------------------------------------------------------
     def _save(self, *records: dict[str, Any]) -> None:
@@ -109,75 +181,164 @@ class CopilotSession:
         self.warnings.extend(self._loaded.warnings)
         self._loaded.warnings.clear()
 
+    def _renamed(self, new: str) -> None:
+        """Called by ``CopilotClient.rename_session`` once the file is renamed."""
+        self._loaded.data.name = new
+        self._loaded.inode = self._client.store.path(new).stat().st_ino
+
     # -- sending --------------------------------------------------------
-    async def send(self, options: dict[str, Any] | str | None = None, **kw: Any) -> str:
-        """Send a prompt; returns once it is saved and on its way (the reply
-        streams in the background: listen with ``on``). Returns the turn id."""
-        prompt = _prompt(options, kw)
-        job = await self._start(prompt)
-        return job.rid
+    async def send(self, prompt: str | Mapping[str, Any] | None = None, **kw: Any) -> str:
+        """Queue a prompt; returns its message id at once (the reply streams
+        in the background: listen with ``on``). Accepts the SDK's 1.0 shape
+        (``send("hi", mode="immediate")``) and its 0.1 dict shape
+        (``send({"prompt": "hi"})``)."""
+        opts = send_options(prompt, kw)
+        return self._submit(opts).message_id
 
     async def send_and_wait(
-        self, options: dict[str, Any] | str | None = None, timeout: float | None = None, **kw: Any
+        self,
+        prompt: str | Mapping[str, Any] | None = None,
+        timeout: float = 60.0,
+        **kw: Any,
     ) -> SessionEvent | None:
-        """Send a prompt and wait for the reply; returns the ``assistant.message``
-        event (``reply.data.content``), or None if the turn produced nothing.
-        Raises the turn's error as a ``ReplError`` and ``TimeoutError`` on timeout."""
-        prompt = _prompt(options, kw)
-        final: list[SessionEvent] = []
-        unsubscribe = self.on(lambda e: final.append(e) if e.type == "assistant.message" else None)
+        """Send a prompt and wait until it is answered; returns the
+        ``assistant.message`` event answering it (None if there was none).
+        On timeout raises ``TimeoutError`` (the turn goes on); a failed turn
+        raises ``Exception("Session error: ...")``, an aborted one
+        ``RuntimeError``, as the SDK does."""
+        opts = send_options(prompt, kw)
+        if opts.timeout is not None:
+            timeout = opts.timeout
+        answer: list[SessionEvent] = []
+        mine: list[str] = []  # the prompt's id, once known
+        unsubscribe = self.on(lambda e: _keep_answer(e, answer, mine))
         try:
-            job = await self._start(prompt)
-            await self.wait(timeout)
+            turn = self._submit(opts)
+            mine.append(turn.message_id)
+            try:
+                await asyncio.wait_for(turn.wait(), timeout)
+            except TimeoutError:
+                raise TimeoutError(f"Timeout after {timeout}s waiting for session.idle") from None
         finally:
             unsubscribe()
-        if job.state == "failed" and not final:
-            raise ReplError(job.error)
-        return final[-1] if final else None
+        if turn.cancelled:
+            raise RuntimeError("Session aborted before response completed")
+        if turn.error:
+            raise TurnFailed(turn.error)
+        return answer[-1] if answer else None
 
-    async def _start(self, prompt: str) -> Job:
-        if self.job is not None and self.job.running:
-            raise UsageError(f"{self.session_id} is still answering; :wait or :cancel it first")
-        self.refresh()
-        record = {"t": "msg", "role": "user", "content": prompt, "ts": time.time()}
+    async def submit(self, prompt: str, *, mode: str = "enqueue") -> Turn:
+        """copilot-repl extra: queue a prompt and return its ``Turn`` (what
+        the front ends follow)."""
+        return self._submit(send_options(prompt, {"mode": mode}))
+
+    def _submit(self, opts: SendOptions) -> Turn:
+        if self._disconnected:
+            raise RuntimeError("Session is disconnected")
+        self.refresh()  # a session deleted by another process fails here, at once
+        turn = Turn(self.session_id, self.model, prompt=opts.prompt, mode=opts.mode)
+        if opts.mode == "immediate":
+            self._queue.appendleft(turn)
+        else:
+            self._queue.append(turn)
+        self._pending_changed()
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._run_queue(), name=f"queue:{self.session_id}")
+        return turn
+
+    def _pending_changed(self) -> None:
+        event = SessionEvent(
+            T.PENDING_MESSAGES_MODIFIED, PendingMessagesModifiedData(), self.session_id
+        )
+        event.ephemeral = True
+        self._emit(event)
+
+    async def _run_queue(self) -> None:
+        aborted = False
         try:
+            while self._queue:
+                turn = self._queue.popleft()
+                self._pending_changed()
+                if turn.cancelled:
+                    turn.end_unstarted()
+                    continue
+                self.turn = turn
+                try:
+                    await self._answer(turn)
+                finally:
+                    self.turn = None
+                    self.last_turn = turn
+                    turn.mark_ended()
+                aborted = turn.cancelled
+        finally:
+            self._runner = None
+            self._emit(
+                SessionEvent(T.SESSION_IDLE, SessionIdleData(aborted or None), self.session_id)
+            )
+
+    async def _answer(self, turn: Turn) -> None:
+        """Save the prompt, then stream its reply."""
+        turn.model = self.model  # a set_model() while it was queued applies
+        record = {
+            "t": "msg",
+            "role": "user",
+            "content": turn.prompt,
+            "ts": time.time(),
+            "id": turn.message_id,
+        }
+        try:
+            self.refresh()
             self._save(record)
         except StoreError as exc:
-            self._info("session.error", f"{exc}; the prompt is kept in memory only")
-        return self._launch()
+            self._error("persistence", f"{exc}; the prompt is kept in memory only")
+        except ReplError as exc:  # deleted or replaced by another process meanwhile
+            turn.error, turn.error_type = str(exc), "persistence"
+            turn.state, turn.ended = TurnState.FAILED, time.monotonic()
+            self._emit(
+                SessionEvent(
+                    T.SESSION_ERROR,
+                    SessionErrorData("persistence", str(exc), None, turn.message_id),
+                    self.session_id,
+                )
+            )
+            return
+        data = UserMessageData(turn.prompt, turn.message_id, turn.mode)
+        self._emit(SessionEvent(T.USER_MESSAGE, data, self.session_id))
+        await self._stream(turn)
 
-    def _launch(self) -> Job:
+    async def _stream(self, turn: Turn) -> None:
         provider_name = self.model.partition(":")[0]
         provider = self._client.provider(provider_name)
-        model = self.model.partition(":")[2]
-        messages = self._request_messages(
-            provider.config.context_tokens - provider.config.reply_tokens
-        )
-        job = Job(session_id=self.session_id, model=self.model)
-        self.job = job
-        self.unread = False
-
-        def save(*records: dict[str, Any]) -> None:
-            self._save(*records)
-
-        slot = self._client.slot(provider_name)
-        job.task = asyncio.create_task(
-            run_turn(job, provider, model, messages, slot, self._emit, save),
+        provider.ask_permission = self.settings.ask_permission
+        budget = provider.config.context_tokens - provider.config.reply_tokens
+        messages = self._request_messages(budget, turn.message_id)
+        turn.task = asyncio.create_task(
+            run_turn(
+                turn,
+                provider,
+                messages,
+                self._client.slot(provider_name),
+                self._emit,
+                self._save,
+                streaming=self.streaming,
+            ),
             name=f"reply:{self.session_id}",
         )
-        job.task.add_done_callback(lambda _t: self._ended(job))
-        return job
+        await turn.task
 
-    def _ended(self, job: Job) -> None:
-        self.last_job = job
-        if job.background or self._client.current != self.session_id:
-            self.unread = job.state != "failed"
-
-    def _request_messages(self, budget: int) -> list[dict[str, str]]:
-        kept, dropped = trim_history(self.messages, self.system_message, max(budget, 256))
+    def _request_messages(self, budget: int, until_id: str = "") -> list[dict[str, str]]:
+        """The history up to (and including) this turn's own prompt: a prompt
+        another process appended meanwhile is not answered by this reply."""
+        msgs = self.messages
+        if until_id:
+            for i in range(len(msgs) - 1, -1, -1):
+                if msgs[i].id == until_id:
+                    msgs = msgs[: i + 1]
+                    break
+        kept, dropped = trim_history(msgs, self.system_message, max(budget, 256))
         if dropped and dropped != self._last_dropped:
             self._info(
-                "session.info",
+                "context_trimmed",
                 f"{dropped} earlier messages left out of this request to fit the model's "
                 "context (they stay on disk)",
             )
@@ -185,39 +346,67 @@ class CopilotSession:
         return api_messages(self.system_message, kept)
 
     async def wait(self, timeout: float | None = None) -> None:
-        """Wait until the current reply (if any) has ended."""
-        job = self.job
-        if job is None or job.task is None:
-            return
-        await asyncio.wait_for(asyncio.shield(job.task), timeout)
+        """copilot-repl extra: wait until every queued prompt is answered."""
+        runner = self._runner
+        if runner is not None:
+            await asyncio.wait_for(asyncio.shield(runner), timeout)
 
     async def abort(self) -> None:
-        """Cancel the reply in progress; the partial reply is kept, marked."""
-        job = self.job
-        if job is not None and job.task is not None and not job.task.done():
-            job.task.cancel()
-            await asyncio.gather(job.task, return_exceptions=True)
+        """Abort the reply being produced (its partial text is kept, marked
+        interrupted); prompts queued behind it still run."""
+        turn = self.turn
+        if turn is None:
+            return
+        self._emit(SessionEvent(T.ABORT, AbortData("user_requested"), self.session_id))
+        turn.cancel()
+        if turn.task is not None:
+            await asyncio.gather(turn.task, return_exceptions=True)
 
-    async def retry(self) -> Job:
-        """Drop the last reply and ask again."""
+    async def _abort_all(self) -> None:
+        for turn in list(self._queue):
+            turn.cancel()
+        await self.abort()
+        if self._runner is not None:
+            await asyncio.gather(asyncio.shield(self._runner), return_exceptions=True)
+
+    async def retry(self) -> Turn:
+        """copilot-repl extra: drop the last reply and ask again."""
         self._idle_or_raise()
+        self.refresh()
         msgs = self.messages
         keep = len(msgs)
         while keep and msgs[keep - 1].role == "assistant":
             keep -= 1
         if keep == 0:
             raise UsageError("nothing to retry: no prompt in this session yet")
-        self._save({"t": "truncate", "keep": keep})
-        return self._launch()
+        prompt = msgs[keep - 1]
+        self._save({"t": "truncate", "keep": keep - 1})
+        return self._submit(send_options(prompt.content, {}))
+
+    # -- history as events ------------------------------------------------
+    async def get_events(self) -> list[SessionEvent]:
+        """The session's history as SDK events (replayed from disk)."""
+        self.refresh()
+        return history_events(self._loaded.data, self.session_id)
+
+    async def get_messages(self) -> list[SessionEvent]:
+        """The 0.1 SDK name of ``get_events``."""
+        return await self.get_events()
 
     # -- changing it ----------------------------------------------------
     def _idle_or_raise(self) -> None:
-        if self.job is not None and self.job.running:
+        if self.busy:
             raise UsageError(f"{self.session_id} is still answering; :wait or :cancel it first")
 
-    def set_model(self, model: str) -> None:
-        self._client.provider_config(model)
-        self._save({"t": "meta", "model": model})
+    async def set_model(self, model: str, *, reasoning_effort: str | None = None) -> None:
+        """Switch the model for the next turns (an alias, ``provider:model``,
+        a provider, or a model of the current provider)."""
+        previous = self.model
+        resolved = self._client.config.resolve_model(model)
+        self._client.provider_config(resolved)
+        self._save({"t": "meta", "model": resolved})
+        data = SessionModelChangeData(resolved, previous)
+        self._emit(SessionEvent(T.SESSION_MODEL_CHANGE, data, self.session_id))
 
     def set_system(self, text: str) -> None:
         self._save({"t": "meta", "system": text})
@@ -226,26 +415,28 @@ class CopilotSession:
         self._idle_or_raise()
         self._save({"t": "truncate", "keep": 0})
 
-    def _rename_to(self, new: str) -> None:
-        self._loaded.data.name = new
-
-    async def destroy(self) -> None:
-        """Release the session (its history stays on disk)."""
-        await self.abort()
+    async def disconnect(self) -> None:
+        """Release the session (its history stays on disk; resume it later).
+        A reply streaming is cancelled, its partial text kept."""
+        if self._disconnected:
+            return
+        await self._abort_all()
         self._handlers.clear()
+        self._disconnected = True
         self._client.forget(self)
 
+    async def destroy(self) -> None:
+        """The SDK 0.1 name of ``disconnect`` (1.0 renamed it)."""
+        await self.disconnect()
 
-def _prompt(options: dict[str, Any] | str | None, kw: dict[str, Any]) -> str:
-    if isinstance(options, str):
-        opts: dict[str, Any] = {"prompt": options}
-    else:
-        opts = dict(options or {})
-    opts.update(kw)
-    unknown = sorted(set(opts) - SEND_OPTIONS)
-    if unknown:
-        raise TypeError(f"unknown send option(s): {', '.join(unknown)}")
-    prompt = opts.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise UsageError("the prompt is empty")
-    return prompt
+    async def __aenter__(self) -> CopilotSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.disconnect()
+
+
+def _keep_answer(event: SessionEvent, into: list[SessionEvent], mine: list[str]) -> None:
+    data = event.data
+    if isinstance(data, AssistantMessageData) and data.originating_message_id in mine:
+        into.append(event)

@@ -1,4 +1,6 @@
-"""One turn: save the prompt, stream the reply, save it as it grows and at the end."""
+"""One turn: a prompt waiting in the session's queue, then its reply
+streaming, saved as it grows (at most SAVE_EVERY seconds unsaved, on a
+timer, even when the stream pauses) and at the end, with its figures."""
 
 from __future__ import annotations
 
@@ -7,37 +9,78 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
 
-from copilot_repl.api.events import EventData, SessionEvent
-from copilot_repl.errors import ReplError, StoreError
-from copilot_repl.history.messages import DONE, ERROR, INTERRUPTED, estimate_tokens
+from copilot_repl.api.events import (
+    AssistantMessageData,
+    AssistantMessageDeltaData,
+    AssistantTurnEndData,
+    AssistantTurnStartData,
+    AssistantUsageData,
+    SessionErrorData,
+    SessionEvent,
+    SessionEventType,
+    StatusData,
+)
+from copilot_repl.errors import ProviderError, ReplError, StoreError
+from copilot_repl.history.messages import MessageStatus, estimate_tokens
 from copilot_repl.history.store import PROCESS_TOKEN
-from copilot_repl.providers import Provider
+from copilot_repl.providers.base import Provider, ReplyEnd
 
-SAVE_EVERY = 1.0  # seconds between partial saves of a streaming reply
+SAVE_EVERY = 1.0  # seconds: at most this much received text is ever unsaved
 _ids = itertools.count(1)
 
 Emit = Callable[[SessionEvent], None]
 Save = Callable[..., None]
+T = SessionEventType
 
 
-@dataclass
-class Job:
-    """A reply being produced (or queued) for one session."""
+class TurnState(StrEnum):
+    QUEUED = "queued"
+    STREAMING = "streaming"
+    DONE = "done"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+def new_id() -> str:
+    """Unique among processes, even ones that had the same pid."""
+    return f"{PROCESS_TOKEN}-{next(_ids)}"
+
+
+@dataclass(eq=False)
+class Turn:
+    """A prompt and its reply: queued, then streaming, then ended."""
 
     session_id: str
     model: str
-    state: str = "queued"  # queued, streaming, done, interrupted, failed
-    started: float = field(default_factory=time.monotonic)
+    prompt: str = ""
+    message_id: str = field(default_factory=new_id)  # the prompt's id (send() returns it)
+    mode: str = "enqueue"
+    state: TurnState = TurnState.QUEUED
+    created: float = field(default_factory=time.monotonic)
+    started: float | None = None  # request sent
     first_token: float | None = None
+    last_token: float | None = None
     ended: float | None = None
     parts: list[str] = field(default_factory=list)
     chars: int = 0
     tokens: int = 0
+    tokens_counted: bool = False  # True: counted here, the provider gave no usage
+    input_tokens: int | None = None
+    finish_reason: str | None = None
     error: str = ""
-    rid: str = field(default_factory=lambda: f"{PROCESS_TOKEN}-{next(_ids)}")
-    task: asyncio.Task[str] | None = None
-    background: bool = False
+    error_type: str = ""
+    status_code: int | None = None
+    cancelled: bool = False
+    rid: str = field(default_factory=new_id)  # the reply's id
+    task: asyncio.Task[None] | None = None
+    # functions given each piece of the reply as it arrives, whatever the
+    # session's ``streaming`` setting (how the front ends follow a reply)
+    watchers: list[Callable[[str], None]] = field(default_factory=list)
+    _done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def text(self) -> str:
@@ -45,139 +88,264 @@ class Job:
 
     @property
     def elapsed(self) -> float:
-        return (self.ended or time.monotonic()) - self.started
+        start = self.started if self.started is not None else self.created
+        return (self.ended or time.monotonic()) - start
 
     @property
     def running(self) -> bool:
-        return self.state in ("queued", "streaming")
+        return self.state in (TurnState.QUEUED, TurnState.STREAMING)
+
+    @property
+    def ttft(self) -> float | None:
+        """Seconds from the request to the first token."""
+        if self.first_token is None or self.started is None:
+            return None
+        return self.first_token - self.started
+
+    @property
+    def decode_rate(self) -> float | None:
+        """Tokens per second from the first token to the last (the wait for
+        the first token does not count against the rate)."""
+        if self.first_token is None or self.last_token is None or self.tokens < 2:
+            return None
+        span = self.last_token - self.first_token
+        return (self.tokens - 1) / span if span > 0 else None
+
+    def figures(self) -> dict[str, Any]:
+        """What is saved with the reply and shown to help choose a model."""
+        out: dict[str, Any] = {"total_s": round(self.elapsed, 3)}
+        if self.ttft is not None:
+            out["ttft_s"] = round(self.ttft, 3)
+        if self.decode_rate is not None:
+            out["tok_s"] = round(self.decode_rate, 1)
+        if self.input_tokens is not None:
+            out["tokens_in"] = self.input_tokens
+        out["tokens_out"] = self.tokens
+        if self.tokens_counted:
+            out["counted"] = True
+        if self.finish_reason:
+            out["finish_reason"] = self.finish_reason
+        return out
+
+    def cancel(self) -> None:
+        """Cancel it: a queued turn never starts, a streaming one stops (its
+        partial reply is kept, marked interrupted)."""
+        self.cancelled = True
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    def watch(self, fn: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``fn(piece)`` for each piece of the reply; returns an unwatch."""
+        self.watchers.append(fn)
+        return lambda: self.watchers.remove(fn) if fn in self.watchers else None
+
+    def end_unstarted(self) -> None:
+        """End a turn that never started (cancelled while queued)."""
+        self.state = TurnState.INTERRUPTED
+        self.cancelled = True
+        self.ended = time.monotonic()
+        self._done.set()
+
+    def mark_ended(self) -> None:
+        self._done.set()
+
+    async def wait(self) -> None:
+        await self._done.wait()
 
 
 class PartialSaver:
-    """Appends the growing reply at most once per SAVE_EVERY seconds."""
+    """Saves the growing reply: when a delta arrives SAVE_EVERY seconds after
+    the last save, and on a timer while the stream is silent."""
 
-    def __init__(self, job: Job, save: Save) -> None:
-        self.job = job
+    def __init__(self, turn: Turn, save: Save) -> None:
+        self.turn = turn
         self.save = save
         self.saved = 0  # number of parts already on disk
         self.last = time.monotonic()
         self.failed = False
+        self._timer: asyncio.TimerHandle | None = None
 
     def tick(self) -> None:
         now = time.monotonic()
         if now - self.last >= SAVE_EVERY:
             self.flush()
-            self.last = now
+        elif self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(SAVE_EVERY - (now - self.last), self.flush)
 
     def flush(self) -> None:
-        parts = self.job.parts
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.last = time.monotonic()
+        parts = self.turn.parts
         if self.saved >= len(parts) or self.failed:
             return
         text = "".join(parts[self.saved :])
         self.saved = len(parts)
         try:
-            self.save({"t": "part", "id": self.job.rid, "text": text})
+            self.save({"t": "part", "id": self.turn.rid, "text": text})
         except StoreError:
             self.failed = True  # reported once when the reply ends
 
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
 
 async def run_turn(
-    job: Job,
+    turn: Turn,
     provider: Provider,
-    model: str,
     messages: list[dict[str, str]],
     slot: asyncio.Semaphore,
     emit: Emit,
     save: Save,
-) -> str:
-    """Stream one reply into ``job``; returns the final status. Never raises
-    for provider errors or cancellation: those end the turn with a status."""
-    sid = job.session_id
+    *,
+    streaming: bool = True,
+) -> None:
+    """Stream one reply into ``turn``. Never raises for provider errors or
+    cancellation: those end the turn with a state and events."""
+    sid = turn.session_id
+    model = turn.model.partition(":")[2]
 
-    def event(kind: str, **data: object) -> None:
-        emit(SessionEvent(kind, sid, EventData(**data)))  # type: ignore[arg-type]
+    def event(kind: SessionEventType, data: Any, *, ephemeral: bool | None = None) -> None:
+        emit(SessionEvent(kind, data, session_id=sid, ephemeral=ephemeral))
 
-    saver = PartialSaver(job, save)
+    saver = PartialSaver(turn, save)
 
     def on_delta(text: str) -> None:  # the hot path: once per streamed piece
-        if job.first_token is None:
-            job.first_token = time.monotonic()
-        job.parts.append(text)
-        job.chars += len(text)
-        emit(SessionEvent("assistant.message_delta", sid, EventData(delta_content=text)))
+        now = time.monotonic()
+        if turn.first_token is None:
+            turn.first_token = now
+        turn.last_token = now
+        turn.parts.append(text)
+        turn.chars += len(text)
+        for watch in turn.watchers:
+            watch(text)
+        if streaming:
+            event(
+                T.ASSISTANT_MESSAGE_DELTA, AssistantMessageDeltaData(text, turn.rid), ephemeral=True
+            )
         saver.tick()
 
-    status = DONE
+    end: ReplyEnd | None = None
     try:
         if slot.locked():
-            event(
-                "session.queued",
-                message=f"queued: waiting for a free slot at {provider.config.name}",
-            )
+            note = f"queued: waiting for a free slot at {provider.config.name}"
+            event(T.QUEUED, StatusData(note), ephemeral=True)
         async with slot:
-            job.state = "streaming"
-            event("assistant.turn_start", model=model)
-            done = await provider.stream(
+            turn.state = TurnState.STREAMING
+            turn.started = time.monotonic()
+            event(T.ASSISTANT_TURN_START, AssistantTurnStartData(turn.rid, model))
+            end = await provider.stream(
                 model,
                 messages,
                 on_delta,
-                lambda s: event("session.status", message=s),
+                lambda s: event(T.STATUS, StatusData(s), ephemeral=True),
                 session_id=sid,
             )
-        job.tokens = done.completion_tokens or estimate_tokens(job.text) - 4
     except asyncio.CancelledError:
-        status = INTERRUPTED
-        job.error = "cancelled"
+        turn.cancelled = True
     except ReplError as exc:
-        status = INTERRUPTED if job.parts else ERROR
-        job.error = str(exc)
+        turn.error = str(exc)
+        turn.error_type = _error_type(exc)
+        turn.status_code = getattr(exc, "status_code", None)
     except Exception as exc:  # a bug: end the turn cleanly, say so
-        status = INTERRUPTED if job.parts else ERROR
-        job.error = f"internal error (please report it): {type(exc).__name__}: {exc}"
-    job.tokens = job.tokens or max(job.chars // 4, 0)
-    job.ended = time.monotonic()
-    job.state = "interrupted" if job.error == "cancelled" else "failed" if job.error else "done"
-    _finish(job, status, model, save, saver, event)
-    return status
+        turn.error = f"internal error (please report it): {type(exc).__name__}: {exc}"
+        turn.error_type = "internal"
+    finally:
+        saver.stop()
+    _settle(turn, end)
+    _finish(turn, save, saver, event)
 
 
-def _finish(
-    job: Job,
-    status: str,
-    model: str,
-    save: Save,
-    saver: PartialSaver,
-    event: Callable[..., None],
-) -> None:
-    text = job.text
-    if text or status == DONE:
+def _error_type(exc: ReplError) -> str:
+    if isinstance(exc, ProviderError):
+        name = type(exc).__name__
+        return {
+            "AuthError": "authentication",
+            "RateLimited": "rate_limit",
+            "ContextTooLong": "context_limit",
+            "ModelNotFound": "model_not_found",
+        }.get(name, "query")
+    return "query"
+
+
+def _settle(turn: Turn, end: ReplyEnd | None) -> None:
+    """Work out the final state and token counts."""
+    turn.ended = time.monotonic()
+    if end is not None:
+        turn.finish_reason = end.finish_reason
+        turn.input_tokens = end.prompt_tokens
+        if end.completion_tokens:
+            turn.tokens = end.completion_tokens
+    if not turn.tokens and turn.chars:
+        turn.tokens = max(estimate_tokens(turn.text) - 4, 1)
+        turn.tokens_counted = True
+    if turn.cancelled:
+        turn.state = TurnState.INTERRUPTED
+    elif turn.error:
+        turn.state = TurnState.FAILED
+    else:
+        turn.state = TurnState.DONE
+
+
+def status_of(turn: Turn) -> MessageStatus:
+    """How the saved reply is marked."""
+    if turn.cancelled or (turn.error and turn.parts):
+        return MessageStatus.INTERRUPTED
+    if turn.error:
+        return MessageStatus.ERROR
+    if turn.finish_reason == "length":
+        return MessageStatus.TRUNCATED
+    if turn.finish_reason == "content_filter":
+        return MessageStatus.FILTERED
+    return MessageStatus.DONE
+
+
+def _finish(turn: Turn, save: Save, saver: PartialSaver, event: Callable[..., None]) -> None:
+    text = turn.text
+    status = status_of(turn)
+    if text or status == MessageStatus.DONE:
         record = {
             "t": "msg",
-            "id": job.rid,
+            "id": turn.rid,
             "role": "assistant",
             "content": text,
             "ts": time.time(),
-            "status": status,
-            "model": job.model,
-            "tokens": job.tokens,
+            "status": status.value,
+            "model": turn.model,
+            "tokens": turn.tokens,
+            "figures": turn.figures(),
         }
         try:
             save(record)
         except StoreError as exc:
-            event(
-                "session.error",
-                message=f"{exc}; the reply is kept in memory only "
-                "(:export PATH saves it elsewhere)",
-            )
-        event(
-            "assistant.message",
+            message = f"{exc}; the reply is kept in memory only (:export PATH saves it elsewhere)"
+            event(T.SESSION_ERROR, SessionErrorData("persistence", message))
+        data = AssistantMessageData(
             content=text,
-            status=status,
-            tokens=job.tokens,
-            elapsed=job.elapsed,
-            model=model,
+            message_id=turn.rid,
+            model=turn.model.partition(":")[2],
+            output_tokens=turn.tokens,
+            turn_id=turn.rid,
+            originating_message_id=turn.message_id,
+            status=status.value,
         )
-    if job.error:
-        message = job.error if job.error != "cancelled" else "reply cancelled"
-        if job.error != "cancelled":
-            event("session.error", message=message, status=status)
-    event("session.idle", status=status, tokens=job.tokens, elapsed=job.elapsed)
+        event(T.ASSISTANT_MESSAGE, data)
+        usage = AssistantUsageData(
+            model=turn.model.partition(":")[2],
+            input_tokens=turn.input_tokens,
+            output_tokens=turn.tokens,
+            duration=timedelta(seconds=turn.elapsed),
+            finish_reason=turn.finish_reason,
+            estimated=turn.tokens_counted,
+        )
+        event(T.ASSISTANT_USAGE, usage, ephemeral=True)
+    if turn.error:
+        failure = SessionErrorData(
+            turn.error_type or "query", turn.error, turn.status_code, turn.message_id
+        )
+        event(T.SESSION_ERROR, failure)
+    event(T.ASSISTANT_TURN_END, AssistantTurnEndData(turn.rid, turn.model.partition(":")[2]))

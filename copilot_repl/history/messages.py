@@ -5,10 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-DONE = "done"
-INTERRUPTED = "interrupted"
-ERROR = "error"
+
+class MessageStatus(StrEnum):
+    """How a saved message ended (the strings are the on-disk values)."""
+
+    DONE = "done"
+    INTERRUPTED = "interrupted"  # cut short: cancelled, stream broke, process killed
+    ERROR = "error"  # the turn failed before any text came
+    TRUNCATED = "truncated"  # the server stopped it: finish_reason "length"
+    FILTERED = "filtered"  # the server stopped it: finish_reason "content_filter"
+
+
+DONE = MessageStatus.DONE
+INTERRUPTED = MessageStatus.INTERRUPTED
+ERROR = MessageStatus.ERROR
 
 
 @dataclass
@@ -21,6 +33,7 @@ class Message:
     status: str = DONE
     model: str = ""
     tokens: int = 0
+    id: str = ""  # user messages: send()'s message id; replies: the reply id
 
     def to_api(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}

@@ -360,6 +360,7 @@ def _message(rec: dict[str, Any]) -> Message:
         status=str(rec.get("status", DONE)),
         model=str(rec.get("model", "")),
         tokens=int(rec.get("tokens", 0)),
+        id=str(rec.get("id", "")),
     )
 
 

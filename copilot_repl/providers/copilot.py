@@ -68,7 +68,7 @@ SETTLE_TIMEOUT = 5.0  # how long an aborted or failed turn may take to go idle
 AskFn = Callable[[str], Awaitable[bool]]
 
 
-class Turn:
+class CliTurn:
     """Collects the events of one reply."""
 
     def __init__(self, on_delta: DeltaFn, on_status: StatusFn) -> None:
@@ -382,8 +382,8 @@ class CopilotProvider(Provider):
 
     async def _turn(
         self, rt: Runtime, session: Any, prompt: str, on_delta: DeltaFn, on_status: StatusFn
-    ) -> Turn:
-        turn = Turn(on_delta, on_status)
+    ) -> CliTurn:
+        turn = CliTurn(on_delta, on_status)
         unsubscribe = session.on(turn)
         try:
             await self._send(session, prompt)
@@ -416,7 +416,7 @@ class CopilotProvider(Provider):
         except Exception as exc:
             raise CopilotError(f"the Copilot CLI refused the prompt: {short_error(exc)}") from None
 
-    async def _until_idle(self, rt: Runtime, turn: Turn) -> None:
+    async def _until_idle(self, rt: Runtime, turn: CliTurn) -> None:
         exited = rt.process.exited
         assert exited is not None
         waits: list[asyncio.Future[Any]] = [turn.idle, exited]
@@ -426,7 +426,7 @@ class CopilotProvider(Provider):
                 f"the Copilot CLI exited in the middle of the reply; {rt.process.tail()}"
             )
 
-    async def _abort(self, session: Any, turn: Turn) -> None:
+    async def _abort(self, session: Any, turn: CliTurn) -> None:
         """Ctrl-C: stop the CLI's turn and let it settle (the partial reply is
         kept by the caller)."""
         with contextlib.suppress(Exception):

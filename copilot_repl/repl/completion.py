@@ -50,7 +50,7 @@ def _candidates(cmd: Command, word: str, done: list[str], src: Sources) -> Itera
     if done and done[-1] in ("--model", "-m"):
         return src.models
     if word.startswith("-"):
-        return cmd.flags
+        return cmd.long_flags
     if cmd.complete == "session" and not done:
         return src.sessions
     if cmd.complete == "sessions":

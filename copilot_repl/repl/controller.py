@@ -1,40 +1,42 @@
-"""The front-end-neutral REPL: the current session, dispatch of one line,
-and the turn-level error handling shared by the shell and script mode."""
+"""The front-end-neutral REPL: it owns the REPL's state (which session is
+current, which replies the user has not seen, which replies are being
+followed on screen), runs one line at a time, and turns session events into
+lines for the front end. The shell and script mode share it."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING
 
-from copilot_repl.api.client import CopilotClient
-from copilot_repl.api.events import SessionEvent
+from copilot_repl.api.events import SessionEvent, SessionEventType
 from copilot_repl.errors import InsecureTransport, ReplError, SessionNotFound, UsageError
-from copilot_repl.repl.frontend import Output
+from copilot_repl.repl.frontend import Frontend
 from copilot_repl.repl.parsing import parse_line
 from copilot_repl.repl.registry import Registry
 
 if TYPE_CHECKING:
+    from copilot_repl.api.client import CopilotClient
     from copilot_repl.api.session import CopilotSession
-    from copilot_repl.api.turn import Job
+    from copilot_repl.api.turn import Turn
+
+T = SessionEventType
 
 
 class Repl:
     """State of one interactive or scripted run."""
 
-    def __init__(self, client: CopilotClient, out: Output) -> None:
-        from copilot_repl.repl.commands import Commands
+    def __init__(self, client: CopilotClient, out: Frontend) -> None:
+        from copilot_repl.repl.commands import command_groups
 
         self.client = client
         self.out = out
-        self.session: CopilotSession | None = None
+        self.session: CopilotSession | None = None  # the current session: stored here only
+        self.unseen: set[str] = set()  # sessions with a finished reply not shown yet
+        self.followed: set[str] = set()  # ids of the replies being shown live
         self.failed = False
         self.quitting = False
-        self.commands = Commands(self)
-        self.registry = Registry(self.commands)
+        self.registry = Registry(*command_groups(self))
         self._unlisten = client.listen(self._on_event)
-        client.bug_reporter = lambda exc: self.report(exc)
-        if out.interactive:  # tool permission requests (copilot, tools = true)
-            client.ask = lambda what: out.confirm(f"the model asks to use {what}; allow it? [y/N] ")
 
     # -- the current session --------------------------------------------
     @property
@@ -42,6 +44,10 @@ class Repl:
         if self.session is None:
             raise UsageError("no session is open; :new creates one")
         return self.session
+
+    @property
+    def current_name(self) -> str:
+        return self.session.session_id if self.session is not None else ""
 
     async def open_initial(self, name: str | None) -> None:
         """Open --session NAME (created if missing), else the last active one,
@@ -54,7 +60,7 @@ class Repl:
         name = name or store.current()
         if name is None:
             infos = await self.client.list_sessions()
-            name = infos[0]["session_id"] if infos else None
+            name = infos[0].session_id if infos else None
         if name is None:
             session = await self.client.create_session(session_id="main")
         else:
@@ -63,29 +69,54 @@ class Repl:
 
     async def switch_to(self, session: CopilotSession, *, show: bool = True) -> None:
         self.session = session
-        self.client.current = session.session_id
-        self.client.store.set_current(session.session_id)
+        self.client.store.set_current(session.session_id)  # for the next launch
         for warning in session.warnings:
             self.out.warn(warning)
         session.warnings.clear()
         if not show:
             return
-        job = session.job
-        if job is not None and job.running:
-            await self.follow(session, job)
-        elif session.unread and session.messages:
-            last = session.messages[-1]
-            self.out.message(last.role, last.content, f"{session.session_id} · new reply")
-            session.unread = False
+        turn = session.turn
+        if turn is not None and turn.running:
+            await self.follow(session, turn)
+        elif session.session_id in self.unseen and session.messages:
+            self._show_unseen(session)
+
+    def _show_unseen(self, session: CopilotSession) -> None:
+        self.unseen.discard(session.session_id)
+        last = session.messages[-1]
+        self.out.message(last.role, last.content, f"{session.session_id} · new reply")
 
     async def switch_by(self, step: int) -> None:
         names = self.client.store.names()
         if not names:
             return
-        cur = self.session.session_id if self.session else names[0]
+        cur = self.current_name or names[0]
         idx = names.index(cur) if cur in names else 0
         target = names[(idx + step) % len(names)]
         await self.switch_to(await self.client.resume_session(target))
+
+    def display_state(self, name: str) -> str:
+        """idle, queued, streaming, unread (a reply not seen yet) or failed."""
+        opened = self.client.opened(name)
+        state = opened.state if opened is not None else "idle"
+        if state not in ("queued", "streaming") and name in self.unseen:
+            return "unread"
+        return state
+
+    def forget(self, name: str) -> None:
+        """A session was deleted."""
+        self.unseen.discard(name)
+
+    def renamed(self, old: str, new: str) -> None:
+        if old in self.unseen:
+            self.unseen.discard(old)
+            self.unseen.add(new)
+        if self.current_name == new:
+            self.client.store.set_current(new)
+
+    def check_session_exists(self, name: str) -> None:
+        if not self.client.store.exists(name):
+            raise SessionNotFound(f"no session named {name!r}")
 
     # -- one line -------------------------------------------------------
     async def handle(self, text: str) -> None:
@@ -102,45 +133,63 @@ class Repl:
     async def _dispatch(self, text: str) -> None:
         line = parse_line(text)
         if line.kind == "command":
-            await self.registry.lookup(line.name).handler(line.args)
+            await self.registry.lookup(line.name).run(line.args)
         elif line.kind == "prompt":
             await self.prompt(self.current, line.args, background=line.background)
+
+    def adopt(self, session: CopilotSession) -> None:
+        """Let the model's tool permission requests be asked in the shell
+        (copilot provider, tools = true); script mode refuses them."""
+        if self.out.interactive and session.settings.ask_permission is None:
+            out = self.out
+            session.settings.ask_permission = lambda what: out.confirm(
+                f"the model asks to use {what}; allow it? [y/N] "
+            )
 
     async def prompt(self, session: CopilotSession, text: str, *, background: bool) -> None:
         if not text.strip():
             raise UsageError("the prompt is empty")
         await self.check_transport(session)
-        await session.send(text)
-        job = session.job
-        assert job is not None
+        self.adopt(session)
+        ahead = session.busy
+        turn = await session.submit(text)
         if background or session is not self.session:
-            job.background = True
+            if ahead and self.out.interactive:
+                self.out.status(f"queued in {session.session_id} (:jobs lists it)")
             return
-        await self.follow(session, job)
+        if ahead:
+            self.out.status(f"queued behind the reply streaming in {session.session_id}")
+        await self.follow(session, turn)
 
-    async def follow(self, session: CopilotSession, job: Job) -> None:
-        job.background = False  # watched now: no "reply done" notice when it ends
-        outcome = await self.out.follow(session, job)
+    async def follow(self, session: CopilotSession, turn: Turn) -> None:
+        self.followed.add(turn.rid)  # watched now: no "reply done" notice when it ends
+        try:
+            outcome = await self.out.follow(session, turn)
+        finally:
+            self.followed.discard(turn.rid)
         if outcome == "background":
-            job.background = True
             self.out.notice(f"[{session.session_id}] continues in the background")
         else:
-            session.unread = False
+            self.unseen.discard(session.session_id)
 
     async def fanout(self, sessions: list[CopilotSession], text: str) -> None:
+        """One prompt to several sessions, shown side by side; a busy session
+        gets it queued behind its reply."""
         if not text.strip():
             raise UsageError("the prompt is empty")
         for s in sessions:
-            s._idle_or_raise()
             await self.check_transport(s)
         items = []
         for s in sessions:
-            await s.send(text)
-            assert s.job is not None
-            items.append((s, s.job))
-        await self.out.fanout(items)
-        for s, _ in items:
-            s.unread = False
+            self.adopt(s)
+            items.append((s, await s.submit(text)))
+        self.followed.update(t.rid for _, t in items)
+        try:
+            outcome = await self.out.fanout(items)
+        finally:
+            self.followed.difference_update(t.rid for _, t in items)
+        if outcome != "background":
+            self.unseen.difference_update(s.session_id for s in sessions)
 
     async def check_transport(self, session: CopilotSession) -> None:
         """An API key about to go over plain http to another host: the shell
@@ -155,26 +204,64 @@ class Repl:
             return
         raise InsecureTransport(host)
 
+    # -- replies in progress ----------------------------------------------
+    def turns(self) -> list[Turn]:
+        """Replies streaming or queued, in every open session."""
+        out: list[Turn] = []
+        for s in self.client.open_sessions():
+            if s.turn is not None:
+                out.append(s.turn)
+            out += s.pending
+        return out
+
+    async def wait_for(self, sessions: list[CopilotSession] | None) -> None:
+        """Wait until those sessions (None: all) have answered everything;
+        script mode then prints the replies that were not shown."""
+        chosen = self.client.open_sessions() if sessions is None else sessions
+        await asyncio.gather(*(s.wait() for s in chosen), return_exceptions=True)
+        if not self.out.interactive:
+            for s in chosen:
+                if s.session_id in self.unseen and s.messages:
+                    self.unseen.discard(s.session_id)
+                    last = s.messages[-1]
+                    self.out.message("assistant", last.content, f"{s.session_id} ({last.model})")
+
     # -- events from every session --------------------------------------
     def _on_event(self, event: SessionEvent) -> None:
-        sid = event.session_id
-        prefix = "" if self.session and sid == self.session.session_id else f"[{sid}] "
-        if event.type == "session.error":
-            self.fail(prefix + event.data.message)
-        elif event.type == "session.info":
-            self.out.warn(prefix + event.data.message)
-        elif event.type in ("session.status", "session.queued"):
-            self.out.status(prefix + event.data.message)
-        elif event.type == "session.idle":
-            self._maybe_notice(event)
+        try:
+            self._show_event(event)
+        except Exception as exc:  # a bug in showing must not break the stream
+            self.report(exc)
 
-    def _maybe_notice(self, event: SessionEvent) -> None:
-        session = self.client.opened(event.session_id)
-        job = session.job if session else None
-        if job is None or not job.background:
+    def _show_event(self, event: SessionEvent) -> None:
+        sid = event.session_id
+        prefix = "" if sid == self.current_name else f"[{sid}] "
+        kind = event.type
+        if kind is T.SESSION_ERROR:
+            self.fail(prefix + event.data.message)
+        elif kind in (T.SESSION_INFO, T.SESSION_WARNING):
+            self.out.warn(prefix + event.data.message)
+        elif kind in (T.STATUS, T.QUEUED):
+            self.out.status(prefix + event.data.message)
+        elif kind is T.ASSISTANT_TURN_END:
+            self._turn_ended(sid, event.data.turn_id)
+
+    def _turn_ended(self, sid: str, turn_id: str) -> None:
+        """A reply nobody was watching ended: note it, and show it at once if
+        it belongs to the current session in the shell."""
+        if turn_id in self.followed:
             return
-        what = "reply done" if job.state == "done" else f"reply {job.state}"
-        self.out.notice(f"[{event.session_id}] {what} · {job.tokens} tokens · {job.elapsed:.1f} s")
+        session = self.client.opened(sid)
+        turn = session.turn if session is not None else None
+        if session is None or turn is None or turn.rid != turn_id:
+            return
+        if not turn.cancelled and turn.text:
+            if self.out.interactive and sid == self.current_name:
+                self.out.message("assistant", turn.text, f"{sid} · reply")
+            else:
+                self.unseen.add(sid)
+        what = "reply done" if turn.state == "done" else f"reply {turn.state}"
+        self.out.notice(f"[{sid}] {what} · {turn.tokens} tokens · {turn.elapsed:.1f} s")
 
     # -- errors ---------------------------------------------------------
     def fail(self, message: str) -> None:
@@ -186,12 +273,8 @@ class Repl:
 
     async def finish(self) -> None:
         """Wait for background replies (script mode's end of input)."""
-        await self.commands.wait_for(self.client.jobs())
+        await self.wait_for(None)
 
     async def close(self) -> None:
         self._unlisten()
         await self.client.stop()
-
-    def check_session_exists(self, name: str) -> None:
-        if not self.client.store.exists(name):
-            raise SessionNotFound(f"no session named {name!r}")

@@ -1,5 +1,6 @@
-"""What a front end must provide to show things; the shell and script mode
-each implement it (``shell_output.py`` and ``script.py``)."""
+"""``Frontend``: what the REPL needs from a front end: show lines, tables,
+messages and live replies, and ask yes/no questions. The shell
+(``shell/display.py``) and script mode (``script.py``) implement it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
-    from copilot_repl.api.turn import Job
+    from copilot_repl.api.turn import Turn
 
 
-class Output(Protocol):
+class Frontend(Protocol):
     interactive: bool
 
     def info(self, text: str) -> None:
@@ -31,13 +32,15 @@ class Output(Protocol):
     def table(self, header: list[str], rows: list[list[str]]) -> None:
         """Rows of plain cells."""
 
-    async def follow(self, session: CopilotSession, job: Job) -> str:
-        """Show a reply live until it ends; returns "done", or "background"
-        if the user sent it to the background."""
+    async def follow(self, session: CopilotSession, turn: Turn) -> str:
+        """Show a reply live until it ends (it may be queued first); returns
+        "done", or "background" if the user sent it to the background."""
         ...
 
-    async def fanout(self, items: list[tuple[CopilotSession, Job]]) -> None:
-        """Show several replies to one prompt (side by side in the shell)."""
+    async def fanout(self, items: list[tuple[CopilotSession, Turn]]) -> str:
+        """Show several replies to one prompt (side by side in the shell);
+        returns "done" or "background"."""
+        ...
 
     def notice(self, text: str) -> None:
         """A one-line notice about a background session."""

@@ -1,17 +1,28 @@
-"""The command registry: a decorator records name, aliases, usage, help and
-what to complete; help, completion and dispatch all read the same table."""
+"""The command registry: a decorator records each command's name, aliases,
+usage, flags, argument count, help and what to complete; help, completion,
+argument parsing and dispatch all read the same table."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from copilot_repl.errors import UsageError
-from copilot_repl.repl.parsing import nearest
+from copilot_repl.repl.parsing import Args, nearest, parse_args
 
 Handler = Callable[..., Awaitable[None]]
 _ATTR = "_copilot_repl_command"
+F = TypeVar("F", bound=Callable[..., Awaitable[None]])
+
+
+class BadArgs(UsageError):
+    """Raised by a handler whose arguments do not fit; the registry replaces
+    it with the command's declared usage."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -23,28 +34,51 @@ class Command:
     aliases: tuple[str, ...] = ()
     # "session", "sessions", "session-list" (a,b,c), "model", "command", "path" or ""
     complete: str = ""
-    flags: tuple[str, ...] = ()
+    # accepted flags (and short aliases) -> the name the handler reads
+    flags: Mapping[str, str] = field(default_factory=dict)
+    # (min, max) positional arguments; None: the handler takes the raw text
+    nargs: tuple[int, int | None] | None = (0, 0)
+
+    @property
+    def long_flags(self) -> list[str]:
+        return [f for f in self.flags if f.startswith("--")]
+
+    def parse(self, text: str) -> Args | str:
+        if self.nargs is None:
+            return text
+        lo, hi = self.nargs
+        return parse_args(text, self.flags, min_pos=lo, max_pos=hi, usage=self.usage)
+
+    async def run(self, text: str) -> None:
+        try:
+            await self.handler(self.parse(text))
+        except BadArgs as exc:
+            extra = f"{exc.detail}; " if exc.detail else ""
+            raise UsageError(f"{extra}usage: {self.usage}") from None
 
 
 def command(
     name: str,
     *,
-    usage: str = "",
     help: str,
+    usage: str = "",
     aliases: Iterable[str] = (),
     complete: str = "",
-    flags: Iterable[str] = (),
-) -> Callable[[Handler], Handler]:
-    """Mark a method as the handler of ``:name``."""
+    flags: Mapping[str, str] | None = None,
+    nargs: tuple[int, int | None] | None = (0, 0),
+) -> Callable[[F], F]:
+    """Mark a method as the handler of ``:name``. It receives the parsed
+    ``Args`` (or the raw text when ``nargs`` is None)."""
 
-    def mark(fn: Handler) -> Handler:
+    def mark(fn: F) -> F:
         spec = dict(
             name=name,
             usage=usage or f":{name}",
             help=help,
             aliases=tuple(aliases),
             complete=complete,
-            flags=tuple(flags),
+            flags=dict(flags or {}),
+            nargs=nargs,
         )
         setattr(fn, _ATTR, spec)
         return fn
@@ -53,15 +87,16 @@ def command(
 
 
 class Registry:
-    """The commands found on one object (its methods marked with @command)."""
+    """The commands found on some objects (their methods marked with @command)."""
 
-    def __init__(self, owner: Any) -> None:
+    def __init__(self, *owners: Any) -> None:
         self._by_name: dict[str, Command] = {}
         self.commands: list[Command] = []
-        for attr in dir(type(owner)):
-            spec = getattr(getattr(type(owner), attr), _ATTR, None)
-            if spec is not None:
-                self._add(Command(handler=getattr(owner, attr), **spec))
+        for owner in owners:
+            for attr in dir(type(owner)):
+                spec = getattr(getattr(type(owner), attr), _ATTR, None)
+                if spec is not None:
+                    self._add(Command(handler=getattr(owner, attr), **spec))
         self.commands.sort(key=lambda c: c.name)
 
     def _add(self, cmd: Command) -> None:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from copilot_repl.api.session import CopilotSession
-    from copilot_repl.api.turn import Job
+    from copilot_repl.api.turn import Turn
 
 FANOUT_FPS = 8.0
 MIN_COLUMN = 36
@@ -30,7 +30,7 @@ class ShellOutput:
         self._console = console
         self.plain = plain
         self.prompt: PromptSession[str] | None = None
-        self.following: list[Job] = []
+        self.following: list[Turn] = []
         self._to_background: asyncio.Event | None = None
         self._plain_stream: PlainStream | None = None  # a plain reply being shown
 
@@ -103,10 +103,9 @@ class ShellOutput:
     # -- streaming --------------------------------------------------------
     def interrupt(self) -> bool:
         """Ctrl-C: cancel what is being followed. False if nothing is."""
-        running = [j for j in self.following if j.task is not None and not j.task.done()]
-        for job in running:
-            assert job.task is not None
-            job.task.cancel()
+        running = [t for t in self.following if t.running]
+        for turn in running:
+            turn.cancel()
         return bool(running)
 
     def suspend(self) -> bool:
@@ -116,37 +115,30 @@ class ShellOutput:
         self._to_background.set()
         return True
 
-    async def follow(self, session: CopilotSession, job: Job) -> str:
+    async def follow(self, session: CopilotSession, turn: Turn) -> str:
         stream = stream_for(self.console, plain=self.plain)
         if isinstance(stream, PlainStream):
             self._plain_stream = stream
-        if job.text:
-            stream.feed(job.text)
+        if turn.text:
+            stream.feed(turn.text)
 
-        def on_event(event: Any) -> None:
-            if event.type == "assistant.message_delta":
-                stream.feed(event.data.delta_content)
-
-        unsubscribe = session.on(on_event)
+        unwatch = turn.watch(stream.feed)
         try:
-            outcome = await self._watch([job])
+            outcome = await self._watch([turn])
         finally:
-            unsubscribe()
+            unwatch()
             self._plain_stream = None
             stream.finish()
         if outcome == "done":
-            self.status(_stats(job))
+            self.status(_stats(turn))
         return outcome
 
-    async def _watch(self, jobs: list[Job], tick: Callable[[], None] | None = None) -> str:
-        """Wait for ``jobs`` to end, or for Ctrl-Z."""
-        self.following = jobs
+    async def _watch(self, turns: list[Turn], tick: Callable[[], None] | None = None) -> str:
+        """Wait for ``turns`` to end, or for Ctrl-Z."""
+        self.following = turns
         self._to_background = asyncio.Event()
         bg: asyncio.Future[Any] = asyncio.ensure_future(self._to_background.wait())
-        tasks = [asyncio.shield(j.task) for j in jobs if j.task is not None]
-        everything: asyncio.Future[Any] = asyncio.ensure_future(
-            asyncio.gather(*tasks, return_exceptions=True)
-        )
+        everything: asyncio.Future[Any] = asyncio.ensure_future(_all_ended(turns))
         try:
             while True:
                 done, _ = await asyncio.wait(
@@ -160,10 +152,11 @@ class ShellOutput:
                     return "background"
         finally:
             bg.cancel()
+            everything.cancel()
             self.following = []
             self._to_background = None
 
-    async def fanout(self, items: list[tuple[CopilotSession, Job]]) -> None:
+    async def fanout(self, items: list[tuple[CopilotSession, Turn]]) -> str:
         from rich.live import Live
 
         with Live(
@@ -179,11 +172,10 @@ class ShellOutput:
             )
         self.console.print(self._columns(items, live=False))
         if outcome == "background":
-            for _, job in items:
-                job.background = True
             self.notice("replies continue in the background; :jobs shows them")
+        return outcome
 
-    def _columns(self, items: list[tuple[CopilotSession, Job]], *, live: bool) -> RenderableType:
+    def _columns(self, items: list[tuple[CopilotSession, Turn]], *, live: bool) -> RenderableType:
         from rich.console import Group
         from rich.table import Table
 
@@ -194,34 +186,39 @@ class ShellOutput:
         for start in range(0, len(items), per_row):
             row = items[start : start + per_row]
             table = Table(expand=True, show_lines=False, padding=(0, 1))
-            for session, job in row:
+            for session, turn in row:
                 table.add_column(
-                    self._styled(f"{session.session_id} ({job.model})", "bold"),
-                    footer=self._styled(_stats(job), "dim") if not job.running else "",
+                    self._styled(f"{session.session_id} ({turn.model})", "bold"),
+                    footer=self._styled(_stats(turn), "dim") if not turn.running else "",
                     ratio=1,
                 )
             table.show_footer = not live
-            table.add_row(*(self._cell(job, live, room) for _, job in row))
+            table.add_row(*(self._cell(turn, live, room) for _, turn in row))
             tables.append(table)
         return Group(*tables)
 
-    def _cell(self, job: Job, live: bool, room: int) -> RenderableType:
-        text = job.text
-        if job.state == "queued":
+    def _cell(self, turn: Turn, live: bool, room: int) -> RenderableType:
+        text = turn.text
+        if turn.state == "queued":
             return self._styled("queued…", "dim")
         if live:
             lines = text.split("\n")[-room:]
             return self._styled("\n".join(lines), "")
         body = markdown(text) if text and not self.plain else self._styled(text, "")
-        if job.error and job.error != "cancelled":
+        if turn.error:
             from rich.console import Group
 
-            error = self._styled(f"error: {one_line(job.error)}", "red")
+            error = self._styled(f"error: {one_line(turn.error)}", "red")
             return Group(body, error) if text else error
         return body
 
 
-def _stats(job: Job) -> str:
-    rate = job.tokens / job.elapsed if job.elapsed > 0 else 0.0
-    base = f"{job.tokens} tokens · {job.elapsed:.1f} s · {rate:.0f} tok/s"
-    return base if job.state == "done" else f"{job.state} · {base}"
+async def _all_ended(turns: list[Turn]) -> None:
+    for turn in turns:
+        await turn.wait()
+
+
+def _stats(turn: Turn) -> str:
+    rate = turn.tokens / turn.elapsed if turn.elapsed > 0 else 0.0
+    base = f"{turn.tokens} tokens · {turn.elapsed:.1f} s · {rate:.0f} tok/s"
+    return base if turn.state == "done" else f"{turn.state} · {base}"

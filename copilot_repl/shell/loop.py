@@ -83,11 +83,8 @@ class Shell:
 
     def _toolbar(self) -> list[tuple[str, str]]:
         client = self.repl.client
-        states = []
-        for name in client.store.names():
-            opened = client.opened(name)
-            states.append((name, opened.state if opened is not None else "idle"))
-        current = self.repl.session.session_id if self.repl.session else ""
+        states = [(name, self.repl.display_state(name)) for name in client.store.names()]
+        current = self.repl.current_name
         width = self.session.output.get_size().columns
         return toolbar_fragments(states, current, width)
 
@@ -151,10 +148,10 @@ class Shell:
             self.busy = None
 
     async def _confirm_quit(self) -> bool:
-        jobs = self.repl.client.jobs()
-        if not jobs:
+        turns = self.repl.turns()
+        if not turns:
             return True
-        what = "1 reply is" if len(jobs) == 1 else f"{len(jobs)} replies are"
+        what = "1 reply is" if len(turns) == 1 else f"{len(turns)} replies are"
         return await self.out.confirm(f"{what} still streaming; quit and cancel? [y/N] ")
 
 

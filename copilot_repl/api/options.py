@@ -1,0 +1,212 @@
+"""The options of ``create_session``/``resume_session`` and ``send``, in both
+shapes the Copilot SDK has had: a dict (0.1: ``create_session({...})``,
+``send({"prompt": ...})``) and keywords (1.0). Options copilot-repl cannot
+honour (it runs chat only: no tools, MCP servers, hooks or agents) fail with
+one line naming the option, unless they are empty."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copilot_repl.errors import UsageError
+
+# Honoured by copilot-repl.
+SESSION_OPTIONS = {
+    "session_id",
+    "model",
+    "system_message",
+    "streaming",
+    "on_permission_request",
+    "provider",
+    "reasoning_effort",
+    "on_event",
+    "name",
+    "client_name",
+}
+# Part of the SDK, but about tools and agents that copilot-repl does not run.
+UNSUPPORTED = {
+    "tools": "tool calling",
+    "available_tools": "tool calling",
+    "excluded_tools": "tool calling",
+    "mcp_servers": "MCP servers",
+    "hooks": "session hooks",
+    "custom_agents": "custom agents",
+    "agent": "custom agents",
+    "default_agent": "custom agents",
+    "working_directory": "a working directory for tools",
+    "additional_directories": "a working directory for tools",
+    "on_user_input_request": "the ask_user tool",
+    "skill_directories": "skills",
+    "disabled_skills": "skills",
+    "infinite_sessions": "CLI workspaces (copilot-repl saves every session)",
+    "config_dir": "a CLI config directory",
+    "config_directory": "a CLI config directory",
+    "commands": "slash commands",
+    "on_elicitation_request": "elicitation",
+    "enable_mcp_apps": "MCP apps",
+}
+SEND_OPTIONS = {"prompt", "mode", "attachments"}
+SEND_UNSUPPORTED = {
+    "source",
+    "agent_mode",
+    "request_headers",
+    "display_prompt",
+    "response_schema",
+}
+MAX_ATTACHMENT = 256 * 1024
+
+PermissionFn = Callable[..., Any]
+AskFn = Callable[[str], Awaitable[bool]]
+
+
+@dataclass
+class SessionSettings:
+    """What a session keeps of its options (in memory, never on disk)."""
+
+    streaming: bool = False
+    ask_permission: AskFn | None = None
+    reasoning_effort: str | None = None
+
+
+@dataclass
+class SendOptions:
+    prompt: str
+    mode: str = "enqueue"
+    timeout: float | None = None
+
+
+def merged(options: Mapping[str, Any] | None, kw: Mapping[str, Any]) -> dict[str, Any]:
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError("session options must be a dict (SessionConfig) or keyword arguments")
+    return {**(options or {}), **kw}
+
+
+def check_session_options(opts: Mapping[str, Any], *, resume: bool = False) -> None:
+    """Unknown names raise TypeError (as a wrong keyword would); SDK options
+    copilot-repl cannot honour raise one clear line, unless they are empty."""
+    for key, value in opts.items():
+        if key in SESSION_OPTIONS:
+            continue
+        if key in UNSUPPORTED:
+            if value in (None, False, [], {}, ""):
+                continue
+            raise UsageError(
+                f"session option {key!r} is not supported: copilot-repl runs chat only, "
+                f"without {UNSUPPORTED[key]}"
+            )
+        what = "resume_session" if resume else "create_session"
+        raise TypeError(f"{what}() got an unexpected keyword argument {key!r}")
+
+
+def settings_from(opts: Mapping[str, Any]) -> SessionSettings:
+    handler = opts.get("on_permission_request")
+    if handler is not None and not callable(handler):
+        raise ValueError("on_permission_request must be callable when provided.")
+    return SessionSettings(
+        streaming=bool(opts.get("streaming", False)),
+        ask_permission=_asker(handler) if handler is not None else None,
+        reasoning_effort=opts.get("reasoning_effort"),
+    )
+
+
+def _asker(handler: PermissionFn) -> AskFn:
+    """Adapt an SDK permission handler (``handler(request, invocation)``
+    returning a decision) to the providers' yes/no question."""
+
+    async def ask(what: str) -> bool:
+        request = {"kind": "tool", "description": what}
+        result = handler(request, {"session_id": ""})
+        if inspect.isawaitable(result):
+            result = await result
+        return _approved(result)
+
+    return ask
+
+
+def _approved(result: Any) -> bool:
+    if isinstance(result, bool):
+        return result
+    kind = result.get("kind") if isinstance(result, Mapping) else getattr(result, "kind", None)
+    kind = getattr(kind, "value", kind)
+    if isinstance(kind, str):
+        return kind.startswith("approve") or kind == "approved"
+    return type(result).__name__.startswith("PermissionDecisionApprove")
+
+
+def system_text(value: Any, default: str) -> str:
+    """``system_message``: a string, or ``{"content", "mode": "append"|"replace"}``
+    (append, the SDK's default, adds to the configured system prompt)."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        content = str(value.get("content") or "")
+        mode = value.get("mode", "append")
+        if mode == "replace":
+            return content
+        if mode == "append":
+            return "\n\n".join(p for p in (default, content) if p)
+        raise UsageError(f"system_message mode {mode!r}: copilot-repl supports append, replace")
+    raise TypeError("system_message must be a string or {'content': ..., 'mode': ...}")
+
+
+def send_options(prompt: str | Mapping[str, Any] | None, kw: Mapping[str, Any]) -> SendOptions:
+    """``send("text", mode=...)`` (1.0) or ``send({"prompt": ..., "mode": ...})`` (0.1)."""
+    opts: dict[str, Any] = dict(prompt) if isinstance(prompt, Mapping) else {"prompt": prompt}
+    opts.update(kw)
+    timeout = opts.pop("timeout", None)
+    for key in SEND_UNSUPPORTED:
+        if opts.pop(key, None) is not None:
+            raise UsageError(f"send option {key!r} is not supported by copilot-repl")
+    unknown = sorted(set(opts) - SEND_OPTIONS)
+    if unknown:
+        raise TypeError(f"send() got an unexpected keyword argument {unknown[0]!r}")
+    text = opts.get("prompt")
+    if not isinstance(text, str) or not text.strip():
+        raise UsageError("the prompt is empty")
+    mode = opts.get("mode") or "enqueue"
+    if mode not in ("enqueue", "immediate"):
+        raise ValueError(f"mode must be 'enqueue' or 'immediate', not {mode!r}")
+    text += attachments_text(opts.get("attachments") or [])
+    return SendOptions(text, mode, float(timeout) if timeout is not None else None)
+
+
+def attachments_text(attachments: list[Any]) -> str:
+    """File attachments are sent inline, each as a fenced block after the
+    prompt (chat models have no file access); other kinds fail clearly."""
+    blocks = []
+    for item in attachments:
+        kind = item.get("type") if isinstance(item, Mapping) else None
+        path = item.get("path") if isinstance(item, Mapping) else None
+        if kind != "file" or not isinstance(path, str):
+            raise UsageError(
+                f"attachment {item!r} is not supported: copilot-repl attaches text files "
+                "({'type': 'file', 'path': ...})"
+            )
+        blocks.append(file_block(Path(path), item.get("displayName")))
+    return "".join(blocks)
+
+
+def file_block(path: Path, name: str | None = None) -> str:
+    """A text file as a fenced block (refuses binary, missing and big files)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot attach {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_ATTACHMENT:
+        raise UsageError(f"cannot attach {path}: larger than {MAX_ATTACHMENT // 1024} KB")
+    if b"\x00" in data:
+        raise UsageError(f"cannot attach {path}: it is a binary file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot attach {path}: not UTF-8 text") from None
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"\n\n{name or path.name}:\n{fence}\n{text.rstrip()}\n{fence}\n"

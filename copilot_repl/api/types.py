@@ -1,0 +1,83 @@
+"""The SDK's configuration types, for code written against it:
+``SessionConfig``, ``ResumeSessionConfig``, ``MessageOptions``,
+``ProviderConfig`` (bring your own key), ``SystemMessageConfig`` (TypedDicts,
+as in ``copilot.types`` of SDK 0.1) and ``PermissionHandler`` (as in
+``copilot.session`` of SDK 1.0)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, NotRequired, TypedDict
+
+from copilot_repl.api.events import SessionEvent
+
+SessionEventHandler = Callable[[SessionEvent], None]
+
+
+class SystemMessageAppendConfig(TypedDict, total=False):
+    mode: Literal["append"]
+    content: str
+
+
+class SystemMessageReplaceConfig(TypedDict):
+    mode: Literal["replace"]
+    content: str
+
+
+SystemMessageConfig = SystemMessageAppendConfig | SystemMessageReplaceConfig
+
+
+class ProviderConfig(TypedDict, total=False):
+    """Bring your own key: any OpenAI-compatible endpoint."""
+
+    type: Literal["openai", "azure", "anthropic"]
+    wire_api: Literal["completions", "responses"]
+    base_url: str
+    api_key: str
+    bearer_token: str
+
+
+class SessionConfig(TypedDict, total=False):
+    session_id: str
+    model: str
+    reasoning_effort: str
+    system_message: SystemMessageConfig | str
+    on_permission_request: Callable[..., Any]
+    provider: ProviderConfig
+    streaming: bool
+    on_event: SessionEventHandler
+    tools: list[Any]
+    available_tools: list[str]
+    excluded_tools: list[str]
+    hooks: Any
+    working_directory: str
+    mcp_servers: dict[str, Any]
+    custom_agents: list[Any]
+
+
+class ResumeSessionConfig(TypedDict, total=False):
+    model: str
+    reasoning_effort: str
+    system_message: SystemMessageConfig | str
+    on_permission_request: Callable[..., Any]
+    provider: ProviderConfig
+    streaming: bool
+    on_event: SessionEventHandler
+
+
+class MessageOptions(TypedDict):
+    prompt: str
+    attachments: NotRequired[list[Any]]
+    mode: NotRequired[Literal["enqueue", "immediate"]]
+
+
+class PermissionHandler:
+    """Ready-made permission handlers (``on_permission_request=``)."""
+
+    @staticmethod
+    def approve_all(request: Any, invocation: Any) -> dict[str, str]:
+        return {"kind": "approve-once"}
+
+    @staticmethod
+    def deny_all(request: Any, invocation: Any) -> dict[str, str]:
+        return {"kind": "denied-interactively-by-user"}

@@ -1,0 +1,1 @@
+"""SDK import path ``copilot.generated``: re-exports only."""

@@ -1,0 +1,181 @@
+"""The wings depend one way only: history -> providers -> api -> repl ->
+front ends (shell/, script.py, ...) -> cli. A module may import its own
+wing or a lower one, never a higher one; and no import circles."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "copilot_repl"
+
+# rank of each wing (longest matching prefix wins); higher may import lower
+RANKS = {
+    "copilot_repl._version": 0,
+    "copilot_repl.errors": 0,
+    "copilot_repl.sanitize": 0,
+    "copilot_repl.config": 0,
+    "copilot_repl.history": 1,
+    "copilot_repl.providers": 2,
+    "copilot_repl.api": 3,
+    # the SDK's import paths, re-exporting copilot_repl.api
+    "copilot_repl.types": 3,
+    "copilot_repl.session": 3,
+    "copilot_repl.client": 3,
+    "copilot_repl.session_events": 3,
+    "copilot_repl.generated": 3,
+    "copilot_repl": 3,  # __init__: lazy re-exports of the API
+    "copilot_repl.repl": 4,
+    "copilot_repl.shell": 5,
+    "copilot_repl.script": 5,
+    "copilot_repl.cli": 6,
+    "copilot_repl.__main__": 6,
+}
+FRONT_END = 5  # a new top-level module is a front end unless listed above
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def rank(module: str) -> int:
+    best = ""
+    for prefix in RANKS:
+        if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > len(best):
+            best = prefix
+    if best in ("", "copilot_repl") and module.count(".") >= 1:
+        return FRONT_END
+    return RANKS[best]
+
+
+def imports(path: Path, *, module_level_only: bool = False) -> list[tuple[int, str]]:
+    """(line, module) for each import of a copilot_repl module."""
+    tree = ast.parse(path.read_text(), str(path))
+    me = module_name(path).split(".")
+    is_pkg = path.name == "__init__.py"
+    found = []
+    nodes = tree.body if module_level_only else list(ast.walk(tree))
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = me if is_pkg else me[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            names = [f"{target}.{a.name}" for a in node.names]
+            for name in [target, *names]:
+                if name.startswith("copilot_repl") and _is_module(name):
+                    found.append((node.lineno, name))
+                    break
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("copilot_")]
+    return found
+
+
+def _is_module(name: str) -> bool:
+    rel = Path(*name.split("."))
+    return (PKG.parent / rel).with_suffix(".py").exists() or (PKG.parent / rel).is_dir()
+
+
+def upward_imports(root: Path = PKG) -> list[str]:
+    bad = []
+    for path in sorted(root.rglob("*.py")):
+        mine = module_name(path)
+        for line, target in imports(path):
+            if rank(target) > rank(mine):
+                bad.append(f"{path.relative_to(root.parent)}:{line}: {mine} imports {target}")
+    return bad
+
+
+def test_no_wing_imports_a_higher_one() -> None:
+    assert upward_imports() == []
+
+
+def test_no_import_circles_at_module_level() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in PKG.rglob("*.py"):
+        tree_imports = imports(path, module_level_only=True)
+        graph[module_name(path)] = {t for _, t in tree_imports}
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(node: str, stack: list[str]) -> bool:
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                cycle.extend([*stack[stack.index(nxt) :], nxt] if nxt in stack else [nxt])
+                return True
+            if state.get(nxt) is None and visit(nxt, [*stack, nxt]):
+                return True
+        state[node] = 2
+        return False
+
+    for node in list(graph):
+        if state.get(node) is None and visit(node, [node]):
+            break
+    assert cycle == []
+
+
+def test_the_check_catches_an_upward_import(tmp_path: Path) -> None:
+    """The rule can fail: a history module importing the REPL is reported."""
+    fake = tmp_path / "copilot_repl"
+    (fake / "history").mkdir(parents=True)
+    (fake / "repl").mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "history" / "__init__.py").write_text("")
+    (fake / "repl" / "__init__.py").write_text("")
+    (fake / "repl" / "controller.py").write_text("X = 1\n")
+    (fake / "history" / "store.py").write_text("from copilot_repl.repl.controller import X\n")
+    global PKG
+    saved, PKG = PKG, fake
+    try:
+        bad = upward_imports(fake)
+    finally:
+        PKG = saved
+    assert len(bad) == 1 and "history.store imports copilot_repl.repl.controller" in bad[0]
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        ("copilot_repl.history.store", 1),
+        ("copilot_repl.api.session", 3),
+        ("copilot_repl.session", 3),
+        ("copilot_repl.repl.commands.sessions", 4),
+        ("copilot_repl.oneshot", 5),
+        ("copilot_repl.cli", 6),
+    ],
+)
+def test_ranks(module: str, expected: int) -> None:
+    assert rank(module) == expected
+
+
+def test_public_api_is_pinned() -> None:
+    import copilot_repl
+
+    assert copilot_repl.__all__ == [
+        "CopilotClient",
+        "CopilotSession",
+        "MessageOptions",
+        "ModelInfo",
+        "PermissionHandler",
+        "PingResponse",
+        "ProviderConfig",
+        "ResumeSessionConfig",
+        "SessionConfig",
+        "SessionEvent",
+        "SessionEventType",
+        "SessionInfo",
+        "SessionListFilter",
+        "SessionMetadata",
+        "SystemMessageConfig",
+        "__version__",
+    ]
+    for name in copilot_repl.__all__:
+        assert getattr(copilot_repl, name) is not None
