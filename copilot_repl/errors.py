@@ -11,7 +11,8 @@ reaches the loop is a bug and is reported as such (with a hint to report it).
     │   ├── ConfigError            the config file is wrong (names file and line)
     │   ├── BadSessionName         a name that is not [A-Za-z0-9][A-Za-z0-9._-]{0,63}
     │   ├── SessionExists          :new / create_session of a name already taken
-    │   └── SessionNotFound        :switch / :rm / resume of a missing session
+    │   ├── SessionNotFound        :switch / :rm / resume of a missing session
+    │   └── SessionChanged         another process changed the session meanwhile (nothing done)
     ├── TurnFailed                 send_and_wait: the turn failed ("Session error: ...")
     ├── StoreError                 the data dir cannot be read or written
     └── ProviderError              talking to a model failed
@@ -66,6 +67,11 @@ class SessionExists(UserError):
 
 class SessionNotFound(UserError):
     """No session with that name."""
+
+
+class SessionChanged(UserError):
+    """Another process changed the session since this one read it: nothing
+    was done (``:retry`` / ``:clear`` never delete what was not seen)."""
 
 
 class TurnFailed(ReplError):

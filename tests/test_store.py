@@ -192,8 +192,9 @@ def test_corrupt_middle_line_is_skipped_with_file_and_line(tmp_path: Path, bad: 
     before = path.read_bytes()
     loaded = store.load("main")
     assert [m.content for m in loaded.data.messages] == ["one", "three", "four"]
-    assert len(loaded.warnings) == 1
-    assert f"{path}, line 3" in loaded.warnings[0]
+    assert loaded.warnings == [
+        f"1 corrupt record skipped in {path} (line 3); the file is left as it is"
+    ]
     assert path.read_bytes() == before
 
 
@@ -208,7 +209,7 @@ def test_corrupt_line_warning_is_shown_on_start(
     path.write_bytes(b"".join(lines))
     r = run_cli(["--base-url", server.url], ":history\n")
     assert r.code == 0
-    assert f"copilot-repl: warning: {path}, line 3" in r.err
+    assert f"copilot-repl: warning: 1 corrupt record skipped in {path} (line 3)" in r.err
     assert "hello" in r.out and "echo: hello" in r.out
 
 
@@ -290,13 +291,19 @@ def test_file_and_dir_modes(tmp_path: Path) -> None:
     assert mode(history) == 0o600
 
 
-def test_existing_open_data_dir_is_tightened(tmp_path: Path) -> None:
+def test_existing_open_data_dir_is_left_alone_and_reported(tmp_path: Path) -> None:
     root = tmp_path / "data"
     (root / "sessions").mkdir(parents=True)
     root.chmod(0o755)
-    (root / "sessions").chmod(0o777)
-    new_store(root, "main")
-    assert mode(root) == 0o700 and mode(root / "sessions") == 0o700
+    (root / "sessions").chmod(0o1777)
+    store = new_store(root, "main")
+    store.ensure()
+    assert mode(root) == 0o755 and mode(root / "sessions") == 0o1777  # not ours: not chmodded
+    assert store.take_warnings() == [
+        f"data dir {root / 'sessions'} can be written by other users (mode 1777); "
+        f"copilot-repl leaves it as it is (chmod 700 {root / 'sessions'} if that is not intended)"
+    ]
+    assert mode(store.path("main")) == 0o600
 
 
 def test_modes_when_a_second_process_creates_things(server: FakeServer, tmp_path: Path) -> None:

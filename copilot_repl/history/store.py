@@ -1,21 +1,38 @@
 """Sessions on disk: one append-only JSON Lines file per session.
 
-Layout under the data dir (0700; files 0600)::
+Layout under the data dir (0700 when copilot-repl creates it; files 0600)::
 
     sessions/NAME.jsonl     first line: {"t": "session", "schema": 1, ...}
     state.json              {"current": NAME}
+    summaries.json          what :ls shows, by file size, mtime and inode (a cache)
     input_history           the shell's Up/Down history
 
-Records after the header (each one line, written whole under an advisory lock):
+The records and their shapes are documented in ``records.py``; every line is
+checked against them when read, and every record before it is written.
 
-    {"t": "msg", "role", "content", "ts", "status", "model", "tokens"}
-    {"t": "part", "id", "text"}     a growing reply, saved as it streams
-    {"t": "end", "id"}              the reply with that id is complete (a msg follows)
-    {"t": "meta", "model"? , "system"?}
-    {"t": "truncate", "keep": N}    keep only the first N messages (:clear, :retry)
+Rules that keep other processes' work and the user's files safe:
 
-Nothing is ever rewritten in place. A torn or corrupt line is skipped with a
-warning; before appending after a torn last line a copy of the file is kept.
+- A record is written whole under an exclusive ``flock``, every byte or none
+  (a short write is rolled back, and ``StoreError`` raised). Nothing already
+  written is rewritten; a torn last line (a crash mid-write) is kept as a
+  ``.bak`` copy and closed with a newline before the next append.
+- A session file is created whole (temp file, then ``link``): never empty or
+  without its header. One that is (left by an older version) is reported, and
+  ``create`` replaces it.
+- Session files are never opened through a symlink, and only regular files
+  are read: a FIFO, device or stray name in ``sessions/`` is skipped, reported
+  once in ``Store.warnings``.
+- A write given the ``Loaded`` it is based on goes only into the file that was
+  read (same device and inode); a file renamed by another process is followed,
+  one removed or replaced raises ``SessionNotFound``. ``truncate`` refuses when
+  another process changed the messages since this one last read them.
+- A file written by a newer copilot-repl (a higher ``schema``) opens
+  read-only.
+
+Errors: ``SessionNotFound`` (no such session, or gone), ``SessionExists``,
+``BadSessionName``, ``SessionChanged`` (``truncate`` only), ``StoreError``
+(everything else: unreadable, not a regular file, no valid header, disk
+full). Corrupt records never raise: they are skipped and reported.
 """
 
 from __future__ import annotations
@@ -24,49 +41,55 @@ import contextlib
 import fcntl
 import json
 import os
-import re
-import shutil
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from copilot_repl.errors import SessionExists, SessionNotFound, StoreError
-from copilot_repl.history.messages import DONE, INTERRUPTED, Message, SessionData
+from copilot_repl.errors import (
+    BadSessionName,
+    SessionChanged,
+    SessionExists,
+    SessionNotFound,
+    StoreError,
+)
+from copilot_repl.history import files
+from copilot_repl.history.files import NotRegular, why
+from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import validate_name
+from copilot_repl.history.reader import (
+    Loaded,
+    apply_record,
+    blank_message,
+    newer_message,
+    no_header_message,
+    read_new,
+)
+from copilot_repl.history.records import SCHEMA, Corrupt, Header, check, dumps, parse
+from copilot_repl.history.writers import PROCESS_TOKEN
 
-SCHEMA = 1
+__all__ = [
+    "PROCESS_TOKEN",
+    "SCHEMA",
+    "SUFFIX",
+    "Loaded",
+    "Store",
+    "Summary",
+    "apply_record",
+    "dumps",
+]
+
 SUFFIX = ".jsonl"
-
-
-@dataclass
-class Loaded:
-    """A session read from disk, and where reading stopped."""
-
-    data: SessionData
-    offset: int = 0
-    inode: int = 0
-    parts: dict[str, list[str]] = field(default_factory=dict)
-    sealed: set[str] = field(default_factory=set)
-    warnings: list[str] = field(default_factory=list)
-    lineno: int = 0
-    torn: int = -1  # offset of an incomplete last line already warned about
 
 
 @dataclass(frozen=True)
 class Summary:
-    """What ``:ls`` shows, read cheaply."""
+    """What ``:ls`` shows."""
 
     name: str
     model: str
     messages: int
     modified: float
-
-
-def dumps(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
 class Store:
@@ -75,91 +98,197 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.sessions_dir = self.root / "sessions"
+        # One line each, reported once per process: the front end shows them.
+        self.warnings: list[str] = []
+        self._reported: set[str] = set()
+
+    def take_warnings(self) -> list[str]:
+        """Warnings collected so far (stray files, open data dir), emptied."""
+        out, self.warnings = self.warnings, []
+        return out
+
+    def _warn_once(self, text: str) -> None:
+        if text not in self._reported:
+            self._reported.add(text)
+            self.warnings.append(text)
 
     # -- set-up ---------------------------------------------------------
     def ensure(self) -> None:
+        """Create the data dir and ``sessions/`` (0700) if missing. An existing
+        dir is never chmodded: one other users can write to is reported."""
         for d in (self.root, self.sessions_dir):
-            try:
-                d.mkdir(mode=0o700, parents=True, exist_ok=True)
-                if d.stat().st_mode & 0o077:
-                    d.chmod(0o700)
-            except OSError as exc:
-                raise StoreError(f"cannot create data dir {d}: {_why(exc)}") from None
+            self._ensure_dir(d)
+        if not os.access(self.sessions_dir, os.R_OK | os.W_OK | os.X_OK):
+            raise StoreError(
+                f"cannot use data dir {self.root}: no permission to read, write or enter "
+                f"{self.sessions_dir}"
+            )
+
+    def _ensure_dir(self, d: Path) -> None:
+        try:
+            if d == self.root:
+                d.parent.mkdir(parents=True, exist_ok=True)
+            os.mkdir(d, 0o700)
+            os.chmod(d, 0o700)  # ours: exactly 0700, whatever the umask
+            return
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"cannot create data dir {d}: {why(exc)}") from None
+        try:
+            st = os.stat(d)
+        except OSError as exc:
+            raise StoreError(f"cannot use data dir {d}: {why(exc)}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise StoreError(f"cannot use data dir {d}: it is not a directory")
+        if st.st_mode & 0o022:
+            self._warn_once(
+                f"data dir {d} can be written by other users (mode "
+                f"{stat.S_IMODE(st.st_mode):o}); copilot-repl leaves it as it is "
+                f"(chmod 700 {d} if that is not intended)"
+            )
 
     def path(self, name: str) -> Path:
         return self.sessions_dir / f"{validate_name(name)}{SUFFIX}"
 
     # -- listing --------------------------------------------------------
     def names(self) -> list[str]:
+        """Valid session names with a regular file; anything else in
+        ``sessions/`` (a FIFO, a symlink, ``main (copy).jsonl``) is skipped and
+        reported once. Temp files of dead processes are removed."""
+        out = []
         try:
-            return sorted(p.name[: -len(SUFFIX)] for p in self.sessions_dir.glob(f"*{SUFFIX}"))
-        except OSError:
+            entries = list(os.scandir(self.sessions_dir))
+        except FileNotFoundError:
             return []
+        except OSError as exc:
+            self._warn_once(f"cannot list {self.sessions_dir}: {why(exc)}")
+            return []
+        for entry in entries:
+            if entry.name.startswith("."):
+                self._sweep(entry.name)
+                continue
+            if not entry.name.endswith(SUFFIX):
+                continue
+            name = entry.name[: -len(SUFFIX)]
+            try:
+                validate_name(name)
+            except BadSessionName:
+                self._warn_once(
+                    f"{entry.path} skipped: {name!r} is not a valid session name "
+                    "(rename it to letters, digits, '.', '_' or '-')"
+                )
+                continue
+            try:
+                regular = entry.is_file(follow_symlinks=False)
+            except OSError:
+                regular = False
+            if not regular:
+                self._warn_once(f"{files.not_regular(Path(entry.path))}; skipped")
+                continue
+            out.append(name)
+        return sorted(out)
+
+    def _sweep(self, hidden: str) -> None:
+        """Remove a temp file left by a process that died while creating a file."""
+        pid = files.tmp_owner(hidden)
+        if pid is None or pid == os.getpid() or _pid_exists(pid):
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.sessions_dir / hidden)
 
     def exists(self, name: str) -> bool:
-        return self.path(name).exists()
+        try:
+            os.lstat(self.path(name))
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.path(name)}: {why(exc)}") from None
+        return True
 
     def summaries(self) -> list[Summary]:
-        """One line per session for ``:ls``. A file unchanged since it was last
-        summarised (same size, mtime and inode) is not read again: the
-        summaries are cached in ``summaries.json``."""
+        """One line per session for ``:ls``, exactly what ``load`` would give.
+        A file unchanged since it was last summarised (same size, mtime and
+        inode) is not read again: the summaries are cached in ``summaries.json``.
+        A file that cannot be loaded is skipped and reported once."""
         cache = self._read_cache()
         fresh: dict[str, list[Any]] = {}
         out = []
         for name in self.names():
             try:
-                st = self.path(name).stat()
-                key = [st.st_size, st.st_mtime_ns, st.st_ino]
-                hit = cache.get(name)
-                if hit is not None and hit[:3] == key:
-                    summary = Summary(name, str(hit[3]), int(hit[4]), st.st_mtime)
-                else:
-                    summary, settled = self._summary(name, st.st_mtime)
-                    if not settled:
-                        out.append(summary)
-                        continue
-                fresh[name] = [*key, summary.model, summary.messages]
-                out.append(summary)
-            except (OSError, StoreError, ValueError, TypeError, IndexError):
+                summary, key = self._summary(name, cache.get(name))
+            except (SessionNotFound, FileNotFoundError):
+                continue  # removed meanwhile
+            except StoreError as exc:
+                self._warn_once(str(exc))
                 continue
+            except OSError as exc:
+                self._warn_once(f"cannot read {self.path(name)}: {why(exc)}")
+                continue
+            if summary is None:
+                continue
+            if key is not None:
+                fresh[name] = [*key, summary.model, summary.messages]
+            out.append(summary)
         if fresh != cache:
             self._write_cache(fresh)
         return out
 
-    def _summary(self, name: str, mtime: float) -> tuple[Summary, bool]:
-        """The summary, and whether it can be cached (no reply still streaming)."""
-        raw = self.path(name).read_bytes()
-        if b'"t":"truncate"' in raw:
-            data = self.load(name).data
-            return Summary(name, data.model, len(data.messages), mtime), not _streaming(raw)
-        header, _, _ = raw.partition(b"\n")
-        model = _json_field(header, "model")
-        meta = raw.rfind(b'{"t":"meta","model"')
-        if meta >= 0:
-            model = _json_field(raw[meta : raw.find(b"\n", meta)], "model") or model
-        count = raw.count(b'{"t":"msg"') + _cut_replies(raw)
-        return Summary(name, model, count, mtime), not _streaming(raw)
+    def _summary(self, name: str, hit: Any) -> tuple[Summary | None, list[int] | None]:
+        """The summary, and its cache key if it may be cached (no reply is
+        still streaming). None if ``name`` turned out to be a second name of
+        another session (a rename cut short) and was removed."""
+        path = self.path(name)
+        st = os.lstat(path)
+        if st.st_nlink > 1:
+            loaded = self.load(name)
+            if loaded.data.name != name:
+                return None, None
+            st = os.lstat(path)
+        key = [st.st_size, st.st_mtime_ns, st.st_ino]
+        if (
+            isinstance(hit, list)
+            and len(hit) == 5
+            and hit[:3] == key
+            and type(hit[3]) is str
+            and type(hit[4]) is int
+        ):
+            return Summary(name, hit[3], hit[4], st.st_mtime), key
+        loaded = self.load(name)
+        data = loaded.data
+        summary = Summary(name, data.model, len(data.messages), data.modified)
+        return summary, None if loaded.parts else key
 
     def _read_cache(self) -> dict[str, list[Any]]:
+        raw = self._read_small(self.root / "summaries.json")
         try:
-            data = json.loads((self.root / "summaries.json").read_bytes())
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
+            data = json.loads(raw) if raw else {}
+        except (ValueError, RecursionError):
             return {}
+        return data if isinstance(data, dict) else {}
 
     def _write_cache(self, cache: dict[str, list[Any]]) -> None:
-        path = self.root / "summaries.json"
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with contextlib.suppress(OSError):  # a cache: :ls reads the files again next time
+            data = json.dumps(cache, separators=(",", ":")).encode()
+            files.write_atomic(self.root / "summaries.json", data)
+
+    def _read_small(self, path: Path) -> bytes:
+        """A small state file's bytes (b"" if absent, unreadable or not a file)."""
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump(cache, f, separators=(",", ":"))
-            os.replace(tmp, path)
+            fd = files.open_regular(path, os.O_RDONLY)
+        except (OSError, StoreError):
+            return b""
+        try:
+            return files.read_from(fd, 0, min(os.fstat(fd).st_size, 64 << 20))
         except OSError:
-            pass  # a cache: :ls just reads the files again next time
+            return b""
+        finally:
+            os.close(fd)
 
     # -- create / delete / rename ---------------------------------------
     def create(self, data: SessionData) -> Loaded:
+        """Create a session file holding only the header, all at once. A blank
+        file of that name (left by a crash in an older version) is replaced."""
         self.ensure()
         path = self.path(data.name)
         header = {
@@ -170,150 +299,298 @@ class Store:
             "system": data.system,
             "created": data.created,
         }
+        check(header)  # never write a header that would not load
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            st = files.create_new(path, dumps(header), replace_blank=True)
         except FileExistsError:
             raise SessionExists(f"session {data.name!r} already exists") from None
         except OSError as exc:
-            raise StoreError(f"cannot create {path}: {_why(exc)}") from None
-        try:
-            os.write(fd, dumps(header))
-            st = os.fstat(fd)
-        except OSError as exc:
-            raise StoreError(f"cannot write {path}: {_why(exc)}") from None
-        finally:
-            os.close(fd)
+            raise StoreError(f"cannot create {path}: {why(exc)}") from None
         data.modified = data.created
-        return Loaded(data=data, offset=st.st_size, inode=st.st_ino, lineno=1)
+        return Loaded(
+            data=data,
+            offset=st.st_size,
+            inode=st.st_ino,
+            device=st.st_dev,
+            lineno=1,
+            schema=SCHEMA,
+        )
 
     def delete(self, name: str) -> None:
+        """Remove the session's name (under the file's lock, so a writer in
+        another process sees it gone and stops)."""
         path = self.path(name)
         try:
-            path.unlink()
+            fd = files.open_regular(path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise SessionNotFound(f"no session named {name!r}") from None
+        except NotRegular:
+            fd = -1  # a stray symlink or FIFO under a session's name: remove the name only
+        except OSError as exc:
+            raise StoreError(f"cannot delete {path}: {why(exc)}") from None
+        try:
+            if fd >= 0:
+                with files.locked(fd, fcntl.LOCK_EX):
+                    os.unlink(path)
+            else:
+                os.unlink(path)
         except FileNotFoundError:
             raise SessionNotFound(f"no session named {name!r}") from None
         except OSError as exc:
-            raise StoreError(f"cannot delete {path}: {_why(exc)}") from None
+            raise StoreError(f"cannot delete {path}: {why(exc)}") from None
+        finally:
+            if fd >= 0:
+                os.close(fd)
 
-    def rename(self, old: str, new: str) -> None:
+    def rename(self, old: str, new: str, loaded: Loaded | None = None) -> None:
+        """Rename in one step (never overwriting ``new``); ``loaded``, if given,
+        follows the new name."""
         src, dst = self.path(old), self.path(new)
         try:
-            os.link(src, dst)  # fails if dst exists: no silent overwrite
-            src.unlink()
+            fd = files.open_regular(src, os.O_RDONLY)
+        except FileNotFoundError:
+            raise SessionNotFound(f"no session named {old!r}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot rename {src}: {why(exc)}") from None
+        try:
+            with files.locked(fd, fcntl.LOCK_EX):
+                files.rename_noreplace(src, dst)
         except FileExistsError:
             raise SessionExists(f"session {new!r} already exists") from None
         except FileNotFoundError:
             raise SessionNotFound(f"no session named {old!r}") from None
         except OSError as exc:
-            raise StoreError(f"cannot rename {src}: {_why(exc)}") from None
+            raise StoreError(f"cannot rename {src}: {why(exc)}") from None
+        finally:
+            os.close(fd)
+        if loaded is not None:
+            loaded.data.name = new
+
+    def _repair_links(self, name: str, fd: int) -> tuple[str, str]:
+        """A file under two session names is a rename cut short between
+        ``link`` and ``unlink``. If the header names the old one, finish the
+        rename; otherwise say so. Returns the name to use and a warning."""
+        with files.locked(fd, fcntl.LOCK_EX):  # a rename in progress holds it
+            st = os.fstat(fd)
+            if st.st_nlink < 2:
+                return name, ""
+            twins = [n for n in self.names() if _same_file(self.path(n), st)]
+            if len(twins) < 2:
+                return name, ""
+            try:
+                header = parse(files.first_line(fd))
+                first = header.name if isinstance(header, Header) else ""
+            except Corrupt:
+                first = ""
+            others = [n for n in twins if n != first]
+            if first not in twins or len(others) != 1:
+                listed = ", ".join(repr(n) for n in twins)
+                return name, (
+                    f"sessions {listed} are one file under {len(twins)} names (a rename cut "
+                    "short?); :rm all but one of the names (the file stays under the last)"
+                )
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path(first))
+        return others[0], (
+            f"renaming session {first!r} to {others[0]!r} was cut short (a crash?); "
+            "the rename is now complete"
+        )
 
     # -- reading --------------------------------------------------------
     def load(self, name: str) -> Loaded:
+        """Read a session whole. Raises ``SessionNotFound`` if there is none,
+        ``StoreError`` if the file cannot be read, is not a regular file, is
+        blank or has no valid header. Corrupt records are skipped and reported
+        in ``Loaded.warnings``."""
         path = self.path(name)
         try:
-            st = path.stat()
+            fd = files.open_regular(path, os.O_RDONLY)
         except FileNotFoundError:
             raise SessionNotFound(f"no session named {name!r}") from None
-        loaded = Loaded(
-            data=SessionData(name=name, model="", modified=st.st_mtime), inode=st.st_ino
-        )
-        self.refresh(loaded)
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {why(exc)}") from None
+        try:
+            st = os.fstat(fd)
+            note = ""
+            if st.st_nlink > 1:
+                name, note = self._repair_links(name, fd)
+            loaded = Loaded(
+                data=SessionData(name=name, model="", modified=st.st_mtime),
+                inode=st.st_ino,
+                device=st.st_dev,
+            )
+            if note:
+                loaded.warnings.append(note)
+            with files.locked(fd, fcntl.LOCK_SH):
+                read_new(fd, loaded, path)
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {why(exc)}") from None
+        finally:
+            os.close(fd)
         if not loaded.data.created:
             loaded.data.created = st.st_mtime
         return loaded
 
     def refresh(self, loaded: Loaded) -> bool:
         """Apply what was appended since the last read (by this or another
-        process). Returns True if anything changed."""
-        path = self.path(loaded.data.name)
+        process); reads only the new bytes. Returns True if anything changed."""
+        fd, path = self._open_loaded(loaded, os.O_RDONLY)
         try:
-            with open(path, "rb") as f:
-                st = os.fstat(f.fileno())
-                if st.st_ino != loaded.inode or st.st_size < loaded.offset:
-                    raise SessionNotFound(
-                        f"session {loaded.data.name!r} was removed or replaced by another process"
-                    )
-                if st.st_size == loaded.offset:
-                    return False
-                f.seek(loaded.offset)
-                with _locked(f.fileno(), fcntl.LOCK_SH):
-                    chunk = f.read()
-        except FileNotFoundError:
-            raise SessionNotFound(
-                f"session {loaded.data.name!r} was deleted (by another process?)"
-            ) from None
+            with files.locked(fd, fcntl.LOCK_SH):
+                return read_new(fd, loaded, path)
         except OSError as exc:
-            raise StoreError(f"cannot read {path}: {_why(exc)}") from None
-        end = chunk.rfind(b"\n") + 1
-        pos = loaded.offset
-        for line in chunk[:end].split(b"\n")[:-1]:
-            loaded.lineno += 1
-            self._apply(loaded, line, path, warn=pos != loaded.torn)
-            pos += len(line) + 1
-        loaded.offset += end
-        loaded.data.modified = st.st_mtime
-        if end < len(chunk) and loaded.torn != loaded.offset:
-            # Writers hold the lock for a whole line: a partial one is a crash's.
-            loaded.torn = loaded.offset
-            loaded.warnings.append(
-                f"{path}, line {loaded.lineno + 1}: incomplete last record skipped "
-                "(cut short by a crash?); the file is left as it is"
-            )
-        _finish_parts(loaded)
-        return True
-
-    def _apply(self, loaded: Loaded, line: bytes, path: Path, *, warn: bool = True) -> None:
-        if not line.strip():
-            return
-        try:
-            rec = json.loads(line)
-            apply_record(loaded, rec)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            if warn:  # a torn line completed by our next append was reported already
-                loaded.warnings.append(
-                    f"{path}, line {loaded.lineno}: corrupt record skipped "
-                    "(the file is left as it is)"
-                )
-
-    # -- writing --------------------------------------------------------
-    def append(self, name: str, *records: dict[str, Any]) -> None:
-        path = self.path(name)
-        payload = b"".join(dumps(r) for r in records)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_APPEND)
-        except FileNotFoundError:
-            raise SessionNotFound(f"session {name!r} was deleted (by another process?)") from None
-        except OSError as exc:
-            raise StoreError(f"cannot write {path}: {_why(exc)}") from None
-        try:
-            with _locked(fd, fcntl.LOCK_EX):
-                if _torn(fd):
-                    _keep_copy(path)
-                    payload = b"\n" + payload
-                os.write(fd, payload)
-        except OSError as exc:
-            raise StoreError(f"cannot write {path}: {_why(exc)}") from None
+            raise StoreError(f"cannot read {path}: {why(exc)}") from None
         finally:
             os.close(fd)
 
+    def _open_loaded(self, loaded: Loaded, flags: int) -> tuple[int, Path]:
+        """An fd on the very file ``loaded`` was read from: by its name, or by
+        the name another process renamed it to. Raises ``SessionNotFound`` if
+        it was deleted, or replaced by another file of the same name."""
+        name = loaded.data.name
+        path = self.path(name)
+        try:
+            fd = files.open_regular(path, flags)
+        except FileNotFoundError:
+            fd = -1
+        except OSError as exc:
+            raise StoreError(f"cannot open {path}: {why(exc)}") from None
+        if fd >= 0:
+            if _is_loaded(fd, loaded):
+                return fd, path
+            os.close(fd)
+        for other in self.names() if loaded.inode else []:
+            moved = self.path(other)
+            try:
+                fd2 = files.open_regular(moved, flags)
+            except (OSError, StoreError):
+                continue
+            if _is_loaded(fd2, loaded):
+                loaded.data.name = other
+                loaded.warnings.append(
+                    f"session {name!r} was renamed to {other!r} by another process; "
+                    f"continuing as {other!r}"
+                )
+                return fd2, moved
+            os.close(fd2)
+        if fd < 0:
+            raise SessionNotFound(f"session {name!r} was deleted (by another process?)")
+        raise SessionNotFound(f"session {name!r} was removed or replaced by another process")
+
+    # -- writing --------------------------------------------------------
+    def append(self, name: str, *records: dict[str, Any], loaded: Loaded | None = None) -> None:
+        """Append ``records`` (each checked against its shape: a wrong one is a
+        bug, ``ValueError``), every byte or none.
+
+        With ``loaded`` (the session as this process read it), the records go
+        only into that very file (``SessionNotFound`` if it was deleted or
+        replaced; a rename is followed), and ``loaded`` is brought up to date,
+        these records included. Without it, into the file now named ``name``.
+        ``StoreError`` if it cannot be written (the file is left as it was)."""
+        for rec in records:
+            check(rec)
+        payload = b"".join(dumps(r) for r in records)
+        if loaded is not None:
+            fd, path = self._open_loaded(loaded, os.O_RDWR | os.O_APPEND)
+        else:
+            path = self.path(name)
+            fd = self._open_to_write(path, name)
+        try:
+            with files.locked(fd, fcntl.LOCK_EX):
+                self._check_writable(fd, path, loaded, name)
+                self._write(fd, path, payload)
+                if loaded is not None:
+                    read_new(fd, loaded, path)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {why(exc)}") from None
+        finally:
+            os.close(fd)
+
+    def truncate(self, loaded: Loaded, keep: int) -> None:
+        """Keep only the first ``keep`` messages (``:clear``, ``:retry``), as
+        ``loaded`` shows them. Under the lock, what other processes appended
+        meanwhile is read first: if it changed the messages, nothing is written
+        and ``SessionChanged`` is raised (their messages are never deleted)."""
+        if type(keep) is not int or not 0 <= keep <= len(loaded.data.messages):
+            raise ValueError(f"keep={keep!r} is not within 0..{len(loaded.data.messages)}")
+        seen = loaded.generation
+        fd, path = self._open_loaded(loaded, os.O_RDWR | os.O_APPEND)
+        try:
+            with files.locked(fd, fcntl.LOCK_EX):
+                self._check_writable(fd, path, loaded, loaded.data.name)
+                read_new(fd, loaded, path)
+                if loaded.generation != seen:
+                    raise SessionChanged(
+                        f"session {loaded.data.name!r} changed in another process meanwhile; "
+                        "nothing was deleted (look at it again and retry)"
+                    )
+                self._write(fd, path, dumps({"t": "truncate", "keep": keep}))
+                read_new(fd, loaded, path)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {why(exc)}") from None
+        finally:
+            os.close(fd)
+
+    def _open_to_write(self, path: Path, name: str) -> int:
+        try:
+            return files.open_regular(path, os.O_RDWR | os.O_APPEND)
+        except FileNotFoundError:
+            raise SessionNotFound(f"session {name!r} was deleted (by another process?)") from None
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {why(exc)}") from None
+
+    def _check_writable(self, fd: int, path: Path, loaded: Loaded | None, name: str) -> None:
+        """Refuse a deleted file, a read-only (newer schema) one, and one
+        without a valid header (the caller holds the lock)."""
+        if os.fstat(fd).st_nlink == 0:
+            raise SessionNotFound(f"session {name!r} was deleted (by another process?)")
+        if loaded is not None and loaded.schema:
+            if loaded.read_only:
+                raise StoreError(f"cannot write {path}: {loaded.read_only}")
+            return
+        line = files.first_line(fd)
+        if not line:
+            raise StoreError(blank_message(path, name))
+        try:
+            header = parse(line)
+        except Corrupt as exc:
+            raise StoreError(no_header_message(path, str(exc))) from None
+        if type(header) is not Header:
+            raise StoreError(no_header_message(path, "line 1 is another kind of record"))
+        if header.schema > SCHEMA:
+            raise StoreError(f"cannot write {path}: {newer_message(header.schema)}")
+
+    def _write(self, fd: int, path: Path, payload: bytes) -> None:
+        """Write ``payload`` whole at the end, or leave the file as it was."""
+        size = os.fstat(fd).st_size
+        if files.torn(fd, size):
+            files.keep_copy(fd, path)
+            payload = b"\n" + payload
+        try:
+            files.write_all(fd, payload)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)  # roll back the part that was written
+            raise
+
     # -- state ----------------------------------------------------------
     def current(self) -> str | None:
+        """The last active session, if ``state.json`` names one that exists."""
         try:
-            name = json.loads((self.root / "state.json").read_text()).get("current")
-            return str(name) if name and self.exists(str(name)) else None
-        except (OSError, ValueError, AttributeError):
+            state = json.loads(self._read_small(self.root / "state.json") or b"null")
+        except (ValueError, RecursionError):
+            return None
+        name = state.get("current") if isinstance(state, dict) else None
+        if not isinstance(name, str):
+            return None
+        try:
+            return name if self.exists(name) else None
+        except (BadSessionName, StoreError):
             return None
 
     def set_current(self, name: str) -> None:
-        path = self.root / "state.json"
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump({"current": name}, f)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # losing "last active session" is harmless
+        with contextlib.suppress(OSError):  # losing "last active session" is harmless
+            files.write_atomic(self.root / "state.json", json.dumps({"current": name}).encode())
 
     def input_history_path(self) -> Path:
         path = self.root / "input_history"
@@ -322,135 +599,29 @@ class Store:
         return path
 
 
-def apply_record(loaded: Loaded, rec: dict[str, Any]) -> None:
-    """Apply one record to the in-memory session (pure)."""
-    data = loaded.data
-    kind = rec["t"]
-    if kind == "session":
-        data.model = str(rec.get("model", ""))
-        data.system = str(rec.get("system", ""))
-        data.created = float(rec.get("created", 0.0))
-    elif kind == "msg":
-        rid = str(rec.get("id", ""))
-        if rid in loaded.sealed:
-            return  # already shown as the interrupted reply it was
-        msg = _message(rec)
-        loaded.parts.pop(rid, None)
-        _finish_parts(loaded)
-        data.messages.append(msg)
-    elif kind == "part":
-        loaded.parts.setdefault(str(rec["id"]), []).append(str(rec["text"]))
-    elif kind == "meta":
-        data.model = str(rec.get("model", data.model))
-        data.system = str(rec.get("system", data.system))
-    elif kind == "truncate":
-        del data.messages[int(rec["keep"]) :]
-    else:
-        raise ValueError(kind)
+def _is_loaded(fd: int, loaded: Loaded) -> bool:
+    """Whether ``fd`` is the file ``loaded`` was read from (learning it if
+    ``loaded`` does not know yet)."""
+    st = os.fstat(fd)
+    if not loaded.inode:
+        loaded.inode, loaded.device = st.st_ino, st.st_dev
+        return True
+    return st.st_ino == loaded.inode and loaded.device in (0, st.st_dev)
 
 
-def _message(rec: dict[str, Any]) -> Message:
-    role = rec["role"]
-    if role not in ("user", "assistant"):
-        raise ValueError(role)
-    return Message(
-        role=role,
-        content=str(rec["content"]),
-        ts=float(rec.get("ts", 0.0)),
-        status=str(rec.get("status", DONE)),
-        model=str(rec.get("model", "")),
-        tokens=int(rec.get("tokens", 0)),
-        id=str(rec.get("id", "")),
-    )
-
-
-def _finish_parts(loaded: Loaded) -> None:
-    """Leave growing replies in ``parts`` while their writer lives; one whose
-    process is gone (kill -9) becomes an interrupted assistant message."""
-    for rid in list(loaded.parts):
-        if not _writer_alive(rid):
-            text = "".join(loaded.parts.pop(rid))
-            loaded.sealed.add(rid)
-            loaded.data.messages.append(
-                Message(role="assistant", content=text, ts=time.time(), status=INTERRUPTED)
-            )
-
-
-# Identifies this process among others that had the same pid (containers often
-# give every run the same one): reply ids are ``PID-TOKEN-N``.
-PROCESS_TOKEN = f"{os.getpid()}-{os.urandom(4).hex()}"
-
-
-def _writer_alive(rid: str) -> bool:
-    """A part whose writing process is gone was cut short (kill -9, crash)."""
-    pid = rid.partition("-")[0]
-    if not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return rid.startswith(PROCESS_TOKEN + "-")
+def _same_file(path: Path, st: os.stat_result) -> bool:
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
+        other = os.lstat(path)
+    except OSError:
+        return False
+    return (other.st_ino, other.st_dev) == (st.st_ino, st.st_dev)
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True
     return True
-
-
-# An unescaped "id":" can only be a key: inside a JSON string the quotes are escaped.
-_PART_ID = re.compile(rb'\{"t":"part",[^\n]*?"id":"([^"\\]+)"')
-_MSG_ID = re.compile(rb'\{"t":"msg",[^\n]*?"id":"([^"\\]+)"')
-
-
-def _streaming(raw: bytes) -> bool:
-    """Whether a reply in ``raw`` has parts but no final message yet."""
-    if b'{"t":"part"' not in raw:
-        return False
-    return bool(set(_PART_ID.findall(raw)) - set(_MSG_ID.findall(raw)))
-
-
-def _cut_replies(raw: bytes) -> int:
-    """How many replies were cut short (parts with no final msg, writer gone):
-    ``load`` shows each as an interrupted message."""
-    if b'{"t":"part"' not in raw:
-        return 0
-    ended = set(_MSG_ID.findall(raw))
-    cut = set(_PART_ID.findall(raw)) - ended
-    return sum(1 for rid in cut if not _writer_alive(rid.decode("ascii", "replace")))
-
-
-def _json_field(line: bytes, key: str) -> str:
-    try:
-        return str(json.loads(line).get(key, ""))
-    except (ValueError, AttributeError):
-        return ""
-
-
-def _torn(fd: int) -> bool:
-    size = os.fstat(fd).st_size
-    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
-
-
-def _keep_copy(path: Path) -> None:
-    backup = path.with_name(f"{path.name}.{int(time.time())}.bak")
-    shutil.copy2(path, backup)
-    os.chmod(backup, 0o600)
-
-
-@contextmanager
-def _locked(fd: int, how: int) -> Iterator[None]:
-    fcntl.flock(fd, how)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-def _why(exc: OSError) -> str:
-    import errno
-
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full"
-    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return "the data dir is read-only or not writable"
-    return exc.strerror or str(exc)

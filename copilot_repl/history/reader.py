@@ -1,0 +1,178 @@
+"""Reading a session file: its lines become checked records (``records.py``)
+applied to the in-memory session. Pure but for ``read_new``, which reads an
+open file from where the last read stopped, so a refresh costs what was
+appended, not the whole history."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from copilot_repl.errors import SessionNotFound, StoreError
+from copilot_repl.history import files
+from copilot_repl.history.messages import INTERRUPTED, Message, SessionData
+from copilot_repl.history.records import (
+    SCHEMA,
+    Corrupt,
+    Header,
+    Meta,
+    Part,
+    Record,
+    Truncate,
+    check,
+    parse,
+)
+from copilot_repl.history.writers import writer_alive
+
+
+@dataclass
+class Loaded:
+    """A session read from disk, and where reading stopped."""
+
+    data: SessionData
+    offset: int = 0
+    inode: int = 0
+    parts: dict[str, list[str]] = field(default_factory=dict)
+    sealed: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    lineno: int = 0
+    torn: int = -1  # offset of an incomplete last line already warned about
+    device: int = 0  # with inode: which file this is (0: not known yet)
+    schema: int = 0  # the header's schema (0: header not read yet)
+    read_only: str = ""  # why this session cannot be written to, or ""
+    generation: int = 0  # counts changes to the message list (see Store.truncate)
+
+
+def read_new(fd: int, loaded: Loaded, path: Path) -> bool:
+    """Read and apply the complete lines after ``loaded.offset`` (the
+    caller holds a lock)."""
+    st = os.fstat(fd)
+    if st.st_size < loaded.offset:
+        raise SessionNotFound(
+            f"session {loaded.data.name!r} was removed or replaced by another process"
+        )
+    if st.st_size == loaded.offset and loaded.offset:
+        return False
+    chunk = files.read_from(fd, loaded.offset, st.st_size)
+    end = chunk.rfind(b"\n") + 1
+    if loaded.lineno == 0 and end == 0:
+        raise StoreError(blank_message(path, loaded.data.name))
+    pos = loaded.offset
+    bad, first_bad = 0, 0
+    for line in chunk[:end].split(b"\n")[:-1]:
+        loaded.lineno += 1
+        at, pos = pos, pos + len(line) + 1
+        if loaded.lineno == 1:
+            _apply_header(loaded, line, path)
+            continue
+        if not line.strip():
+            continue
+        try:
+            rec = parse(line, newer=loaded.schema > SCHEMA)
+            if type(rec) is Header:
+                raise Corrupt("a second session header")
+            _apply(loaded, rec)
+        except Corrupt:
+            if at != loaded.torn:  # a torn line closed by our append was reported already
+                bad += 1
+                first_bad = first_bad or loaded.lineno
+    loaded.offset += end
+    loaded.data.modified = st.st_mtime
+    if bad:
+        what = "record" if bad == 1 else "records"
+        kind = "not understood" if loaded.schema > SCHEMA else "corrupt"
+        where = f"line {first_bad}" if bad == 1 else f"first at line {first_bad}"
+        loaded.warnings.append(
+            f"{bad} {kind} {what} skipped in {path} ({where}); the file is left as it is"
+        )
+    if end < len(chunk) and loaded.torn != loaded.offset:
+        # Writers hold the lock for a whole line: a partial one is a crash's.
+        loaded.torn = loaded.offset
+        loaded.warnings.append(
+            f"{path}, line {loaded.lineno + 1}: incomplete last record skipped "
+            "(cut short by a crash?); the file is left as it is"
+        )
+    _finish_parts(loaded)
+    return True
+
+
+def apply_record(loaded: Loaded, rec: dict[str, Any]) -> None:
+    """Apply one record to the in-memory session (pure). Raises ``ValueError``
+    if it is not of a documented shape."""
+    _apply(loaded, check(rec, newer=loaded.schema > SCHEMA))
+
+
+def _apply(loaded: Loaded, rec: Record) -> None:
+    data = loaded.data
+    if isinstance(rec, Message):
+        if rec.id in loaded.sealed:
+            return  # already shown as the interrupted reply it was
+        if loaded.parts:
+            loaded.parts.pop(rec.id, None)
+            _finish_parts(loaded)
+        data.messages.append(rec)
+        loaded.generation += 1
+    elif isinstance(rec, Part):
+        loaded.parts.setdefault(rec.id, []).append(rec.text)
+    elif isinstance(rec, Meta):
+        data.model = data.model if rec.model is None else rec.model
+        data.system = data.system if rec.system is None else rec.system
+    elif isinstance(rec, Truncate):
+        if rec.keep < len(data.messages):
+            del data.messages[rec.keep :]
+            loaded.generation += 1
+    else:
+        data.model, data.system, data.created = rec.model, rec.system, rec.created
+        loaded.schema = rec.schema
+        if rec.schema > SCHEMA:
+            loaded.read_only = newer_message(rec.schema)
+
+
+def _apply_header(loaded: Loaded, line: bytes, path: Path) -> None:
+    """Line 1 must be a valid header: otherwise this is not a session file."""
+    try:
+        header = parse(line)
+    except Corrupt as exc:
+        raise StoreError(no_header_message(path, str(exc))) from None
+    if type(header) is not Header:
+        raise StoreError(no_header_message(path, "line 1 is another kind of record"))
+    _apply(loaded, header)
+    if loaded.read_only:
+        loaded.warnings.append(f"{path}: {loaded.read_only}")
+
+
+def _finish_parts(loaded: Loaded) -> None:
+    """Leave growing replies in ``parts`` while their writer lives; one whose
+    process is gone (kill -9) becomes an interrupted assistant message."""
+    for rid in list(loaded.parts):
+        if not writer_alive(rid):
+            text = "".join(loaded.parts.pop(rid))
+            loaded.sealed.add(rid)
+            loaded.data.messages.append(
+                Message(role="assistant", content=text, ts=time.time(), status=INTERRUPTED, id=rid)
+            )
+            loaded.generation += 1
+
+
+def blank_message(path: Path, name: str) -> str:
+    return (
+        f"{path} is empty or has no complete header (cut short while it was being "
+        f"created?); :rm {name} removes it, :new {name} replaces it"
+    )
+
+
+def no_header_message(path: Path, reason: str) -> str:
+    return (
+        f"{path} is not a copilot-repl session: its first line is not a valid header "
+        f"({reason}); move it out of {path.parent} or :rm it"
+    )
+
+
+def newer_message(schema: int) -> str:
+    return (
+        f"it was written by a newer copilot-repl (schema {schema}; this one knows "
+        f"schema {SCHEMA}), so it is open read-only"
+    )

@@ -1,0 +1,204 @@
+"""The records of a session file: their documented shapes, the one parser
+that turns a line into a checked record, and the one writer (pure).
+
+A session file is JSON Lines. Line 1 is the header; every later line is one
+record. Keys may come in any order; unknown extra keys are ignored.
+
+    {"t": "session", "schema": 1, "model": STR, "system"?: STR, "created"?: NUM, "name"?: STR}
+    {"t": "msg", "role": "user"|"assistant", "content": STR,
+        "ts"?: NUM, "status"?: STR, "model"?: STR, "tokens"?: INT>=0, "id"?: STR}
+    {"t": "part", "id": STR, "text": STR}   a growing reply, saved as it streams
+    {"t": "meta", "model"?: STR, "system"?: STR}
+    {"t": "truncate", "keep": INT}          keep only the first N messages, 0 <= N <= MAX_KEEP
+
+NUM is a finite JSON number, INT an integer (``12.0`` is accepted for
+``tokens``), STR a string (``model`` non-empty). A reply is complete when a
+``msg`` with the id of its ``part`` records follows. A line that is not one of
+these is corrupt: ``parse`` raises ``Corrupt`` (a ``ValueError``) and never
+anything else, whatever the bytes (deep nesting, huge numbers, bad UTF-8).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from copilot_repl.history.messages import DONE, Message
+
+SCHEMA = 1
+MAX_KEEP = 10**9
+
+# The C scanner behind json.loads, called directly: a third faster per line.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+class Corrupt(ValueError):
+    """A line that is not a record of the documented shape."""
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    schema: int
+    model: str
+    system: str = ""
+    created: float = 0.0
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    model: str | None = None
+    system: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Truncate:
+    keep: int
+
+
+Record = Header | Message | Part | Meta | Truncate
+
+
+def dumps(record: dict[str, Any]) -> bytes:
+    """One record as one line of UTF-8 (lone surrogates are escaped)."""
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return (text + "\n").encode()
+    except UnicodeEncodeError:
+        return (json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n").encode()
+
+
+def parse(line: bytes, *, newer: bool = False) -> Record:
+    """The record on ``line``. ``newer``: the file's schema is newer than
+    ours, so only the header's schema and model are required."""
+    return check(parse_json(line), newer=newer)
+
+
+def parse_json(line: bytes) -> dict[str, Any]:
+    """The JSON object on ``line``, or ``Corrupt``."""
+    try:
+        text = line.decode("utf-8").strip(" \t\r")
+        obj, end = _scan(text, 0)
+    except UnicodeDecodeError:
+        raise Corrupt("not UTF-8") from None
+    except (ValueError, StopIteration):
+        raise Corrupt("not JSON") from None
+    except RecursionError:
+        raise Corrupt("nested too deeply") from None
+    if end != len(text):
+        raise Corrupt("not JSON")
+    if type(obj) is not dict:
+        raise Corrupt("not a JSON object")
+    return obj
+
+
+def check(rec: object, *, newer: bool = False) -> Record:
+    """``rec`` (a decoded JSON value) as a checked record, or ``Corrupt``."""
+    if type(rec) is not dict:
+        raise Corrupt("not a JSON object")
+    kind = rec.get("t")
+    if kind == "msg":
+        return _message(rec)
+    if kind == "part":
+        rid = _str(rec, "id")
+        if not rid:
+            raise Corrupt("part: empty id")
+        return Part(rid, _str(rec, "text"))
+    if kind == "meta":
+        model = _opt_str(rec, "model")
+        if model == "":
+            raise Corrupt("meta: empty model")
+        return Meta(model, _opt_str(rec, "system"))
+    if kind == "truncate":
+        keep = rec.get("keep")
+        if type(keep) is not int or not 0 <= keep <= MAX_KEEP:
+            raise Corrupt("truncate: keep is not an integer from 0 to 10**9")
+        return Truncate(keep)
+    if kind == "session":
+        return _header(rec, newer=newer)
+    raise Corrupt("unknown record type")
+
+
+def _message(rec: dict[str, Any]) -> Message:
+    role = rec.get("role")
+    if role != "user" and role != "assistant":
+        raise Corrupt("msg: role is not user or assistant")
+    content = rec.get("content")
+    if not isinstance(content, str):
+        raise Corrupt("msg: content is not a string")
+    return Message(
+        role=role,
+        content=content,
+        ts=_num(rec, "ts"),
+        status=_opt_str(rec, "status") or DONE,
+        model=_opt_str(rec, "model") or "",
+        tokens=_count(rec, "tokens"),
+        id=_opt_str(rec, "id") or "",
+    )
+
+
+def _header(rec: dict[str, Any], *, newer: bool) -> Header:
+    schema = rec.get("schema")
+    if type(schema) is not int or schema < 1:
+        raise Corrupt("session header: schema is not a positive integer")
+    if schema > SCHEMA or newer:
+        model = rec.get("model")
+        return Header(schema, model if isinstance(model, str) else "")
+    model = _str(rec, "model")
+    if not model:
+        raise Corrupt("session header: empty model")
+    return Header(
+        schema,
+        model,
+        _opt_str(rec, "system") or "",
+        _num(rec, "created"),
+        _opt_str(rec, "name") or "",
+    )
+
+
+def _str(rec: dict[str, Any], key: str) -> str:
+    value = rec.get(key)
+    if not isinstance(value, str):
+        raise Corrupt(f"{key} is not a string")
+    return value
+
+
+def _opt_str(rec: dict[str, Any], key: str) -> str | None:
+    value = rec.get(key)
+    if value is None and key not in rec:
+        return None
+    if not isinstance(value, str):
+        raise Corrupt(f"{key} is not a string")
+    return value
+
+
+def _num(rec: dict[str, Any], key: str) -> float:
+    value = rec.get(key, 0.0)
+    if type(value) is float:
+        if not math.isfinite(value):
+            raise Corrupt(f"{key} is not a finite number")
+        return value
+    if type(value) is int:
+        try:
+            return float(value)
+        except OverflowError:
+            raise Corrupt(f"{key} is out of range") from None
+    raise Corrupt(f"{key} is not a number")
+
+
+def _count(rec: dict[str, Any], key: str) -> int:
+    value = rec.get(key, 0)
+    if type(value) is float and value.is_integer():
+        value = int(value)
+    if type(value) is not int or not 0 <= value <= 2**53:
+        raise Corrupt(f"{key} is not a count")
+    return value
