@@ -1,0 +1,408 @@
+"""Full-text search over every session: a SQLite FTS5 index derived from the
+session files (``DATA_DIR/search.db``, 0600).
+
+The JSON Lines files stay the truth. The index records, for each session
+file, the size, mtime and inode it was built from; ``sync`` (run before each
+query) re-indexes a file whose stat differs (a turn, a write by another
+process, a rewrite), drops sessions whose file is gone, and rebuilds the
+whole index when it is missing, of another version or corrupt. Each session
+is indexed as ``Store.load`` sees it: message ``n`` (1-based) is the n-th of
+its history. Nothing is indexed during a turn: the cost is paid by the next
+query, one session at a time.
+
+Ranking is FTS5's bm25; a prompt scores ``PROMPT_BOOST`` times a reply with
+the same match, so prompts rank above replies for equal matches (the role is
+the low bit of the rowid, so ranking reads no stored column). A query that
+matches more than ``RANK_WINDOW`` messages ranks the most recently indexed
+ones (sessions written lately are re-indexed last).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from copilot_repl.errors import SessionNotFound, StoreError, UsageError
+from copilot_repl.history.store import SUFFIX, Store
+
+INDEX_FILE = "search.db"
+VERSION = 2  # PRAGMA user_version: another value means rebuild
+PROMPT_BOOST = 1.5
+MARK_START, MARK_END = "\x02", "\x03"  # around each match in Hit.snippet
+RANK_WINDOW = 5000  # a query matching more ranks the most recently indexed ones
+SNIPPET_TOKENS = 16
+BATCH = 50  # sessions per write transaction while (re)building
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files(
+    name TEXT PRIMARY KEY, size INT, mtime_ns INT, ino INT, messages INT
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS msgs USING fts5(
+    content, session UNINDEXED, n UNINDEXED, ts UNINDEXED, model UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+"""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching message."""
+
+    session: str
+    n: int  # 1-based message number in the session's history
+    role: str
+    ts: float
+    model: str
+    snippet: str  # matches between MARK_START and MARK_END
+    score: float  # lower is better
+
+    def parts(self) -> list[tuple[str, bool]]:
+        """The snippet as (text, is_match) pieces, for highlighting."""
+        out: list[tuple[str, bool]] = []
+        for i, piece in enumerate(re.split(f"[{MARK_START}{MARK_END}]", self.snippet)):
+            if piece:
+                out.append((piece, i % 2 == 1))
+        return out
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    indexed: int = 0  # sessions (re)indexed
+    removed: int = 0  # sessions dropped
+    rebuilt: str = ""  # why the whole index was rebuilt (outdated, corrupt), or ""
+
+
+_Stat = tuple[int, int, int]
+_T = TypeVar("_T")
+
+
+class SearchIndex:
+    """The search index of one data dir. Open it, ``search`` (which syncs
+    first), ``close``. Safe to use from several processes at once."""
+
+    def __init__(self, store: Store, path: Path | None = None) -> None:
+        self.store = store
+        self.path = Path(path) if path else store.root / INDEX_FILE
+        self._db: sqlite3.Connection | None = None
+        self.rebuilt_because = ""  # why the last rebuild happened ("" if none)
+
+    # -- opening ----------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        self.store.ensure()
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        try:
+            db.execute("PRAGMA secure_delete = ON")  # purged text is overwritten, not left
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == VERSION:
+                return db
+            if version != 0:  # another layout: start again from the files
+                db.close()
+                _remove_db(self.path)
+                self.rebuilt_because = f"index version {version}, not {VERSION}"
+                return self._open()
+            db.execute("BEGIN IMMEDIATE")
+            if db.execute("PRAGMA user_version").fetchone()[0] != VERSION:
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        db.execute(stmt)
+                db.execute(f"PRAGMA user_version = {VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- keeping in step --------------------------------------------------
+    def sync(self) -> SyncReport:
+        """Bring the index in step with the session files."""
+        return self._guarded(self._sync)
+
+    def _sync(self) -> SyncReport:
+        db = self._conn()
+        on_disk = _scan(self.store.sessions_dir)
+        known = _known(db)
+        if on_disk == known:
+            return SyncReport()
+        indexed = removed = 0
+        todo = sorted(on_disk)
+        for start in range(0, max(len(todo), 1), BATCH):
+            batch = todo[start : start + BATCH]
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                known = _known(db)  # another process may have done part of it
+                if start == 0:
+                    for name in set(known) - set(on_disk):
+                        self._drop(db, name)
+                        removed += 1
+                for name in batch:
+                    if known.get(name) != on_disk[name]:
+                        indexed += self._index(db, name)
+                db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+        report = SyncReport(indexed, removed, self.rebuilt_because)
+        self.rebuilt_because = ""
+        return report
+
+    def _index(self, db: sqlite3.Connection, name: str) -> int:
+        """(Re)index one session; the stat is taken before reading, so a write
+        meanwhile leaves it stale and the next sync reads the file again."""
+        self._drop(db, name)
+        try:
+            st = self.store.path(name).stat()
+            loaded = self.store.load(name)
+        except (SessionNotFound, FileNotFoundError):
+            return 0
+        except (OSError, StoreError):
+            return 0  # unreadable now: tried again at the next sync (no row in files)
+        model = loaded.data.model
+        top = db.execute("SELECT max(rowid) FROM msgs").fetchone()[0] or 0
+        rows = [
+            ((top // 2 + i) * 2 + (m.role == "user"), m.content, name, n, m.ts, m.model or model)
+            for i, (n, m) in enumerate(enumerate(loaded.data.messages, 1), 1)
+            if m.content
+        ]
+        db.executemany(
+            "INSERT INTO msgs(rowid, content, session, n, ts, model) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        db.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+            (name, st.st_size, st.st_mtime_ns, st.st_ino, len(loaded.data.messages)),
+        )
+        return 1
+
+    @staticmethod
+    def _drop(db: sqlite3.Connection, name: str) -> None:
+        db.execute("DELETE FROM msgs WHERE session = ?", (name,))
+        db.execute("DELETE FROM files WHERE name = ?", (name,))
+
+    def forget(self, name: str) -> None:
+        """Remove a session's text from the index for good (purge): the rows
+        are deleted with secure_delete (freed pages are zeroed) and the FTS
+        segments merged, so the
+        text does not linger in free pages of the file."""
+
+        def run() -> None:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._drop(db, name)
+                db.execute("INSERT INTO msgs(msgs) VALUES ('optimize')")
+                db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+
+        self._guarded(run)
+
+    def rebuild(self) -> SyncReport:
+        """Throw the index away and build it again from the files."""
+        self.close()
+        _remove_db(self.path)
+        self.rebuilt_because = "asked"
+        return self.sync()
+
+    # -- searching --------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        session: str | None = None,
+        model: str | None = None,
+        role: str | None = None,
+        since: float | None = None,
+        limit: int = 20,
+    ) -> list[Hit]:
+        """The best ``limit`` messages matching ``query`` (words, all required;
+        ``"a phrase"``; ``word*`` for a prefix), best first."""
+        match = fts_query(query)
+        where: list[str] = []
+        params: list[object] = []
+        if role is not None:
+            if role not in ("user", "assistant"):
+                raise UsageError(f"--role is user or assistant, not {role!r}")
+            where.append(f"(rowid & 1) = {int(role == 'user')}")
+        if session is not None:
+            where.append("session = ?")
+            params.append(session)
+        if model is not None:
+            where.append("(model = ? OR model LIKE ?)")
+            params += [model, f"%:{model.replace('%', '').replace('_', '')}"]
+        if since is not None:
+            where.append("ts >= ?")
+            params.append(since)
+        return self._guarded(lambda: self._search(match, where, params, max(1, limit)))
+
+    def _search(self, match: str, where: list[str], params: list[object], limit: int) -> list[Hit]:
+        self._sync()
+        db = self._conn()
+        cond = " AND ".join(["msgs MATCH ?", *where])
+        args = [match, *params]
+        # Rank only the RANK_WINDOW most recently indexed matches: bm25 costs
+        # about a microsecond a row, and a word found in every message has no
+        # meaningful rank anyway.
+        cut = db.execute(
+            f"SELECT rowid FROM msgs WHERE {cond} ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            [*args, RANK_WINDOW - 1],
+        ).fetchone()
+        if cut is not None:
+            cond += f" AND rowid >= {int(cut[0])}"
+        top = db.execute(
+            f"SELECT rowid, bm25(msgs) * (CASE rowid & 1 WHEN 1 THEN {PROMPT_BOOST} ELSE 1.0 END)"
+            f" AS score FROM msgs WHERE {cond} ORDER BY score, rowid DESC LIMIT ?",
+            [*args, limit],
+        ).fetchall()
+        if not top:
+            return []
+        score = {int(r[0]): float(r[1]) for r in top}
+        rows = db.execute(
+            "SELECT rowid, session, n, ts, model, "
+            f"snippet(msgs, 0, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}) "
+            f"FROM msgs WHERE msgs MATCH ? AND rowid IN ({','.join(map(str, score))})",
+            [match],
+        ).fetchall()
+        hits = [
+            Hit(
+                session=r[1],
+                n=int(r[2]),
+                role="user" if r[0] & 1 else "assistant",
+                ts=float(r[3]),
+                model=r[4],
+                snippet=r[5],
+                score=score[int(r[0])],
+            )
+            for r in rows
+        ]
+        hits.sort(key=lambda h: h.score)
+        return hits
+
+    # -- faults -----------------------------------------------------------
+    def _guarded(self, fn: Callable[[], _T]) -> _T:
+        """Run ``fn``; if the index turns out corrupt, rebuild it and run again."""
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise StoreError(f"the search index {self.path} is busy; try again") from None
+            why = str(exc)
+        except sqlite3.DatabaseError as exc:
+            why = str(exc)
+        self.close()
+        _remove_db(self.path)
+        self.rebuilt_because = f"index unreadable ({why})"
+        try:
+            return fn()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot use the search index {self.path}: {exc}") from None
+
+
+def fts_query(text: str) -> str:
+    """The user's query as an FTS5 expression: each word (or ``"phrase"``)
+    quoted, so punctuation in the query never is FTS5 syntax; a trailing
+    ``*`` keeps prefix search; ``OR`` between two terms is kept."""
+    terms: list[str] = []
+    text = _CONTROL.sub(" ", text)  # a NUL ends an SQLite string early
+    for phrase, word in re.findall(r'"([^"]*)"?|(\S+)', text):
+        if phrase.strip():
+            terms.append(_quote(phrase))
+        elif word == "OR" and terms and terms[-1] != "OR":
+            terms.append("OR")
+        elif word:
+            star = word.endswith("*") and bool(_WORD.search(word[:-1]))
+            body = word[:-1] if star else word
+            if _WORD.search(body):
+                terms.append(_quote(body) + ("*" if star else ""))
+    while terms and terms[-1] == "OR":
+        terms.pop()
+    if not terms:
+        raise UsageError('nothing to search for: give a word or a "phrase"')
+    return " ".join(terms)
+
+
+_WORD = re.compile(r"\w")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _scan(sessions_dir: Path) -> dict[str, _Stat]:
+    out: dict[str, _Stat] = {}
+    try:
+        entries: Iterator[os.DirEntry[str]] = os.scandir(sessions_dir)
+    except OSError:
+        return out
+    with entries as it:  # type: ignore[attr-defined]
+        for entry in it:
+            if not entry.name.endswith(SUFFIX) or entry.name.startswith("."):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            out[entry.name[: -len(SUFFIX)]] = (st.st_size, st.st_mtime_ns, st.st_ino)
+    return out
+
+
+def _known(db: sqlite3.Connection) -> dict[str, _Stat]:
+    rows = db.execute("SELECT name, size, mtime_ns, ino FROM files").fetchall()
+    return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _remove_db(path: Path) -> None:
+    for p in (path, Path(f"{path}-journal"), Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def since_ago(text: str, now: float | None = None) -> float:
+    """``--since`` as a timestamp: ``30m``, ``12h``, ``7d``, ``2w``, or a date
+    ``YYYY-MM-DD``."""
+    now = time.time() if now is None else now
+    m = re.fullmatch(r"(\d+)\s*([mhdw])", text.strip())
+    if m:
+        unit = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[m.group(2)]
+        return now - int(m.group(1)) * unit
+    try:
+        from datetime import datetime
+
+        return datetime.strptime(text.strip(), "%Y-%m-%d").timestamp()
+    except ValueError:
+        raise UsageError(
+            f"--since takes 30m, 12h, 7d, 2w or a date YYYY-MM-DD, not {text!r}"
+        ) from None

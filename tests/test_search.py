@@ -1,0 +1,221 @@
+"""The full-text index: results, ranking, filters, and staying in step with
+the session files (rebuild after deletion and corruption, writes by another
+process, purge)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from copilot_repl.errors import UsageError
+from copilot_repl.history.messages import SessionData
+from copilot_repl.history.search import INDEX_FILE, SearchIndex, fts_query, since_ago
+from copilot_repl.history.store import Store
+
+
+def msg(role: str, content: str, ts: float = 1.0, **extra: object) -> dict[str, object]:
+    return {"t": "msg", "role": role, "content": content, "ts": ts, **extra}
+
+
+def new_store(root: Path, **sessions: list[tuple[str, str]]) -> Store:
+    store = Store(root)
+    for name, messages in sessions.items():
+        store.create(SessionData(name=name, model="openai:gpt-4o-mini", created=1000.0))
+        store.append(
+            name, *(msg(role, text, ts=1000.0 + i) for i, (role, text) in enumerate(messages))
+        )
+    return store
+
+
+def found(index: SearchIndex, query: str, **kw: object) -> list[tuple[str, int]]:
+    return [(h.session, h.n) for h in index.search(query, **kw)]  # type: ignore[arg-type]
+
+
+def test_finds_prompts_and_replies_with_numbers_and_snippets(tmp_path: Path) -> None:
+    store = new_store(
+        tmp_path,
+        a=[("user", "how do I make a venv"), ("assistant", "python -m venv .venv")],
+        b=[("user", "tell me about tokio"), ("assistant", "an async runtime for Rust")],
+    )
+    with SearchIndex(store) as index:
+        assert sorted(found(index, "venv")) == [("a", 1), ("a", 2)]
+        (hit,) = index.search("runtime")
+        assert (hit.session, hit.n, hit.role) == ("b", 2, "assistant")
+        assert ("runtime", True) in hit.parts()
+        assert "".join(text for text, _ in hit.parts()) == "an async runtime for Rust"
+        assert found(index, "nothing-like-this") == []
+
+
+def test_a_prompt_ranks_above_a_reply_with_the_same_match(tmp_path: Path) -> None:
+    store = new_store(
+        tmp_path,
+        early=[("assistant", "the flux capacitor needs power")],
+        late=[("user", "the flux capacitor needs power")],
+    )
+    with SearchIndex(store) as index:
+        assert [h.role for h in index.search("capacitor")] == ["user", "assistant"]
+    store2 = new_store(
+        tmp_path / "two",
+        late=[("assistant", "the flux capacitor needs power")],
+        early=[("user", "the flux capacitor needs power")],
+    )
+    with SearchIndex(store2) as index:
+        assert [h.role for h in index.search("capacitor")] == ["user", "assistant"]
+
+
+def test_filters(tmp_path: Path) -> None:
+    store = new_store(
+        tmp_path,
+        a=[("user", "alpha beta"), ("assistant", "alpha gamma")],
+        b=[("user", "alpha delta")],
+    )
+    store.append("b", {"t": "meta", "model": "ollama:llama3.2"})
+    store.append("b", msg("assistant", "alpha again", ts=5000.0, model="ollama:llama3.2"))
+    with SearchIndex(store) as index:
+        assert sorted(found(index, "alpha", session="a")) == [("a", 1), ("a", 2)]
+        assert sorted(found(index, "alpha", role="user")) == [("a", 1), ("b", 1)]
+        assert found(index, "alpha", role="assistant", session="b") == [("b", 2)]
+        assert found(index, "alpha", model="llama3.2", role="assistant") == [("b", 2)]
+        assert found(index, "alpha", since=4000.0) == [("b", 2)]
+        with pytest.raises(UsageError):
+            index.search("alpha", role="system")
+
+
+def test_phrases_prefixes_and_punctuation(tmp_path: Path) -> None:
+    store = new_store(
+        tmp_path,
+        a=[("user", "error: connection refused (ECONNREFUSED) at host:8080")],
+        b=[("user", "refused connection")],
+    )
+    with SearchIndex(store) as index:
+        assert found(index, '"connection refused"') == [("a", 1)]
+        assert sorted(found(index, "connection refused")) == [("a", 1), ("b", 1)]
+        assert found(index, "ECONN*") == [("a", 1)]
+        assert found(index, "host:8080") == [("a", 1)]
+        assert found(index, 'NEAR( AND "unbalanced') == []
+        with pytest.raises(UsageError):
+            index.search("  ** ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_any_query_is_either_refused_or_valid_fts(text: str) -> None:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(c)")
+    db.execute("INSERT INTO t VALUES ('some text')")
+    try:
+        query = fts_query(text)
+    except UsageError:
+        return
+    db.execute("SELECT * FROM t WHERE t MATCH ?", (query,)).fetchall()
+
+
+def test_follows_appends_clears_deletes_and_renames(tmp_path: Path) -> None:
+    store = new_store(tmp_path, a=[("user", "first words")], b=[("user", "other words")])
+    with SearchIndex(store) as index:
+        assert found(index, "words") == [("a", 1), ("b", 1)] or found(index, "words") == [
+            ("b", 1),
+            ("a", 1),
+        ]
+        store.append("a", msg("assistant", "second banana"))
+        assert found(index, "banana") == [("a", 2)]
+        store.append("a", {"t": "truncate", "keep": 0})
+        assert found(index, "banana") == []
+        store.rename("b", "c")
+        assert found(index, "other") == [("c", 1)]
+        store.delete("c")
+        assert found(index, "other") == []
+        assert index.sync().indexed == 0
+
+
+def test_rebuilt_when_the_index_file_is_deleted(tmp_path: Path) -> None:
+    store = new_store(tmp_path, a=[("user", "kumquat")])
+    with SearchIndex(store) as index:
+        assert found(index, "kumquat") == [("a", 1)]
+    (tmp_path / INDEX_FILE).unlink()
+    with SearchIndex(store) as index:
+        assert index.sync().indexed == 1
+        assert found(index, "kumquat") == [("a", 1)]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "zeroed"])
+def test_rebuilt_when_the_index_is_corrupt(tmp_path: Path, damage: str) -> None:
+    store = new_store(tmp_path, a=[("user", "kumquat " * 500)], b=[("user", "quince")])
+    with SearchIndex(store) as index:
+        assert found(index, "quince") == [("b", 1)]
+    path = tmp_path / INDEX_FILE
+    raw = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database" * 100)
+    elif damage == "truncated":
+        path.write_bytes(raw[: len(raw) // 3])
+    else:
+        path.write_bytes(raw[:4096] + b"\0" * (len(raw) - 4096))
+    with SearchIndex(store) as index:
+        assert found(index, "quince") == [("b", 1)]
+        assert found(index, "kumquat") == [("a", 1)]
+
+
+def test_picks_up_a_session_written_by_another_process(tmp_path: Path) -> None:
+    store = new_store(tmp_path, a=[("user", "first")])
+    with SearchIndex(store) as index:
+        assert found(index, "zebra") == []
+        code = (
+            "import sys\n"
+            "from pathlib import Path\n"
+            "from copilot_repl.history.store import Store\n"
+            "from copilot_repl.history.messages import SessionData\n"
+            "s = Store(Path(sys.argv[1]))\n"
+            "s.append('a', {'t': 'msg', 'role': 'assistant', 'content': 'a zebra', 'ts': 2.0})\n"
+            "s.create(SessionData(name='new', model='openai:x'))\n"
+            "s.append('new', {'t': 'msg', 'role': 'user', 'content': 'zebra crossing'})\n"
+        )
+        subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, cwd=ROOT)
+        assert sorted(found(index, "zebra")) == [("a", 2), ("new", 1)]
+
+
+def test_two_indexes_over_one_dir_agree(tmp_path: Path) -> None:
+    store = new_store(tmp_path, a=[("user", "apple")])
+    with SearchIndex(store) as one, SearchIndex(Store(tmp_path)) as two:
+        assert found(one, "apple") == [("a", 1)]
+        store.append("a", msg("user", "apple pie"))
+        assert found(two, "apple pie") == [("a", 2)]
+        assert found(one, "pie") == [("a", 2)]
+
+
+def test_forget_leaves_no_trace_of_the_text_in_the_index_file(tmp_path: Path) -> None:
+    secret = "sk-proj-Zq8XwV3mTtB9yRk2LpQ7"
+    filler = [("assistant", f"ordinary reply number {i} " * 20) for i in range(200)]
+    store = new_store(tmp_path, a=[("user", f"my key is {secret}")], b=filler)
+    with SearchIndex(store) as index:
+        assert found(index, secret) == [("a", 1)]
+        assert secret.encode() in (tmp_path / INDEX_FILE).read_bytes()
+        store.delete("a")
+        index.forget("a")
+        assert found(index, "ordinary")
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(INDEX_FILE)]
+    assert all(secret.encode() not in p.read_bytes() for p in leftovers)
+    assert secret[3:15].lower().encode() not in (tmp_path / INDEX_FILE).read_bytes().lower()
+
+
+def test_index_file_is_private(tmp_path: Path) -> None:
+    store = new_store(tmp_path, a=[("user", "x")])
+    with SearchIndex(store) as index:
+        index.sync()
+    assert os.stat(tmp_path / INDEX_FILE).st_mode & 0o077 == 0
+
+
+def test_since_ago() -> None:
+    assert since_ago("2h", now=10_000.0) == 10_000.0 - 7200
+    assert since_ago("3d", now=1e6) == 1e6 - 3 * 86400
+    assert since_ago("2024-01-02") > since_ago("2024-01-01")
+    with pytest.raises(UsageError):
+        since_ago("yesterday")
