@@ -44,6 +44,10 @@ class Loaded:
     schema: int = 0  # the header's schema (0: header not read yet)
     read_only: str = ""  # why this session cannot be written to, or ""
     generation: int = 0  # counts changes to the message list (see Store.truncate)
+    head: bytes = b""  # the header line's first HEAD bytes: which file this is
+
+
+HEAD = 4096
 
 
 def read_new(fd: int, loaded: Loaded, path: Path) -> bool:
@@ -140,6 +144,7 @@ def _apply_header(loaded: Loaded, line: bytes, path: Path) -> None:
     if type(header) is not Header:
         raise StoreError(no_header_message(path, "line 1 is another kind of record"))
     _apply(loaded, header)
+    loaded.head = line[:HEAD]
     if loaded.read_only:
         loaded.warnings.append(f"{path}: {loaded.read_only}")
 

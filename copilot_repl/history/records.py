@@ -4,7 +4,8 @@ that turns a line into a checked record, and the one writer (pure).
 A session file is JSON Lines. Line 1 is the header; every later line is one
 record. Keys may come in any order; unknown extra keys are ignored.
 
-    {"t": "session", "schema": 1, "model": STR, "system"?: STR, "created"?: NUM, "name"?: STR}
+    {"t": "session", "schema": 1, "model": STR, "system"?: STR, "created"?: NUM, "name"?: STR,
+        "file_id"?: STR}                    file_id: random, tells this file from a later one
     {"t": "msg", "role": "user"|"assistant", "content": STR,
         "ts"?: NUM, "status"?: STR, "model"?: STR, "tokens"?: INT>=0, "id"?: STR}
     {"t": "part", "id": STR, "text": STR}   a growing reply, saved as it streams

@@ -207,8 +207,7 @@ class SearchIndex:
     def forget(self, name: str) -> None:
         """Remove a session's text from the index for good (purge): the rows
         are deleted with secure_delete (freed pages are zeroed) and the FTS
-        segments merged, so the
-        text does not linger in free pages of the file."""
+        segments merged, so the text does not linger in free pages of the file."""
 
         def run() -> None:
             db = self._conn()

@@ -58,6 +58,7 @@ from copilot_repl.history.files import NotRegular, why
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import validate_name
 from copilot_repl.history.reader import (
+    HEAD,
     Loaded,
     apply_record,
     blank_message,
@@ -294,14 +295,16 @@ class Store:
         header = {
             "t": "session",
             "schema": SCHEMA,
+            "file_id": os.urandom(8).hex(),
             "name": data.name,
             "model": data.model,
             "system": data.system,
             "created": data.created,
         }
         check(header)  # never write a header that would not load
+        line = dumps(header)
         try:
-            st = files.create_new(path, dumps(header), replace_blank=True)
+            st = files.create_new(path, line, replace_blank=True)
         except FileExistsError:
             raise SessionExists(f"session {data.name!r} already exists") from None
         except OSError as exc:
@@ -314,6 +317,7 @@ class Store:
             device=st.st_dev,
             lineno=1,
             schema=SCHEMA,
+            head=line[:-1][:HEAD],
         )
 
     def delete(self, name: str) -> None:
@@ -366,17 +370,18 @@ class Store:
         if loaded is not None:
             loaded.data.name = new
 
-    def _repair_links(self, name: str, fd: int) -> tuple[str, str]:
+    def _repair_links(self, name: str, fd: int) -> str:
         """A file under two session names is a rename cut short between
-        ``link`` and ``unlink``. If the header names the old one, finish the
-        rename; otherwise say so. Returns the name to use and a warning."""
+        ``link`` and ``unlink``. If the header names one of the two (the name
+        it was created with), finish the rename; otherwise report it. Returns
+        the name to use."""
         with files.locked(fd, fcntl.LOCK_EX):  # a rename in progress holds it
             st = os.fstat(fd)
             if st.st_nlink < 2:
-                return name, ""
+                return name
             twins = [n for n in self.names() if _same_file(self.path(n), st)]
             if len(twins) < 2:
-                return name, ""
+                return name
             try:
                 header = parse(files.first_line(fd))
                 first = header.name if isinstance(header, Header) else ""
@@ -385,16 +390,18 @@ class Store:
             others = [n for n in twins if n != first]
             if first not in twins or len(others) != 1:
                 listed = ", ".join(repr(n) for n in twins)
-                return name, (
+                self._warn_once(
                     f"sessions {listed} are one file under {len(twins)} names (a rename cut "
                     "short?); :rm all but one of the names (the file stays under the last)"
                 )
+                return name
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path(first))
-        return others[0], (
+        self._warn_once(
             f"renaming session {first!r} to {others[0]!r} was cut short (a crash?); "
             "the rename is now complete"
         )
+        return others[0]
 
     # -- reading --------------------------------------------------------
     def load(self, name: str) -> Loaded:
@@ -411,16 +418,13 @@ class Store:
             raise StoreError(f"cannot read {path}: {why(exc)}") from None
         try:
             st = os.fstat(fd)
-            note = ""
             if st.st_nlink > 1:
-                name, note = self._repair_links(name, fd)
+                name = self._repair_links(name, fd)
             loaded = Loaded(
                 data=SessionData(name=name, model="", modified=st.st_mtime),
                 inode=st.st_ino,
                 device=st.st_dev,
             )
-            if note:
-                loaded.warnings.append(note)
             with files.locked(fd, fcntl.LOCK_SH):
                 read_new(fd, loaded, path)
         except OSError as exc:
@@ -606,7 +610,11 @@ def _is_loaded(fd: int, loaded: Loaded) -> bool:
     if not loaded.inode:
         loaded.inode, loaded.device = st.st_ino, st.st_dev
         return True
-    return st.st_ino == loaded.inode and loaded.device in (0, st.st_dev)
+    if st.st_ino != loaded.inode or loaded.device not in (0, st.st_dev):
+        return False
+    # A freed inode number is soon given to a new file: the header tells them apart
+    # (new headers carry a random file_id; older ones their creation time).
+    return not loaded.head or os.pread(fd, len(loaded.head), 0) == loaded.head
 
 
 def _same_file(path: Path, st: os.stat_result) -> bool:

@@ -1,0 +1,221 @@
+"""Sessions as portable JSON documents (``sessions export --format json`` and
+``sessions import``), and writing imported sessions into the store whole or
+not at all. Pure data plus ``Store`` calls: no network, no terminal.
+
+The document (``version`` 1)::
+
+    {"format": "copilot-repl.session", "version": 1,
+     "session": {"name", "model", "system", "created", "modified"},
+     "messages": [{"role", "content", "ts", "status", "model", "tokens", "id",
+                   ...any other keys the message's record holds, e.g. "figures"}]}
+
+``created``, ``modified`` and ``ts`` are seconds since the epoch. Importing
+a document recreates the session exactly: the same messages with their
+statuses, models, token counts and figures, the same model, system prompt
+and times. Another ``format``, a newer ``version`` or a wrong shape fails with
+one line naming the file and what was not understood.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from copilot_repl.errors import ImportFailed, SessionExists, StoreError
+from copilot_repl.history.messages import Message, SessionData
+from copilot_repl.history.names import validate_name
+from copilot_repl.history.records import Corrupt, check
+from copilot_repl.history.store import Store
+
+FORMAT = "copilot-repl.session"
+VERSION = 1
+MESSAGE_KEYS = frozenset(f.name for f in fields(Message))
+
+
+@dataclass
+class Imported:
+    """A session read from a file, not yet in the store."""
+
+    data: SessionData
+    source: str  # where it came from, for messages ("FILE", "FILE#ID")
+    extras: list[dict[str, Any]] = field(default_factory=list)  # per message: other record keys
+
+
+# -- export -------------------------------------------------------------------
+def export_session(store: Store, name: str) -> dict[str, Any]:
+    """The session as a JSON-ready document (replies still streaming in
+    another process are left out until they end)."""
+    data = store.load(name).data
+    extras = record_extras(store.path(data.name))
+    messages = []
+    for m in data.messages:
+        item = asdict(m)
+        item.update(extras.get(m.id, {}) if m.id else {})
+        messages.append(item)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "session": {
+            "name": data.name,
+            "model": data.model,
+            "system": data.system,
+            "created": data.created,
+            "modified": data.modified,
+        },
+        "messages": messages,
+    }
+
+
+def record_extras(path: Path) -> dict[str, dict[str, Any]]:
+    """Keys of the ``msg`` records in a session file that ``Message`` does not
+    hold (``figures``, say), by message id."""
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return out
+    for line in raw.splitlines():
+        if b'"t":"msg"' not in line or b'"id"' not in line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # the store reports corrupt lines
+        if not isinstance(rec, dict) or not isinstance(rec.get("id"), str):
+            continue
+        extra = {k: v for k, v in rec.items() if k not in MESSAGE_KEYS and k != "t"}
+        if extra:
+            out[rec["id"]] = extra
+    return out
+
+
+# -- import -------------------------------------------------------------------
+def read_document(path: Path) -> Imported:
+    """An exported document, checked; ``ImportFailed`` names what is wrong."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportFailed(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ImportFailed(f"{path}: not JSON (nor an llm logs.db or Copilot CLI session)") from None
+    return parse_document(doc, str(path))
+
+
+def parse_document(doc: Any, where: str) -> Imported:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ImportFailed(f"{where}: not a copilot-repl session export (no \"format\": {FORMAT!r})")
+    version = doc.get("version")
+    if type(version) is not int or version < 1:
+        raise ImportFailed(f"{where}: \"version\" is not a positive integer")
+    if version > VERSION:
+        raise ImportFailed(
+            f"{where}: export version {version} is newer than this copilot-repl reads "
+            f"({VERSION}); upgrade copilot-repl"
+        )
+    session = doc.get("session")
+    if not isinstance(session, dict):
+        raise ImportFailed(f"{where}: \"session\" is not an object")
+    try:
+        header = check(
+            {
+                "t": "session",
+                "schema": 1,
+                "model": session.get("model"),
+                "system": session.get("system", ""),
+                "created": session.get("created", 0.0),
+                "name": session.get("name", ""),
+            }
+        )
+    except Corrupt as exc:
+        raise ImportFailed(f"{where}: session: {exc}") from None
+    modified = session.get("modified", 0.0)
+    if type(modified) not in (int, float):
+        raise ImportFailed(f"{where}: session: modified is not a number")
+    data = SessionData(
+        name=str(session.get("name") or ""),
+        model=str(getattr(header, "model", "")),
+        system=str(getattr(header, "system", "")),
+        created=float(getattr(header, "created", 0.0)),
+        modified=float(modified),
+    )
+    items = doc.get("messages")
+    if not isinstance(items, list):
+        raise ImportFailed(f"{where}: \"messages\" is not a list")
+    imported = Imported(data, where)
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ImportFailed(f"{where}: message {i + 1} is not an object")
+        add_message(imported, item, f"{where}: message {i + 1}")
+    return imported
+
+
+def add_message(imported: Imported, item: dict[str, Any], where: str) -> None:
+    """Append one message given as a record's keys (checked as the store would)."""
+    try:
+        msg = check({**item, "t": "msg"})
+    except Corrupt as exc:
+        raise ImportFailed(f"{where}: {exc}") from None
+    assert isinstance(msg, Message)
+    imported.data.messages.append(msg)
+    imported.extras.append({k: v for k, v in item.items() if k not in MESSAGE_KEYS and k != "t"})
+
+
+def message_records(imported: Imported) -> list[dict[str, Any]]:
+    out = []
+    for msg, extra in zip(imported.data.messages, imported.extras, strict=True):
+        rec: dict[str, Any] = {"t": "msg", **asdict(msg), **extra}
+        if not rec["id"]:
+            del rec["id"]
+        out.append(rec)
+    return out
+
+
+def write_sessions(store: Store, items: list[tuple[str, Imported]]) -> None:
+    """Create each session under its name, whole; if any name exists or any
+    write fails, the sessions written so far are removed again and nothing
+    is left behind. Never overwrites."""
+    names = [name for name, _ in items]
+    for name in names:
+        validate_name(name)
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SessionExists(f"two imported sessions would both be named {dupes[0]!r}")
+    for name in names:
+        if store.exists(name):
+            raise SessionExists(
+                f"session {name!r} already exists; import under another name with --as NAME"
+            )
+    written: list[str] = []
+    try:
+        for name, imported in items:
+            write_one(store, name, imported)
+            written.append(name)
+    except BaseException:
+        for name in written:
+            with contextlib.suppress(Exception):
+                store.delete(name)
+        raise
+
+
+def write_one(store: Store, name: str, imported: Imported) -> None:
+    src = imported.data
+    data = SessionData(name=name, model=src.model, system=src.system, created=src.created)
+    store.create(data)
+    try:
+        records = message_records(imported)
+        if records:
+            store.append(name, *records)
+        if src.modified:
+            os.utime(store.path(name), (src.modified, src.modified))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            store.delete(name)
+        raise
+    if not data.name:
+        raise StoreError(f"cannot import into {name!r}")
