@@ -1,0 +1,179 @@
+"""Compaction: a summary that stands in for a session's older messages when a
+request is built. The original messages stay in the file (and searchable);
+only what is sent to the model changes.
+
+On disk a compaction is a ``meta`` record with one extra key, so that readers
+that do not know it (every ``records.py`` so far: unknown keys are ignored)
+load the session unchanged, with all its messages::
+
+    {"t": "meta", "summary": {"upto": N, "text": STR, "digest": HEX, "model": STR,
+                              "ts": NUM, "focus"?: STR}}
+
+``upto``: messages 1..N are replaced; ``digest``: a hash of those N messages
+(role and content), so a summary no longer applies once ``:clear``/``:retry``
+or anything else changed them. The last record whose digest still matches is
+the session's compaction. Pure functions, but for ``read_compactions``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copilot_repl.history.messages import Message, estimate_tokens
+
+MARKER = b'{"t":"meta","summary":'
+KEEP_RECENT = 4  # messages always sent as they are (at least)
+
+
+@dataclass(frozen=True)
+class Compaction:
+    upto: int  # messages 1..upto are summarised
+    text: str
+    digest: str
+    model: str = ""
+    ts: float = 0.0
+    focus: str = ""
+
+    def record(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "upto": self.upto,
+            "text": self.text,
+            "digest": self.digest,
+            "model": self.model,
+            "ts": self.ts,
+        }
+        if self.focus:
+            body["focus"] = self.focus
+        return {"t": "meta", "summary": body}
+
+
+def digest(messages: Sequence[Message]) -> str:
+    h = hashlib.sha256()
+    for m in messages:
+        h.update(m.role.encode())
+        h.update(b"\0")
+        h.update(m.content.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def parse_compaction(rec: object) -> Compaction | None:
+    """The compaction in a decoded record, or None if it is not one (or bad)."""
+    if type(rec) is not dict or rec.get("t") != "meta":
+        return None
+    body = rec.get("summary")
+    if type(body) is not dict:
+        return None
+    upto, text, dig = body.get("upto"), body.get("text"), body.get("digest")
+    ts, model, focus = body.get("ts", 0.0), body.get("model", ""), body.get("focus", "")
+    if type(upto) is not int or upto < 1 or type(text) is not str or type(dig) is not str:
+        return None
+    if type(ts) not in (int, float) or not math.isfinite(ts):
+        return None
+    if type(model) is not str or type(focus) is not str:
+        return None
+    return Compaction(upto, text, dig, model, float(ts), focus)
+
+
+def scan(raw: bytes) -> list[Compaction]:
+    """Every compaction record in a session file's bytes, in order."""
+    out: list[Compaction] = []
+    if MARKER not in raw:
+        return out
+    for line in raw.split(b"\n"):
+        if not line.startswith(MARKER):
+            continue
+        with contextlib.suppress(ValueError, RecursionError):
+            found = parse_compaction(json.loads(line))
+            if found is not None:
+                out.append(found)
+    return out
+
+
+def read_compactions(path: Path) -> list[Compaction]:
+    """The compaction records of a session file ([] if it cannot be read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        with os.fdopen(fd, "rb") as f:
+            return scan(f.read())
+    except OSError:
+        return []
+
+
+def current(compactions: Sequence[Compaction], messages: Sequence[Message]) -> Compaction | None:
+    """The last compaction that still describes ``messages`` (its replaced
+    messages are there, unchanged), or None."""
+    for c in reversed(compactions):
+        if c.upto < len(messages) and digest(messages[: c.upto]) == c.digest:
+            return c
+    return None
+
+
+def request_view(
+    system: str, messages: Sequence[Message], compaction: Compaction | None
+) -> tuple[str, list[Message]]:
+    """What to send: the summary joins the system prompt and stands in for
+    messages 1..upto; the rest are sent as they are."""
+    if compaction is None:
+        return system, list(messages)
+    note = (
+        f"Summary of the earlier part of this conversation (messages 1-{compaction.upto}, "
+        f"replaced to save space):\n{compaction.text}"
+    )
+    return (f"{system}\n\n{note}" if system else note), list(messages[compaction.upto :])
+
+
+def plan(messages: Sequence[Message], *, keep_tokens: int, keep: int = KEEP_RECENT) -> int:
+    """How many of the oldest messages to summarise: all but a recent part of
+    at least ``keep`` messages and about ``keep_tokens`` tokens, which starts
+    with a prompt. 0 if there is nothing worth summarising."""
+    n = len(messages)
+    start = n - min(keep, n)
+    used = sum(estimate_tokens(m.content) for m in messages[start:])
+    while start > 0 and used + estimate_tokens(messages[start - 1].content) <= keep_tokens:
+        start -= 1
+        used += estimate_tokens(messages[start].content)
+    while start > 0 and messages[start].role != "user":
+        start -= 1
+    return start if start >= 2 else 0
+
+
+def summary_request(
+    messages: Sequence[Message], upto: int, previous: Compaction | None, focus: str = ""
+) -> list[dict[str, str]]:
+    """The Chat Completions messages asking a model to summarise messages
+    1..upto (building on ``previous``, which covers a prefix of them)."""
+    start = previous.upto if previous is not None and previous.upto <= upto else 0
+    lines = []
+    if start:
+        lines.append(f"[summary of messages 1-{start}]\n{previous.text if previous else ''}")
+    for i, m in enumerate(messages[start:upto], start + 1):
+        lines.append(f"[{i}. {m.role}]\n{m.content}")
+    ask = (
+        "Summarise the conversation above so that it can continue without it: the user's "
+        "goals, decisions, facts, names, code and open questions. Be concise; write in the "
+        "conversation's language; no preamble."
+    )
+    if focus:
+        ask += f" Focus on: {focus}"
+    return [
+        {"role": "system", "content": "You write faithful, compact summaries of conversations."},
+        {"role": "user", "content": "\n\n".join(lines) + "\n\n---\n" + ask},
+    ]
+
+
+def make(
+    messages: Sequence[Message], upto: int, text: str, *, model: str, ts: float, focus: str = ""
+) -> Compaction:
+    return Compaction(upto, text.strip(), digest(messages[:upto]), model, ts, focus)
