@@ -12,7 +12,8 @@ reaches the loop is a bug and is reported as such (with a hint to report it).
     │   ├── BadSessionName         a name that is not [A-Za-z0-9][A-Za-z0-9._-]{0,63}
     │   ├── SessionExists          :new / create_session of a name already taken
     │   ├── SessionNotFound        :switch / :rm / resume of a missing session
-    │   └── SessionChanged         another process changed the session meanwhile (nothing done)
+    │   ├── SessionChanged         another process changed the session meanwhile (nothing done)
+    │   └── ImportFailed           a file to import is not understood (names file and what)
     ├── TurnFailed                 send_and_wait: the turn failed ("Session error: ...")
     ├── StoreError                 the data dir cannot be read or written
     └── ProviderError              talking to a model failed
@@ -72,6 +73,12 @@ class SessionNotFound(UserError):
 class SessionChanged(UserError):
     """Another process changed the session since this one read it: nothing
     was done (``:retry`` / ``:clear`` never delete what was not seen)."""
+
+
+class ImportFailed(UserError):
+    """``sessions import``: the file or folder is not in a format copilot-repl
+    understands (the message names the file and what was not understood);
+    nothing was imported."""
 
 
 class TurnFailed(ReplError):

@@ -1,19 +1,27 @@
 """Script mode: stdin is not a terminal; commands and prompts run in order,
-replies go to stdout as plain text, errors to stderr as one line each."""
+replies go to stdout as plain text; errors, warnings and status lines
+(``created X``, ``X uses M``, ``exported ...``) to stderr, one line each, so
+stdout holds the replies only. With ``--json`` stdout holds one JSON object a
+line: every session event (``SessionEvent.to_dict()``) and command output."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
 from copilot_repl.sanitize import clean, one_line
 
 if TYPE_CHECKING:
+    from copilot_repl.api.client import CopilotClient
+    from copilot_repl.api.events import SessionEvent
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
     from copilot_repl.repl.controller import Repl
@@ -47,6 +55,7 @@ class ScriptOutput:
         self.stderr.write(f"copilot-repl: {one_line(text)}\n")
 
     notice = status
+    note = status  # "created X", "X uses M": not replies, so not on stdout
 
     async def confirm(self, question: str) -> bool:
         return False
@@ -117,15 +126,30 @@ class BufferedText:
             self.parts.clear()
 
 
-def script_lines(stream: IO[bytes]) -> Iterator[str]:
+@dataclass(frozen=True)
+class Unclosed:
+    """The script ended inside a fenced block opened on line ``line``."""
+
+    line: int
+
+    def message(self) -> str:
+        return (
+            f"line {self.line}: the {FENCE} opened here is never closed; "
+            "that multi-line prompt was not sent"
+        )
+
+
+def script_lines(stream: IO[bytes]) -> Iterator[str | Unclosed]:
     """Lines of the script; a line ``\"\"\"`` opens a multi-line prompt closed by
-    another. Bytes that are not UTF-8 are replaced, never fatal."""
+    another (one never closed ends the script as ``Unclosed``, not sent).
+    Bytes that are not UTF-8 are replaced, never fatal."""
     block: list[str] | None = None
-    for raw in _raw_lines(stream):
+    opened = 0
+    for lineno, raw in enumerate(_raw_lines(stream), 1):
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if line.strip() == FENCE:
             if block is None:
-                block = []
+                block, opened = [], lineno
             else:
                 yield _as_prompt(block)
                 block = None
@@ -135,7 +159,7 @@ def script_lines(stream: IO[bytes]) -> Iterator[str]:
         else:
             yield line
     if block is not None:
-        yield _as_prompt(block)
+        yield Unclosed(opened)
 
 
 def _as_prompt(block: list[str]) -> str:
@@ -161,11 +185,11 @@ def _raw_lines(stream: IO[bytes]) -> Iterator[bytes]:
         yield pending
 
 
-def read_lines(stdin: IO[bytes]) -> asyncio.Queue[str | None]:
+def read_lines(stdin: IO[bytes]) -> asyncio.Queue[str | Unclosed | None]:
     """Read the script in a daemon thread (a blocked read never holds up exit
     on SIGTERM or Ctrl-C); ``None`` marks the end of input."""
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    queue: asyncio.Queue[str | Unclosed | None] = asyncio.Queue()
 
     def reader() -> None:
         try:
@@ -187,7 +211,94 @@ async def run_script(repl: Repl, stdin: IO[bytes]) -> int:
         line = await lines.get()
         if line is None:
             break
+        if isinstance(line, Unclosed):
+            repl.fail(line.message())
+            break
         await repl.handle(line)
         repl.out.stdout.flush()  # type: ignore[attr-defined]
     await repl.finish()
     return 1 if repl.failed else 0
+
+
+# -- --json ---------------------------------------------------------------------
+
+
+class JsonLines:
+    """Writes one JSON object a line, flushed at once (a reader follows live).
+    Events are written once each, however many ways they arrive."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self.file = file
+        self._seen: OrderedDict[Any, None] = OrderedDict()
+
+    def write(self, obj: dict[str, Any]) -> None:
+        self.file.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.file.flush()
+
+    def event(self, event: SessionEvent) -> None:
+        if event.id in self._seen:
+            return
+        self._seen[event.id] = None
+        if len(self._seen) > 4096:
+            self._seen.popitem(last=False)
+        self.write(event.to_dict())
+
+
+def follow_events(client: CopilotClient, out: JsonLines) -> None:
+    """Write every event of every session of ``client`` to ``out``, deltas
+    included: a session is subscribed (streaming on) at its first event,
+    which comes before its reply starts."""
+    subscribed: dict[str, CopilotSession] = {}
+
+    def on_any(event: SessionEvent) -> None:
+        session = client.opened(event.session_id)
+        if session is not None and subscribed.get(event.session_id) is not session:
+            subscribed[event.session_id] = session
+            session.settings.streaming = True
+            session.on(out.event)
+        out.event(event)
+
+    client.listen(on_any)
+
+
+class JsonScriptOutput(ScriptOutput):
+    """``--json`` script mode: stdout holds only JSON objects, one a line:
+    session events, and command output as ``copilot_repl.output`` (text),
+    ``copilot_repl.message`` (a saved message) or ``copilot_repl.table``."""
+
+    def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
+        super().__init__(stdout, stderr)
+        self.lines = JsonLines(stdout)
+
+    def attach(self, repl: Repl) -> None:
+        """Follow every session's events; a reply is never shown again as
+        text (its events were written), so each counts as followed."""
+        follow_events(repl.client, self.lines)
+
+        def seen(event: SessionEvent) -> None:
+            # the Repl listens first: it sees the turn's end as followed
+            if event.type == "assistant.turn_start":
+                repl.followed.add(event.data.turn_id)
+            elif event.type == "assistant.turn_end":
+                repl.followed.discard(event.data.turn_id)
+
+        repl.client.listen(seen)
+
+    def info(self, text: str) -> None:
+        self.lines.write({"type": "copilot_repl.output", "data": {"text": text}})
+
+    def message(self, role: str, text: str, label: str) -> None:
+        data = {"role": role, "content": text, "label": label}
+        self.lines.write({"type": "copilot_repl.message", "data": data})
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        data = {"header": header, "rows": rows}
+        self.lines.write({"type": "copilot_repl.table", "data": data})
+
+    async def follow(self, session: CopilotSession, turn: Turn) -> str:
+        await turn.wait()  # its events are written as they come
+        return "done"
+
+    async def fanout(self, items: list[tuple[CopilotSession, Turn]]) -> str:
+        await asyncio.gather(*(turn.wait() for _, turn in items))
+        return "done"

@@ -23,9 +23,23 @@ def errors(r: Result) -> list[str]:
     return lines
 
 
+NOTE = "copilot-repl: "  # status lines on stderr: "copilot-repl: created X (M)"
+
+
+def notes(r: Result) -> list[str]:
+    """The status lines (not errors or warnings) on stderr."""
+    skip = (ERR, "copilot-repl: warning: ")
+    return [
+        line[len(NOTE) :]
+        for line in r.err.splitlines()
+        if line.startswith(NOTE) and not line.startswith(skip)
+    ]
+
+
 def assert_errors_are_one_line_each(r: Result, count: int) -> None:
     lines = r.err.splitlines()
     errs = [line for line in lines if not line.startswith("copilot-repl: warning: ")]
+    errs = [line for line in errs if line.startswith(ERR) or not line.startswith(NOTE)]
     assert len(errs) == count, r.err
     assert all(line.startswith(ERR) for line in errs), r.err
     assert "Traceback" not in r.err
@@ -93,10 +107,14 @@ def test_multiline_prompt_starting_with_a_colon_is_still_a_prompt(
     assert sent(server)[-1]["content"] == ":ls is a command\nexplain it"
 
 
-def test_unclosed_multiline_prompt_is_sent_at_the_end(server: FakeServer) -> None:
+def test_unclosed_multiline_prompt_is_not_sent_and_fails(server: FakeServer) -> None:
     r = cli(server, 'first\n"""\nstill\nopen\n')
-    assert r.code == 0, r.err
-    assert sent(server)[-1]["content"] == "still\nopen"
+    assert r.code == 1
+    assert r.err == (
+        f'{ERR}line 2: the """ opened here is never closed; that multi-line prompt was not sent\n'
+    )
+    assert r.out == "echo: first\n"
+    assert [m["content"] for m in sent(server)] == ["first"]
 
 
 def test_double_colon_sends_a_literal_colon(server: FakeServer, home: Path) -> None:
@@ -172,13 +190,13 @@ def test_new_switch_ls(server: FakeServer, home: Path) -> None:
     r = cli(server, ":new work --model openai:echo --system 'be brief'\n:ls\n:switch main\n:ls\n")
     assert r.code == 0, r.err
     out = r.out.splitlines()
-    assert out[0] == "created work (openai:echo)"
-    first = ls_rows("\n".join(out[1:3]))
+    assert notes(r) == ["created work (openai:echo)"]
+    first = ls_rows("\n".join(out[0:2]))
     assert [row[:4] for row in first] == [
         [" ", "main", "openai:gpt-4o-mini", "0"],
         ["*", "work", "openai:echo", "0"],
     ]
-    second = ls_rows("\n".join(out[3:5]))
+    second = ls_rows("\n".join(out[2:4]))
     assert [row[:2] for row in second] == [["*", "main"], [" ", "work"]]
     data = Store(home).load("work").data
     assert data.model == "openai:echo" and data.system == "be brief"
@@ -186,7 +204,8 @@ def test_new_switch_ls(server: FakeServer, home: Path) -> None:
 
 def test_new_without_a_name_picks_a_free_one(server: FakeServer, home: Path) -> None:
     r = cli(server, ":new\n:new\n")
-    assert r.out.splitlines() == [
+    assert r.out == ""
+    assert notes(r) == [
         "created chat-1 (openai:gpt-4o-mini)",
         "created chat-2 (openai:gpt-4o-mini)",
     ]
@@ -202,14 +221,14 @@ def test_switch_alias(server: FakeServer) -> None:
 def test_rm(server: FakeServer, home: Path) -> None:
     r = cli(server, ":new a\n:new b\n:rm a\n:ls\n")
     assert r.code == 0, r.err
-    assert "deleted a" in r.out.splitlines()
+    assert "deleted a" in notes(r)
     assert Store(home).names() == ["b", "main"]
 
 
 def test_rm_current_switches_to_another(server: FakeServer, home: Path) -> None:
     r = cli(server, ":new a\n:rm a\nhello\n")
     assert r.code == 0, r.err
-    assert "now in main" in r.out
+    assert "now in main" in notes(r)
     assert history(home, "main")[0][1] == "hello"
 
 
@@ -230,7 +249,7 @@ def test_rm_several(server: FakeServer, home: Path) -> None:
 def test_rename(server: FakeServer, home: Path) -> None:
     r = cli(server, "hello\n:rename renamed\n:ls\nagain\n")
     assert r.code == 0, r.err
-    assert "renamed main to renamed" in r.out
+    assert "renamed main to renamed" in notes(r)
     assert Store(home).names() == ["renamed"]
     assert [c for _, c, _ in history(home, "renamed")] == [
         "hello",
@@ -245,10 +264,13 @@ def test_rename(server: FakeServer, home: Path) -> None:
 def test_model(server: FakeServer, home: Path) -> None:
     r = cli(server, ":model\n:model openai:echo\nhi\n:model openai\n")
     assert r.code == 0, r.err
-    assert r.out.splitlines()[0] == "main uses openai:gpt-4o-mini"
-    assert r.out.splitlines()[1] == "main uses openai:echo"
+    assert notes(r) == [
+        "main uses openai:gpt-4o-mini",
+        "main uses openai:echo",
+        "main uses openai:gpt-4o-mini",
+    ]
+    assert r.out == "echo: hi\n"
     assert server.requests[-1]["body"]["model"] == "echo"
-    assert r.out.splitlines()[-1] == "main uses openai:gpt-4o-mini"
     assert Store(home).load("main").data.model == "openai:gpt-4o-mini"
     r = cli(server, ":ls\n")
     assert ls_rows(r.out)[0][2] == "openai:gpt-4o-mini"
@@ -269,7 +291,7 @@ def test_history_n(server: FakeServer) -> None:
 def test_clear(server: FakeServer, home: Path) -> None:
     r = cli(server, "one\n:clear\n:history\ntwo\n")
     assert r.code == 0, r.err
-    assert "cleared main" in r.out
+    assert "cleared main" in notes(r)
     assert "(no messages yet)" in r.out
     assert [m["content"] for m in sent(server)] == ["two"]
     assert [c for _, c, _ in history(home, "main")] == ["two", "echo: two"]
@@ -303,7 +325,8 @@ def test_export(server: FakeServer, tmp_path: Path) -> None:
     assert "## user\n\nhello\n" in text and "## assistant\n\necho: hello\n" in text
     path = tmp_path / "out.md"
     r = cli(server, f":export {path}\n")
-    assert r.out == f"exported main to {path}\n"
+    assert r.out == ""
+    assert notes(r) == [f"exported main to {path}"]
     assert path.read_text() + "\n" == text
 
 
@@ -423,10 +446,8 @@ def test_help_and_version_exit_0() -> None:
 def test_subprocess_script_mode(server: FakeServer, home: Path) -> None:
     r = run_proc(["--base-url", server.url], ":new piped\nhello from a pipe\n:ls\n")
     assert r.code == 0, r.err
-    assert r.out.splitlines()[:2] == [
-        "created piped (openai:gpt-4o-mini)",
-        "echo: hello from a pipe",
-    ]
+    assert r.out.splitlines()[0] == "echo: hello from a pipe"
+    assert r.err == "copilot-repl: created piped (openai:gpt-4o-mini)\n"
     assert "\x1b" not in r.out
 
 
@@ -437,14 +458,11 @@ def test_send_and_wait(server: FakeServer, home: Path) -> None:
     r = cli(server, ":new b\n:switch main\n:send b hello there\n:wait\n:ls\n")
     assert r.code == 0, r.err
     out = r.out.splitlines()
-    assert out[:3] == [
-        "created b (openai:gpt-4o-mini)",
-        "=== b (openai:gpt-4o-mini) ===",
-        "echo: hello there",
-    ]
+    assert out[:2] == ["=== b (openai:gpt-4o-mini) ===", "echo: hello there"]
+    assert notes(r)[0] == "created b (openai:gpt-4o-mini)"
     assert history(home, "b")[-1] == ("assistant", "echo: hello there", "done")
     assert history(home, "main") == []
-    rows = {row[1]: row for row in ls_rows("\n".join(out[3:]))}
+    rows = {row[1]: row for row in ls_rows("\n".join(out[2:]))}
     assert rows["main"][0] == "*" and rows["b"][:4] == [" ", "b", "openai:gpt-4o-mini", "2"]
 
 
@@ -465,7 +483,7 @@ def test_background_prompt(server: FakeServer, home: Path) -> None:
 def test_all(server: FakeServer, home: Path) -> None:
     r = cli(server, ":new a --model openai:echo\n:all same question\n")
     assert r.code == 0, r.err
-    assert r.out.splitlines()[1:] == [
+    assert r.out.splitlines() == [
         "=== a (openai:echo) ===",
         "echo: same question",
         "=== main (openai:gpt-4o-mini) ===",

@@ -25,10 +25,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from copilot_repl.errors import ImportFailed, SessionExists, StoreError
+from copilot_repl.errors import ImportFailed, SessionExists
 from copilot_repl.history.messages import Message, SessionData
 from copilot_repl.history.names import validate_name
-from copilot_repl.history.records import Corrupt, check
+from copilot_repl.history.records import Corrupt, Header, check
 from copilot_repl.history.store import Store
 
 FORMAT = "copilot-repl.session"
@@ -103,16 +103,18 @@ def read_document(path: Path) -> Imported:
     try:
         doc = json.loads(raw)
     except (ValueError, RecursionError):
-        raise ImportFailed(f"{path}: not JSON (nor an llm logs.db or Copilot CLI session)") from None
+        raise ImportFailed(
+            f"{path}: not JSON (nor an llm logs.db or Copilot CLI session)"
+        ) from None
     return parse_document(doc, str(path))
 
 
 def parse_document(doc: Any, where: str) -> Imported:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ImportFailed(f"{where}: not a copilot-repl session export (no \"format\": {FORMAT!r})")
+        raise ImportFailed(f'{where}: not a copilot-repl session export (no "format": {FORMAT!r})')
     version = doc.get("version")
     if type(version) is not int or version < 1:
-        raise ImportFailed(f"{where}: \"version\" is not a positive integer")
+        raise ImportFailed(f'{where}: "version" is not a positive integer')
     if version > VERSION:
         raise ImportFailed(
             f"{where}: export version {version} is newer than this copilot-repl reads "
@@ -120,7 +122,7 @@ def parse_document(doc: Any, where: str) -> Imported:
         )
     session = doc.get("session")
     if not isinstance(session, dict):
-        raise ImportFailed(f"{where}: \"session\" is not an object")
+        raise ImportFailed(f'{where}: "session" is not an object')
     try:
         header = check(
             {
@@ -134,19 +136,20 @@ def parse_document(doc: Any, where: str) -> Imported:
         )
     except Corrupt as exc:
         raise ImportFailed(f"{where}: session: {exc}") from None
+    assert isinstance(header, Header)
     modified = session.get("modified", 0.0)
     if type(modified) not in (int, float):
         raise ImportFailed(f"{where}: session: modified is not a number")
     data = SessionData(
         name=str(session.get("name") or ""),
-        model=str(getattr(header, "model", "")),
-        system=str(getattr(header, "system", "")),
-        created=float(getattr(header, "created", 0.0)),
+        model=header.model,
+        system=header.system,
+        created=header.created,
         modified=float(modified),
     )
     items = doc.get("messages")
     if not isinstance(items, list):
-        raise ImportFailed(f"{where}: \"messages\" is not a list")
+        raise ImportFailed(f'{where}: "messages" is not a list')
     imported = Imported(data, where)
     for i, item in enumerate(items):
         if not isinstance(item, dict):
@@ -217,5 +220,3 @@ def write_one(store: Store, name: str, imported: Imported) -> None:
         with contextlib.suppress(Exception):
             store.delete(name)
         raise
-    if not data.name:
-        raise StoreError(f"cannot import into {name!r}")

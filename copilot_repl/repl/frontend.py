@@ -26,6 +26,10 @@ class Frontend(Protocol):
     def status(self, text: str) -> None:
         """A passing status ("starting local model…")."""
 
+    def note(self, text: str) -> None:
+        """What a command did ("created X", "X uses M"): not a reply, so
+        script mode writes it to stderr."""
+
     def message(self, role: str, text: str, label: str) -> None:
         """A saved message (history, a finished background reply)."""
 

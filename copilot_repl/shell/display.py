@@ -63,6 +63,8 @@ class ShellOutput:
     def info(self, text: str) -> None:
         self._print(self._styled(text, ""))
 
+    note = info
+
     def error(self, text: str) -> None:
         self._print(self._styled(f"error: {one_line(text)}", "bold red"))
 

@@ -1,0 +1,241 @@
+"""simonw/llm's ``logs.db`` (SQLite, opened read-only).
+
+Two layouts, both read: llm 0.36 and later keep ``threads`` of content-
+addressed ``messages`` (each with ``parts``) and per-reply ``turns``; older
+versions keep ``conversations`` of ``responses`` (a prompt and its reply a
+row), which llm 0.36 leaves in place as "legacy conversations". An ID is a
+thread's or a conversation's id. Tool calls and results are summarised as
+text lines. A database without the tables and columns used here fails with
+one line naming the file and what is missing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from copilot_repl.errors import ImportFailed
+from copilot_repl.history.exchange import Imported
+from copilot_repl.history.messages import Message, SessionData
+
+NEW = {
+    "threads": {"id", "name", "tip_message_hash", "datetime_utc"},
+    "messages": {"hash", "parent_hash", "role"},
+    "parts": {"message_hash", "position", "type", "tool_name", "text", "payload"},
+    "turns": {"thread_id", "tip_message_hash", "model", "output_tokens", "datetime_utc"},
+}
+OLD = {
+    "conversations": {"id", "name", "model"},
+    "responses": {"conversation_id", "prompt", "system", "response", "model", "datetime_utc"},
+}
+RESULT_CHARS = 400
+
+
+def default_name(cid: str) -> str:
+    return "llm-" + cid[-8:].lower()
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        raise ImportFailed(f"{path}: not an SQLite database llm wrote ({exc})") from None
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def _layouts(db: sqlite3.Connection, path: Path) -> tuple[bool, bool]:
+    """Which layouts the file has (new threads, old conversations)."""
+    tables = {r[0] for r in db.execute("select name from sqlite_master where type='table'")}
+    if "_llm_migrations" not in tables:
+        raise ImportFailed(f"{path}: not an llm logs.db (no _llm_migrations table)")
+
+    def has(layout: dict[str, set[str]]) -> bool:
+        if not set(layout) <= tables:
+            return False
+        for table, cols in layout.items():
+            found = {r[1] for r in db.execute(f'pragma table_info("{table}")')}
+            missing = sorted(cols - found)
+            if missing:
+                raise ImportFailed(
+                    f"{path}: table {table} has no column {missing[0]} "
+                    "(a newer or older llm than copilot-repl reads)"
+                )
+        return True
+
+    new, old = has(NEW), has(OLD)
+    if not (new or old):
+        raise ImportFailed(f"{path}: neither llm's threads nor its conversations tables")
+    return new, old
+
+
+def list_ids(path: Path) -> list[str]:
+    db = _open(path)
+    try:
+        new, old = _layouts(db, path)
+        ids: list[str] = []
+        if new:
+            ids += [r[0] for r in db.execute("select id from threads order by datetime_utc, id")]
+        if old:
+            ids += [
+                r[0]
+                for r in db.execute(
+                    "select c.id from conversations c where exists "
+                    "(select 1 from responses r where r.conversation_id = c.id) order by c.id"
+                )
+                if r[0] not in ids
+            ]
+        return ids
+    except sqlite3.Error as exc:
+        raise ImportFailed(f"{path}: not understood ({exc})") from None
+    finally:
+        db.close()
+
+
+def read(path: Path, cid: str) -> Imported:
+    db = _open(path)
+    try:
+        new, old = _layouts(db, path)
+        if new and db.execute("select 1 from threads where id = ?", (cid,)).fetchone():
+            data = _thread(db, cid)
+        elif old:
+            data = _conversation(db, cid)
+        else:
+            raise ImportFailed(f"{path}: no conversation {cid!r}")
+    except sqlite3.Error as exc:
+        raise ImportFailed(f"{path}: not understood ({exc})") from None
+    finally:
+        db.close()
+    if not data.messages:
+        raise ImportFailed(f"{path}: conversation {cid!r} has no messages")
+    imported = Imported(data, f"{path}#{cid}")
+    imported.extras = [{} for _ in data.messages]
+    return imported
+
+
+def _thread(db: sqlite3.Connection, tid: str) -> SessionData:
+    thread = db.execute("select * from threads where id = ?", (tid,)).fetchone()
+    chain = []
+    seen: set[str] = set()
+    h = thread["tip_message_hash"]
+    while h and h not in seen:
+        seen.add(h)
+        row = db.execute("select hash, parent_hash, role from messages where hash = ?", (h,))
+        msg = row.fetchone()
+        if msg is None:
+            break
+        chain.append(msg)
+        h = msg["parent_hash"]
+    chain.reverse()
+    turns = {
+        r["tip_message_hash"]: r
+        for r in db.execute("select * from turns where thread_id = ?", (tid,))
+    }
+    created = _ts(thread["datetime_utc"])
+    data = SessionData(name="", model="", created=created, modified=created)
+    for msg in chain:
+        text = _parts_text(db, msg["hash"])
+        turn = turns.get(msg["hash"])
+        role = msg["role"]
+        if role == "system":
+            data.system = text
+        elif role == "user":
+            data.messages.append(Message("user", text))
+        elif data.messages and data.messages[-1].role == "assistant":
+            last = data.messages[-1]  # a tool round trip: one reply
+            last.content = "\n\n".join(p for p in (last.content, text) if p)
+        else:
+            data.messages.append(Message("assistant", text))
+        if turn is not None:
+            reply = data.messages[-1]
+            reply.model = str(turn["model"] or "")
+            reply.tokens += int(turn["output_tokens"] or 0)
+            reply.ts = _ts(turn["datetime_utc"])
+            data.model = reply.model or data.model
+            data.modified = max(data.modified, reply.ts)
+    _date_prompts(data)
+    return data
+
+
+def _parts_text(db: sqlite3.Connection, message_hash: str) -> str:
+    out = []
+    rows = db.execute(
+        "select type, tool_name, text, payload from parts where message_hash = ? order by position",
+        (message_hash,),
+    )
+    for part in rows:
+        kind, text = part["type"], part["text"]
+        payload = _json(part["payload"])
+        if kind == "text":
+            out.append(text if text is not None else str(payload.get("text", "")))
+        elif kind == "tool_call":
+            args = payload.get("arguments", {})
+            out.append(f"[tool call: {part['tool_name']} {json.dumps(args, ensure_ascii=False)}]")
+        elif kind == "tool_result":
+            result = text if text is not None else str(payload.get("output", payload))
+            if len(result) > RESULT_CHARS:
+                result = result[:RESULT_CHARS] + "…"
+            out.append(f"[tool result: {part['tool_name']}: {result.strip()}]")
+        elif kind == "attachment":
+            out.append("[attachment]")
+        # reasoning parts are left out, as llm does when it shows a conversation
+    return "\n\n".join(p for p in out if p)
+
+
+def _conversation(db: sqlite3.Connection, cid: str) -> SessionData:
+    conv = db.execute("select * from conversations where id = ?", (cid,)).fetchone()
+    if conv is None:
+        raise ImportFailed(f"no conversation {cid!r}")
+    data = SessionData(name="", model=str(conv["model"] or ""))
+    rows = db.execute(
+        "select * from responses where conversation_id = ? order by datetime_utc, id", (cid,)
+    )
+    for r in rows:
+        ts = _ts(r["datetime_utc"])
+        data.created = data.created or ts
+        data.modified = max(data.modified, ts)
+        if r["system"] and not data.system:
+            data.system = str(r["system"])
+        if r["prompt"]:
+            data.messages.append(Message("user", str(r["prompt"]), ts=ts))
+        columns = r.keys()  # a Row's "in" looks at values
+        tokens = int(r["output_tokens"] or 0) if "output_tokens" in columns else 0
+        model = str(r["model"] or data.model)
+        data.messages.append(
+            Message("assistant", str(r["response"] or ""), ts=ts, model=model, tokens=tokens)
+        )
+    return data
+
+
+def _date_prompts(data: SessionData) -> None:
+    """A prompt's time is its reply's (llm records the turn, not the prompt)."""
+    for i, msg in enumerate(data.messages):
+        if msg.role == "user" and not msg.ts:
+            later = [m.ts for m in data.messages[i + 1 :] if m.ts]
+            msg.ts = later[0] if later else data.created
+
+
+def _json(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _ts(value: Any) -> float:
+    if not value:
+        return 0.0
+    text = str(value).replace("Z", "+00:00").replace(" ", "T", 1)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return 0.0
+    if dt.tzinfo is None:
+        from datetime import UTC
+
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()

@@ -1,0 +1,164 @@
+"""One-shot prompts: ``copilot-repl "what is 2+2"`` (or ``-p TEXT``) sends
+one prompt, prints the reply on stdout and exits with its status.
+
+Piped stdin is attached to the prompt as one fenced block, and each
+``-f PATH`` as another (text files up to 256 KB). Without ``--session`` the
+prompt goes to a new session named ``prompt-N`` (earlier one-shots never
+leak into its context); ``--session NAME`` continues that session (created
+if missing). A one-shot never changes which session the shell reopens.
+With ``--json`` stdout holds the session's events, one JSON object a line.
+Errors go to stderr, one line each; exit status 0 (the reply came), 1 (the
+turn failed), 2 (bad usage: a file that cannot be attached, say)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from copilot_repl.errors import InsecureTransport, ReplError, SessionExists, UsageError
+
+if TYPE_CHECKING:
+    from copilot_repl.api.client import CopilotClient
+    from copilot_repl.api.events import SessionEvent
+    from copilot_repl.api.session import CopilotSession
+    from copilot_repl.script import ScriptOutput
+
+MAX_STDIN = 1024 * 1024
+NAME_BASE = "prompt"
+
+
+def fenced(text: str, label: str) -> str:
+    """``text`` as a labelled fenced block after a prompt (the fence is made
+    longer than any run of backticks inside)."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"\n\n{label}:\n{fence}\n{text.rstrip()}\n{fence}\n"
+
+
+def read_stdin(stdin: IO[Any]) -> str:
+    """What was piped in ("" if nothing), checked like an attached file."""
+    stream = getattr(stdin, "buffer", stdin)
+    data = stream.read(MAX_STDIN + 1)
+    if isinstance(data, str):
+        data = data.encode()
+    if len(data) > MAX_STDIN:
+        raise UsageError(f"cannot attach stdin: larger than {MAX_STDIN // 1024} KB")
+    if b"\x00" in data:
+        raise UsageError("cannot attach stdin: it is binary data")
+    try:
+        return str(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError("cannot attach stdin: not UTF-8 text") from None
+
+
+def build_prompt(prompt: str, files: list[str], piped: str) -> str:
+    """The prompt, then stdin's block, then one block per file."""
+    from copilot_repl.api.options import file_block
+
+    if not prompt.strip():
+        raise UsageError("the prompt is empty")
+    text = prompt
+    if piped.strip():
+        text += fenced(piped, "stdin")
+    for name in files:
+        path = Path(name).expanduser()
+        if path.is_dir():
+            raise UsageError(f"cannot attach {path}: it is a directory")
+        text += file_block(path)
+    return text
+
+
+def run_oneshot(
+    args: argparse.Namespace,
+    prompt: str,
+    *,
+    stdin: IO[Any],
+    stdout: IO[str],
+    stderr: IO[str],
+    env: Mapping[str, str],
+) -> int:
+    from copilot_repl.cli import _is_tty, make_client
+
+    try:
+        piped = "" if _is_tty(stdin) else read_stdin(stdin)
+        text = build_prompt(prompt, args.files, piped)
+        client = make_client(args, env)
+    except ReplError as exc:
+        stderr.write(f"copilot-repl: error: {exc}\n")
+        return 2
+    try:
+        return asyncio.run(_oneshot(client, args, text, stdout, stderr))
+    except ReplError as exc:
+        stderr.write(f"copilot-repl: error: {exc}\n")
+        return 1
+
+
+async def _oneshot(
+    client: CopilotClient, args: argparse.Namespace, text: str, stdout: IO[str], stderr: IO[str]
+) -> int:
+    from copilot_repl.script import JsonLines, ScriptOutput
+
+    out = ScriptOutput(stdout, stderr)
+    try:
+        await client.start()
+        session = await _open(client, args, stderr)
+        for warning in session.warnings:
+            out.warn(warning)
+        session.warnings.clear()
+        _check_transport(client, session)
+        if args.json:
+            lines = JsonLines(stdout)
+            session.settings.streaming = True
+            session.on(lines.event)
+        session.on(lambda event: _report(event, out))
+        turn = await session.submit(text)
+        if args.json:
+            await turn.wait()
+        else:
+            await out.follow(session, turn)
+        return 0 if turn.state == "done" else 1
+    finally:
+        await client.stop()
+
+
+async def _open(client: CopilotClient, args: argparse.Namespace, stderr: IO[str]) -> CopilotSession:
+    """``--session NAME`` (created if missing; ``--model`` switches it), else
+    a new ``prompt-N``."""
+    from copilot_repl.history.names import free_name
+    from copilot_repl.launch import apply_model_options
+
+    if args.session:
+        if client.store.exists(args.session):
+            await apply_model_options(client, args, stderr, args.session)
+            return await client.resume_session(args.session)
+        return await client.create_session(session_id=args.session)
+    for _ in range(100):  # another one-shot may take the same free name meanwhile
+        try:
+            name = free_name(client.store.names(), NAME_BASE)
+            return await client.create_session(session_id=name)
+        except SessionExists:
+            continue
+    raise SessionExists(f"no free {NAME_BASE}-N session name")
+
+
+def _check_transport(client: CopilotClient, session: CopilotSession) -> None:
+    """An API key would go over plain http to another host: refused (nobody
+    to ask), unless --allow-insecure."""
+    host = client.provider(session.model.partition(":")[0]).insecure_host()
+    if host is not None:
+        raise InsecureTransport(host)
+
+
+def _report(event: SessionEvent, out: ScriptOutput) -> None:
+    """Errors, warnings and statuses on stderr, one line each."""
+    kind = event.type
+    if kind == "session.error":
+        out.error(event.data.message)
+    elif kind in ("session.info", "session.warning"):
+        out.warn(event.data.message)
+    elif kind in ("copilot_repl.status", "copilot_repl.queued"):
+        out.status(event.data.message)

@@ -1,0 +1,435 @@
+"""``copilot-repl sessions ...``: manage saved sessions from a shell script,
+a CI job or another program. Human output is a table or plain text; with
+``--json`` one JSON document on stdout. Errors on stderr, one line; exit
+status 0, 1 (failed) or 2 (bad usage)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from copilot_repl.errors import BadUsage, ReplError, SessionNotFound, UsageError
+
+if TYPE_CHECKING:
+    from copilot_repl.history.reader import Loaded
+    from copilot_repl.history.store import Store
+
+HELP = """\
+subcommands (each takes --json):
+  list                              name, model, messages, created, modified, state
+  show NAME [--last N]              the messages
+  rm NAME...                        delete sessions for good
+  rename OLD NEW                    rename a session
+  export NAME [--format md|json|html] [-o FILE] [--force]
+  import [FILE|DIR] [ID...|--all] [--from copilot|llm] [--as NAME]
+
+state: idle; streaming (a reply is being written by another live process);
+interrupted (the last reply was cut short); failed (the last turn failed).
+"""
+
+
+def build_parser(out: IO[str]) -> argparse.ArgumentParser:
+    from copilot_repl.cli import _Parser, add_global_options
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="one JSON document"
+    )
+    add_global_options(common, default=argparse.SUPPRESS)
+    p = _Parser(
+        out=out,
+        prog="copilot-repl sessions",
+        description="Manage saved sessions without opening the shell.",
+        epilog=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    sub = p.add_subparsers(dest="action", metavar="SUBCOMMAND", parser_class=_SubParser)
+    sub.required = True
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        parents: list[Any] = [common]
+        sp: argparse.ArgumentParser = sub.add_parser(
+            name, help=help, parents=parents, out=out, allow_abbrev=False
+        )
+        return sp
+
+    add("list", "list saved sessions")
+    show = add("show", "show a session's messages")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--last", metavar="N", type=_positive, help="only the last N messages")
+    rm = add("rm", "delete sessions for good")
+    rm.add_argument("names", metavar="NAME", nargs="+")
+    ren = add("rename", "rename a session")
+    ren.add_argument("old", metavar="OLD")
+    ren.add_argument("new", metavar="NEW")
+    exp = add("export", "write a session as Markdown, JSON or HTML")
+    exp.add_argument("name", metavar="NAME")
+    exp.add_argument("--format", choices=("md", "json", "html"), default="md")
+    exp.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
+    exp.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    imp = add("import", "import sessions from an export, the Copilot CLI or llm")
+    imp.add_argument("source", metavar="FILE|DIR", nargs="?")
+    imp.add_argument("ids", metavar="ID", nargs="*", help="which sessions (an ID prefix will do)")
+    imp.add_argument(
+        "--from", dest="kind", choices=("copilot", "llm"), help="the tool it came from"
+    )
+    imp.add_argument("--all", action="store_true", help="every session found")
+    imp.add_argument("--as", dest="as_name", metavar="NAME", help="the name to import under")
+    return p
+
+
+class _SubParser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, out: IO[str], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._out = out
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            self._out.write(message)
+
+    def error(self, message: str) -> Any:
+        raise BadUsage(f"sessions {self.prog.rsplit(' ', 1)[-1]}: {message}")
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return n
+
+
+def run_subcommand(
+    sub: tuple[list[str], str, list[str]],
+    *,
+    stdout: IO[str],
+    stderr: IO[str],
+    env: Mapping[str, str],
+) -> int:
+    """Run ``copilot-repl [OPTIONS] sessions ARGS``; returns the exit status."""
+    head, _, rest = sub
+    try:
+        args = _parse(head, rest, stdout)
+    except BadUsage as exc:
+        stderr.write(f"copilot-repl: error: {exc} (see copilot-repl sessions --help)\n")
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    try:
+        from copilot_repl.cli import make_client
+
+        client = make_client(args, env)
+    except ReplError as exc:
+        stderr.write(f"copilot-repl: error: {exc}\n")
+        return 2
+    cmd = Commands(client, args, stdout, stderr)
+    try:
+        return asyncio.run(cmd.run())
+    except BadUsage as exc:
+        stderr.write(f"copilot-repl: error: {exc}\n")
+        return 2
+    except ReplError as exc:
+        stderr.write(f"copilot-repl: error: {exc}\n")
+        return 1
+
+
+def _parse(head: list[str], rest: list[str], out: IO[str]) -> argparse.Namespace:
+    """Options given before ``sessions`` and after the subcommand both count."""
+    from copilot_repl.cli import build_parser as main_parser
+
+    before = main_parser(out).parse_args(head)
+    if before.prompt or before.prompt_opt or before.files or before.session:
+        raise BadUsage("sessions takes no prompt, -f or --session")
+    args = build_parser(out).parse_args(rest)
+    for key in ("json", "model", "base_url", "api_key_env", "data_dir", "config"):
+        if not hasattr(args, key):
+            setattr(args, key, getattr(before, key))
+    if not hasattr(args, "allow_insecure"):
+        args.allow_insecure = before.allow_insecure
+    args.session = None
+    return args
+
+
+class Commands:
+    def __init__(
+        self, client: Any, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]
+    ) -> None:
+        self.client = client
+        self.store = client.store
+        self.args = args
+        self.stdout = stdout
+        self.stderr = stderr
+
+    async def run(self) -> int:
+        await self.client.start()
+        try:
+            handler = getattr(self, f"do_{self.args.action}")
+            code: int = await handler()
+            return code
+        finally:
+            await self.client.stop()
+
+    # -- output ------------------------------------------------------------
+    def json(self, doc: Any) -> None:
+        self.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+
+    def line(self, text: str) -> None:
+        from copilot_repl.sanitize import clean
+
+        self.stdout.write(clean(text) + "\n")
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        from copilot_repl.sanitize import clean
+
+        rows = [[clean(c) for c in row] for row in rows]
+        widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=False)]
+        for row in [header, *rows]:
+            cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+            self.stdout.write("  ".join(cells).rstrip() + "\n")
+
+    # -- list --------------------------------------------------------------
+    async def do_list(self) -> int:
+        infos = []
+        for name in self.store.names():
+            try:
+                infos.append(session_info(self.store, name))
+            except SessionNotFound:
+                continue  # removed meanwhile
+            except ReplError as exc:
+                self.stderr.write(f"copilot-repl: warning: {exc}\n")
+        infos.sort(key=lambda i: i["modified"], reverse=True)
+        if self.args.json:
+            self.json(
+                [
+                    {**i, "created": _iso(i["created"]), "modified": _iso(i["modified"])}
+                    for i in infos
+                ]
+            )
+            return 0
+        rows = [
+            [
+                i["name"],
+                i["model"],
+                str(i["messages"]),
+                _local(i["created"]),
+                _local(i["modified"]),
+                i["state"],
+            ]
+            for i in infos
+        ]
+        self.table(["name", "model", "msgs", "created", "modified", "state"], rows)
+        return 0
+
+    # -- show --------------------------------------------------------------
+    async def do_show(self) -> int:
+        from copilot_repl.history.exchange import export_session
+
+        doc = export_session(self.store, self.args.name)
+        if self.args.last:
+            doc["messages"] = doc["messages"][-self.args.last :]
+        if self.args.json:
+            self.json(doc)
+            return 0
+        if not doc["messages"]:
+            self.line("(no messages yet)")
+        for m in doc["messages"]:
+            mark = "" if m["status"] == "done" else f" [{m['status']}]"
+            self.line(f"=== {m['role']}{mark} ===\n{m['content']}")
+        return 0
+
+    # -- rm / rename ----------------------------------------------------------
+    async def do_rm(self) -> int:
+        from copilot_repl.history.names import validate_name
+
+        names = list(dict.fromkeys(self.args.names))
+        for name in names:
+            validate_name(name)
+            if not self.store.exists(name):
+                raise SessionNotFound(f"no session named {name!r}; nothing was deleted")
+            if session_state(self.store.load(name)) == "streaming":
+                raise UsageError(
+                    f"{name} is streaming a reply in another process; nothing was deleted"
+                )
+        for name in names:
+            await self.client.delete_session(name)
+        if self.args.json:
+            self.json({"deleted": names})
+        else:
+            for name in names:
+                self.line(f"deleted {name}")
+        return 0
+
+    async def do_rename(self) -> int:
+        old, new = self.args.old, self.args.new
+        await self.client.rename_session(old, new)
+        if self.store.current() is None and _was_current(self.store, old):
+            self.store.set_current(new)
+        if self.args.json:
+            self.json({"renamed": {"from": old, "to": new}})
+        else:
+            self.line(f"renamed {old} to {new}")
+        return 0
+
+    # -- export ------------------------------------------------------------
+    async def do_export(self) -> int:
+        from copilot_repl.history.exchange import export_session
+
+        a = self.args
+        if a.json and not a.output:
+            raise BadUsage("sessions export: --json reports where it wrote: give -o FILE")
+        if a.format == "md":
+            from copilot_repl.repl.transcript import transcript
+
+            session = await self.client.resume_session(a.name)
+            text = transcript(session)
+        elif a.format == "json":
+            text = json.dumps(export_session(self.store, a.name), ensure_ascii=False, indent=2)
+        else:
+            text = html_page(export_session(self.store, a.name))
+        if not text.endswith("\n"):
+            text += "\n"
+        if not a.output:
+            self.stdout.write(text)
+            return 0
+        path = Path(a.output).expanduser()
+        _write_file(path, text, force=a.force)
+        if a.json:
+            self.json({"exported": a.name, "format": a.format, "path": str(path)})
+        else:
+            self.stderr.write(f"copilot-repl: exported {a.name} to {path}\n")
+        return 0
+
+    # -- import ------------------------------------------------------------
+    async def do_import(self) -> int:
+        from copilot_repl.history.exchange import write_sessions
+        from copilot_repl.history.importers import gather
+
+        a = self.args
+        items = gather(
+            a.source, a.ids, kind=a.kind, every=a.all, env=self.client.env, as_name=a.as_name
+        )
+        for _, imported in items:
+            data = imported.data
+            resolve = self.client.config.resolve_model
+            if ":" not in data.model:  # a bare model name from another tool
+                data.model = resolve(data.model)
+            for m in data.messages:
+                if m.model and ":" not in m.model:
+                    m.model = resolve(m.model)
+        write_sessions(self.store, items)
+        done = [
+            {
+                "name": name,
+                "model": imp.data.model,
+                "messages": len(imp.data.messages),
+                "source": imp.source,
+            }
+            for name, imp in items
+        ]
+        if a.json:
+            self.json({"imported": done})
+        else:
+            for d in done:
+                self.line(
+                    f"imported {d['name']} ({d['model']}, {d['messages']} messages) "
+                    f"from {d['source']}"
+                )
+        return 0
+
+
+def session_state(loaded: Loaded) -> str:
+    """idle; streaming (a reply is being written by a live process: its
+    parts are on disk, its final message not yet); interrupted (the last
+    reply was cut short); failed (the last turn failed)."""
+    if loaded.parts:
+        return "streaming"
+    msgs = loaded.data.messages
+    last = msgs[-1].status if msgs else "done"
+    if last == "interrupted":
+        return "interrupted"
+    if last == "error":
+        return "failed"
+    return "idle"
+
+
+def session_info(store: Store, name: str) -> dict[str, Any]:
+    """What ``sessions list`` shows of one session."""
+    loaded = store.load(name)
+    data = loaded.data
+    return {
+        "name": data.name,
+        "model": data.model,
+        "messages": len(data.messages),
+        "created": data.created,
+        "modified": data.modified,
+        "state": session_state(loaded),
+    }
+
+
+def _was_current(store: Any, old: str) -> bool:
+    try:
+        raw = (store.root / "state.json").read_text()
+        return bool(json.loads(raw).get("current") == old)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _write_file(path: Path, text: str, *, force: bool) -> None:
+    import os
+
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory; give a file name")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{path} exists; choose another name or pass --force") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def _local(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+
+def html_page(doc: dict[str, Any]) -> str:
+    """A self-contained HTML page of an exported session (all text escaped)."""
+    from html import escape
+
+    s = doc["session"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(s['name'])}</title>",
+        "<style>body{font-family:sans-serif;max-width:50em;margin:auto;padding:1em}"
+        "pre{white-space:pre-wrap;background:#f6f6f6;padding:.6em}"
+        ".user h2{color:#1f5fbf}.assistant h2{color:#1f8f3f}</style>",
+        "</head><body>",
+        f"<h1>{escape(s['name'])}</h1>",
+        f"<p>model: <code>{escape(s['model'])}</code></p>",
+    ]
+    if s["system"]:
+        parts.append(f"<p>system:</p><pre>{escape(s['system'])}</pre>")
+    for m in doc["messages"]:
+        mark = "" if m["status"] == "done" else f" ({escape(m['status'])})"
+        role = escape(m["role"])
+        parts.append(
+            f'<section class="{role}"><h2>{role}{mark}</h2><pre>{escape(m["content"])}</pre>'
+            "</section>"
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
