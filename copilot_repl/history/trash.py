@@ -176,7 +176,7 @@ def trash_messages(store: Store, loaded: Loaded, keep: int = 0) -> Entry | None:
     return Entry(data.name, stamp, "clear", dst)
 
 
-def _header(line: bytes, data: SessionData) -> dict[str, Any]:
+def _header(line: bytes, data: SessionData, *, new_id: bool = True) -> dict[str, Any]:
     """The session's header line rewritten as the session is now (model and
     system current; extra keys such as ``fork`` kept), with a new file id."""
     header: dict[str, Any] = {}
@@ -187,7 +187,7 @@ def _header(line: bytes, data: SessionData) -> dict[str, Any]:
     header.update(
         t="session",
         schema=SCHEMA,
-        file_id=os.urandom(8).hex(),
+        file_id=os.urandom(8).hex() if new_id else header.get("file_id", ""),
         name=data.name,
         model=data.model,
         system=data.system,
@@ -294,16 +294,17 @@ def vacuum(store: Store, name: str) -> Purged:
                 raise UsageError(f"a reply is streaming into {name}; purge when it is done")
             raw = files.read_from(fd, 0, os.fstat(fd).st_size)
             kept = compact.current(compact.scan(raw), loaded.data.messages)
-            lines = [
-                _header(raw.partition(b"\n")[0], loaded.data),
+            body = [
                 *(message_record(m) for m in loaded.data.messages),
                 *([kept.record()] if kept is not None else []),
             ]
-            for rec in lines:
-                check(rec)
-            payload = b"".join(dumps(r) for r in lines)
-            if payload != raw:
-                files.write_atomic(path, payload)
+            head = raw.partition(b"\n")[0]
+            payload = b"".join(dumps(r) for r in [_header(head, loaded.data, new_id=False), *body])
+            if payload != raw:  # a new file: a new id, so no reader takes it for the old one
+                lines = [_header(head, loaded.data), *body]
+                for rec in lines:
+                    check(rec)
+                files.write_atomic(path, b"".join(dumps(r) for r in lines))
     except OSError as exc:
         raise StoreError(f"cannot rewrite {path}: {why(exc)}") from None
     finally:
