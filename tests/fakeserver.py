@@ -482,7 +482,10 @@ class _Handler(BaseHTTPRequestHandler):
             err["error"]["code"] = "model_not_found"
             self._send_json(404, err)
             return
-        reply = self.fake._next_reply() or reply_from_prompt(last_user_text(body), model)
+        reply = self.fake._next_reply()
+        if reply is None:
+            reply = reply_from_prompt(last_user_text(body), model)
+            reply.first_delay = max(reply.first_delay, self.fake.first_delay)
         self._answer(self._plan(reply, body, model))
 
     def _plan(self, reply: Reply, body: dict[str, Any], model: str) -> Plan:
@@ -598,8 +601,10 @@ class FakeServer:
         models: list[str] | None = None,
         strict_models: bool = False,
         tls: ssl.SSLContext | None = None,
+        first_delay: float = 0.0,
     ) -> None:
         self.tls = tls
+        self.first_delay = first_delay  # at least this long before any reply built from a prompt
         self.host = host
         self.port = port
         self.models: list[str] = list(models if models is not None else DEFAULT_MODELS)

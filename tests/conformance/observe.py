@@ -1,0 +1,145 @@
+"""Run one SDK program unchanged, recording what its sessions do.
+
+    python observe.py TRACE PROGRAM
+
+``CONFORMANCE_SIDE`` says which package the program imports: ``sdk`` (the
+real github-copilot-sdk) or ``repl`` (copilot_repl). Every event a session
+dispatches, and every session the client creates, resumes or deletes, is
+appended to TRACE as one JSON line. The program runs as ``__main__``, so its
+output, exceptions and exit status are its own.
+
+On the ``sdk`` side the harness also routes the real CLI to the loopback
+server (bring your own key): ``CONFORMANCE_PROVIDER_URL`` is added as the
+``provider`` option of ``create_session``/``resume_session`` unless the
+program gives one. That is configuration, like ``OPENAI_BASE_URL`` for
+copilot_repl; the program's text is not touched.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import runpy
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+SIDE = os.environ.get("CONFORMANCE_SIDE", "sdk")
+PROVIDER_URL = os.environ.get("CONFORMANCE_PROVIDER_URL", "")
+
+
+class Trace:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, **record: Any) -> None:
+        self.out.write(json.dumps(record, default=str) + "\n")
+        self.out.flush()
+
+
+def describe(event: Any) -> dict[str, Any]:
+    """The parts of an event the runner compares."""
+    kind = getattr(event.type, "value", event.type)
+    data = event.data
+    out: dict[str, Any] = {"type": str(kind), "ephemeral": getattr(event, "ephemeral", None)}
+    if kind in ("user.message", "assistant.message"):
+        out["content"] = getattr(data, "content", None)
+    elif kind == "session.error":
+        out["error_type"] = getattr(data, "error_type", None)
+        out["message"] = getattr(data, "message", None)
+    elif kind == "session.idle":
+        out["aborted"] = getattr(data, "aborted", None)
+    return out
+
+
+def wrap_session_calls(client_cls: type, trace: Trace, *, byok: bool) -> None:
+    """Record create/resume/delete; on the sdk side add the BYOK provider."""
+    create = client_cls.create_session  # type: ignore[attr-defined]
+    resume = client_cls.resume_session  # type: ignore[attr-defined]
+    delete = client_cls.delete_session  # type: ignore[attr-defined]
+    keyword_shape = "provider" in inspect.signature(create).parameters
+
+    def with_provider(args: tuple[Any, ...], kw: dict[str, Any], n_pos: int) -> tuple[Any, ...]:
+        if not byok:
+            return args
+        provider = {"type": "openai", "base_url": PROVIDER_URL}
+        if keyword_shape:
+            kw.setdefault("provider", provider)
+            return args
+        config = dict(args[n_pos]) if len(args) > n_pos and args[n_pos] else {}
+        config.setdefault("provider", provider)
+        return (*args[:n_pos], config, *args[n_pos + 1 :])
+
+    @functools.wraps(create)
+    async def create_session(self: Any, *args: Any, **kw: Any) -> Any:
+        args = with_provider(args, kw, 0)
+        session = await create(self, *args, **kw)
+        trace(kind="create", session=session.session_id)
+        return session
+
+    @functools.wraps(resume)
+    async def resume_session(self: Any, session_id: str, *args: Any, **kw: Any) -> Any:
+        args = with_provider(args, kw, 0)
+        session = await resume(self, session_id, *args, **kw)
+        trace(kind="resume", session=session.session_id)
+        return session
+
+    @functools.wraps(delete)
+    async def delete_session(self: Any, session_id: str) -> Any:
+        trace(kind="delete", session=session_id)
+        return await delete(self, session_id)
+
+    client_cls.create_session = create_session  # type: ignore[attr-defined]
+    client_cls.resume_session = resume_session  # type: ignore[attr-defined]
+    client_cls.delete_session = delete_session  # type: ignore[attr-defined]
+
+
+def wrap_dispatch(session_cls: type, name: str, trace: Trace) -> None:
+    original: Callable[..., Any] = getattr(session_cls, name)
+
+    @functools.wraps(original)
+    def dispatch(self: Any, event: Any) -> Any:
+        trace(kind="event", session=self.session_id, **describe(event))
+        return original(self, event)
+
+    setattr(session_cls, name, dispatch)
+
+
+def install(trace: Trace) -> None:
+    if SIDE == "sdk":
+        import copilot.client
+        import copilot.session
+
+        wrap_dispatch(copilot.session.CopilotSession, "_dispatch_event", trace)
+        wrap_session_calls(copilot.client.CopilotClient, trace, byok=True)
+    else:
+        import copilot_repl.api.client
+        import copilot_repl.api.session
+
+        wrap_dispatch(copilot_repl.api.session.CopilotSession, "_emit", trace)
+        wrap_session_calls(copilot_repl.api.client.CopilotClient, trace, byok=False)
+
+
+def main() -> int:
+    trace_path, program = sys.argv[1], sys.argv[2]
+    with open(trace_path, "a", encoding="utf-8") as out:
+        trace = Trace(out)
+        install(trace)
+        sys.argv = [program]
+        sys.path.insert(0, os.path.dirname(os.path.abspath(program)))
+        try:
+            runpy.run_path(program, run_name="__main__")
+        except SystemExit as exc:
+            trace(kind="exit", code=exc.code if isinstance(exc.code, int) else 1)
+            raise
+        except BaseException as exc:
+            trace(kind="exit", code=1, error=type(exc).__name__)
+            raise
+        trace(kind="exit", code=0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

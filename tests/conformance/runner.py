@@ -1,0 +1,362 @@
+"""The differential conformance runner: each program in ``programs/`` runs
+twice, once on the real github-copilot-sdk driving the real ``copilot`` CLI
+in BYOK mode against the loopback test server, once with its imports
+switched to ``copilot_repl`` (only the top package name differs), and the
+two runs are compared:
+
+- per session, the sequence of event types (ids mapped to S1, S2, ... in
+  order of creation; types listed as ignored in ALLOWED.md dropped; runs of
+  one "loosely counted" type collapsed to one);
+- per session, the replies (``assistant.message`` contents, with the tags
+  the CLI adds to each prompt, which the echo server echoes, removed);
+- the program's standard output (session ids, UUIDs and timestamps masked);
+- the exit status.
+
+Any difference not listed in ALLOWED.md fails. From the command line::
+
+    python tests/conformance/runner.py [PROGRAM ...]   # prints both sides and the differences
+
+A program says which SDK shape it is written for in a ``# sdk: 0.1`` or
+``# sdk: 1.0`` comment: 0.1 runs on github-copilot-sdk 0.1.25 with the CLI
+its wheel bundles (found in ``COPILOT_SDK_01_DIR`` or the cache dir that
+``make copilot-sdk-0.1`` fills), 1.0 on the installed SDK with the CLI that
+``make copilot-cli`` installs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+TESTS = HERE.parent
+ROOT = TESTS.parent
+PROGRAMS = HERE / "programs"
+ALLOWED = HERE / "ALLOWED.md"
+GUARD_TIMEOUT = 300.0  # against a hang; never a timing assertion
+SDK01_VERSION = "0.1.25"
+
+sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(ROOT))
+
+from fakeserver import FakeServer  # noqa: E402
+
+_DATETIME_TAG = re.compile(r"<current_datetime>.*?</current_datetime>\s*", re.S)
+_REMINDER = re.compile(r"\s*<reminder>.*?</reminder>\s*", re.S)
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?"
+    r"|datetime\.datetime\([^)]*\)"
+)
+_IMPORT = re.compile(r"^(\s*)(from|import)(\s+)copilot(?=[\s.])", re.M)
+
+
+# -- where the real SDKs are ----------------------------------------------------
+def sdk01_dir(env: Mapping[str, str] | None = None) -> Path | None:
+    """A directory holding the ``copilot`` package of SDK 0.1.25 (with its CLI)."""
+    env = os.environ if env is None else env
+    candidates = []
+    if env.get("COPILOT_SDK_01_DIR"):
+        candidates.append(Path(env["COPILOT_SDK_01_DIR"]))
+    xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    candidates.append(Path(xdg) / "copilot-repl" / f"sdk-{SDK01_VERSION}")
+    for path in candidates:
+        if (path / "copilot" / "bin" / "copilot").is_file():
+            return path
+    return None
+
+
+def cli_for_10() -> Path | None:
+    from copilot_repl.config import ProviderConfig
+    from copilot_repl.errors import CopilotError
+    from copilot_repl.providers.copilot_cli import find_cli
+
+    try:
+        return find_cli(ProviderConfig(name="copilot", kind="copilot"), os.environ)
+    except CopilotError:
+        return None
+
+
+def sdk10_installed() -> bool:
+    from importlib import metadata
+
+    try:
+        return metadata.version("github-copilot-sdk").startswith("1.")
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def missing(shape: str) -> str | None:
+    """Why programs of this SDK shape cannot run here (None: they can)."""
+    if shape == "0.1":
+        if sdk01_dir() is None:
+            return (
+                f"github-copilot-sdk {SDK01_VERSION} (with its bundled CLI) not found: "
+                "make copilot-sdk-0.1, or set COPILOT_SDK_01_DIR"
+            )
+        return None
+    if not sdk10_installed():
+        return "github-copilot-sdk 1.x is not installed: pip install 'copilot-repl[copilot]'"
+    if cli_for_10() is None:
+        return "the Copilot CLI is not installed: make copilot-cli"
+    return None
+
+
+# -- the allow-list ---------------------------------------------------------------
+@dataclass
+class Allowed:
+    ignored_types: set[str] = field(default_factory=set)
+    loose_types: set[str] = field(default_factory=set)
+    differences: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+_BULLET = re.compile(r"^- `([^`]+)`(?: · `([^`]+)`)?: (.+)$")
+
+
+def load_allowed(path: Path = ALLOWED) -> Allowed:
+    """ALLOWED.md: bullets under three headings ("Ignored event types",
+    "Loosely counted event types", "Allowed differences")."""
+    allowed = Allowed()
+    section = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip().lower()
+            continue
+        m = _BULLET.match(line.strip())
+        if not m:
+            continue
+        first, second, why = m.groups()
+        if section.startswith("ignored"):
+            allowed.ignored_types.add(first)
+        elif section.startswith("loosely"):
+            allowed.loose_types.add(first)
+        elif section.startswith("allowed") and second:
+            allowed.differences[(first, second)] = why
+    return allowed
+
+
+# -- running one side ---------------------------------------------------------
+@dataclass
+class Run:
+    side: str
+    code: int
+    stdout: str
+    stderr: str
+    trace: list[dict[str, Any]]
+    requests: list[dict[str, Any]]
+
+
+def program_shape(program: Path) -> str:
+    m = re.search(r"^# sdk: (0\.1|1\.0)\s*$", program.read_text(encoding="utf-8"), re.M)
+    if not m:
+        raise ValueError(f"{program.name}: no '# sdk: 0.1' or '# sdk: 1.0' line")
+    return m.group(1)
+
+
+def swap_imports(text: str) -> str:
+    """``copilot`` -> ``copilot_repl`` in import statements, nothing else."""
+    return _IMPORT.sub(r"\1\2\3copilot_repl", text)
+
+
+REPL_CONFIG = """\
+# The conformance runner's copilot_repl config: the models the programs name
+# go to the loopback server (the default provider is openai via OPENAI_BASE_URL).
+[aliases]
+local = "openai:local"
+"""
+
+
+def run_side(
+    program: Path, side: str, server: FakeServer, workdir: Path, shape: str | None = None
+) -> Run:
+    shape = shape or program_shape(program)
+    workdir.mkdir(parents=True, exist_ok=True)
+    trace_path = workdir / "trace.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COPILOT", "OPENAI_"))}
+    env.pop("PYTHONPATH", None)
+    env["CONFORMANCE_SIDE"] = side
+    env["PYTHONUNBUFFERED"] = "1"
+    if side == "sdk":
+        script = program
+        env["HOME"] = str(workdir / "home")  # the 0.1 CLI keeps state in ~/.copilot
+        env["COPILOT_HOME"] = str(workdir / "copilot")
+        env["CONFORMANCE_PROVIDER_URL"] = server.url
+        if shape == "0.1":
+            found = sdk01_dir()
+            assert found is not None
+            env["PYTHONPATH"] = str(found)
+        else:
+            env["COPILOT_CLI_PATH"] = str(cli_for_10())
+    else:
+        script = workdir / program.name
+        script.write_text(swap_imports(program.read_text(encoding="utf-8")), encoding="utf-8")
+        home = workdir / "repl"
+        home.mkdir(exist_ok=True)
+        (home / "config.toml").write_text(REPL_CONFIG, encoding="utf-8")
+        env["COPILOT_REPL_HOME"] = str(home)
+        env["OPENAI_BASE_URL"] = server.url
+    before = len(server.requests)
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "observe.py"), str(trace_path), str(script)],
+        capture_output=True,
+        env=env,
+        cwd=workdir,
+        timeout=GUARD_TIMEOUT,
+        check=False,
+    )
+    trace = (
+        [json.loads(x) for x in trace_path.read_text().splitlines()] if trace_path.exists() else []
+    )
+    return Run(
+        side,
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+        trace,
+        list(server.requests[before:]),
+    )
+
+
+# -- what is compared -------------------------------------------------------------
+def clean_text(text: str | None) -> str:
+    text = _REMINDER.sub("\n", _DATETIME_TAG.sub("", text or ""))
+    return " ".join(text.split())
+
+
+@dataclass
+class Observed:
+    events: dict[str, list[str]]
+    replies: dict[str, list[str]]
+    stdout: list[str]
+    code: int
+
+
+def labels(trace: list[dict[str, Any]]) -> dict[str, str]:
+    """Session id -> S1, S2, ... in order of first creation or resume."""
+    out: dict[str, str] = {}
+    for rec in trace:
+        if rec["kind"] in ("create", "resume") and rec["session"] not in out:
+            out[rec["session"]] = f"S{len(out) + 1}"
+    for rec in trace:  # sessions seen only through events (should not happen)
+        if rec["kind"] == "event" and rec["session"] not in out:
+            out[rec["session"]] = f"S?{rec['session']}"
+    return out
+
+
+def observe(run: Run, allowed: Allowed) -> Observed:
+    names = labels(run.trace)
+    events: dict[str, list[str]] = {}
+    replies: dict[str, list[str]] = {}
+    for rec in run.trace:
+        if rec["kind"] != "event" or rec["type"] in allowed.ignored_types:
+            continue
+        label = names[rec["session"]]
+        seq = events.setdefault(label, [])
+        kind = rec["type"]
+        if kind == "session.idle" and rec.get("aborted"):
+            kind = "session.idle(aborted)"
+        if not (seq and seq[-1] == kind and kind in allowed.loose_types):
+            seq.append(kind)
+        if kind == "assistant.message":
+            replies.setdefault(label, []).append(clean_text(rec.get("content")))
+    stdout = run.stdout
+    for sid, label in sorted(names.items(), key=lambda kv: -len(kv[0])):
+        stdout = stdout.replace(sid, label)
+    stdout = _TIMESTAMP.sub("<time>", _UUID.sub("<uuid>", stdout))
+    lines = [clean_text(x) for x in _REMINDER.sub("\n", _DATETIME_TAG.sub("", stdout)).splitlines()]
+    return Observed(events, replies, [x for x in lines if x], run.code)
+
+
+@dataclass
+class Difference:
+    what: str  # "exit", "stdout", "events S1", "replies S2"
+    sdk: Any
+    repl: Any
+    allowed_because: str | None = None
+
+    def __str__(self) -> str:
+        tag = f"allowed ({self.allowed_because})" if self.allowed_because else "DIFFERS"
+        return f"{self.what}: {tag}\n    sdk:  {self.sdk!r}\n    repl: {self.repl!r}"
+
+
+def compare(program: str, sdk: Observed, repl: Observed, allowed: Allowed) -> list[Difference]:
+    diffs: list[Difference] = []
+
+    def check(what: str, a: Any, b: Any) -> None:
+        if a != b:
+            diffs.append(Difference(what, a, b, allowed.differences.get((program, what))))
+
+    check("exit", sdk.code, repl.code)
+    check("stdout", sdk.stdout, repl.stdout)
+    for label in sorted(set(sdk.events) | set(repl.events)):
+        check(f"events {label}", sdk.events.get(label, []), repl.events.get(label, []))
+    for label in sorted(set(sdk.replies) | set(repl.replies)):
+        check(f"replies {label}", sdk.replies.get(label, []), repl.replies.get(label, []))
+    return diffs
+
+
+@dataclass
+class Outcome:
+    program: str
+    sdk: Run
+    repl: Run
+    differences: list[Difference]
+
+    @property
+    def failures(self) -> list[Difference]:
+        return [d for d in self.differences if d.allowed_because is None]
+
+    def report(self) -> str:
+        lines = [f"== {self.program}: sdk exit {self.sdk.code}, repl exit {self.repl.code}"]
+        lines += [str(d) for d in self.differences] or ["no differences"]
+        for run in (self.sdk, self.repl):
+            if run.code != 0 or any(d.what == "stdout" for d in self.failures):
+                lines.append(f"-- {run.side} stdout:\n{run.stdout}-- {run.side} stderr (tail):")
+                lines += run.stderr.splitlines()[-15:]
+        return "\n".join(lines)
+
+
+def new_server(first_delay: float = 0.0) -> FakeServer:
+    return FakeServer(first_delay=first_delay)
+
+
+def run_program(program: Path, workdir: Path, allowed: Allowed | None = None) -> Outcome:
+    allowed = allowed or load_allowed()
+    shape = program_shape(program)
+    with new_server() as server:
+        sdk = run_side(program, "sdk", server, workdir / "sdk", shape)
+    with new_server() as server:
+        repl = run_side(program, "repl", server, workdir / "repl", shape)
+    diffs = compare(program.stem, observe(sdk, allowed), observe(repl, allowed), allowed)
+    return Outcome(program.stem, sdk, repl, diffs)
+
+
+def all_programs() -> list[Path]:
+    return sorted(PROGRAMS.glob("*.py"))
+
+
+def main(argv: list[str]) -> int:
+    chosen = [PROGRAMS / f"{a.removesuffix('.py')}.py" for a in argv] or all_programs()
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="conformance-") as tmp:
+        for program in chosen:
+            reason = missing(program_shape(program))
+            if reason:
+                print(f"== {program.stem}: skipped: {reason}")
+                continue
+            outcome = run_program(program, Path(tmp) / program.stem)
+            print(outcome.report(), flush=True)
+            failed += bool(outcome.failures)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
