@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_cli
+from fakeserver import FakeServer
 
 from copilot_repl.errors import SessionChanged, SessionNotFound, StoreError
 from copilot_repl.history.messages import DONE, INTERRUPTED, SessionData
@@ -350,3 +351,34 @@ def test_reply_ids_of_this_process_carry_its_start_time() -> None:
     assert not writer_alive(f"{pid}-00000000-7")  # this pid, an earlier process
     assert not writer_alive(f"{dead_pid()}-{token}-1")
     assert not writer_alive("not-a-pid-1") and not writer_alive("")
+
+
+def _limit_file_size(limit: int) -> None:  # runs in the child
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_a_short_write_through_the_cli_is_reported_and_exits_1(
+    server: FakeServer, home: Path
+) -> None:
+    """The whole program on a file-size limit just above the file: the prompt
+    record is cut short by the kernel; it is reported, never half saved."""
+    assert run_cli(["--base-url", server.url], "saved before\n").code == 0
+    path = home / "sessions" / "main.jsonl"
+    before = path.read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "copilot_repl", "--base-url", server.url],
+        input=b"a prompt long enough not to fit in the few bytes left\n",
+        capture_output=True,
+        cwd=ROOT,
+        preexec_fn=lambda: _limit_file_size(len(before) + 30),
+        timeout=60,
+        check=False,
+    )
+    err = proc.stderr.decode()
+    assert path.read_bytes() == before  # no torn record for the next launch to skip
+    assert proc.returncode == 1, err
+    assert f"cannot write {path}: the file is larger than allowed" in err
+    assert "kept in memory only" in err
+    assert Store(home).load("main").warnings == []

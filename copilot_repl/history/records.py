@@ -130,20 +130,24 @@ def check(rec: object, *, newer: bool = False) -> Record:
 
 
 def _message(rec: dict[str, Any]) -> Message:
+    # The hot path of loading: the common types are tested inline.
     role = rec.get("role")
     if role != "user" and role != "assistant":
         raise Corrupt("msg: role is not user or assistant")
     content = rec.get("content")
     if not isinstance(content, str):
         raise Corrupt("msg: content is not a string")
+    ts = rec.get("ts", 0.0)
+    if type(ts) is not float or not math.isfinite(ts):
+        ts = _num(rec, "ts")
+    tokens = rec.get("tokens", 0)
+    if type(tokens) is not int or not 0 <= tokens <= 2**53:
+        tokens = _count(rec, "tokens")
+    status, model, rid = rec.get("status", DONE), rec.get("model", ""), rec.get("id", "")
+    if not (isinstance(status, str) and isinstance(model, str) and isinstance(rid, str)):
+        raise Corrupt("msg: status, model or id is not a string")
     return Message(
-        role=role,
-        content=content,
-        ts=_num(rec, "ts"),
-        status=_opt_str(rec, "status") or DONE,
-        model=_opt_str(rec, "model") or "",
-        tokens=_count(rec, "tokens"),
-        id=_opt_str(rec, "id") or "",
+        role=role, content=content, ts=ts, status=status or DONE, model=model, tokens=tokens, id=rid
     )
 
 
