@@ -22,7 +22,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from copilot_repl.api.events import SessionEvent
+from copilot_repl.api.events import (
+    SessionEvent,
+    SessionEventType,
+    SessionResumeData,
+    SessionStartData,
+)
 from copilot_repl.api.metadata import ModelInfo, PingResponse, SessionListFilter, SessionMetadata
 from copilot_repl.api.options import (
     check_session_options,
@@ -151,6 +156,9 @@ class CopilotClient:
         session = CopilotSession(self, self.store.create(data), settings_from(opts))
         self._subscribe(session, opts)
         self._open[name] = session
+        # As the SDK: dispatched before create_session returns (an on_event handler sees it)
+        start = SessionStartData(name, model.partition(":")[2], datetime.now(UTC))
+        session._emit(SessionEvent(SessionEventType.SESSION_START, start, name))
         return session
 
     async def resume_session(
@@ -174,6 +182,10 @@ class CopilotClient:
             await session.set_model(self._model_for(opts))
         if opts.get("system_message") is not None:
             session.set_system(system_text(opts["system_message"], self.config.system))
+        resumed = SessionResumeData(
+            len(session.messages), session.model.partition(":")[2], datetime.now(UTC)
+        )
+        session._emit(SessionEvent(SessionEventType.SESSION_RESUME, resumed, session_id))
         return session
 
     def _subscribe(self, session: CopilotSession, opts: Mapping[str, Any]) -> None:
@@ -255,6 +267,16 @@ class CopilotClient:
         self.store.rename(old, new)
         session._renamed(new)
         self._open[new] = self._open.pop(old)
+
+    async def fork_session(
+        self, session_id: str, new_session_id: str, *, at: int | None = None, **kw: Any
+    ) -> CopilotSession:
+        """copilot-repl extra (the SDK's fork, at a message): a new session with
+        messages 1..``at`` (default all) of ``session_id``, recording its parent.
+        ``model`` and ``system_message`` may be given; see api/library.py."""
+        from copilot_repl.api.library import fork_session
+
+        return await fork_session(self, session_id, new_session_id, at=at, **kw)
 
     async def list_models(self) -> list[ModelInfo]:
         """The models of every configured provider that answers."""

@@ -30,6 +30,7 @@ from copilot_repl.api.events import (
     UserMessageData,
 )
 from copilot_repl.api.history_events import history_events
+from copilot_repl.api.library import request_view
 from copilot_repl.api.options import SendOptions, send_options
 from copilot_repl.api.turn import Turn, TurnState, run_turn
 from copilot_repl.errors import ReplError, StoreError, TurnFailed, UsageError
@@ -39,6 +40,7 @@ from copilot_repl.history.store import Loaded, apply_record
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.api.options import SessionSettings
+    from copilot_repl.history.compact import Compaction
 
 Handler = Callable[[SessionEvent], None]
 T = SessionEventType
@@ -201,8 +203,9 @@ class CopilotSession:
         timeout: float = 60.0,
         **kw: Any,
     ) -> SessionEvent | None:
-        """Send a prompt and wait until it is answered; returns the
-        ``assistant.message`` event answering it (None if there was none).
+        """Send a prompt and wait until it is answered and the session is
+        idle; returns the ``assistant.message`` event answering it (None if
+        there was none).
         On timeout raises ``TimeoutError`` (the turn goes on); a failed turn
         raises ``Exception("Session error: ...")``, an aborted one
         ``RuntimeError``, as the SDK does."""
@@ -216,7 +219,7 @@ class CopilotSession:
             turn = self._submit(opts)
             mine.append(turn.message_id)
             try:
-                await asyncio.wait_for(turn.wait(), timeout)
+                await asyncio.wait_for(self._until_idle(turn), timeout)
             except TimeoutError:
                 raise TimeoutError(f"Timeout after {timeout}s waiting for session.idle") from None
         finally:
@@ -226,6 +229,13 @@ class CopilotSession:
         if turn.error:
             raise TurnFailed(turn.error)
         return answer[-1] if answer else None
+
+    async def _until_idle(self, turn: Turn) -> None:
+        """As the SDK: until the session is idle after this prompt's turn (a
+        prompt queued behind it is answered first); at once if it failed."""
+        await turn.wait()
+        if not (turn.cancelled or turn.error):
+            await self.wait()
 
     async def submit(self, prompt: str, *, mode: str = "enqueue") -> Turn:
         """copilot-repl extra: queue a prompt and return its ``Turn`` (what
@@ -335,7 +345,10 @@ class CopilotSession:
                 if msgs[i].id == until_id:
                     msgs = msgs[: i + 1]
                     break
-        kept, dropped = trim_history(msgs, self.system_message, max(budget, 256))
+        system, msgs, _ = request_view(
+            self._client.store, self.session_id, self.system_message, msgs
+        )
+        kept, dropped = trim_history(msgs, system, max(budget, 256))
         if dropped and dropped != self._last_dropped:
             self._info(
                 "context_trimmed",
@@ -343,7 +356,14 @@ class CopilotSession:
                 "context (they stay on disk)",
             )
         self._last_dropped = dropped
-        return api_messages(self.system_message, kept)
+        return api_messages(system, kept)
+
+    async def compact(self, focus: str = "", *, model: str | None = None) -> Compaction:
+        """copilot-repl extra: a model's summary stands in for the older
+        messages in later requests (they stay on disk); see api/library.py."""
+        from copilot_repl.api.library import compact_session
+
+        return await compact_session(self, focus, model=model)
 
     async def wait(self, timeout: float | None = None) -> None:
         """copilot-repl extra: wait until every queued prompt is answered."""

@@ -1,0 +1,192 @@
+"""Sessions as a library, at the API level: fork a session, compact one (a
+summary from a model stands in for its older messages), search them all, and
+the trash. The store-level halves are in ``history/`` (fork.py, compact.py,
+search.py, trash.py); this module adds what needs the client: providers,
+open sessions and events."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from copilot_repl.errors import ProviderError, UsageError
+from copilot_repl.history import compact, trash
+from copilot_repl.history.compact import Compaction
+from copilot_repl.history.fork import fork
+from copilot_repl.history.messages import Message, estimate_tokens
+from copilot_repl.history.store import Store
+
+if TYPE_CHECKING:
+    from copilot_repl.api.client import CopilotClient
+    from copilot_repl.api.session import CopilotSession
+
+
+async def fork_session(
+    client: CopilotClient,
+    session_id: str,
+    new_session_id: str,
+    *,
+    at: int | None = None,
+    model: str | None = None,
+    system_message: str | None = None,
+) -> CopilotSession:
+    """A new session holding ``session_id``'s messages 1..``at`` (default:
+    all), which records its parent and fork point; returned opened."""
+    source = client.opened(session_id)
+    if source is not None:
+        source.refresh()
+    resolved = client.config.resolve_model(model) if model else None
+    fork(client.store, session_id, new_session_id, at=at, model=resolved, system=system_message)
+    return await client.resume_session(new_session_id)
+
+
+# -- compaction --------------------------------------------------------------
+
+
+@dataclass
+class _Seen:
+    """Compactions found in one session file so far (it only grows)."""
+
+    ino: int = 0
+    offset: int = 0
+    found: tuple[Compaction, ...] = ()
+
+
+_seen: dict[str, _Seen] = {}
+
+
+def compactions(store: Store, name: str) -> tuple[Compaction, ...]:
+    """The compaction records of a session, reading only what was appended
+    since the last call (a file replaced or shrunk is read again)."""
+    path = store.path(name)
+    key = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        _seen.pop(key, None)
+        return ()
+    try:
+        st = os.fstat(fd)
+        seen = _seen.get(key)
+        if seen is None or seen.ino != st.st_ino or st.st_size < seen.offset:
+            seen = _Seen(ino=st.st_ino)
+        if st.st_size > seen.offset:
+            chunk = os.pread(fd, st.st_size - seen.offset, seen.offset)
+            end = chunk.rfind(b"\n") + 1
+            if compact.MARKER in chunk[:end]:
+                seen.found += tuple(compact.scan(chunk[:end]))
+            seen.offset += end
+        _seen[key] = seen
+        return seen.found
+    finally:
+        os.close(fd)
+
+
+def request_view(
+    store: Store, name: str, system: str, messages: Sequence[Message]
+) -> tuple[str, list[Message], Compaction | None]:
+    """What a request carries for ``messages`` of session ``name``: with a
+    compaction that still applies, the summary (in the system prompt) instead
+    of the messages it replaced."""
+    found = compactions(store, name)
+    current = compact.current(found, messages) if found else None
+    view_system, view = compact.request_view(system, messages, current)
+    return view_system, view, current
+
+
+async def compact_session(
+    session: CopilotSession,
+    focus: str = "",
+    *,
+    model: str | None = None,
+    keep_tokens: int = 0,
+) -> Compaction:
+    """Ask a model (the session's, or ``model``) for a summary of the older
+    messages and save it: later requests send the summary plus the recent
+    messages. The messages stay on disk. ``UsageError`` if there is too
+    little to compact; ``ProviderError`` if the model fails."""
+    client = session._client
+    if session.busy:
+        raise UsageError(f"{session.session_id} is answering; :compact when it is done")
+    session.refresh()
+    messages = list(session.messages)
+    model = client.config.resolve_model(model) if model else session.model
+    provider_name, _, model_id = model.partition(":")
+    provider = client.provider(provider_name)
+    cfg = provider.config
+    keep = keep_tokens or 0  # explicit: all but the last KEEP_RECENT messages
+    upto = compact.plan(messages, keep_tokens=keep)
+    previous = compact.current(compactions(client.store, session.session_id), messages)
+    if upto < 2 or (previous is not None and upto <= previous.upto):
+        raise UsageError(f"nothing to compact in {session.session_id}: its history is short")
+    budget = max(cfg.context_tokens - cfg.reply_tokens, 512)
+    text = ""
+    start = previous.upto if previous is not None else 0
+    summary = previous
+    # Older parts larger than the summariser's window are summarised in
+    # pieces, each building on the summary so far.
+    while start < upto:
+        end = _piece_end(messages, start, upto, budget, summary)
+        request = compact.summary_request(messages, end, summary, focus)
+        async with client.slot(provider_name):
+            reply = await provider.stream(
+                model_id, request, lambda _d: None, lambda _s: None, session_id=""
+            )
+        text = reply.text.strip()
+        if not text:
+            raise ProviderError(f"{model} returned an empty summary; nothing was changed")
+        summary = compact.make(messages, end, text, model=model, ts=time.time(), focus=focus)
+        start = end
+    assert summary is not None
+    client.store.append(session.session_id, summary.record())
+    session.refresh()
+    return summary
+
+
+def _piece_end(
+    messages: Sequence[Message], start: int, upto: int, budget: int, summary: Compaction | None
+) -> int:
+    used = 200 + (estimate_tokens(summary.text) if summary is not None else 0)
+    end = start
+    while end < upto and used + estimate_tokens(messages[end].content) <= budget:
+        used += estimate_tokens(messages[end].content)
+        end += 1
+    return max(end, start + 1)
+
+
+def should_auto_compact(
+    fraction: float, context_tokens: int, system: str, messages: Sequence[Message]
+) -> bool:
+    """``auto_compact``: whether what would be sent uses more than
+    ``fraction`` of the window (0: never)."""
+    if fraction <= 0:
+        return False
+    used = estimate_tokens(system) + sum(estimate_tokens(m.content) for m in messages)
+    return used > fraction * context_tokens
+
+
+# -- trash -------------------------------------------------------------------
+
+
+async def trash_session(client: CopilotClient, session_id: str) -> trash.Entry:
+    """``delete_session``, but into the trash (``restore_session`` undoes it)."""
+    session = client.opened(session_id)
+    if session is not None:
+        await session._abort_all()
+        client.forget(session)
+    entry = trash.trash_session(client.store, session_id)
+    for provider in list(client._providers.values()):
+        await provider.forget_session(session_id)
+    return entry
+
+
+async def restore_session(
+    client: CopilotClient, spec: str, as_name: str | None = None
+) -> CopilotSession:
+    """Bring a trash entry back (``NAME`` or ``NAME~STAMP``) and open it."""
+    entry = trash.find(client.store, spec)
+    name = trash.restore(client.store, entry, as_name)
+    return await client.resume_session(name)
