@@ -157,7 +157,7 @@ def prompt_of(args: argparse.Namespace) -> str | None:
         )
     if words:
         near = difflib.get_close_matches(words[0], SUBCOMMANDS, n=1, cutoff=0.75)
-        if near and " " not in words[0]:
+        if near and near[0] != words[0] and " " not in words[0]:  # exact: after --
             raise BadUsage(
                 f"unknown subcommand {words[0]!r}: did you mean {near[0]!r}? "
                 f"(to send it as a prompt: -p {words[0]})"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from copilot_repl.errors import ImportFailed, UsageError
+from copilot_repl.errors import BadUsage, ImportFailed
 from copilot_repl.history.exchange import Imported, read_document
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -58,7 +58,7 @@ def gather(
     ids = list(ids)
     if source is None or (kind and not Path(source).expanduser().exists() and not ids):
         if kind is None:
-            raise UsageError("sessions import: give a FILE or DIR (or --from copilot|llm)")
+            raise BadUsage("sessions import: give a FILE or DIR (or --from copilot|llm)")
         if source is not None:
             ids.insert(0, source)  # an ID, read from the default place
         path = default_path(kind, env)
@@ -69,7 +69,7 @@ def gather(
     found = kind or detect(path)
     if found == "json":
         if ids or every:
-            raise UsageError("sessions import: IDs and --all are for --from copilot|llm")
+            raise BadUsage("sessions import: IDs and --all are for --from copilot|llm")
         imported = read_document(path)
         return [(as_name or imported.data.name, imported)]
     if found == "copilot":
@@ -81,7 +81,7 @@ def gather(
     items = [(reader.default_name(i), reader.read(path, i)) for i in chosen]
     if as_name is not None:
         if len(items) != 1:
-            raise UsageError(f"--as names one session; {len(items)} were chosen")
+            raise BadUsage(f"--as names one session; {len(items)} were chosen")
         items = [(as_name, items[0][1])]
     return items
 
@@ -91,7 +91,7 @@ def choose(available: list[str], ids: list[str], *, every: bool, where: str) -> 
     only one if there is just one."""
     if every:
         if ids:
-            raise UsageError("give IDs or --all, not both")
+            raise BadUsage("give IDs or --all, not both")
         if not available:
             raise ImportFailed(f"{where}: no sessions found")
         return available
@@ -101,13 +101,13 @@ def choose(available: list[str], ids: list[str], *, every: bool, where: str) -> 
         if not available:
             raise ImportFailed(f"{where}: no sessions found")
         shown = ", ".join(available[:5]) + (", ..." if len(available) > 5 else "")
-        raise UsageError(f"{where} holds {len(available)} sessions ({shown}): give IDs or --all")
+        raise BadUsage(f"{where} holds {len(available)} sessions ({shown}): give IDs or --all")
     out = []
     for want in ids:
         hits = [a for a in available if a == want] or [a for a in available if a.startswith(want)]
         if not hits:
             raise ImportFailed(f"{where}: no session {want!r}")
         if len(hits) > 1:
-            raise UsageError(f"{want!r} matches {len(hits)} sessions in {where}; give more of it")
+            raise BadUsage(f"{want!r} matches {len(hits)} sessions in {where}; give more of it")
         out.append(hits[0])
     return list(dict.fromkeys(out))
