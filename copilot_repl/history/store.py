@@ -579,7 +579,8 @@ class Store:
 
     # -- state ----------------------------------------------------------
     def current(self) -> str | None:
-        """The last active session, if ``state.json`` names one that exists."""
+        """The last active session, if ``state.json`` names a valid session
+        that is a regular file (never a FIFO or a symlink)."""
         try:
             state = json.loads(self._read_small(self.root / "state.json") or b"null")
         except (ValueError, RecursionError):
@@ -588,8 +589,8 @@ class Store:
         if not isinstance(name, str):
             return None
         try:
-            return name if self.exists(name) else None
-        except (BadSessionName, StoreError):
+            return name if stat.S_ISREG(os.lstat(self.path(name)).st_mode) else None
+        except (BadSessionName, OSError):
             return None
 
     def set_current(self, name: str) -> None:
