@@ -125,9 +125,7 @@ def test_help_lists_the_subcommands() -> None:
 
 
 # -- --model and --base-url apply to the session opened (issue 13.2) ------------
-def test_model_flag_switches_the_session_opened_and_says_so(
-    server: FakeServer, home: Path
-) -> None:
+def test_model_flag_switches_the_session_opened_and_says_so(server: FakeServer, home: Path) -> None:
     cli(server, [], "hello\n")  # main on openai:gpt-4o-mini
     r = cli(server, ["--model", "openai:echo"], "again\n")
     assert r.code == 0, r.err

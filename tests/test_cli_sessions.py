@@ -163,7 +163,11 @@ def test_export_import_round_trip(server: FakeServer, home: Path, tmp_path: Path
     assert r.out.startswith("imported copy (openai:echo, 5 messages) from ")
     after = store.load("copy").data
     assert after.messages == before.messages
-    assert (after.model, after.system, after.created) == (before.model, before.system, before.created)
+    assert (after.model, after.system, after.created) == (
+        before.model,
+        before.system,
+        before.created,
+    )
     assert after.modified == before.modified
     assert record_extras(store.path("copy")) == figures
     assert raw_messages(store.path("copy"))[-1]["content"] == "fails #status=401"
@@ -210,9 +214,13 @@ messages = st.builds(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(msgs=st.lists(messages, max_size=6), system=texts, created=st.floats(0, 4e9))
-def test_round_trip_property(tmp_path: Path, msgs: list[Message], system: str, created: float) -> None:
+def test_round_trip_property(
+    tmp_path: Path, msgs: list[Message], system: str, created: float
+) -> None:
     store = Store(tmp_path / f"h{time.monotonic_ns()}")
     data = SessionData(name="src", model="openai:m", system=system, created=created)
     imported = Imported(data, "test")

@@ -91,7 +91,9 @@ def test_copilot_newer_format_is_named(home: Path, tmp_path: Path) -> None:
 
 
 def test_llm_both_layouts(home: Path) -> None:
-    r = run_cli(["--model", "openai:gpt-4o-mini", "sessions", "import", str(LLM), "--all", "--json"])
+    r = run_cli(
+        ["--model", "openai:gpt-4o-mini", "sessions", "import", str(LLM), "--all", "--json"]
+    )
     assert r.code == 0, r.err
     done = json.loads(r.out)["imported"]
     assert len(done) == 4
