@@ -103,18 +103,22 @@ async def _oneshot(
     from copilot_repl.script import JsonLines, ScriptOutput
 
     out = ScriptOutput(stdout, stderr)
+    lines = JsonLines(stdout) if args.json else None
+
+    def on_event(event: SessionEvent) -> None:
+        if lines is not None:
+            lines.event(event)
+        _report(event, out)
+
     try:
         await client.start()
-        session = await _open(client, args, stderr)
+        # subscribed from the start: --json shows session.start / resume too
+        opts: dict[str, Any] = {"on_event": on_event, "streaming": bool(args.json)}
+        session = await _open(client, args, stderr, opts)
         for warning in session.warnings:
             out.warn(warning)
         session.warnings.clear()
         _check_transport(client, session)
-        if args.json:
-            lines = JsonLines(stdout)
-            session.settings.streaming = True
-            session.on(lines.event)
-        session.on(lambda event: _report(event, out))
         turn = await session.submit(text)
         if args.json:
             await turn.wait()
@@ -125,7 +129,9 @@ async def _oneshot(
         await client.stop()
 
 
-async def _open(client: CopilotClient, args: argparse.Namespace, stderr: IO[str]) -> CopilotSession:
+async def _open(
+    client: CopilotClient, args: argparse.Namespace, stderr: IO[str], opts: dict[str, Any]
+) -> CopilotSession:
     """``--session NAME`` (created if missing; ``--model`` switches it), else
     a new ``prompt-N``."""
     from copilot_repl.history.names import free_name
@@ -133,13 +139,14 @@ async def _open(client: CopilotClient, args: argparse.Namespace, stderr: IO[str]
 
     if args.session:
         if client.store.exists(args.session):
+            session = await client.resume_session(args.session, opts)
             await apply_model_options(client, args, stderr, args.session)
-            return await client.resume_session(args.session)
-        return await client.create_session(session_id=args.session)
+            return session
+        return await client.create_session(opts, session_id=args.session)
     for _ in range(100):  # another one-shot may take the same free name meanwhile
         try:
             name = free_name(client.store.names(), NAME_BASE)
-            return await client.create_session(session_id=name)
+            return await client.create_session(opts, session_id=name)
         except SessionExists:
             continue
     raise SessionExists(f"no free {NAME_BASE}-N session name")
