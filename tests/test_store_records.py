@@ -165,6 +165,15 @@ def test_a_lone_surrogate_round_trips(tmp_path: Path) -> None:
     store.path("main").read_bytes().decode("utf-8")  # the file stays valid UTF-8
 
 
+def test_a_non_finite_number_in_an_extra_key_is_saved_as_null(tmp_path: Path) -> None:
+    store = new_store(tmp_path, "main")
+    reply = msg("assistant", "kept", figures={"tok_s": float("inf"), "x": [float("nan")]})
+    store.append("main", reply)
+    line = store.path("main").read_bytes().splitlines()[-1]
+    assert json.loads(line)["figures"] == {"tok_s": None, "x": [None]}
+    assert [m.content for m in store.load("main").data.messages] == ["kept"]
+
+
 def test_any_key_order_and_spacing_loads(tmp_path: Path) -> None:
     store = new_store(tmp_path)
     store.ensure()

@@ -70,12 +70,28 @@ Record = Header | Message | Part | Meta | Truncate
 
 
 def dumps(record: dict[str, Any]) -> bytes:
-    """One record as one line of UTF-8 (lone surrogates are escaped)."""
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """One record as one line of standard JSON in UTF-8: lone surrogates are
+    escaped, a NaN or infinity in an extra key (the known ones are checked)
+    becomes null."""
+    try:
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        record = _finite(record)
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
         return (text + "\n").encode()
     except UnicodeEncodeError:
         return (json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n").encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def parse(line: bytes, *, newer: bool = False) -> Record:

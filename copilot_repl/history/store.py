@@ -504,7 +504,7 @@ class Store:
                 self._check_writable(fd, path, loaded, name)
                 self._write(fd, path, payload)
                 if loaded is not None:
-                    read_new(fd, loaded, path)
+                    _read_back(fd, loaded, path)
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {why(exc)}") from None
         finally:
@@ -529,7 +529,7 @@ class Store:
                         "nothing was deleted (look at it again and retry)"
                     )
                 self._write(fd, path, dumps({"t": "truncate", "keep": keep}))
-                read_new(fd, loaded, path)
+                _read_back(fd, loaded, path)
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {why(exc)}") from None
         finally:
@@ -602,6 +602,14 @@ class Store:
         with contextlib.suppress(OSError):  # the shell then runs without saved history
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         return path
+
+
+def _read_back(fd: int, loaded: Loaded, path: Path) -> None:
+    """Bring ``loaded`` up to date after a write that succeeded; if reading
+    fails, the next ``refresh`` reads it (the write must not be reported as
+    failed, or the caller would keep the records in memory a second time)."""
+    with contextlib.suppress(OSError):
+        read_new(fd, loaded, path)
 
 
 def _is_loaded(fd: int, loaded: Loaded) -> bool:
