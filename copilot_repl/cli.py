@@ -215,7 +215,6 @@ def main(
 
     try:
         if interactive:
-
             plain = args.plain or bool(env.get("NO_COLOR"))
             return asyncio.run(_shell(client, args, plain, stderr))
         return asyncio.run(_script(client, args, stdin, stdout, stderr))
