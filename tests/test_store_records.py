@@ -165,6 +165,15 @@ def test_a_lone_surrogate_round_trips(tmp_path: Path) -> None:
     store.path("main").read_bytes().decode("utf-8")  # the file stays valid UTF-8
 
 
+# "²" and "٣" are digits to str.isdigit; 4194309 is above any pid (pid_max <= 2**22)
+@pytest.mark.parametrize("rid", ["²-a-1", "٣-a-1", "4194309-a.²³.x-1", "-1", "9" * 400 + "-a-1"])
+def test_odd_reply_ids_load_as_interrupted_replies(tmp_path: Path, rid: str) -> None:
+    store = new_store(tmp_path, "main")
+    store.append("main", {"t": "part", "id": rid, "text": "half"})
+    loaded = store.load("main")
+    assert [(m.content, m.status) for m in loaded.data.messages] == [("half", "interrupted")]
+
+
 def test_a_non_finite_number_in_an_extra_key_is_saved_as_null(tmp_path: Path) -> None:
     store = new_store(tmp_path, "main")
     reply = msg("assistant", "kept", figures={"tok_s": float("inf"), "x": [float("nan")]})

@@ -111,7 +111,13 @@ def temp_name(path: Path) -> Path:
 def tmp_owner(name: str) -> int | None:
     """The pid in a ``temp_name``, or None if ``name`` is not one."""
     parts = name.split(".")
-    if len(parts) >= 4 and name.startswith(".") and parts[-1] == "tmp" and parts[-3].isdigit():
+    if (
+        len(parts) >= 4
+        and name.startswith(".")
+        and parts[-1] == "tmp"
+        and parts[-3].isascii()
+        and parts[-3].isdigit()
+    ):
         return int(parts[-3])
     return None
 

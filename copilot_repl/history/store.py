@@ -600,7 +600,8 @@ class Store:
     def input_history_path(self) -> Path:
         path = self.root / "input_history"
         with contextlib.suppress(OSError):  # the shell then runs without saved history
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+            os.close(os.open(path, flags, 0o600))
         return path
 
 

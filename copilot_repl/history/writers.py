@@ -54,7 +54,7 @@ PROCESS_TOKEN = _own_token()
 def writer_alive(rid: str) -> bool:
     """Whether the process that wrote reply ``rid`` is still running."""
     fields = rid.split("-")
-    if not fields[0].isdigit():
+    if not _digits(fields[0]):
         return False
     pid = int(fields[0])
     if pid == os.getpid():
@@ -72,9 +72,14 @@ def writer_alive(rid: str) -> bool:
 
 def _start_and_boot(token: str) -> tuple[int | None, str]:
     parts = token.split(".")
-    if len(parts) == 3 and parts[1].isdigit():
+    if len(parts) == 3 and _digits(parts[1]):
         return int(parts[1]), parts[2]
     return None, ""
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts "²", which int() refuses)."""
+    return text.isascii() and text.isdigit()
 
 
 def _kill0(pid: int) -> bool:
