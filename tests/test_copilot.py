@@ -85,7 +85,7 @@ class Events:
             self.first_delta.set()
 
     def statuses(self) -> list[str]:
-        return [e.data.message for e in self.all if e.type == "session.status"]
+        return [e.data.message for e in self.all if e.type == "copilot_repl.status"]
 
     def deltas(self) -> int:
         return sum(e.type == "assistant.message_delta" for e in self.all)
@@ -131,7 +131,7 @@ def wait_gone(home: Path, timeout: float = 10.0) -> list[int]:
 async def test_a_reply_streams_from_a_new_cli_session(
     client: CopilotClient, server: FakeServer, home: Path
 ) -> None:
-    session = await client.create_session(session_id="chat", model=MODEL)
+    session = await client.create_session(session_id="chat", model=MODEL, streaming=True)
     events = Events(session)
     reply = await session.send_and_wait("hello there", timeout=WAIT)
     assert reply is not None and reply.data.content.endswith("hello there")
@@ -179,7 +179,7 @@ async def test_the_second_turn_sends_only_the_new_prompt(
 async def test_abort_keeps_the_partial_reply_and_the_next_turn_starts_afresh(
     client: CopilotClient, server: FakeServer
 ) -> None:
-    session = await client.create_session(session_id="story", model=MODEL)
+    session = await client.create_session(session_id="story", model=MODEL, streaming=True)
     events = Events(session)
     await session.send("a long story #delay=0.1 #deltas=200")
     await asyncio.wait_for(events.first_delta.wait(), WAIT)
@@ -265,7 +265,7 @@ async def test_rm_removes_the_cli_session_too(config: Path, home: Path) -> None:
     client = CopilotClient(config_path=str(config))
     async with client:
         for sid in ("gone", "gone-later"):
-            session = await client.create_session(session_id=sid, model=MODEL)
+            session = await client.create_session(session_id=sid, model=MODEL, streaming=True)
             await session.send_and_wait("hello", timeout=WAIT)
         assert state_dir(home, "gone").is_dir()
         await client.delete_session("gone")  # :rm, with the CLI running
@@ -285,8 +285,8 @@ async def test_rm_removes_the_cli_session_too(config: Path, home: Path) -> None:
 # -- parallel -----------------------------------------------------------------
 async def test_two_copilot_sessions_stream_at_once(client: CopilotClient) -> None:
     log: list[tuple[str, SessionEvent]] = []
-    a = await client.create_session(session_id="a", model=MODEL)
-    b = await client.create_session(session_id="b", model=MODEL)
+    a = await client.create_session(session_id="a", model=MODEL, streaming=True)
+    b = await client.create_session(session_id="b", model=MODEL, streaming=True)
     Events(a, log)
     Events(b, log)
     await a.send("left #delay=0.05 #deltas=30")
@@ -309,7 +309,7 @@ async def test_a_missing_cli_is_one_clear_line(tmp_path: Path, server: FakeServe
     config = byok_config(tmp_path / "c.toml", server.url, f'cli_path = "{missing}"\n')
     client = CopilotClient(config_path=str(config))
     async with client:
-        session = await client.create_session(model=MODEL)
+        session = await client.create_session(model=MODEL, streaming=True)
         with pytest.raises(ReplError) as info:
             await session.send_and_wait("hello", timeout=WAIT)
     text = str(info.value)
@@ -326,7 +326,7 @@ def test_a_missing_cli_in_script_mode_is_one_line(tmp_path: Path, server: FakeSe
 
 
 async def test_a_provider_error_ends_the_turn_with_its_message(client: CopilotClient) -> None:
-    session = await client.create_session(model=MODEL)
+    session = await client.create_session(model=MODEL, streaming=True)
     with pytest.raises(ReplError, match="401"):
         await session.send_and_wait("no entry #status=401", timeout=WAIT)
     reply = await session.send_and_wait("but now", timeout=WAIT)
@@ -336,7 +336,7 @@ async def test_a_provider_error_ends_the_turn_with_its_message(client: CopilotCl
 async def test_a_cli_that_dies_mid_reply_fails_the_turn_and_is_restarted(
     client: CopilotClient, server: FakeServer
 ) -> None:
-    session = await client.create_session(session_id="crash", model=MODEL)
+    session = await client.create_session(session_id="crash", model=MODEL, streaming=True)
     events = Events(session)
     await session.send("a long story #delay=0.1 #deltas=200")
     await asyncio.wait_for(events.first_delta.wait(), WAIT)
