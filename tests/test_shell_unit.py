@@ -23,9 +23,9 @@ from rich.console import Console
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.config import load_config
 from copilot_repl.repl.controller import Repl
-from copilot_repl.shell.display import ShellOutput
 from copilot_repl.shell.loop import Shell, run_shell
 from copilot_repl.shell.markdown_stream import make_console
+from copilot_repl.shell.terminal import TerminalOutput
 from copilot_repl.shell.tty import no_echo
 
 GUARD = 10.0  # seconds: a guard against hanging, not a timing assertion
@@ -125,7 +125,7 @@ async def shell(
     kind = getattr(request, "param", "file")
     client = make_client(server, home)
     buf = io.StringIO()
-    out = ShellOutput(console_for(buf, kind), plain=kind == "plain")
+    out = TerminalOutput(console_for(buf, kind), plain=kind == "plain")
     repl = Repl(client, out)
     await client.start()
     await repl.open_initial(None)
@@ -327,8 +327,20 @@ async def test_sigint_at_a_command_that_waits_cancels_the_wait_not_the_reply(
     await asyncio.sleep(0.1)
     os.kill(os.getpid(), signal.SIGINT)
     await shell.at_prompt()
-    assert "cancelled" in shell.text
+    assert "stopped waiting; main is still streaming" in shell.text
+    assert "cancelled" not in shell.text  # it said so, and cancelled nothing
     assert shell.turns() == 1  # the reply itself goes on
+
+
+async def test_sigtstp_at_a_wait_gives_the_prompt_back(shell: Harness) -> None:
+    await shell.line(slow(60) + " &", lambda: shell.turns() == 1, "background reply")
+    shell.send(":wait\r")
+    await until(lambda: shell.shell.busy is not None, ":wait running")
+    await asyncio.sleep(0.1)
+    os.kill(os.getpid(), signal.SIGTSTP)
+    await shell.at_prompt()
+    assert "stopped waiting; main continues in the background" in shell.text
+    assert shell.turns() == 1
 
 
 async def test_cancelling_the_shell_task_while_a_reply_streams_ends_it(shell: Harness) -> None:

@@ -21,6 +21,7 @@ class Sources:
     commands: Sequence[Command]
     sessions: Sequence[str]
     models: Sequence[str]
+    providers: Sequence[str] = ()
 
 
 def suggest(before_cursor: str, src: Sources) -> tuple[str, list[str]]:
@@ -38,10 +39,12 @@ def suggest(before_cursor: str, src: Sources) -> tuple[str, list[str]]:
     words = rest.split(" ")
     word = words[-1]
     done = [w for w in words[:-1] if w]  # the words before, extra spaces ignored
-    if cmd.complete == "session-list" and not done:
-        # ":ask a,b,c PROMPT": complete the name after the last comma
+    if cmd.complete == "path" and not word.startswith("-") and not _after_flag(cmd, done):
+        return word, paths(word)
+    if cmd.complete == "session-list" and all(w.endswith(",") for w in done):
+        # ":ask a,b,c PROMPT" (or "a, b, c"): complete the name after the last comma
         listed, _, word = word.rpartition(",")
-        names = listed.split(",")
+        names = ",".join([*done, listed]).replace(" ", "").split(",")
         return word, [s for s in src.sessions if s.startswith(word) and s not in names]
     return word, [c for c in _candidates(cmd, word, done, src) if c.startswith(word)]
 
@@ -57,9 +60,40 @@ def _candidates(cmd: Command, word: str, done: list[str], src: Sources) -> Itera
         return [s for s in src.sessions if s not in done]
     if cmd.complete == "model" and cmd.name == "model" and not done:
         return src.models
+    if cmd.complete == "provider" and not done:
+        return src.providers
     if cmd.complete == "command" and not done:
         return sorted({n for c in src.commands for n in (c.name, *c.aliases)})
     return []
+
+
+def _after_flag(cmd: Command, done: list[str]) -> bool:
+    """The word is the value of a flag that takes one."""
+    return bool(done) and done[-1] in cmd.flags and cmd.flags[done[-1]] not in cmd.switches
+
+
+def paths(word: str) -> list[str]:
+    """Files and directories that extend ``word`` (``~`` understood, kept as
+    typed); directories end in ``/``; hidden ones only after a ``.``."""
+    import os
+
+    head, _, stem = word.rpartition("/")
+    where = os.path.expanduser(head + "/" if head or word.startswith("/") else ".")
+    try:
+        entries = sorted(os.scandir(where), key=lambda e: e.name)
+    except OSError:
+        return []
+    prefix = head + "/" if head or word.startswith("/") else ""
+    out = []
+    for entry in entries:
+        if not entry.name.startswith(stem) or (entry.name[0] == "." and not stem.startswith(".")):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        out.append(prefix + entry.name + ("/" if is_dir else ""))
+    return out
 
 
 def _find(name: str, commands: Sequence[Command]) -> Command | None:

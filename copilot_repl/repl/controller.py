@@ -33,6 +33,7 @@ class Repl:
         self.session: CopilotSession | None = None  # the current session: stored here only
         self.unseen: set[str] = set()  # sessions with a finished reply not shown yet
         self.followed: set[str] = set()  # ids of the replies being shown live
+        self.known_models: dict[str, list[str]] = {}  # what :models listed, per provider
         self.failed = False
         self.quitting = False
         self.registry = Registry(*command_groups(self))

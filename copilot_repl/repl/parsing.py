@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from copilot_repl.errors import UsageError
@@ -34,6 +35,8 @@ def parse_line(text: str) -> Line:
 
 def _prompt(text: str) -> Line:
     body = text.rstrip()
+    if body.endswith("\\&"):  # a backslash before a final "&": the "&" is sent
+        return Line("prompt", args=(body[:-2] + "&").strip())
     if body.endswith(" &") or body == "&":
         return Line("prompt", args=body[:-1].rstrip(), background=True)
     return Line("prompt", args=text.strip())
@@ -43,6 +46,7 @@ def _prompt(text: str) -> Line:
 class Args:
     positional: list[str] = field(default_factory=list)
     flags: dict[str, str] = field(default_factory=dict)
+    switches: set[str] = field(default_factory=set)  # flags that take no value, given
 
 
 def split_args(text: str) -> list[str]:
@@ -59,10 +63,13 @@ def parse_args(
     min_pos: int = 0,
     max_pos: int | None = None,
     usage: str = "",
+    switches: Collection[str] = (),
 ) -> Args:
-    """Split ``text`` into positionals and ``--flag VALUE`` options.
+    """Split ``text`` into positionals, ``--flag VALUE`` options and
+    ``--switch`` options (no value).
 
-    ``flags`` maps accepted flags (and short aliases) to their canonical name.
+    ``flags`` maps accepted flags (and short aliases) to their canonical name;
+    a flag whose canonical name is in ``switches`` takes no value.
     """
     flags = flags or {}
     out = Args()
@@ -77,6 +84,12 @@ def parse_args(
             key, eq, value = tok.partition("=")
             if key not in flags:
                 raise UsageError(f"unknown option {key}" + (f"; usage: {usage}" if usage else ""))
+            if flags[key] in switches:
+                if eq:
+                    raise UsageError(f"option {key} takes no value")
+                out.switches.add(flags[key])
+                i += 1
+                continue
             if not eq:
                 i += 1
                 if i >= len(tokens):
@@ -98,10 +111,38 @@ def nearest(word: str, choices: Sequence[str]) -> str | None:
     prefixed = sorted((c for c in choices if c.startswith(word)), key=len) if word else []
     if prefixed:
         return prefixed[0]  # ":hist" means :history, however close :list looks
-    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return found[0] if found else None
 
 
 def split_names(text: str) -> list[str]:
     """``a,b c`` -> ["a", "b", "c"]"""
     return [n for part in text.replace(",", " ").split() for n in [part.strip()] if n]
+
+
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+_TARGETS = re.compile(rf"\s*({_NAME}(?:\s*,\s*{_NAME})*)(?:\s+(.*))?\Z", re.DOTALL)
+
+
+def split_targets(text: str) -> tuple[list[str], str]:
+    """``a,b PROMPT`` (or ``a, b PROMPT``) -> (["a", "b"], "PROMPT"): the names
+    joined by commas, spaces allowed around them, then the prompt. Names that
+    are not valid session names, or nothing: ([], "")."""
+    found = _TARGETS.match(text)
+    if found is None:
+        return [], ""
+    names = [n.strip() for n in found.group(1).split(",")]
+    return list(dict.fromkeys(names)), (found.group(2) or "").strip()
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key putting ``sess-2`` before ``sess-10`` (case-insensitive)."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.lower())
+        for part in re.split(r"(\d+)", name)
+        if part
+    )
+
+
+def natural_sorted(names: Collection[str]) -> list[str]:
+    return sorted(names, key=natural_key)

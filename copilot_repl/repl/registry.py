@@ -32,10 +32,13 @@ class Command:
     usage: str
     help: str
     aliases: tuple[str, ...] = ()
-    # "session", "sessions", "session-list" (a,b,c), "model", "command", "path" or ""
+    # "session", "sessions", "session-list" (a,b,c), "model", "provider", "command",
+    # "path" or ""
     complete: str = ""
     # accepted flags (and short aliases) -> the name the handler reads
     flags: Mapping[str, str] = field(default_factory=dict)
+    # the canonical names of flags that take no value (``--force``)
+    switches: tuple[str, ...] = ()
     # (min, max) positional arguments; None: the handler takes the raw text
     nargs: tuple[int, int | None] | None = (0, 0)
 
@@ -47,7 +50,9 @@ class Command:
         if self.nargs is None:
             return text
         lo, hi = self.nargs
-        return parse_args(text, self.flags, min_pos=lo, max_pos=hi, usage=self.usage)
+        return parse_args(
+            text, self.flags, min_pos=lo, max_pos=hi, usage=self.usage, switches=self.switches
+        )
 
     async def run(self, text: str) -> None:
         try:
@@ -65,6 +70,7 @@ def command(
     aliases: Iterable[str] = (),
     complete: str = "",
     flags: Mapping[str, str] | None = None,
+    switches: Iterable[str] = (),
     nargs: tuple[int, int | None] | None = (0, 0),
 ) -> Callable[[F], F]:
     """Mark a method as the handler of ``:name``. It receives the parsed
@@ -78,6 +84,7 @@ def command(
             aliases=tuple(aliases),
             complete=complete,
             flags=dict(flags or {}),
+            switches=tuple(switches),
             nargs=nargs,
         )
         setattr(fn, _ATTR, spec)

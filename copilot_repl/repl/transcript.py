@@ -1,19 +1,52 @@
-"""A session as a Markdown document (``:export``); never includes any key."""
+"""A session as a Markdown document (``:export``); never includes any key.
+
+The document's outline is the session's: ``# NAME``, then ``## user`` /
+``## assistant`` per message. What the user typed is fenced (a ``# line`` or
+a code block in a prompt cannot break that outline, and the text is kept
+exactly); replies are Markdown already and stay so, with a code block an
+interrupted reply left open closed again.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
 
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$", re.MULTILINE)
+
 
 def transcript(session: CopilotSession) -> str:
     lines = [f"# {session.session_id}", "", f"- model: `{session.model}`"]
-    if session.system_message:
-        lines.append(f"- system: {session.system_message}")
+    system = session.system_message
+    if system and "\n" not in system and not _FENCE_LINE.search(system):
+        lines.append(f"- system: {system}")
+    elif system:
+        lines += ["- system:", "", fenced(system)]
     lines.append("")
     for m in session.messages:
         mark = "" if m.status == "done" else f" ({m.status})"
-        lines += [f"## {m.role}{mark}", "", m.content, ""]
+        body = closed(m.content) if m.role == "assistant" else fenced(m.content)
+        lines += [f"## {m.role}{mark}", "", body, ""]
     return "\n".join(lines)
+
+
+def fenced(text: str) -> str:
+    """``text`` in a code fence longer than any backtick run inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def closed(text: str) -> str:
+    """Markdown ``text`` with a code block left open at its end closed."""
+    opener = ""
+    for found in _FENCE_LINE.finditer(text):
+        run, rest = found.group(1), found.group(2)
+        if not opener:
+            opener = run
+        elif run[0] == opener[0] and len(run) >= len(opener) and not rest.strip():
+            opener = ""
+    return f"{text}\n{opener}" if opener else text

@@ -1,23 +1,41 @@
-"""The interactive shell: a prompt_toolkit prompt in front of the Repl."""
+"""The interactive shell: a prompt_toolkit prompt in front of the Repl.
+
+While a line runs (a reply streams, ``:wait`` waits), keys are still read:
+a prompt typed and sent with Enter is queued for the current session at
+once (echoed, in the toolbar and ``:jobs``) and shown live when its turn
+comes; a ``:command`` typed then runs after the line; a line not finished
+is put back in the prompt."""
 
 from __future__ import annotations
 
 import asyncio
+import codecs
+import contextlib
+import os
+import re
 import signal
 import sys
+from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from copilot_repl.api.client import CopilotClient
+from copilot_repl.errors import ReplError, UsageError
 from copilot_repl.repl.completion import Sources, make_completer
 from copilot_repl.repl.controller import Repl
-from copilot_repl.shell.display import ShellOutput
+from copilot_repl.repl.parsing import Line, natural_sorted, parse_line
+from copilot_repl.repl.wording import count, excerpt
 from copilot_repl.shell.keys import build_key_bindings
 from copilot_repl.shell.markdown_stream import make_console
+from copilot_repl.shell.terminal import TerminalOutput
 from copilot_repl.shell.toolbar import toolbar_fragments
-from copilot_repl.shell.tty import no_echo
+from copilot_repl.shell.tty import echo_on, no_echo
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
+
+    from copilot_repl.api.session import CopilotSession
+    from copilot_repl.api.turn import Turn
+    from copilot_repl.shell.display import ShellOutput
 
 STYLE = {
     "toolbar.current": "reverse bold",
@@ -29,10 +47,14 @@ STYLE = {
     "prompt.name": "bold ansicyan",
     "prompt.model": "ansibrightblack",
 }
+# --plain / NO_COLOR: no colour anywhere; the current session stays marked
+PLAIN_STYLE = {"toolbar.current": "reverse", "bottom-toolbar": "noreverse"}
+# what a terminal sends for keys that mean nothing in a line typed ahead
+_KEY_SEQUENCE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|O.|[^\n])?")
 
 
 class Shell:
-    """Owns the prompt and routes Ctrl-C / Ctrl-Z while replies stream."""
+    """Owns the prompt and routes Ctrl-C / Ctrl-Z while a line runs."""
 
     def __init__(
         self,
@@ -41,19 +63,31 @@ class Shell:
         *,
         input: Any = None,
         output: Any = None,
+        plain: bool = False,
     ) -> None:
         self.repl = repl
         self.out = out
+        self.plain = plain
         self.busy: asyncio.Task[None] | None = None
         # the terminal whose echo is turned off while a reply streams (not
         # when keys come from elsewhere, as in tests)
         self.tty: IO[Any] | None = sys.stdin if input is None else None
         self.session = self._prompt_session(input, output)
         out.prompt = self.session
+        if isinstance(out, TerminalOutput):
+            out.own_terminal = self._lend_terminal
+        self._line: Line | None = None  # the line running
+        self._stop = ""  # why it was stopped: "interrupt" or "background"
+        self._partial = ""  # keys typed ahead, no Enter yet
+        self._held: list[str | None] = []  # lines typed ahead, run after (None: Ctrl-D)
+        self._typed: list[Turn] = []  # prompts typed ahead: shown when their turn comes
+        self._reader: Any = None  # the callback reading keys ahead, while one is set
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _prompt_session(self, input: Any, output: Any) -> PromptSession[str]:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.output import ColorDepth
         from prompt_toolkit.styles import Style
 
         history = FileHistory(str(self.repl.client.store.input_history_path()))
@@ -63,11 +97,14 @@ class Shell:
             complete_while_typing=False,
             key_bindings=build_key_bindings(),
             bottom_toolbar=cast(Any, self._toolbar),
-            style=Style.from_dict(STYLE),
+            style=Style.from_dict(PLAIN_STYLE if self.plain else STYLE),
+            include_default_pygments_style=not self.plain,
+            color_depth=ColorDepth.MONOCHROME if self.plain else None,
             refresh_interval=0.5,
             input=input,
             output=output,
             enable_history_search=False,
+            enable_open_in_editor=True,  # Ctrl-X Ctrl-E
         )
 
     # -- what the prompt shows ------------------------------------------
@@ -82,28 +119,45 @@ class Shell:
         ]
 
     def _toolbar(self) -> list[tuple[str, str]]:
-        client = self.repl.client
-        states = [(name, self.repl.display_state(name)) for name in client.store.names()]
-        current = self.repl.current_name
+        names = natural_sorted(self.repl.client.store.names())
+        states = [(name, self.repl.display_state(name)) for name in names]
+        queued = {}
+        for name in names:
+            opened = self.repl.client.opened(name)
+            waiting = [t for t in opened.pending if not t.cancelled] if opened else []
+            if waiting:
+                queued[name] = len(waiting)
         width = self.session.output.get_size().columns
-        return toolbar_fragments(states, current, width)
+        return toolbar_fragments(states, self.repl.current_name, width, queued)
 
     def _sources(self) -> Sources:
         cfg = self.repl.client.config
-        models = sorted(
-            {f"{p.name}:{p.default_model}" for p in cfg.providers.values()} | set(cfg.aliases)
+        models = {f"{p.name}:{p.default_model}" for p in cfg.providers.values()} | set(cfg.aliases)
+        for provider, names in self.repl.known_models.items():
+            models.update(f"{provider}:{m}" for m in names)
+        return Sources(
+            self.repl.registry.commands,
+            natural_sorted(self.repl.client.store.names()),
+            sorted(models),
+            sorted(cfg.providers),
         )
-        return Sources(self.repl.registry.commands, self.repl.client.store.names(), models)
 
     # -- signals ----------------------------------------------------------
     def on_sigint(self) -> None:
         if self.out.interrupt():
             return
         if self.busy is not None and not self.busy.done():
+            self._stop = "interrupt"
             self.busy.cancel()
 
     def on_sigtstp(self) -> None:
-        self.out.suspend()
+        if self.out.suspend():
+            return
+        line = self._line
+        waiting = line is not None and line.kind == "command" and line.name == "wait"
+        if waiting and self.busy is not None and not self.busy.done():
+            self._stop = "background"
+            self.busy.cancel()
 
     # -- the loop ---------------------------------------------------------
     async def run(self) -> int:
@@ -125,34 +179,216 @@ class Shell:
         return 0
 
     async def _read(self) -> str | None:
+        """The next line: one typed ahead (echoed as if typed now), else what
+        is typed at the prompt."""
+        if self._held:
+            text = self._held.pop(0)
+            if text is not None:
+                self.out.status(f"{self.repl.current_name} › {text}")
+            return text
+        default, self._partial = self._partial, ""
         while True:
             try:
                 message = cast(Any, self._message)
-                return await self.session.prompt_async(message, handle_sigint=False)
+                return await self.session.prompt_async(
+                    message, handle_sigint=False, default=default
+                )
             except KeyboardInterrupt:
+                default = ""
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
                 return None
 
     async def _run_line(self, text: str) -> None:
-        self.busy = asyncio.ensure_future(self.repl.handle(text))
+        line = parse_line(text)
+        session = self.repl.session
+        if line.kind == "prompt" and not line.background and session is not None and session.busy:
+            # the session is answering something else: queue the prompt, then
+            # show what the session streams until it is answered
+            await self._run(self._queue(session, line.args), line)
+        else:
+            await self._run(self.repl.handle(text), line)
+        await self._follow_typed()
+
+    async def _run(self, work: Any, line: Line | None) -> None:
+        """Run ``work`` (a coroutine) as the busy line: Ctrl-C and Ctrl-Z
+        reach it, and keys typed meanwhile are read ahead."""
+        self._line, self._stop = line, ""
+        self.busy = asyncio.ensure_future(work)
         try:
-            with no_echo(self.tty):
+            with no_echo(self.tty), self._reading_ahead():
                 await self.busy
         except asyncio.CancelledError:
             me = asyncio.current_task()
             if me is not None and me.cancelling():
                 raise  # the shell itself is being cancelled, not just this line
-            self.out.status("cancelled")
+            self.out.status(self._stopped())
         finally:
             self.busy = None
+            self._line = None
+
+    def _stopped(self) -> str:
+        """What Ctrl-C (or Ctrl-Z) on a line that was not showing a reply did."""
+        line = self._line
+        if line is not None and line.kind == "command":
+            what = "waiting" if line.name == "wait" else f":{line.name}"
+        else:
+            what = "that"
+        running = natural_sorted({t.session_id for t in self.repl.turns() if not t.cancelled})
+        if not running:
+            return f"stopped {what}"
+        names = ", ".join(running)
+        if self._stop == "background":
+            verb = "continues" if len(running) == 1 else "continue"
+            return f"stopped {what}; {names} {verb} in the background"
+        verb = "is" if len(running) == 1 else "are"
+        return f"stopped {what}; {names} {verb} still streaming (:jobs lists it, :cancel stops it)"
+
+    # -- prompts typed while a line runs ------------------------------------
+    async def _queue(self, session: CopilotSession, text: str, *, follow: bool = True) -> None:
+        """Queue ``text`` for ``session``, echoed; with ``follow``, it is shown
+        live when its turn comes."""
+        try:
+            if not text.strip():
+                raise UsageError("the prompt is empty")
+            if self._needs_question(session):
+                self._held.append(text)  # asked at the prompt, not over a reply
+                return
+            self.repl.adopt(session)
+            turn = await session.submit(text)
+        except ReplError as exc:
+            self.repl.fail(str(exc))
+            return
+        waiting = [t for t in session.pending if not t.cancelled]
+        where = f"#{len(waiting)} in line" if turn in waiting else "next"
+        how = "" if follow else " (in the background)"
+        self.out.status(f"queued for {session.session_id}{how}, {where}: {excerpt(text, 60)}")
+        if follow:
+            self._typed.append(turn)
+
+    def _needs_question(self, session: CopilotSession) -> bool:
+        """Sending would first ask about plain http (never over a reply)."""
+        provider = self.repl.client.provider(session.model.partition(":")[0])
+        return provider.insecure_host() is not None
+
+    async def _follow_typed(self) -> None:
+        """Show the prompts typed ahead as they are answered (Ctrl-Z: leave
+        them to the background; Ctrl-C: cancel the reply shown, go on)."""
+        while self._typed and not self.repl.quitting:
+            turn = self._typed[0]
+            session = self.repl.client.opened(turn.session_id)
+            if session is None or not turn.running:
+                self._typed.pop(0)
+                continue
+            now = session.turn if session.turn is not None and session.turn.running else turn
+            await self._run(self.repl.follow(session, now), None)
+            if now.running:  # sent to the background
+                self._typed.clear()
+
+    @contextlib.contextmanager
+    def _reading_ahead(self) -> Iterator[None]:
+        fd = self._keys_fd()
+        if fd is None:
+            yield
+            return
+        from prompt_toolkit.input.typeahead import get_typeahead
+
+        loop = asyncio.get_running_loop()
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        pipe = not os.isatty(fd)
+        # keys the prompt read past the line's Enter come first
+        self._keys("".join(key.data for key in get_typeahead(self.session.input)))
+
+        def readable() -> None:
+            try:
+                data = os.read(fd, 4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+                pipe_closed = True
+            else:
+                pipe_closed = pipe and not data
+            if pipe_closed:
+                loop.remove_reader(fd)
+                self._reader = None
+            elif not data:  # Ctrl-D on an empty line of a terminal
+                self._keys("\x04")
+            else:
+                self._keys(decoder.decode(data))
+
+        self._reader = (fd, readable)
+        loop.add_reader(fd, readable)
+        try:
+            yield
+        finally:
+            if self._reader is not None:
+                loop.remove_reader(fd)
+            self._reader = None
+
+    def _keys_fd(self) -> int | None:
+        try:
+            return int(self.session.input.fileno())
+        except (AttributeError, NotImplementedError, OSError, ValueError):
+            return None
+
+    @contextlib.contextmanager
+    def _lend_terminal(self) -> Iterator[None]:
+        """For a child process (the editor): no keys read ahead, echo on."""
+        reader = self._reader
+        loop = asyncio.get_running_loop()
+        if reader is not None:
+            loop.remove_reader(reader[0])
+        try:
+            with echo_on(self.tty):
+                yield
+        finally:
+            if reader is not None and self._reader is reader:
+                loop.add_reader(*reader)
+
+    def _keys(self, text: str) -> None:
+        """Keys typed while a line runs: a terminal hands them over a line at
+        a time (it does the editing); a pipe, as typed."""
+        for ch in text:
+            if ch in "\r\n":
+                if self._partial.endswith("\x1b"):  # Esc Enter: a newline in the prompt
+                    self._partial = self._partial[:-1] + "\n"
+                    continue
+                line, self._partial = _KEY_SEQUENCE.sub("", self._partial), ""
+                self._typed_ahead(line)
+            elif ch in "\x7f\x08":
+                self._partial = self._partial[:-1]
+            elif ch == "\x15":  # Ctrl-U
+                self._partial = ""
+            elif ch == "\x04" and not self._partial:  # Ctrl-D: quit, once the line ends
+                self._held.append(None)
+            elif ch == "\x1b" or ch >= " " or ch == "\t":
+                self._partial += ch
+
+    def _typed_ahead(self, text: str) -> None:
+        """A line typed while another runs. A prompt for the current session
+        while it answers is queued now; anything else (or anything after a
+        line held) runs in order once the line ends."""
+        line = parse_line(text)
+        session = self.repl.session
+        if line.kind == "empty":
+            return
+        replying = session is not None and session.busy
+        if self._held or line.kind == "command" or session is None or not replying:
+            self._held.append(text)
+            if replying:
+                self.out.status(f"after this reply: {excerpt(text, 60)}")
+            return
+        task = asyncio.ensure_future(self._queue(session, line.args, follow=not line.background))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _confirm_quit(self) -> bool:
-        turns = self.repl.turns()
+        turns = [t for t in self.repl.turns() if not t.cancelled]
         if not turns:
             return True
         what = "1 reply is" if len(turns) == 1 else f"{len(turns)} replies are"
-        return await self.out.confirm(f"{what} still streaming; quit and cancel? [y/N] ")
+        return await self.out.confirm(f"{what} still streaming or queued; quit and cancel? [y/N] ")
 
 
 WARM_AFTER = 0.3  # seconds: after the first prompt is drawn
@@ -166,6 +402,26 @@ def warm_imports() -> None:
     import rich.markdown  # noqa: F401
 
 
+def welcome(repl: Repl) -> list[str]:
+    """The start-up lines: how to get help and quit, and where the session
+    that was reopened left off."""
+    from copilot_repl._version import __version__
+
+    lines = [f"copilot-repl {__version__} · :help lists commands · Ctrl-D quits"]
+    session = repl.session
+    if session is None or not session.messages:
+        return lines
+    msgs = session.messages
+    lines.append(f"{session.session_id} ({session.model}): {count(len(msgs), 'message')}")
+    last_user = next((m for m in reversed(msgs) if m.role == "user"), None)
+    last_reply = next((m for m in reversed(msgs) if m.role == "assistant"), None)
+    if last_user is not None:
+        lines.append(f"  you: {excerpt(last_user.content, 70)}")
+    if last_reply is not None:
+        lines.append(f"  {session.session_id}: {excerpt(last_reply.content, 70)}")
+    return lines
+
+
 async def run_shell(
     client: CopilotClient,
     session_name: str | None,
@@ -176,12 +432,15 @@ async def run_shell(
     file: IO[str] | None = None,
 ) -> int:
     """Run the interactive shell until :quit or Ctrl-D; returns the exit status."""
-    out = ShellOutput(lambda: make_console(file or sys.stdout, plain=plain), plain=plain)
+    out = TerminalOutput(lambda: make_console(file or sys.stdout, plain=plain), plain=plain)
     repl = Repl(client, out)
     try:
         await client.start()
         await repl.open_initial(session_name)
-        shell = Shell(repl, out, input=input, output=output)
+        screen = file or sys.stdout
+        screen.write("".join(line + "\n" for line in welcome(repl)))  # before rich loads
+        screen.flush()
+        shell = Shell(repl, out, input=input, output=output, plain=plain)
         # The prompt is drawn first; then the modules the first reply needs
         # load in a thread, so that reply does not wait for them.
         loop = asyncio.get_running_loop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 GLYPHS = {
     "idle": "",
@@ -14,12 +14,17 @@ GLYPHS = {
 
 
 def toolbar_fragments(
-    sessions: Sequence[tuple[str, str]], current: str, width: int
+    sessions: Sequence[tuple[str, str]],
+    current: str,
+    width: int,
+    queued: Mapping[str, int] | None = None,
 ) -> list[tuple[str, str]]:
     """(style, text) pieces for ``sessions`` given as (name, state) pairs,
     cut to ``width`` with a count of what did not fit on either side; the
-    current session is always among those shown (pure)."""
-    labels = [f" {name}{GLYPHS.get(state, ' ' + state)} " for name, state in sessions]
+    current session is always among those shown (pure). ``queued``: how many
+    prompts wait in a session behind the reply streaming (shown ``+N``)."""
+    waiting = queued or {}
+    labels = [f" {name}{_glyph(state, waiting.get(name, 0))} " for name, state in sessions]
     at = next((i for i, (name, _) in enumerate(sessions) if name == current), 0)
     lo, hi = _window([len(label) + 1 for label in labels], at, width)
     if labels:
@@ -40,6 +45,12 @@ def toolbar_fragments(
     if hi < len(labels):
         out.append(("class:toolbar.more", _after(len(labels) - hi)))
     return out
+
+
+def _glyph(state: str, queued: int) -> str:
+    if state == "queued" and queued:
+        return f" …{queued + 1} queued"
+    return GLYPHS.get(state, " " + state) + (f" +{queued} queued" if queued else "")
 
 
 def _before(n: int) -> str:

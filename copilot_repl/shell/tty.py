@@ -36,3 +36,28 @@ def no_echo(stream: IO[Any] | None) -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, old)
+
+
+@contextmanager
+def echo_on(stream: IO[Any] | None) -> Iterator[None]:
+    """Give the terminal back its usual echo for a child process (an
+    editor) while ``no_echo`` is in force; restored after."""
+    try:
+        import termios
+    except ImportError:
+        yield
+        return
+    try:
+        fd = stream.fileno() if stream is not None else -1
+        old = termios.tcgetattr(fd)
+    except (termios.error, OSError, ValueError, AttributeError):
+        yield
+        return
+    new = list(old)
+    new[3] |= termios.ECHO | termios.ECHOCTL
+    new[3] &= ~termios.NOFLSH
+    termios.tcsetattr(fd, termios.TCSANOW, new)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, old)

@@ -1,20 +1,39 @@
-"""Help and quitting."""
+"""Help, quitting, and the commands that reach the terminal: $EDITOR and the
+clipboard."""
 
 from __future__ import annotations
 
-from copilot_repl.repl.commands.base import CommandGroup
+import os
+from typing import Protocol, runtime_checkable
+
+from copilot_repl.errors import StoreError, UsageError
+from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.parsing import Args
 from copilot_repl.repl.registry import command
+from copilot_repl.repl.wording import count
 
 KEYS_HELP = [
     ("Tab / Shift-Tab", "on an empty line: next / previous session"),
     ("Ctrl-C", "cancel the reply that is streaming (the partial reply is kept)"),
     ("Ctrl-Z", "send the streaming reply to the background"),
     ("Esc Enter", "insert a newline (multi-line prompt)"),
+    ("Ctrl-X Ctrl-E", "edit the line in $EDITOR, then send it"),
     ("PROMPT &", "send PROMPT in the background"),
+    ("PROMPT \\&", "send a prompt that really ends in '&'"),
     ("::text", "send a prompt that starts with ':'"),
+    ("typing while a reply streams", "Enter queues the prompt for this session"),
     ("Ctrl-D", "quit"),
 ]
+CLIPBOARD_FILE = "clipboard.txt"  # in the data dir
+
+
+@runtime_checkable
+class Terminal(Protocol):
+    """What the shell's front end adds: an editor and the clipboard."""
+
+    async def edit(self, text: str) -> str: ...
+
+    def copy(self, text: str) -> bool: ...
 
 
 class GeneralCommands(CommandGroup):
@@ -39,3 +58,58 @@ class GeneralCommands(CommandGroup):
     @command("quit", help="leave (Ctrl-D too)", aliases=("q", "exit"), nargs=None)
     async def quit(self, args: str) -> None:
         self.repl.quitting = True
+
+    @command(
+        "edit",
+        usage=":edit [TEXT]",
+        help="write a prompt in $EDITOR (starting from TEXT); it is sent when you save and quit",
+        nargs=None,
+    )
+    async def edit(self, args: str) -> None:
+        if not isinstance(self.out, Terminal):
+            raise UsageError(':edit needs the interactive shell; a script uses a """ block')
+        session = self.repl.current
+        text = (await self.out.edit(args.strip())).strip("\n")
+        if not text.strip():
+            self.out.note("nothing sent: the text was left empty")
+            return
+        self.out.message("user", text, f"{session.session_id} · your prompt")
+        await self.repl.prompt(session, text, background=False)
+
+    @command(
+        "copy",
+        usage=":copy [N]",
+        help="copy the last reply (or the Nth last) to the clipboard and DATA_DIR/clipboard.txt",
+        nargs=(0, 1),
+    )
+    async def copy(self, a: Args) -> None:
+        session = self.repl.current
+        session.refresh()
+        replies = [m for m in session.messages if m.role == "assistant"]
+        n = positive(a.positional[0]) if a.positional else 1
+        if n > len(replies):
+            have = count(len(replies), "reply", "replies")
+            raise UsageError(f"{session.session_id} has {have}; nothing to copy")
+        text = replies[-n].content
+        path = self.client.store.root / CLIPBOARD_FILE
+        _write_private(path, text)
+        what = f"{'the last reply' if n == 1 else f'reply -{n}'} of {session.session_id}"
+        size = count(len(text), "character")
+        if isinstance(self.out, Terminal) and self.out.copy(text):
+            self.out.note(
+                f"copied {what} ({size}) to the clipboard; "
+                f"if your terminal ignores OSC 52, it is in {path}"
+            )
+        else:
+            self.out.note(f"copied {what} ({size}) to {path}")
+
+
+def _write_private(path: os.PathLike[str], text: str) -> None:
+    """Write ``text`` (mode 0600, never through a symlink)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None

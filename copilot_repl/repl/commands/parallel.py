@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from copilot_repl.errors import UsageError
 from copilot_repl.repl.commands.base import CommandGroup
-from copilot_repl.repl.parsing import Args, split_names
+from copilot_repl.repl.parsing import Args, split_targets
 from copilot_repl.repl.registry import BadArgs, command
+from copilot_repl.repl.wording import count, excerpt, live_tokens
 
 
 class ParallelCommands(CommandGroup):
@@ -22,9 +23,10 @@ class ParallelCommands(CommandGroup):
         if not name or not prompt.strip():
             raise BadArgs()
         session = await self._session(name)
+        ahead = session.busy  # then the controller says it is queued
         await self.repl.prompt(session, prompt.strip(), background=True)
-        if self.out.interactive:
-            self.out.info(f"sent to {name}")
+        if self.out.interactive and not ahead:
+            self.out.note(f"sent to {session.session_id}")
 
     @command(
         "all",
@@ -33,48 +35,85 @@ class ParallelCommands(CommandGroup):
         nargs=None,
     )
     async def all(self, args: str) -> None:
+        """A session still answering gets the prompt queued behind its reply."""
         sessions = [await self._session(n) for n in self.client.store.names()]
+        busy = [s.session_id for s in sessions if s.busy]
+        if busy and args.strip():
+            self.out.status(f"queued behind the reply running in {', '.join(busy)}")
         await self.repl.fanout(sessions, args)
 
     @command(
         "ask",
         usage=":ask A,B,... PROMPT",
-        help="send PROMPT to the sessions named",
+        help="send PROMPT to the sessions named (A, B with spaces works too)",
         complete="session-list",
         nargs=None,
     )
     async def ask(self, args: str) -> None:
-        names, _, prompt = args.strip().partition(" ")
-        wanted = split_names(names)
-        if not wanted or not prompt.strip():
+        wanted, prompt = split_targets(args)
+        if not wanted or not prompt:
             raise BadArgs()
-        sessions = [await self._session(n) for n in dict.fromkeys(wanted)]
-        await self.repl.fanout(sessions, prompt)
+        sessions = [await self._session(n) for n in wanted]
+        await self.repl.fanout(list({id(s): s for s in sessions}.values()), prompt)
 
-    @command("jobs", help="list replies streaming or queued")
+    @command(
+        "jobs",
+        help="list replies streaming and prompts queued (~: tokens estimated until the end)",
+    )
     async def jobs(self, a: Args) -> None:
-        turns = self.repl.turns()
+        turns = [t for t in self.repl.turns() if not t.cancelled]
         if not turns:
-            self.out.info("no replies running")
+            self.out.info("no replies running or queued")
             return
-        rows = [
-            [t.session_id, t.model, t.state, f"{t.elapsed:.1f} s", str(t.chars // 4)] for t in turns
-        ]
-        self.out.table(["session", "model", "state", "elapsed", "tokens"], rows)
+        rows = []
+        place: dict[str, int] = {}
+        for t in turns:
+            state = str(t.state)
+            if t.started is None:  # still waiting for its turn
+                place[t.session_id] = place.get(t.session_id, 0) + 1
+                state = f"queued #{place[t.session_id]}"
+            when = f"{t.elapsed:.1f} s"
+            rows.append([t.session_id, t.model, state, when, live_tokens(t), excerpt(t.prompt)])
+        self.out.table(["session", "model", "state", "elapsed", "tokens", "prompt"], rows)
 
     @command(
         "cancel",
-        usage=":cancel [NAME]",
-        help="cancel a reply (the partial is kept)",
+        usage=":cancel [NAME] [--queued | --all]",
+        help=(
+            "cancel the reply streaming (its partial is kept; prompts queued behind it "
+            "still run); --queued drops the queued prompts instead, --all both"
+        ),
         complete="session",
+        flags={"--queued": "queued", "--all": "all"},
+        switches=("queued", "all"),
         nargs=(0, 1),
     )
     async def cancel(self, a: Args) -> None:
         session = await self._session(a.positional[0]) if a.positional else self.repl.current
-        if session.turn is None or not session.turn.running:
-            raise UsageError(f"{session.session_id} has no reply running")
-        await session.abort()
-        self.out.info(f"cancelled the reply of {session.session_id}")
+        name = session.session_id
+        queued = [t for t in session.pending if not t.cancelled]
+        running = session.turn is not None and session.turn.running
+        drop_queue = bool(a.switches & {"queued", "all"})
+        stop_reply = "queued" not in a.switches or "all" in a.switches
+        if not (running and stop_reply) and not (queued and drop_queue):
+            if queued:
+                what = count(len(queued), "queued prompt")
+                raise UsageError(
+                    f"{name} has no reply streaming; :cancel {name} --queued drops {what}"
+                )
+            raise UsageError(f"{name} has no reply running or queued")
+        said = []
+        if drop_queue and queued:
+            for turn in queued:
+                turn.cancel()  # it will never start
+            said.append(f"dropped {count(len(queued), 'queued prompt')} of {name}")
+        if stop_reply and running:
+            await session.cancel_reply()  # queued prompts stay (abort() drops them)
+            said.append(f"cancelled the reply of {name}")
+            if queued and not drop_queue:
+                more = count(len(queued), "queued prompt")
+                said.append(f"{more} still to run (:cancel {name} --queued drops them)")
+        self.out.note("; ".join(said))
 
     @command(
         "wait",

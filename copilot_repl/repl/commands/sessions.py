@@ -4,14 +4,22 @@ system prompt, history, clear, retry, export."""
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from datetime import datetime
 from pathlib import Path
 
-from copilot_repl.errors import StoreError
-from copilot_repl.history.names import validate_name
+from copilot_repl.errors import StoreError, UsageError
 from copilot_repl.repl.commands.base import CommandGroup, positive
-from copilot_repl.repl.parsing import Args
+from copilot_repl.repl.commands.library import (
+    clear_session,
+    history_view,
+    message_number,
+    remove_sessions,
+    show_around,
+    tree_rows,
+)
+from copilot_repl.repl.parsing import Args, natural_key
 from copilot_repl.repl.registry import command
 from copilot_repl.repl.transcript import transcript
 
@@ -35,18 +43,21 @@ class SessionCommands(CommandGroup):
             opts["system_message"] = a.flags["system"]
         session = await self.client.create_session(opts)
         await self.repl.switch_to(session)
-        self.out.info(f"created {session.session_id} ({session.model})")
+        self.out.note(f"created {session.session_id} ({session.model})")
 
     @command(
         "switch",
-        usage=":switch NAME",
-        help="switch to a session",
+        usage=":switch NAME[@N]",
+        help="switch to a session (@N: show its message N, as :find lists them)",
         aliases=("s",),
         complete="session",
         nargs=(1, 1),
     )
     async def switch(self, a: Args) -> None:
-        await self.repl.switch_to(await self._session(a.positional[0]))
+        name, at, n = a.positional[0].partition("@")
+        await self.repl.switch_to(await self._session(name), show=not at)
+        if at:
+            show_around(self.out, self.repl.current, message_number(n))
 
     @command("next", help="switch to the next session (Tab on an empty line)", nargs=None)
     async def next(self, args: str) -> None:
@@ -58,13 +69,19 @@ class SessionCommands(CommandGroup):
 
     @command(
         "ls",
-        help="list sessions: current marked *, model, messages, last modified",
+        usage=":ls [--tree]",
+        help="list sessions: current marked *, model, messages, last modified (--tree: forks)",
         aliases=("list",),
+        flags={"--tree": "tree"},
+        switches=("tree",),
     )
     async def ls(self, a: Args) -> None:
+        if "tree" in a.switches:
+            self.out.table(["", "session (@forked at)", "model", "msgs"], tree_rows(self))
+            return
         cur = self.repl.current_name
         rows = []
-        for s in sorted(self.client.store.summaries(), key=lambda s: s.name):
+        for s in sorted(self.client.store.summaries(), key=lambda s: natural_key(s.name)):
             state = self.repl.display_state(s.name)
             rows.append(
                 [
@@ -80,37 +97,38 @@ class SessionCommands(CommandGroup):
 
     @command(
         "rm",
-        usage=":rm NAME...",
-        help="delete sessions for good",
+        usage=":rm NAME... [--purge]",
+        help="move sessions to the trash (:restore undoes it; --purge: delete for good)",
         aliases=("delete",),
         complete="sessions",
+        flags={"--purge": "purge"},
+        switches=("purge",),
         nargs=(1, None),
     )
     async def rm(self, a: Args) -> None:
-        names = a.positional
-        for name in names:
-            validate_name(name)
-            self.repl.check_session_exists(name)
-        for name in names:
-            await self.client.delete_session(name)
-            self.repl.forget(name)
-            self.out.info(f"deleted {name}")
+        names = list(dict.fromkeys(self._resolve(name) for name in a.positional))  # exact names
+        said = await remove_sessions(self, names, purge="purge" in a.switches)
         if self.repl.current_name in names:
             self.repl.session = None
             rest = await self.client.list_sessions()
             if rest:
                 await self.repl.switch_to(await self.client.resume_session(rest[0]["session_id"]))
+                said += f"; now in {self.repl.current.session_id}"
             else:
                 await self.repl.switch_to(await self.client.create_session(session_id="main"))
-            self.out.info(f"now in {self.repl.current.session_id}")
+                said += f"; no session left, so a new empty {self.repl.current.session_id}"
+        self.out.note(said)
 
     @command("rename", usage=":rename NEW", help="rename the current session", nargs=(1, 1))
     async def rename(self, a: Args) -> None:
         new = a.positional[0]
         old = self.repl.current.session_id
+        if new == old:
+            self.out.note(f"{old} is already called {new}")
+            return
         await self.client.rename_session(old, new)
         self.repl.renamed(old, new)
-        self.out.info(f"renamed {old} to {new}")
+        self.out.note(f"renamed {old} to {new}")
 
     @command(
         "model",
@@ -123,14 +141,21 @@ class SessionCommands(CommandGroup):
         session = self.repl.current
         if a.positional:
             await session.set_model(self.client.config.resolve_model(a.positional[0]))
-        self.out.info(f"{session.session_id} uses {session.model}")
+        self.out.note(f"{session.session_id} uses {session.model}")
 
     @command(
-        "models", usage=":models [PROVIDER]", help="list the models a provider offers", nargs=(0, 1)
+        "models",
+        usage=":models [PROVIDER]",
+        help="list the models a provider offers (then :model and --model complete them)",
+        complete="provider",
+        nargs=(0, 1),
     )
     async def models(self, a: Args) -> None:
         name = a.positional[0] if a.positional else self.repl.current.model.partition(":")[0]
-        for model in await self.client.provider(name).list_models():
+        name = name.rstrip(":")
+        models = await self.client.provider(name).list_models()
+        self.repl.known_models[name] = models  # completion offers them for :model, --model
+        for model in models:
             self.out.info(f"{name}:{model}")
 
     @command("system", usage=":system [TEXT]", help="show or set the system prompt", nargs=None)
@@ -142,26 +167,32 @@ class SessionCommands(CommandGroup):
 
     @command(
         "history",
-        usage=":history [N]",
-        help="show the last N messages (all by default)",
+        usage=":history [N] [--all]",
+        help="show the last N messages (all by default; --all: also those a summary replaced)",
+        flags={"--all": "all"},
+        switches=("all",),
         nargs=(0, 1),
     )
     async def history(self, a: Args) -> None:
         session = self.repl.current
         session.refresh()
-        msgs = session.messages
+        shown = history_view(session, all_messages="all" in a.switches)
         if a.positional:
-            msgs = msgs[-positive(a.positional[0]) :]
-        if not msgs:
+            shown = shown[-positive(a.positional[0]) :]
+        if not session.messages:
             self.out.info("(no messages yet)")
-        for m in msgs:
-            mark = "" if m.status == "done" else f" [{m.status}]"
-            self.out.message(m.role, m.content, f"{m.role}{mark}")
+        for role, text, label in shown:
+            self.out.message(role, text, label)
 
-    @command("clear", help="forget the current session's messages (asks nothing, keeps model)")
+    @command(
+        "clear",
+        usage=":clear [--purge]",
+        help="move the current session's messages to the trash (--purge: off the disk for good)",
+        flags={"--purge": "purge"},
+        switches=("purge",),
+    )
     async def clear(self, a: Args) -> None:
-        self.repl.current.clear()
-        self.out.info(f"cleared {self.repl.current.session_id}")
+        self.out.note(clear_session(self.repl.current, purge="purge" in a.switches))
 
     @command("retry", help="regenerate the last reply")
     async def retry(self, a: Args) -> None:
@@ -171,24 +202,48 @@ class SessionCommands(CommandGroup):
 
     @command(
         "export",
-        usage=":export [PATH]",
-        help="write the session as Markdown (to PATH)",
+        usage=":export [PATH | DIR] [--force]",
+        help=(
+            "write the session as Markdown: to stdout, to PATH, or to DIR/NAME.md; "
+            "asks before overwriting (script mode: only with --force)"
+        ),
         complete="path",
+        flags={"--force": "force", "-f": "force"},
+        switches=("force",),
         nargs=(0, 1),
     )
     async def export(self, a: Args) -> None:
-        text = transcript(self.repl.current)
+        session = self.repl.current
+        text = transcript(session)
         if not a.positional:
             self.out.info(text)
             return
-        path = Path(a.positional[0]).expanduser()
+        given = a.positional[0]
+        path = Path(given).expanduser()
+        if path.is_dir() or given.endswith(os.sep):
+            path = path / f"{session.session_id}.md"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        if path.exists() or path.is_symlink():
+            if "force" not in a.switches and not await self._may_overwrite(path):
+                return
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(path, flags, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
-        self.out.info(f"exported {self.repl.current.session_id} to {path}")
+        self.out.note(f"exported {session.session_id} to {path}")
+
+    async def _may_overwrite(self, path: Path) -> bool:
+        """The shell asks; script mode refuses (``--force`` overwrites)."""
+        if not self.out.interactive:
+            again = shlex.quote(str(path))
+            raise UsageError(f"{path} already exists; :export {again} --force overwrites it")
+        if await self.out.confirm(f"{path} already exists; overwrite it? [y/N] "):
+            return True
+        self.out.note("not exported")
+        return False
 
 
 def _when(ts: float) -> str:

@@ -1,0 +1,43 @@
+"""``TerminalOutput``: the shell's output plus what only a terminal can do
+for a command: open ``$EDITOR`` (``:edit``) and set the clipboard (``:copy``).
+The commands find these by the ``Terminal`` protocol (repl/commands/general.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+from copilot_repl.shell.clipboard import osc52, takes_osc52
+from copilot_repl.shell.display import ShellOutput
+from copilot_repl.shell.editor import edit_text
+
+
+class TerminalOutput(ShellOutput):
+    def __init__(self, *args: Any, env: Mapping[str, str] | None = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        # set by the shell: gives the terminal to a child process (keys not
+        # read ahead, echo on) for as long as it runs
+        self.own_terminal: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
+
+    async def confirm(self, question: str) -> bool:
+        with self.own_terminal():  # the answer is not a key typed ahead
+            return await super().confirm(question)
+
+    async def edit(self, text: str) -> str:
+        with self.own_terminal():
+            return await edit_text(text, self.env)
+
+    def copy(self, text: str) -> bool:
+        """Put ``text`` on the terminal's clipboard (OSC 52); False if this
+        terminal cannot take it."""
+        console = self.console
+        sequence = osc52(text)
+        if sequence is None or not takes_osc52(self.env, console.is_terminal):
+            return False
+        console.file.write(sequence)
+        console.file.flush()
+        return True
