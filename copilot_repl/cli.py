@@ -1,173 +1,24 @@
-"""Command line: arguments, mode (shell, script, one-shot prompt or a
-subcommand), exit status. Each mode lives in its own module."""
+"""The entry point: pick the mode (shell, script, one-shot prompt or a
+subcommand) and return the exit status. The arguments are defined in
+``arguments.py``; each mode lives in its own module."""
 
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
-from copilot_repl._version import __version__
+from copilot_repl.arguments import (
+    build_parser,
+    is_tty,
+    make_client,
+    prompt_of,
+    split_subcommand,
+)
 from copilot_repl.errors import BadUsage
-
-# name -> one-line help; `copilot-repl NAME --help` has the details
-SUBCOMMANDS = {
-    "sessions": "list, show, rm, rename, export and import saved sessions",
-}
-
-EPILOG = """\
-subcommands:
-  sessions list|show|rm|rename|export|import   manage saved sessions (each with --json);
-                                                 see copilot-repl sessions --help
-
-examples:
-  copilot-repl                                   chat (embedded local model if nothing is set up)
-  copilot-repl "what is 2+2"                     one prompt, the reply on stdout, then exit
-  git diff | copilot-repl -p "review this" -f notes.md   stdin and files go with the prompt
-  copilot-repl --json -p "hi" | jq .type         the session's events, one JSON object a line
-  copilot-repl --model openai:gpt-4o-mini        OpenAI (key in OPENAI_API_KEY)
-  copilot-repl --base-url http://127.0.0.1:11434/v1 --model llama3.2    Ollama
-  copilot-repl --model github:openai/gpt-4.1-mini   GitHub Models (key in GITHUB_TOKEN)
-  printf ':new a\\nhello\\n:ls\\n' | copilot-repl   script mode: one command or prompt a line
-  copilot-repl sessions list --json
-
-A subcommand name comes before a prompt: `copilot-repl sessions` runs the
-subcommand; `copilot-repl -p sessions` sends the word as a prompt.
-exit status: 0 success, 1 a command or turn failed, 2 bad usage.
-environment: COPILOT_REPL_HOME (data dir), OPENAI_BASE_URL, OPENAI_API_KEY, NO_COLOR.
-"""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that writes to the given streams and reports errors in one line."""
-
-    def __init__(self, *args: Any, out: IO[str], **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self._out = out
-
-    def _print_message(self, message: str, file: Any = None) -> None:
-        if message:
-            self._out.write(message)
-
-    def error(self, message: str) -> NoReturn:
-        raise BadUsage(message)
-
-
-def add_global_options(p: argparse.ArgumentParser, *, default: Any = None) -> None:
-    """The options every mode takes (data dir, config, providers)."""
-    p.add_argument("--model", metavar="[PROVIDER:]MODEL", default=default, help=(
-        "model for new sessions, and for the session opened (it is switched, and says so)"
-    ))  # fmt: skip
-    p.add_argument(
-        "--base-url", metavar="URL", default=default, help="an OpenAI-compatible endpoint"
-    )
-    p.add_argument(
-        "--api-key-env",
-        metavar="VAR",
-        default=default,
-        help="environment variable holding the API key (default OPENAI_API_KEY)",
-    )
-    p.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        default=default,
-        help="where sessions live (or COPILOT_REPL_HOME)",
-    )
-    p.add_argument("--config", metavar="FILE", default=default, help="config file (TOML)")
-    p.add_argument(
-        "--allow-insecure",
-        action="store_true",
-        default=default if default is not None else False,
-        help="allow sending an API key over plain http to a non-loopback host",
-    )
-
-
-def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
-    p = _Parser(
-        out=out or sys.stdout,
-        prog="copilot-repl",
-        usage="copilot-repl [options] [PROMPT]\n       copilot-repl sessions SUBCOMMAND ...",
-        description="Juggle several LLM chat sessions in one terminal.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        allow_abbrev=False,  # option prefixes would make subcommand detection guesswork
-    )
-    p.add_argument(
-        "prompt",
-        nargs="*",
-        metavar="PROMPT",
-        help="send this one prompt, print the reply and exit (quote it: one argument)",
-    )
-    p.add_argument(
-        "-p", "--prompt", dest="prompt_opt", metavar="TEXT", help="the same, as an option"
-    )
-    p.add_argument(
-        "-f",
-        "--file",
-        dest="files",
-        metavar="PATH",
-        action="append",
-        default=[],
-        help="attach a text file to the prompt (repeatable; at most 256 KB each)",
-    )
-    p.add_argument(
-        "--json",
-        action="store_true",
-        help="prompts and script mode: every session event as one JSON object a line",
-    )
-    p.add_argument("--session", metavar="NAME", help="open (or create) this session")
-    add_global_options(p)
-    p.add_argument("--plain", action="store_true", help="plain text, no colour or Markdown")
-    p.add_argument("--version", action="version", version=f"copilot-repl {__version__}")
-    return p
-
-
-def split_subcommand(argv: Sequence[str]) -> tuple[list[str], str, list[str]] | None:
-    """``(options before, NAME, arguments after)`` if the first positional
-    argument is a subcommand name; None otherwise (``-p`` given, ``--`` first)."""
-    takes_value = {"--session", "--model", "--base-url", "--api-key-env", "--data-dir"}
-    takes_value |= {"--config", "-p", "--prompt", "-f", "--file"}
-    i = 0
-    while i < len(argv):
-        tok = argv[i]
-        if tok == "--" or tok in ("-p", "--prompt") or tok.startswith(("--prompt=", "-p")):
-            return None  # -p always means a prompt
-        if tok.startswith("-") and tok != "-":
-            i += 2 if tok in takes_value else 1
-            continue
-        if tok in SUBCOMMANDS:
-            return list(argv[:i]), tok, list(argv[i + 1 :])
-        return None
-    return None
-
-
-def prompt_of(args: argparse.Namespace) -> str | None:
-    """The one-shot prompt, if one was given (raises BadUsage if it is unclear)."""
-    words: list[str] = args.prompt
-    if args.prompt_opt is not None and words:
-        raise BadUsage("give the prompt once: as an argument or with -p")
-    if len(words) > 1:
-        raise BadUsage(
-            f"a prompt is one argument: quote it (copilot-repl {' '.join(words)!r}); "
-            f"{words[1]!r} is not understood"
-        )
-    if words:
-        near = difflib.get_close_matches(words[0], SUBCOMMANDS, n=1, cutoff=0.75)
-        if near and near[0] != words[0] and " " not in words[0]:  # exact: after --
-            raise BadUsage(
-                f"unknown subcommand {words[0]!r}: did you mean {near[0]!r}? "
-                f"(to send it as a prompt: -p {words[0]})"
-            )
-        return words[0]
-    if args.prompt_opt is not None:
-        return str(args.prompt_opt)
-    if args.files:
-        raise BadUsage("-f attaches files to a prompt: give one (-p TEXT)")
-    return None
 
 
 def main(
@@ -192,8 +43,8 @@ def main(
     try:
         args = build_parser(stdout).parse_args(argv)
         prompt = prompt_of(args)
-        interactive = _is_tty(stdin) and _is_tty(stdout)
-        if args.json and prompt is None and _is_tty(stdin):
+        interactive = is_tty(stdin) and is_tty(stdout)
+        if args.json and prompt is None and is_tty(stdin):
             raise BadUsage("--json is for prompts (-p) and script mode (stdin not a terminal)")
     except BadUsage as exc:
         stderr.write(f"copilot-repl: error: {exc} (see --help)\n")
@@ -223,26 +74,6 @@ def main(
         return 1
 
 
-def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
-    from copilot_repl.api.client import CopilotClient
-    from copilot_repl.config import load_config
-
-    cfg = load_config(
-        env=env,
-        data_dir=args.data_dir,
-        config_path=args.config,
-        model=args.model,
-        base_url=args.base_url,
-        api_key_env=args.api_key_env,
-        allow_insecure=args.allow_insecure,
-    )
-    if getattr(args, "session", None):
-        from copilot_repl.history.names import validate_name
-
-        validate_name(args.session)
-    return CopilotClient(config=cfg, env=env)
-
-
 async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[str]) -> int:
     from copilot_repl.launch import apply_model_options
     from copilot_repl.shell.loop import run_shell
@@ -270,13 +101,6 @@ async def _script(
         return await run_script(repl, getattr(stdin, "buffer", stdin))
     finally:
         await repl.close()
-
-
-def _is_tty(stream: IO[Any]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _terminate(signum: int, frame: object) -> None:

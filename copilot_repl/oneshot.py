@@ -81,10 +81,10 @@ def run_oneshot(
     stderr: IO[str],
     env: Mapping[str, str],
 ) -> int:
-    from copilot_repl.cli import _is_tty, make_client
+    from copilot_repl.arguments import is_tty, make_client
 
     try:
-        piped = "" if _is_tty(stdin) else read_stdin(stdin)
+        piped = "" if is_tty(stdin) else read_stdin(stdin)
         text = build_prompt(prompt, args.files, piped)
         client = make_client(args, env)
     except ReplError as exc:
