@@ -461,6 +461,12 @@ def bench_memory(sizes: Sizes) -> list[Row]:
     return [floor, script, fan, shell]
 
 
+def _bench_search(sizes: Sizes) -> list[Row]:
+    from search import bench_search  # bench/search.py: imports copilot_repl
+
+    return bench_search(sizes)
+
+
 BENCHES: dict[str, Bench] = {
     "script": bench_script,
     "start": bench_start,
@@ -468,4 +474,5 @@ BENCHES: dict[str, Bench] = {
     "fanout": bench_fanout,
     "store": bench_store,
     "memory": bench_memory,
+    "search": _bench_search,
 }

@@ -219,3 +219,18 @@ def test_since_ago() -> None:
     assert since_ago("2024-01-02") > since_ago("2024-01-01")
     with pytest.raises(UsageError):
         since_ago("yesterday")
+
+
+def test_a_prefix_with_many_words_and_no_duplicates_after_reindexing(tmp_path: Path) -> None:
+    words = " ".join(f"zeta{i:03d}" for i in range(100))
+    store = new_store(tmp_path, a=[("user", "zeta001 only")], b=[("user", words)])
+    with SearchIndex(store) as index:
+        assert sorted(found(index, "zeta*")) == [("a", 1), ("b", 1)]  # > MAX_EXPANSION words
+        assert sorted(found(index, "Zeta00*")) == [("a", 1), ("b", 1)]  # expanded
+        assert found(index, "zetb*") == []
+        for i in range(3):
+            store.append("a", msg("assistant", f"reply {i}"))
+            assert found(index, "only") == [("a", 1)]
+            assert found(index, "zeta001", session="a") == [("a", 1)]
+        assert found(index, "reply", session="b") == []
+        assert found(index, "reply", session="nope") == []

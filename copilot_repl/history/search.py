@@ -33,7 +33,7 @@ from copilot_repl.errors import SessionNotFound, StoreError, UsageError
 from copilot_repl.history.store import SUFFIX, Store
 
 INDEX_FILE = "search.db"
-VERSION = 2  # PRAGMA user_version: another value means rebuild
+VERSION = 5  # PRAGMA user_version: another value means rebuild
 PROMPT_BOOST = 1.5
 MARK_START, MARK_END = "\x02", "\x03"  # around each match in Hit.snippet
 RANK_WINDOW = 5000  # a query matching more ranks the most recently indexed ones
@@ -42,7 +42,7 @@ BATCH = 50  # sessions per write transaction while (re)building
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files(
-    name TEXT PRIMARY KEY, size INT, mtime_ns INT, ino INT, messages INT
+    name TEXT PRIMARY KEY, size INT, mtime_ns INT, ino INT, messages INT, lo INT, hi INT
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS msgs USING fts5(
     content, session UNINDEXED, n UNINDEXED, ts UNINDEXED, model UNINDEXED,
@@ -80,6 +80,16 @@ class SyncReport:
 
 
 _Stat = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class _Filters:
+    session: str | None
+    model: str | None
+    role: str | None
+    since: float | None
+
+
 _T = TypeVar("_T")
 
 
@@ -193,16 +203,21 @@ class SearchIndex:
             "INSERT INTO msgs(rowid, content, session, n, ts, model) VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
+        lo, hi = (rows[0][0], rows[-1][0]) if rows else (1, 0)
         db.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-            (name, st.st_size, st.st_mtime_ns, st.st_ino, len(loaded.data.messages)),
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (name, st.st_size, st.st_mtime_ns, st.st_ino, len(loaded.data.messages), lo, hi),
         )
         return 1
 
     @staticmethod
     def _drop(db: sqlite3.Connection, name: str) -> None:
-        db.execute("DELETE FROM msgs WHERE session = ?", (name,))
-        db.execute("DELETE FROM files WHERE name = ?", (name,))
+        """Remove a session's rows: they are one rowid range (``files.lo`` to
+        ``hi``), which FTS5 deletes without scanning the table."""
+        span = _span(db, name)
+        if span is not None:
+            db.execute("DELETE FROM msgs WHERE rowid BETWEEN ? AND ?", span)
+            db.execute("DELETE FROM files WHERE name = ?", (name,))
 
     def forget(self, name: str) -> None:
         """Remove a session's text from the index for good (purge): the rows
@@ -244,26 +259,31 @@ class SearchIndex:
         """The best ``limit`` messages matching ``query`` (words, all required;
         ``"a phrase"``; ``word*`` for a prefix), best first."""
         match = fts_query(query)
-        where: list[str] = []
-        params: list[object] = []
-        if role is not None:
-            if role not in ("user", "assistant"):
-                raise UsageError(f"--role is user or assistant, not {role!r}")
-            where.append(f"(rowid & 1) = {int(role == 'user')}")
-        if session is not None:
-            where.append("session = ?")
-            params.append(session)
-        if model is not None:
-            where.append("(model = ? OR model LIKE ?)")
-            params += [model, f"%:{model.replace('%', '').replace('_', '')}"]
-        if since is not None:
-            where.append("ts >= ?")
-            params.append(since)
-        return self._guarded(lambda: self._search(match, where, params, max(1, limit)))
+        if role not in (None, "user", "assistant"):
+            raise UsageError(f"--role is user or assistant, not {role!r}")
+        filters = _Filters(session, model, role, since)
+        return self._guarded(lambda: self._search(match, filters, max(1, limit)))
 
-    def _search(self, match: str, where: list[str], params: list[object], limit: int) -> list[Hit]:
+    def _search(self, match: str, f: _Filters, limit: int) -> list[Hit]:
         self._sync()
         db = self._conn()
+        match = _PREFIX.sub(lambda m: _expand(db, m), match)
+        where: list[str] = []
+        params: list[object] = []
+        if f.role is not None:
+            where.append(f"(rowid & 1) = {int(f.role == 'user')}")  # the role is the low bit
+        if f.session is not None:
+            span = _span(db, f.session)
+            if span is None:
+                return []
+            where.append("rowid BETWEEN ? AND ?")  # a session's rows are one range
+            params += span
+        if f.model is not None:
+            where.append("(model = ? OR model LIKE ? ESCAPE '\\')")
+            params += [f.model, "%:" + re.sub(r"([%_\\])", r"\\\1", f.model)]
+        if f.since is not None:
+            where.append("ts >= ?")
+            params.append(f.since)
         cond = " AND ".join(["msgs MATCH ?", *where])
         args = [match, *params]
         # Rank only the RANK_WINDOW most recently indexed matches: bm25 costs
@@ -339,6 +359,7 @@ def fts_query(text: str) -> str:
             star = word.endswith("*") and bool(_WORD.search(word[:-1]))
             body = word[:-1] if star else word
             if _WORD.search(body):
+                body = body.lower() if star and body.isascii() else body
                 terms.append(_quote(body) + ("*" if star else ""))
     while terms and terms[-1] == "OR":
         terms.pop()
@@ -376,6 +397,33 @@ def _scan(sessions_dir: Path) -> dict[str, _Stat]:
 def _known(db: sqlite3.Connection) -> dict[str, _Stat]:
     rows = db.execute("SELECT name, size, mtime_ns, ino FROM files").fetchall()
     return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
+_PREFIX = re.compile(r'"([a-z0-9]+)"\*')
+MAX_EXPANSION = 64
+
+
+def _expand(db: sqlite3.Connection, m: re.Match[str]) -> str:
+    """``"pars"*`` as ``("parse" OR "parser")``, the words of the index that
+    start with it: much faster than FTS5's own prefix search without a prefix
+    index (which would double the index). Left as it is when there are many."""
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, msgs, 'row')")
+    start = m.group(1)
+    end = start[:-1] + chr(ord(start[-1]) + 1)
+    terms = db.execute(
+        "SELECT term FROM temp.vocab WHERE term >= ? AND term < ? LIMIT ?",
+        (start, end, MAX_EXPANSION + 1),
+    ).fetchall()
+    if not terms:
+        return f'"{start}"'  # matches nothing, as the prefix would
+    if len(terms) > MAX_EXPANSION:
+        return m.group(0)
+    return "(" + " OR ".join(f'"{t[0]}"' for t in terms) + ")"
+
+
+def _span(db: sqlite3.Connection, name: str) -> tuple[int, int] | None:
+    row = db.execute("SELECT lo, hi FROM files WHERE name = ?", (name,)).fetchone()
+    return (int(row[0]), int(row[1])) if row is not None else None
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
