@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from copilot_repl.repl.commands.general import GeneralCommands
+from copilot_repl.repl.commands.library import LibraryCommands
 from copilot_repl.repl.commands.parallel import ParallelCommands
 from copilot_repl.repl.commands.sessions import SessionCommands
 
 if TYPE_CHECKING:
     from copilot_repl.repl.controller import Repl
 
-GROUPS = (SessionCommands, ParallelCommands, GeneralCommands)
+GROUPS = (SessionCommands, LibraryCommands, ParallelCommands, GeneralCommands)
 
 
 def command_groups(repl: Repl | None) -> list[object]:
