@@ -264,8 +264,7 @@ class CopilotClient:
         session._idle_or_raise()
         if self.store.exists(new):
             raise SessionExists(f"session {new!r} already exists")
-        self.store.rename(old, new)
-        session._renamed(new)
+        session._rename(new)
         self._open[new] = self._open.pop(old)
 
     async def fork_session(

@@ -169,24 +169,30 @@ class CopilotSession:
         """Append to disk, then read back (which also picks up what other
         processes wrote). If the disk fails, keep it in memory and raise."""
         try:
-            self._client.store.append(self.session_id, *records)
+            # into the very file this session was read from (checked under
+            # the lock), and read back with what other processes appended
+            self._client.store.append(self.session_id, *records, loaded=self._loaded)
         except StoreError:
             for rec in records:
                 apply_record(self._loaded, rec)
             self._loaded.data.modified = time.time()
             raise
-        self.refresh()
+        finally:
+            self._take_warnings()
+
+    def _take_warnings(self) -> None:
+        self.warnings.extend(self._loaded.warnings)
+        self._loaded.warnings.clear()
 
     def refresh(self) -> None:
         """Pick up records appended by another process."""
         self._client.store.refresh(self._loaded)
-        self.warnings.extend(self._loaded.warnings)
-        self._loaded.warnings.clear()
+        self._take_warnings()
 
-    def _renamed(self, new: str) -> None:
-        """Called by ``CopilotClient.rename_session`` once the file is renamed."""
-        self._loaded.data.name = new
-        self._loaded.inode = self._client.store.path(new).stat().st_ino
+    def _rename(self, new: str) -> None:
+        """Called by ``CopilotClient.rename_session``: the file and this
+        session take the new name together."""
+        self._client.store.rename(self.session_id, new, self._loaded)
 
     # -- sending --------------------------------------------------------
     async def send(self, prompt: str | Mapping[str, Any] | None = None, **kw: Any) -> str:
@@ -282,6 +288,8 @@ class CopilotSession:
                 aborted = turn.cancelled
         finally:
             self._runner = None
+            if aborted:  # as the CLI: the queue is reported (empty) before the idle
+                self._pending_changed()
             self._emit(
                 SessionEvent(T.SESSION_IDLE, SessionIdleData(aborted or None), self.session_id)
             )
@@ -373,18 +381,34 @@ class CopilotSession:
 
     async def abort(self) -> None:
         """Abort the reply being produced (its partial text is kept, marked
-        interrupted); prompts queued behind it still run."""
-        turn = self.turn
-        if turn is None:
-            return
+        interrupted) and drop the prompts queued behind it, as the SDK does."""
+        if self.turn is not None or self._queue:
+            await self._cancel(drop_queued=True)
+
+    async def cancel_reply(self) -> None:
+        """copilot-repl extra: abort only the reply being produced; prompts
+        queued behind it still run (``:cancel`` in the shell)."""
+        if self.turn is not None:
+            await self._cancel(drop_queued=False)
+
+    async def _cancel(self, *, drop_queued: bool) -> None:
         self._emit(SessionEvent(T.ABORT, AbortData("user_requested"), self.session_id))
-        turn.cancel()
-        if turn.task is not None:
-            await asyncio.gather(turn.task, return_exceptions=True)
+        if drop_queued:
+            self._drop_queued()
+        turn = self.turn
+        if turn is not None:
+            turn.cancel()
+            if turn.task is not None:
+                await asyncio.gather(turn.task, return_exceptions=True)
+
+    def _drop_queued(self) -> None:
+        dropped, self._queue = list(self._queue), deque()
+        for turn in dropped:
+            turn.end_unstarted()
+        if dropped or self.turn is not None:
+            self._pending_changed()
 
     async def _abort_all(self) -> None:
-        for turn in list(self._queue):
-            turn.cancel()
         await self.abort()
         if self._runner is not None:
             await asyncio.gather(asyncio.shield(self._runner), return_exceptions=True)
@@ -400,7 +424,9 @@ class CopilotSession:
         if keep == 0:
             raise UsageError("nothing to retry: no prompt in this session yet")
         prompt = msgs[keep - 1]
-        self._save({"t": "truncate", "keep": keep - 1})
+        # computed from what this process has seen: the store refuses it
+        # (SessionChanged) if another process changed the messages meanwhile
+        self._client.store.truncate(self._loaded, keep - 1)
         return self._submit(send_options(prompt.content, {}))
 
     # -- history as events ------------------------------------------------
@@ -433,7 +459,7 @@ class CopilotSession:
 
     def clear(self) -> None:
         self._idle_or_raise()
-        self._save({"t": "truncate", "keep": 0})
+        self._client.store.truncate(self._loaded, 0)
 
     async def disconnect(self) -> None:
         """Release the session (its history stays on disk; resume it later).
