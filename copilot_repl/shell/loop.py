@@ -388,7 +388,7 @@ class Shell:
         if not turns:
             return True
         what = "1 reply is" if len(turns) == 1 else f"{len(turns)} replies are"
-        return await self.out.confirm(f"{what} still streaming or queued; quit and cancel? [y/N] ")
+        return await self.out.confirm(f"{what} still streaming; quit and cancel? [y/N] ")
 
 
 WARM_AFTER = 0.3  # seconds: after the first prompt is drawn
