@@ -291,7 +291,8 @@ def history_view(session: CopilotSession, *, all_messages: bool) -> list[tuple[s
             continue
         mark = "" if m.status == "done" else f" [{m.status}]"
         replaced = " (summarised)" if current is not None and i <= current.upto else ""
-        out.append((m.role, m.content, f"{i}. {m.role}{mark}{replaced}"))
+        number = f"{i}. " if all_messages else ""  # --all: numbered, for :fork @N
+        out.append((m.role, m.content, f"{number}{m.role}{mark}{replaced}"))
     return out
 
 
