@@ -18,9 +18,10 @@ Read from a TOML file (standard library ``tomllib``)::
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,9 @@ class ProviderConfig:
     context_tokens: int = 128_000
     reply_tokens: int = 1024
     connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    read_timeout: float = 60.0  # the longest silence once the reply flows
+    first_token_timeout: float = 120.0  # from the request to the first text
+    max_reply_chars: int = 2_000_000  # a longer reply is cut (and kept) there
     max_retries: int = 3
     params: Mapping[str, Any] = field(default_factory=dict)
     model_path: str = ""
@@ -105,6 +108,8 @@ _PROVIDER_KEYS: dict[str, type | tuple[type, ...]] = {
     "reply_tokens": int,
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
+    "first_token_timeout": (int, float),
+    "max_reply_chars": int,
     "max_retries": int,
     "params": dict,
     "model_path": str,
@@ -115,7 +120,15 @@ _PROVIDER_KEYS: dict[str, type | tuple[type, ...]] = {
     "byok_api_key_env": str,
     "tools": bool,
 }
-_TOP_KEYS = {"model", "system", "providers", "aliases"}
+_TOP_KEYS = {
+    "model",
+    "system",
+    "providers",
+    "aliases",
+    "trash_days",
+    "auto_compact",
+    "summary_model",
+}
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,9 @@ class Config:
     providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
     allow_insecure: bool = False
+    trash_days: float = 0.0  # purge trash items older than this at start-up (0: never)
+    auto_compact: float = 0.0  # compact when a request would fill this much of the window
+    summary_model: str = ""  # the model :compact asks ("" : the session's own)
 
     def provider(self, name: str) -> ProviderConfig:
         try:
@@ -213,11 +229,34 @@ def load_config(
         aliases=aliases,
         allow_insecure=allow_insecure,
         model=LOCAL_MODEL,
+        **_library_settings(raw, path),
     )
     cfg = replace(cfg, model=_checked_model(cfg, default, path, "model"))
     if model:
         cfg = replace(cfg, model=cfg.resolve_model(model))
     return cfg
+
+
+def _library_settings(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``trash_days`` (>= 0), ``auto_compact`` (0, or more than 0 and below 1)
+    and ``summary_model``."""
+    out: dict[str, Any] = {}
+    for key in ("trash_days", "auto_compact"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(f"{_where(path, key)}: {key!r} must be a number, 0 or more")
+            out[key] = float(value)
+    if not out.get("auto_compact", 0.0) < 1:
+        raise ConfigError(
+            f"{_where(path, 'auto_compact')}: 'auto_compact' is a fraction of the context "
+            "window, e.g. 0.8 (0: off)"
+        )
+    if "summary_model" in raw:
+        if not isinstance(raw["summary_model"], str):
+            raise ConfigError(f"{_where(path, 'summary_model')}: 'summary_model' must be a string")
+        out["summary_model"] = raw["summary_model"]
+    return out
 
 
 def _implicit_default(
@@ -251,10 +290,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
     unknown = set(data) - _TOP_KEYS
     if unknown:
         key = sorted(unknown)[0]
-        raise ConfigError(f"{_where(path, key)}: unknown setting {key!r}")
+        hint = (
+            " (it belongs in a [providers.NAME] table)"
+            if key in _PROVIDER_KEYS
+            else _did_you_mean(key, _TOP_KEYS)
+        )
+        raise ConfigError(f"{_where(path, key)}: unknown setting {key!r}{hint}")
     for key in ("model", "system"):
         if key in data and not isinstance(data[key], str):
-            raise ConfigError(f"{_where(path, key)}: {key!r} must be a string")
+            raise ConfigError(
+                f"{_where(path, key)}: {key!r} must be a string, not {_type_name(data[key])}"
+            )
     return data
 
 
@@ -309,14 +355,66 @@ def _provider_fields(name: str, table: dict[str, Any], path: Path) -> dict[str, 
         want = _PROVIDER_KEYS.get(key)
         if want is None:
             where = _where(path, key, section)
-            raise ConfigError(f"{where}: unknown setting {key!r} in [{section}]")
+            hint = _did_you_mean(key, _PROVIDER_KEYS)
+            raise ConfigError(f"{where}: unknown setting {key!r} in [{section}]{hint}")
         if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
-            raise ConfigError(f"{_where(path, key, section)}: {key!r} has the wrong type")
+            raise ConfigError(
+                f"{_where(path, key, section)}: {key!r} has the wrong type: expected "
+                f"{_expected(want)}, not {_type_name(value)}"
+            )
+        problem = _value_problem(key, value)
+        if problem:
+            raise ConfigError(f"{_where(path, key, section)}: {problem}")
         fields[key] = value
-    if "max_parallel" in fields and fields["max_parallel"] < 1:
-        where = _where(path, "max_parallel", section)
-        raise ConfigError(f"{where}: max_parallel must be at least 1")
     return fields
+
+
+def _value_problem(key: str, value: Any) -> str:
+    """What is wrong with a setting of the right type ("" if nothing)."""
+    if key in _RANGES:
+        low, high, example = _RANGES[key]
+        above = value > low if key in _OPEN_BELOW else value >= low
+        if not (math.isfinite(value) and above and value <= high):
+            bound = f"above {low:g}" if key in _OPEN_BELOW else f"at least {low:g}"
+            return f"{key} = {value!r}: expected a number {bound} and at most {high:g} (e.g. {example})"
+    if key in _URL_KEYS and value:
+        problem = url_problem(value)
+        if problem:
+            return f"{key} {value!r} {problem} (e.g. {key} = \"https://host:8080/v1\")"
+    if key == "params":
+        return _params_problem(value)
+    return ""
+
+
+def _params_problem(params: dict[str, Any]) -> str:
+    for key in _RESERVED_PARAMS:
+        if key in params:
+            return f"params cannot set {key!r} (copilot-repl sets it)"
+    bad = _json_problem(params, "params", 0)
+    return f"{bad}: params are sent as JSON (strings, numbers, true/false, arrays, tables)" if bad else ""
+
+
+def _json_problem(value: Any, where: str, depth: int) -> str:
+    """The first part of ``value`` that cannot be sent as JSON ("" if none)."""
+    if depth > _MAX_DEPTH:
+        return f"{where} is nested too deep"
+    if isinstance(value, dict):
+        for k, v in value.items():
+            problem = _json_problem(v, f"{where}.{k}", depth + 1)
+            if problem:
+                return problem
+        return ""
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            problem = _json_problem(v, f"{where}[{i}]", depth + 1)
+            if problem:
+                return problem
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where} = {value!r} is not a finite number"
+    if isinstance(value, str | int | float | bool):
+        return ""
+    return f"{where} is {_type_name(value)}"
 
 
 def _parse_aliases(raw: Any, path: Path) -> dict[str, str]:

@@ -146,3 +146,48 @@ async def test_fork_session_through_the_client(server: FakeServer, home: Path) -
         assert [m["content"] for m in sent["messages"]] == ["first", "echo: first", "branch"]
         assert sent["model"] == "other"
         assert len(s.messages) == 4
+
+
+async def test_auto_compact_summarises_before_the_window_fills(
+    server: FakeServer, home: Path
+) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        'auto_compact = 0.6\n[providers.openai]\nbase_url = "http://unused/v1"\n'
+        "context_tokens = 600\nreply_tokens = 100\n"
+    )
+    infos: list[str] = []
+    async with client_for(server, home) as client:
+        s = await client.create_session(session_id="auto")
+        s.on(lambda e: infos.append(e.data.message) if e.type == "session.info" else None)
+        for i in range(8):
+            await s.send_and_wait(f"question {i}: " + "lorem ipsum dolor " * 8)
+        found = compact.read_compactions(home / "sessions" / "auto.jsonl")
+        assert found, "no compaction was made"
+        assert any("auto_compact" in text for text in infos)
+        await s.send_and_wait("final question")
+        (sent,) = [
+            r["body"]["messages"]
+            for r in server.requests
+            if r["body"]["messages"][-1]["content"] == "final question"
+        ]
+        assert sent[0]["role"] == "system"
+        assert sent[0]["content"].startswith("Summary of the earlier part")
+        assert len(sent) - 1 < len(s.messages) - 1  # fewer messages than the history
+        assert len(s.messages) == 18  # every message stays
+    assert len(Store(home).load("auto").data.messages) == 18
+
+
+def test_auto_compact_and_trash_days_are_checked_settings(home: Path) -> None:
+    from copilot_repl.config import load_config
+    from copilot_repl.errors import ConfigError
+
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "config.toml"
+    cfg.write_text("auto_compact = 0.8\ntrash_days = 30\nsummary_model = 'local'\n")
+    loaded = load_config(env={"COPILOT_REPL_HOME": str(home)})
+    assert (loaded.auto_compact, loaded.trash_days, loaded.summary_model) == (0.8, 30.0, "local")
+    for bad in ("auto_compact = 1.5", "auto_compact = true", "trash_days = -1", "trash_days = 'x'"):
+        cfg.write_text(bad + "\n")
+        with pytest.raises(ConfigError, match="line 1"):
+            load_config(env={"COPILOT_REPL_HOME": str(home)})

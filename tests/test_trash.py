@@ -261,3 +261,36 @@ def test_two_processes_using_the_trash_at_once_lose_nothing(tmp_path: Path) -> N
     everyone = {f"{w}{i}" for w in "ab" for i in range(30)}
     assert live | trashed == everyone and not live & trashed
     assert live == {f"{w}{i}" for w in "ab" for i in range(1, 30, 2)}
+
+
+def test_trash_days_purges_old_items_at_start_up_and_says_so(home: Path) -> None:
+    from conftest import run_cli
+
+    store = chat(home, "old")
+    chat(home, "recent")
+    entry = trash.trash_session(store, "old")
+    os.rename(entry.path, entry.path.with_name(f"old~{entry.stamp - 40 * 86400 * 10**9}~rm.jsonl"))
+    trash.trash_session(store, "recent")
+    (home / "config.toml").write_text("trash_days = 30\n")
+    r = run_cli(["--base-url", "http://127.0.0.1:9/v1"], ":trash\n")
+    assert r.code == 0, r.err
+    assert "purged 1 trash items older than 30 days (old) (trash_days)" in r.err
+    assert [e.name for e in trash.entries(store)] == ["recent"]
+    assert "recent~" in r.out and "old~" not in r.out
+
+
+def test_commands_rm_restore_clear_purge_in_script_mode(home: Path) -> None:
+    from conftest import run_cli
+
+    store = chat(home, "main", f"key {SECRET}", "ok")
+    chat(home, "other", "x", "y")
+    script = ":rm other\n:trash\n:restore other\n:switch main\n:clear --purge\n:history\n"
+    r = run_cli(["--session", "main", "--base-url", "http://127.0.0.1:9/v1"], script)
+    assert r.code == 0, r.err
+    assert "moved other to the trash" in r.err and "restored session other" in r.err
+    assert "cleared main (2 messages): removed from the disk" in r.err
+    assert store.load("other").data.messages and store.load("main").data.messages == []
+    assert disk_has(home, SECRET) == []
+    r = run_cli(["--base-url", "http://127.0.0.1:9/v1"], ":rm other --purge\n:trash\n")
+    assert "deleted other for good" in r.err and "the trash is empty" in r.err
+    assert not store.exists("other")

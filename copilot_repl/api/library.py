@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from copilot_repl.errors import ProviderError, UsageError
+from copilot_repl.errors import ProviderError, ReplError, UsageError
 from copilot_repl.history import compact, trash
 from copilot_repl.history.compact import Compaction
 from copilot_repl.history.fork import fork
@@ -108,11 +108,18 @@ async def compact_session(
     messages and save it: later requests send the summary plus the recent
     messages. The messages stay on disk. ``UsageError`` if there is too
     little to compact; ``ProviderError`` if the model fails."""
-    client = session._client
     if session.busy:
         raise UsageError(f"{session.session_id} is answering; :compact when it is done")
+    return await _compact(session, focus, model=model, keep_tokens=keep_tokens)
+
+
+async def _compact(
+    session: CopilotSession, focus: str = "", *, model: str | None, keep_tokens: int
+) -> Compaction:
+    client = session._client
     session.refresh()
     messages = list(session.messages)
+    model = model or client.config.summary_model
     model = client.config.resolve_model(model) if model else session.model
     provider_name, _, model_id = model.partition(":")
     provider = client.provider(provider_name)
@@ -166,6 +173,36 @@ def should_auto_compact(
         return False
     used = estimate_tokens(system) + sum(estimate_tokens(m.content) for m in messages)
     return used > fraction * context_tokens
+
+
+async def auto_compact(session: CopilotSession) -> Compaction | None:
+    """After a turn (in the session's queue, before the next prompt): with
+    ``auto_compact`` set, compact when the next request would use more than
+    that fraction of the window, keeping about half of it as it is. Says what
+    it did, or why it failed, as a ``session.info`` event; never raises."""
+    client = session._client
+    fraction = client.config.auto_compact
+    if fraction <= 0:
+        return None
+    try:
+        window = client.provider(session.model.partition(":")[0]).config.context_tokens
+        system, view, _ = request_view(
+            client.store, session.session_id, session.system_message, session.messages
+        )
+        if not should_auto_compact(fraction, window, system, view):
+            return None
+        done = await _compact(session, model=None, keep_tokens=int(window * fraction / 2))
+    except UsageError:
+        return None  # nothing that can be summarised yet
+    except ReplError as exc:
+        session._info("compaction", f"auto_compact failed: {exc}; the history is unchanged")
+        return None
+    session._info(
+        "compaction",
+        f"messages 1-{done.upto} summarised to fit the context window (auto_compact); "
+        "they stay on disk",
+    )
+    return done
 
 
 # -- trash -------------------------------------------------------------------

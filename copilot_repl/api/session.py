@@ -30,7 +30,7 @@ from copilot_repl.api.events import (
     UserMessageData,
 )
 from copilot_repl.api.history_events import history_events
-from copilot_repl.api.library import request_view
+from copilot_repl.api.library import auto_compact, request_view
 from copilot_repl.api.options import SendOptions, send_options
 from copilot_repl.api.turn import Turn, TurnState, run_turn
 from copilot_repl.errors import ReplError, StoreError, TurnFailed, UsageError
@@ -323,6 +323,8 @@ class CopilotSession:
         data = UserMessageData(turn.prompt, turn.message_id, turn.mode)
         self._emit(SessionEvent(T.USER_MESSAGE, data, self.session_id))
         await self._stream(turn)
+        if self._client.config.auto_compact and turn.state is TurnState.DONE:
+            await auto_compact(self)
 
     async def _stream(self, turn: Turn) -> None:
         provider_name = self.model.partition(":")[0]

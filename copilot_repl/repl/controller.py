@@ -55,6 +55,12 @@ class Repl:
         else the most recent, else a new session called ``main``."""
         store = self.client.store
         store.ensure()
+        if self.client.config.trash_days > 0:  # never silently: it says what went
+            from copilot_repl.repl.commands.library import purge_old_trash
+
+            said = purge_old_trash(store, self.client.config.trash_days)
+            if said:
+                self.out.note(said)
         if name and not store.exists(name):
             await self.switch_to(await self.client.create_session(session_id=name))
             return
