@@ -110,6 +110,7 @@ def _terminate(signum: int, frame: object) -> None:
 def run() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGTERM, _terminate)  # so atexit cleanup runs
+    signal.signal(signal.SIGHUP, _terminate)  # terminal closed, ssh dropped: the same
     try:
         code = main()
     except KeyboardInterrupt:

@@ -55,6 +55,7 @@ class Repl:
         else the most recent, else a new session called ``main``."""
         store = self.client.store
         store.ensure()
+        self.show_store_warnings()
         if self.client.config.trash_days > 0:  # never silently: it says what went
             from copilot_repl.repl.commands.library import purge_old_trash
 
@@ -136,6 +137,14 @@ class Repl:
             raise
         except Exception as exc:  # a bug: report it, keep the loop alive
             self.report(exc)
+        finally:
+            self.show_store_warnings()
+
+    def show_store_warnings(self) -> None:
+        """What the store noticed about files it does not own (stray names,
+        FIFOs, an open data dir, a repaired rename), each said once."""
+        for warning in self.client.store.take_warnings():
+            self.out.warn(warning)
 
     async def _dispatch(self, text: str) -> None:
         line = parse_line(text)

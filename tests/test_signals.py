@@ -1,0 +1,63 @@
+"""Text received before a pause is saved within a second (kill -9 loses at
+most one second), and SIGHUP (terminal closed, ssh dropped) ends a reply the
+way SIGTERM does: the partial reply is saved, marked interrupted."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from conftest import spawn
+from fakeserver import FakeServer
+
+PROMPT = b"tell me #deltas=5 #fault=silent\n"  # two pieces, then the server goes quiet
+
+
+def records(path: Path) -> list[dict[str, object]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def wait_for(predicate: object, timeout: float = 30.0) -> None:
+    """A guard against hanging, not a timing assertion."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def saved_text(path: Path) -> str:
+    return "".join(str(r["text"]) for r in records(path) if r["t"] == "part")
+
+
+def test_text_before_a_pause_is_saved_and_survives_kill_9(server: FakeServer, home: Path) -> None:
+    proc = spawn(["--base-url", server.url, "--session", "pause"], PROMPT)
+    path = home / "sessions" / "pause.jsonl"
+    # the five pieces arrive at once and then nothing more: only a timer saves them
+    wait_for(lambda: saved_text(path))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=20)
+    out = spawn(["--base-url", server.url, "--session", "pause"], b":history\n")
+    stdout, _ = out.communicate(timeout=60)
+    assert b"[interrupted]" in stdout and saved_text(path).encode().strip() in stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+def test_hangup_saves_the_partial_reply_marked(
+    server: FakeServer, home: Path, sig: signal.Signals
+) -> None:
+    proc = spawn(["--base-url", server.url, "--session", "hup"], PROMPT)
+    path = home / "sessions" / "hup.jsonl"
+    wait_for(lambda: saved_text(path))
+    os.kill(proc.pid, sig)
+    assert proc.wait(timeout=20) == 128 + sig
+    finals = [r for r in records(path) if r["t"] == "msg" and r["role"] == "assistant"]
+    assert len(finals) == 1 and finals[0]["status"] == "interrupted"
+    assert str(finals[0]["content"]).strip() == saved_text(path).strip()
