@@ -30,11 +30,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 __all__ = [
     "AbortData",
+    "AssistantReasoningData",
+    "AssistantReasoningDeltaData",
     "AssistantMessageData",
     "AssistantMessageDeltaData",
     "AssistantTurnEndData",
@@ -42,11 +44,13 @@ __all__ = [
     "AssistantUsageData",
     "EventData",
     "PendingMessagesModifiedData",
+    "SessionAutopilotStoppedData",
     "SessionErrorData",
     "SessionEvent",
     "SessionEventType",
     "SessionIdleData",
     "SessionInfoData",
+    "SessionMode",
     "SessionModelChangeData",
     "SessionResumeData",
     "SessionStartData",
@@ -61,6 +65,7 @@ class SessionEventType(StrEnum):
     SESSION_RESUME = "session.resume"
     SESSION_ERROR = "session.error"
     SESSION_IDLE = "session.idle"
+    SESSION_AUTOPILOT_STOPPED = "session.autopilot_stopped"  # never emitted: no autopilot
     SESSION_INFO = "session.info"
     SESSION_WARNING = "session.warning"
     SESSION_MODEL_CHANGE = "session.model_change"
@@ -69,6 +74,8 @@ class SessionEventType(StrEnum):
     ASSISTANT_TURN_START = "assistant.turn_start"
     ASSISTANT_MESSAGE = "assistant.message"
     ASSISTANT_MESSAGE_DELTA = "assistant.message_delta"
+    ASSISTANT_REASONING = "assistant.reasoning"  # never emitted: chat replies only
+    ASSISTANT_REASONING_DELTA = "assistant.reasoning_delta"  # never emitted
     ASSISTANT_TURN_END = "assistant.turn_end"
     ASSISTANT_USAGE = "assistant.usage"
     ABORT = "abort"
@@ -91,9 +98,26 @@ class SessionResumeData:
     resume_time: datetime | None = None
 
 
+class SessionMode(Enum):
+    """The SDK's agent modes; copilot-repl sessions are always interactive."""
+
+    INTERACTIVE = "interactive"
+    PLAN = "plan"
+    AUTOPILOT = "autopilot"
+
+
 @dataclass(slots=True)
 class SessionIdleData:
     aborted: bool | None = None
+    mode: SessionMode | None = None
+
+
+@dataclass(slots=True)
+class SessionAutopilotStoppedData:
+    """In the SDK for README code that waits on it; copilot-repl never sends it."""
+
+    reason: str
+    request_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -165,6 +189,22 @@ class AssistantMessageDeltaData:
 
 
 @dataclass(slots=True)
+class AssistantReasoningData:
+    """In the SDK for README code that matches on it; copilot-repl never sends it."""
+
+    content: str
+    reasoning_id: str
+
+
+@dataclass(slots=True)
+class AssistantReasoningDeltaData:
+    """In the SDK for README code that matches on it; copilot-repl never sends it."""
+
+    delta_content: str
+    reasoning_id: str
+
+
+@dataclass(slots=True)
 class AssistantUsageData:
     model: str
     input_tokens: int | None = None
@@ -201,6 +241,9 @@ EventData = (
     | AssistantTurnEndData
     | AssistantMessageData
     | AssistantMessageDeltaData
+    | AssistantReasoningData
+    | AssistantReasoningDeltaData
+    | SessionAutopilotStoppedData
     | AssistantUsageData
     | AbortData
     | StatusData
@@ -216,6 +259,7 @@ class SessionEvent:
     timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
     parent_id: uuid.UUID | None = None
     ephemeral: bool | None = None
+    agent_id: str | None = None  # the SDK's sub-agent id: always None (no sub-agents)
 
     def to_dict(self) -> dict[str, Any]:
         """The event as JSON-ready data, shaped like the SDK's wire format
@@ -233,6 +277,8 @@ class SessionEvent:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, timedelta):
         return value.total_seconds()
     if isinstance(value, datetime):

@@ -201,7 +201,9 @@ class CopilotSession:
         (``send("hi", mode="immediate")``) and its 0.1 dict shape
         (``send({"prompt": "hi"})``)."""
         opts = send_options(prompt, kw)
-        return self._submit(opts).message_id
+        turn = self._submit(opts)
+        await _let_start()
+        return turn.message_id
 
     async def send_and_wait(
         self,
@@ -482,6 +484,15 @@ class CopilotSession:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.disconnect()
+
+
+async def _let_start() -> None:
+    """Give a turn just queued on an idle session the chance to start (its
+    ``user.message`` and ``assistant.turn_start`` dispatched) before ``send``
+    returns, as with the SDK, whose ``send`` is a round trip to the CLI: two
+    loop iterations, one for the queue runner, one for the turn."""
+    for _ in range(2):
+        await asyncio.sleep(0)
 
 
 def _keep_answer(event: SessionEvent, into: list[SessionEvent], mine: list[str]) -> None:

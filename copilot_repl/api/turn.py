@@ -324,6 +324,18 @@ def _finish(turn: Turn, save: Save, saver: PartialSaver, event: Callable[..., No
         except StoreError as exc:
             message = f"{exc}; the reply is kept in memory only (:export PATH saves it elsewhere)"
             event(T.SESSION_ERROR, SessionErrorData("persistence", message))
+    if (text or status == MessageStatus.DONE) and not turn.cancelled:
+        # As the SDK: the usage of the model call, then the message; an
+        # aborted turn has neither (its partial text is on disk, marked).
+        usage = AssistantUsageData(
+            model=turn.model.partition(":")[2],
+            input_tokens=turn.input_tokens,
+            output_tokens=turn.tokens,
+            duration=timedelta(seconds=turn.elapsed),
+            finish_reason=turn.finish_reason,
+            estimated=turn.tokens_counted,
+        )
+        event(T.ASSISTANT_USAGE, usage, ephemeral=True)
         data = AssistantMessageData(
             content=text,
             message_id=turn.rid,
@@ -334,15 +346,6 @@ def _finish(turn: Turn, save: Save, saver: PartialSaver, event: Callable[..., No
             status=status.value,
         )
         event(T.ASSISTANT_MESSAGE, data)
-        usage = AssistantUsageData(
-            model=turn.model.partition(":")[2],
-            input_tokens=turn.input_tokens,
-            output_tokens=turn.tokens,
-            duration=timedelta(seconds=turn.elapsed),
-            finish_reason=turn.finish_reason,
-            estimated=turn.tokens_counted,
-        )
-        event(T.ASSISTANT_USAGE, usage, ephemeral=True)
     if turn.error:
         failure = SessionErrorData(
             turn.error_type or "query", turn.error, turn.status_code, turn.message_id

@@ -11,8 +11,9 @@ output, exceptions and exit status are its own.
 On the ``sdk`` side the harness also routes the real CLI to the loopback
 server (bring your own key): ``CONFORMANCE_PROVIDER_URL`` is added as the
 ``provider`` option of ``create_session``/``resume_session`` unless the
-program gives one. That is configuration, like ``OPENAI_BASE_URL`` for
-copilot_repl; the program's text is not touched.
+program gives one, and ``model`` (which BYOK requires) to ``create_session``
+when the program names none. That is configuration, like ``OPENAI_BASE_URL``
+and the default model for copilot_repl; the program's text is not touched.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any, TextIO
 
 SIDE = os.environ.get("CONFORMANCE_SIDE", "sdk")
 PROVIDER_URL = os.environ.get("CONFORMANCE_PROVIDER_URL", "")
+DEFAULT_MODEL = "gpt-4o-mini"  # copilot_repl's default model of the openai provider
 
 
 class Trace:
@@ -61,27 +63,35 @@ def wrap_session_calls(client_cls: type, trace: Trace, *, byok: bool) -> None:
     delete = client_cls.delete_session  # type: ignore[attr-defined]
     keyword_shape = "provider" in inspect.signature(create).parameters
 
-    def with_provider(args: tuple[Any, ...], kw: dict[str, Any], n_pos: int) -> tuple[Any, ...]:
+    def with_provider(
+        args: tuple[Any, ...], kw: dict[str, Any], n_pos: int, *, model: bool
+    ) -> tuple[Any, ...]:
         if not byok:
             return args
-        provider = {"type": "openai", "base_url": PROVIDER_URL}
+        extra: dict[str, Any] = {"provider": {"type": "openai", "base_url": PROVIDER_URL}}
+        if model:
+            extra["model"] = DEFAULT_MODEL
         if keyword_shape:
-            kw.setdefault("provider", provider)
+            for key, value in extra.items():
+                if kw.get(key) is None:
+                    kw[key] = value
             return args
         config = dict(args[n_pos]) if len(args) > n_pos and args[n_pos] else {}
-        config.setdefault("provider", provider)
+        for key, value in extra.items():
+            if config.get(key) is None:
+                config[key] = value
         return (*args[:n_pos], config, *args[n_pos + 1 :])
 
     @functools.wraps(create)
     async def create_session(self: Any, *args: Any, **kw: Any) -> Any:
-        args = with_provider(args, kw, 0)
+        args = with_provider(args, kw, 0, model=True)
         session = await create(self, *args, **kw)
         trace(kind="create", session=session.session_id)
         return session
 
     @functools.wraps(resume)
     async def resume_session(self: Any, session_id: str, *args: Any, **kw: Any) -> Any:
-        args = with_provider(args, kw, 0)
+        args = with_provider(args, kw, 0, model=False)
         session = await resume(self, session_id, *args, **kw)
         trace(kind="resume", session=session.session_id)
         return session
@@ -96,15 +106,35 @@ def wrap_session_calls(client_cls: type, trace: Trace, *, byok: bool) -> None:
     client_cls.delete_session = delete_session  # type: ignore[attr-defined]
 
 
+CLOSED = "_conformance_closed"
+
+
 def wrap_dispatch(session_cls: type, name: str, trace: Trace) -> None:
+    """Record each event the session dispatches while the program holds it:
+    from the moment it calls ``destroy``/``disconnect``, no handler of its
+    sees events any more (the SDK clears them), so none are recorded."""
     original: Callable[..., Any] = getattr(session_cls, name)
 
     @functools.wraps(original)
     def dispatch(self: Any, event: Any) -> Any:
-        trace(kind="event", session=self.session_id, **describe(event))
+        if not getattr(self, CLOSED, False):
+            trace(kind="event", session=self.session_id, **describe(event))
         return original(self, event)
 
     setattr(session_cls, name, dispatch)
+    for method in ("destroy", "disconnect"):
+        closing = getattr(session_cls, method, None)
+        if closing is not None:
+            setattr(session_cls, method, _closing(closing))
+
+
+def _closing(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    async def close(self: Any, *args: Any, **kw: Any) -> Any:
+        setattr(self, CLOSED, True)
+        return await method(self, *args, **kw)
+
+    return close
 
 
 def install(trace: Trace) -> None:

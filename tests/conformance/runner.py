@@ -10,6 +10,8 @@ two runs are compared:
 - per session, the replies (``assistant.message`` contents, with the tags
   the CLI adds to each prompt, which the echo server echoes, removed);
 - the program's standard output (session ids, UUIDs and timestamps masked);
+- what reached the model: the last prompt of each chat request the server
+  got, sorted (requests of several sessions interleave);
 - the exit status.
 
 Any difference not listed in ALLOWED.md fails. From the command line::
@@ -17,7 +19,8 @@ Any difference not listed in ALLOWED.md fails. From the command line::
     python tests/conformance/runner.py [PROGRAM ...]   # prints both sides and the differences
 
 A program says which SDK shape it is written for in a ``# sdk: 0.1`` or
-``# sdk: 1.0`` comment: 0.1 runs on github-copilot-sdk 0.1.25 with the CLI
+``# sdk: 1.0`` comment (and may ask for a model slow to answer with
+``# reply-delay: SECONDS``): 0.1 runs on github-copilot-sdk 0.1.25 with the CLI
 its wheel bundles (found in ``COPILOT_SDK_01_DIR`` or the cache dir that
 ``make copilot-sdk-0.1`` fills), 1.0 on the installed SDK with the CLI that
 ``make copilot-cli`` installs.
@@ -114,6 +117,7 @@ def missing(shape: str) -> str | None:
 @dataclass
 class Allowed:
     ignored_types: set[str] = field(default_factory=set)
+    ignored_types_01: set[str] = field(default_factory=set)
     loose_types: set[str] = field(default_factory=set)
     differences: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -122,8 +126,9 @@ _BULLET = re.compile(r"^- `([^`]+)`(?: · `([^`]+)`)?: (.+)$")
 
 
 def load_allowed(path: Path = ALLOWED) -> Allowed:
-    """ALLOWED.md: bullets under three headings ("Ignored event types",
-    "Loosely counted event types", "Allowed differences")."""
+    """ALLOWED.md: bullets under four headings ("Ignored event types",
+    "Ignored event types on SDK 0.1", "Loosely counted event types",
+    "Allowed differences")."""
     allowed = Allowed()
     section = ""
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -134,7 +139,9 @@ def load_allowed(path: Path = ALLOWED) -> Allowed:
         if not m:
             continue
         first, second, why = m.groups()
-        if section.startswith("ignored"):
+        if section.startswith("ignored") and section.endswith("0.1"):
+            allowed.ignored_types_01.add(first)
+        elif section.startswith("ignored"):
             allowed.ignored_types.add(first)
         elif section.startswith("loosely"):
             allowed.loose_types.add(first)
@@ -159,6 +166,12 @@ def program_shape(program: Path) -> str:
     if not m:
         raise ValueError(f"{program.name}: no '# sdk: 0.1' or '# sdk: 1.0' line")
     return m.group(1)
+
+
+def reply_delay(program: Path) -> float:
+    """``# reply-delay: SECONDS``: the server waits that long before each reply."""
+    m = re.search(r"^# reply-delay: ([0-9.]+)\s*$", program.read_text(encoding="utf-8"), re.M)
+    return float(m.group(1)) if m else 0.0
 
 
 def swap_imports(text: str) -> str:
@@ -237,6 +250,20 @@ class Observed:
     replies: dict[str, list[str]]
     stdout: list[str]
     code: int
+    asked: list[str]
+
+
+def asked(requests: list[dict[str, Any]]) -> list[str]:
+    """The last user message of each chat request, sorted."""
+    out = []
+    for req in requests:
+        body = req.get("body")
+        if not req["path"].endswith("/chat/completions") or not isinstance(body, dict):
+            continue
+        users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+        if users:
+            out.append(clean_text(str(users[-1].get("content"))))
+    return sorted(out)
 
 
 def labels(trace: list[dict[str, Any]]) -> dict[str, str]:
@@ -251,12 +278,13 @@ def labels(trace: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-def observe(run: Run, allowed: Allowed) -> Observed:
+def observe(run: Run, allowed: Allowed, shape: str = "1.0") -> Observed:
     names = labels(run.trace)
     events: dict[str, list[str]] = {}
     replies: dict[str, list[str]] = {}
+    ignored = allowed.ignored_types | (allowed.ignored_types_01 if shape == "0.1" else set())
     for rec in run.trace:
-        if rec["kind"] != "event" or rec["type"] in allowed.ignored_types:
+        if rec["kind"] != "event" or rec["type"] in ignored:
             continue
         label = names[rec["session"]]
         seq = events.setdefault(label, [])
@@ -272,12 +300,12 @@ def observe(run: Run, allowed: Allowed) -> Observed:
         stdout = stdout.replace(sid, label)
     stdout = _TIMESTAMP.sub("<time>", _UUID.sub("<uuid>", stdout))
     lines = [clean_text(x) for x in _REMINDER.sub("\n", _DATETIME_TAG.sub("", stdout)).splitlines()]
-    return Observed(events, replies, [x for x in lines if x], run.code)
+    return Observed(events, replies, [x for x in lines if x], run.code, asked(run.requests))
 
 
 @dataclass
 class Difference:
-    what: str  # "exit", "stdout", "events S1", "replies S2"
+    what: str  # "exit", "stdout", "asked", "events S1", "replies S2"
     sdk: Any
     repl: Any
     allowed_because: str | None = None
@@ -296,6 +324,7 @@ def compare(program: str, sdk: Observed, repl: Observed, allowed: Allowed) -> li
 
     check("exit", sdk.code, repl.code)
     check("stdout", sdk.stdout, repl.stdout)
+    check("asked", sdk.asked, repl.asked)
     for label in sorted(set(sdk.events) | set(repl.events)):
         check(f"events {label}", sdk.events.get(label, []), repl.events.get(label, []))
     for label in sorted(set(sdk.replies) | set(repl.replies)):
@@ -331,11 +360,14 @@ def new_server(first_delay: float = 0.0) -> FakeServer:
 def run_program(program: Path, workdir: Path, allowed: Allowed | None = None) -> Outcome:
     allowed = allowed or load_allowed()
     shape = program_shape(program)
-    with new_server() as server:
+    delay = reply_delay(program)
+    with new_server(delay) as server:
         sdk = run_side(program, "sdk", server, workdir / "sdk", shape)
-    with new_server() as server:
+    with new_server(delay) as server:
         repl = run_side(program, "repl", server, workdir / "repl", shape)
-    diffs = compare(program.stem, observe(sdk, allowed), observe(repl, allowed), allowed)
+    diffs = compare(
+        program.stem, observe(sdk, allowed, shape), observe(repl, allowed, shape), allowed
+    )
     return Outcome(program.stem, sdk, repl, diffs)
 
 

@@ -1,20 +1,19 @@
-"""The awesome-copilot cookbook recipe multiple_sessions.py (Python), as a user has it."""
+"""The awesome-copilot cookbook recipe multiple_sessions.py (Python), as a
+user of SDK 0.1 has it (the version before PermissionHandler.approve_all)."""
 # sdk: 0.1
+# reply-delay: 1
 
 import asyncio
-from copilot import CopilotClient, SessionConfig, MessageOptions, PermissionHandler
+from copilot import CopilotClient, SessionConfig, MessageOptions
 
 async def main():
     client = CopilotClient()
     await client.start()
 
     # Create multiple independent sessions
-    session1 = await client.create_session(SessionConfig(model="gpt-5",
-        on_permission_request=PermissionHandler.approve_all))
-    session2 = await client.create_session(SessionConfig(model="gpt-5",
-        on_permission_request=PermissionHandler.approve_all))
-    session3 = await client.create_session(SessionConfig(model="claude-sonnet-4.5",
-        on_permission_request=PermissionHandler.approve_all))
+    session1 = await client.create_session(SessionConfig(model="gpt-5"))
+    session2 = await client.create_session(SessionConfig(model="gpt-5"))
+    session3 = await client.create_session(SessionConfig(model="claude-sonnet-4.5"))
 
     print("Created 3 independent sessions")
 

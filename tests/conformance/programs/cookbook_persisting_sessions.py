@@ -1,9 +1,9 @@
 """The awesome-copilot cookbook recipe persisting_sessions.py (Python), as a
-user has it (the stray comma of the published text removed)."""
+user of SDK 0.1 has it (the version before PermissionHandler.approve_all)."""
 # sdk: 0.1
 
 import asyncio
-from copilot import CopilotClient, SessionConfig, MessageOptions, PermissionHandler
+from copilot import CopilotClient, SessionConfig, MessageOptions
 
 async def main():
     client = CopilotClient()
@@ -13,7 +13,7 @@ async def main():
     session = await client.create_session(SessionConfig(
         session_id="user-123-conversation",
         model="gpt-5",
-        on_permission_request=PermissionHandler.approve_all))
+    ))
 
     await session.send_and_wait(MessageOptions(prompt="Let's discuss TypeScript generics"))
     print(f"Session created: {session.session_id}")
@@ -23,7 +23,7 @@ async def main():
     print("Session destroyed (state persisted)")
 
     # Resume the previous session
-    resumed = await client.resume_session("user-123-conversation", on_permission_request=PermissionHandler.approve_all)
+    resumed = await client.resume_session("user-123-conversation")
     print(f"Resumed: {resumed.session_id}")
 
     await resumed.send_and_wait(MessageOptions(prompt="What were we discussing?"))

@@ -23,7 +23,7 @@ async def main() -> None:
         print("resumed:", resumed.session_id)
         reply = await resumed.send_and_wait("What number did I say?")
         print("reply:", reply.data.content if reply else None)
-        for event in await resumed.get_messages():
+        for event in await resumed.get_events():
             if event.type.value in ("user.message", "assistant.message"):
                 print(event.type.value)
         await resumed.disconnect()

@@ -1,5 +1,6 @@
 """The seed recipe, examples/multiple_sessions.py, with the import of the real SDK."""
 # sdk: 0.1
+# reply-delay: 1
 
 import asyncio
 
