@@ -32,6 +32,7 @@ test: $(VENV)/.test-installed copilot-cli
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check copilot_repl tests bench examples
+	$(BIN)/ruff format --check copilot_repl tests bench examples
 	$(BIN)/mypy
 
 bench: $(VENV)/.test-installed

@@ -378,7 +378,11 @@ def test_a_server_that_dies_mid_reply_is_one_error_and_the_next_prompt_restarts_
         assert session.messages[-1].status == "interrupted"  # the partial reply is kept
         events.all.clear()
         reply = await session.send_and_wait("Say hello.", timeout=120)
-        assert reply is not None and reply.data.status in ("done", "truncated") and reply.data.content.strip()
+        assert (
+            reply is not None
+            and reply.data.status in ("done", "truncated")
+            and reply.data.content.strip()
+        )
         status = [e.data.message for e in events.of("copilot_repl.status")]
         assert status == ["starting local model…"]
 
