@@ -100,6 +100,8 @@ def test_phrases_prefixes_and_punctuation(tmp_path: Path) -> None:
         assert sorted(found(index, "connection refused")) == [("a", 1), ("b", 1)]
         assert found(index, "ECONN*") == [("a", 1)]
         assert found(index, "host:8080") == [("a", 1)]
+        assert sorted(found(index, "ECONNREFUSED OR refused")) == [("a", 1), ("b", 1)]
+        assert found(index, "ECONNREFUSED OR") == [("a", 1)]
         assert found(index, 'NEAR( AND "unbalanced') == []
         with pytest.raises(UsageError):
             index.search("  ** ")
