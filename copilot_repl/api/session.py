@@ -15,6 +15,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from copilot_repl.api.events import (
@@ -47,7 +48,7 @@ T = SessionEventType
 log = logging.getLogger("copilot_repl")
 
 
-class SessionState:
+class SessionState(StrEnum):
     """What a session is doing (``CopilotSession.state``)."""
 
     IDLE = "idle"
@@ -122,11 +123,11 @@ class CopilotSession:
         return self.turn is not None or bool(self._queue)
 
     @property
-    def state(self) -> str:
+    def state(self) -> SessionState:
         """idle, queued, streaming or failed (the last reply failed)."""
-        if self.turn is not None:
-            return self.turn.state.value
-        if self._queue:
+        if self.turn is not None and self.turn.state == TurnState.STREAMING:
+            return SessionState.STREAMING
+        if self.turn is not None or self._queue:
             return SessionState.QUEUED
         if self.last_turn is not None and self.last_turn.state == TurnState.FAILED:
             return SessionState.FAILED
