@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot_repl.errors import ConfigError, UsageError
+from copilot_repl.sanitize import redact
 
 APP = "copilot-repl"
 HOME_ENV = "COPILOT_REPL_HOME"
@@ -129,6 +130,71 @@ _TOP_KEYS = {
     "auto_compact",
     "summary_model",
 }
+MAX_SECONDS = 86_400.0
+# Numeric settings: (lowest, highest, an example of the right form).
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "connect_timeout": (0.0, MAX_SECONDS, "connect_timeout = 10"),
+    "read_timeout": (0.0, MAX_SECONDS, "read_timeout = 60"),
+    "first_token_timeout": (0.0, MAX_SECONDS, "first_token_timeout = 120"),
+    "max_parallel": (1, 1024, "max_parallel = 4"),
+    "context_tokens": (1, 100_000_000, "context_tokens = 128000"),
+    "reply_tokens": (1, 100_000_000, "reply_tokens = 1024"),
+    "max_retries": (0, 100, "max_retries = 3"),
+    "max_reply_chars": (1, 1_000_000_000, "max_reply_chars = 2000000"),
+    "threads": (0, 4096, "threads = 4"),
+}
+_OPEN_BELOW = {"connect_timeout", "read_timeout", "first_token_timeout"}  # > 0, not >= 0
+_URL_KEYS = ("base_url", "byok_base_url")
+# What copilot-repl itself sets in a request: params cannot change it.
+_RESERVED_PARAMS = ("model", "messages", "stream", "stream_options")
+_TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    dict: "a table",
+    list: "an array",
+}
+_MAX_DEPTH = 32
+
+
+def url_problem(url: str) -> str:
+    """What is wrong with ``url`` as a base URL ("" if nothing)."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "contains a space or a control character"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        return f"is not a valid URL ({str(exc).lower()})"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not host:
+        return "has no host name"
+    if port == 0:
+        return "has port 0 (a port is 1 to 65535)"
+    return ""
+
+
+def _type_name(value: object) -> str:
+    kind = next((t for t in (bool, int, float, str, dict, list) if isinstance(value, t)), None)
+    return _TYPE_NAMES[kind] if kind is not None else "a date or time"
+
+
+def _expected(want: type | tuple[type, ...]) -> str:
+    if isinstance(want, tuple):
+        return "a number"
+    return _TYPE_NAMES[want]
+
+
+def _did_you_mean(key: str, known: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True)
@@ -214,6 +280,11 @@ def load_config(
     providers = dict(BUILTIN_PROVIDERS)
     providers.update(_parse_providers(raw.get("providers", {}), path))
     openai_url = base_url or env.get("OPENAI_BASE_URL")
+    if openai_url and url_problem(openai_url):
+        source = "--base-url" if base_url else "OPENAI_BASE_URL"
+        raise ConfigError(
+            f"{source} {redact(openai_url)!r} {url_problem(openai_url)} (e.g. https://host:8080/v1)"
+        )
     if openai_url or api_key_env:
         old = providers["openai"]
         providers["openai"] = replace(
@@ -376,11 +447,15 @@ def _value_problem(key: str, value: Any) -> str:
         above = value > low if key in _OPEN_BELOW else value >= low
         if not (math.isfinite(value) and above and value <= high):
             bound = f"above {low:g}" if key in _OPEN_BELOW else f"at least {low:g}"
-            return f"{key} = {value!r}: expected a number {bound} and at most {high:g} (e.g. {example})"
+            return (
+                f"{key} = {value!r}: expected a number {bound} and at most {high:g} "
+                f"(e.g. {example})"
+            )
     if key in _URL_KEYS and value:
         problem = url_problem(value)
         if problem:
-            return f"{key} {value!r} {problem} (e.g. {key} = \"https://host:8080/v1\")"
+            shown = redact(value)
+            return f'{key} {shown!r} {problem} (e.g. {key} = "https://host:8080/v1")'
     if key == "params":
         return _params_problem(value)
     return ""
@@ -391,7 +466,11 @@ def _params_problem(params: dict[str, Any]) -> str:
         if key in params:
             return f"params cannot set {key!r} (copilot-repl sets it)"
     bad = _json_problem(params, "params", 0)
-    return f"{bad}: params are sent as JSON (strings, numbers, true/false, arrays, tables)" if bad else ""
+    return (
+        f"{bad}: params are sent as JSON (strings, numbers, true/false, arrays, tables)"
+        if bad
+        else ""
+    )
 
 
 def _json_problem(value: Any, where: str, depth: int) -> str:

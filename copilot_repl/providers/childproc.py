@@ -1,6 +1,11 @@
 """Child processes that must die with us (the llama.cpp server, the Copilot
 CLI): their own process group (Ctrl-C in the terminal is for us), SIGKILL
-when we die (PR_SET_PDEATHSIG), an atexit kill, and TERM-then-KILL on stop."""
+when we die (PR_SET_PDEATHSIG), an atexit kill, and TERM-then-KILL on stop.
+
+A child gets a minimal environment (``child_env``): what any program needs to
+run and find its files (PATH, HOME, the locale, TMPDIR, XDG dirs, ...), what
+its caller names for it, and what the caller sets explicitly; never the rest
+of ours, where the user's API keys and tokens live."""
 
 from __future__ import annotations
 
@@ -11,11 +16,19 @@ import functools
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 5.0
+# What every child may see of our environment.
+BASE_ENV = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ",
+        "LANG", "LANGUAGE", "TMPDIR", "TEMP", "TMP",
+    }
+)  # fmt: skip
+BASE_ENV_PREFIXES = ("LC_", "XDG_")
 
 
 @functools.cache
@@ -66,6 +79,22 @@ def exit_reason(returncode: int | None) -> str:
     return f"exited with status {returncode}"
 
 
+def child_env(
+    source: Mapping[str, str],
+    *,
+    keep: Iterable[str] = (),
+    keep_prefixes: Iterable[str] = (),
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment for a child: ``BASE_ENV`` and the ``keep`` names (and
+    ``keep_prefixes``) taken from ``source``, then ``extra`` set as given."""
+    names = BASE_ENV | frozenset(keep)
+    prefixes = (*BASE_ENV_PREFIXES, *keep_prefixes)
+    env = {k: v for k, v in source.items() if k in names or k.startswith(prefixes)}
+    env.update(extra or {})
+    return env
+
+
 class Child:
     """One child process tied to our lifetime; ``stop`` is safe to call twice."""
 
@@ -85,12 +114,14 @@ class Child:
         stderr: Any,
         env: Mapping[str, str] | None = None,
     ) -> asyncio.subprocess.Process:
+        """Start ``argv`` with exactly ``env`` (build it with ``child_env``);
+        None: ``child_env(os.environ)``, never our whole environment."""
         self.proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
-            env=dict(env) if env is not None else None,
+            env=dict(env) if env is not None else child_env(os.environ),
             preexec_fn=functools.partial(_die_with, os.getpid(), _prctl()),
             process_group=0,  # Ctrl-C in the terminal is for us, not for it
         )

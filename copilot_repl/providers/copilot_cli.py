@@ -20,7 +20,7 @@ from typing import Any
 
 from copilot_repl.config import ProviderConfig
 from copilot_repl.errors import CopilotError
-from copilot_repl.providers.childproc import Child
+from copilot_repl.providers.childproc import Child, child_env
 
 CLI_HINT = (
     "install it with `make copilot-cli` (or `npm install -g @github/copilot`), "
@@ -31,6 +31,30 @@ SDK_HINT = "install the copilot extra: pip install 'copilot-repl[copilot]'"
 START_TIMEOUT = 60.0
 TAIL_LINES = 20
 _PORT_RE = re.compile(rb"listening on port (\d+)", re.I)
+# What the CLI may see of our environment beyond childproc.BASE_ENV: the way
+# out (proxies, CA certificates), and the CLI's own COPILOT_* settings (not
+# copilot-repl's COPILOT_REPL_*, which can hold BYOK keys).
+CLI_NETWORK_ENV = tuple(
+    name
+    for base in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY")
+    for name in (base, base.lower())
+) + ("SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "GH_HOST")
+# GitHub credentials: only when the CLI talks to GitHub (not offline BYOK).
+CLI_GITHUB_ENV = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
+
+
+def cli_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment for the CLI, from ``env`` as the provider built it."""
+    offline = env.get("COPILOT_OFFLINE", "").lower() == "true"
+    own = {
+        k: v
+        for k, v in env.items()
+        if k.startswith("COPILOT_")
+        and not k.startswith("COPILOT_REPL_")
+        and not (offline and k in CLI_GITHUB_ENV)
+    }
+    keep = CLI_NETWORK_ENV if offline else (*CLI_NETWORK_ENV, *CLI_GITHUB_ENV)
+    return child_env(env, keep=keep, extra=own)
 
 
 # -- finding the CLI --------------------------------------------------------
@@ -146,7 +170,7 @@ class CliProcess:
         return self.child.running
 
     async def spawn(self) -> None:
-        env = {**self.env, "COPILOT_CONNECTION_TOKEN": self.token}
+        env = {**cli_env(self.env), "COPILOT_CONNECTION_TOKEN": self.token}
         proc = await self.child.spawn(
             [str(self.cli), *self.args],
             stdout=asyncio.subprocess.PIPE,

@@ -35,7 +35,7 @@ from copilot_repl.errors import (
     StreamError,
 )
 from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
-from copilot_repl.providers.childproc import Child, exit_reason
+from copilot_repl.providers.childproc import Child, child_env, exit_reason
 from copilot_repl.providers.openai import OpenAIProvider
 
 if TYPE_CHECKING:
@@ -51,6 +51,10 @@ TAIL_BYTES = 8192
 # (measured: 32 prompt tokens for a two-token user message).
 TEMPLATE_TOKENS = 6
 PROMPT_TOKENS = 32
+# What the llama.cpp server may see of our environment, beyond childproc.BASE_ENV:
+# how Python finds llama_cpp, and the native libraries' own settings.
+SERVER_ENV = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
+SERVER_ENV_PREFIXES = ("CUDA_", "HIP_", "ROCR_", "GGML_", "LLAMA_", "OMP_", "OPENBLAS_", "MKL_")
 INSTALL_HINT = "install the local extra: pip install 'copilot-repl[local]' (or run `make run`)"
 
 Message = dict[str, str]
@@ -163,8 +167,9 @@ def fit_messages(
 class LocalServer:
     """One llama.cpp server process, started on demand."""
 
-    def __init__(self, config: ProviderConfig) -> None:
+    def __init__(self, config: ProviderConfig, env: Mapping[str, str] | None = None) -> None:
         self.config = config
+        self.env = os.environ if env is None else env
         self.child = Child()
         self.root = ""  # http://127.0.0.1:PORT
         self._log: IO[bytes] | None = None
@@ -221,7 +226,10 @@ class LocalServer:
 
         self._log = tempfile.TemporaryFile(prefix="copilot-repl-llama-")  # noqa: SIM115
         await self.child.spawn(
-            server_command(self.config, model, port), stdout=self._log, stderr=self._log
+            server_command(self.config, model, port),
+            stdout=self._log,
+            stderr=self._log,
+            env=child_env(self.env, keep=SERVER_ENV, keep_prefixes=SERVER_ENV_PREFIXES),
         )
         self.root = f"http://127.0.0.1:{port}"
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=2.0))
@@ -294,7 +302,7 @@ class LocalProvider(Provider):
 
     def __init__(self, config: ProviderConfig, env: Mapping[str, str]) -> None:
         self.config = config
-        self.server = LocalServer(config)
+        self.server = LocalServer(config, env)
         self._http: OpenAIProvider | None = None
         self._env = env
 

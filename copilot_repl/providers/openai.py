@@ -1,12 +1,26 @@
-"""Any OpenAI-compatible Chat Completions server, streamed over httpx + httpx-sse."""
+"""Any OpenAI-compatible Chat Completions server, streamed over httpx.
+
+What the server sends is untrusted and bounded: each chunk is checked against
+the documented shape (``parse_chunk``: anything else is "malformed data"), the
+event stream is read by a small decoder with a size limit (``SSEReader``), the
+reply stops at ``max_reply_chars``, and the first text must come within
+``first_token_timeout`` (keep-alives do not count). Whatever was passed to
+``on_delta`` stays the caller's, whichever error follows. No error message
+carries the API key or URL userinfo (``security.redact``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
+import math
 import re
+import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from copilot_repl.config import ProviderConfig
 from copilot_repl.errors import (
@@ -22,13 +36,20 @@ from copilot_repl.errors import (
     UsageError,
 )
 from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
-from copilot_repl.providers.security import check_transport_security
+from copilot_repl.providers.security import check_api_key, check_transport_security, redact
 from copilot_repl.sanitize import one_line, short_error
 
 if TYPE_CHECKING:
     import httpx
 
-MAX_WAIT = 60.0
+MAX_WAIT = 60.0  # the longest wait between retries, whatever Retry-After says
+ERROR_BODY_BYTES = 64 * 1024  # read of an error answer
+MODELS_BODY_BYTES = 8 * 1024 * 1024  # read of a /models answer
+EVENT_SLACK = 64 * 1024  # an event may be this much larger than max_reply_chars x 6
+MAX_TOKENS = 2**53  # a token count above this is not one
+SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_EOL = re.compile(r"\r\n|\r|\n")
 
 
 class _Retry(Exception):
@@ -36,6 +57,34 @@ class _Retry(Exception):
         super().__init__(str(error))
         self.error = error
         self.wait = wait
+
+
+@dataclass
+class Chunk:
+    """What one ``chat.completion.chunk`` says."""
+
+    text: str = ""
+    finish: str | None = None
+    completion_tokens: int | None = None
+    prompt_tokens: int | None = None
+    progress: bool = False  # it carried text, reasoning or a finish (not a keep-alive)
+
+
+@dataclass
+class _Received:
+    """What one attempt has received so far."""
+
+    parts: list[str] = field(default_factory=list)
+    chars: int = 0
+    started: bool = False
+    finish: str | None = None
+    completion_tokens: int | None = None
+    prompt_tokens: int | None = None
+
+    def end(self) -> ReplyEnd:
+        return ReplyEnd(
+            "".join(self.parts), self.finish, self.completion_tokens, self.prompt_tokens
+        )
 
 
 class OpenAIProvider(Provider):
@@ -66,14 +115,26 @@ class OpenAIProvider(Provider):
         if self._client is None:
             import httpx
 
-            check_transport_security(self.url, bool(self._key()), self.allow_insecure)
+            key = self._key()
+            check_api_key(self.config.api_key_env, key)
+            check_transport_security(self.url, bool(key), self.allow_insecure)
             timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
-            headers = {"Authorization": f"Bearer {self._key()}"} if self._key() else {}
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
             limits = httpx.Limits(max_connections=max(self.config.max_parallel, 1) + 2)
             self._client = httpx.AsyncClient(
                 timeout=timeout, headers=headers, transport=self._transport, limits=limits
             )
         return self._client
+
+    def _redacted(self, exc: ProviderError) -> ProviderError:
+        """``exc`` without the key, key-shaped values or URL userinfo in it."""
+        text = redact(str(exc), [self._key()])
+        if text == str(exc):
+            return exc
+        try:
+            return type(exc)(text)
+        except TypeError:
+            return ProviderError(text)
 
     async def forget_session(self, session_id: str) -> None:
         return None  # stateless: the whole history is sent each turn
@@ -93,15 +154,36 @@ class OpenAIProvider(Provider):
             return None
         return None
 
+    # -- /models ------------------------------------------------------------------
+
     async def list_models(self) -> list[str]:
+        try:
+            return await self._list_models()
+        except ProviderError as exc:
+            raise self._redacted(exc) from None
+
+    async def _list_models(self) -> list[str]:
         import httpx
 
+        url = f"{self.url}/models"
+        what = f"cannot list the models of {self.config.name}"
         try:
-            resp = await self._http().get(f"{self.url}/models")
-            resp.raise_for_status()
-            return sorted(str(m["id"]) for m in resp.json()["data"])
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            raise ProviderError(f"cannot list models of {self.config.name}: {exc}") from None
+            async with self._http().stream("GET", url) as resp:
+                if resp.status_code in (401, 403):
+                    msg = _error_message(await _read_capped(resp), resp.status_code)
+                    raise self._auth_error(msg)
+                if resp.status_code != 200:
+                    msg = _error_message(await _read_capped(resp), resp.status_code)
+                    raise ServerError(f"{what}: {url} answered HTTP {resp.status_code}: {msg}")
+                raw = await _read_capped(resp, MODELS_BODY_BYTES)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, what) from None
+        models = model_ids(raw)
+        if models is None:
+            raise ServerError(f"{what}: {url} did not answer with a model list")
+        return models
+
+    # -- chat ---------------------------------------------------------------------
 
     async def stream(
         self,
@@ -111,6 +193,18 @@ class OpenAIProvider(Provider):
         on_status: StatusFn,
         *,
         session_id: str = "",
+    ) -> ReplyEnd:
+        try:
+            return await self._stream(model, messages, on_delta, on_status)
+        except ProviderError as exc:
+            raise self._redacted(exc) from None
+
+    async def _stream(
+        self,
+        model: str,
+        messages: list[dict[str, str]],
+        on_delta: DeltaFn,
+        on_status: StatusFn,
     ) -> ReplyEnd:
         body = self._body(model, messages)
         attempt = 0
@@ -122,7 +216,9 @@ class OpenAIProvider(Provider):
                 if attempt > self.config.max_retries:
                     raise retry.error from None
                 wait = min(retry.wait or 0.5 * 2 ** (attempt - 1), MAX_WAIT)
-                what = "rate limited" if isinstance(retry.error, RateLimited) else "server error"
+                what = {RateLimited: "rate limited", StreamError: "connection closed"}.get(
+                    type(retry.error), "server error"
+                )
                 shown = f"{wait:.1f}" if wait < 10 else f"{wait:.0f}"  # never "0 s"
                 on_status(f"{what}, retrying in {shown} s ({attempt}/{self.config.max_retries})")
                 await asyncio.sleep(wait)
@@ -136,85 +232,162 @@ class OpenAIProvider(Provider):
 
     async def _stream_once(self, model: str, body: dict[str, Any], on_delta: DeltaFn) -> ReplyEnd:
         import httpx
-        from httpx_sse import aconnect_sse
 
         url = f"{self.url}/chat/completions"
+        got = _Received()
+        name = self.config.name
         try:
-            async with aconnect_sse(self._http(), "POST", url, json=body) as source:
-                resp = source.response
-                if resp.status_code != 200:
-                    await self._raise_status(resp, model)
-                _check_event_stream(resp, url)
-                return await self._read_events(source, on_delta)
-        except httpx.ConnectTimeout:
-            raise ConnectError(
-                f"timed out connecting to {self.url}; check --base-url or the provider config"
-            ) from None
-        except httpx.ConnectError as exc:
-            raise ConnectError(
-                f"cannot connect to {self.url} ({short_error(exc)}); "
-                "check --base-url or the provider config"
+            # The first-text deadline; once text flows, moved on by each event.
+            async with asyncio.timeout(self.config.first_token_timeout) as deadline:
+                client = self._http()
+                async with client.stream("POST", url, json=body, headers=SSE_HEADERS) as resp:
+                    if resp.status_code != 200:
+                        await self._raise_status(resp, model)
+                    _check_event_stream(resp, url)
+                    return await self._read_events(resp, on_delta, got, deadline)
+        except TimeoutError:
+            if got.started:
+                raise self._silent() from None
+            raise StreamError(
+                f"{name} sent no reply within {self.config.first_token_timeout:g} s "
+                "(first_token_timeout in the provider config)"
             ) from None
         except httpx.ReadTimeout:
+            if got.started:
+                raise self._silent() from None
             raise StreamError(
-                f"{self.config.name} sent nothing for {self.config.read_timeout:g} s; "
-                "the reply was cut (read_timeout in the provider config)"
+                f"{name} sent nothing for {self.config.read_timeout:g} s before the reply "
+                "started (read_timeout in the provider config)"
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError):
-            raise StreamError(
-                f"the connection to {self.url} dropped in the middle of the reply"
-            ) from None
+            if got.chars:
+                raise StreamError(
+                    f"the connection to {self.url} dropped in the middle of the reply"
+                ) from None
+            error = StreamError(f"the connection to {self.url} closed before the reply started")
+            raise _Retry(error, 0.0) from None
         except httpx.HTTPError as exc:
-            raise StreamError(f"request to {self.url} failed: {short_error(exc)}") from None
+            raise self._transport_error(exc, f"request to {self.url} failed") from None
 
-    async def _read_events(self, source: Any, on_delta: DeltaFn) -> ReplyEnd:
-        parts: list[str] = []
-        finish: str | None = None
-        tokens: int | None = None
-        async for event in source.aiter_sse():
-            data = event.data
-            if data == "[DONE]":
-                break
-            chunk = _parse_chunk(data, self.config.name)
-            usage = chunk.get("usage")
-            if isinstance(usage, dict) and "completion_tokens" in usage:
-                tokens = int(usage["completion_tokens"])
-            for choice in chunk.get("choices") or ():
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    parts.append(text)
-                    on_delta(text)
-                finish = choice.get("finish_reason") or finish
-        if finish is None:
+    def _silent(self) -> StreamError:
+        return StreamError(
+            f"{self.config.name} sent nothing for {self.config.read_timeout:g} s; "
+            "the reply was cut (read_timeout in the provider config)"
+        )
+
+    def _transport_error(self, exc: Exception, what: str) -> ProviderError:
+        import httpx
+
+        if isinstance(exc, httpx.ConnectTimeout):
+            return ConnectError(
+                f"timed out connecting to {self.url}; check --base-url or the provider config"
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return ConnectError(
+                f"cannot connect to {self.url} ({short_error(exc)}); "
+                "check --base-url or the provider config"
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return StreamError(
+                f"{what}: no answer within {self.config.read_timeout:g} s "
+                "(read_timeout in the provider config)"
+            )
+        return StreamError(f"{what}: {short_error(exc)}")
+
+    async def _read_events(
+        self,
+        resp: httpx.Response,
+        on_delta: DeltaFn,
+        got: _Received,
+        deadline: asyncio.Timeout,
+    ) -> ReplyEnd:
+        cfg = self.config
+        reader = SSEReader(6 * cfg.max_reply_chars + EVENT_SLACK, cfg.name)
+        if not await self._pump(resp, reader, on_delta, got, deadline):
+            for event, data in reader.close():
+                if self._take(event, data, on_delta, got):
+                    break
+        if got.finish is None:
             raise StreamError(
                 f"the reply stream from {self.url} ended before the reply was complete"
             )
-        return ReplyEnd("".join(parts), finish, tokens)
+        return got.end()
 
-    async def _raise_status(self, resp: httpx.Response, model: str) -> None:
-        raw = await resp.aread()
-        msg = _error_message(raw, resp.status_code)
+    async def _pump(
+        self,
+        resp: httpx.Response,
+        reader: SSEReader,
+        on_delta: DeltaFn,
+        got: _Received,
+        deadline: asyncio.Timeout,
+    ) -> bool:
+        """Feed the body to ``reader`` and the events to ``got``; True at [DONE]."""
+        loop = asyncio.get_running_loop()
+        async for piece in resp.aiter_text():
+            for event, data in reader.feed(piece):
+                if self._take(event, data, on_delta, got):
+                    return True
+                if got.started:
+                    deadline.reschedule(loop.time() + self.config.read_timeout)
+        return False
+
+    def _take(self, event: str, data: str, on_delta: DeltaFn, got: _Received) -> bool:
+        """Apply one event to ``got``; True at the end of the stream."""
+        if data.strip() == "[DONE]":
+            return True
+        chunk = parse_chunk(data, self.config.name, event, started=got.started)
+        got.started = got.started or chunk.progress
+        if chunk.completion_tokens is not None:
+            got.completion_tokens = chunk.completion_tokens
+        if chunk.prompt_tokens is not None:
+            got.prompt_tokens = chunk.prompt_tokens
+        got.finish = chunk.finish or got.finish
+        if chunk.text:
+            room = self.config.max_reply_chars - got.chars
+            text = chunk.text[: max(room, 0)]
+            if text:
+                got.parts.append(text)
+                got.chars += len(text)
+                on_delta(text)
+            if len(chunk.text) > room:
+                raise StreamError(
+                    f"the reply from {self.config.name} passed {self.config.max_reply_chars:,} "
+                    f"characters and was cut (max_reply_chars in [providers.{self.config.name}])"
+                )
+        return False
+
+    async def _raise_status(self, resp: httpx.Response, model: str) -> NoReturn:
+        msg = _error_message(await _read_capped(resp), resp.status_code)
         status = resp.status_code
         name = self.config.name
         if status in (401, 403):
-            env = self.config.api_key_env or "an API key variable (api_key_env)"
-            raise AuthError(f"authentication failed for {name} ({self.url}): {msg}; set {env}")
+            raise self._auth_error(msg)
         if status == 404:
             raise ModelNotFound(await self._unknown_model(model, msg))
         if status == 429:
             raise _Retry(
-                RateLimited(f"{name} is rate limiting requests: {msg}"), _retry_after(resp)
+                RateLimited(f"{name} is rate limiting requests: {msg}"),
+                retry_after(resp.headers.get("retry-after")),
             )
         if status >= 500:
-            raise _Retry(ServerError(f"{name} answered HTTP {status}: {msg}"), _retry_after(resp))
+            raise _Retry(
+                ServerError(f"{name} answered HTTP {status}: {msg}"),
+                retry_after(resp.headers.get("retry-after")),
+            )
         if re.search(r"context|too long|maximum.*tokens", msg, re.I):
             raise ContextTooLong(f"the conversation is too long for {model}: {msg}")
         raise ServerError(f"{name} answered HTTP {status}: {msg}")
 
+    def _auth_error(self, msg: str) -> AuthError:
+        env = self.config.api_key_env or "an API key variable (api_key_env)"
+        return AuthError(
+            f"authentication failed for {self.config.name} ({self.url}): {msg}; set {env}"
+        )
+
     async def _unknown_model(self, model: str, msg: str) -> str:
         text = f"{self.config.name} does not know the model {model!r}: {msg}"
         try:
-            models = await self.list_models()
+            models = await self._list_models()
         except ProviderError:
             return text
         if models:
@@ -223,45 +396,235 @@ class OpenAIProvider(Provider):
         return text
 
 
-def _parse_chunk(data: str, name: str) -> dict[str, Any]:
+# -- the event stream ---------------------------------------------------------------
+
+
+class SSEReader:
+    """Server-sent events from pieces of text, as ``(event, data)`` pairs.
+
+    Lines end in CR, LF or CRLF (also split across pieces); ``data:`` lines
+    are joined with LF, comments (``: keep-alive``) and other fields are
+    skipped. A line or an event longer than ``limit`` characters is a
+    ``StreamError``: a server cannot make us hold an endless event.
+    """
+
+    def __init__(self, limit: int, name: str) -> None:
+        self.limit = limit
+        self.name = name
+        self._line: list[str] = []  # the unfinished line, in pieces
+        self._line_size = 0
+        self._cr = False  # the last piece ended in CR (an LF may follow)
+        self._event = ""
+        self._data: list[str] = []
+        self._size = 0
+
+    def feed(self, text: str) -> list[tuple[str, str]]:
+        if self._cr and text.startswith("\n"):
+            text = text[1:]
+        self._cr = False
+        out: list[tuple[str, str]] = []
+        start = 0
+        for match in _EOL.finditer(text):
+            self._line.append(text[start : match.start()])
+            line = "".join(self._line)
+            self._line.clear()
+            self._line_size = 0
+            start = match.end()
+            self._cr = match.group() == "\r" and start == len(text)
+            self._field(line, out)
+        if start < len(text):
+            self._line.append(text[start:])
+            self._line_size += len(text) - start
+            if self._line_size > self.limit:
+                self._too_big()
+        return out
+
+    def close(self) -> list[tuple[str, str]]:
+        """Events left at the end of the stream (an unterminated last event)."""
+        out: list[tuple[str, str]] = []
+        if self._line:
+            self._field("".join(self._line), out)
+            self._line.clear()
+        self._field("", out)
+        return out
+
+    def _field(self, line: str, out: list[tuple[str, str]]) -> None:
+        if not line:
+            if self._data:
+                out.append((self._event, "\n".join(self._data)))
+            self._event, self._data, self._size = "", [], 0
+            return
+        if line.startswith(":"):
+            return
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            self._data.append(value)
+            self._size += len(value) + 1
+            if self._size > self.limit:
+                self._too_big()
+        elif name == "event":
+            self._event = value
+
+    def _too_big(self) -> NoReturn:
+        raise StreamError(
+            f"malformed data in the stream from {self.name}: "
+            f"an event longer than {self.limit:,} characters"
+        )
+
+
+def parse_chunk(data: str, name: str, event: str = "", *, started: bool = False) -> Chunk:
+    """One event's data as a ``Chunk``; ``StreamError`` for anything that is
+    not a chunk (or an error the server reports)."""
     try:
-        chunk = json.loads(data)
-    except ValueError:
-        raise StreamError(f"malformed data in the stream from {name}: {data[:60]!r}") from None
-    if not isinstance(chunk, dict):
-        raise StreamError(f"malformed data in the stream from {name}: {data[:60]!r}")
-    if "error" in chunk:
-        err = chunk["error"]
-        msg = err.get("message", err) if isinstance(err, dict) else err
-        raise StreamError(f"{name} reported an error in the middle of the reply: {msg}")
+        obj: Any = json.loads(data)
+    except (ValueError, RecursionError):
+        if event == "error":
+            _reported(name, one_line(data, 300) or "no message", started)
+        _malformed(name, data, "not JSON")
+    if event == "error" or (isinstance(obj, dict) and obj.get("error") is not None):
+        _reported(name, _error_text(obj), started)
+    if not isinstance(obj, dict):
+        _malformed(name, data, "not an object")
+    chunk = Chunk()
+    usage = obj.get("usage")
+    if isinstance(usage, dict):  # a usage of another shape is ignored
+        chunk.completion_tokens = _count(usage.get("completion_tokens"))
+        chunk.prompt_tokens = _count(usage.get("prompt_tokens"))
+    choices = obj.get("choices")
+    if choices is None:
+        return chunk
+    if not isinstance(choices, list):
+        _malformed(name, data, "choices is not a list")
+    for choice in choices:
+        _apply_choice(choice, chunk, name, data)
     return chunk
+
+
+def _apply_choice(choice: Any, chunk: Chunk, name: str, data: str) -> None:
+    if not isinstance(choice, dict):
+        _malformed(name, data, "a choice is not an object")
+    if choice.get("index") not in (0, None):
+        return  # another of n choices: only the first is the reply
+    delta = choice.get("delta")
+    if delta is None:
+        delta = {}
+    if not isinstance(delta, dict):
+        _malformed(name, data, "delta is not an object")
+    text = delta.get("content")
+    if text is not None:
+        if not isinstance(text, str):
+            _malformed(name, data, "content is not a string")
+        if _SURROGATE.search(text):
+            _malformed(name, data, "content is not valid Unicode")
+        chunk.text += text
+    finish = choice.get("finish_reason")
+    if finish is not None:
+        if not isinstance(finish, str):
+            _malformed(name, data, "finish_reason is not a string")
+        chunk.finish = finish
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+    chunk.progress = chunk.progress or bool(text or finish or isinstance(reasoning, str))
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_TOKENS:
+        return value
+    return None
+
+
+def _malformed(name: str, data: str, what: str) -> NoReturn:
+    raise StreamError(f"malformed data in the stream from {name}: {data[:60]!r} ({what})")
+
+
+def _reported(name: str, message: str, started: bool) -> NoReturn:
+    when = "in the middle of the reply" if started else "before the reply started"
+    raise StreamError(f"{name} reported an error {when}: {message}")
+
+
+# -- answers that are not a stream ------------------------------------------------------
+
+
+async def _read_capped(resp: httpx.Response, limit: int = ERROR_BODY_BYTES) -> bytes:
+    """At most ``limit`` bytes of the body (an endless body is not read to its end)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
 
 
 def _check_event_stream(resp: httpx.Response, url: str) -> None:
     ctype = resp.headers.get("content-type", "")
     if "text/event-stream" in ctype:
         return
-    kind = "an HTML page" if "html" in ctype else f"{ctype or 'untyped data'}"
+    kind = "an HTML page" if "html" in ctype else f"{one_line(ctype, 60) or 'untyped data'}"
     raise StreamError(f"{url} answered with {kind} instead of an event stream (wrong --base-url?)")
+
+
+def _error_text(obj: Any) -> str:
+    """The message in an error body of any of the usual shapes, on one line."""
+    err = obj
+    if isinstance(err, dict):
+        err = next((err[k] for k in ("error", "message", "detail") if err.get(k)), err)
+    if isinstance(err, dict):
+        err = err.get("message") or err.get("detail") or err
+    try:
+        text = err if isinstance(err, str) else json.dumps(err, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        text = ""
+    return one_line(text, 300) or "no message"
 
 
 def _error_message(raw: bytes, status: int) -> str:
     text = raw.decode("utf-8", "replace").strip()
     try:
-        body = json.loads(text)
-        err = body.get("error", body) if isinstance(body, dict) else body
-        if isinstance(err, dict):
-            err = err.get("message") or err
-        return one_line(str(err), 300)
-    except ValueError:
+        return _error_text(json.loads(text))
+    except (ValueError, RecursionError):
         if "<html" in text[:200].lower():
             title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
-            return f"an HTML error page ({title.group(1).strip() if title else 'no title'})"
+            shown = one_line(title.group(1), 100) if title else "no title"
+            return f"an HTML error page ({shown})"
         return one_line(text, 300) or f"HTTP {status}"
 
 
-def _retry_after(resp: httpx.Response) -> float:
+def model_ids(raw: bytes) -> list[str] | None:
+    """The model ids of a ``/models`` answer (``{"data": [{"id": ...}]}``, or a
+    bare list of those or of names); None if it is not one."""
     try:
-        return max(float(resp.headers.get("retry-after", "")), 0.0)
+        body: Any = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    items = body.get("data") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        return None
+    ids = [item.get("id") if isinstance(item, dict) else item for item in items]
+    names = [one_line(i, 200) for i in ids if isinstance(i, str)]
+    return sorted(names) if len(names) == len(ids) else None
+
+
+def retry_after(value: str | None) -> float:
+    """Seconds a ``Retry-After`` header asks to wait, within ``0..MAX_WAIT``;
+    0 (use the backoff) when absent, in the past, negative or not a number."""
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
     except ValueError:
+        seconds = _http_date_delay(value)
+    if math.isnan(seconds) or seconds <= 0:
+        return 0.0
+    return min(seconds, MAX_WAIT)
+
+
+def _http_date_delay(value: str) -> float:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.timestamp() - time.time()
+    except (TypeError, ValueError, IndexError, OverflowError):
         return 0.0
