@@ -143,3 +143,16 @@ def test_kill_9_during_forks_leaves_only_whole_sessions(tmp_path: Path) -> None:
     assert all(not p.name.endswith(".tmp") for p in (tmp_path / "sessions").iterdir()), (
         "a dead process's temp file is left"
     )
+
+
+def test_the_shell_completes_message_numbers() -> None:
+    from copilot_repl.repl.commands import command_groups
+    from copilot_repl.repl.completion import Sources, suggest
+    from copilot_repl.repl.registry import Registry
+
+    commands = Registry(*command_groups(None)).commands
+    src = Sources(commands, ["main", "other"], [], counts={"main": 3, "other": 12}, current="main")
+    assert suggest(":switch main@", src) == ("main@", ["main@1", "main@2", "main@3"])
+    assert suggest(":switch other@1", src)[1] == ["other@1", "other@10", "other@11", "other@12"]
+    assert suggest(":fork alt @", src) == ("@", ["@0", "@1", "@2", "@3"])
+    assert suggest(":fork alt --model ", src)[1] == []

@@ -294,3 +294,18 @@ def test_commands_rm_restore_clear_purge_in_script_mode(home: Path) -> None:
     r = run_cli(["--base-url", "http://127.0.0.1:9/v1"], ":rm other --purge\n:trash\n")
     assert "deleted other for good" in r.err and "the trash is empty" in r.err
     assert not store.exists("other")
+
+
+def test_the_shell_completes_trash_entries() -> None:
+    from copilot_repl.repl.commands import command_groups
+    from copilot_repl.repl.completion import Sources, suggest
+    from copilot_repl.repl.registry import Registry
+
+    commands = Registry(*command_groups(None)).commands
+    src = Sources(commands, ["main"], [], trash=["old", "other", "old~17", "other~18"])
+    assert suggest(":restore o", src) == ("o", ["old", "other", "old~17", "other~18"])
+    assert suggest(":restore old~", src) == ("old~", ["old~17"])
+    assert suggest(":trash rm ot", src) == ("ot", ["other", "other~18"])
+    assert suggest(":trash empty ", src) == ("", [])
+    assert suggest(":trash ", src) == ("", ["empty", "rm"])
+    assert suggest(":restore old ", src) == ("", [])

@@ -3,8 +3,8 @@ prompt_toolkit ``Completer`` turns its answer into completions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from copilot_repl.repl.registry import Command
@@ -22,6 +22,9 @@ class Sources:
     sessions: Sequence[str]
     models: Sequence[str]
     providers: Sequence[str] = ()
+    trash: Sequence[str] = ()  # trash entries: NAME and NAME~STAMP
+    counts: Mapping[str, int] = field(default_factory=dict)  # messages per session, for @N
+    current: str = ""
 
 
 def suggest(before_cursor: str, src: Sources) -> tuple[str, list[str]]:
@@ -55,7 +58,16 @@ def _candidates(cmd: Command, word: str, done: list[str], src: Sources) -> Itera
     if word.startswith("-"):
         return cmd.long_flags
     if cmd.complete == "session" and not done:
+        name, at, _ = word.partition("@")
+        if at:  # :switch NAME@N
+            return [f"{name}@{i}" for i in range(1, src.counts.get(name, 0) + 1)]
         return src.sessions
+    if cmd.complete == "trash":  # :restore ENTRY, :trash empty | rm ENTRY...
+        if cmd.name == "trash":
+            return ["empty", "rm"] if not done else src.trash if done[0] == "rm" else []
+        return src.trash if not done else []
+    if cmd.name == "fork" and len(done) == 1 and word.startswith("@"):
+        return [f"@{i}" for i in range(src.counts.get(src.current, 0) + 1)]
     if cmd.complete == "sessions":
         return [s for s in src.sessions if s not in done]
     if cmd.complete == "model" and cmd.name == "model" and not done:

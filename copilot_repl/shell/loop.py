@@ -135,11 +135,18 @@ class Shell:
         models = {f"{p.name}:{p.default_model}" for p in cfg.providers.values()} | set(cfg.aliases)
         for provider, names in self.repl.known_models.items():
             models.update(f"{provider}:{m}" for m in names)
+        from copilot_repl.history.trash import entries
+
+        store = self.repl.client.store
+        in_trash = entries(store)
         return Sources(
             self.repl.registry.commands,
-            natural_sorted(self.repl.client.store.names()),
+            natural_sorted(store.names()),
             sorted(models),
             sorted(cfg.providers),
+            trash=[*dict.fromkeys(e.name for e in in_trash), *(e.id for e in in_trash)],
+            counts={s.name: s.messages for s in store.summaries()},
+            current=self.repl.current_name,
         )
 
     # -- signals ----------------------------------------------------------
