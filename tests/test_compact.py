@@ -191,3 +191,79 @@ def test_auto_compact_and_trash_days_are_checked_settings(home: Path) -> None:
         cfg.write_text(bad + "\n")
         with pytest.raises(ConfigError, match="line 1"):
             load_config(env={"COPILOT_REPL_HOME": str(home)})
+
+
+@pytest.mark.local
+async def test_compact_with_the_embedded_model(tmp_path: Path) -> None:
+    """The plumbing with a real model: the 135M model's summaries are poor, so
+    only the structure is checked."""
+    pytest.importorskip("llama_cpp")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        "[providers.local]\nreply_tokens = 1536\n"
+        "params = {max_tokens = 48, temperature = 0.7, repeat_penalty = 1.1}\n"
+    )
+    store = Store(home)
+    store.create(SessionData(name="chat", model="local:smollm2"))
+    topics = ["apples", "pears", "plums", "cherries", "grapes"]
+    for topic in topics:
+        store.append("chat", {"t": "msg", "role": "user", "content": f"Tell me about {topic}."})
+        store.append(
+            "chat", {"t": "msg", "role": "assistant", "content": f"{topic.title()} are fruit."}
+        )
+    client = CopilotClient(data_dir=str(home))
+    await client.start()
+    try:
+        s = await client.resume_session("chat")
+        c = await s.compact("fruit names")
+        assert c.text and c.model == "local:smollm2" and c.upto == 6
+        (found,) = compact.read_compactions(home / "sessions" / "chat.jsonl")
+        assert found == c
+        reply = await s.send_and_wait("And bananas?", timeout=300)
+        assert reply is not None and reply.data.content
+    finally:
+        await client.stop()
+    assert len(Store(home).load("chat").data.messages) == 12
+
+
+COMPACTOR = """
+import sys
+from pathlib import Path
+from copilot_repl.history import compact
+from copilot_repl.history.store import Store
+store = Store(Path(sys.argv[1]))
+messages = store.load("s").data.messages
+print("ready", flush=True)
+i = 0
+while True:
+    i += 1
+    c = compact.make(messages, 2 + i % 3, f"summary {i} " + "words " * 3000, model="m", ts=i)
+    store.append("s", c.record())
+"""
+
+
+def test_kill_9_during_compaction_leaves_whole_records(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    store = Store(tmp_path)
+    store.create(SessionData(name="s", model="openai:x"))
+    for m in msgs(8):
+        store.append("s", {"t": "msg", "role": m.role, "content": m.content})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", COMPACTOR, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    time.sleep(0.2)  # any moment will do
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    loaded = store.load("s")
+    assert loaded.warnings == [] and len(loaded.data.messages) == 8
+    found = compact.read_compactions(store.path("s"))
+    assert found and all(c.text.endswith("words") for c in found)
+    assert compact.current(found, loaded.data.messages) == found[-1]
