@@ -50,7 +50,9 @@ def bench_search(sizes: Sizes) -> list[Row]:
         Row("search", f":find {case}", floor=floor, goal=Goal("abs", 0.05))
         for case, _, _ in QUERIES
     ]
-    after = Row("search", ":find right after a turn in one session", goal=Goal("abs", 0.05))
+    after = Row(
+        "search", ":find right after a turn in one session", floor=floor, goal=Goal("abs", 0.05)
+    )
     with scratch() as tmp:
         home = Homes(tmp).new()
         t = time.perf_counter()

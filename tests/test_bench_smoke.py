@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHES = {"script", "start", "render", "fanout", "store", "memory"}
+BENCHES = {"script", "start", "render", "fanout", "store", "memory", "search"}
 
 
 def test_every_benchmark_runs_and_measures(tmp_path: Path) -> None:
