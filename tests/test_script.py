@@ -524,3 +524,141 @@ def test_session_file_is_jsonl(server: FakeServer, home: Path) -> None:
     cli(server, "hi\n")
     lines = (home / "sessions" / "main.jsonl").read_text().splitlines()
     assert [json.loads(line)["t"] for line in lines] == ["session", "msg", "msg"]
+
+
+# -- issue 13: rough edges ----------------------------------------------------------
+
+
+def test_ask_accepts_a_space_after_the_comma(server: FakeServer, home: Path) -> None:
+    r = cli(server, ":new s3\n:ask main, s3 spaced question\n")
+    assert r.code == 0, r.err
+    assert "=== main (openai:gpt-4o-mini) ===\necho: spaced question\n" in r.out
+    assert "=== s3 (openai:gpt-4o-mini) ===\necho: spaced question\n" in r.out
+
+
+def test_a_backslash_before_a_final_ampersand_sends_the_ampersand(server: FakeServer) -> None:
+    r = cli(server, "fish \\&\n")
+    assert r == Result(0, "echo: fish &\n", "")
+    assert sent(server)[-1]["content"] == "fish &"
+
+
+def test_a_prompt_for_a_busy_session_waits_its_turn(server: FakeServer, home: Path) -> None:
+    r = cli(server, "#delay=0.02 first one two three &\nsecond\n")
+    assert r.code == 0, r.err
+    assert [c for _, c, _ in history(home, "main")] == [
+        "#delay=0.02 first one two three",
+        "echo: first one two three",
+        "second",
+        "echo: second",
+    ]
+
+
+def test_all_queues_behind_a_busy_session(server: FakeServer, home: Path) -> None:
+    r = cli(server, ":new b\n:s main\n#delay=0.03 slow one two &\n:all together\n")
+    assert r.code == 0, r.err
+    assert "=== main (openai:gpt-4o-mini) ===\necho: together\n" in r.out
+    assert "=== b (openai:gpt-4o-mini) ===\necho: together\n" in r.out
+    assert [c for _, c, _ in history(home, "main")][-2:] == ["together", "echo: together"]
+
+
+def test_switch_takes_a_unique_prefix_and_suggests_a_near_name(server: FakeServer) -> None:
+    r = cli(server, ":new review\n:new main2\n:s rev\n:model\n:s mai\n:s reviw\n")
+    assert r.code == 1
+    assert "review uses openai:gpt-4o-mini" in notes(r)
+    assert errors(r) == [
+        ERR + "'mai' could be main, main2; type more of it",
+        ERR + "no session named 'reviw'; did you mean review?",
+    ]
+
+
+def test_rm_does_not_take_a_prefix(server: FakeServer, home: Path) -> None:
+    r = cli(server, ":new review\n:rm rev\n")
+    assert errors(r) == [ERR + "no session named 'rev'; did you mean review?"]
+    assert "review" in Store(home).names()
+
+
+def test_help_for_an_unknown_command_suggests_nothing_far_off(server: FakeServer) -> None:
+    r = cli(server, ":? nosuch\n")
+    assert errors(r) == [ERR + "unknown command :nosuch; :help lists them"]
+
+
+def test_rename_to_its_own_name_is_no_error(server: FakeServer) -> None:
+    r = cli(server, ":rename main\n")
+    assert r.code == 0, r.err
+    assert notes(r) == ["main is already called main"]
+
+
+def test_rm_of_the_last_session_says_a_new_one_was_made(server: FakeServer) -> None:
+    r = cli(server, "hi\n:rm main\n")
+    assert r.code == 0, r.err
+    [said] = notes(r)
+    assert said.startswith("moved main to the trash")
+    assert said.endswith("; no session left, so a new empty main")
+
+
+def test_ls_sorts_names_naturally(server: FakeServer) -> None:
+    r = cli(server, ":new sess-10\n:new sess-2\n:new sess-1\n:ls\n")
+    assert [row[1] for row in ls_rows(r.out)] == ["main", "sess-1", "sess-2", "sess-10"]
+
+
+def test_export_refuses_to_overwrite_without_force(server: FakeServer, tmp_path: Path) -> None:
+    target = tmp_path / "out.md"
+    target.write_text("precious")
+    r = cli(server, f"hi\n:export {target}\n")
+    assert r.code == 1
+    assert errors(r) == [ERR + f"{target} already exists; :export {target} --force overwrites it"]
+    assert target.read_text() == "precious"
+    r = cli(server, f":export {target} --force\n")
+    assert r.code == 0, r.err
+    assert target.read_text().startswith("# main\n")
+
+
+def test_export_to_a_directory_writes_name_md(server: FakeServer, tmp_path: Path) -> None:
+    r = cli(server, f":new notes\nhi\n:export {tmp_path}\n")
+    assert r.code == 0, r.err
+    assert (tmp_path / "notes.md").read_text().startswith("# notes\n")
+    assert f"exported notes to {tmp_path / 'notes.md'}" in notes(r)
+
+
+def test_export_keeps_the_outline_when_a_prompt_has_markdown(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    prompt = '"""\n# not a heading of the export\n```\ncode ``` inside\n```\n"""\n'
+    r = cli(server, f"{prompt}:export {tmp_path / 'x.md'}\n")
+    assert r.code == 0, r.err
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt().parse((tmp_path / "x.md").read_text())
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == ["main", "user", "assistant"]
+    fences = [t.content for t in tokens if t.type == "fence"]
+    assert "# not a heading of the export\n```\ncode ``` inside\n```\n" in fences
+
+
+def test_copy_in_script_mode_writes_the_clipboard_file(server: FakeServer, home: Path) -> None:
+    r = cli(server, "one\ntwo\n:copy\n:copy 2\n:copy 3\n")
+    assert r.code == 1
+    assert notes(r) == [
+        f"copied the last reply of main (9 characters) to {home / 'clipboard.txt'}",
+        f"copied reply -2 of main (9 characters) to {home / 'clipboard.txt'}",
+    ]
+    assert (home / "clipboard.txt").read_text() == "echo: one"
+    assert errors(r) == [ERR + "main has 2 replies; nothing to copy"]
+
+
+def test_edit_needs_the_shell(server: FakeServer) -> None:
+    r = cli(server, ":edit\n")
+    assert errors(r) == [ERR + ':edit needs the interactive shell; a script uses a """ block']
+
+
+def test_models_connection_error_is_the_send_line(server: FakeServer) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    url = f"http://127.0.0.1:{port}/v1"
+    r = run_cli(["--base-url", url], ":models\nhi\n")
+    [models_error, send_error] = errors(r)
+    assert models_error.startswith(ERR + f"cannot connect to {url}")
+    assert models_error == send_error
