@@ -158,3 +158,41 @@ def test_the_completer_uses_the_cursor_position(src: Sources) -> None:
     doc = Document(":switch br and more", len(":switch br"))
     found = [c.text for c in completer.get_completions(doc, CompleteEvent())]  # type: ignore[attr-defined]
     assert found == ["bravo"]
+
+
+# -- issue 13 -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def full(src: Sources) -> Sources:
+    return Sources(src.commands, SESSIONS, MODELS, ["local", "ollama", "openai"])
+
+
+def test_models_completes_provider_names(full: Sources) -> None:
+    assert suggest(":models o", full) == ("o", ["ollama", "openai"])
+
+
+def test_export_completes_paths(
+    full: Sources, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes.md").write_text("")
+    (tmp_path / ".hidden").write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert suggest(":export no", full) == ("no", ["notes/", "notes.md"])
+    assert suggest(":export ", full)[1] == ["notes/", "notes.md"]  # no hidden files
+    assert suggest(":export .h", full) == (".h", [".hidden"])
+    assert suggest(f":export {tmp_path}/n", full) == (
+        f"{tmp_path}/n",
+        [f"{tmp_path}/notes/", f"{tmp_path}/notes.md"],
+    )
+    assert suggest(":export x --f", full) == ("--f", ["--force"])
+
+
+def test_ask_completes_after_a_comma_and_a_space(full: Sources) -> None:
+    assert suggest(":ask alpha, b", full) == ("b", ["beta", "bravo"])
+    assert suggest(":ask alpha, beta,", full) == ("", ["bravo", "main"])
+
+
+def test_cancel_offers_its_switches(full: Sources) -> None:
+    assert suggest(":cancel main --", full) == ("--", ["--queued", "--all"])

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from copilot_repl.errors import UsageError
-from copilot_repl.repl.parsing import Line, nearest, parse_args, parse_line, split_names
+from copilot_repl.repl.parsing import (
+    Line,
+    natural_sorted,
+    nearest,
+    parse_args,
+    parse_line,
+    split_names,
+    split_targets,
+)
 
 NEW_FLAGS = {"--model": "model", "-m": "model", "--system": "system", "-s": "system"}
 
@@ -160,3 +170,61 @@ def test_split_names() -> None:
     assert split_names("a,b c") == ["a", "b", "c"]
     assert split_names(" a , ,b,, ") == ["a", "b"]
     assert split_names("") == []
+
+
+# -- issue 13 -----------------------------------------------------------------------
+
+
+def test_a_backslash_before_the_final_ampersand_keeps_it_in_the_prompt() -> None:
+    assert parse_line("fish and chips \\&") == Line("prompt", args="fish and chips &")
+    assert parse_line("a \\& b &") == Line("prompt", args="a \\& b", background=True)
+
+
+def test_switches_take_no_value() -> None:
+    a = parse_args("x --all", {"--all": "all", "--model": "model"}, switches={"all"})
+    assert a.positional == ["x"] and a.switches == {"all"} and a.flags == {}
+    with pytest.raises(UsageError, match="--all takes no value"):
+        parse_args("--all=1", {"--all": "all"}, switches={"all"})
+
+
+def test_nearest_does_not_reach_for_a_far_word() -> None:
+    assert nearest("nosuch", COMMANDS + ["switch"]) is None
+
+
+def test_split_targets_with_and_without_spaces() -> None:
+    assert split_targets("main, s3 spaced") == (["main", "s3"], "spaced")
+    assert split_targets("a,b,c hi there") == (["a", "b", "c"], "hi there")
+    assert split_targets("a , b\nline two") == (["a", "b"], "line two")
+    assert split_targets("a,a x") == (["a"], "x")
+    assert split_targets("a;b x") == ([], "")
+
+
+NAMES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,10}", fullmatch=True)
+SEPARATORS = st.sampled_from([",", ", ", " ,", " , ", ",  "])
+
+
+@given(
+    st.lists(NAMES, min_size=1, max_size=5),
+    st.lists(SEPARATORS, min_size=4, max_size=4),
+    st.text(min_size=1).filter(lambda t: t.strip() and not t.lstrip().startswith(",")),
+)
+def test_split_targets_finds_every_name_and_the_prompt(
+    names: list[str], seps: list[str], prompt: str
+) -> None:
+    joined = names[0] + "".join(s + n for s, n in zip(seps, names[1:], strict=False))
+    found, rest = split_targets(f"{joined} {prompt}")
+    assert found == list(dict.fromkeys(names))
+    assert rest == prompt.strip()
+
+
+def test_natural_sort() -> None:
+    names = ["sess-10", "sess-2", "Main", "alpha", "sess-1", "b2c10", "b2c9"]
+    assert natural_sorted(names) == [
+        "alpha",
+        "b2c9",
+        "b2c10",
+        "Main",
+        "sess-1",
+        "sess-2",
+        "sess-10",
+    ]

@@ -266,3 +266,11 @@ async def test_plain_draws_the_prompt_and_toolbar_without_colour(
             await asyncio.wait([task], timeout=GUARD)
             await repl.close()
     assert bool(COLOUR.search(drawn.getvalue())) is not plain
+
+
+async def test_toolbar_and_tab_follow_natural_order(shell: Harness) -> None:
+    for name in ("sess-10", "sess-2"):
+        await shell.line(f":new {name}", lambda n=name: shell.current == n, ":new")  # type: ignore[misc]
+    assert shell.toolbar().index("sess-2") < shell.toolbar().index("sess-10")
+    shell.send(TAB)  # from sess-2 the next is sess-10, not main
+    await until(lambda: shell.current == "sess-10", "Tab")

@@ -127,3 +127,13 @@ def test_a_name_too_long_for_the_terminal_is_shortened() -> None:
     [mine] = [t for s, t in frags if s == "class:toolbar.current"]
     assert mine.strip().startswith("xxxx") and mine.strip().endswith("…")
     assert more(frags) == ["+1 more", "+1 more"]
+
+
+def test_prompts_waiting_behind_a_reply_are_counted() -> None:
+    frags = toolbar_fragments(
+        [("main", "streaming"), ("beta", "queued"), ("gamma", "idle")],
+        "gamma",
+        100,
+        {"main": 2, "beta": 1},
+    )
+    assert shown(frags) == ["main ⟳ +2 queued", "beta …2 queued", "gamma"]

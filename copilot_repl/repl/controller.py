@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from copilot_repl.api.events import SessionEvent, SessionEventType
 from copilot_repl.errors import InsecureTransport, ReplError, SessionNotFound, UsageError
 from copilot_repl.repl.frontend import Frontend
-from copilot_repl.repl.parsing import parse_line
+from copilot_repl.repl.parsing import natural_sorted, parse_line
 from copilot_repl.repl.registry import Registry
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class Repl:
         self.out.message(last.role, last.content, f"{session.session_id} · new reply")
 
     async def switch_by(self, step: int) -> None:
-        names = self.client.store.names()
+        names = natural_sorted(self.client.store.names())  # the toolbar's order
         if not names:
             return
         cur = self.current_name or names[0]
