@@ -11,10 +11,22 @@ base URL on its first stdout line and serves until killed.
 
 When the reply queue is empty the server answers from the last user message:
 ``#key=value`` directives steer it (``#delay=0.05``, ``#first_delay=2``,
-``#deltas=N``, ``#status=500``, ``#fault=drop``, ``#retry_after=1``), and the
-reply is ``"echo: "`` plus the message with the directives removed, split into
-word deltas.  The model ``"slow"`` defaults to a per-delta delay of
+``#deltas=N``, ``#status=500``, ``#fault=drop``, ``#retry_after=1``,
+``#finish=length``), and the reply is ``"echo: "`` plus the message with the
+directives removed, split into word deltas.  The model ``"slow"`` defaults to a per-delta delay of
 ``SLOW_MODEL_DELAY`` seconds.
+
+Faults (``Reply.fault`` or ``#fault=``): ``drop`` (close mid-stream),
+``no_finish``, ``malformed`` (a line that is not JSON), ``error_in_stream``
+(``{"error": ...}``), ``error_event`` (``event: error`` whose data has no
+``error`` key), ``inject`` (``Reply.inject``'s raw events after two deltas),
+``html200``, ``silent`` (hang after two deltas), ``keepalive`` /
+``keepalive_mid`` (only ``: keep-alive`` comments, from the start / after two
+deltas), ``trickle`` (the response head one byte every ``TRICKLE_INTERVAL``
+seconds), ``reset_before_headers`` / ``reset_before_content`` (close before the
+status line / after the headers, nothing sent), ``endless`` (content that never
+ends), ``endless_error`` (HTTP 500 whose body never ends), ``invalid_utf8``,
+``huge`` and ``escape``. ``Reply.usage_json`` replaces the usage object's JSON.
 
 Lone surrogates ``\\udc80``-``\\udcff`` in a delta are sent as the raw bytes
 ``0x80``-``0xff`` (``surrogateescape``), which is how the ``invalid_utf8`` fault
@@ -58,14 +70,25 @@ DEFAULT_MODEL = "gpt-4o-mini"
 SLOW_MODEL_DELAY = 0.05
 BATCH_BYTES = 64 * 1024
 SILENT_SECONDS = 30.0
+TRICKLE_INTERVAL = 0.5
+KEEPALIVE_INTERVAL = 0.2
 FAULTS = frozenset(
     {
         "drop",
         "no_finish",
         "malformed",
         "error_in_stream",
+        "error_event",
+        "inject",
         "html200",
         "silent",
+        "keepalive",
+        "keepalive_mid",
+        "trickle",
+        "reset_before_headers",
+        "reset_before_content",
+        "endless",
+        "endless_error",
         "invalid_utf8",
         "huge",
         "escape",
@@ -81,9 +104,12 @@ HUGE_DELTA_CHARS = 1_000
 HTML_BODY = b"<html><body>Gateway error</body></html>"
 MALFORMED_EVENT = "data: {not json\n\n"
 STREAM_ERROR_EVENT = 'data: {"error":{"message":"model overloaded"}}\n\n'
+ERROR_EVENT = 'event: error\ndata: {"message":"upstream overloaded","type":"overloaded"}\n\n'
+KEEPALIVE_EVENT = ": keep-alive\n\n"
+ENDLESS_DELTA = "endless " * 128
 DONE_EVENT = "data: [DONE]\n\n"
 
-_DIRECTIVE_KEYS = ("delay", "first_delay", "deltas", "status", "fault", "retry_after")
+_DIRECTIVE_KEYS = ("delay", "first_delay", "deltas", "status", "fault", "retry_after", "finish")
 _DIRECTIVE_RE = re.compile(r"[ \t]*#(" + "|".join(_DIRECTIVE_KEYS) + r")=(\S+)")
 _COMPACT = (",", ":")
 _WORD_RE = re.compile(r"^\s+|\S+\s*")
@@ -109,6 +135,9 @@ class Reply:
     first_delay: float = 0.0
     fault: str | None = None
     usage: bool = True
+    finish_reason: str = "stop"
+    inject: list[str] = field(default_factory=list)  # raw SSE text for fault "inject"
+    usage_json: str | None = None  # the usage object as raw JSON, instead of the real one
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -170,6 +199,7 @@ def reply_from_prompt(prompt: str, model: str) -> Reply:
         if key in found:
             setattr(reply, key, float(found[key]))
     reply.fault = found.get("fault", reply.fault)
+    reply.finish_reason = found.get("finish", reply.finish_reason)
     return reply
 
 
@@ -238,6 +268,7 @@ class Op(enum.Enum):
     FLUSH = "flush"
     DROP = "drop"  # flush, then close the connection without finishing
     SILENT = "silent"  # flush, then hang until SILENT_SECONDS or server stop
+    KEEPALIVE = "keepalive"  # flush, then only keep-alive comments until SILENT_SECONDS
 
 
 @dataclass
@@ -290,21 +321,28 @@ class ChunkFormatter:
         return self.content_prefix + json.dumps(text, ensure_ascii=False) + self.content_suffix
 
     def finish(self) -> str:
-        return self.head + '"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+        reason = json.dumps(self.plan.reply.finish_reason)
+        return self.head + f'"choices":[{{"index":0,"delta":{{}},"finish_reason":{reason}}}]}}\n\n'
 
     def usage(self) -> str:
-        return (
-            self.head
-            + '"choices":[],"usage":'
-            + json.dumps(self.plan.usage(), separators=_COMPACT)
-            + "}\n\n"
-        )
+        raw = self.plan.reply.usage_json
+        usage = raw if raw is not None else json.dumps(self.plan.usage(), separators=_COMPACT)
+        return self.head + '"choices":[],"usage":' + usage + "}\n\n"
 
 
 def _cut_index(fault: str | None, n: int) -> int:
     if fault == "drop":
         return n // 2
-    if fault in ("silent", "malformed", "error_in_stream"):
+    if fault in ("keepalive", "reset_before_content"):
+        return 0
+    if fault in (
+        "silent",
+        "malformed",
+        "error_in_stream",
+        "error_event",
+        "inject",
+        "keepalive_mid",
+    ):
         return min(2, n)
     return n
 
@@ -326,17 +364,25 @@ def stream_events(plan: Plan) -> Iterator[str | Op]:
     fault, delay, deltas = plan.reply.fault, plan.reply.delay, plan.deltas
     cut = _cut_index(fault, len(deltas))
     yield fmt.role()
+    if fault == "endless":
+        while True:
+            yield fmt.content(ENDLESS_DELTA)
     yield from _content_events(fmt, deltas[:cut], delay)
-    if fault == "drop":
+    if fault in ("drop", "reset_before_content"):
         yield Op.DROP
         return
     if fault == "silent":
         yield Op.SILENT
         return
-    if fault == "error_in_stream":
-        yield STREAM_ERROR_EVENT
+    if fault in ("keepalive", "keepalive_mid"):
+        yield Op.KEEPALIVE
+        return
+    if fault in ("error_in_stream", "error_event"):
+        yield STREAM_ERROR_EVENT if fault == "error_in_stream" else ERROR_EVENT
         yield DONE_EVENT
         return
+    if fault == "inject":
+        yield from plan.reply.inject
     if fault == "malformed":
         yield MALFORMED_EVENT
     yield from _content_events(fmt, deltas[cut:], delay)
@@ -348,7 +394,7 @@ def stream_events(plan: Plan) -> Iterator[str | Op]:
 
 
 def completion_json(plan: Plan) -> bytes:
-    finish = None if plan.reply.fault == "no_finish" else "stop"
+    finish = None if plan.reply.fault == "no_finish" else plan.reply.finish_reason
     body = {
         "id": plan.ident,
         "object": "chat.completion",
@@ -503,7 +549,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, plan: Plan) -> None:
         reply = plan.reply
         self._wait(reply.first_delay)
-        if reply.fault == "html200":
+        if reply.fault == "reset_before_headers":
+            self._abort()
+        elif reply.fault == "trickle":
+            self._trickle()
+        elif reply.fault == "endless_error":
+            self._endless_error()
+        elif reply.fault == "html200":
             self._send_bytes(200, HTML_BODY, "text/html; charset=utf-8")
         elif reply.status != 200:
             self._send_error_reply(reply)
@@ -531,6 +583,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body[: len(body) // 2] if fault == "drop" else b"")
         self._wait(SILENT_SECONDS if fault == "silent" else 0)
+        self._abort()
+
+    def _trickle(self) -> None:
+        """The response head, one byte every TRICKLE_INTERVAL s, never finished."""
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Padding: " + b"." * 200
+        deadline = time.monotonic() + SILENT_SECONDS
+        for byte in head:
+            if time.monotonic() > deadline:
+                break
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            self._wait(TRICKLE_INTERVAL)
+        self._abort()
+
+    def _endless_error(self) -> None:
+        """HTTP 500 with a JSON-looking body that never ends."""
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._write_chunk(b'{"error": {"message": "')
+        piece = b"x" * BATCH_BYTES
+        deadline = time.monotonic() + SILENT_SECONDS
+        while time.monotonic() < deadline and not self.fake._stopping.is_set():
+            self._write_chunk(piece)
         self._abort()
 
     # -- streaming --------------------------------------------------------------------
@@ -568,7 +645,17 @@ class _Handler(BaseHTTPRequestHandler):
             elif event is Op.SILENT:
                 self._wait(SILENT_SECONDS)
                 self._abort()
+            elif event is Op.KEEPALIVE:
+                self._keep_alive()
         self._write_chunk(encode("".join(pending)))
+
+    def _keep_alive(self) -> None:
+        """Only keep-alive comments, until SILENT_SECONDS or the server stops."""
+        deadline = time.monotonic() + SILENT_SECONDS
+        while time.monotonic() < deadline:
+            self._write_chunk(KEEPALIVE_EVENT.encode())
+            self._wait(KEEPALIVE_INTERVAL)
+        self._abort()
 
 
 class _Server(ThreadingHTTPServer):
