@@ -149,7 +149,9 @@ async def test_error_event_without_an_error_key_keeps_the_servers_message(
 
 
 async def test_error_event_before_any_text_says_so(server: FakeServer) -> None:
-    server.queue(Reply(text=TEXT, fault="inject", deltas=[], inject=["event: error\ndata: busy\n\n"]))
+    server.queue(
+        Reply(text=TEXT, fault="inject", deltas=[], inject=["event: error\ndata: busy\n\n"])
+    )
     out = await ask(server)
     assert str(out.error) == "openai reported an error before the reply started: busy"
     assert out.text == ""
