@@ -1,0 +1,199 @@
+"""Votes of blind comparisons, on disk: ``DATA_DIR/votes.jsonl``, one JSON
+object a line, append-only like the session files::
+
+    {"t": "vote", "v": 1, "id": "…", "ts": 1717000000.0, "name": "blind-7f3a",
+     "prompt": "…", "verdict": "A",
+     "labels": {"A": {"session": "blind-7f3a-A", "model": "openai:gpt-4o-mini",
+                      "contestant": "openai:gpt-4o-mini", "source": "a"}, "B": {…}}}
+
+``verdict`` is a label, ``"tie"`` or ``"bad"`` (all replies bad). The
+``contestant`` is what ratings are computed for: the model, or the model and
+the source session when one vote compared a model with itself (two local
+sessions with different system prompts are a valid A/B).
+
+A vote is written whole under an exclusive ``flock`` (every byte or none; a
+torn last line left by a crash is closed before the next append), the file is
+created 0600 and never opened through a symlink. Reading never raises for a
+bad line: it is skipped and reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from copilot_repl.errors import StoreError
+from copilot_repl.history import files
+from copilot_repl.history.files import why
+
+FILENAME = "votes.jsonl"
+VERSION = 1
+VERDICTS_EXTRA = ("tie", "bad")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One reply of a blind comparison, under its label."""
+
+    session: str
+    model: str
+    contestant: str
+    source: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"session": self.session, "model": self.model, "contestant": self.contestant}
+        if self.source:
+            out["source"] = self.source
+        return out
+
+
+@dataclass(frozen=True)
+class Vote:
+    prompt: str
+    labels: Mapping[str, Side]
+    verdict: str
+    name: str = ""
+    ts: float = field(default_factory=time.time)
+    id: str = field(default_factory=lambda: os.urandom(8).hex())
+
+    def __post_init__(self) -> None:
+        if len(self.labels) < 2:
+            raise ValueError("a vote compares two replies or more")
+        if self.verdict not in self.labels and self.verdict not in VERDICTS_EXTRA:
+            raise ValueError(f"verdict {self.verdict!r} is not a label, 'tie' or 'bad'")
+
+    @property
+    def contestants(self) -> tuple[str, ...]:
+        return tuple(side.contestant for _, side in sorted(self.labels.items()))
+
+    @property
+    def winner(self) -> str | None:
+        """The winning contestant; None for a tie or all bad."""
+        side = self.labels.get(self.verdict)
+        return side.contestant if side is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "t": "vote",
+            "v": VERSION,
+            "id": self.id,
+            "ts": self.ts,
+            "name": self.name,
+            "prompt": self.prompt,
+            "verdict": self.verdict,
+            "labels": {k: s.to_dict() for k, s in sorted(self.labels.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Vote:
+        """A vote read back; ``ValueError`` saying what is wrong if it is not one."""
+        if not isinstance(d, dict) or d.get("t") != "vote":
+            raise ValueError("not a vote record")
+        if not isinstance(d.get("v"), int) or d["v"] > VERSION:
+            raise ValueError(f"vote format {d.get('v')!r} is not known (a newer copilot-repl?)")
+        labels = d.get("labels")
+        if not isinstance(labels, dict):
+            raise ValueError("labels missing")
+        sides = {}
+        for label, s in labels.items():
+            if not isinstance(s, dict):
+                raise ValueError(f"label {label!r} is not an object")
+            parts = [s.get(k, "") for k in ("session", "model", "contestant", "source")]
+            if not all(isinstance(p, str) for p in parts) or not all(parts[:3]):
+                raise ValueError(f"label {label!r} lacks session, model or contestant")
+            sides[str(label)] = Side(*parts)
+        strings = [d.get(k) for k in ("id", "prompt", "verdict", "name")]
+        if not all(isinstance(x, str) for x in strings):
+            raise ValueError("id, prompt, verdict and name must be strings")
+        ts = d.get("ts")
+        if not isinstance(ts, int | float) or isinstance(ts, bool):
+            raise ValueError("ts must be a number")
+        return cls(
+            prompt=d["prompt"],
+            labels=sides,
+            verdict=d["verdict"],
+            name=d["name"],
+            ts=float(ts),
+            id=d["id"],
+        )
+
+
+class VoteStore:
+    """The votes file of one data dir."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = Path(root) / FILENAME
+
+    def append(self, vote: Vote) -> None:
+        """Write ``vote`` whole, or raise ``StoreError`` leaving the file as it was."""
+        line = json.dumps(vote.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        payload = (line + "\n").encode()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = self._open_append()
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.path}: {why(exc)}") from None
+        try:
+            with files.locked(fd, fcntl.LOCK_EX):
+                size = os.fstat(fd).st_size
+                if files.torn(fd, size):
+                    payload = b"\n" + payload  # close the line a crash left open
+                try:
+                    files.write_all(fd, payload)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, size)
+                    raise
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.path}: {why(exc)}") from None
+        finally:
+            os.close(fd)
+
+    def _open_append(self) -> int:
+        """The file opened to append, created 0600 if missing (never through
+        a symlink: ``NotRegular``)."""
+        flags = os.O_RDWR | os.O_APPEND
+        try:
+            return files.open_regular(self.path, flags)
+        except FileNotFoundError:
+            pass
+        with contextlib.suppress(FileExistsError):
+            safe = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_CREAT | os.O_EXCL
+            os.close(os.open(self.path, flags | safe, 0o600))
+        return files.open_regular(self.path, flags)
+
+    def load(self) -> tuple[list[Vote], list[str]]:
+        """Every vote, oldest first, and one warning per line that is not one."""
+        try:
+            fd = files.open_regular(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return [], []
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.path}: {why(exc)}") from None
+        try:
+            with files.locked(fd, fcntl.LOCK_SH):
+                data = files.read_from(fd, 0, os.fstat(fd).st_size)
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.path}: {why(exc)}") from None
+        finally:
+            os.close(fd)
+        votes: list[Vote] = []
+        warnings: list[str] = []
+        lines = data.split(b"\n")
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                votes.append(Vote.from_dict(json.loads(raw)))
+            except (ValueError, UnicodeDecodeError) as exc:
+                last = number == len(lines)  # no newline after it: cut by a crash
+                what = "an unfinished vote" if last else str(exc)
+                warnings.append(f"{self.path} line {number} skipped: {what}")
+        return votes, warnings
