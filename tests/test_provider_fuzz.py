@@ -1,0 +1,165 @@
+"""Property-based tests of what the provider parses from a server: chunks,
+the event stream, error bodies, model lists and Retry-After. Whatever the
+input, the only error is the documented one (``StreamError``), and what is
+returned has the documented shape."""
+
+from __future__ import annotations
+
+import json
+import math
+import string
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from copilot_repl.errors import StreamError
+from copilot_repl.providers.openai import (
+    MAX_TOKENS,
+    MAX_WAIT,
+    Chunk,
+    SSEReader,
+    _error_message,
+    model_ids,
+    parse_chunk,
+    retry_after,
+)
+from copilot_repl.sanitize import REDACTED, redact
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+field_values = json_values | st.sampled_from(["\ud800", "text", "", "stop", "length"])
+# Chunks near the documented shape, with any value in any place.
+near_chunks = st.fixed_dictionaries(
+    {},
+    optional={
+        "choices": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "index": field_values,
+                    "delta": st.fixed_dictionaries(
+                        {}, optional={"content": field_values, "role": field_values}
+                    )
+                    | field_values,
+                    "finish_reason": field_values,
+                },
+            )
+            | field_values,
+            max_size=3,
+        )
+        | field_values,
+        "usage": st.fixed_dictionaries(
+            {},
+            optional={"completion_tokens": field_values, "prompt_tokens": field_values},
+        )
+        | field_values,
+        "error": field_values,
+    },
+)
+events = st.sampled_from(["", "message", "error", "ping"]) | st.text(max_size=10)
+
+
+def check(data: str, event: str) -> None:
+    try:
+        chunk = parse_chunk(data, "fuzz", event)
+    except StreamError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert isinstance(chunk, Chunk)
+    assert isinstance(chunk.text, str)
+    chunk.text.encode("utf-8")  # never a lone surrogate
+    assert chunk.finish is None or isinstance(chunk.finish, str)
+    for count in (chunk.completion_tokens, chunk.prompt_tokens):
+        assert count is None or (type(count) is int and 0 <= count < MAX_TOKENS)
+
+
+@given(st.text(), events)
+def test_parse_chunk_of_any_text(data: str, event: str) -> None:
+    check(data, event)
+
+
+@given(json_values, events)
+def test_parse_chunk_of_any_json(value: Any, event: str) -> None:
+    check(json.dumps(value), event)
+
+
+@given(near_chunks, events)
+@settings(max_examples=500)
+def test_parse_chunk_of_near_chunks(value: dict[str, Any], event: str) -> None:
+    check(json.dumps(value), event)
+
+
+@given(st.lists(st.text(max_size=30), max_size=12), st.data())
+def test_sse_reader_is_the_same_however_the_text_is_split(
+    lines: list[str], data: st.DataObject
+) -> None:
+    """Events do not depend on where the network cut the text, CRLF included."""
+    eol = data.draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = "".join(line + eol for line in lines)
+    whole = _events([text])
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6)))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    assert _events(pieces) == whole
+
+
+def _events(pieces: list[str], limit: int = 10_000) -> list[tuple[str, str]] | str:
+    reader = SSEReader(limit, "fuzz")
+    out: list[tuple[str, str]] = []
+    try:
+        for piece in pieces:
+            out.extend(reader.feed(piece))
+        out.extend(reader.close())
+    except StreamError as exc:
+        return str(exc)
+    return out
+
+
+@given(st.lists(st.text(), max_size=8), st.integers(1, 50))
+def test_sse_reader_never_holds_more_than_its_limit(pieces: list[str], limit: int) -> None:
+    result = _events(pieces, limit)
+    if isinstance(result, str):
+        assert "an event longer than" in result
+    else:
+        assert all(len(data) <= limit for _, data in result)
+
+
+def test_sse_reader_fields() -> None:
+    text = ": keep-alive\n\nevent: error\ndata: a\ndata:b\nid: 7\n\ndata: [DONE]"
+    assert _events([text]) == [("error", "a\nb"), ("", "[DONE]")]
+
+
+@given(st.text())
+def test_retry_after_of_any_header_is_a_bounded_wait(header: str) -> None:
+    wait = retry_after(header)
+    assert math.isfinite(wait) and 0.0 <= wait <= MAX_WAIT
+
+
+@given(st.binary() | st.builds(lambda v: json.dumps(v).encode(), json_values), st.integers())
+def test_error_message_of_any_body_is_one_short_line(raw: bytes, status: int) -> None:
+    msg = _error_message(raw, status)
+    assert msg and "\n" not in msg and len(msg) <= 301
+
+
+@given(st.binary() | st.builds(lambda v: json.dumps({"data": v}).encode(), json_values))
+def test_model_ids_of_any_body(raw: bytes) -> None:
+    ids = model_ids(raw)
+    assert ids is None or all(isinstance(i, str) and "\n" not in i for i in ids)
+
+
+@given(
+    st.text(),
+    st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=8),
+)
+def test_redact_never_leaves_a_known_secret(text: str, secret: str) -> None:
+    if secret in REDACTED:
+        return
+    half = len(text) // 2
+    assert secret not in redact(text[:half] + secret + text[half:], [secret])
