@@ -225,7 +225,13 @@ class CopilotClient:
         return f"{name}:{model or self.config.providers[name].default_model}"
 
     async def list_sessions(self, filter: SessionListFilter | None = None) -> list[SessionMetadata]:
-        """Saved sessions, most recently modified first."""
+        """Saved sessions, most recently modified first. copilot-repl sessions
+        have no working directory, repository or branch: a filter naming one
+        matches none."""
+        if filter is not None:
+            fields = filter if isinstance(filter, Mapping) else vars(filter)
+            if any(fields.values()):
+                return []
         infos = [
             _metadata(s.name, s.model, s.messages, s.modified, getattr(s, "created", 0.0))
             for s in self.store.summaries()

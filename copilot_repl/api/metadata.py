@@ -54,12 +54,13 @@ SessionInfo = SessionMetadata
 @dataclass
 class SessionListFilter:
     """Accepted for compatibility; copilot-repl sessions have no working
-    directory or repository, so only ``None`` fields match everything."""
+    directory or repository: a filter with any field set matches none."""
 
-    cwd: str | None = None
+    working_directory: str | None = None  # SDK 1.0's name
     git_root: str | None = None
     repository: str | None = None
     branch: str | None = None
+    cwd: str | None = None  # SDK 0.1's name
 
 
 @dataclass

@@ -99,6 +99,16 @@ def wrap_session_calls(client_cls: type, trace: Trace, *, byok: bool) -> None:
     @functools.wraps(delete)
     async def delete_session(self: Any, session_id: str) -> Any:
         trace(kind="delete", session=session_id)
+        if not byok:  # copilot_repl: what is on disk, read back as a new process would
+            try:
+                saved = self.store.load(session_id).data.messages
+            except Exception as exc:  # the program's own call reports it
+                trace(kind="on_disk", session=session_id, error=repr(exc))
+            else:
+                messages = [
+                    {"role": m.role, "content": m.content, "status": m.status} for m in saved
+                ]
+                trace(kind="on_disk", session=session_id, messages=messages)
         return await delete(self, session_id)
 
     client_cls.create_session = create_session  # type: ignore[attr-defined]

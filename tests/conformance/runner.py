@@ -6,7 +6,8 @@ two runs are compared:
 
 - per session, the sequence of event types (ids mapped to S1, S2, ... in
   order of creation; types listed as ignored in ALLOWED.md dropped; runs of
-  one "loosely counted" type collapsed to one);
+  one "loosely counted" type collapsed to one; "unordered" types compared
+  only as seen or not);
 - per session, the replies (``assistant.message`` contents, with the tags
   the CLI adds to each prompt, which the echo server echoes, removed);
 - the program's standard output (session ids, UUIDs and timestamps masked);
@@ -119,6 +120,7 @@ class Allowed:
     ignored_types: set[str] = field(default_factory=set)
     ignored_types_01: set[str] = field(default_factory=set)
     loose_types: set[str] = field(default_factory=set)
+    unordered_types: set[str] = field(default_factory=set)
     differences: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
@@ -126,9 +128,9 @@ _BULLET = re.compile(r"^- `([^`]+)`(?: · `([^`]+)`)?: (.+)$")
 
 
 def load_allowed(path: Path = ALLOWED) -> Allowed:
-    """ALLOWED.md: bullets under four headings ("Ignored event types",
+    """ALLOWED.md: bullets under five headings ("Ignored event types",
     "Ignored event types on SDK 0.1", "Loosely counted event types",
-    "Allowed differences")."""
+    "Unordered event types", "Allowed differences")."""
     allowed = Allowed()
     section = ""
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -145,6 +147,8 @@ def load_allowed(path: Path = ALLOWED) -> Allowed:
             allowed.ignored_types.add(first)
         elif section.startswith("loosely"):
             allowed.loose_types.add(first)
+        elif section.startswith("unordered"):
+            allowed.unordered_types.add(first)
         elif section.startswith("allowed") and second:
             allowed.differences[(first, second)] = why
     return allowed
@@ -282,6 +286,7 @@ def observe(run: Run, allowed: Allowed, shape: str = "1.0") -> Observed:
     names = labels(run.trace)
     events: dict[str, list[str]] = {}
     replies: dict[str, list[str]] = {}
+    unordered: dict[str, set[str]] = {}
     ignored = allowed.ignored_types | (allowed.ignored_types_01 if shape == "0.1" else set())
     for rec in run.trace:
         if rec["kind"] != "event" or rec["type"] in ignored:
@@ -289,12 +294,17 @@ def observe(run: Run, allowed: Allowed, shape: str = "1.0") -> Observed:
         label = names[rec["session"]]
         seq = events.setdefault(label, [])
         kind = rec["type"]
+        if kind in allowed.unordered_types:  # compared as "seen at all", after the rest
+            unordered.setdefault(label, set()).add(f"{kind} (seen)")
+            continue
         if kind == "session.idle" and rec.get("aborted"):
             kind = "session.idle(aborted)"
         if not (seq and seq[-1] == kind and kind in allowed.loose_types):
             seq.append(kind)
         if kind == "assistant.message":
             replies.setdefault(label, []).append(clean_text(rec.get("content")))
+    for label, seen in unordered.items():
+        events[label] += sorted(seen)
     stdout = run.stdout
     for sid, label in sorted(names.items(), key=lambda kv: -len(kv[0])):
         stdout = stdout.replace(sid, label)

@@ -1,6 +1,6 @@
 """disconnect() while a reply is on its way and another prompt waits."""
 # sdk: 1.0
-# reply-delay: 1
+# reply-delay: 2
 
 import asyncio
 
@@ -17,7 +17,8 @@ async def main() -> None:
         session.on(lambda e: started.set() if e.type.value == "assistant.turn_start" else None)
         await session.send("First question")
         await session.send("Second question")
-        await asyncio.wait_for(started.wait(), 60)  # the first is on its way
+        await asyncio.wait_for(started.wait(), 60)
+        await asyncio.sleep(0.5)  # the first is on its way to the model
         await session.disconnect()
         print("disconnected")
 

@@ -3,7 +3,7 @@
 
 import asyncio
 
-from copilot import CopilotClient
+from copilot import CopilotClient, SessionListFilter
 from copilot.session import PermissionHandler
 
 
@@ -20,6 +20,8 @@ async def main() -> None:
         mine = {"alpha", "beta"}
         listed = [s for s in await client.list_sessions() if s.session_id in mine]
         print("listed:", sorted(s.session_id for s in listed))
+        elsewhere = SessionListFilter(repository="octo-org/no-such-repo")
+        print("in a repository:", await client.list_sessions(elsewhere))
         print("types:", sorted({type(s.modified_time).__name__ for s in listed}))
         print("last:", await client.get_last_session_id())
         meta = await client.get_session_metadata("alpha")

@@ -23,8 +23,9 @@ async def main() -> None:
                 started.set()
 
         session.on(on_event)
-        await session.send("Plan the trip #first_delay=2")
-        await asyncio.wait_for(started.wait(), 60)  # its reply is on its way
+        await session.send("Plan the trip #first_delay=3")
+        await asyncio.wait_for(started.wait(), 60)
+        await asyncio.sleep(1)  # its reply is on its way
         await session.send("Book the hotel")
         reply = await session.send_and_wait("Stop: use trains only", mode="immediate")
         print("reply:", reply.data.content if reply else None)
