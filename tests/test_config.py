@@ -263,3 +263,196 @@ def test_cli_data_dir_and_home_env(tmp_path: Path, home: Path) -> None:
     assert r.code == 0, r.err
     assert (other / "sessions" / "only-here.jsonl").exists()
     assert not (home / "sessions" / "only-here.jsonl").exists()
+
+
+# -- values checked at load time, with file, line and the expected form (issue 14 #15) --
+
+BAD_VALUES = {
+    "read_timeout nan": ("read_timeout = nan", "read_timeout = nan: expected a number above 0"),
+    "read_timeout zero": ("read_timeout = 0", "read_timeout = 0: expected a number above 0"),
+    "read_timeout negative": ("read_timeout = -1.5", "expected a number above 0"),
+    "read_timeout inf": ("read_timeout = inf", "read_timeout = inf: expected a number above 0"),
+    "connect_timeout zero": ("connect_timeout = 0", "connect_timeout = 0: expected"),
+    "first_token_timeout nan": ("first_token_timeout = nan", "first_token_timeout = nan"),
+    "max_reply_chars zero": ("max_reply_chars = 0", "max_reply_chars = 0: expected"),
+    "max_retries negative": ("max_retries = -1", "max_retries = -1: expected"),
+    "max_parallel zero": ("max_parallel = 0", "max_parallel = 0: expected a number at least 1"),
+    "context_tokens zero": ("context_tokens = 0", "context_tokens = 0: expected"),
+    "bad IPv6": ('base_url = "http://[::1/v1"', "is not a valid URL (invalid ipv6 url)"),
+    "port 99999": ('base_url = "http://127.0.0.1:99999/v1"', "port out of range"),
+    "port not a number": ('base_url = "http://127.0.0.1:x/v1"', "is not a valid URL"),
+    "port 0": ('base_url = "http://127.0.0.1:0/v1"', "has port 0"),
+    "file URL": ('base_url = "file:///etc/passwd"', "must start with http:// or https://"),
+    "ftp URL": ('base_url = "ftp://example.com/v1"', "must start with http:// or https://"),
+    "no host": ('base_url = "http:///v1"', "has no host name"),
+    "space in URL": ('base_url = "http://exa mple.com/v1"', "contains a space"),
+    "byok URL": ('byok_base_url = "ftp://x/v1"', "byok_base_url 'ftp://x/v1' must start"),
+    "params stream": ("params = { stream = false }", "params cannot set 'stream'"),
+    "params model": ('params = { model = "x" }', "params cannot set 'model'"),
+    "params nan": ("params = { temperature = nan }", "params.temperature = nan is not a finite"),
+    "params date": ("params = { seed = 1979-05-27 }", "params.seed is a date or time"),
+    "params nested date": ("params = { a = [1, { b = 07:32:00 }] }", "params.a[1].b is a date"),
+}
+
+
+@pytest.mark.parametrize(("line", "words"), BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_bad_values_name_the_file_line_and_expected_form(
+    tmp_path: Path, line: str, words: str
+) -> None:
+    text = f'# mine\n[providers.work]\nbase_url = "http://127.0.0.1:1/v1"\n{line}\n'
+    if line.startswith("base_url"):
+        text = f"# mine\n[providers.work]\n\n{line}\n"
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+    msg = str(info.value)
+    assert msg.startswith(f"config file {path}, line 4: "), msg
+    assert words in msg
+    assert "\n" not in msg
+
+
+def test_a_number_out_of_range_shows_an_example(tmp_path: Path) -> None:
+    path = write(tmp_path, "[providers.openai]\nread_timeout = nan\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+    assert str(info.value) == (
+        f"config file {path}, line 2: read_timeout = nan: expected a number above 0 "
+        "and at most 86400 (e.g. read_timeout = 60)"
+    )
+
+
+def test_userinfo_in_a_bad_url_is_not_shown(tmp_path: Path) -> None:
+    path = write(tmp_path, '[providers.w]\nbase_url = "ftp://bob:hunter2pw@host/v1"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+    assert "hunter2pw" not in str(info.value)
+    assert "ftp://[redacted]@host/v1" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "kwargs", "env"),
+    [
+        ("--base-url", {"base_url": "http://[::1/v1"}, {}),
+        ("--base-url", {"base_url": "file:///etc/passwd"}, {}),
+        ("OPENAI_BASE_URL", {}, {"OPENAI_BASE_URL": "http://127.0.0.1:99999/v1"}),
+    ],
+)
+def test_a_bad_base_url_flag_or_env_is_refused_at_start(
+    tmp_path: Path, source: str, kwargs: dict[str, str], env: dict[str, str]
+) -> None:
+    with pytest.raises(ConfigError, match=rf"^{source} '.*' .*\(e\.g\. https://host:8080/v1\)$"):
+        load_config(env=env, data_dir=tmp_path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_base_url_flag_through_the_cli_is_one_line_exit_2() -> None:
+    r = run_cli(["--base-url", "ftp://example.com/v1"], "hello\n")
+    assert r.code == 2
+    assert r.err == (
+        "copilot-repl: error: --base-url 'ftp://example.com/v1' must start with http:// or "
+        "https:// (e.g. https://host:8080/v1)\n"
+    )
+
+
+def test_good_values_at_the_edges_load(tmp_path: Path) -> None:
+    text = (
+        "[providers.work]\n"
+        'base_url = "https://[::1]:65535/v1"\n'
+        "read_timeout = 0.001\nfirst_token_timeout = 86400\nmax_reply_chars = 1\n"
+        "max_retries = 0\nthreads = 0\n"
+        'params = { temperature = 0.2, stop = ["a", "b"], extra = { x = true } }\n'
+    )
+    cfg = load_config(env={}, data_dir=tmp_path, config_path=write(tmp_path, text))
+    work = cfg.provider("work")
+    assert (work.first_token_timeout, work.max_reply_chars) == (86400, 1)
+    assert BUILTIN_PROVIDERS["openai"].first_token_timeout == 120.0
+    assert BUILTIN_PROVIDERS["openai"].max_reply_chars == 2_000_000
+
+
+# -- "did you mean" and the expected type (issue 13 #21) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("baseurl", "base_url"),
+        ("base-url", "base_url"),
+        ("read_timout", "read_timeout"),
+        ("apikey_env", "api_key_env"),
+        ("max_reply_char", "max_reply_chars"),
+        ("first_token_timout", "first_token_timeout"),
+    ],
+)
+def test_unknown_provider_setting_suggests_the_nearest(
+    tmp_path: Path, typo: str, meant: str
+) -> None:
+    path = write(tmp_path, f'[providers.work]\nbase_url = "http://h/v1"\n{typo} = "x"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+    assert str(info.value) == (
+        f"config file {path}, line 3: unknown setting {typo!r} in [providers.work]; "
+        f"did you mean {meant!r}?"
+    )
+
+
+def test_unknown_top_level_setting_suggests_the_nearest(tmp_path: Path) -> None:
+    path = write(tmp_path, 'modle = "openai:x"\n')
+    with pytest.raises(
+        ConfigError, match=r"line 1: unknown setting 'modle'; did you mean 'model'\?$"
+    ):
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+
+
+def test_a_provider_setting_at_the_top_says_where_it_belongs(tmp_path: Path) -> None:
+    path = write(tmp_path, 'base_url = "http://h/v1"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+    assert str(info.value).endswith(
+        "line 1: unknown setting 'base_url' (it belongs in a [providers.NAME] table)"
+    )
+
+
+def test_nothing_near_suggests_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path, '[providers.work]\nbase_url = "http://h/v1"\nzzzz = 1\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+    assert str(info.value).endswith("unknown setting 'zzzz' in [providers.work]")
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (
+            'read_timeout = "3"',
+            "'read_timeout' has the wrong type: expected a number, not a string",
+        ),
+        (
+            "max_parallel = 2.5",
+            "'max_parallel' has the wrong type: expected an integer, not a number",
+        ),
+        (
+            "max_retries = true",
+            "'max_retries' has the wrong type: expected an integer, not true or false",
+        ),
+        ("tools = 1", "'tools' has the wrong type: expected true or false, not an integer"),
+        ('params = "x"', "'params' has the wrong type: expected a table, not a string"),
+        ("api_key_env = [1]", "'api_key_env' has the wrong type: expected a string, not an array"),
+        (
+            "cli_path = 1979-05-27",
+            "'cli_path' has the wrong type: expected a string, not a date or time",
+        ),
+    ],
+)
+def test_wrong_type_names_the_expected_type(tmp_path: Path, line: str, words: str) -> None:
+    path = write(tmp_path, f'[providers.work]\nbase_url = "http://h/v1"\n{line}\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+    assert str(info.value) == f"config file {path}, line 3: {words}"
+
+
+def test_wrong_top_level_type_names_the_type(tmp_path: Path) -> None:
+    path = write(tmp_path, "system = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+    assert (
+        str(info.value) == f"config file {path}, line 1: 'system' must be a string, not an integer"
+    )
