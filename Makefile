@@ -8,7 +8,12 @@ LLAMA_NOTE := note: the first install compiles llama.cpp (llama-cpp-python) from
 COPILOT_CLI_VERSION := 1.0.102
 COPILOT_CLI_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/copilot-repl/copilot-cli
 
-.PHONY: run test bench lint run-example clean copilot-cli
+# github-copilot-sdk 0.1.25 with the CLI its wheel bundles: the real side of the
+# conformance suite's programs written for SDK 0.1 (tests/conformance/).
+COPILOT_SDK01_VERSION := 0.1.25
+COPILOT_SDK01_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/copilot-repl/sdk-$(COPILOT_SDK01_VERSION)
+
+.PHONY: run test bench lint run-example clean copilot-cli copilot-sdk-0.1
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,7 +32,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/copilot-repl $(ARGS)
 
-test: $(VENV)/.test-installed copilot-cli
+test: $(VENV)/.test-installed copilot-cli copilot-sdk-0.1
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.test-installed
@@ -48,6 +53,15 @@ $(COPILOT_CLI_DIR)/.installed-$(COPILOT_CLI_VERSION):
 	mkdir -p $(COPILOT_CLI_DIR)
 	npm install --prefix $(COPILOT_CLI_DIR) --no-audit --no-fund --loglevel=error @github/copilot@$(COPILOT_CLI_VERSION)
 	touch $@
+
+copilot-sdk-0.1: $(COPILOT_SDK01_DIR)/copilot/bin/copilot
+
+$(COPILOT_SDK01_DIR)/copilot/bin/copilot: | $(BIN)/python
+	mkdir -p $(COPILOT_SDK01_DIR)/wheel
+	$(BIN)/python -m pip download -q --no-deps --only-binary=:all: -d $(COPILOT_SDK01_DIR)/wheel \
+		--platform manylinux_2_17_$$(uname -m) github-copilot-sdk==$(COPILOT_SDK01_VERSION)
+	$(BIN)/python -m zipfile -e $(COPILOT_SDK01_DIR)/wheel/*.whl $(COPILOT_SDK01_DIR)
+	chmod +x $@
 
 clean:
 	rm -rf $(VENV) build *.egg-info

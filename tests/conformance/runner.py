@@ -22,7 +22,7 @@ Any difference not listed in ALLOWED.md fails. From the command line::
 A program says which SDK shape it is written for in a ``# sdk: 0.1`` or
 ``# sdk: 1.0`` comment (and may ask for a model slow to answer with
 ``# reply-delay: SECONDS``): 0.1 runs on github-copilot-sdk 0.1.25 with the CLI
-its wheel bundles (found in ``COPILOT_SDK_01_DIR`` or the cache dir that
+its wheel bundles (found in ``COPILOT_SDK01_DIR`` or the cache dir that
 ``make copilot-sdk-0.1`` fills), 1.0 on the installed SDK with the CLI that
 ``make copilot-cli`` installs.
 """
@@ -68,8 +68,8 @@ def sdk01_dir(env: Mapping[str, str] | None = None) -> Path | None:
     """A directory holding the ``copilot`` package of SDK 0.1.25 (with its CLI)."""
     env = os.environ if env is None else env
     candidates = []
-    if env.get("COPILOT_SDK_01_DIR"):
-        candidates.append(Path(env["COPILOT_SDK_01_DIR"]))
+    if env.get("COPILOT_SDK01_DIR"):
+        candidates.append(Path(env["COPILOT_SDK01_DIR"]))
     xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     candidates.append(Path(xdg) / "copilot-repl" / f"sdk-{SDK01_VERSION}")
     for path in candidates:
@@ -104,7 +104,7 @@ def missing(shape: str) -> str | None:
         if sdk01_dir() is None:
             return (
                 f"github-copilot-sdk {SDK01_VERSION} (with its bundled CLI) not found: "
-                "make copilot-sdk-0.1, or set COPILOT_SDK_01_DIR"
+                "make copilot-sdk-0.1, or set COPILOT_SDK01_DIR"
             )
         return None
     if not sdk10_installed():

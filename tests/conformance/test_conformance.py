@@ -16,10 +16,12 @@ from runner import (
     PROGRAMS,
     Allowed,
     Observed,
+    Run,
     all_programs,
     compare,
     load_allowed,
     missing,
+    observe,
     program_shape,
     run_program,
     swap_imports,
@@ -57,6 +59,26 @@ def test_a_difference_in_events_fails_unless_allowed() -> None:
     assert [d.what for d in compare("p", sdk, observed([*turn, "session.idle"], 1), Allowed())] == [
         "exit"
     ]
+
+
+def run_of(*kinds: str, session: str = "abc") -> Run:
+    trace = [{"kind": "create", "session": session}]
+    trace += [{"kind": "event", "session": session, "type": k} for k in kinds]
+    return Run("x", 0, "", "", trace, [])
+
+
+def test_unordered_and_loose_types_are_normalised_but_the_rest_is_kept() -> None:
+    allowed = load_allowed(ALLOWED)
+    turn = ("user.message", "assistant.turn_start", "assistant.message", "assistant.turn_end")
+    pending, delta = "pending_messages.modified", "assistant.message_delta"
+    a = observe(run_of(pending, turn[0], turn[1], delta, delta, *turn[2:], "session.idle"), allowed)
+    b = observe(run_of(turn[0], turn[1], pending, delta, *turn[2:], "session.idle"), allowed)
+    assert a.events == b.events
+    assert a.events["S1"][-1] == f"{pending} (seen)"
+    c = observe(run_of(*turn, pending, "session.idle", "session.idle"), allowed)
+    assert c.events != a.events  # a second idle is a difference
+    d = observe(run_of(*turn, "session.usage_info", "session.idle", session="xyz"), allowed)
+    assert d.events == {"S1": [*turn, "session.idle"]}  # ignored CLI-only type
 
 
 def test_the_allow_list_parses_and_names_real_programs() -> None:
