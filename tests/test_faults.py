@@ -449,3 +449,78 @@ def test_config_file_never_holds_the_key_itself(server: FakeServer, tmp_path: Pa
             if path.suffix == ".jsonl":
                 for line in path.read_text().splitlines():
                     assert "Bearer" not in json.dumps(json.loads(line))
+
+
+# -- round two: servers and secrets (issue 14 #11-#14) ---------------------------------
+
+
+@pytest.mark.parametrize("bad", ["\r", "\n", "\r\n", "\u200b"], ids=["CR", "LF", "CRLF", "ZWSP"])
+@pytest.mark.parametrize("script", ["hello\n", ":models\n"], ids=["prompt", "models"])
+def test_a_key_with_a_control_character_is_named_never_printed(
+    server: FakeServer, tmp_path: Path, bad: str, script: str
+) -> None:
+    key = KEY[:20] + bad + KEY[20:] if bad == "\u200b" else KEY + bad
+    r = run(server, tmp_path, script, env={"OPENAI_API_KEY": key})
+    assert r.code == 1
+    msg = one_error(r)
+    assert msg.startswith("OPENAI_API_KEY contains a control character (U+")
+    assert "internal error" not in r.err
+    assert KEY[:12] not in r.out + r.err and KEY[20:] not in r.out + r.err
+    assert server.requests == [] and server.models_requests == 0
+
+
+def test_models_that_cannot_connect_says_so_like_a_send(tmp_path: Path) -> None:
+    url = f"http://alice:hunter2pw@127.0.0.1:{free_port()}/v1"
+    r = run_cli(["--config", str(config(tmp_path, url))], ":models\n")
+    assert r.code == 1
+    msg = one_error(r)
+    assert msg.startswith("cannot connect to http://[redacted]@127.0.0.1:")
+    assert msg.endswith("check --base-url or the provider config")
+    assert "hunter2pw" not in r.out + r.err
+
+
+def test_bidi_controls_in_a_reply_are_shown_on_stdout(
+    server: FakeServer, tmp_path: Path, home: Path
+) -> None:
+    text = "access = 'user\u202e \u2066// admin\u2069\u2066'"
+    server.queue(Reply(text=text))
+    r = run(server, tmp_path, "hello\n")
+    assert r.code == 0, r.err
+    assert r.out == ("access = 'user⟦U+202E⟧ ⟦U+2066⟧// admin⟦U+2069⟧⟦U+2066⟧'\n")
+    assert history(home)[-1][1] == text  # kept verbatim on disk
+
+
+def test_an_endless_reply_stops_at_max_reply_chars_and_is_kept(
+    server: FakeServer, tmp_path: Path, home: Path
+) -> None:
+    server.queue(Reply(fault="endless"))
+    r = run(server, tmp_path, "go\nafter\n", max_reply_chars=50_000)
+    assert r.code == 1
+    assert one_error(r) == (
+        "the reply from openai passed 50,000 characters and was cut "
+        "(max_reply_chars in [providers.openai])"
+    )
+    msgs = history(home)
+    assert msgs[1][0] == "assistant" and msgs[1][2] == "interrupted"
+    assert len(msgs[1][1]) == 50_000
+    assert msgs[-1] == ("assistant", "echo: after", "done")
+
+
+def test_a_stream_of_keep_alives_hits_the_first_token_timeout(
+    server: FakeServer, tmp_path: Path, home: Path
+) -> None:
+    server.queue(Reply(fault="keepalive"))
+    r = run(server, tmp_path, "go\n", first_token_timeout=1.0, read_timeout=3.0)
+    assert r.code == 1
+    assert one_error(r) == (
+        "openai sent no reply within 1 s (first_token_timeout in the provider config)"
+    )
+    assert history(home) == [("user", "go", "done")]
+
+
+def test_a_reset_before_the_reply_is_retried(server: FakeServer, tmp_path: Path) -> None:
+    server.queue(Reply(fault="reset_before_content"), Reply(text="second try"))
+    r = run(server, tmp_path, "go\n")
+    assert r.code == 0, r.err
+    assert r.out == "second try\n"
+    assert "connection closed, retrying in 0.5 s (1/2)" in r.err
