@@ -21,11 +21,12 @@ from typing import Any
 
 PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 5.0
-# What every child may see of our environment.
+# What every child may see of our environment (COPILOT_REPL_HOME, not a
+# secret, tells which copilot-repl data dir a child process belongs to).
 BASE_ENV = frozenset(
     {
         "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ",
-        "LANG", "LANGUAGE", "TMPDIR", "TEMP", "TMP",
+        "LANG", "LANGUAGE", "TMPDIR", "TEMP", "TMP", "COPILOT_REPL_HOME",
     }
 )  # fmt: skip
 BASE_ENV_PREFIXES = ("LC_", "XDG_")
