@@ -551,6 +551,8 @@ def test_a_prompt_for_a_busy_session_waits_its_turn(server: FakeServer, home: Pa
         "second",
         "echo: second",
     ]
+    # the background reply is printed too, before the one queued behind it
+    assert r.out == ("=== main (openai:gpt-4o-mini) ===\necho: first one two three\necho: second\n")
 
 
 def test_all_queues_behind_a_busy_session(server: FakeServer, home: Path) -> None:

@@ -13,6 +13,7 @@ from copilot_repl.errors import InsecureTransport, ReplError, SessionNotFound, U
 from copilot_repl.repl.frontend import Frontend
 from copilot_repl.repl.parsing import natural_sorted, parse_line
 from copilot_repl.repl.registry import Registry
+from copilot_repl.repl.wording import count
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
@@ -31,7 +32,8 @@ class Repl:
         self.client = client
         self.out = out
         self.session: CopilotSession | None = None  # the current session: stored here only
-        self.unseen: set[str] = set()  # sessions with a finished reply not shown yet
+        # finished replies not shown yet, by session (the toolbar's "unread")
+        self.unseen: dict[str, list[Turn]] = {}
         self.followed: set[str] = set()  # ids of the replies being shown live
         self.known_models: dict[str, list[str]] = {}  # what :models listed, per provider
         self.failed = False
@@ -90,7 +92,7 @@ class Repl:
             self._show_unseen(session)
 
     def _show_unseen(self, session: CopilotSession) -> None:
-        self.unseen.discard(session.session_id)
+        self.unseen.pop(session.session_id, None)
         last = session.messages[-1]
         self.out.message(last.role, last.content, f"{session.session_id} · new reply")
 
@@ -113,12 +115,11 @@ class Repl:
 
     def forget(self, name: str) -> None:
         """A session was deleted."""
-        self.unseen.discard(name)
+        self.unseen.pop(name, None)
 
     def renamed(self, old: str, new: str) -> None:
         if old in self.unseen:
-            self.unseen.discard(old)
-            self.unseen.add(new)
+            self.unseen[new] = self.unseen.pop(old)
         if self.current_name == new:
             self.client.store.set_current(new)
 
@@ -178,6 +179,11 @@ class Repl:
         await self.follow(session, turn)
 
     async def follow(self, session: CopilotSession, turn: Turn) -> None:
+        if not self.out.interactive:  # script mode: the replies queued ahead first, in order
+            while (ahead := session.turn or next(iter(session.pending), None)) not in (None, turn):
+                assert ahead is not None
+                await ahead.wait()
+            self._print_unseen([session])
         self.followed.add(turn.rid)  # watched now: no "reply done" notice when it ends
         try:
             outcome = await self.out.follow(session, turn)
@@ -186,7 +192,7 @@ class Repl:
         if outcome == "background":
             self.out.notice(f"[{session.session_id}] continues in the background")
         else:
-            self.unseen.discard(session.session_id)
+            self.unseen.pop(session.session_id, None)
 
     async def fanout(self, sessions: list[CopilotSession], text: str) -> None:
         """One prompt to several sessions, shown side by side; a busy session
@@ -205,7 +211,8 @@ class Repl:
         finally:
             self.followed.difference_update(t.rid for _, t in items)
         if outcome != "background":
-            self.unseen.difference_update(s.session_id for s in sessions)
+            for s in sessions:
+                self.unseen.pop(s.session_id, None)
 
     async def check_transport(self, session: CopilotSession) -> None:
         """An API key about to go over plain http to another host: the shell
@@ -236,11 +243,13 @@ class Repl:
         chosen = self.client.open_sessions() if sessions is None else sessions
         await asyncio.gather(*(s.wait() for s in chosen), return_exceptions=True)
         if not self.out.interactive:
-            for s in chosen:
-                if s.session_id in self.unseen and s.messages:
-                    self.unseen.discard(s.session_id)
-                    last = s.messages[-1]
-                    self.out.message("assistant", last.content, f"{s.session_id} ({last.model})")
+            self._print_unseen(chosen)
+
+    def _print_unseen(self, sessions: list[CopilotSession]) -> None:
+        """Script mode: the background replies of ``sessions`` not printed yet."""
+        for s in sessions:
+            for turn in self.unseen.pop(s.session_id, []):
+                self.out.message("assistant", turn.text, f"{s.session_id} ({turn.model})")
 
     # -- events from every session --------------------------------------
     def _on_event(self, event: SessionEvent) -> None:
@@ -275,9 +284,9 @@ class Repl:
             if self.out.interactive and sid == self.current_name:
                 self.out.message("assistant", turn.text, f"{sid} · reply")
             else:
-                self.unseen.add(sid)
+                self.unseen.setdefault(sid, []).append(turn)
         what = "reply done" if turn.state == "done" else f"reply {turn.state}"
-        self.out.notice(f"[{sid}] {what} · {turn.tokens} tokens · {turn.elapsed:.1f} s")
+        self.out.notice(f"[{sid}] {what} · {count(turn.tokens, 'token')} · {turn.elapsed:.1f} s")
 
     # -- errors ---------------------------------------------------------
     def fail(self, message: str) -> None:
