@@ -288,3 +288,25 @@ def test_bidi_controls_are_shown_by_name(code: int) -> None:
 def test_other_text_is_untouched_by_clean() -> None:
     text = "שלום world, مرحبا, 日本語, emoji 🙂, tab\tand newline\n"
     assert clean(text) == text
+
+
+async def test_a_bad_byok_key_for_copilot_is_named_before_the_cli_starts(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    from copilot_repl.providers.copilot import CopilotProvider
+
+    config = ProviderConfig(
+        name="copilot",
+        kind="copilot",
+        byok_base_url=server.url,
+        byok_api_key_env="BYOK_KEY",
+        cli_path=str(tmp_path / "no-such-cli"),
+    )
+    p = CopilotProvider(config, {"BYOK_KEY": KEY + "\r\n"}, data_dir=tmp_path)
+    try:
+        with pytest.raises(AuthError) as info:
+            await p.stream("m", [{"role": "user", "content": "hi"}], print, print)
+    finally:
+        await p.aclose()
+    assert str(info.value).startswith("BYOK_KEY contains a control character (U+000D")
+    assert KEY[:12] not in str(info.value)

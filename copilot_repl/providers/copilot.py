@@ -58,7 +58,7 @@ from copilot_repl.providers.copilot_cli import (
     import_sdk,
 )
 from copilot_repl.providers.copilot_sync import Message, Synced, SyncFiles, digest, seeded_system
-from copilot_repl.providers.security import check_transport_security
+from copilot_repl.providers.security import check_api_key, check_transport_security
 from copilot_repl.sanitize import short_error
 
 FRESH_NOTE = "starting a fresh Copilot session from this transcript"
@@ -186,6 +186,7 @@ class CopilotProvider(Provider):
                 f"byok_type {self.config.byok_type!r} in [providers.{self.config.name}] must be "
                 + ", ".join(repr(t) for t in BYOK_TYPES)
             )
+        check_api_key(self.config.byok_api_key_env, self._byok_key())
         check_transport_security(
             self.config.byok_base_url, bool(self._byok_key()), self.allow_insecure
         )
