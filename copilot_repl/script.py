@@ -197,6 +197,8 @@ def read_lines(stdin: IO[bytes]) -> asyncio.Queue[str | Unclosed | None]:
                 loop.call_soon_threadsafe(queue.put_nowait, line)
         except (OSError, ValueError):
             pass
+        except RuntimeError:  # the loop is closed: the script ended (:quit) first
+            return
         finally:
             with contextlib.suppress(RuntimeError):  # the loop may be gone
                 loop.call_soon_threadsafe(queue.put_nowait, None)
