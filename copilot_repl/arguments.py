@@ -16,6 +16,7 @@ from copilot_repl.errors import BadUsage
 # name -> one-line help; `copilot-repl NAME --help` has the details
 SUBCOMMANDS = {
     "sessions": "list, show, rm, rename, export and import saved sessions",
+    "compare": "send each prompt of a file to each model; a summary per model",
 }
 
 EPILOG = """\

@@ -36,6 +36,10 @@ def main(
     stderr = stderr or sys.stderr
     env = os.environ if env is None else env
     sub = split_subcommand(argv)
+    if sub is not None and sub[1] == "compare":
+        from copilot_repl.compare_batch import run_compare
+
+        return run_compare(sub, stdout=stdout, stderr=stderr, env=env)
     if sub is not None:
         from copilot_repl.sessions_cmd import run_subcommand
 

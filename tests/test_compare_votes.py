@@ -54,7 +54,7 @@ def test_torn_last_line_is_closed_before_the_next_vote(tmp_path: Path) -> None:
     store.append(vote())
     with open(store.path, "a") as f:
         f.write('{"t":"vote","v":1,"id":"x"')  # a crash mid-write
-    assert "unfinished vote" in store.load()[1][0]
+    assert "unfinished record" in store.load()[1][0]
     store.append(vote("B"))
     votes, warnings = store.load()
     assert [v.verdict for v in votes] == ["A", "B"]

@@ -1,0 +1,239 @@
+"""``copilot-repl compare``: each prompt of a file to each model, with a
+progress bar on a terminal (a line per reply otherwise), then a summary per
+model. The run is journaled in the data dir (``repl/batch.py``): the same
+command run again after an interruption (Ctrl-C, kill -9, a crash) resumes
+where it stopped. Exit status 0 (every reply came), 1 (some failed or the
+run could not go on), 2 (bad usage), 130 (interrupted)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from copilot_repl.errors import BadUsage, ReplError, UsageError
+
+HELP = """\
+PROMPTS: a text file, one prompt a line (blank lines and # comments skipped;
+a prompt of several lines between lines holding only \"\"\"), or a .jsonl
+file of strings or {"prompt": ...} objects.
+
+Every reply is an ordinary session named NAME-N-MODEL (:ls, :switch).
+The run is kept in DATA_DIR/compare/NAME.jsonl; the same command again
+resumes it (NAME defaults to a digest of the models, prompts and system).
+--out: one JSON line per (prompt, model): reply, status, figures.
+"""
+
+
+def build_parser(out: IO[str]) -> argparse.ArgumentParser:
+    from copilot_repl.arguments import LineParser, add_global_options
+
+    p = LineParser(
+        out=out,
+        prog="copilot-repl compare",
+        description="Send each prompt of a file to each model; compare the replies.",
+        epilog=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    add_model_options(p)
+    p.add_argument("--json", action="store_true", help="the summary as one JSON document")
+    add_global_options(p, default=argparse.SUPPRESS)
+    return p
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """The options ``compare`` and ``:compare`` share."""
+    p.add_argument("--models", required=True, metavar="A,B,...", help="models to compare")
+    p.add_argument("--prompts", required=True, metavar="FILE", help="the prompts (see below)")
+    p.add_argument("--system", default="", metavar="TEXT", help="system prompt for every reply")
+    p.add_argument("--out", metavar="FILE", help="write the results as JSON Lines")
+    p.add_argument("--report", metavar="FILE", help="write a Markdown report")
+    p.add_argument("--name", default="", metavar="NAME", help="the run's name (to resume it)")
+    p.add_argument("--retry-failed", action="store_true", help="ask failed pairs again")
+
+
+def run_compare(
+    sub: tuple[list[str], str, list[str]],
+    *,
+    stdout: IO[str],
+    stderr: IO[str],
+    env: Mapping[str, str],
+) -> int:
+    """Run ``copilot-repl [OPTIONS] compare ARGS``; returns the exit status."""
+    head, _, rest = sub
+    try:
+        args = build_parser(stdout).parse_args([*head, *rest])
+        from copilot_repl.arguments import make_client
+
+        args.session = None
+        for name in ("model", "base_url", "api_key_env", "data_dir", "config"):
+            setattr(args, name, getattr(args, name, None))
+        args.allow_insecure = getattr(args, "allow_insecure", False)
+        client = make_client(args, env)
+        plan = make_plan(client, args)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except (BadUsage, UsageError) as exc:
+        stderr.write(f"copilot-repl: error: {exc} (see copilot-repl compare --help)\n")
+        return 2
+    except ReplError as exc:
+        stderr.write(f"copilot-repl: error: {exc}\n")
+        return 2
+    try:
+        return asyncio.run(_main(client, plan, args, stdout, stderr))
+    except KeyboardInterrupt:
+        stderr.write(
+            f"copilot-repl: interrupted; run the same command again to resume {plan.name}\n"
+        )
+        return 130
+    except ReplError as exc:
+        stderr.write(f"copilot-repl: error: {exc}\n")
+        return 1
+
+
+def make_plan(client: Any, args: argparse.Namespace) -> Any:
+    """The plan the arguments describe (models resolved, prompts read)."""
+    from copilot_repl.history.names import validate_name
+    from copilot_repl.repl.batch import Plan, parse_prompts
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    resolved = tuple(client.config.resolve_model(m) for m in models)
+    for model in resolved:
+        client.provider_config(model)  # an unknown provider: one line now
+    path = Path(args.prompts)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the prompts file {path}: {exc}") from None
+    prompts = parse_prompts(text, jsonl=path.suffix == ".jsonl")
+    if args.name:
+        validate_name(args.name)
+    return Plan(resolved, tuple(prompts), args.system, args.name)
+
+
+async def _main(
+    client: Any, plan: Any, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]
+) -> int:
+    from copilot_repl.repl import batch
+
+    await client.start()
+    _, already = batch.Journal(client.config.data_dir, plan.name).read()
+    if already:
+        stderr.write(f"resuming {plan.name}: {len(already)} of {len(plan.pairs())} already in\n")
+    progress = _Progress(stderr, len(plan.pairs()), len(already))
+    try:
+        with progress:
+            results = await batch.run(
+                client, plan, retry_failed=args.retry_failed, on_result=progress.advance
+            )
+    finally:
+        await client.stop()
+    write_outputs(client, plan, results, args.out, args.report)
+    summary = batch.summarize(plan, results)
+    if args.json:
+        import json
+
+        doc = {
+            "name": plan.name,
+            "journal": str(batch.Journal(client.config.data_dir, plan.name).path),
+            "summary": [s.to_dict() for s in summary],
+        }
+        stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        print_table(stdout, batch.SUMMARY_HEADER, [s.cells() for s in summary])
+        stderr.write(f"comparison {plan.name}: sessions {plan.name}-N-MODEL\n")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def write_outputs(
+    client: Any, plan: Any, results: list[Any], out: str | None, report: str | None
+) -> None:
+    from copilot_repl.history.votes import VoteStore
+    from copilot_repl.repl import batch
+
+    if out:
+        batch.write_jsonl(Path(out), plan, results)
+    if report:
+        from copilot_repl.history.files import write_atomic
+
+        votes, _ = VoteStore(client.config.data_dir).load()
+        write_atomic(Path(report), batch.report_markdown(plan, results, votes).encode())
+
+
+def print_table(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:
+    if _is_tty(stream):
+        from rich import box
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*header, box=box.SIMPLE_HEAD)
+        for row in rows:
+            table.add_row(*row)
+        Console(file=stream).print(table)
+        return
+    widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=False)]
+    for row in [header, *rows]:
+        stream.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+        stream.write("\n")
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Progress:
+    """rich.progress on a terminal; one line per reply otherwise."""
+
+    def __init__(self, stream: IO[str], total: int, done: int) -> None:
+        self.stream = stream
+        self.total = total
+        self.count = done
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if _is_tty(self.stream):
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("comparing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+                console=Console(file=self.stream),
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task("", total=self.total, completed=self.count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def advance(self, result: Any) -> None:
+        from copilot_repl.repl.batch import figures_line
+        from copilot_repl.sanitize import one_line
+
+        self.count += 1
+        what = f"{result.model} · prompt {result.prompt_index + 1} · {result.status}"
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, description=one_line(what))
+            return
+        extra = f" · {one_line(result.error)}" if result.error else ""
+        figures = figures_line(result.figures)
+        self.stream.write(f"[{self.count}/{self.total}] {what} · {figures}{extra}\n")
+        self.stream.flush()

@@ -1,0 +1,494 @@
+"""Batch comparisons: each prompt to each model, every reply an ordinary
+session, and a journal that lets an interrupted run resume where it stopped.
+
+The journal is ``DATA_DIR/compare/NAME.jsonl`` (append-only, each line
+written whole under a lock): a header, then one line per (prompt, model)
+as each reply ends::
+
+    {"t": "run", "v": 1, "name": "cmp-1a2b3c4d", "models": [...], "system": "",
+     "prompts": [...], "ts": ...}
+    {"t": "result", "v": 1, "run": "cmp-1a2b3c4d", "prompt_index": 0, "prompt": "...",
+     "model": "openai:gpt-4o-mini", "session": "cmp-1a2b3c4d-1-gpt-4o-mini",
+     "status": "done", "reply": "...", "error": "", "figures": {...}, "ts": ...}
+
+``status`` is ``done``, ``failed``, ``truncated``, ``filtered`` or
+``interrupted``; ``figures`` are the reply's (``ttft_s``, ``tok_s``,
+``total_s``, ``tokens_in``, ``tokens_out``, ``counted``, ``cost`` where
+known). A run's name defaults to a digest of its models, prompts and system
+prompt, so running the same command again resumes it. A pair whose reply
+never reached the journal (the process was killed) is asked again, in a
+fresh session of the same name. This module knows no terminal: the front
+ends show progress through ``on_result``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from copilot_repl.errors import SessionExists, UsageError
+from copilot_repl.history.votes import append_record, read_records
+
+if TYPE_CHECKING:
+    from copilot_repl.api.client import CopilotClient
+    from copilot_repl.history.votes import Vote
+
+VERSION = 1
+SUBDIR = "compare"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+# -- prompts files -------------------------------------------------------------
+def parse_prompts(text: str, *, jsonl: bool = False) -> list[str]:
+    """Prompts from a file: one a line (blank lines and ``#`` comments
+    skipped), a multi-line prompt between lines holding only ``\"\"\"``; or,
+    for ``.jsonl``, one JSON string or ``{"prompt": ...}`` a line."""
+    prompts: list[str] = []
+    if jsonl:
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise UsageError(f"prompts line {number} is not JSON") from None
+            value = obj.get("prompt") if isinstance(obj, dict) else obj
+            if not isinstance(value, str) or not value.strip():
+                raise UsageError(f'prompts line {number}: expected a string or {{"prompt": …}}')
+            prompts.append(value)
+        return prompts
+    block: list[str] | None = None
+    for line in text.splitlines():
+        if line.strip() == '"""':
+            if block is None:
+                block = []
+            else:
+                if "\n".join(block).strip():
+                    prompts.append("\n".join(block))
+                block = None
+        elif block is not None:
+            block.append(line)
+        elif line.strip() and not line.lstrip().startswith("#"):
+            prompts.append(line.strip())
+    if block is not None:
+        raise UsageError('the prompts file ends inside a """ block')
+    return prompts
+
+
+# -- the plan ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    models: tuple[str, ...]  # provider:model, resolved
+    prompts: tuple[str, ...]
+    system: str = ""
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise UsageError("give at least one model (--models a,b)")
+        if len(set(self.models)) != len(self.models):
+            raise UsageError("a model is named twice in --models")
+        if not self.prompts:
+            raise UsageError("the prompts file holds no prompt")
+        if not self.name:
+            object.__setattr__(self, "name", default_name(self))
+
+    def pairs(self) -> list[tuple[int, str]]:
+        return [(i, m) for i in range(len(self.prompts)) for m in self.models]
+
+    def session_name(self, index: int, model: str) -> str:
+        """``NAME-N-MODEL``: findable, and a valid session name whatever the model."""
+        slug = _UNSAFE.sub("-", model.partition(":")[2] or model).strip("-.") or "model"
+        base = f"{self.name}-{index + 1}-"
+        room = 64 - len(base)
+        if len(slug) > room:
+            digest = hashlib.sha256(model.encode()).hexdigest()[:6]
+            slug = slug[: max(room - 7, 1)].rstrip("-.") + "-" + digest
+        return base + slug
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "t": "run",
+            "v": VERSION,
+            "name": self.name,
+            "models": list(self.models),
+            "system": self.system,
+            "prompts": list(self.prompts),
+            "ts": time.time(),
+        }
+
+
+def default_name(plan: Plan) -> str:
+    digest = hashlib.sha256(
+        json.dumps([list(plan.models), list(plan.prompts), plan.system]).encode()
+    ).hexdigest()
+    return f"cmp-{digest[:8]}"
+
+
+@dataclass
+class Result:
+    prompt_index: int
+    prompt: str
+    model: str
+    session: str
+    status: str
+    reply: str = ""
+    error: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
+    ts: float = field(default_factory=time.time)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("done", "truncated")
+
+    def to_dict(self, run: str) -> dict[str, Any]:
+        return {
+            "t": "result",
+            "v": VERSION,
+            "run": run,
+            "prompt_index": self.prompt_index,
+            "prompt": self.prompt,
+            "model": self.model,
+            "session": self.session,
+            "status": self.status,
+            "reply": self.reply,
+            "error": self.error,
+            "figures": self.figures,
+            "ts": self.ts,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Result:
+        if not isinstance(d, dict) or d.get("t") != "result":
+            raise ValueError("not a result record")
+        try:
+            return cls(
+                prompt_index=int(d["prompt_index"]),
+                prompt=str(d["prompt"]),
+                model=str(d["model"]),
+                session=str(d["session"]),
+                status=str(d["status"]),
+                reply=str(d.get("reply", "")),
+                error=str(d.get("error", "")),
+                figures=dict(d.get("figures") or {}),
+                ts=float(d.get("ts", 0.0)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"a result record lacks or mistypes {exc}") from None
+
+
+# -- the journal ---------------------------------------------------------------
+class Journal:
+    """A run's record in the data dir."""
+
+    def __init__(self, data_dir: Path, name: str) -> None:
+        self.path = Path(data_dir) / SUBDIR / f"{name}.jsonl"
+        self.warnings: list[str] = []
+
+    def read(self) -> tuple[dict[str, Any] | None, dict[tuple[int, str], Result]]:
+        """The header (None: no run yet) and the latest result of each pair."""
+        header: dict[str, Any] | None = None
+        results: dict[tuple[int, str], Result] = {}
+        for number, obj in read_records(self.path, self.warnings):
+            if isinstance(obj, dict) and obj.get("t") == "run" and header is None:
+                header = obj
+                continue
+            try:
+                r = Result.from_dict(obj)
+            except ValueError as exc:
+                self.warnings.append(f"{self.path} line {number} skipped: {exc}")
+                continue
+            results[(r.prompt_index, r.model)] = r
+        return header, results
+
+    def start(self, plan: Plan) -> dict[tuple[int, str], Result]:
+        """Begin ``plan``, or take up the same plan where it stopped; returns
+        the results already in. Another plan under the same name: refused."""
+        header, results = self.read()
+        if header is None:
+            append_record(self.path, plan.header())
+            return {}
+        same = (
+            header.get("models") == list(plan.models)
+            and header.get("prompts") == list(plan.prompts)
+            and header.get("system", "") == plan.system
+        )
+        if not same:
+            raise SessionExists(
+                f"a comparison named {plan.name!r} with other models or prompts exists "
+                f"({self.path}); pick another --name"
+            )
+        return results
+
+    def add(self, plan: Plan, result: Result) -> None:
+        append_record(self.path, result.to_dict(plan.name))
+
+
+def load_run(data_dir: Path, name: str) -> tuple[Plan, list[Result], list[str]]:
+    """A run as the journal holds it (``:compare --report NAME``)."""
+    journal = Journal(data_dir, name)
+    header, results = journal.read()
+    if header is None:
+        raise UsageError(f"no comparison named {name!r} (none at {journal.path})")
+    plan = Plan(
+        tuple(header.get("models") or ()),
+        tuple(header.get("prompts") or ()),
+        str(header.get("system") or ""),
+        name,
+    )
+    return plan, ordered(plan, results), journal.warnings
+
+
+def ordered(plan: Plan, results: Mapping[tuple[int, str], Result]) -> list[Result]:
+    return [results[p] for p in plan.pairs() if p in results]
+
+
+def write_jsonl(path: Path, plan: Plan, results: Iterable[Result]) -> None:
+    """``--out``: the results so far, written whole (temp file, then rename)."""
+    from copilot_repl.history.files import write_atomic
+
+    body = "".join(
+        json.dumps(r.to_dict(plan.name), ensure_ascii=False, separators=(",", ":")) + "\n"
+        for r in results
+    )
+    write_atomic(Path(path), body.encode())
+
+
+# -- running -------------------------------------------------------------------
+OnResult = Callable[[Result], None]
+
+
+async def run(
+    client: CopilotClient,
+    plan: Plan,
+    *,
+    retry_failed: bool = False,
+    on_result: OnResult | None = None,
+) -> list[Result]:
+    """Ask every pair not answered yet; returns all results in plan order.
+    Each provider gets at most its ``max_parallel`` requests at once."""
+    journal = Journal(client.config.data_dir, plan.name)
+    done = journal.start(plan)
+    todo = [p for p in plan.pairs() if p not in done or (retry_failed and not done[p].ok)]
+    for index, model in todo:  # before anything is asked: a foreign session stops it all
+        await _clear_leftover(client, plan.session_name(index, model), plan.prompts[index])
+    by_provider: dict[str, list[tuple[int, str]]] = {}
+    for pair in todo:
+        by_provider.setdefault(pair[1].partition(":")[0], []).append(pair)
+
+    async def worker(queue: list[tuple[int, str]]) -> None:
+        while queue:
+            index, model = queue.pop(0)
+            result = await ask(client, plan, index, model)
+            if result is None:
+                continue  # cancelled (Ctrl-C, the client stopping): asked again next time
+            journal.add(plan, result)
+            done[(index, model)] = result
+            if on_result is not None:
+                on_result(result)
+
+    workers = []
+    for provider, queue in by_provider.items():
+        width = max(1, client.config.provider(provider).max_parallel)
+        workers += [worker(queue) for _ in range(min(width, len(queue)))]
+    await asyncio.gather(*workers)
+    return ordered(plan, done)
+
+
+async def ask(client: CopilotClient, plan: Plan, index: int, model: str) -> Result | None:
+    """One prompt to one model, in its own new session (None: cancelled)."""
+    prompt = plan.prompts[index]
+    name = plan.session_name(index, model)
+    await _clear_leftover(client, name, prompt)
+    opts: dict[str, Any] = {"session_id": name, "model": model}
+    if plan.system:
+        opts["system_message"] = plan.system
+    session = await client.create_session(**opts)
+    turn = await session.submit(prompt)
+    await turn.wait()
+    if turn.cancelled:
+        return None
+    from copilot_repl.api.turn import status_of
+
+    status = "failed" if turn.error and not turn.text else str(status_of(turn))
+    return Result(
+        prompt_index=index,
+        prompt=prompt,
+        model=model,
+        session=name,
+        status=status,
+        reply=turn.text,
+        error=turn.error,
+        figures=dict(turn.figures()),
+    )
+
+
+async def _clear_leftover(client: CopilotClient, name: str, prompt: str) -> None:
+    """A session left by a run that was killed before its reply reached the
+    journal is replaced; any other session of that name is never touched."""
+    if not client.store.exists(name):
+        return
+    session = await client.resume_session(name)
+    msgs = session.messages
+    # killed before the prompt was written, or before the reply ended
+    ours = not msgs or (msgs[0].role == "user" and msgs[0].content == prompt and len(msgs) <= 2)
+    if not ours:
+        raise SessionExists(
+            f"session {name!r} exists and is not this comparison's; rename it, or pick --name"
+        )
+    await client.delete_session(name)
+
+
+# -- what people read ----------------------------------------------------------
+@dataclass(frozen=True)
+class ModelSummary:
+    model: str
+    replies: int
+    failures: int
+    ttft: float | None  # median seconds
+    rate: float | None  # median tokens per second (decode only)
+    tokens_in: int
+    tokens_out: int
+    counted: bool  # some token counts are estimates
+    cost: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "replies": self.replies,
+            "failures": self.failures,
+            "median_ttft_s": self.ttft,
+            "median_tok_s": self.rate,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "tokens_counted": self.counted,
+            "cost": self.cost,
+        }
+
+    def cells(self) -> list[str]:
+        mark = "~" if self.counted else ""
+        return [
+            self.model,
+            str(self.replies),
+            str(self.failures),
+            "-" if self.ttft is None else f"{self.ttft:.2f} s",
+            "-" if self.rate is None else f"{self.rate:.0f}",
+            f"{self.tokens_in}/{mark}{self.tokens_out}",
+            "-" if self.cost is None else f"${self.cost:.4f}",
+        ]
+
+
+SUMMARY_HEADER = ["model", "replies", "failed", "median TTFT", "median tok/s", "tokens in/out"]
+SUMMARY_HEADER = [*SUMMARY_HEADER, "cost"]
+
+
+def cost_of(figures: Mapping[str, Any]) -> float | None:
+    value = figures.get("cost", figures.get("cost_usd"))
+    return float(value) if isinstance(value, int | float) else None
+
+
+def summarize(plan: Plan, results: Sequence[Result]) -> list[ModelSummary]:
+    out = []
+    for model in plan.models:
+        mine = [r for r in results if r.model == model]
+        ok = [r for r in mine if r.ok]
+        ttfts = [
+            r.figures["ttft_s"] for r in ok if isinstance(r.figures.get("ttft_s"), int | float)
+        ]
+        rates = [r.figures["tok_s"] for r in ok if isinstance(r.figures.get("tok_s"), int | float)]
+        costs = [c for c in (cost_of(r.figures) for r in mine) if c is not None]
+        out.append(
+            ModelSummary(
+                model=model,
+                replies=len(ok),
+                failures=len(mine) - len(ok),
+                ttft=round(statistics.median(ttfts), 3) if ttfts else None,
+                rate=round(statistics.median(rates), 1) if rates else None,
+                tokens_in=sum(int(r.figures.get("tokens_in") or 0) for r in mine),
+                tokens_out=sum(int(r.figures.get("tokens_out") or 0) for r in mine),
+                counted=any(r.figures.get("counted") for r in mine),
+                cost=round(sum(costs), 6) if costs else None,
+            )
+        )
+    return out
+
+
+def figures_line(figures: Mapping[str, Any]) -> str:
+    """``0.21 s to first token · 48 tok/s · 3.1 s · 12→140 tokens · $0.0004``."""
+    bits = []
+    if isinstance(figures.get("ttft_s"), int | float):
+        bits.append(f"{figures['ttft_s']:.2f} s to first token")
+    if isinstance(figures.get("tok_s"), int | float):
+        bits.append(f"{figures['tok_s']:.0f} tok/s")
+    if isinstance(figures.get("total_s"), int | float):
+        bits.append(f"{figures['total_s']:.1f} s")
+    out_tokens = figures.get("tokens_out")
+    if out_tokens is not None:
+        mark = "~" if figures.get("counted") else ""
+        tin = figures.get("tokens_in")
+        bits.append(
+            f"{tin}→{mark}{out_tokens} tokens" if tin is not None else f"{mark}{out_tokens} tokens"
+        )
+    cost = cost_of(figures)
+    if cost is not None:
+        bits.append(f"${cost:.4f}")
+    return " · ".join(bits)
+
+
+def _cell(text: str) -> str:
+    """Text inside one Markdown table cell."""
+    body = text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "")
+    return body.strip().replace("\n", "<br>") or " "
+
+
+def report_markdown(plan: Plan, results: Sequence[Result], votes: Sequence[Vote] = ()) -> str:
+    """The comparison as Markdown: the summary, then each prompt with the
+    replies side by side (one column per model) and their figures, and the
+    votes cast on the same prompt between these models."""
+    lines = [f"# Comparison {plan.name}", ""]
+    lines.append("Models: " + ", ".join(f"`{m}`" for m in plan.models) + "  ")
+    if plan.system:
+        lines.append(f"System prompt: {_cell(plan.system)}  ")
+    lines.append(f"Prompts: {len(plan.prompts)}; replies: {len(results)} of {len(plan.pairs())}")
+    lines += ["", "## Summary", ""]
+    lines.append("| " + " | ".join(SUMMARY_HEADER) + " |")
+    lines.append("|" + "---|" * len(SUMMARY_HEADER))
+    for s in summarize(plan, results):
+        lines.append("| " + " | ".join(_cell(c) for c in s.cells()) + " |")
+    found = {(r.prompt_index, r.model): r for r in results}
+    for index, prompt in enumerate(plan.prompts):
+        lines += ["", f"## Prompt {index + 1}", ""]
+        lines += ["> " + line for line in prompt.splitlines()] or ["> "]
+        lines += ["", "| " + " | ".join(f"`{m}`" for m in plan.models) + " |"]
+        lines.append("|" + "---|" * len(plan.models))
+        row, figs = [], []
+        for model in plan.models:
+            r = found.get((index, model))
+            if r is None:
+                row.append("*(not asked yet)*")
+                figs.append(" ")
+                continue
+            text = r.reply if r.reply else ""
+            if r.status != "done":
+                text += f"\n\n*({r.status}{': ' + r.error if r.error else ''})*"
+            row.append(_cell(text))
+            figs.append(_cell(figures_line(r.figures) + f"\nsession `{r.session}`"))
+        lines.append("| " + " | ".join(row) + " |")
+        lines.append("| " + " | ".join(figs) + " |")
+        cast = [v for v in votes if v.prompt == prompt and set(v.contestants) <= set(plan.models)]
+        if cast:
+            lines += ["", "Votes:", ""]
+            for v in cast:
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(v.ts))
+                winner = v.winner or v.verdict
+                between = " vs ".join(v.contestants)
+                lines.append(f"- {when}: {between} → **{winner}**")
+    return "\n".join(lines) + "\n"
