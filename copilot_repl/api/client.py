@@ -14,7 +14,6 @@ The interactive shell and script mode are front ends over this class.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -209,6 +208,8 @@ class CopilotClient:
             raise UsageError(
                 f"provider type {provider.get('type')!r}: copilot-repl speaks the OpenAI API"
             )
+        import hashlib
+
         name = "byok-" + hashlib.sha256(url.encode()).hexdigest()[:8]
         key = str(provider.get("api_key") or provider.get("bearer_token") or "")
         env_name = f"COPILOT_REPL_{name.replace('-', '_').upper()}_KEY"

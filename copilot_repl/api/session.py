@@ -31,7 +31,6 @@ from copilot_repl.api.events import (
     UserMessageData,
 )
 from copilot_repl.api.history_events import history_events
-from copilot_repl.api.library import auto_compact, request_view
 from copilot_repl.api.options import SendOptions, send_options
 from copilot_repl.api.turn import Turn, TurnState, run_turn
 from copilot_repl.errors import ReplError, StoreError, TurnFailed, UsageError
@@ -327,6 +326,8 @@ class CopilotSession:
         self._emit(SessionEvent(T.USER_MESSAGE, data, self.session_id))
         await self._stream(turn)
         if self._client.config.auto_compact and turn.state is TurnState.DONE:
+            from copilot_repl.api.library import auto_compact
+
             await auto_compact(self)
 
     async def _stream(self, turn: Turn) -> None:
@@ -358,6 +359,8 @@ class CopilotSession:
                 if msgs[i].id == until_id:
                     msgs = msgs[: i + 1]
                     break
+        from copilot_repl.api.library import request_view  # here: start-up does not need it
+
         system, msgs, _ = request_view(
             self._client.store, self.session_id, self.system_message, msgs
         )

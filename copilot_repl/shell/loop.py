@@ -24,6 +24,7 @@ from copilot_repl.repl.completion import Sources, make_completer
 from copilot_repl.repl.controller import Repl
 from copilot_repl.repl.parsing import Line, natural_sorted, parse_line
 from copilot_repl.repl.wording import count, excerpt
+from copilot_repl.shell.first_frame import FirstFrame
 from copilot_repl.shell.keys import build_key_bindings
 from copilot_repl.shell.markdown_stream import make_console
 from copilot_repl.shell.terminal import TerminalOutput
@@ -109,14 +110,7 @@ class Shell:
 
     # -- what the prompt shows ------------------------------------------
     def _message(self) -> list[tuple[str, str]]:
-        s = self.repl.session
-        if s is None:
-            return [("", "> ")]
-        return [
-            ("class:prompt.name", s.session_id),
-            ("class:prompt.model", f" {s.model}"),
-            ("", " › "),
-        ]
+        return prompt_fragments(self.repl)
 
     def _toolbar(self) -> list[tuple[str, str]]:
         names = natural_sorted(self.repl.client.store.names())
@@ -409,6 +403,18 @@ def warm_imports() -> None:
     import rich.markdown  # noqa: F401
 
 
+def prompt_fragments(repl: Repl) -> list[tuple[str, str]]:
+    """The prompt: the current session and its model."""
+    s = repl.session
+    if s is None:
+        return [("", "> ")]
+    return [
+        ("class:prompt.name", s.session_id),
+        ("class:prompt.model", f" {s.model}"),
+        ("", " › "),
+    ]
+
+
 def welcome(repl: Repl) -> list[str]:
     """The start-up lines: how to get help and quit, and where the session
     that was reopened left off."""
@@ -441,17 +447,24 @@ async def run_shell(
     """Run the interactive shell until :quit or Ctrl-D; returns the exit status."""
     out = TerminalOutput(lambda: make_console(file or sys.stdout, plain=plain), plain=plain)
     repl = Repl(client, out)
+    frame: FirstFrame | None = None
     try:
         await client.start()
         await repl.open_initial(session_name)
         screen = file or sys.stdout
         screen.write("".join(line + "\n" for line in welcome(repl)))  # before rich loads
         screen.flush()
+        if input is None and output is None and file is None:  # drawn before prompt_toolkit loads
+            frame = FirstFrame.show(screen, sys.stdin, prompt_fragments(repl), plain=plain)
         shell = Shell(repl, out, input=input, output=output, plain=plain)
+        if frame is not None:
+            frame.hand_over()  # prompt_toolkit's first draw replaces it
         # The prompt is drawn first; then the modules the first reply needs
         # load in a thread, so that reply does not wait for them.
         loop = asyncio.get_running_loop()
         loop.call_later(WARM_AFTER, lambda: loop.run_in_executor(None, warm_imports))
         return await shell.run()
     finally:
+        if frame is not None:
+            frame.clear()
         await repl.close()

@@ -12,7 +12,6 @@ from typing import Any
 
 from copilot_repl.shell.clipboard import osc52, takes_osc52
 from copilot_repl.shell.display import ShellOutput
-from copilot_repl.shell.editor import edit_text
 
 
 class TerminalOutput(ShellOutput):
@@ -29,6 +28,8 @@ class TerminalOutput(ShellOutput):
 
     async def edit(self, text: str) -> str:
         with self.own_terminal():
+            from copilot_repl.shell.editor import edit_text
+
             return await edit_text(text, self.env)
 
     def copy(self, text: str) -> bool:

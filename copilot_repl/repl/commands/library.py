@@ -9,19 +9,19 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-from copilot_repl.api import library
 from copilot_repl.errors import UsageError
-from copilot_repl.history import compact, trash
-from copilot_repl.history.fork import fork_info, tree
 from copilot_repl.history.names import validate_name
-from copilot_repl.history.search import Hit, SearchIndex, since_ago
 from copilot_repl.history.store import Store
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.parsing import Args
 from copilot_repl.repl.registry import command
 
+# The modules behind these commands (search: sqlite3; trash, fork, compaction)
+# are imported where used: start-up registers the commands without them.
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
+    from copilot_repl.history.search import Hit
+    from copilot_repl.history.trash import Entry
     from copilot_repl.repl.frontend import Frontend
 
 MARK = ("«", "»")  # around a match in :find's snippets
@@ -45,6 +45,8 @@ class LibraryCommands(CommandGroup):
         nargs=(1, None),
     )
     async def find(self, a: Args) -> None:
+        from copilot_repl.history.search import SearchIndex, since_ago
+
         query = " ".join(f'"{p}"' if " " in p and '"' not in p else p for p in a.positional)
         since = since_ago(a.flags["since"]) if "since" in a.flags else None
         limit = positive(a.flags["limit"]) if "limit" in a.flags else 20
@@ -115,6 +117,8 @@ class LibraryCommands(CommandGroup):
         nargs=(0, None),
     )
     async def trash(self, a: Args) -> None:
+        from copilot_repl.history import trash
+
         store = self.client.store
         if not a.positional:
             items = trash.entries(store)
@@ -146,6 +150,9 @@ class LibraryCommands(CommandGroup):
         nargs=(1, 1),
     )
     async def restore(self, a: Args) -> None:
+        from copilot_repl.api import library
+        from copilot_repl.history import trash
+
         spec = a.positional[0]
         entry = trash.find(self.client.store, spec)
         session = await library.restore_session(self.client, entry.id, a.flags.get("as"))
@@ -181,6 +188,8 @@ class LibraryCommands(CommandGroup):
 async def remove_sessions(group: CommandGroup, names: list[str], *, purge: bool) -> str:
     """``:rm``: into the trash, or (``--purge``) for good, index included.
     Returns what to say."""
+    from copilot_repl.api import library
+
     client = group.client
     for name in names:
         if purge:
@@ -198,6 +207,8 @@ async def remove_sessions(group: CommandGroup, names: list[str], *, purge: bool)
 def clear_session(session: CopilotSession, *, purge: bool) -> str:
     """``:clear``: the messages go to the trash first (or, ``--purge``, leave
     the disk: the file is rewritten without them). Returns what to say."""
+    from copilot_repl.history import trash
+
     client = session._client
     store = client.store
     session.refresh()
@@ -217,7 +228,9 @@ def clear_session(session: CopilotSession, *, purge: bool) -> str:
     return f"cleared {session.session_id} ({n} messages; :restore {entry.id} brings them back)"
 
 
-def purge_entries(store: Store, chosen: list[trash.Entry]) -> str:
+def purge_entries(store: Store, chosen: list[Entry]) -> str:
+    from copilot_repl.history import trash
+
     if not chosen:
         return "the trash is empty"
     rewritten: list[str] = []
@@ -237,6 +250,8 @@ def purge_entries(store: Store, chosen: list[trash.Entry]) -> str:
 
 def purge_old_trash(store: Store, days: float) -> str:
     """``trash_days`` at start-up: what was purged, said (or "")."""
+    from copilot_repl.history import trash
+
     gone = trash.purge_older(store, days)
     for e in gone:
         _forget(store, e.name)
@@ -249,12 +264,16 @@ def purge_old_trash(store: Store, days: float) -> str:
 def _forget(store: Store, name: str) -> None:
     """Take a purged session's text out of the search index (if there is one)."""
     if (store.root / "search.db").exists():
+        from copilot_repl.history.search import SearchIndex
+
         with SearchIndex(store) as index:
             index.forget(name)
 
 
 def tree_rows(group: CommandGroup) -> list[list[str]]:
     """``:ls --tree``: sessions with each fork under its parent."""
+    from copilot_repl.history.fork import tree
+
     store = group.client.store
     cur = group.repl.current_name
     by_name = {s.name: s for s in store.summaries()}
@@ -277,6 +296,10 @@ def history_view(session: CopilotSession, *, all_messages: bool) -> list[tuple[s
     """``:history``: (role, text, label) to show. A fork says where it
     branched; a compaction shows its summary in place of the messages it
     replaced (``--all``: the messages, marked)."""
+    from copilot_repl.api import library
+    from copilot_repl.history import compact
+    from copilot_repl.history.fork import fork_info
+
     store = session._client.store
     out: list[tuple[str, str, str]] = []
     info = fork_info(store, session.session_id)

@@ -1,0 +1,76 @@
+"""Start-up stays light: the heavy libraries are imported where they are used
+(the first reply, :find, the first Markdown), never by the path to the first
+prompt. Checked by the modules a fresh interpreter holds afterwards, not by
+time (speed is measured in bench/)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("httpx", "httpcore", "rich", "prompt_toolkit", "sqlite3", "pygments", "markdown_it")
+HEAVY += ("hypothesis", "anyio", "h11")
+
+PROBE = """
+import io, json, sys
+from copilot_repl.cli import main
+out, err = io.StringIO(), io.StringIO()
+code = main(json.loads(sys.argv[1]), stdout=out, stderr=err)
+roots = sorted({m.split(".")[0] for m in sys.modules})
+print(json.dumps({"code": code, "err": err.getvalue(), "modules": roots}))
+"""
+
+
+def loaded(argv: list[str], stdin: str, home: Path) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argv)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COPILOT_REPL_HOME": str(home), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["code"] == 0, result["err"]
+    return set(result["modules"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "also_absent"),
+    [
+        (["--version"], "", ("asyncio",)),
+        (["--help"], "", ("asyncio",)),
+        (["--base-url", "http://127.0.0.1:9/v1"], "", ()),  # script mode, empty input
+        (["--base-url", "http://127.0.0.1:9/v1"], ":ls\n:help\n", ()),
+    ],
+)
+def test_start_up_imports_nothing_heavy(
+    argv: list[str], stdin: str, also_absent: tuple[str, ...], tmp_path: Path
+) -> None:
+    modules = loaded(argv, stdin, tmp_path)
+    assert not modules & {*HEAVY, *also_absent}
+
+
+def test_the_shell_modules_import_nothing_heavy(tmp_path: Path) -> None:
+    """Everything up to the first frame: prompt_toolkit comes after it."""
+    code = (
+        "import sys\n"
+        "import copilot_repl.shell.loop, copilot_repl.repl.commands, copilot_repl.launch\n"
+        "import json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    modules = set(json.loads(proc.stdout))
+    assert not modules & set(HEAVY)
+
+
+def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
+    """The check can fail: a command that needs sqlite3 shows it."""
+    modules = loaded(["--base-url", "http://127.0.0.1:9/v1"], ":find word\n", tmp_path)
+    assert "sqlite3" in modules
