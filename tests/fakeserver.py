@@ -17,6 +17,7 @@ directives removed, split into word deltas.  The model ``"slow"`` defaults to a 
 ``SLOW_MODEL_DELAY`` seconds.
 
 Faults (``Reply.fault`` or ``#fault=``): ``drop`` (close mid-stream),
+``drop_after_finish`` (close after the finish chunk: no usage, no ``[DONE]``),
 ``no_finish``, ``malformed`` (a line that is not JSON), ``error_in_stream``
 (``{"error": ...}``), ``error_event`` (``event: error`` whose data has no
 ``error`` key), ``inject`` (``Reply.inject``'s raw events after two deltas),
@@ -75,6 +76,7 @@ KEEPALIVE_INTERVAL = 0.2
 FAULTS = frozenset(
     {
         "drop",
+        "drop_after_finish",
         "no_finish",
         "malformed",
         "error_in_stream",
@@ -388,6 +390,9 @@ def stream_events(plan: Plan) -> Iterator[str | Op]:
     yield from _content_events(fmt, deltas[cut:], delay)
     if fault != "no_finish":
         yield fmt.finish()
+        if fault == "drop_after_finish":
+            yield Op.DROP
+            return
         if plan.include_usage and plan.reply.usage:
             yield fmt.usage()
     yield DONE_EVENT

@@ -263,3 +263,32 @@ async def test_an_endless_error_body_is_read_only_in_part(server: FakeServer) ->
     assert isinstance(out.error, ServerError)
     assert str(out.error).startswith('openai answered HTTP 500: {"error": {"message": "xxx')
     assert len(str(out.error)) < 400
+
+
+async def test_a_drop_after_the_finish_keeps_the_reply_complete(server: FakeServer) -> None:
+    server.queue(Reply(text=TEXT, fault="drop_after_finish"))
+    out = await ask(server)
+    assert out.error is None, out.error
+    assert out.end is not None
+    assert (out.end.text, out.end.finish_reason, out.end.completion_tokens) == (TEXT, "stop", None)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("url", ["http://xn--a.com/v1", "http://a\x00b/v1"])
+async def test_a_url_httpx_cannot_use_is_one_clean_line(url: str) -> None:
+    config = ProviderConfig(name="byok", base_url=url, max_retries=0)
+    provider = OpenAIProvider(config, {})
+    errors: list[ProviderError] = []
+    for call in (
+        lambda: provider.stream("m", [{"role": "user", "content": "x"}], print, print),
+        provider.list_models,
+    ):
+        try:
+            await call()
+        except ProviderError as exc:
+            errors.append(exc)
+    await provider.aclose()
+    assert len(errors) == 2
+    for error in errors:
+        assert " is not a valid URL (" in str(error)
+        assert str(error).isprintable()

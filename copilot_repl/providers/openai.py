@@ -118,6 +118,10 @@ class OpenAIProvider(Provider):
             key = self._key()
             check_api_key(self.config.api_key_env, key)
             check_transport_security(self.url, bool(key), self.allow_insecure)
+            try:
+                _ = httpx.URL(self.url).host  # the host is decoded (IDNA) here
+            except (httpx.InvalidURL, ValueError) as exc:
+                raise self._transport_error(httpx.InvalidURL(str(exc)), "") from None
             timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
             headers = {"Authorization": f"Bearer {key}"} if key else {}
             limits = httpx.Limits(max_connections=max(self.config.max_parallel, 1) + 2)
@@ -127,8 +131,9 @@ class OpenAIProvider(Provider):
         return self._client
 
     def _redacted(self, exc: ProviderError) -> ProviderError:
-        """``exc`` without the key, key-shaped values or URL userinfo in it."""
-        text = redact(str(exc), [self._key()])
+        """``exc`` on one clean line, without the key, key-shaped values or URL
+        userinfo in it."""
+        text = one_line(redact(str(exc), [self._key()]))
         if text == str(exc):
             return exc
         try:
@@ -176,7 +181,7 @@ class OpenAIProvider(Provider):
                     msg = _error_message(await _read_capped(resp), resp.status_code)
                     raise ServerError(f"{what}: {url} answered HTTP {resp.status_code}: {msg}")
                 raw = await _read_capped(resp, MODELS_BODY_BYTES)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._transport_error(exc, what) from None
         models = model_ids(raw)
         if models is None:
@@ -235,7 +240,6 @@ class OpenAIProvider(Provider):
 
         url = f"{self.url}/chat/completions"
         got = _Received()
-        name = self.config.name
         try:
             # The first-text deadline; once text flows, moved on by each event.
             async with asyncio.timeout(self.config.first_token_timeout) as deadline:
@@ -245,29 +249,36 @@ class OpenAIProvider(Provider):
                         await self._raise_status(resp, model)
                     _check_event_stream(resp, url)
                     return await self._read_events(resp, on_delta, got, deadline)
-        except TimeoutError:
-            if got.started:
-                raise self._silent() from None
-            raise StreamError(
+        except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
+            if got.finish is not None:
+                return got.end()  # complete: only the usage or [DONE] was lost
+            raise self._failure(exc, got) from None
+
+    def _failure(self, exc: Exception, got: _Received) -> Exception:
+        """The error for a stream that failed with ``exc`` after ``got``."""
+        import httpx
+
+        name = self.config.name
+        if isinstance(exc, TimeoutError) and not got.started:
+            return StreamError(
                 f"{name} sent no reply within {self.config.first_token_timeout:g} s "
                 "(first_token_timeout in the provider config)"
-            ) from None
-        except httpx.ReadTimeout:
-            if got.started:
-                raise self._silent() from None
-            raise StreamError(
+            )
+        if isinstance(exc, TimeoutError | httpx.ReadTimeout) and got.started:
+            return self._silent()
+        if isinstance(exc, httpx.ReadTimeout):
+            return StreamError(
                 f"{name} sent nothing for {self.config.read_timeout:g} s before the reply "
                 "started (read_timeout in the provider config)"
-            ) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError):
+            )
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
             if got.chars:
-                raise StreamError(
+                return StreamError(
                     f"the connection to {self.url} dropped in the middle of the reply"
-                ) from None
+                )
             error = StreamError(f"the connection to {self.url} closed before the reply started")
-            raise _Retry(error, 0.0) from None
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, f"request to {self.url} failed") from None
+            return _Retry(error, 0.0)
+        return self._transport_error(exc, f"request to {self.url} failed")
 
     def _silent(self) -> StreamError:
         return StreamError(
@@ -285,6 +296,11 @@ class OpenAIProvider(Provider):
         if isinstance(exc, httpx.ConnectError):
             return ConnectError(
                 f"cannot connect to {self.url} ({short_error(exc)}); "
+                "check --base-url or the provider config"
+            )
+        if isinstance(exc, httpx.InvalidURL):
+            return ConnectError(
+                f"{self.url} is not a valid URL ({short_error(exc)}); "
                 "check --base-url or the provider config"
             )
         if isinstance(exc, httpx.TimeoutException):
