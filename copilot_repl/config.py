@@ -11,9 +11,15 @@ Read from a TOML file (standard library ``tomllib``)::
     default_model = "qwen2.5"
     max_parallel = 4
     context_tokens = 32768
+    read_timeout = 60                     # longest silence once the reply flows (s)
+    first_token_timeout = 120             # from the request to the first text (s)
+    max_reply_chars = 2000000             # a longer reply is cut there (and kept)
 
     [aliases]
     claude-sonnet-4 = "work:qwen2.5"
+
+Every value is checked when the file is loaded: an error names the file, the
+line and the expected form (a misspelt setting gets "did you mean").
 """
 
 from __future__ import annotations
