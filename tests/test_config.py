@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from copilot_repl.config import BUILTIN_PROVIDERS, LOCAL_MODEL, load_config
 from copilot_repl.errors import ConfigError, UsageError
@@ -456,3 +458,50 @@ def test_wrong_top_level_type_names_the_type(tmp_path: Path) -> None:
     assert (
         str(info.value) == f"config file {path}, line 1: 'system' must be a string, not an integer"
     )
+
+
+# -- the loader, fuzzed: a Config or one ConfigError line, nothing else ------------
+
+_VALUES = [
+    '"x"', '""', "0", "1", "-1", "99999", "1.5", "-0.0", "nan", "inf", "-inf", "true",
+    "[1, 2]", "[]", "{ a = 1 }", "{ stream = true }", "{ t = nan }", "1979-05-27",
+    "07:32:00", '"http://127.0.0.1:1/v1"', '"http://[::1/v1"', '"http://h:99999/v1"',
+    '"ftp://h/v1"', '"file:///x"', '"https://u:p@h/v1"', '"local"', '"copilot"', '"openai"',
+    "9999999999999999999999",
+]  # fmt: skip
+_KEYS = [*sorted(BUILTIN_PROVIDERS["openai"].__dataclass_fields__), "baseurl", "bogus"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["work", "openai", "local", "copilot", "x.y"]),
+            st.lists(st.tuples(st.sampled_from(_KEYS), st.sampled_from(_VALUES)), max_size=5),
+        ),
+        max_size=3,
+    ),
+    st.sampled_from(["", 'model = "work:m"\n', "model = 3\n", 'modle = "x"\n', "system = nan\n"]),
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_config_loads_or_is_one_config_error(
+    tmp_path: Path, tables: list[tuple[str, list[tuple[str, str]]]], top: str
+) -> None:
+    text = top
+    for name, pairs in tables:
+        text += f"[providers.{name}]\n" + "".join(f"{k} = {v}\n" for k, v in dict(pairs).items())
+    path = write(tmp_path, text)
+    try:
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+    except ConfigError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith(f"config file {path}")
+
+
+@given(st.text())
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_text_loads_or_is_one_config_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "fuzz.toml"
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    try:
+        load_config(env={}, data_dir=tmp_path, config_path=path)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
