@@ -398,7 +398,6 @@ WARM_AFTER = 0.3  # seconds: after the first prompt is drawn
 def warm_imports() -> None:
     """Import what streaming a reply needs (httpx, rich's Markdown)."""
     import httpx  # noqa: F401
-    import httpx_sse  # noqa: F401
     import rich.live  # noqa: F401
     import rich.markdown  # noqa: F401
 
