@@ -169,3 +169,26 @@ async def test_eight_sessions_at_once_no_lost_or_mixed_tokens(
         ]
         assert [x["content"] for x in stored if x.get("role") == "assistant"] == [want]
         assert s.messages[-1].content == want
+
+
+async def test_byok_provider_key_is_checked_and_never_shown(server: FakeServer, home: Path) -> None:
+    key = "sk-" + "x" * 40 + "\r"
+    async with client_for(server, home) as client:
+        with pytest.raises(ReplError) as failed:
+            await client.create_session(provider={"base_url": server.url, "api_key": key})
+    message = str(failed.value)
+    assert "provider's api_key" in message and "control character" in message
+    assert key.strip() not in message
+    assert server.requests == []  # nothing was sent with it
+
+
+async def test_byok_provider_answers(server: FakeServer, home: Path) -> None:
+    async with client_for(server, home) as client:
+        s = await client.create_session(
+            provider={"type": "openai", "base_url": server.url, "api_key": "sk-good"},
+            model="echo",
+        )
+        reply = await s.send_and_wait("over byok")
+    assert reply is not None and reply.data.content == "echo: over byok"
+    assert server.requests[-1]["headers"]["authorization"] == "Bearer sk-good"
+    assert "sk-good" not in (home / "sessions" / f"{s.session_id}.jsonl").read_text()

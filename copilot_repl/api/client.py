@@ -41,6 +41,7 @@ from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import free_name, validate_name
 from copilot_repl.history.store import Store
 from copilot_repl.providers import Provider, make_provider
+from copilot_repl.providers.security import check_api_key
 
 CLIENT_OPTIONS = {"data_dir", "config_path", "model", "base_url"}
 # SDK client options about the CLI process that copilot-repl has no use for.
@@ -212,6 +213,8 @@ class CopilotClient:
 
         name = "byok-" + hashlib.sha256(url.encode()).hexdigest()[:8]
         key = str(provider.get("api_key") or provider.get("bearer_token") or "")
+        if key:
+            check_api_key("the provider's api_key", key)
         env_name = f"COPILOT_REPL_{name.replace('-', '_').upper()}_KEY"
         if key:
             self._extra_env[env_name] = key

@@ -28,6 +28,7 @@ from copilot_repl.errors import ProviderError, ReplError, StoreError
 from copilot_repl.history.messages import MessageStatus, estimate_tokens
 from copilot_repl.history.store import PROCESS_TOKEN
 from copilot_repl.providers.base import Provider, ReplyEnd
+from copilot_repl.sanitize import redact
 
 SAVE_EVERY = 1.0  # seconds: at most this much received text is ever unsaved
 _ids = itertools.count(1)
@@ -252,7 +253,8 @@ async def run_turn(
         turn.error_type = _error_type(exc)
         turn.status_code = getattr(exc, "status_code", None)
     except Exception as exc:  # a bug: end the turn cleanly, say so
-        turn.error = f"internal error (please report it): {type(exc).__name__}: {exc}"
+        detail = redact(str(exc))  # may quote a header, a URL with userinfo, a key
+        turn.error = f"internal error (please report it): {type(exc).__name__}: {detail}"
         turn.error_type = "internal"
     finally:
         saver.stop()

@@ -14,6 +14,7 @@ from copilot_repl.repl.frontend import Frontend
 from copilot_repl.repl.parsing import natural_sorted, parse_line
 from copilot_repl.repl.registry import Registry
 from copilot_repl.repl.wording import count
+from copilot_repl.sanitize import redact
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
@@ -28,9 +29,13 @@ class Repl:
 
     def __init__(self, client: CopilotClient, out: Frontend) -> None:
         from copilot_repl.repl.commands import command_groups
+        from copilot_repl.repl.masks import Masks
 
         self.client = client
         self.out = out
+        self.masks = Masks()  # sessions whose model is not shown (blind comparisons)
+        if hasattr(out, "masks"):
+            setattr(out, "masks", self.masks)  # noqa: B010  (see Frontend)
         self.session: CopilotSession | None = None  # the current session: stored here only
         # finished replies not shown yet, by session (the toolbar's "unread")
         self.unseen: dict[str, list[Turn]] = {}
@@ -262,12 +267,13 @@ class Repl:
         sid = event.session_id
         prefix = "" if sid == self.current_name else f"[{sid}] "
         kind = event.type
+        scrub = self.masks.scrub  # a blind session's model is not named
         if kind is T.SESSION_ERROR:
-            self.fail(prefix + event.data.message)
+            self.fail(prefix + scrub(sid, event.data.message))
         elif kind in (T.SESSION_INFO, T.SESSION_WARNING):
-            self.out.warn(prefix + event.data.message)
+            self.out.warn(prefix + scrub(sid, event.data.message))
         elif kind in (T.STATUS, T.QUEUED):
-            self.out.status(prefix + event.data.message)
+            self.out.status(prefix + scrub(sid, event.data.message))
         elif kind is T.ASSISTANT_TURN_END:
             self._turn_ended(sid, event.data.turn_id)
 
@@ -294,7 +300,7 @@ class Repl:
         self.out.error(message)
 
     def report(self, exc: BaseException) -> None:
-        self.fail(f"internal error (please report it): {type(exc).__name__}: {exc}")
+        self.fail(f"internal error (please report it): {type(exc).__name__}: {redact(str(exc))}")
 
     async def finish(self) -> None:
         """Wait for background replies (script mode's end of input)."""
