@@ -130,3 +130,14 @@ class Registry:
             alias = f" (:{', :'.join(cmd.aliases)})" if cmd.aliases else ""
             out.append((cmd.usage + alias, cmd.help))
         return out
+
+    def markdown_rows(self) -> list[str]:
+        """The command table of README.md, one row a command (a test keeps
+        the README equal to it)."""
+        rows = []
+        for cmd in self.commands:
+            usage = cmd.usage.replace("|", "\\|")
+            alias = f" (`:{'`, `:'.join(cmd.aliases)}`)" if cmd.aliases else ""
+            text = cmd.help.replace("|", "\\|")
+            rows.append(f"| `{usage}`{alias} | {text} |")
+        return rows
