@@ -95,23 +95,9 @@ def run_compare(
 
 
 def make_plan(client: Any, args: argparse.Namespace) -> Any:
-    """The plan the arguments describe (models resolved, prompts read)."""
-    from copilot_repl.history.names import validate_name
-    from copilot_repl.repl.batch import Plan, parse_prompts
+    from copilot_repl.repl.batch import make_plan as plan_of
 
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    resolved = tuple(client.config.resolve_model(m) for m in models)
-    for model in resolved:
-        client.provider_config(model)  # an unknown provider: one line now
-    path = Path(args.prompts)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the prompts file {path}: {exc}") from None
-    prompts = parse_prompts(text, jsonl=path.suffix == ".jsonl")
-    if args.name:
-        validate_name(args.name)
-    return Plan(resolved, tuple(prompts), args.system, args.name)
+    return plan_of(client, args.models, Path(args.prompts), args.system, args.name)
 
 
 async def _main(

@@ -36,8 +36,11 @@ class ScriptOutput:
     interactive = False
 
     def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
+        from copilot_repl.repl.masks import Masks
+
         self.stdout = stdout
         self.stderr = stderr
+        self.masks = Masks()
 
     def info(self, text: str) -> None:
         self.stdout.write(clean(text) + "\n")  # may quote a reply (:export)
@@ -87,7 +90,8 @@ class ScriptOutput:
     async def fanout(self, items: list[tuple[CopilotSession, Turn]]) -> str:
         await asyncio.gather(*(turn.wait() for _, turn in items))
         for session, turn in items:
-            self.stdout.write(f"=== {session.session_id} ({turn.model}) ===\n")
+            model = self.masks.model(session.session_id, turn.model)
+            self.stdout.write(f"=== {session.session_id} ({model}) ===\n")
             if turn.text:
                 self.stdout.write(clean(turn.text) + "\n")
             if turn.state != "done":

@@ -39,6 +39,7 @@ from copilot_repl.history.votes import append_record, read_records
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
+    from copilot_repl.api.turn import Turn
     from copilot_repl.history.votes import Vote
 
 VERSION = 1
@@ -124,6 +125,27 @@ class Plan:
             "prompts": list(self.prompts),
             "ts": time.time(),
         }
+
+
+def make_plan(
+    client: CopilotClient, models: str, prompts: Path, system: str = "", name: str = ""
+) -> Plan:
+    """The plan of ``--models a,b --prompts FILE``: models resolved (an
+    unknown provider says so now), the prompts read."""
+    from copilot_repl.history.names import validate_name
+
+    resolved = tuple(client.config.resolve_model(m.strip()) for m in models.split(",") if m.strip())
+    for model in resolved:
+        client.provider_config(model)
+    try:
+        text = prompts.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the prompts file {prompts}: {exc}") from None
+    if name:
+        validate_name(name)
+    return Plan(
+        resolved, tuple(parse_prompts(text, jsonl=prompts.suffix == ".jsonl")), system, name
+    )
 
 
 def default_name(plan: Plan) -> str:
@@ -264,6 +286,7 @@ def write_jsonl(path: Path, plan: Plan, results: Iterable[Result]) -> None:
 
 # -- running -------------------------------------------------------------------
 OnResult = Callable[[Result], None]
+OnTurn = Callable[["Turn"], None]
 
 
 async def run(
@@ -272,9 +295,11 @@ async def run(
     *,
     retry_failed: bool = False,
     on_result: OnResult | None = None,
+    on_turn: OnTurn | None = None,
 ) -> list[Result]:
     """Ask every pair not answered yet; returns all results in plan order.
-    Each provider gets at most its ``max_parallel`` requests at once."""
+    Each provider gets at most its ``max_parallel`` requests at once.
+    ``on_turn`` is given each turn as it is sent, ``on_result`` each result."""
     journal = Journal(client.config.data_dir, plan.name)
     done = journal.start(plan)
     todo = [p for p in plan.pairs() if p not in done or (retry_failed and not done[p].ok)]
@@ -287,7 +312,7 @@ async def run(
     async def worker(queue: list[tuple[int, str]]) -> None:
         while queue:
             index, model = queue.pop(0)
-            result = await ask(client, plan, index, model)
+            result = await ask(client, plan, index, model, on_turn)
             if result is None:
                 continue  # cancelled (Ctrl-C, the client stopping): asked again next time
             journal.add(plan, result)
@@ -303,7 +328,9 @@ async def run(
     return ordered(plan, done)
 
 
-async def ask(client: CopilotClient, plan: Plan, index: int, model: str) -> Result | None:
+async def ask(
+    client: CopilotClient, plan: Plan, index: int, model: str, on_turn: OnTurn | None = None
+) -> Result | None:
     """One prompt to one model, in its own new session (None: cancelled)."""
     prompt = plan.prompts[index]
     name = plan.session_name(index, model)
@@ -313,6 +340,8 @@ async def ask(client: CopilotClient, plan: Plan, index: int, model: str) -> Resu
         opts["system_message"] = plan.system
     session = await client.create_session(**opts)
     turn = await session.submit(prompt)
+    if on_turn is not None:
+        on_turn(turn)
     await turn.wait()
     if turn.cancelled:
         return None

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 
 class Frontend(Protocol):
     interactive: bool
+    # Optional: a front end with a ``masks`` attribute is given the Repl's
+    # ``Masks`` (repl/masks.py): the sessions whose model must not be shown
+    # (blind comparisons before the vote); it shows ``masks.model(sid, m)``
+    # wherever a session's model would appear (column headers).
 
     def info(self, text: str) -> None:
         """Plain command output."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from copilot_repl.repl.commands.compare import CompareCommands
 from copilot_repl.repl.commands.general import GeneralCommands
 from copilot_repl.repl.commands.library import LibraryCommands
 from copilot_repl.repl.commands.parallel import ParallelCommands
@@ -15,7 +16,13 @@ from copilot_repl.repl.commands.sessions import SessionCommands
 if TYPE_CHECKING:
     from copilot_repl.repl.controller import Repl
 
-GROUPS = (SessionCommands, LibraryCommands, ParallelCommands, GeneralCommands)
+GROUPS = (
+    SessionCommands,
+    LibraryCommands,
+    ParallelCommands,
+    CompareCommands,
+    GeneralCommands,
+)
 
 
 def command_groups(repl: Repl | None) -> list[object]:

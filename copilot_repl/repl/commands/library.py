@@ -285,7 +285,7 @@ def tree_rows(group: CommandGroup) -> list[list[str]]:
             [
                 "*" if name == cur else " ",
                 "  " * depth + ("└ " if depth else "") + name + where,
-                s.model,
+                group.repl.masks.model(name, s.model),
                 str(s.messages),
             ]
         )

@@ -73,7 +73,8 @@ class ParallelCommands(CommandGroup):
                 place[t.session_id] = place.get(t.session_id, 0) + 1
                 state = f"queued #{place[t.session_id]}"
             when = f"{t.elapsed:.1f} s"
-            rows.append([t.session_id, t.model, state, when, live_tokens(t), excerpt(t.prompt)])
+            model = self.repl.masks.model(t.session_id, t.model)
+            rows.append([t.session_id, model, state, when, live_tokens(t), excerpt(t.prompt)])
         self.out.table(["session", "model", "state", "elapsed", "tokens", "prompt"], rows)
 
     @command(

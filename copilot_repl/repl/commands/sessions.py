@@ -87,7 +87,7 @@ class SessionCommands(CommandGroup):
                 [
                     "*" if s.name == cur else " ",
                     s.name,
-                    s.model,
+                    self.repl.masks.model(s.name, s.model),
                     str(s.messages),
                     _when(s.modified),
                     "" if state == "idle" else state,

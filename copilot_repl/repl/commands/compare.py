@@ -1,0 +1,423 @@
+"""Commands that compare models: blind A/B rounds and votes, the
+scoreboard, re-running the last prompt on other models, word diffs of two
+replies, and batch comparisons.
+
+Blind rounds: ``:blind a,b PROMPT`` makes one fresh session per source
+session, each with the source's model and system prompt, named
+``blind-ID-A``, ``blind-ID-B``, … with the labels dealt in random order. Their
+models are hidden (``Repl.masks``) until ``:vote``, which records the
+verdict (``history/votes.py``) and reveals them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from copilot_repl.errors import SessionExists, UsageError
+from copilot_repl.history.votes import Side, Vote, VoteStore
+from copilot_repl.repl.commands.base import CommandGroup, positive
+from copilot_repl.repl.parsing import Args, split_targets
+from copilot_repl.repl.registry import BadArgs, command
+from copilot_repl.repl.wording import count, excerpt
+
+if TYPE_CHECKING:
+    from copilot_repl.api.session import CopilotSession
+    from copilot_repl.api.turn import Turn
+    from copilot_repl.history.messages import Message
+    from copilot_repl.repl.batch import Plan
+
+LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class BlindRound:
+    """A blind comparison waiting for its vote."""
+
+    name: str  # blind-7f3a
+    prompt: str
+    sides: dict[str, Side]  # label -> the session and what it hides
+    turns: dict[str, Turn]
+
+
+def contestants(sources: list[tuple[str, str]]) -> list[str]:
+    """What each (source session, model) is rated as: its model, or the model
+    and the session when one model is compared with itself."""
+    models = [m for _, m in sources]
+    return [m if models.count(m) == 1 else f"{m} ({s})" for s, m in sources]
+
+
+def slug(model: str) -> str:
+    return _UNSAFE.sub("-", model.partition(":")[2] or model).strip("-.") or "model"
+
+
+class CompareCommands(CommandGroup):
+    round: BlindRound | None = None
+
+    # -- blind A/B --------------------------------------------------------
+    @command(
+        "blind",
+        usage=":blind A,B,... PROMPT",
+        help=(
+            "blind comparison: PROMPT to fresh sessions with the models (and system prompts) "
+            "of A, B, ..., shown as A, B, ... in random order; :vote reveals them"
+        ),
+        complete="session-list",
+        nargs=None,
+    )
+    async def blind(self, args: str) -> None:
+        wanted, prompt = split_targets(args)
+        if len(wanted) < 2 or not prompt:
+            raise BadArgs("name two sessions or more")
+        if self.round is not None and self.round.name:
+            raise UsageError(f"{self.round.name} waits for its vote: :vote A|B|tie|bad first")
+        sources = [await self._session(n) for n in wanted]
+        if len({s.session_id for s in sources}) < 2:
+            raise BadArgs("name two different sessions")
+        if len(sources) > len(LABELS):
+            raise BadArgs(f"at most {len(LABELS)} sessions")
+        order = list(sources)
+        random.SystemRandom().shuffle(order)  # the labels' order: random per prompt
+        name = self._free_round_name()
+        rated = dict(
+            zip(
+                (s.session_id for s in sources),
+                contestants([(s.session_id, s.model) for s in sources]),
+                strict=True,
+            )
+        )
+        sides: dict[str, Side] = {}
+        sessions: list[CopilotSession] = []
+        masks = self.repl.masks
+        for label, src in zip(LABELS, order, strict=False):
+            sid = f"{name}-{label}"
+            masks.hide(sid, src.model)  # before anything about it can be shown
+            opts: dict[str, str] = {"session_id": sid, "model": src.model}
+            if src.system_message:
+                opts["system_message"] = src.system_message
+            sessions.append(await self.client.create_session(opts))
+            sides[label] = Side(sid, src.model, rated[src.session_id], src.session_id)
+        self.round = BlindRound(name, prompt, sides, {})
+        labels = ", ".join(sides)
+        self.out.note(
+            f"{name}: {labels} answer; models hidden until :vote {'|'.join(sides)}|tie|bad"
+        )
+        turns = await self._fanout(sessions, prompt, shown=[])
+        self.round.turns = dict(zip(sides, turns, strict=True))
+        if self.out.interactive:
+            self.out.note(f":vote {'|'.join(sides)}|tie|bad — which reply is better?")
+
+    def _free_round_name(self) -> str:
+        names = set(self.client.store.names())
+        while True:
+            name = f"blind-{os.urandom(2).hex()}"
+            if not any(n.startswith(name + "-") for n in names):
+                return name
+
+    @command(
+        "vote",
+        usage=":vote A|B|...|tie|bad",
+        help="the verdict of the blind comparison (bad: all replies bad); then the models",
+        nargs=(1, 1),
+    )
+    async def vote(self, a: Args) -> None:
+        rnd = self.round
+        if rnd is None:
+            raise UsageError("no blind comparison waits for a vote; :blind A,B PROMPT starts one")
+        verdict = a.positional[0]
+        verdict = verdict.upper() if verdict.upper() in rnd.sides else verdict.lower()
+        if verdict not in rnd.sides and verdict not in ("tie", "bad"):
+            raise BadArgs(f"vote {'|'.join(rnd.sides)}|tie|bad, not {a.positional[0]!r}")
+        running = [label for label, t in rnd.turns.items() if t.running]
+        if running:
+            raise UsageError(f"{', '.join(running)} still answering; :wait, then :vote")
+        vote = Vote(prompt=rnd.prompt, labels=rnd.sides, verdict=verdict, name=rnd.name)
+        VoteStore(self.client.config.data_dir).append(vote)
+        self.round = None
+        for side in rnd.sides.values():
+            self.repl.masks.reveal(side.session)
+        from copilot_repl.repl.batch import figures_line
+
+        rows = []
+        for label, side in rnd.sides.items():
+            mark = "← your pick" if label == verdict else ""
+            turn = rnd.turns.get(label)
+            figures = figures_line(turn.figures()) if turn is not None else ""
+            rows.append([label, side.model, side.source, side.session, figures, mark])
+        self.out.table(["label", "model", "from", "session", "figures", ""], rows)
+        what = {"tie": "a tie", "bad": "all bad"}.get(verdict, verdict)
+        self.out.note(f"vote recorded ({what}); :scores shows the ratings")
+
+    # -- the scoreboard ----------------------------------------------------
+    @command(
+        "scores",
+        usage=":scores [--json]",
+        help="ratings from every vote (Bradley-Terry, Elo scale, 95% interval), wins, losses",
+        flags={"--json": "json"},
+        switches=("json",),
+    )
+    async def scores(self, a: Args) -> None:
+        from copilot_repl.repl.ratings import Match, forest, rate
+
+        votes, warnings = VoteStore(self.client.config.data_dir).load()
+        for w in warnings:
+            self.out.warn(w)
+        ratings = rate([Match(v.contestants, v.winner, v.verdict == "bad") for v in votes])
+        if "json" in a.switches:
+            doc = {"votes": len(votes), "models": [r.to_dict() for r in ratings]}
+            self.out.info(json.dumps(doc, indent=2))
+            return
+        if not ratings:
+            self.out.info("no votes yet; :blind A,B PROMPT, then :vote")
+            return
+        bars = forest(ratings)
+        rows = [
+            [
+                r.name,
+                f"{r.rating:.0f}",
+                f"{r.low:.0f}–{r.high:.0f}",
+                bar,
+                str(r.votes),
+                str(r.wins),
+                str(r.losses),
+                str(r.ties + r.bad),
+            ]
+            for r, bar in zip(ratings, bars, strict=True)
+        ]
+        header = ["model", "rating", "95% interval", "", "votes", "won", "lost", "tied"]
+        self.out.table(header, rows)
+        self.out.status(
+            f"from {count(len(votes), 'vote')} in {VoteStore(self.client.config.data_dir).path}"
+        )
+
+    # -- the same prompt, other models ---------------------------------------
+    @command(
+        "again",
+        usage=":again M1[,M2...] | --model M",
+        help=(
+            "send the current session's last prompt, with the same history, to other models: "
+            "each in a new session forked there (NAME-MODEL), side by side with the original"
+        ),
+        complete="model",
+        flags={"--model": "model", "-m": "model"},
+        nargs=(0, 1),
+    )
+    async def again(self, a: Args) -> None:
+        wanted = [m.strip() for m in (a.flags.get("model") or "").split(",") if m.strip()]
+        if a.positional:
+            wanted += [m.strip() for m in a.positional[0].split(",") if m.strip()]
+        if not wanted:
+            raise BadArgs("name a model")
+        session = self.repl.current
+        session.refresh()
+        if session.busy:
+            raise UsageError(f"{session.session_id} is still answering; :wait, then :again")
+        msgs = session.messages
+        last = next((k for k in range(len(msgs) - 1, -1, -1) if msgs[k].role == "user"), None)
+        if last is None:
+            raise UsageError(f"{session.session_id} has no prompt to send again")
+        prompt = msgs[last].content
+        forks: list[CopilotSession] = []
+        for model in dict.fromkeys(wanted):
+            resolved = self.client.config.resolve_model(model)
+            self.client.provider_config(resolved)
+            new = self._free_name(f"{session.session_id}-{slug(resolved)}")
+            forks.append(
+                await self.client.fork_session(session.session_id, new, at=last, model=resolved)
+            )
+        self.out.note(
+            f"{prompt and excerpt(prompt)!r} to "
+            + ", ".join(f"{f.session_id} ({f.model})" for f in forks)
+        )
+        original = self._finished(session, msgs[last + 1 :], prompt)
+        await self._fanout(forks, prompt, shown=[original] if original else [])
+
+    def _free_name(self, base: str) -> str:
+        base = base[:60].rstrip("-.")
+        names = set(self.client.store.names())
+        if base not in names:
+            return base
+        for k in range(2, 1000):
+            if f"{base}-{k}" not in names:
+                return f"{base}-{k}"
+        raise SessionExists(f"too many sessions named {base}-N")
+
+    def _finished(
+        self, session: CopilotSession, after: list[Message], prompt: str
+    ) -> tuple[CopilotSession, Turn] | None:
+        """The original's reply as an ended turn, to show beside the new ones."""
+        from copilot_repl.api.turn import Turn, TurnState
+
+        reply = next((m for m in after if m.role == "assistant"), None)
+        if reply is None:
+            return None
+        turn = Turn(session_id=session.session_id, model=reply.model or session.model)
+        turn.prompt = prompt
+        turn.parts = [reply.content]
+        turn.chars = len(reply.content)
+        turn.tokens = reply.tokens
+        figures = getattr(reply, "figures", None) or {}
+        total = figures.get("total_s")
+        turn.started = turn.created
+        turn.ended = turn.created + (float(total) if isinstance(total, int | float) else 0.0)
+        turn.state = TurnState.DONE if reply.status == "done" else TurnState.INTERRUPTED
+        turn.mark_ended()
+        return session, turn
+
+    async def _fanout(
+        self,
+        sessions: list[CopilotSession],
+        prompt: str,
+        *,
+        shown: list[tuple[CopilotSession, Turn]],
+    ) -> list[Turn]:
+        """Like ``Repl.fanout``, with replies that have already ended shown
+        first; returns the new turns."""
+        for s in sessions:
+            await self.repl.check_transport(s)
+        items = list(shown)
+        for s in sessions:
+            self.repl.adopt(s)
+            items.append((s, await s.submit(prompt)))
+        new = [t.rid for _, t in items[len(shown) :]]
+        self.repl.followed.update(new)
+        try:
+            outcome = await self.out.fanout(items)
+        finally:
+            self.repl.followed.difference_update(new)
+        if outcome != "background":
+            for s in sessions:
+                self.repl.unseen.pop(s.session_id, None)
+        return [t for _, t in items[len(shown) :]]
+
+    # -- diffs -----------------------------------------------------------------
+    @command(
+        "diff",
+        usage=":diff A[@N] B[@M]",
+        help="word-level diff of the last replies of two sessions (or of messages N and M)",
+        complete="sessions",
+        nargs=(2, 2),
+    )
+    async def diff(self, a: Args) -> None:
+        from copilot_repl.repl.worddiff import diff, stats, unified
+
+        (la, ta), (lb, tb) = [await self._message(ref) for ref in a.positional]
+        pieces = diff(ta, tb)
+        s = stats(pieces)
+        show = getattr(self.out, "word_diff", None)  # coloured in the shell
+        if show is not None:
+            show(pieces, la, lb)
+        else:
+            self.out.info("\n".join(unified(pieces, la, lb)))
+        self.out.status(
+            f"{s.similarity:.0%} alike · {count(s.removed, 'word')} removed, {s.added} added"
+        )
+
+    async def _message(self, ref: str) -> tuple[str, str]:
+        """``NAME`` (its last reply) or ``NAME@N`` -> (label, text)."""
+        name, at, n = ref.partition("@")
+        session = await self._session(name or self.repl.current_name)
+        session.refresh()
+        msgs = session.messages
+        sid = session.session_id
+        if at:
+            k = positive(n)
+            if k > len(msgs):
+                raise UsageError(f"{sid} has {count(len(msgs), 'message')}; no message {k}")
+            msg = msgs[k - 1]
+            where = f"{sid}@{k}"
+        else:
+            found = [m for m in msgs if m.role == "assistant"]
+            if not found:
+                raise UsageError(f"{sid} has no reply yet")
+            msg = found[-1]
+            where = f"{sid}@{msgs.index(msg) + 1}"
+        model = self.repl.masks.model(sid, msg.model or session.model)
+        return f"{where} ({model})", msg.content
+
+    # -- batch -------------------------------------------------------------------
+    @command(
+        "compare",
+        usage=(
+            ":compare --models A,B --prompts FILE [--system TEXT] [--out FILE] "
+            "[--report FILE] [--name NAME] [--retry-failed] | :compare --name NAME --report FILE"
+        ),
+        help="each prompt of FILE to each model, every reply a session; a summary per model",
+        complete="path",
+        flags={
+            "--models": "models",
+            "--prompts": "prompts",
+            "--system": "system",
+            "--out": "out",
+            "--report": "report",
+            "--name": "name",
+            "--retry-failed": "retry_failed",
+        },
+        switches=("retry_failed",),
+    )
+    async def compare(self, a: Args) -> None:
+        from copilot_repl.history.files import write_atomic
+        from copilot_repl.repl import batch
+
+        f = a.flags
+        data_dir = self.client.config.data_dir
+        if "models" not in f and "prompts" not in f:
+            if "name" not in f or "report" not in f:
+                raise BadArgs()
+            plan, results, warnings = batch.load_run(data_dir, f["name"])
+            for w in warnings:
+                self.out.warn(w)
+        else:
+            if "models" not in f or "prompts" not in f:
+                raise BadArgs("give --models and --prompts")
+            plan = self._plan(f)
+            todo = len(plan.pairs())
+
+            def progress(r: batch.Result) -> None:
+                err = f" · {r.error}" if r.error else ""
+                line = f"{r.model} · prompt {r.prompt_index + 1} · {r.status}"
+                self.out.status(f"[{plan.name}] {line} · {batch.figures_line(r.figures)}{err}")
+
+            self.out.note(f"{plan.name}: {count(todo, 'reply', 'replies')} to get")
+            followed = self.repl.followed  # shown here: no "reply done" notice for each
+            rids: list[str] = []
+
+            def sent(turn: Turn) -> None:
+                rids.append(turn.rid)
+                followed.add(turn.rid)
+
+            try:
+                results = await batch.run(
+                    self.client,
+                    plan,
+                    retry_failed="retry_failed" in a.switches,
+                    on_result=progress,
+                    on_turn=sent,
+                )
+            finally:
+                followed.difference_update(rids)
+            if "out" in f:
+                batch.write_jsonl(Path(f["out"]).expanduser(), plan, results)
+        if "report" in f:
+            votes, _ = VoteStore(data_dir).load()
+            body = batch.report_markdown(plan, results, votes).encode()
+            write_atomic(Path(f["report"]).expanduser(), body)
+            self.out.note(f"report written to {f['report']}")
+        rows = [s.cells() for s in batch.summarize(plan, results)]
+        self.out.table(batch.SUMMARY_HEADER, rows)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            self.repl.failed = True
+            self.out.warn(f"{count(len(failed), 'reply', 'replies')} failed (--retry-failed)")
+
+    def _plan(self, f: dict[str, str]) -> Plan:
+        from copilot_repl.repl.batch import make_plan
+
+        prompts = Path(f["prompts"]).expanduser()
+        return make_plan(self.client, f["models"], prompts, f.get("system", ""), f.get("name", ""))
