@@ -263,7 +263,10 @@ def test_kill_9_during_compaction_leaves_whole_records(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     loaded = store.load("s")
-    assert loaded.warnings == [] and len(loaded.data.messages) == 8
+    # a kill in the middle of a write can leave at most the last record cut
+    # short; the reader skips it (and says so): the old state, never a broken one
+    assert all("incomplete last record" in w for w in loaded.warnings), loaded.warnings
+    assert len(loaded.data.messages) == 8
     found = compact.read_compactions(store.path("s"))
     assert found and all(c.text.endswith("words") for c in found)
     assert compact.current(found, loaded.data.messages) == found[-1]
