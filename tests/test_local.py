@@ -387,3 +387,119 @@ def test_a_server_that_dies_mid_reply_is_one_error_and_the_next_prompt_restarts_
         assert status == ["starting local model…"]
 
     loop.run_until_complete(main())
+
+
+# -- the warm start (launch.warm_up, LocalProvider.warm) ----------------------------
+def shell_in_pty(home: Path, *args: str) -> Any:
+    """copilot-repl's shell in a pseudo-terminal (cursor position requests answered)."""
+    import pexpect
+
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "copilot_repl", *args],
+        env=clean_env(COPILOT_REPL_HOME=str(home), TERM="xterm"),
+        cwd=str(ROOT),
+        dimensions=(30, 100),
+        timeout=120,
+    )
+
+
+def read_until(child: Any, pattern: str, seen: bytearray) -> None:
+    """Read the terminal until ``pattern`` shows, escape sequences left out
+    (a guard, not a timing)."""
+    import re
+
+    import pexpect
+
+    deadline = time.monotonic() + 120
+    while pattern not in re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", "", seen.decode(errors="replace")):
+        assert time.monotonic() < deadline, f"{pattern!r} never shown: {bytes(seen[-400:])!r}"
+        try:
+            data = child.read_nonblocking(65536, timeout=0.2)
+        except pexpect.TIMEOUT:
+            continue
+        seen += data
+        for _ in range(data.count(b"\x1b[6n")):
+            child.send(b"\x1b[1;1R")
+
+
+def test_the_shell_starts_the_server_before_the_first_prompt_and_stops_it(home: Path) -> None:
+    import pexpect
+
+    fast_home(home)
+    child = shell_in_pty(home)
+    seen = bytearray()
+    try:
+        read_until(child, "main local:smollm2 ›", seen)
+        deadline = time.monotonic() + 60
+        while not (before := servers(home)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # nothing typed: it starts on its own
+        assert len(before) == 1, "no server started in the background"
+        child.send(b"hi\r")
+        read_until(child, " tok/s", seen)  # the stats line after the reply
+        assert servers(home) == before  # the reply came from that server
+        child.send(b"\x04")
+        child.expect(pexpect.EOF, timeout=60)
+    finally:
+        child.close(force=True)
+    assert wait_gone(home) == [], "the shell exited without stopping its server"
+    assert messages(home, "main", "assistant")[-1]["content"].strip()
+
+
+def test_no_server_starts_for_a_session_on_another_provider(home: Path) -> None:
+    import pexpect
+    from fakeserver import FakeServer
+
+    fast_home(home)
+    with FakeServer() as server:
+        child = shell_in_pty(home, "--base-url", server.url)
+        seen = bytearray()
+        try:
+            read_until(child, "main openai:gpt-4o-mini ›", seen)
+            # a warm-up would have spawned the server before a typed line runs
+            child.send(b"hello\r")
+            read_until(child, "echo: hello", seen)
+            assert servers(home) == []
+            child.send(b"\x04")
+            child.expect(pexpect.EOF, timeout=60)
+        finally:
+            child.close(force=True)
+    assert servers(home) == []
+
+
+def test_a_server_still_loading_is_stopped_with_the_client(home: Path) -> None:
+    fast_home(home)
+
+    async def main() -> list[int]:
+        client = CopilotClient(env=clean_env(COPILOT_REPL_HOME=str(home)))
+        await client.start()
+        client.provider("local").warm()
+        deadline = time.monotonic() + 60
+        while not (started := servers(home)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await client.stop()  # most likely while the model still loads
+        return started
+
+    assert len(asyncio.run(main())) == 1
+    assert servers(home) == []  # stopped by client.stop(), not later
+
+
+def test_a_prompt_sent_while_the_server_warms_up_waits_for_it(home: Path) -> None:
+    fast_home(home)
+
+    async def main() -> tuple[list[str], list[int], list[int]]:
+        client = CopilotClient(env=clean_env(COPILOT_REPL_HOME=str(home)))
+        async with client:
+            session = await client.create_session(model="local", streaming=True)
+            client.provider("local").warm()
+            events = Events(session)
+            reply = await session.send_and_wait("hi", timeout=120)
+            assert reply is not None and reply.data.content.strip()
+            during = servers(home)
+            pid = client.provider("local").server.proc.pid  # type: ignore[attr-defined]
+        status = [e.data.message for e in events.of("copilot_repl.status")]
+        return status, during, [pid]
+
+    status, during, pid = asyncio.run(main())
+    assert during == pid  # one server: the one warming up answered
+    assert status == ["starting local model…"]  # said once, while it waited

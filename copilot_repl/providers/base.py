@@ -49,6 +49,10 @@ class Provider:
     async def list_models(self) -> list[str]:
         return []
 
+    def warm(self) -> None:
+        """Get ready for a first prompt in the background (a session using
+        this provider was opened); called with the event loop running."""
+
     def insecure_host(self) -> str | None:
         """The host an API key would go to in clear text, if not yet allowed."""
         return None

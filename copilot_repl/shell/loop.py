@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.errors import ReplError, UsageError
+from copilot_repl.launch import warm_up
 from copilot_repl.repl.completion import Sources, make_completer
 from copilot_repl.repl.controller import Repl
 from copilot_repl.repl.parsing import Line, natural_sorted, parse_line
@@ -455,6 +456,7 @@ async def run_shell(
         screen.flush()
         if input is None and output is None and file is None:  # drawn before prompt_toolkit loads
             frame = FirstFrame.show(screen, sys.stdin, prompt_fragments(repl), plain=plain)
+        warm_up(client, repl.session)  # the embedded model starts loading now
         shell = Shell(repl, out, input=input, output=output, plain=plain)
         if frame is not None:
             frame.hand_over()  # prompt_toolkit's first draw replaces it
