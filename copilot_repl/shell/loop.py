@@ -456,10 +456,10 @@ async def run_shell(
         screen.flush()
         if input is None and output is None and file is None:  # drawn before prompt_toolkit loads
             frame = FirstFrame.show(screen, sys.stdin, prompt_fragments(repl), plain=plain)
-        warm_up(client, repl.session)  # the embedded model starts loading now
         shell = Shell(repl, out, input=input, output=output, plain=plain)
         if frame is not None:
             frame.hand_over()  # prompt_toolkit's first draw replaces it
+        warm_up(client, repl.session)  # the embedded model starts loading now
         # The prompt is drawn first; then the modules the first reply needs
         # load in a thread, so that reply does not wait for them.
         loop = asyncio.get_running_loop()
