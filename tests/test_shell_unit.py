@@ -462,8 +462,8 @@ async def test_an_error_in_one_column_leaves_the_others(shell: Harness, server: 
     await shell.line(":new gamma", lambda: shell.current == "gamma", ":new gamma")
     server.queue(Reply(status=400, message="no such luck"), Reply(text="fine"), Reply(text="fine"))
     await shell.line(":all hi", lambda: shell.turns() == 0 and "tok/s" in shell.text, ":all")
-    cells = [ln for ln in shell.text.splitlines() if "error: " in ln and "│" in ln]
-    assert len(cells) == 1 and "no such luck" in cells[0]
+    cells = [ln for ln in shell.text.splitlines() if "│" in ln]  # three columns: it may wrap
+    assert sum("error: " in c for c in cells) == 1 and any("no such luck" in c for c in cells)
     assert sum(ln.count("│ fine") for ln in shell.text.splitlines()) == 2
     # every column starts right under its header: no empty first line
     lines = shell.text.splitlines()

@@ -1,24 +1,51 @@
 """How the interactive shell shows things: rich on the terminal, above the
-prompt when the prompt is up, live while replies stream."""
+prompt when the prompt is up, live while replies stream.
+
+While a reply streams in the foreground, the bottom of the terminal is a live
+region (``LiveRegion``): the newest rows of the reply, then the toolbar (every
+session's state), so other sessions can be watched during long waits. Lines
+printed meanwhile go above it. ``:ask``/``:all`` show their replies side by
+side in the same way, each column keeping its newest text in view."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from copilot_repl.repl.wording import count
 from copilot_repl.sanitize import clean, one_line
-from copilot_repl.shell.markdown_stream import PlainStream, markdown, stream_for
+from copilot_repl.shell.markdown_stream import (
+    LiveRegion,
+    MarkdownStream,
+    PlainStream,
+    Rows,
+    markdown,
+    recent,
+    render_rows,
+    stream_for,
+)
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
-    from rich.console import Console, RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
 
+    Item = tuple[CopilotSession, Turn]
+
 FANOUT_FPS = 8.0
-MIN_COLUMN = 36
+MIN_COLUMN = 30  # narrower than this, replies are stacked, not side by side
+# the toolbar's prompt_toolkit classes, as rich styles (for the live region)
+TOOLBAR_STYLES = {
+    "class:toolbar.current": "reverse bold",
+    "class:toolbar.streaming": "green",
+    "class:toolbar.queued": "yellow",
+    "class:toolbar.unread": "bold cyan",
+    "class:toolbar.failed": "red",
+    "class:toolbar.more": "dim",
+}
 
 
 class ShellOutput:
@@ -31,8 +58,13 @@ class ShellOutput:
         self.plain = plain
         self.prompt: PromptSession[str] | None = None
         self.following: list[Turn] = []
+        self.last_fanout: list[Item] = []  # what :view shows again
         self._to_background: asyncio.Event | None = None
         self._plain_stream: PlainStream | None = None  # a plain reply being shown
+        self._held: list[tuple[Any, ...]] | None = None  # lines said after the reply ended
+        from copilot_repl.repl.masks import Masks
+
+        self.masks = Masks()  # the Repl's, given at start: blind sessions' models hidden
 
     # -- one-line things ------------------------------------------------
 
@@ -44,7 +76,12 @@ class ShellOutput:
         return self._console
 
     def _print(self, *items: Any, **kw: Any) -> None:
-        """Print now, or above the prompt if the prompt is being shown."""
+        """Print now, or above the prompt if the prompt is being shown; what
+        is said once the reply being shown has ended (its error) waits until
+        the reply has been printed whole."""
+        if self._held is not None and self.following and not any(t.running for t in self.following):
+            self._held.append((items, kw))
+            return
         app = self.prompt.app if self.prompt is not None else None
         if app is not None and app.is_running:
             from prompt_toolkit.application import run_in_terminal
@@ -81,6 +118,24 @@ class ShellOutput:
         self._print(self._styled(f"── {label}", "bold blue" if role == "user" else "bold green"))
         self._print(self._styled(text, "") if self.plain or role == "user" else markdown(text))
 
+    def word_diff(self, pieces: list[Any], a_label: str, b_label: str) -> None:
+        """``:diff``: removed words red and struck through, added ones green
+        (``--plain``: the unified text of script mode)."""
+        from rich.text import Text
+
+        from copilot_repl.repl.worddiff import unified
+
+        if self.plain:
+            self._print(self._styled("\n".join(unified(pieces, a_label, b_label)), ""))
+            return
+        styles = {"equal": "", "delete": "red strike", "insert": "green"}
+        body = Text()
+        for piece in pieces:
+            body.append(clean(piece.text), style=styles[piece.tag])
+        self._print(self._styled(f"--- {a_label}", "red"))
+        self._print(self._styled(f"+++ {b_label}", "green"))
+        self._print(body)
+
     def table(self, header: list[str], rows: list[list[str]]) -> None:
         from rich import box
         from rich.table import Table
@@ -102,6 +157,27 @@ class ShellOutput:
             return False
         return answer.strip().lower() in ("y", "yes")
 
+    # -- the toolbar, while the prompt is not up --------------------------
+    def toolbar_line(self) -> RenderableType | None:
+        """The prompt's bottom toolbar as one rich line (None: no prompt)."""
+        bar = self.prompt.bottom_toolbar if self.prompt is not None else None
+        if not callable(bar):
+            return None
+        from rich.text import Text
+
+        try:
+            fragments: list[Any] = list(cast(Any, bar)())
+        except Exception:  # a bug in the toolbar must not stop a reply being shown
+            return None
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        for fragment in fragments:
+            style, text = fragment[0], fragment[1]
+            if self.plain:
+                line.append(text, "reverse" if style == "class:toolbar.current" else "")
+            else:
+                line.append(text, TOOLBAR_STYLES.get(style, ""))
+        return line
+
     # -- streaming --------------------------------------------------------
     def interrupt(self) -> bool:
         """Ctrl-C: cancel what is being followed. False if nothing is."""
@@ -118,19 +194,28 @@ class ShellOutput:
         return True
 
     async def follow(self, session: CopilotSession, turn: Turn) -> str:
-        stream = stream_for(self.console, plain=self.plain)
-        if isinstance(stream, PlainStream):
+        if turn.state == "streaming":  # joined midway (a switch): say whose text this is
+            self._print(self._styled(f"── {self._who(session, turn)} · streaming", "bold"))
+        if self.plain:
+            stream: Any = stream_for(self.console, plain=True)
             self._plain_stream = stream
+        else:
+            stream = MarkdownStream(self.console, footer=self.toolbar_line)
+            stream.start()
         if turn.text:
             stream.feed(turn.text)
-
         unwatch = turn.watch(stream.feed)
+        self._held = []
         try:
-            outcome = await self._watch([turn])
+            tick = stream.tick if isinstance(stream, MarkdownStream) else None
+            outcome = await self._watch([turn], tick)
         finally:
             unwatch()
             self._plain_stream = None
             stream.finish()
+            held, self._held = self._held, None
+            for items, kw in held:
+                self._print(*items, **kw)
         if outcome == "done":
             self.status(_stats(turn))
         return outcome
@@ -158,54 +243,114 @@ class ShellOutput:
             self.following = []
             self._to_background = None
 
-    async def fanout(self, items: list[tuple[CopilotSession, Turn]]) -> str:
-        from rich.live import Live
+    # -- several replies side by side ---------------------------------------
+    async def fanout(self, items: list[Item]) -> str:
+        """Live columns (or stacked panels when columns would be narrower than
+        MIN_COLUMN), each keeping its newest rows in view and its figures
+        shown as soon as it ends; then one final table in the scrollback."""
+        self.last_fanout = list(items)
+        region = LiveRegion(self.console)
+        region.start()
 
-        with Live(
-            self._columns(items, live=True),
-            console=self.console,
-            auto_refresh=False,
-            transient=True,
-            vertical_overflow="crop",
-        ) as live:
-            outcome = await self._watch(
-                [j for _, j in items],
-                tick=lambda: live.update(self._columns(items, live=True), refresh=True),
-            )
-        self.console.print(self._columns(items, live=False))
+        def tick() -> None:
+            if region.active:
+                region.show(self._live_fanout(items, region.room))
+
+        tick()
+        try:
+            outcome = await self._watch([t for _, t in items], tick=tick)
+        finally:
+            region.stop()
+        self.console.print(self._final_fanout(items))
         if outcome == "background":
-            self.notice("replies continue in the background; :jobs shows them")
+            self.notice("replies continue in the background; :view shows them side by side")
         return outcome
 
-    def _columns(self, items: list[tuple[CopilotSession, Turn]], *, live: bool) -> RenderableType:
+    async def view(self) -> str:
+        """``:view``: the last :ask/:all side by side again."""
+        return await self.fanout(self.last_fanout)
+
+    def _side_by_side(self, n: int) -> bool:
+        return n > 0 and self.console.width // n >= MIN_COLUMN
+
+    def _live_fanout(self, items: list[Item], room: int) -> list[Any]:
         from rich.console import Group
+
+        console = self.console
+        footer = self.toolbar_line()
+        room = max(room - (footer is not None), 2)
+        if self._side_by_side(len(items)):
+            view: RenderableType = self._columns(items, body=max(room - 6, 1), final=False)
+        else:
+            view = Group(*self._stacked_live(items, room))
+        rows = render_rows(console, view)[:room]
+        if footer is not None:
+            rows += render_rows(console, footer)[:1]
+        return rows
+
+    def _columns(self, items: list[Item], *, body: int, final: bool) -> RenderableType:
+        """One row of columns; ``body``: rows of text shown per column (the
+        newest), unless ``final`` (all of it)."""
         from rich.table import Table
 
-        width = self.console.width
-        per_row = max(1, min(len(items), width // MIN_COLUMN))
-        room = max(self.console.height // max(1, -(-len(items) // per_row)) - 4, 3)
-        tables = []
-        for start in range(0, len(items), per_row):
-            row = items[start : start + per_row]
-            table = Table(expand=True, show_lines=False, padding=(0, 1))
-            for session, turn in row:
-                table.add_column(
-                    self._styled(f"{session.session_id} ({turn.model})", "bold"),
-                    footer=self._styled(_stats(turn), "dim") if not turn.running else "",
-                    ratio=1,
-                )
-            table.show_footer = not live
-            table.add_row(*(self._cell(turn, live, room) for _, turn in row))
-            tables.append(table)
-        return Group(*tables)
+        table = Table(expand=True, show_lines=False, padding=(0, 1), show_footer=True)
+        for session, turn in items:
+            table.add_column(
+                self._line(f"{self._who(session, turn)}", "bold"),
+                footer=self._line(_figures(turn), "dim", wrap=final),
+                ratio=1,
+            )
+        if final:
+            table.add_row(*(self._cell(turn) for _, turn in items))
+        else:
+            table.add_row(*(_NewestRows(turn, body, self.plain) for _, turn in items))
+        return table
 
-    def _cell(self, turn: Turn, live: bool, room: int) -> RenderableType:
+    def _stacked_live(self, items: list[Item], room: int) -> list[Any]:
+        """Each reply under a header line, with as many of its newest rows
+        as fit; with more replies than rows, their header lines only."""
+        n = len(items)
+        shown = items if n <= room else items[: room - 1]
+        each = max((room - len(shown)) // max(len(shown), 1), 0)
+        out: list[Any] = []
+        for session, turn in shown:
+            out.append(self._header(session, turn))
+            if each:
+                out.append(_NewestRows(turn, each, self.plain))
+        if len(shown) < n:
+            out.append(self._line(f"… and {n - len(shown)} more", "dim"))
+        return out
+
+    def _final_fanout(self, items: list[Item]) -> RenderableType:
+        from rich.console import Group
+        from rich.text import Text
+
+        if self._side_by_side(len(items)):
+            return self._columns(items, body=0, final=True)
+        out: list[Any] = []
+        for session, turn in items:
+            out += [self._header(session, turn), self._cell(turn), Text()]
+        return Group(*out)
+
+    def _who(self, session: CopilotSession, turn: Turn) -> str:
+        """``NAME (MODEL)``; a blind session's model is not shown (repl/masks.py)."""
+        return f"{session.session_id} ({self.masks.model(session.session_id, turn.model)})"
+
+    def _header(self, session: CopilotSession, turn: Turn) -> RenderableType:
+        return self._line(f"── {self._who(session, turn)} · {_figures(turn)}", "bold")
+
+    def _line(self, text: str, style: str, *, wrap: bool = False) -> RenderableType:
+        """One line of text, cut with … if too long (unless ``wrap``)."""
+        from rich.text import Text
+
+        style = "" if self.plain else style
+        overflow: Literal["fold", "ellipsis"] = "fold" if wrap else "ellipsis"
+        return Text(clean(text), style=style, no_wrap=not wrap, overflow=overflow)
+
+    def _cell(self, turn: Turn) -> RenderableType:
         text = turn.text
         if turn.state == "queued":
             return self._styled("queued…", "dim")
-        if live:
-            lines = text.split("\n")[-room:]
-            return self._styled("\n".join(lines), "")
         body = markdown(text) if text and not self.plain else self._styled(text, "")
         if turn.error:
             from rich.console import Group
@@ -215,12 +360,74 @@ class ShellOutput:
         return body
 
 
+class _NewestRows:
+    """The newest ``rows`` rows of a reply, rendered (Markdown) at the width
+    it is given; only the end of the text is rendered, so the cost of a frame
+    does not grow with the reply."""
+
+    def __init__(self, turn: Turn, rows: int, plain: bool) -> None:
+        self.turn = turn
+        self.rows = rows
+        self.plain = plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.text import Text
+
+        turn, width = self.turn, options.max_width
+        if turn.state == "queued":
+            yield Text("queued…", style="dim")
+            return
+        text = recent(turn.text, max(self.rows * width * 2, 512))
+        view = Text(clean(text)) if self.plain else markdown(text)
+        rows = render_rows(console, view, width)
+        if turn.error:
+            rows += render_rows(console, Text(f"error: {one_line(turn.error)}", "red"), width)
+        yield Rows(rows[-self.rows :])
+
+
 async def _all_ended(turns: list[Turn]) -> None:
     for turn in turns:
         await turn.wait()
 
 
+def _tokens(turn: Turn) -> str:
+    """``12 tokens``, ``~12 tokens`` when counted here (no usage from the server)."""
+    return ("~" if turn.tokens_counted else "") + count(turn.tokens, "token")
+
+
 def _stats(turn: Turn) -> str:
-    rate = turn.tokens / turn.elapsed if turn.elapsed > 0 else 0.0
-    base = f"{turn.tokens} tokens · {turn.elapsed:.1f} s · {rate:.0f} tok/s"
-    return base if turn.state == "done" else f"{turn.state} · {base}"
+    """The line under a reply: ``200 tokens · 3.1 s · 64 tok/s``."""
+    figures = turn.figures()
+    parts = [] if turn.state == "done" else [str(turn.state)]
+    if turn.tokens or turn.state == "done":
+        parts.append(_tokens(turn))
+    parts.append(f"{turn.elapsed:.1f} s")
+    rate = figures.get("tok_s")
+    if rate is None and turn.tokens and turn.elapsed > 0:
+        rate = turn.tokens / turn.elapsed
+    if rate is not None:
+        parts.append(f"{rate:.0f} tok/s")
+    return " · ".join(parts)
+
+
+def _figures(turn: Turn) -> str:
+    """A column's footer: its state while it runs, then its figures
+    (tokens, time to first token, decode rate) as soon as it ends."""
+    if turn.state == "queued":
+        return "queued"
+    if turn.running:
+        tokens = f"~{turn.chars // 4} tokens · " if turn.chars else ""
+        return f"streaming · {tokens}{turn.elapsed:.1f} s"
+    figures = turn.figures()
+    parts = [] if turn.state == "done" else [str(turn.state)]
+    if turn.tokens or turn.state == "done":
+        parts.append(_tokens(turn))
+    if "ttft_s" in figures:
+        parts.append(f"TTFT {figures['ttft_s']:.2f} s")
+    rate = figures.get("tok_s")
+    if rate is None and turn.tokens and turn.elapsed > 0:
+        rate = turn.tokens / turn.elapsed
+    if rate is not None:
+        parts.append(f"{rate:.0f} tok/s")
+    parts.append(f"{turn.elapsed:.1f} s")
+    return " · ".join(parts)

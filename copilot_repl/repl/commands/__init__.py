@@ -12,6 +12,7 @@ from copilot_repl.repl.commands.general import GeneralCommands
 from copilot_repl.repl.commands.library import LibraryCommands
 from copilot_repl.repl.commands.parallel import ParallelCommands
 from copilot_repl.repl.commands.sessions import SessionCommands
+from copilot_repl.repl.commands.view import ViewCommands
 
 if TYPE_CHECKING:
     from copilot_repl.repl.controller import Repl
@@ -20,6 +21,7 @@ GROUPS = (
     SessionCommands,
     LibraryCommands,
     ParallelCommands,
+    ViewCommands,
     CompareCommands,
     GeneralCommands,
 )
