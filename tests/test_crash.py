@@ -51,7 +51,7 @@ def test_full_disk_reports_and_keeps_going(server: FakeServer, home: Path) -> No
     assert proc.returncode == 1
     assert "copilot-repl: error:" in err and "kept in memory only" in err
     assert "echo: not saved" in out  # the reply still arrived
-    assert "## user\n\nnot saved" in out  # and :export still has the unsaved turn
+    assert "## user\n\n```text\nnot saved\n```" in out  # :export still has the unsaved turn
     assert path.read_bytes() == before  # nothing saved was lost or damaged
 
 
