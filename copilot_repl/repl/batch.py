@@ -450,14 +450,16 @@ def summarize(plan: Plan, results: Sequence[Result]) -> list[ModelSummary]:
     return out
 
 
-def figures_line(figures: Mapping[str, Any]) -> str:
-    """``0.21 s to first token · 48 tok/s · 3.1 s · 12→140 tokens · $0.0004``."""
+def figures_line(figures: Mapping[str, Any], *, short: bool = False) -> str:
+    """``0.21 s to first token · 48 tok/s · 3.1 s · 12→140 tokens · $0.0004``
+    (``short``: ``TTFT 0.21 s`` and no total time)."""
     bits = []
     if isinstance(figures.get("ttft_s"), int | float):
-        bits.append(f"{figures['ttft_s']:.2f} s to first token")
+        ttft = figures["ttft_s"]
+        bits.append(f"TTFT {ttft:.2f} s" if short else f"{ttft:.2f} s to first token")
     if isinstance(figures.get("tok_s"), int | float):
         bits.append(f"{figures['tok_s']:.0f} tok/s")
-    if isinstance(figures.get("total_s"), int | float):
+    if isinstance(figures.get("total_s"), int | float) and not short:
         bits.append(f"{figures['total_s']:.1f} s")
     out_tokens = figures.get("tokens_out")
     if out_tokens is not None:

@@ -148,7 +148,7 @@ class CompareCommands(CommandGroup):
         for label, side in rnd.sides.items():
             mark = "← your pick" if label == verdict else ""
             turn = rnd.turns.get(label)
-            figures = figures_line(turn.figures()) if turn is not None else ""
+            figures = figures_line(turn.figures(), short=True) if turn is not None else ""
             rows.append([label, side.model, side.source, side.session, figures, mark])
         self.out.table(["label", "model", "from", "session", "figures", ""], rows)
         what = {"tie": "a tie", "bad": "all bad"}.get(verdict, verdict)
