@@ -59,7 +59,7 @@ class ProviderConfig:
     max_retries: int = 3
     params: Mapping[str, Any] = field(default_factory=dict)
     model_path: str = ""
-    threads: int = 0  # local: llama.cpp threads (0: the cores this process may use)
+    threads: int = 0  # local: llama.cpp threads (0: local.decode_threads, cpu_count)
     cli_path: str = ""  # copilot: the `copilot` CLI to run
     byok_base_url: str = ""  # copilot: route through this OpenAI-compatible server
     byok_type: str = "openai"
@@ -135,6 +135,7 @@ _TOP_KEYS = {
     "trash_days",
     "auto_compact",
     "summary_model",
+    "prices",
 }
 MAX_SECONDS = 86_400.0
 # Numeric settings: (lowest, highest, an example of the right form).
@@ -217,6 +218,8 @@ class Config:
     trash_days: float = 0.0  # purge trash items older than this at start-up (0: never)
     auto_compact: float = 0.0  # compact when a request would fill this much of the window
     summary_model: str = ""  # the model :compact asks ("" : the session's own)
+    # "provider:model" -> (input, output) in US dollars per million tokens
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def provider(self, name: str) -> ProviderConfig:
         try:
@@ -333,6 +336,34 @@ def _library_settings(raw: dict[str, Any], path: Path) -> dict[str, Any]:
         if not isinstance(raw["summary_model"], str):
             raise ConfigError(f"{_where(path, 'summary_model')}: 'summary_model' must be a string")
         out["summary_model"] = raw["summary_model"]
+    if "prices" in raw:
+        out["prices"] = _parse_prices(raw["prices"], path)
+    return out
+
+
+def _parse_prices(raw: Any, path: Path) -> dict[str, tuple[float, float]]:
+    """``[prices]``: ``"provider:model" = [input, output]``, dollars per
+    million tokens (the cost figure of each reply)."""
+    example = '"openai:gpt-4o-mini" = [0.15, 0.60]'
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_where(path, 'prices')}: [prices] must be a table, e.g. {example}")
+    out: dict[str, tuple[float, float]] = {}
+    for model, pair in raw.items():
+        ok = (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1e6
+                for v in pair
+            )
+        )
+        if not ok or ":" not in model:
+            raise ConfigError(
+                f"{_where(path, model, 'prices')}: prices are "
+                f'"provider:model" = [input, output] in dollars per million tokens, '
+                f"e.g. {example}"
+            )
+        out[model] = (float(pair[0]), float(pair[1]))
     return out
 
 

@@ -192,3 +192,29 @@ async def test_byok_provider_answers(server: FakeServer, home: Path) -> None:
     assert reply is not None and reply.data.content == "echo: over byok"
     assert server.requests[-1]["headers"]["authorization"] == "Bearer sk-good"
     assert "sk-good" not in (home / "sessions" / f"{s.session_id}.jsonl").read_text()
+
+
+async def test_a_price_table_gives_each_reply_a_cost(
+    server: FakeServer, home: Path, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[prices]\n"openai:gpt-4o-mini" = [1.0, 2.0]\n')
+    async with client_for(server, home, config_path=str(cfg)) as client:
+        s = await client.create_session(session_id="priced")
+        turn = await s.submit("what does it cost")
+        await turn.wait()
+    usage = {"in": turn.input_tokens, "out": turn.tokens}
+    assert usage["in"] and usage["out"] and not turn.tokens_counted
+    expected = round((usage["in"] * 1.0 + usage["out"] * 2.0) / 1_000_000, 6)
+    saved = [json.loads(x) for x in (home / "sessions" / "priced.jsonl").read_text().splitlines()]
+    assert saved[-1]["figures"]["cost"] == expected == turn.figures()["cost"]
+
+
+def test_a_wrong_price_is_one_config_line(tmp_path: Path) -> None:
+    from copilot_repl.config import load_config
+    from copilot_repl.errors import ConfigError
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[prices]\n"openai:gpt-4o-mini" = "cheap"\n')
+    with pytest.raises(ConfigError, match=r"dollars per million tokens, e\.g\."):
+        load_config(config_path=cfg, data_dir=tmp_path)

@@ -336,6 +336,7 @@ class CopilotSession:
         provider.ask_permission = self.settings.ask_permission
         budget = provider.config.context_tokens - provider.config.reply_tokens
         messages = self._request_messages(budget, turn.message_id)
+        turn.price = self._client.config.prices.get(self.model)
         turn.task = asyncio.create_task(
             run_turn(
                 turn,

@@ -76,6 +76,7 @@ class Turn:
     error_type: str = ""
     status_code: int | None = None
     cancelled: bool = False
+    price: tuple[float, float] | None = None  # dollars per million tokens in, out
     rid: str = field(default_factory=new_id)  # the reply's id
     task: asyncio.Task[None] | None = None
     # functions given each piece of the reply as it arrives, whatever the
@@ -126,7 +127,19 @@ class Turn:
             out["counted"] = True
         if self.finish_reason:
             out["finish_reason"] = self.finish_reason
+        cost = self.cost
+        if cost is not None:
+            out["cost"] = cost
         return out
+
+    @property
+    def cost(self) -> float | None:
+        """Dollars, from the price table of the config (None: no price, or
+        the tokens in are unknown and cost something)."""
+        if self.price is None or (self.input_tokens is None and self.price[0]):
+            return None
+        spent = (self.input_tokens or 0) * self.price[0] + self.tokens * self.price[1]
+        return round(spent / 1_000_000, 6)
 
     def cancel(self) -> None:
         """Cancel it: a queued turn never starts, a streaming one stops (its
