@@ -199,25 +199,34 @@ class Repl:
         else:
             self.unseen.pop(session.session_id, None)
 
-    async def fanout(self, sessions: list[CopilotSession], text: str) -> None:
-        """One prompt to several sessions, shown side by side; a busy session
-        gets it queued behind its reply."""
+    async def fanout(
+        self,
+        sessions: list[CopilotSession],
+        text: str,
+        *,
+        shown: list[tuple[CopilotSession, Turn]] | None = None,
+    ) -> list[Turn]:
+        """One prompt to several sessions, shown side by side (after the
+        already ended replies in ``shown``, e.g. the original of ``:again``);
+        a busy session gets it queued behind its reply. Returns the new turns."""
         if not text.strip():
             raise UsageError("the prompt is empty")
         for s in sessions:
             await self.check_transport(s)
-        items = []
+        items = list(shown or [])
         for s in sessions:
             self.adopt(s)
             items.append((s, await s.submit(text)))
-        self.followed.update(t.rid for _, t in items)
+        new = [t for _, t in items[len(shown or []) :]]
+        self.followed.update(t.rid for t in new)
         try:
             outcome = await self.out.fanout(items)
         finally:
-            self.followed.difference_update(t.rid for _, t in items)
+            self.followed.difference_update(t.rid for t in new)
         if outcome != "background":
             for s in sessions:
                 self.unseen.pop(s.session_id, None)
+        return new
 
     async def check_transport(self, session: CopilotSession) -> None:
         """An API key about to go over plain http to another host: the shell

@@ -108,7 +108,7 @@ class CompareCommands(CommandGroup):
         self.out.note(
             f"{name}: {labels} answer; models hidden until :vote {'|'.join(sides)}|tie|bad"
         )
-        turns = await self._fanout(sessions, prompt, shown=[])
+        turns = await self.repl.fanout(sessions, prompt)
         self.round.turns = dict(zip(sides, turns, strict=True))
         if self.out.interactive:
             self.out.note(f":vote {'|'.join(sides)}|tie|bad — which reply is better?")
@@ -236,7 +236,7 @@ class CompareCommands(CommandGroup):
             + ", ".join(f"{f.session_id} ({f.model})" for f in forks)
         )
         original = self._finished(session, msgs[last + 1 :], prompt)
-        await self._fanout(forks, prompt, shown=[original] if original else [])
+        await self.repl.fanout(forks, prompt, shown=[original] if original else [])
 
     def _free_name(self, base: str) -> str:
         base = base[:60].rstrip("-.")
@@ -269,32 +269,6 @@ class CompareCommands(CommandGroup):
         turn.state = TurnState.DONE if reply.status == "done" else TurnState.INTERRUPTED
         turn.mark_ended()
         return session, turn
-
-    async def _fanout(
-        self,
-        sessions: list[CopilotSession],
-        prompt: str,
-        *,
-        shown: list[tuple[CopilotSession, Turn]],
-    ) -> list[Turn]:
-        """Like ``Repl.fanout``, with replies that have already ended shown
-        first; returns the new turns."""
-        for s in sessions:
-            await self.repl.check_transport(s)
-        items = list(shown)
-        for s in sessions:
-            self.repl.adopt(s)
-            items.append((s, await s.submit(prompt)))
-        new = [t.rid for _, t in items[len(shown) :]]
-        self.repl.followed.update(new)
-        try:
-            outcome = await self.out.fanout(items)
-        finally:
-            self.repl.followed.difference_update(new)
-        if outcome != "background":
-            for s in sessions:
-                self.repl.unseen.pop(s.session_id, None)
-        return [t for _, t in items[len(shown) :]]
 
     # -- diffs -----------------------------------------------------------------
     @command(
