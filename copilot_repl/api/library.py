@@ -208,6 +208,34 @@ async def auto_compact(session: CopilotSession) -> Compaction | None:
 # -- trash -------------------------------------------------------------------
 
 
+@dataclass
+class Cleared:
+    """What ``clear_messages`` did."""
+
+    count: int  # messages cleared
+    entry: trash.Entry | None  # where they went (None: purged, or there were none)
+    backups: int = 0  # backup copies removed with a purge
+
+
+def clear_messages(session: CopilotSession, *, purge: bool) -> Cleared:
+    """``:clear``: the messages go to the trash first; with ``purge`` they
+    leave the disk (the file is rewritten without them, backups and the
+    search index too)."""
+    from copilot_repl.history.search import forget_session_text
+
+    store = session._client.store
+    session.refresh()
+    count = len(session.messages)
+    entry = None if purge else trash.trash_messages(store, session._loaded)
+    session.clear()
+    if not purge:
+        return Cleared(count, entry)
+    done = trash.vacuum(store, session.session_id)
+    forget_session_text(store, session.session_id)
+    session._loaded = store.load(session.session_id)
+    return Cleared(count, None, done.backups)
+
+
 async def trash_session(client: CopilotClient, session_id: str) -> trash.Entry:
     """``delete_session``, but into the trash (``restore_session`` undoes it)."""
     session = client.opened(session_id)

@@ -344,6 +344,13 @@ class SearchIndex:
             raise StoreError(f"cannot use the search index {self.path}: {exc}") from None
 
 
+def forget_session_text(store: Store, name: str) -> None:
+    """Take a purged session's text out of the index, if there is one."""
+    if (store.root / "search.db").exists():
+        with SearchIndex(store) as index:
+            index.forget(name)
+
+
 def fts_query(text: str) -> str:
     """The user's query as an FTS5 expression: each word (or ``"phrase"``)
     quoted, so punctuation in the query never is FTS5 syntax; a trailing

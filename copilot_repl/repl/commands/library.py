@@ -205,27 +205,17 @@ async def remove_sessions(group: CommandGroup, names: list[str], *, purge: bool)
 
 
 def clear_session(session: CopilotSession, *, purge: bool) -> str:
-    """``:clear``: the messages go to the trash first (or, ``--purge``, leave
-    the disk: the file is rewritten without them). Returns what to say."""
-    from copilot_repl.history import trash
+    """``:clear``: what to say about what ``library.clear_messages`` did."""
+    from copilot_repl.api import library
 
-    client = session._client
-    store = client.store
-    session.refresh()
-    n = len(session.messages)
-    entry = None
-    if not purge:
-        entry = trash.trash_messages(store, session._loaded)
-    session.clear()
+    done = library.clear_messages(session, purge=purge)
+    name = session.session_id
     if purge:
-        done = trash.vacuum(store, session.session_id)
-        _forget(store, session.session_id)
-        session._loaded = store.load(session.session_id)
         extra = f", and {done.backups} backup copies" if done.backups else ""
-        return f"cleared {session.session_id} ({n} messages): removed from the disk{extra}"
-    if entry is None:
-        return f"{session.session_id} had no messages"
-    return f"cleared {session.session_id} ({n} messages; :restore {entry.id} brings them back)"
+        return f"cleared {name} ({done.count} messages): removed from the disk{extra}"
+    if done.entry is None:
+        return f"{name} had no messages"
+    return f"cleared {name} ({done.count} messages; :restore {done.entry.id} brings them back)"
 
 
 def purge_entries(store: Store, chosen: list[Entry]) -> str:
@@ -262,12 +252,9 @@ def purge_old_trash(store: Store, days: float) -> str:
 
 
 def _forget(store: Store, name: str) -> None:
-    """Take a purged session's text out of the search index (if there is one)."""
-    if (store.root / "search.db").exists():
-        from copilot_repl.history.search import SearchIndex
+    from copilot_repl.history.search import forget_session_text
 
-        with SearchIndex(store) as index:
-            index.forget(name)
+    forget_session_text(store, name)
 
 
 def tree_rows(group: CommandGroup) -> list[list[str]]:
@@ -292,7 +279,9 @@ def tree_rows(group: CommandGroup) -> list[list[str]]:
     return rows
 
 
-def history_view(session: CopilotSession, *, all_messages: bool) -> list[tuple[str, str, str]]:
+def history_view(
+    store: Store, session: CopilotSession, *, all_messages: bool
+) -> list[tuple[str, str, str]]:
     """``:history``: (role, text, label) to show. A fork says where it
     branched; a compaction shows its summary in place of the messages it
     replaced (``--all``: the messages, marked)."""
@@ -300,7 +289,6 @@ def history_view(session: CopilotSession, *, all_messages: bool) -> list[tuple[s
     from copilot_repl.history import compact
     from copilot_repl.history.fork import fork_info
 
-    store = session._client.store
     out: list[tuple[str, str, str]] = []
     info = fork_info(store, session.session_id)
     if info is not None:

@@ -176,7 +176,7 @@ class SessionCommands(CommandGroup):
     async def history(self, a: Args) -> None:
         session = self.repl.current
         session.refresh()
-        shown = history_view(session, all_messages="all" in a.switches)
+        shown = history_view(self.client.store, session, all_messages="all" in a.switches)
         if a.positional:
             shown = shown[-positive(a.positional[0]) :]
         if not session.messages:
