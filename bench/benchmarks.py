@@ -3,13 +3,17 @@ compared with a floor measured in the same run."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import random
+import re
 import shutil
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from arrival import ArrivalServer
 from floors import ASYNC_FLOOR, NOTHING, SYNC_FLOOR
@@ -17,6 +21,7 @@ from harness import (
     CLI,
     PROMPT_RE,
     PYTHON,
+    READY_RE,
     STATS_RE,
     ChildResult,
     Goal,
@@ -48,6 +53,9 @@ class Sizes:
     store_sessions: int = 1_000
     store_messages: int = 200
     big_messages: int = 10_000
+    local_rounds: int = 3  # per timed round: copilot-repl and the floor, alternating
+    local_tokens: int = 200
+    local_old: bool = True  # also the threads = 2 rows
 
 
 FULL = Sizes()
@@ -59,6 +67,9 @@ QUICK = Sizes(
     store_sessions=20,
     store_messages=20,
     big_messages=200,
+    local_rounds=1,
+    local_tokens=16,
+    local_old=False,
 )
 
 Bench = Callable[[Sizes], list[Row]]
@@ -132,11 +143,21 @@ def bench_script(sizes: Sizes) -> list[Row]:
 # --------------------------------------------------------------------------- 2. start
 
 
-def _prompt_in_pty(argv: list[str], env: dict[str, str]) -> Sample:
+def _prompt_in_pty(
+    argv: list[str], env: dict[str, str], ready: list[Sample] | None = None
+) -> Sample:
+    """Start → the prompt drawn; with ``ready``, also start → the line
+    editor's own prompt (keys are read from there on), appended to it."""
     pty = PtyChild(argv, env)
     try:
         t = pty.wait_for(PROMPT_RE, timeout=30)
-        return Sample(wall=t - pty.started, cpu=proc_cpu(pty.pid), rss_kb=proc_hwm_kb(pty.pid))
+        drawn = Sample(wall=t - pty.started, cpu=proc_cpu(pty.pid), rss_kb=proc_hwm_kb(pty.pid))
+        if ready is not None:
+            pty.tail = pty.last.string if pty.last else b""  # the editor's mark may precede
+            t = pty.wait_for(READY_RE, timeout=30)
+            sample = Sample(wall=t - pty.started, cpu=proc_cpu(pty.pid))
+            ready.append(Sample(sample.wall, sample.cpu, proc_hwm_kb(pty.pid)))
+        return drawn
     finally:
         pty.close()
 
@@ -144,27 +165,34 @@ def _prompt_in_pty(argv: list[str], env: dict[str, str]) -> Sample:
 def bench_start(sizes: Sizes) -> list[Row]:
     floor = Row("start", "floor: python -c pass")
     version = Row("start", "copilot-repl --version", floor=floor, goal=Goal("abs", 0.15))
-    script = Row("start", "script mode, empty input (fresh data dir)", floor=floor)
-    pty_floor = Row("start", "floor: python prints › in a pty", floor=floor)
+    script = Row(
+        "start", "script mode, empty input (fresh data dir)", floor=floor, goal=Goal("abs", 0.15)
+    )
+    pty_floor = Row("start", "floor: python prints › in a pty")
     prompt = Row(
         "start",
         "interactive prompt drawn in a pty (fresh data dir)",
-        floor=floor,
-        goal=Goal("abs", 0.35),
+        floor=pty_floor,
+        goal=Goal("ratio", 4.0),
     )
+    ready = Row("start", "line editor's prompt drawn (keys read from here)", floor=pty_floor)
     version_nc = Row("start", "--version, no .pyc (PYTHONDONTWRITEBYTECODE=1)", floor=floor)
-    prompt_nc = Row("start", "prompt in a pty, no .pyc (PYTHONDONTWRITEBYTECODE=1)", floor=floor)
-    rows = [floor, version, script, pty_floor, prompt, version_nc, prompt_nc]
+    prompt_nc = Row(
+        "start", "prompt in a pty, no .pyc (PYTHONDONTWRITEBYTECODE=1)", floor=pty_floor
+    )
+    rows = [floor, version, script, pty_floor, prompt, ready, version_nc, prompt_nc]
     with ServerProcess() as server, scratch() as tmp:
         homes = Homes(tmp)
         shell = [CLI, "--base-url", server.url]
         for timed in _rounds(sizes):
+            editor: list[Sample] = []
             samples = [
                 checked(run_child([PYTHON, "-c", NOTHING], env=child_env()), "python").sample,
                 checked(run_child([CLI, "--version"], env=child_env()), "--version").sample,
                 repl_run(server, homes.new(), "")[0],
                 _prompt_in_pty([PYTHON, "-c", "print('\\u203a')"], child_env(homes.new())),
-                _prompt_in_pty(shell, child_env(homes.new())),
+                _prompt_in_pty(shell, child_env(homes.new()), editor),
+                *editor,
                 checked(
                     run_child([CLI, "--version"], env=child_env(bytecode=False)), "--version"
                 ).sample,
@@ -204,7 +232,7 @@ def _shell_turns_once(
     pty = PtyChild([CLI, "--base-url", url], env, rows=40, cols=120)
     samples = []
     try:
-        pty.wait_for(PROMPT_RE, timeout=30)
+        pty.wait_for(READY_RE, timeout=30)  # not the first frame: keys wait for the editor
         for n in deltas:
             cpu0 = proc_cpu(pty.pid) or 0.0
             t0 = pty.send(f"go #deltas={n}\r")
@@ -467,6 +495,89 @@ def _bench_search(sizes: Sizes) -> list[Row]:
     return bench_search(sizes)
 
 
+# --------------------------------------------------------------------------- 8. local model
+
+LOCAL_FIRST = "[providers.local]\nparams = {max_tokens = 1, temperature = 0.0}\n"
+ONE_TOKEN_STATS = re.compile(rb"[0-9]+ tokens? \xc2\xb7 [0-9.]+ s")
+
+
+def _local_shell(home: Path, delay: float | None) -> Sample:
+    """The shell on the embedded model (warm-up on): a one-token prompt sent
+    ``delay`` s after start (None: as soon as the first prompt is drawn);
+    Enter → the reply's stats line (one token: ~ the first token)."""
+    (home / "config.toml").write_text(LOCAL_FIRST)
+    pty = PtyChild([CLI], child_env(home), rows=40, cols=120)
+    try:
+        pty.wait_for(PROMPT_RE, timeout=120)
+        if delay is not None:
+            pty.pump_until(pty.started + delay)
+        t0 = pty.send("hi\r")
+        t1 = pty.wait_for(ONE_TOKEN_STATS, timeout=300)
+        return Sample(wall=t1 - t0, cpu=None, rss_kb=proc_hwm_kb(pty.pid))
+    finally:
+        pty.close()
+
+
+def _local_driver(home: Path, rounds: int, tokens: int, threads: int = 0) -> dict[str, Any]:
+    args = [PYTHON, str(HERE / "local_model.py"), str(rounds), str(tokens), str(threads)]
+    r = checked(run_child(args, env=child_env(home)), "local_model.py")
+    return dict(json.loads(r.out))
+
+
+def bench_local(sizes: Sizes) -> list[Row]:
+    """The embedded model: Enter → first token in the shell (a prompt sent at
+    once, and one second after start), and decode throughput through
+    copilot-repl against a bare httpx client on the same llama.cpp server."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        print("bench: local: llama-cpp-python is not installed; skipped", file=sys.stderr)
+        return []
+    n, tokens = sizes.local_rounds, sizes.local_tokens
+    floor_first = Row("local", "floor: bare httpx, warm server: send → first token")
+    cold = Row("local", "API, server not started: send → first token", floor=floor_first)
+    at_once = Row("local", "shell: Enter at the first prompt → 1-token reply", floor=floor_first)
+    later = Row(
+        "local",
+        "shell: Enter 1 s after start → 1-token reply",
+        floor=floor_first,
+        goal=Goal("abs", 0.3),
+    )
+    repl_first = Row(
+        "local", "copilot-repl API, warm server: send → first token", floor=floor_first
+    )
+    floor_rate = Row("local", f"floor: bare httpx, decode ({tokens} tokens)", unit="tok/s")
+    repl_rate = Row(
+        "local",
+        f"copilot-repl API, decode ({tokens} tokens)",
+        unit="tok/s",
+        floor=floor_rate,
+        goal=Goal("ratio", 0.95, at_least=True),
+    )
+    floor_rate2 = Row("local", "floor: decode, threads = 2 (the old default)", unit="tok/s")
+    repl_rate2 = Row("local", "copilot-repl: decode, threads = 2", unit="tok/s", floor=floor_rate2)
+    with scratch() as tmp:
+        homes = Homes(tmp)
+        for timed in _rounds(sizes):
+            s_once = _local_shell(homes.new(), None)
+            s_later = _local_shell(homes.new(), 1.0)
+            d = _local_driver(homes.new() / "h", n, tokens)
+            d2 = _local_driver(homes.new() / "h", n, tokens, threads=2) if sizes.local_old else {}
+            if not timed:
+                continue
+            at_once.samples.append(s_once)
+            later.samples.append(s_later)
+            cold.samples.append(Sample(wall=d["cold"]))
+            for r in d["rounds"]:
+                floor_first.samples.append(Sample(wall=r["floor_first"]))
+                repl_first.samples.append(Sample(wall=r["repl_first"]))
+                floor_rate.samples.append(Sample(wall=r["floor_rate"]))
+                repl_rate.samples.append(Sample(wall=r["repl_rate"]))
+            for r in d2.get("rounds", []):
+                floor_rate2.samples.append(Sample(wall=r["floor_rate"]))
+                repl_rate2.samples.append(Sample(wall=r["repl_rate"]))
+    rows = [floor_first, cold, at_once, later, repl_first, floor_rate, repl_rate]
+    return rows + ([floor_rate2, repl_rate2] if sizes.local_old else [])
+
+
 BENCHES: dict[str, Bench] = {
     "script": bench_script,
     "start": bench_start,
@@ -475,4 +586,5 @@ BENCHES: dict[str, Bench] = {
     "store": bench_store,
     "memory": bench_memory,
     "search": _bench_search,
+    "local": bench_local,
 }

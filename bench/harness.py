@@ -65,15 +65,22 @@ class Sample:
 
 @dataclass
 class Goal:
-    """``kind`` is "ratio" (median / floor median) or "abs" (median, in the row's unit)."""
+    """``kind`` is "ratio" (median / floor median) or "abs" (median, in the row's
+    unit); the median must be at most ``limit``, or at least if ``at_least``
+    (a rate: tokens per second)."""
 
     kind: str
     limit: float
+    at_least: bool = False
 
     def describe(self, unit: str) -> str:
+        sign = "≥" if self.at_least else "≤"
         if self.kind == "ratio":
-            return f"≤ {self.limit:g}×"
-        return f"≤ {self.limit:g} {unit}"
+            return f"{sign} {self.limit:g}×"
+        return f"{sign} {self.limit:g} {unit}"
+
+    def holds(self, value: float) -> bool:
+        return value >= self.limit if self.at_least else value <= self.limit
 
 
 @dataclass
@@ -125,8 +132,8 @@ class Row:
             return None
         if self.goal.kind == "ratio":
             ratio = self.ratio if self.unit != "×" else self.median
-            return ratio is not None and ratio <= self.goal.limit
-        return self.median <= self.goal.limit
+            return ratio is not None and self.goal.holds(ratio)
+        return self.goal.holds(self.median)
 
     def as_dict(self) -> dict[str, object]:
         vals = self.values()
@@ -158,6 +165,8 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value:.3f} s"
     if unit == "MB":
         return f"{value:.1f} MB"
+    if unit == "tok/s":
+        return f"{value:.1f} tok/s"
     return f"{value:.2f}×"
 
 
@@ -496,6 +505,9 @@ class PtyChild:
         self.child = pexpect.spawn(
             argv[0], list(argv[1:]), env=env, dimensions=(rows, cols), cwd=str(ROOT)
         )
+        # pexpect sleeps 50 ms before each send by default: a terminal answers a
+        # cursor position request (which holds up the first draw) at once
+        self.child.delaybeforesend = None
         self.tail = b""
         self.total = 0
         self.last: re.Match[bytes] | None = None
@@ -534,6 +546,13 @@ class PtyChild:
             chunk = self._pump(0.5)
             self.tail = (self.tail + chunk)[-self.WINDOW :]
 
+    def pump_until(self, when: float) -> None:
+        """Keep reading (and answering) the terminal until ``time.perf_counter()``
+        reaches ``when``."""
+        while (left := when - time.perf_counter()) > 0:
+            chunk = self._pump(min(left, 0.05))
+            self.tail = (self.tail + chunk)[-self.WINDOW :]
+
     def send(self, data: str) -> float:
         t = time.perf_counter()
         self.child.send(data.encode())
@@ -557,4 +576,7 @@ class PtyChild:
 
 
 PROMPT_RE = re.compile(re.escape(PROMPT_MARK))
+# prompt_toolkit's first output (bracketed paste on): the line editor reads keys
+# from here on; the prompt before it is the first frame (shell/first_frame.py)
+READY_RE = re.compile(re.escape(b"\x1b[?2004h") + b".*?" + re.escape(PROMPT_MARK), re.S)
 STATS_RE = re.compile(rb"([0-9]+) tokens \xc2\xb7 [0-9.]+ s \xc2\xb7 [0-9]+ tok/s")

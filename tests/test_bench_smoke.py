@@ -6,6 +6,7 @@ ran and produced numbers.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHES = {"script", "start", "render", "fanout", "store", "memory", "search"}
+if importlib.util.find_spec("llama_cpp") is not None:
+    BENCHES.add("local")  # the embedded model (skipped without llama-cpp-python)
 
 
 def test_every_benchmark_runs_and_measures(tmp_path: Path) -> None:

