@@ -1,0 +1,359 @@
+"""The live view, as a terminal shows it: copilot-repl in a real
+pseudo-terminal, its output fed to a terminal emulator (pyte), and what the
+screen and the scrollback hold is checked while replies stream (issue 13,
+items 6, 7, 8, 12 and 13).
+
+pyte cuts lines when the terminal gets narrower, as xterm does; the shell is
+told so (``XTERM_VERSION``). A terminal that re-wraps its lines instead is
+checked in tmux, when tmux is installed. Timeouts are guards, not timing
+assertions: the checks are on what was shown, in what order."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+from fakeserver import FakeServer, Reply
+
+pyte = pytest.importorskip("pyte")
+
+ROOT = Path(__file__).resolve().parent.parent
+GUARD = 30.0  # seconds: a guard against a hang, generous for a loaded machine
+TAB, CTRL_Z = "\t", "\x1a"
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+
+
+class Screen:
+    """copilot-repl in a pseudo-terminal of ``rows`` x ``cols``, drawn on a
+    pyte screen that answers the cursor-position requests as a terminal does
+    and keeps the lines that scroll off the top (the scrollback)."""
+
+    def __init__(self, url: str, home: Path, rows: int, cols: int) -> None:
+        self.screen = pyte.HistoryScreen(cols, rows, history=100_000, ratio=0.5)
+        self.screen.set_mode(pyte.modes.LNM)
+        self.stream = pyte.Stream(self.screen)
+        env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm-256color"}
+        env["XTERM_VERSION"] = "pyte"  # it cuts lines on a resize, as xterm does
+        for var in ("NO_COLOR", "COLUMNS", "LINES"):  # the size is the terminal's
+            env.pop(var, None)
+        self.child = pexpect.spawn(
+            sys.executable,
+            ["-m", "copilot_repl", "--base-url", url],
+            env=env,
+            cwd=str(ROOT),
+            dimensions=(rows, cols),
+            encoding="utf-8",
+        )
+        self.screen.write_process_input = self.child.send
+
+    def pump(self, timeout: float = 0.05) -> None:
+        with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
+            self.stream.feed(self.child.read_nonblocking(65536, timeout=timeout))
+
+    @property
+    def display(self) -> str:
+        return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def transcript(self) -> str:
+        """The scrollback, then the screen."""
+        cols = self.screen.columns
+        past = ["".join(line[x].data for x in range(cols)).rstrip() for line in self.history()]
+        return "\n".join([*past, self.display])
+
+    def history(self) -> list[dict[int, object]]:
+        return list(self.screen.history.top)
+
+    def wait(self, cond: Callable[[], object], what: str) -> None:
+        end = time.monotonic() + GUARD
+        while not cond():
+            if time.monotonic() > end:
+                raise AssertionError(f"gave up waiting for {what}; the screen:\n{self.display}")
+            self.pump(0.1)
+
+    def shown(self, pattern: str) -> None:
+        self.wait(lambda: re.search(pattern, self.display), repr(pattern))
+
+    def prompt(self, name: str = "main") -> None:
+        """Wait for the empty prompt of session ``name`` (a regex) at the cursor."""
+        self.wait(lambda: self._at_empty_prompt(name), f"the prompt of {name}")
+
+    def line(self, text: str) -> None:
+        """Type ``text`` and Enter at the prompt; return once the shell has
+        taken it (the prompt at the cursor is no longer empty)."""
+        self.child.send(text + "\r")
+        self.wait(lambda: not self._at_empty_prompt(), f"{text[:30]!r} taken")
+
+    def _at_empty_prompt(self, name: str = r"\S+") -> bool:
+        row = self.screen.display[self.screen.cursor.y].rstrip()
+        return bool(re.fullmatch(rf"{name} openai:\S+ ›", row))
+
+    def resize(self, rows: int, cols: int) -> None:
+        self.screen.resize(rows, cols)
+        self.child.setwinsize(rows, cols)
+
+    def close(self) -> None:
+        if self.child.isalive():
+            self.child.terminate(force=True)
+        self.child.close()
+
+
+@pytest.fixture
+def term(server: FakeServer, home: Path) -> Iterator[Callable[[int, int], Screen]]:
+    screens: list[Screen] = []
+
+    def start(rows: int, cols: int) -> Screen:
+        screen = Screen(server.url, home, rows, cols)
+        screens.append(screen)
+        screen.prompt()
+        return screen
+
+    yield start
+    for screen in screens:
+        screen.close()
+
+
+def words(n: int, word: str = "p") -> str:
+    return " ".join(f"{word}{i}" for i in range(n))
+
+
+def newest(text: str, word: str = "p") -> int:
+    """The highest word number in ``text`` (-1: none)."""
+    return max((int(x) for x in re.findall(rf"\b{word}(\d+)\b", text)), default=-1)
+
+
+def counts(text: str, word: str = "p") -> dict[str, int]:
+    out: dict[str, int] = {}
+    for w in re.findall(rf"\b{word}\d+\b", text):
+        out[w] = out.get(w, 0) + 1
+    return out
+
+
+def assert_once_each(text: str, n: int, word: str = "p") -> None:
+    seen = counts(text, word)
+    twice = sorted((w for w, c in seen.items() if c > 1), key=lambda w: int(w[len(word) :]))
+    missing = [f"{word}{i}" for i in range(n) if f"{word}{i}" not in seen]
+    assert not twice and not missing, f"twice: {twice[:10]}, missing: {missing[:10]}"
+
+
+# --------------------------------------------------------------------------- item 6
+
+
+def test_a_paragraph_taller_than_the_screen_keeps_its_newest_words_in_view(
+    term: Callable[[int, int], Screen], server: FakeServer
+) -> None:
+    """80x16, one 500-word paragraph at 20 ms a word: the screen follows the
+    newest words all along (it used to stop at the first screenful until the
+    end), and the scrollback holds the paragraph once (it held it twice)."""
+    screen = term(16, 80)
+    server.queue(Reply(text=words(500), delay=0.02))
+    screen.line("go")
+    seen: list[int] = []
+    while "tok/s" not in screen.display:
+        screen.pump(0.05)
+        if "tok/s" not in screen.display:
+            seen.append(newest(screen.display))
+        assert len(seen) < GUARD / 0.05, "the reply did not end"
+    # while it streamed, the screen showed words near the end of the paragraph
+    assert max(seen) >= 450, f"the view stopped at word {max(seen)}"
+    assert len(set(seen)) >= 10  # and moved on many times
+    screen.prompt()
+    assert_once_each(screen.transcript(), 500)
+
+
+def test_resizing_while_a_paragraph_streams_does_not_show_it_twice(
+    term: Callable[[int, int], Screen], server: FakeServer
+) -> None:
+    screen = term(16, 80)
+    server.queue(Reply(text=words(400), delay=0.02))
+    screen.line("go")
+    screen.wait(lambda: newest(screen.display) >= 150, "word 150")
+    screen.resize(16, 60)
+    screen.wait(lambda: newest(screen.display) >= 250, "word 250")
+    screen.resize(20, 90)
+    screen.shown("tok/s")
+    screen.prompt()
+    assert_once_each(screen.transcript(), 400)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_in_tmux_a_narrower_window_does_not_show_the_paragraph_twice(
+    server: FakeServer, home: Path
+) -> None:
+    """tmux re-wraps its lines when the window gets narrower (so do most
+    terminals); the live region is erased as re-wrapped. (Known limit: tmux
+    keeps the cursor's row, so when the screen is not full yet, re-wrapped
+    rows above it go to the scrollback, where they cannot be erased.)"""
+    session = f"lv-{uuid.uuid4().hex[:8]}"
+    server.queue(Reply(text=words(400), delay=0.02))
+    env = f"COPILOT_REPL_HOME={home} TERM=xterm-256color"
+    # (COLUMNS and LINES, if set, would fix the size rich sees)
+    cmd = f"env -u COLUMNS -u LINES {env} {sys.executable} -m copilot_repl --base-url {server.url}"
+    cmd += "; sleep 60"
+
+    def tmux(*args: str) -> str:
+        # a server of its own (no one else's options or clients), no config
+        return subprocess.run(
+            ["tmux", "-L", session, "-f", os.devnull, *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=GUARD,
+        ).stdout
+
+    def until(cond: Callable[[str], bool], what: str) -> str:
+        end = time.monotonic() + GUARD
+        while True:
+            text = tmux("capture-pane", "-p", "-S", "-1000", "-t", session)
+            if cond(text):
+                return text
+            if time.monotonic() > end:
+                raise AssertionError(f"gave up waiting for {what}:\n{text[-2000:]}")
+            time.sleep(0.1)
+
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "16", "-c", str(ROOT), cmd)
+    try:
+        until(lambda t: "main openai:" in t, "the prompt")
+        # a session in use: the screen is full, the reply streams at its bottom
+        tmux("send-keys", "-t", session, ":help", "Enter")
+        until(lambda t: "wait for background" in t, ":help")
+        tmux("send-keys", "-t", session, "go", "Enter")
+        until(lambda t: newest(t) >= 200, "word 200")
+        tmux("resize-window", "-t", session, "-x", "60", "-y", "16")
+        text = until(lambda t: "tok/s" in t, "the end of the reply")
+    finally:
+        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True)
+    # tmux re-wraps lines printed before the resize: "... p16 p1" / "7 p18"
+    joined = re.sub(r"(?m)^(?=.{60}$)(.*p\d*)\n(\d+)\b", r"\1\2", text)
+    assert_once_each(joined, 400)
+
+
+# --------------------------------------------------------------------------- item 8
+
+
+def test_the_toolbar_shows_while_a_reply_streams_and_is_not_left_behind(
+    term: Callable[[int, int], Screen], server: FakeServer
+) -> None:
+    screen = term(16, 80)
+    screen.line(":new beta")
+    screen.prompt("beta")
+    screen.line("#delay=0.05 " + words(200, "b") + " &")  # beta streams in the background
+    screen.prompt("beta")
+    screen.child.send(TAB)
+    screen.prompt("main")
+    server.queue(Reply(text=words(100), delay=0.05))
+    screen.line("go")
+    # while main's reply streams in the foreground: the toolbar, with beta's state
+    screen.wait(lambda: 5 < newest(screen.display) < 90, "main's reply streaming")
+    screen.shown(r"main ⟳.*beta ⟳|beta ⟳.*main ⟳")
+    screen.shown("tok/s")
+    screen.prompt("main")
+    # no toolbar left in the scrollback, no run of blank lines
+    past = screen.transcript().split("\n")[: -screen.screen.lines]
+    assert not [ln for ln in past if re.fullmatch(r"\s*(main|beta)( ⟳|.{0,12}queued)?\s*", ln)]
+    assert "\n\n\n\n" not in "\n".join(past)
+
+
+# --------------------------------------------------------------------------- items 12, 13
+
+
+def test_an_interrupted_stream_shows_the_partial_reply_then_the_error(
+    term: Callable[[int, int], Screen],
+) -> None:
+    screen = term(24, 100)
+    screen.line("#fault=drop " + words(60, "d"))
+    screen.shown(r"error:")
+    screen.prompt()
+    text = screen.transcript()
+    last_word = max(re.finditer(r"\bd\d+\b", text), key=lambda m: m.start())
+    error = text.index("error:")
+    assert last_word.start() < error, text[-800:]
+
+
+def test_switching_into_a_streaming_session_says_whose_text_follows(
+    term: Callable[[int, int], Screen],
+) -> None:
+    screen = term(24, 100)
+    screen.line(":new beta")
+    screen.prompt("beta")
+    screen.line("#delay=0.05 " + words(80, "s") + " &")
+    screen.prompt("beta")
+    screen.child.send(TAB)
+    screen.prompt("main")
+    screen.wait(lambda: "beta ⟳" in screen.display, "beta streaming")
+    screen.child.send(TAB)  # back into beta, while it streams
+    screen.shown(r"── beta \(openai:\S+\) · streaming")
+    screen.shown("tok/s")
+    text = screen.transcript()
+    header = text.index("── beta (")
+    assert re.search(r"\bs\d+\b", text[header:])  # its text follows the header
+
+
+# --------------------------------------------------------------------------- item 7
+
+
+def test_ask_shows_three_columns_at_100_cols_with_figures_as_each_ends(
+    term: Callable[[int, int], Screen],
+) -> None:
+    screen = term(24, 100)
+    screen.line(":new fast")
+    screen.prompt("fast")
+    screen.line(":new slowpoke --model openai:slow")
+    screen.prompt("slowpoke")
+    screen.line(":ask fast,main,slowpoke " + words(60, "a"))
+    # one row of three columns
+    screen.shown(r"fast \(openai:.*main \(openai:.*slowpoke \(openai:")
+    # the fast columns show their figures while slowpoke still streams
+    screen.wait(
+        lambda: re.search(r"\d+ tokens · TTFT", screen.display) and "streaming" in screen.display,
+        "figures of a finished column next to one streaming",
+    )
+    screen.shown(r"slowpoke \(openai")
+    screen.wait(lambda: screen.display.count("tok/s") >= 3, "three columns done")
+    screen.prompt("slowpoke")
+    text = screen.transcript()
+    assert text.count("┃ fast (openai:") == 1  # one final table
+    assert "a59" in text
+
+
+def test_all_over_many_sessions_stacks_them_and_leaves_one_final_copy(
+    term: Callable[[int, int], Screen],
+) -> None:
+    screen = term(24, 100)
+    for i in range(2, 21):
+        screen.line(f":new s{i:02d}")
+        screen.prompt(f"s{i:02d}")
+    screen.line(":all hello " + words(30, "m"))
+    screen.wait(lambda: screen.display.count("tok/s") >= 1, "the replies")
+    screen.prompt(r"s20")
+    text = screen.transcript()
+    for name in ["main", *(f"s{i:02d}" for i in range(2, 21))]:
+        assert len(re.findall(rf"── {name} \(openai:", text)) == 1, name
+    assert "┃" not in text  # stacked: no table at 20 columns of 5 characters
+
+
+def test_view_shows_an_ask_again_after_ctrl_z(term: Callable[[int, int], Screen]) -> None:
+    screen = term(24, 100)
+    screen.line(":new beta --model openai:slow")
+    screen.prompt("beta")
+    screen.line(":ask main,beta " + words(60, "v"))
+    screen.shown(r"beta \(openai:slow\)")
+    screen.wait(lambda: newest(screen.display, "v") >= 5, "beta streaming")
+    screen.child.send(CTRL_Z)
+    screen.shown(":view shows them")
+    screen.prompt("beta")
+    since = len(screen.transcript())
+    screen.line(":view")
+    screen.wait(lambda: "┃ main (openai:" in screen.transcript()[since:], "the columns again")
+    screen.prompt("beta")
+    assert "v59" in screen.transcript()[since:]
