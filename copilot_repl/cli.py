@@ -30,6 +30,10 @@ def main(
     env: Mapping[str, str] | None = None,
 ) -> int:
     """Run copilot-repl; returns the exit status."""
+    # httpx imports its command-line client (click, rich.progress, pygments:
+    # ~25 ms) when click is installed, as the local extra's uvicorn does; we
+    # never run it. Blocked, httpx keeps a stub `httpx.main` (its own fallback).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     argv = list(sys.argv[1:] if argv is None else argv)
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout

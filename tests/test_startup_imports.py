@@ -20,7 +20,7 @@ import io, json, sys
 from copilot_repl.cli import main
 out, err = io.StringIO(), io.StringIO()
 code = main(json.loads(sys.argv[1]), stdout=out, stderr=err)
-roots = sorted({m.split(".")[0] for m in sys.modules})
+roots = sorted({m.split(".")[0] for m, mod in sys.modules.items() if mod is not None})
 print(json.dumps({"code": code, "err": err.getvalue(), "modules": roots}))
 """
 
@@ -74,3 +74,15 @@ def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
     """The check can fail: a command that needs sqlite3 shows it."""
     modules = loaded(["--base-url", "http://127.0.0.1:9/v1"], ":find word\n", tmp_path)
     assert "sqlite3" in modules
+
+
+def test_a_streamed_reply_in_script_mode_imports_no_cli_or_rendering_library(
+    tmp_path: Path,
+) -> None:
+    """httpx's own command-line client (click, rich, pygments) stays out."""
+    from fakeserver import FakeServer
+
+    with FakeServer() as server:
+        modules = loaded(["--base-url", server.url], "hello\n", tmp_path)
+    assert "httpx" in modules  # the reply came through httpx
+    assert not modules & {"click", "rich", "pygments", "markdown_it", "prompt_toolkit"}
