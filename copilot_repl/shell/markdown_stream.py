@@ -162,37 +162,56 @@ class CodeBlockView:
         background = theme.get_background_style()
         width = max(options.max_width, 3)
         inner = width - 2
-        styles: dict[Any, Any] = {}
-        pad = Segment(" ", background)
-        row: list[Segment] = []
+        styles: dict[Any, tuple[Any, bool]] = {}
+        line = Segment.line()
+        # a row is runs of (text, style); blanks join the run before them
+        # when they look the same there (same background, no underline):
+        # fewer segments, fewer escape sequences
+        runs: list[list[Any]] = []
         used = 0
 
         def end_row() -> list[Segment]:
-            nonlocal row, used
-            out = [pad, *row]
-            if used < inner:
-                out.append(Segment(" " * (inner - used), background))
-            out += [pad, Segment.line()]
-            row, used = [], 0
+            nonlocal runs, used
+            fill = " " * (inner - used + 1)
+            if runs and runs[-1][2]:
+                runs[-1][0] += fill
+            else:
+                runs.append([fill, background, True])
+            out = (
+                [Segment(" " + runs[0][0], runs[0][1])]
+                if runs[0][2]
+                else [Segment(" ", background), Segment(runs[0][0], runs[0][1])]
+            )
+            out += [Segment(text, style) for text, style, _ in runs[1:]]
+            out.append(line)
+            runs, used = [], 0
             return out
 
-        blank = [Segment(" " * width, background), Segment.line()]
+        blank = [Segment(" " * width, background), line]
         yield from blank
         for token_type, value in self._tokens():
-            style = styles.get(token_type)
-            if style is None:
-                style = styles[token_type] = background + theme.get_style_for_token(token_type)
+            known = styles.get(token_type)
+            if known is None:
+                style = background + theme.get_style_for_token(token_type)
+                plain_blank = style.bgcolor == background.bgcolor and not (
+                    style.underline or style.reverse or style.strike
+                )
+                known = styles[token_type] = (style, plain_blank)
+            style, plain_blank = known
             for i, piece in enumerate(value.split("\n")):
                 if i:
                     yield from end_row()
                 while piece:
                     fits, piece = _cut_cells(piece, inner - used)
                     if fits:
-                        row.append(Segment(fits, style))
                         used += _cells(fits)
+                        if runs and (runs[-1][1] is style or (not fits.strip() and runs[-1][2])):
+                            runs[-1][0] += fits
+                        else:
+                            runs.append([fits, style, plain_blank])
                     if piece:
                         yield from end_row()
-        if row or not self.code:
+        if runs or not self.code:
             yield from end_row()
         yield from blank
 
