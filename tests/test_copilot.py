@@ -416,3 +416,15 @@ async def test_copilot_through_the_embedded_local_model(tmp_path: Path) -> None:
             reply = await session.send_and_wait("Say hello.", timeout=180)
     assert reply is not None and reply.data.content.strip()
     assert session.messages[-1].status == "done"
+
+
+def test_the_login_hint_names_the_cli_where_it_was_found(tmp_path: Path) -> None:
+    """`make copilot-cli` installs the CLI off PATH: the hint gives its path."""
+    env = {"HOME": str(Path.home()), "PATH": "/nonexistent"}
+    if os.environ.get("XDG_CACHE_HOME"):
+        env["XDG_CACHE_HOME"] = os.environ["XDG_CACHE_HOME"]
+    config = ProviderConfig(name="copilot", kind="copilot")
+    provider = CopilotProvider(config, env, data_dir=tmp_path)
+    hint = provider.login_hint()
+    assert str(find_cli(config, env)) in hint
+    assert " copilot login`" not in hint

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import importlib
 import re
+import shlex
 import shutil
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -399,8 +400,14 @@ class CopilotProvider(Provider):
         return turn
 
     def login_hint(self) -> str:
+        """How to log in, naming the CLI by the path it was found at (the
+        `make copilot-cli` copy is not on PATH)."""
+        try:
+            cli = shlex.quote(str(find_cli(self.config, self._env)))
+        except CopilotError:
+            cli = "copilot"
         return (
-            f"log in once with `COPILOT_HOME={self.home} copilot login` (or set "
+            f"log in once with `COPILOT_HOME={self.home} {cli} login` (or set "
             f"COPILOT_GITHUB_TOKEN), or use byok_base_url in [providers.{self.config.name}]"
         )
 
