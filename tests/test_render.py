@@ -338,3 +338,88 @@ def test_markdown_links_do_not_become_terminal_hyperlinks() -> None:
     out = render_streamed("see [the docs](http://example.com/x)\n", terminal(), 4)
     assert "\x1b]8;" not in out
     assert "http://example.com/x" in SGR.sub("", out)
+
+
+# --------------------------------------------------------------------------- the live region
+
+
+def screen_of(parts: list[tuple[int, str]], height: int) -> list[str]:
+    """What a terminal (pyte, which cuts lines when it gets narrower) shows
+    after each ``(width, output)`` in turn: its scrollback, then its screen,
+    without trailing blank lines."""
+    pyte = pytest.importorskip("pyte")
+    screen = pyte.HistoryScreen(parts[0][0], height, history=100_000, ratio=0.5)
+    screen.set_mode(pyte.modes.LNM)
+    stream = pyte.Stream(screen)
+    for width, out in parts:
+        screen.resize(height, width)
+        stream.feed(out)
+    width = screen.columns
+    past = ["".join(line[x].data for x in range(width)) for line in screen.history.top]
+    rows = [row.rstrip() for row in past + screen.display]
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+def stream_on_terminal(
+    text: str, *, width: int, height: int, step: int, resize_at: int = -1
+) -> list[tuple[int, str]]:
+    """``text`` streamed ``step`` characters at a time on a terminal console,
+    a frame after each piece; the console gets 20 columns narrower at piece
+    ``resize_at``. Returns what was written, as (width, output) parts."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, height=height, force_terminal=True)
+    stream = MarkdownStream(console, reflow=False)
+    parts = []
+    for n, i in enumerate(range(0, len(text), step)):
+        if n == resize_at:
+            parts.append((console.width, buf.getvalue()))
+            buf.seek(0)
+            buf.truncate()
+            console.width = width - 20
+        stream.feed(text[i : i + step])
+        stream._frame()
+    stream.finish()
+    return [*parts, (console.width, buf.getvalue())]
+
+
+LONG = " ".join(f"word{i}" for i in range(400)) + "\n\n"
+
+
+@pytest.mark.parametrize("step", [3, 17, 200])
+def test_blocks_taller_than_the_screen_reach_the_scrollback_once_as_rendered_whole(
+    step: int,
+) -> None:
+    """A paragraph and a code block taller than the region: the rows that
+    leave the region are printed as they go, the rest at the block's end;
+    the terminal ends up showing what rendering the whole reply shows."""
+    code = "```python\n" + "".join(f"x{i} = {i}\n" for i in range(40)) + "```\n\n"
+    text = REPLY + LONG + code + "The end.\n"
+    parts = stream_on_terminal(text, width=60, height=12, step=step)
+    assert "\x1b[2K" in parts[0][1]  # the live region was drawn (and erased)
+    once = lines(render_once(text, make_console(io.StringIO(), plain=False, width=60)))
+    while once and not once[-1]:
+        once.pop()
+    assert screen_of(parts, 12) == once
+
+
+@pytest.mark.parametrize("at", [40, 300, 700])
+def test_a_narrower_terminal_while_a_long_paragraph_streams_shows_each_word_once(at: int) -> None:
+    """(pyte cuts the lines on its screen when it gets narrower, as xterm
+    does: the ends of rows already printed and still on the screen are lost
+    by the terminal; none is shown twice)"""
+    parts = stream_on_terminal(LONG + "After.\n", width=80, height=12, step=5, resize_at=at)
+    found = [int(w) for w in re.findall(r"\bword(\d+)\b", " ".join(screen_of(parts, 12)))]
+    assert found == sorted(set(found))  # in order, none twice
+    assert len(found) >= 400 - 3 * 12 and found[-1] == 399
+
+
+def test_markup_closed_after_its_rows_left_the_region_does_not_print_them_again() -> None:
+    """`**` still open when its rows are printed shows as typed there; when
+    it closes, the block's end prints only what was not printed."""
+    text = "Start **" + " ".join(f"word{i}" for i in range(300)) + "** end.\n\nAfter.\n"
+    shown = " ".join(screen_of(stream_on_terminal(text, width=60, height=12, step=4), 12))
+    found = re.findall(r"\bword\d+\b", shown)
+    assert found == [f"word{i}" for i in range(300)]
+    assert shown.count("Start") == 1 and "end." in shown and "After." in shown

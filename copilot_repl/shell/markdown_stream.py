@@ -106,7 +106,8 @@ def markdown(text: str) -> RenderableType:
 
 
 def _markdown(text: str) -> Markdown:
-    return _markdown_class()(clean(text), code_theme="monokai", hyperlinks=False)
+    # justify "default": rows are not padded with blanks to the width
+    return _markdown_class()(clean(text), code_theme="monokai", hyperlinks=False, justify="default")
 
 
 @functools.cache
@@ -520,9 +521,9 @@ class MarkdownStream:
         view = self._spaced(text)
         if not self._committed:
             return view
-        committed, self._committed = self._committed_text, 0
-        self._committed_text = ""
-        return Rows(_uncommitted(render_rows(self.console, view), committed), end=True)
+        committed, count = self._committed_text, self._committed
+        self._committed_text, self._committed = "", 0
+        return Rows(_uncommitted(render_rows(self.console, view), committed, count), end=True)
 
     def _spaced(self, text: str) -> RenderableType:
         """``text`` as Markdown, after the blank line rich would put there if
@@ -567,7 +568,7 @@ class MarkdownStream:
         if not whole or len(rows) <= room:
             return rows[-room:], []
         keep = len(rows) - room
-        leaving = _uncommitted(rows[:keep], self._committed_text)
+        leaving = _uncommitted(rows[:keep], self._committed_text, self._committed)
         if leaving:
             self._committed += len(leaving)
             self._committed_text = "".join(_bare(row) for row in rows[:keep])
@@ -581,12 +582,14 @@ class MarkdownStream:
             self.console.print(self._finished(rest))
 
 
-def _uncommitted(rows: list[Row], committed: str) -> list[Row]:
-    """``rows`` less the text already printed as ``committed`` (bare text:
-    after a resize, rows of another width cut it elsewhere, and the first
-    row left is cut where the committed text ends); all of them if they do
-    not start with that text (the block changed as it ended, e.g. its markup
-    closed: it is shown whole)."""
+def _uncommitted(rows: list[Row], committed: str, count: int) -> list[Row]:
+    """``rows`` less the ``count`` rows already printed, whose bare text was
+    ``committed``; after a resize, rows of another width cut that text
+    elsewhere: the first row left is cut where it ends. All of them if they
+    do not start with that text (the block changed as it ended, e.g. its
+    markup closed: it is shown whole)."""
+    if not committed or "".join(_bare(row) for row in rows[:count]) == committed:
+        return rows[count:]  # the same rows as when they were committed
     seen = ""
     for i, row in enumerate(rows):
         bare = _bare(row)
@@ -604,6 +607,8 @@ def _after(row: Row, n: int) -> Row:
     after them); [] if nothing else shows."""
     from rich.segment import Segment
 
+    if n <= 0:
+        return row
     out: list[Segment] = []
     for seg in row:
         if n <= 0 or seg.control:
@@ -624,9 +629,13 @@ def _after(row: Row, n: int) -> Row:
     return out
 
 
+_NOT_BARE = str.maketrans("", "", " \t\n*_`~")
+
+
 def _bare(row: Row) -> str:
-    """A row's text without blanks (to match rows rendered at another width)."""
-    return "".join("".join(seg.text.split()) for seg in row if not seg.control)
+    """A row's text without blanks (to match rows rendered at another
+    width) nor inline markup marks (shown as they are until closed)."""
+    return "".join(seg.text.translate(_NOT_BARE) for seg in row if not seg.control)
 
 
 class PlainStream:
