@@ -218,6 +218,9 @@ class Config:
     trash_days: float = 0.0  # purge trash items older than this at start-up (0: never)
     auto_compact: float = 0.0  # compact when a request would fill this much of the window
     summary_model: str = ""  # the model :compact asks ("" : the session's own)
+    # True: only --base-url / OPENAI_BASE_URL was given; the default model is
+    # the first one that server lists (CopilotClient asks it once)
+    discover_model: bool = False
     # "provider:model" -> (input, output) in US dollars per million tokens
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -314,6 +317,9 @@ def load_config(
     cfg = replace(cfg, model=_checked_model(cfg, default, path, "model"))
     if model:
         cfg = replace(cfg, model=cfg.resolve_model(model))
+    elif openai_url and not raw.get("model") and "openai" not in raw.get("providers", {}):
+        # only a server was named: its own first model beats our guess
+        cfg = replace(cfg, discover_model=True)
     return cfg
 
 

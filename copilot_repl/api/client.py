@@ -36,13 +36,14 @@ from copilot_repl.api.options import (
 )
 from copilot_repl.api.session import CopilotSession
 from copilot_repl.config import Config, ProviderConfig, load_config
-from copilot_repl.errors import SessionExists, SessionNotFound, UsageError
+from copilot_repl.errors import ReplError, SessionExists, SessionNotFound, UsageError
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import free_name, validate_name
 from copilot_repl.history.store import Store
 from copilot_repl.providers import Provider, make_provider
 from copilot_repl.providers.security import check_api_key
 
+DISCOVER_TIMEOUT = 2.0  # seconds to wait for a server's model list at the first session
 CLIENT_OPTIONS = {"data_dir", "config_path", "model", "base_url"}
 # SDK client options about the CLI process that copilot-repl has no use for.
 IGNORED_CLIENT_OPTIONS = {
@@ -143,6 +144,8 @@ class CopilotClient:
         self.store.ensure()
         name = opts.get("session_id") or free_name(self.store.names())
         validate_name(name)
+        if not opts.get("model") and not opts.get("provider"):
+            await self._discover_default_model()
         model = self._model_for(opts)
         self.provider_config(model)
         now = time.time()
@@ -192,6 +195,24 @@ class CopilotClient:
         handler = opts.get("on_event")
         if handler is not None:
             session.on(handler)
+
+    async def _discover_default_model(self) -> None:
+        """With only a server named (``--base-url``), the default model is the
+        first one its ``/models`` lists; asked once, briefly, and if it does
+        not answer the configured default stays."""
+        if not self.config.discover_model:
+            return
+        self.config = replace(self.config, discover_model=False)
+        name = self.config.model.partition(":")[0]
+        try:
+            models = await asyncio.wait_for(self.provider(name).list_models(), DISCOVER_TIMEOUT)
+        except (ReplError, TimeoutError):
+            return
+        if models:
+            first = f"{name}:{models[0]}"
+            pc = replace(self.config.providers[name], default_model=models[0])
+            providers = {**self.config.providers, name: pc}
+            self.config = replace(self.config, model=first, providers=providers)
 
     def _model_for(self, opts: Mapping[str, Any]) -> str:
         provider = opts.get("provider")

@@ -407,6 +407,7 @@ class OpenAIProvider(Provider):
         except ProviderError:
             return text
         if models:
+            models = sorted(models)
             shown = ", ".join(models[:8]) + (", ..." if len(models) > 8 else "")
             text += f" (available: {shown})"
         return text
@@ -612,7 +613,8 @@ def _error_message(raw: bytes, status: int) -> str:
 
 def model_ids(raw: bytes) -> list[str] | None:
     """The model ids of a ``/models`` answer (``{"data": [{"id": ...}]}``, or a
-    bare list of those or of names); None if it is not one."""
+    bare list of those or of names), in the server's order (its first is
+    the default when only a server is named); None if it is not one."""
     try:
         body: Any = json.loads(raw)
     except (ValueError, RecursionError):
@@ -622,7 +624,7 @@ def model_ids(raw: bytes) -> list[str] | None:
         return None
     ids = [item.get("id") if isinstance(item, dict) else item for item in items]
     names = [one_line(i, 200) for i in ids if isinstance(i, str)]
-    return sorted(names) if len(names) == len(ids) else None
+    return names if len(names) == len(ids) else None
 
 
 def retry_after(value: str | None) -> float:

@@ -155,7 +155,7 @@ class SessionCommands(CommandGroup):
         name = name.rstrip(":")
         models = await self.client.provider(name).list_models()
         self.repl.known_models[name] = models  # completion offers them for :model, --model
-        for model in models:
+        for model in sorted(models):
             self.out.info(f"{name}:{model}")
 
     @command("system", usage=":system [TEXT]", help="show or set the system prompt", nargs=None)
