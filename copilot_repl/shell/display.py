@@ -280,7 +280,7 @@ class ShellOutput:
         footer = self.toolbar_line()
         room = max(room - (footer is not None), 2)
         if self._side_by_side(len(items)):
-            view: RenderableType = self._columns(items, body=max(room - 6, 1), final=False)
+            view: RenderableType = self._columns(items, body=max(room - 4, 1), final=False)
         else:
             view = Group(*self._stacked_live(items, room))
         rows = render_rows(console, view)[:room]
@@ -291,9 +291,13 @@ class ShellOutput:
     def _columns(self, items: list[Item], *, body: int, final: bool) -> RenderableType:
         """One row of columns; ``body``: rows of text shown per column (the
         newest), unless ``final`` (all of it)."""
+        from rich import box
         from rich.table import Table
 
-        table = Table(expand=True, show_lines=False, padding=(0, 1), show_footer=True)
+        # live: a light frame (header, rule, the rows, rule, footer: 4 rows
+        # besides the text); the final table, framed whole
+        frame: dict[str, Any] = {} if final else {"box": box.MINIMAL_HEAVY_HEAD, "show_edge": False}
+        table = Table(expand=True, show_lines=False, padding=(0, 1), show_footer=True, **frame)
         for session, turn in items:
             table.add_column(
                 self._line(f"{self._who(session, turn)}", "bold"),
