@@ -180,12 +180,29 @@ def bench_start(sizes: Sizes) -> list[Row]:
     prompt_nc = Row(
         "start", "prompt in a pty, no .pyc (PYTHONDONTWRITEBYTECODE=1)", floor=pty_floor
     )
+    # a data dir with a session: every start after the first (a fresh one with
+    # only --base-url also asks the server for its models when creating "main")
+    script_again = Row("start", "script mode, empty input, a saved session", floor=floor)
+    prompt_again = Row(
+        "start", "prompt drawn in a pty, a saved session", floor=pty_floor, goal=Goal("ratio", 4.0)
+    )
+    ready_again = Row("start", "line editor's prompt drawn, a saved session", floor=pty_floor)
     rows = [floor, version, script, pty_floor, prompt, ready, version_nc, prompt_nc]
+    rows += [script_again, prompt_again, ready_again]
+    texts = Texts(random.Random(5))
+
+    def saved() -> dict[str, str]:
+        home = homes.new()
+        (home / "sessions").mkdir(mode=0o700)
+        write_session(home / "sessions", "main", 2, created=1_700_000_000.0, texts=texts)
+        return child_env(home)
+
     with ServerProcess() as server, scratch() as tmp:
         homes = Homes(tmp)
         shell = [CLI, "--base-url", server.url]
         for timed in _rounds(sizes):
             editor: list[Sample] = []
+            editor_again: list[Sample] = []
             samples = [
                 checked(run_child([PYTHON, "-c", NOTHING], env=child_env()), "python").sample,
                 checked(run_child([CLI, "--version"], env=child_env()), "--version").sample,
@@ -197,6 +214,9 @@ def bench_start(sizes: Sizes) -> list[Row]:
                     run_child([CLI, "--version"], env=child_env(bytecode=False)), "--version"
                 ).sample,
                 _prompt_in_pty(shell, child_env(homes.new(), bytecode=False)),
+                checked(run_child(shell, env=saved()), "script mode").sample,
+                _prompt_in_pty(shell, saved(), editor_again),
+                *editor_again,
             ]
             if timed:
                 for row, sample in zip(rows, samples, strict=True):
