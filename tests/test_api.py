@@ -218,3 +218,17 @@ def test_a_wrong_price_is_one_config_line(tmp_path: Path) -> None:
     cfg.write_text('[prices]\n"openai:gpt-4o-mini" = "cheap"\n')
     with pytest.raises(ConfigError, match=r"dollars per million tokens, e\.g\."):
         load_config(config_path=cfg, data_dir=tmp_path)
+
+
+async def test_a_reply_cut_by_the_server_is_marked(server: FakeServer, home: Path) -> None:
+    async with client_for(server, home) as client:
+        s = await client.create_session(session_id="cut")
+        reply = await s.send_and_wait("long story #finish=length")
+        await s.send_and_wait("short one")
+    assert reply is not None and reply.data.status == "truncated"
+    statuses = [m.status for m in s.messages if m.role == "assistant"]
+    assert statuses == ["truncated", "done"]
+    saved = [json.loads(x) for x in (home / "sessions" / "cut.jsonl").read_text().splitlines()]
+    replies = [r for r in saved if r.get("role") == "assistant"]
+    assert replies[0]["status"] == "truncated"
+    assert replies[0]["figures"]["finish_reason"] == "length"
