@@ -15,6 +15,7 @@ import pytest
 HEAVY = ("httpx", "httpcore", "rich", "prompt_toolkit", "sqlite3", "pygments", "markdown_it")
 HEAVY += ("hypothesis", "anyio", "h11")
 
+SERVER = ["--base-url", "http://127.0.0.1:9/v1"]  # nothing listens: nothing may be asked
 PROBE = """
 import io, json, sys
 from copilot_repl.cli import main
@@ -45,8 +46,9 @@ def loaded(argv: list[str], stdin: str, home: Path) -> set[str]:
     [
         (["--version"], "", ("asyncio",)),
         (["--help"], "", ("asyncio",)),
-        (["--base-url", "http://127.0.0.1:9/v1"], "", ()),  # script mode, empty input
-        (["--base-url", "http://127.0.0.1:9/v1"], ":ls\n:help\n", ()),
+        # script mode; with --model, as only a server named would be asked for its models
+        ([*SERVER, "--model", "openai:gpt-4o-mini"], "", ()),  # empty input
+        ([*SERVER, "--model", "openai:gpt-4o-mini"], ":ls\n:help\n", ()),
     ],
 )
 def test_start_up_imports_nothing_heavy(
