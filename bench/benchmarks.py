@@ -584,7 +584,9 @@ def _local_shell(home: Path, delay: float | None) -> Sample:
             pty.pump_until(pty.started + delay)
         t0 = pty.send("hi\r")
         t1 = pty.wait_for(ONE_TOKEN_STATS, timeout=300)
-        return Sample(wall=t1 - t0, cpu=None, rss_kb=proc_hwm_kb(pty.pid))
+        sample = Sample(wall=t1 - t0, cpu=None, rss_kb=proc_hwm_kb(pty.pid))
+        pty.wait_for(READY_RE, timeout=60)  # Ctrl-D (close) at the prompt, not before it
+        return sample
     finally:
         pty.close()
 
