@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from copilot_repl.errors import StoreError
+from copilot_repl.errors import SessionNotFound, StoreError
 
 # Never follow a symlink, never block on a FIFO, never leak into a child process.
 _SAFE = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -42,6 +42,17 @@ def open_regular(path: Path, flags: int) -> int:
         os.close(fd)
         raise NotRegular(not_regular(path))
     return fd
+
+
+def open_existing(path: Path, flags: int, *, missing: str, doing: str) -> int:
+    """``open_regular``, with the two usual failures as one line each:
+    ``SessionNotFound(missing)`` if it is gone, else "cannot DOING PATH: why"."""
+    try:
+        return open_regular(path, flags)
+    except FileNotFoundError:
+        raise SessionNotFound(missing) from None
+    except OSError as exc:
+        raise StoreError(f"cannot {doing} {path}: {why(exc)}") from None
 
 
 def not_regular(path: Path) -> str:

@@ -350,12 +350,9 @@ class Store:
         """Rename in one step (never overwriting ``new``); ``loaded``, if given,
         follows the new name."""
         src, dst = self.path(old), self.path(new)
-        try:
-            fd = files.open_regular(src, os.O_RDONLY)
-        except FileNotFoundError:
-            raise SessionNotFound(f"no session named {old!r}") from None
-        except OSError as exc:
-            raise StoreError(f"cannot rename {src}: {why(exc)}") from None
+        fd = files.open_existing(
+            src, os.O_RDONLY, missing=f"no session named {old!r}", doing="rename"
+        )
         try:
             with files.locked(fd, fcntl.LOCK_EX):
                 files.rename_noreplace(src, dst)
@@ -410,12 +407,9 @@ class Store:
         blank or has no valid header. Corrupt records are skipped and reported
         in ``Loaded.warnings``."""
         path = self.path(name)
-        try:
-            fd = files.open_regular(path, os.O_RDONLY)
-        except FileNotFoundError:
-            raise SessionNotFound(f"no session named {name!r}") from None
-        except OSError as exc:
-            raise StoreError(f"cannot read {path}: {why(exc)}") from None
+        fd = files.open_existing(
+            path, os.O_RDONLY, missing=f"no session named {name!r}", doing="read"
+        )
         try:
             st = os.fstat(fd)
             if st.st_nlink > 1:

@@ -202,12 +202,9 @@ def _header(line: bytes, data: SessionData, *, new_id: bool = True) -> dict[str,
 
 def load_entry(entry: Entry) -> Loaded:
     """The session an entry holds, read like a session file."""
-    try:
-        fd = files.open_regular(entry.path, os.O_RDONLY)
-    except FileNotFoundError:
-        raise SessionNotFound(f"{entry.id} is no longer in the trash") from None
-    except OSError as exc:
-        raise StoreError(f"cannot read {entry.path}: {why(exc)}") from None
+    fd = files.open_existing(
+        entry.path, os.O_RDONLY, missing=f"{entry.id} is no longer in the trash", doing="read"
+    )
     try:
         loaded = Loaded(data=SessionData(name=entry.name, model=""))
         with files.locked(fd, fcntl.LOCK_SH):
@@ -278,12 +275,7 @@ def vacuum(store: Store, name: str) -> Purged:
     replaced messages, no finished reply parts, no superseded settings, and
     remove its ``.bak`` copies. Refused while a reply streams into it."""
     path = store.path(name)
-    try:
-        fd = files.open_regular(path, os.O_RDONLY)
-    except FileNotFoundError:
-        raise SessionNotFound(f"no session named {name!r}") from None
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {why(exc)}") from None
+    fd = files.open_existing(path, os.O_RDONLY, missing=f"no session named {name!r}", doing="read")
     try:
         with files.locked(fd, fcntl.LOCK_EX):
             loaded = Loaded(data=SessionData(name=name, model=""))
