@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copilot_repl.errors import StreamError
-from copilot_repl.providers.openai import (
+from copilot_repl.providers.wire import (
     MAX_TOKENS,
     MAX_WAIT,
     Chunk,

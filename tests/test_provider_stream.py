@@ -15,7 +15,8 @@ from fakeserver import FakeServer, Reply, count_prompt_tokens
 from copilot_repl.config import ProviderConfig
 from copilot_repl.errors import ProviderError, ServerError, StreamError
 from copilot_repl.providers.base import ReplyEnd
-from copilot_repl.providers.openai import MAX_WAIT, OpenAIProvider, retry_after
+from copilot_repl.providers.openai import OpenAIProvider
+from copilot_repl.providers.wire import MAX_WAIT, retry_after
 
 TEXT = "echo: one two three"
 KEPT = "echo: one "  # the two deltas a fault leaves through
