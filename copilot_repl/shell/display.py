@@ -56,6 +56,7 @@ class ShellOutput:
     def __init__(self, console: Console | Callable[[], Console], *, plain: bool) -> None:
         self._console = console
         self.plain = plain
+        self._printing: set[asyncio.Future[None]] = set()
         self.prompt: PromptSession[str] | None = None
         self.following: list[Turn] = []
         self.last_fanout: list[Item] = []  # what :view shows again
@@ -86,7 +87,9 @@ class ShellOutput:
         if app is not None and app.is_running:
             from prompt_toolkit.application import run_in_terminal
 
-            asyncio.ensure_future(run_in_terminal(lambda: self.console.print(*items, **kw)))
+            task = asyncio.ensure_future(run_in_terminal(lambda: self.console.print(*items, **kw)))
+            self._printing.add(task)  # kept until done: a task nobody holds may vanish
+            task.add_done_callback(self._printing.discard)
         else:
             if self._plain_stream is not None:
                 self._plain_stream.break_line()  # not in the middle of the reply's line

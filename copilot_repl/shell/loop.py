@@ -399,7 +399,6 @@ WARM_AFTER = 0.3  # seconds: after the first prompt is drawn
 def warm_imports() -> None:
     """Import what streaming a reply needs (httpx, rich's Markdown)."""
     import httpx  # noqa: F401
-    import rich.live  # noqa: F401
     import rich.markdown  # noqa: F401
 
 
@@ -463,7 +462,10 @@ async def run_shell(
         # The prompt is drawn first; then the modules the first reply needs
         # load in a thread, so that reply does not wait for them.
         loop = asyncio.get_running_loop()
-        loop.call_later(WARM_AFTER, lambda: loop.run_in_executor(None, warm_imports))
+        warming: list[asyncio.Future[None]] = []  # held until the shell ends
+        loop.call_later(
+            WARM_AFTER, lambda: warming.append(loop.run_in_executor(None, warm_imports))
+        )
         return await shell.run()
     finally:
         if frame is not None:
