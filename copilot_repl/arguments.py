@@ -187,7 +187,9 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
         from copilot_repl.history.names import validate_name
 
         validate_name(args.session)
-    return CopilotClient(config=cfg, env=env)
+    client = CopilotClient(config=cfg, env=env)
+    client.store.ensure()  # a data dir that cannot be made or entered: one line, exit 2
+    return client
 
 
 def is_tty(stream: IO[Any]) -> bool:

@@ -287,7 +287,8 @@ def load_config(
         else default_config_path(env, given)
     )
     raw: dict[str, Any] = {}
-    if path.exists() or explicit:
+    found = _exists(path)
+    if found or explicit:
         raw = _read_toml(path)
     providers = dict(BUILTIN_PROVIDERS)
     providers.update(_parse_providers(raw.get("providers", {}), path))
@@ -306,7 +307,7 @@ def load_config(
     default = str(raw.get("model", "")) or _implicit_default(env, openai_url, providers)
     cfg = Config(
         data_dir=ddir,
-        config_path=path if path.exists() else None,
+        config_path=path if found else None,
         system=str(raw.get("system", "")),
         providers=providers,
         aliases=aliases,
@@ -321,6 +322,18 @@ def load_config(
         # only a server was named: its own first model beats our guess
         cfg = replace(cfg, discover_model=True)
     return cfg
+
+
+def _exists(path: Path) -> bool:
+    """Whether the config file is there; a place that cannot even be looked
+    at (a data dir we may not enter, a name too long) is one line, exit 2."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot look for the config file {path}: {exc.strerror or exc}; "
+            "check --data-dir / COPILOT_REPL_HOME"
+        ) from None
 
 
 def _library_settings(raw: dict[str, Any], path: Path) -> dict[str, Any]:

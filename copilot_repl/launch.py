@@ -54,7 +54,12 @@ async def apply_model_options(
     target_name = await session_to_open(client, name or args.session)
     if target_name is None:
         return None  # a new session: it is created with the new default model
-    session = await client.resume_session(target_name)
+    try:
+        session = await client.resume_session(target_name)
+    except ReplError:
+        if name or args.session:
+            raise  # asked for by name: its error is the answer
+        return None  # the last session does not open: the front end says so, opens another
     target = wanted_model(client, args, session.model)
     if target is not None:
         await session.set_model(target)

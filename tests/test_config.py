@@ -505,3 +505,23 @@ def test_any_text_loads_or_is_one_config_error(tmp_path: Path, text: str) -> Non
         load_config(env={}, data_dir=tmp_path, config_path=path)
     except ConfigError as exc:
         assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize("with_config", [False, True])
+def test_a_data_dir_that_cannot_be_looked_at_is_one_line_and_exit_2(
+    tmp_path: Path, with_config: bool
+) -> None:
+    """(stat fails with ENAMETOOLONG here: unlike EACCES it does so for root too)"""
+    from conftest import run_cli
+
+    unusable = tmp_path / ("a" * 250) / ("b" * 250) / ("c" * 4000)
+    args = ["--data-dir", str(unusable)]
+    if with_config:
+        cfg = tmp_path / "c.toml"
+        cfg.write_text("")
+        args += ["--config", str(cfg)]
+    r = run_cli(args, ":ls\n")
+    assert r.code == 2, r.err
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("copilot-repl: error:"), r.err
+    assert "Traceback" not in r.err

@@ -664,3 +664,13 @@ def test_models_connection_error_is_the_send_line(server: FakeServer) -> None:
     [models_error, send_error] = errors(r)
     assert models_error.startswith(ERR + f"cannot connect to {url}")
     assert models_error == send_error
+
+
+def test_a_damaged_last_session_does_not_stop_the_start(server: FakeServer, home: Path) -> None:
+    assert cli(server, ":new good\nhello\n:new broken\n").code == 0
+    (home / "sessions" / "broken.jsonl").write_text("")  # state.json names it
+    r = cli(server, ":ls\nstill here\n")
+    assert r.code == 0, r.err
+    assert "cannot open broken" in r.err
+    assert "echo: still here" in r.out
+    assert history(home, "good")[-1] == ("assistant", "echo: still here", "done")

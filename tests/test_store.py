@@ -282,6 +282,7 @@ def test_file_and_dir_modes(tmp_path: Path) -> None:
         store.append("main", msg("user", "x"))
         store.set_current("main")
         history = store.input_history_path()
+        assert history is not None
     finally:
         os.umask(old)
     assert mode(tmp_path / "data") == 0o700
@@ -481,3 +482,12 @@ def test_removed_session_in_another_process_is_reported_on_the_next_turn(
 
     assert "doomed" in asyncio.run(scenario())
     assert not (home / "sessions" / "doomed.jsonl").exists()
+
+
+def test_a_fifo_as_input_history_is_not_used(tmp_path: Path) -> None:
+    """Opening a FIFO for the shell's history would block prompt_toolkit."""
+    store = Store(tmp_path / "data")
+    store.ensure()
+    os.mkfifo(store.root / "input_history")
+    assert store.input_history_path() is None
+    assert any("kept in memory only" in w for w in store.take_warnings())

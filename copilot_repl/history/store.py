@@ -591,11 +591,28 @@ class Store:
         with contextlib.suppress(OSError):  # losing "last active session" is harmless
             files.write_atomic(self.root / "state.json", json.dumps({"current": name}).encode())
 
-    def input_history_path(self) -> Path:
+    def input_history_path(self) -> Path | None:
+        """The shell's Up/Down history file, created 0600; None if it cannot
+        be used as a plain file (a FIFO, a symlink, a directory under that
+        name: the shell then keeps its history in memory, and says so)."""
         path = self.root / "input_history"
-        with contextlib.suppress(OSError):  # the shell then runs without saved history
+        try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
-            os.close(os.open(path, flags, 0o600))
+            fd = os.open(path, flags, 0o600)
+        except OSError:
+            fd = -1
+        if fd < 0:
+            self._warn_once(f"{path} cannot be used; the input history is kept in memory only")
+            return None
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        finally:
+            os.close(fd)
+        if not regular:
+            self._warn_once(
+                f"{path} is not a regular file; the input history is kept in memory only"
+            )
+            return None
         return path
 
 

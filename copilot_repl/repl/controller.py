@@ -72,15 +72,24 @@ class Repl:
         if name and not store.exists(name):
             await self.switch_to(await self.client.create_session(session_id=name))
             return
-        name = name or store.current()
-        if name is None:
-            infos = await self.client.list_sessions()
-            name = infos[0].session_id if infos else None
-        if name is None:
-            session = await self.client.create_session(session_id="main")
-        else:
+        if name:  # asked for by name: its error is the answer
             session = await self.client.resume_session(name)
+        else:
+            session = await self._open_last()
         await self.switch_to(session, show=False)
+
+    async def _open_last(self) -> CopilotSession:
+        """The last active session, else the most recent one that opens, else
+        a new ``main``: one damaged file does not stop the start."""
+        store = self.client.store
+        candidates = [store.current()] + [i.session_id for i in await self.client.list_sessions()]
+        for name in dict.fromkeys(n for n in candidates if n):
+            try:
+                return await self.client.resume_session(name)
+            except ReplError as exc:
+                self.out.warn(f"cannot open {name}: {exc}")
+        taken = set(store.names())
+        return await self.client.create_session(session_id="main" if "main" not in taken else None)
 
     async def switch_to(self, session: CopilotSession, *, show: bool = True) -> None:
         self.session = session

@@ -88,11 +88,12 @@ class Shell:
 
     def _prompt_session(self, input: Any, output: Any) -> PromptSession[str]:
         from prompt_toolkit import PromptSession
-        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.history import FileHistory, InMemoryHistory
         from prompt_toolkit.output import ColorDepth
         from prompt_toolkit.styles import Style
 
-        history = FileHistory(str(self.repl.client.store.input_history_path()))
+        path = self.repl.client.store.input_history_path()
+        history = FileHistory(str(path)) if path is not None else InMemoryHistory()
         return PromptSession(
             history=history,
             completer=make_completer(self._sources),  # type: ignore[arg-type]
