@@ -6,6 +6,7 @@ lines for the front end. The shell and script mode share it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from copilot_repl.api.events import SessionEvent, SessionEventType
@@ -82,14 +83,26 @@ class Repl:
         """The last active session, else the most recent one that opens, else
         a new ``main``: one damaged file does not stop the start."""
         store = self.client.store
-        candidates = [store.current()] + [i.session_id for i in await self.client.list_sessions()]
-        for name in dict.fromkeys(n for n in candidates if n):
+        tried: set[str] = set()
+        for name in self._candidates():
+            if name in tried:
+                continue
+            tried.add(name)
             try:
                 return await self.client.resume_session(name)
             except ReplError as exc:
                 self.out.warn(f"cannot open {name}: {exc}")
         taken = set(store.names())
         return await self.client.create_session(session_id="main" if "main" not in taken else None)
+
+    def _candidates(self) -> Iterator[str]:
+        """The last active session, then the others, newest first (listed
+        only if the last one does not open)."""
+        current = self.client.store.current()
+        if current:
+            yield current
+        for summary in sorted(self.client.store.summaries(), key=lambda s: -s.modified):
+            yield summary.name
 
     async def switch_to(self, session: CopilotSession, *, show: bool = True) -> None:
         self.session = session
