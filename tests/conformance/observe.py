@@ -119,19 +119,21 @@ def wrap_session_calls(client_cls: type, trace: Trace, *, byok: bool) -> None:
 CLOSED = "_conformance_closed"
 
 
-def wrap_dispatch(session_cls: type, name: str, trace: Trace) -> None:
-    """Record each event the session dispatches while the program holds it:
+def observe_events(session_cls: type, name: str, trace: Trace) -> None:
+    """(Not a mock: the real method still runs, on both sides; this only
+    writes down what it was given, so the two runs can be compared.)
+    Record each event the session dispatches while the program holds it:
     from the moment it calls ``destroy``/``disconnect``, no handler of its
     sees events any more (the SDK clears them), so none are recorded."""
     original: Callable[..., Any] = getattr(session_cls, name)
 
     @functools.wraps(original)
-    def dispatch(self: Any, event: Any) -> Any:
+    def observed(self: Any, event: Any) -> Any:
         if not getattr(self, CLOSED, False):
             trace(kind="event", session=self.session_id, **describe(event))
         return original(self, event)
 
-    setattr(session_cls, name, dispatch)
+    setattr(session_cls, name, observed)
     for method in ("destroy", "disconnect"):
         closing = getattr(session_cls, method, None)
         if closing is not None:
@@ -152,13 +154,13 @@ def install(trace: Trace) -> None:
         import copilot.client
         import copilot.session
 
-        wrap_dispatch(copilot.session.CopilotSession, "_dispatch_event", trace)
+        observe_events(copilot.session.CopilotSession, "_dispatch_event", trace)
         wrap_session_calls(copilot.client.CopilotClient, trace, byok=True)
     else:
         import copilot_repl.api.client
         import copilot_repl.api.session
 
-        wrap_dispatch(copilot_repl.api.session.CopilotSession, "_emit", trace)
+        observe_events(copilot_repl.api.session.CopilotSession, "_emit", trace)
         wrap_session_calls(copilot_repl.api.client.CopilotClient, trace, byok=False)
 
 
