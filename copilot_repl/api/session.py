@@ -160,8 +160,8 @@ class CopilotSession:
             SessionEvent(T.SESSION_INFO, SessionInfoData(info_type, message), self.session_id)
         )
 
-    def _error(self, error_type: str, message: str) -> None:
-        data = SessionErrorData(error_type, message)
+    def _error(self, error_type: str, message: str, message_id: str | None = None) -> None:
+        data = SessionErrorData(error_type, message, None, message_id)
         self._emit(SessionEvent(T.SESSION_ERROR, data, self.session_id))
 
     # -- disk -----------------------------------------------------------
@@ -314,13 +314,7 @@ class CopilotSession:
         except ReplError as exc:  # deleted or replaced by another process meanwhile
             turn.error, turn.error_type = str(exc), "persistence"
             turn.state, turn.ended = TurnState.FAILED, time.monotonic()
-            self._emit(
-                SessionEvent(
-                    T.SESSION_ERROR,
-                    SessionErrorData("persistence", str(exc), None, turn.message_id),
-                    self.session_id,
-                )
-            )
+            self._error("persistence", str(exc), turn.message_id)
             return
         data = UserMessageData(turn.prompt, turn.message_id, turn.mode)
         self._emit(SessionEvent(T.USER_MESSAGE, data, self.session_id))

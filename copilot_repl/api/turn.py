@@ -179,8 +179,8 @@ class PartialSaver:
         self.failed = False
         self._timer: asyncio.TimerHandle | None = None
 
-    def tick(self) -> None:
-        now = time.monotonic()
+    def tick(self, now: float) -> None:
+        """A delta arrived at ``now`` (the caller's clock reading: one per delta)."""
         if now - self.last >= SAVE_EVERY:
             self.flush()
         elif self._timer is None:
@@ -241,7 +241,7 @@ async def run_turn(
             event(
                 T.ASSISTANT_MESSAGE_DELTA, AssistantMessageDeltaData(text, turn.rid), ephemeral=True
             )
-        saver.tick()
+        saver.tick(now)
 
     end: ReplyEnd | None = None
     try:
