@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fakeserver import FakeServer
 
-from copilot_repl.cli import main
+from copilot_repl.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

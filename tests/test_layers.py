@@ -1,5 +1,5 @@
 """The wings depend one way only: history -> providers -> api -> repl ->
-front ends (shell/, script.py, ...) -> cli. A module may import its own
+front ends (shell/, cli/script.py, ...) -> cli/main.py. A module may import its own
 wing or a lower one, never a higher one; and no import circles."""
 
 from __future__ import annotations
@@ -29,8 +29,15 @@ RANKS = {
     "copilot_repl": 3,  # __init__: lazy re-exports of the API
     "copilot_repl.repl": 4,
     "copilot_repl.shell": 5,
-    "copilot_repl.script": 5,
+    # cli/: the front ends the command line starts (5), and the entry point
+    # that picks one (cli/__init__ and cli/main, 6)
     "copilot_repl.cli": 6,
+    "copilot_repl.cli.arguments": 5,
+    "copilot_repl.cli.launch": 5,
+    "copilot_repl.cli.script": 5,
+    "copilot_repl.cli.oneshot": 5,
+    "copilot_repl.cli.sessions": 5,
+    "copilot_repl.cli.compare": 5,
     "copilot_repl.__main__": 6,
 }
 FRONT_END = 5  # a new top-level module is a front end unless listed above
@@ -148,8 +155,8 @@ def test_the_check_catches_an_upward_import(tmp_path: Path) -> None:
         ("copilot_repl.api.session", 3),
         ("copilot_repl.session", 3),
         ("copilot_repl.repl.commands.sessions", 4),
-        ("copilot_repl.oneshot", 5),
-        ("copilot_repl.cli", 6),
+        ("copilot_repl.cli.oneshot", 5),
+        ("copilot_repl.cli.main", 6),
     ],
 )
 def test_ranks(module: str, expected: int) -> None:

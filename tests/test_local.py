@@ -389,7 +389,7 @@ def test_a_server_that_dies_mid_reply_is_one_error_and_the_next_prompt_restarts_
     loop.run_until_complete(main())
 
 
-# -- the warm start (launch.warm_up, LocalProvider.warm) ----------------------------
+# -- the warm start (CopilotClient.warm, LocalProvider.warm) ----------------------------
 def shell_in_pty(home: Path, *args: str) -> Any:
     """copilot-repl's shell in a pseudo-terminal (cursor position requests answered)."""
     import pexpect

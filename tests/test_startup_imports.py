@@ -18,7 +18,7 @@ HEAVY += ("hypothesis", "anyio", "h11")
 SERVER = ["--base-url", "http://127.0.0.1:9/v1"]  # nothing listens: nothing may be asked
 PROBE = """
 import io, json, sys
-from copilot_repl.cli import main
+from copilot_repl.cli.main import main
 out, err = io.StringIO(), io.StringIO()
 code = main(json.loads(sys.argv[1]), stdout=out, stderr=err)
 roots = sorted({m.split(".")[0] for m, mod in sys.modules.items() if mod is not None})
@@ -62,7 +62,7 @@ def test_the_shell_modules_import_nothing_heavy(tmp_path: Path) -> None:
     """Everything up to the first frame: prompt_toolkit comes after it."""
     code = (
         "import sys\n"
-        "import copilot_repl.shell.loop, copilot_repl.repl.commands, copilot_repl.launch\n"
+        "import copilot_repl.shell.loop, copilot_repl.repl.commands\n"
         "import json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
     proc = subprocess.run(

@@ -353,6 +353,19 @@ class CopilotClient:
             )
         return self._providers[name]
 
+    def warm(self, session: CopilotSession | None) -> None:
+        """Get the provider of the session a front end opened ready for the
+        first prompt, in the background: the embedded model's server starts
+        loading now, not at the first Enter. Other providers do nothing, and
+        nothing starts for a session that does not use the embedded model."""
+        if session is None:
+            return
+        try:
+            provider = self.provider(session.model.partition(":")[0])
+        except ReplError:
+            return  # an unknown provider: the first prompt says so
+        provider.warm()
+
     def slot(self, name: str) -> asyncio.Semaphore:
         if name not in self._slots:
             self._slots[name] = asyncio.Semaphore(self.config.provider(name).max_parallel)

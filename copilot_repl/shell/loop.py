@@ -20,7 +20,6 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.errors import ReplError, UsageError
-from copilot_repl.launch import warm_up
 from copilot_repl.repl.completion import Sources, make_completer
 from copilot_repl.repl.controller import Repl
 from copilot_repl.repl.parsing import Line, natural_sorted, parse_line
@@ -459,7 +458,7 @@ async def run_shell(
         shell = Shell(repl, out, input=input, output=output, plain=plain)
         if frame is not None:
             frame.hand_over()  # prompt_toolkit's first draw replaces it
-        warm_up(client, repl.session)  # the embedded model starts loading now
+        client.warm(repl.session)  # the embedded model starts loading now
         # The prompt is drawn first; then the modules the first reply needs
         # load in a thread, so that reply does not wait for them.
         loop = asyncio.get_running_loop()

@@ -65,17 +65,3 @@ async def apply_model_options(
         await session.set_model(target)
         stderr.write(f"copilot-repl: {target_name} now uses {session.model}\n")
     return session
-
-
-def warm_up(client: CopilotClient, session: CopilotSession | None) -> None:
-    """Get the provider of the session a front end opened ready for the
-    first prompt, in the background: the embedded model's server starts
-    loading now, not at the first Enter. Other providers do nothing, and
-    nothing starts for a session that does not use the embedded model."""
-    if session is None:
-        return
-    try:
-        provider = client.provider(session.model.partition(":")[0])
-    except ReplError:
-        return  # an unknown provider: the first prompt says so
-    provider.warm()

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from copilot_repl.arguments import (
+from copilot_repl.cli.arguments import (
     build_parser,
     is_tty,
     make_client,
@@ -41,11 +41,11 @@ def main(
     env = os.environ if env is None else env
     sub = split_subcommand(argv)
     if sub is not None and sub[1] == "compare":
-        from copilot_repl.compare_batch import run_compare
+        from copilot_repl.cli.compare import run_compare
 
         return run_compare(sub, stdout=stdout, stderr=stderr, env=env)
     if sub is not None:
-        from copilot_repl.sessions_cmd import run_subcommand
+        from copilot_repl.cli.sessions import run_subcommand
 
         return run_subcommand(sub, stdout=stdout, stderr=stderr, env=env)
     try:
@@ -62,7 +62,7 @@ def main(
     from copilot_repl.errors import ReplError
 
     if prompt is not None:
-        from copilot_repl.oneshot import run_oneshot
+        from copilot_repl.cli.oneshot import run_oneshot
 
         return run_oneshot(args, prompt, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
     try:
@@ -83,7 +83,7 @@ def main(
 
 
 async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[str]) -> int:
-    from copilot_repl.launch import apply_model_options
+    from copilot_repl.cli.launch import apply_model_options
     from copilot_repl.shell.loop import run_shell
 
     await client.start()
@@ -94,9 +94,9 @@ async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[
 async def _script(
     client: Any, args: argparse.Namespace, stdin: IO[Any], stdout: IO[str], stderr: IO[str]
 ) -> int:
-    from copilot_repl.launch import apply_model_options
+    from copilot_repl.cli.launch import apply_model_options
+    from copilot_repl.cli.script import JsonScriptOutput, ScriptOutput, run_script
     from copilot_repl.repl.controller import Repl
-    from copilot_repl.script import JsonScriptOutput, ScriptOutput, run_script
 
     out = JsonScriptOutput(stdout, stderr) if args.json else ScriptOutput(stdout, stderr)
     repl = Repl(client, out)

@@ -28,7 +28,7 @@ resumes it (NAME defaults to a digest of the models, prompts and system).
 
 
 def build_parser(out: IO[str]) -> argparse.ArgumentParser:
-    from copilot_repl.arguments import LineParser, add_global_options
+    from copilot_repl.cli.arguments import LineParser, add_global_options
 
     p = LineParser(
         out=out,
@@ -66,7 +66,7 @@ def run_compare(
     head, _, rest = sub
     try:
         args = build_parser(stdout).parse_args([*head, *rest])
-        from copilot_repl.arguments import make_client
+        from copilot_repl.cli.arguments import make_client
 
         args.session = None
         for name in ("model", "base_url", "api_key_env", "data_dir", "config"):

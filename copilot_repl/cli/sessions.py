@@ -34,7 +34,7 @@ interrupted (the last reply was cut short); failed (the last turn failed).
 
 
 def build_parser(out: IO[str]) -> argparse.ArgumentParser:
-    from copilot_repl.arguments import LineParser, add_global_options
+    from copilot_repl.cli.arguments import LineParser, add_global_options
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -124,7 +124,7 @@ def run_subcommand(
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     try:
-        from copilot_repl.arguments import make_client
+        from copilot_repl.cli.arguments import make_client
 
         client = make_client(args, env)
     except ReplError as exc:
@@ -143,7 +143,7 @@ def run_subcommand(
 
 def _parse(head: list[str], rest: list[str], out: IO[str]) -> argparse.Namespace:
     """Options given before ``sessions`` and after the subcommand both count."""
-    from copilot_repl.arguments import build_parser as main_parser
+    from copilot_repl.cli.arguments import build_parser as main_parser
 
     before = main_parser(out).parse_args(head)
     if before.prompt or before.prompt_opt or before.files or before.session:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.api.events import SessionEvent
     from copilot_repl.api.session import CopilotSession
-    from copilot_repl.script import ScriptOutput
+    from copilot_repl.cli.script import ScriptOutput
 
 MAX_STDIN = 1024 * 1024
 NAME_BASE = "prompt"
@@ -81,7 +81,7 @@ def run_oneshot(
     stderr: IO[str],
     env: Mapping[str, str],
 ) -> int:
-    from copilot_repl.arguments import is_tty, make_client
+    from copilot_repl.cli.arguments import is_tty, make_client
 
     try:
         piped = "" if is_tty(stdin) else read_stdin(stdin)
@@ -100,7 +100,7 @@ def run_oneshot(
 async def _oneshot(
     client: CopilotClient, args: argparse.Namespace, text: str, stdout: IO[str], stderr: IO[str]
 ) -> int:
-    from copilot_repl.script import JsonLines, ScriptOutput
+    from copilot_repl.cli.script import JsonLines, ScriptOutput
 
     out = ScriptOutput(stdout, stderr)
     lines = JsonLines(stdout) if args.json else None
@@ -134,8 +134,8 @@ async def _open(
 ) -> CopilotSession:
     """``--session NAME`` (created if missing; ``--model`` switches it), else
     a new ``prompt-N``."""
+    from copilot_repl.cli.launch import apply_model_options
     from copilot_repl.history.names import free_name
-    from copilot_repl.launch import apply_model_options
 
     if args.session:
         if client.store.exists(args.session):
