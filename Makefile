@@ -2,7 +2,11 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-LLAMA_NOTE := note: the first install compiles llama.cpp (llama-cpp-python) from source: about 6 minutes and ~700 MB of memory on 2 cores; pip caches the wheel, so later installs take seconds.
+# The embedded model's llama.cpp: a portable build of this version (never
+# -march=native: its AMX code crashes on CPUs that have AMX), compiled once by
+# scripts/llama-wheel and kept in ~/.cache/copilot-repl/llama-wheels; the
+# version is pinned in pyproject.toml's [local] extra too (a test checks).
+LLAMA_VERSION := 0.3.36
 
 # The GitHub Copilot CLI (npm @github/copilot) for the copilot provider and its tests.
 COPILOT_CLI_VERSION := 1.0.102
@@ -13,21 +17,33 @@ COPILOT_CLI_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/copilot-repl/copilot-c
 COPILOT_SDK01_VERSION := 0.1.25
 COPILOT_SDK01_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/copilot-repl/sdk-$(COPILOT_SDK01_VERSION)
 
-.PHONY: run test bench lint run-example clean copilot-cli copilot-sdk-0.1
+.PHONY: run test bench lint run-example clean copilot-cli copilot-sdk-0.1 local-rebuild
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	@$(BIN)/python -c "import llama_cpp" 2>/dev/null || echo "$(LLAMA_NOTE)"
+# The portable llama.cpp wheel first, over any build already installed, so
+# that pip takes it as satisfying the [local] extra and never compiles one
+# of its own (nor reuses a native wheel from its cache).
+$(VENV)/.llama-installed: pyproject.toml scripts/llama-wheel | $(BIN)/python
+	wheel=$$(scripts/llama-wheel $(BIN)/python $(LLAMA_VERSION)) && \
+		$(BIN)/python -m pip install -q --force-reinstall --no-deps "$$wheel"
+	touch $@
+
+$(VENV)/.run-installed: pyproject.toml $(VENV)/.llama-installed
 	$(BIN)/python -m pip install -e '.[local]'
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	@$(BIN)/python -c "import llama_cpp" 2>/dev/null || echo "$(LLAMA_NOTE)"
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.llama-installed
 	$(BIN)/python -m pip install -e '.[local,test,copilot]'
 	touch $@ $(VENV)/.run-installed
+
+# Put the portable llama.cpp build in place of whatever is installed (e.g. a
+# native one from `pip install 'copilot-repl[local]'`, whose AMX code crashes).
+local-rebuild: | $(BIN)/python
+	rm -f $(VENV)/.llama-installed
+	$(MAKE) $(VENV)/.llama-installed
 
 run: $(VENV)/.run-installed
 	$(BIN)/copilot-repl $(ARGS)

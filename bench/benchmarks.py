@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import random
 import re
 import shutil
@@ -22,6 +23,7 @@ from harness import (
     PROMPT_RE,
     PYTHON,
     READY_RE,
+    ROOT,
     STATS_RE,
     ChildResult,
     Goal,
@@ -651,6 +653,46 @@ def bench_local(sizes: Sizes) -> list[Row]:
     return rows + ([floor_rate2, repl_rate2] if sizes.local_old else [])
 
 
+# A second interpreter whose llama-cpp-python is another build (e.g. pip's
+# native one), measured beside the installed build by bench_llama_builds.
+NATIVE_PYTHON_ENV = "COPILOT_REPL_BENCH_LLAMA_PYTHON"
+
+
+def _llama_decode(python: str, model: Path, tokens: int, rounds: int, *flags: str) -> Any:
+    args = [python, str(HERE / "llama_decode.py"), str(model), str(tokens), str(rounds), *flags]
+    env = child_env(None, PYTHONPATH=str(ROOT))
+    return json.loads(checked(run_child(args, env=env), "llama_decode.py").out)
+
+
+def bench_llama_builds(sizes: Sizes) -> list[Row]:
+    """llama.cpp's own decode rate (no server) with the installed build, with
+    it loading weights as on a build with AMX code (no repacking), and with
+    another build when COPILOT_REPL_BENCH_LLAMA_PYTHON names an interpreter
+    that has one (scripts/llama-wheel's portable build against a native one)."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        print("bench: llama: llama-cpp-python is not installed; skipped", file=sys.stderr)
+        return []
+    from copilot_repl.providers.local import bundled_model_path
+
+    model, n, tokens = bundled_model_path(), sizes.local_rounds, sizes.local_tokens
+    other = os.environ.get(NATIVE_PYTHON_ENV, "")
+    this = Row("llama", f"llama.cpp decode ({tokens} tokens), installed build", unit="tok/s")
+    plain = Row("llama", "same, weights not repacked (AMX builds)", unit="tok/s", floor=this)
+    rows = [this, plain]
+    native = Row("llama", f"same, the build of {NATIVE_PYTHON_ENV}", unit="tok/s", floor=this)
+    if other:
+        rows.append(native)
+    for timed in _rounds(sizes):
+        runs = [(this, _llama_decode(PYTHON, model, tokens, n))]
+        runs.append((plain, _llama_decode(PYTHON, model, tokens, n, "--no-repack")))
+        if other:
+            runs.append((native, _llama_decode(other, model, tokens, n)))
+        for row, result in runs if timed else []:
+            row.samples += [Sample(wall=rate) for rate in result["rates"]]
+            row.note = row.note or result["system_info"].replace("|", "/")
+    return rows
+
+
 BENCHES: dict[str, Bench] = {
     "script": bench_script,
     "start": bench_start,
@@ -660,4 +702,5 @@ BENCHES: dict[str, Bench] = {
     "memory": bench_memory,
     "search": _bench_search,
     "local": bench_local,
+    "llama": bench_llama_builds,
 }

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCHES = {"script", "start", "render", "fanout", "store", "memory", "search"}
 if importlib.util.find_spec("llama_cpp") is not None:
-    BENCHES.add("local")  # the embedded model (skipped without llama-cpp-python)
+    BENCHES |= {"local", "llama"}  # the embedded model (skipped without llama-cpp-python)
 
 
 def test_every_benchmark_runs_and_measures(tmp_path: Path) -> None:

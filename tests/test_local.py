@@ -59,8 +59,8 @@ WORDS = [
 
 # -- helpers ------------------------------------------------------------------
 def servers(marker: str | Path) -> list[int]:
-    """Live llama_cpp.server processes started with COPILOT_REPL_HOME=marker."""
-    return live_processes(b"llama_cpp.server", "COPILOT_REPL_HOME", marker)
+    """Live llama.cpp server processes started with COPILOT_REPL_HOME=marker."""
+    return live_processes(b"providers.llama_server", "COPILOT_REPL_HOME", marker)
 
 
 def wait_gone(marker: str | Path, timeout: float = 10.0) -> list[int]:
@@ -385,6 +385,31 @@ def test_a_server_that_dies_mid_reply_is_one_error_and_the_next_prompt_restarts_
         )
         status = [e.data.message for e in events.of("copilot_repl.status")]
         assert status == ["starting local model…"]
+
+    loop.run_until_complete(main())
+
+
+def test_a_server_that_crashes_says_where_why_and_how_to_rebuild(
+    client: CopilotClient, loop: asyncio.AbstractEventLoop
+) -> None:
+    """A fatal signal in the server (what llama.cpp's AMX code does) is one
+    error naming the signal, the Python frame it hit, and the rebuild: the
+    log holds faulthandler's dump, never nothing."""
+
+    async def main() -> None:
+        session = await client.create_session(model="local", streaming=True)
+        events = Events(session)
+        await session.send("Tell me a long story about a dragon and a lighthouse.")
+        await asyncio.wait_for(events.first_delta.wait(), 120)
+        server = client.provider("local").server  # type: ignore[attr-defined]
+        os.kill(server.proc.pid, signal.SIGSEGV)
+        await session.wait(30)
+        errors = [e.data.message for e in events.of("session.error")]
+        assert len(errors) == 1, errors
+        assert "local model server was killed by SIGSEGV" in errors[0]
+        assert "Fatal Python error: Segmentation fault" in errors[0]
+        assert "llama.cpp crashed; rebuild it portable: `make local-rebuild`" in errors[0]
+        assert "\n" not in errors[0]
 
     loop.run_until_complete(main())
 

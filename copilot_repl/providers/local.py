@@ -11,7 +11,11 @@ death signal follows the *thread* that started the server: run the event loop
 in a thread that lives as long as the server should.
 
 Its log goes to an unnamed temporary file (nothing is left on disk), read back
-only to show its last lines when it fails.
+only to say why it failed: its last lines, or, when native code crashed, the
+fatal signal, the innermost llama_cpp frame and the build's features
+(``providers/llama_server.py``). Before the first prompt is given to a newly
+started server, a test prompt of several tokens checks that it answers (a
+build with llama.cpp's AMX code crashes on any prompt of two or more tokens).
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ from copilot_repl.errors import (
 )
 from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
 from copilot_repl.providers.childproc import Child, child_env, exit_reason
+from copilot_repl.providers.llama_server import (
+    REPACK_OFF,
+    SYSTEM_INFO,
+    crash_cause,
+    crash_lines,
+    rebuild_hint,
+)
 from copilot_repl.providers.openai import OpenAIProvider
 
 if TYPE_CHECKING:
@@ -118,7 +129,7 @@ def decode_threads() -> int:
 def server_command(config: ProviderConfig, model: Path, port: int) -> list[str]:
     """The llama_cpp.server command line, with the defaults that matter overridden."""
     return [
-        sys.executable, "-m", "llama_cpp.server",
+        sys.executable, "-m", "copilot_repl.providers.llama_server",
         "--model", str(model),
         "--model_alias", config.default_model,
         "--host", "127.0.0.1",
@@ -148,9 +159,28 @@ def tail_lines(text: str, lines: int = 3) -> list[str]:
         for ln in text.splitlines()
         if ln.strip()
         and not ln[:1].isspace()
-        and not ln.startswith(("INFO:", "Traceback (most recent call last)"))
+        and not ln.startswith(
+            ("INFO:", "Traceback (most recent call last)", SYSTEM_INFO, REPACK_OFF)
+        )
     ]
     return keep[-lines:]
+
+
+def log_summary(text: str, lines: int = 3) -> str:
+    """The log's relevant lines in one: a fatal signal's error and frame,
+    else its last meaningful lines."""
+    found = crash_lines(text) or tail_lines(text, lines)
+    return "log: " + " | ".join(found) if found else "its log is empty"
+
+
+def installed_version() -> str:
+    """llama-cpp-python's installed version ('' if unknown)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("llama-cpp-python")
+    except metadata.PackageNotFoundError:
+        return ""
 
 
 def read_tail(log: IO[bytes], size: int = TAIL_BYTES) -> str:
@@ -236,6 +266,8 @@ class LocalServer:
                 await asyncio.shield(self.stop())
                 raise
             if problem is None:
+                problem = await self._self_check()
+            if problem is None:
                 return self.url
             tail = self.log_tail()
             await self.stop()
@@ -281,20 +313,26 @@ class LocalServer:
                 await asyncio.wait_for(proc.wait(), grace)
         return proc.returncode is not None
 
-    async def prime(self) -> None:
-        """One throwaway one-token reply: llama.cpp's first evaluation sets
-        up its buffers (50-200 ms on 2 cores), better before a prompt waits."""
+    async def _self_check(self) -> str | None:
+        """None once a test prompt of several tokens is answered, else what
+        went wrong. It also primes the server: llama.cpp's first evaluation
+        sets up its buffers (50-200 ms on 2 cores), better before a prompt
+        waits."""
         import httpx
 
-        if self._http is None:
-            return
+        assert self._http is not None
         body = {
             "model": self.config.default_model,
-            "messages": [{"role": "user", "content": "hi"}],
+            "messages": [{"role": "user", "content": "Say hello to the new user, please."}],
             "max_tokens": 1,
         }
-        with contextlib.suppress(httpx.HTTPError):
+        try:
             await self._http.post(f"{self.url}/chat/completions", json=body)
+            return None  # an answer, whatever it says: the real prompt tells the rest
+        except httpx.HTTPError:
+            if await self.exited(DEATH_GRACE):
+                return f"{self.ended()} on a test prompt"
+            return None  # alive, slow or odd: the real prompt tells
 
     async def count_tokens(self, text: str) -> int | None:
         """Tokens in ``text`` by the model's own tokenizer (None if unknown)."""
@@ -310,18 +348,26 @@ class LocalServer:
             return None
 
     def ended(self) -> str:
-        """How the server ended, and its last log lines."""
+        """How the server ended, and what its log tells of why: for a crash
+        of native code, the cause and the command that rebuilds llama.cpp."""
         code = self.proc.returncode if self.proc is not None else None
-        return f"{exit_reason(code)} ({self.log_tail()})"
+        text = self._read_log()
+        said = f"{exit_reason(code)} ({log_summary(text)})"
+        cause = crash_cause(text, -code if code is not None and code < 0 else None)
+        if cause:
+            said += f": {cause}; {rebuild_hint(installed_version())}"
+        return said
 
     def log_tail(self, lines: int = 3) -> str:
+        return log_summary(self._read_log(), lines)
+
+    def _read_log(self) -> str:
         if self._log is None:
-            return "no log"
+            return ""
         try:
-            tail = tail_lines(read_tail(self._log), lines)
+            return read_tail(self._log)
         except (OSError, ValueError):
-            tail = []
-        return "log: " + " | ".join(tail) if tail else "its log is empty"
+            return ""
 
     async def stop(self) -> None:
         """Stop the server (if running) and forget it; safe to call twice."""
@@ -355,7 +401,6 @@ class LocalProvider(Provider):
         with contextlib.suppress(ProviderError, OSError):
             client = await self._connect(await self.server.ensure(lambda _text: None))
             client._http()  # its connection pool too (an SSL context: ~20 ms)
-            await self.server.prime()
 
     async def _client(self, on_status: StatusFn) -> OpenAIProvider:
         warming = self._warming
