@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from arrival import ArrivalServer
-from floors import ASYNC_FLOOR, NOTHING, SYNC_FLOOR
+from floors import ASYNC_FLOOR, BARE_FLOOR, IMPORTS, NOTHING, SYNC_FLOOR
 from harness import (
     CLI,
     PROMPT_RE,
@@ -125,6 +125,19 @@ def bench_script(sizes: Sizes) -> list[Row]:
     repl = Row(
         "script", f"copilot-repl script mode, {_k(n)} deltas", floor=floor, goal=Goal("ratio", 1.3)
     )
+    # against the bare floor (httpx.stream + iter_lines), the same runs
+    bare = Row("script", f"floor: bare httpx.stream + iter_lines, {_k(n)} deltas")
+    repl_bare = Row(
+        "script",
+        f"copilot-repl script mode, {_k(n)} deltas, vs the bare floor",
+        samples=repl.samples,
+        floor=bare,
+        goal=Goal("ratio", 1.3),
+    )
+    bare2 = Row("script", "floor: bare httpx.stream + iter_lines, 2 deltas")
+    repl2 = Row(
+        "script", "copilot-repl script mode, 2 deltas", floor=bare2, goal=Goal("ratio", 1.5)
+    )
     with ServerProcess() as server, scratch() as tmp:
         homes = Homes(tmp)
         expected = b""
@@ -132,14 +145,20 @@ def bench_script(sizes: Sizes) -> list[Row]:
             r = floor_child(SYNC_FLOOR, server, prompt)
             expected = r.out
             a = floor_run(ASYNC_FLOOR, server, prompt)
+            b = floor_child(BARE_FLOOR, server, prompt)
             s, out = repl_run(server, homes.new(), prompt + "\n")
-            if out != expected:
+            b2 = floor_run(BARE_FLOOR, server, "go #deltas=2")
+            s2 = repl_run(server, homes.new(), "go #deltas=2\n")[0]
+            if out != expected or b.out != expected:
                 repl.problem(f"output ({len(out)} B) differs from the floor's ({len(expected)} B)")
             if timed:
                 floor.samples.append(r.sample)
                 afloor.samples.append(a)
                 repl.samples.append(s)
-    return [floor, afloor, repl]
+                bare.samples.append(b.sample)
+                bare2.samples.append(b2)
+                repl2.samples.append(s2)
+    return [floor, afloor, repl, bare, repl_bare, bare2, repl2]
 
 
 # --------------------------------------------------------------------------- 2. start
@@ -170,6 +189,14 @@ def bench_start(sizes: Sizes) -> list[Row]:
     script = Row(
         "start", "script mode, empty input (fresh data dir)", floor=floor, goal=Goal("abs", 0.15)
     )
+    imports = Row("start", "floor: python -c 'import httpx, json'")
+    script_imports = Row(
+        "start",
+        "script mode, empty input, vs importing httpx",
+        samples=script.samples,
+        floor=imports,
+        goal=Goal("ratio", 1.5),
+    )
     pty_floor = Row("start", "floor: python prints › in a pty")
     prompt = Row(
         "start",
@@ -189,7 +216,7 @@ def bench_start(sizes: Sizes) -> list[Row]:
         "start", "prompt drawn in a pty, a saved session", floor=pty_floor, goal=Goal("ratio", 4.0)
     )
     ready_again = Row("start", "line editor's prompt drawn, a saved session", floor=pty_floor)
-    rows = [floor, version, script, pty_floor, prompt, ready, version_nc, prompt_nc]
+    rows = [floor, version, script, imports, pty_floor, prompt, ready, version_nc, prompt_nc]
     rows += [script_again, prompt_again, ready_again]
     texts = Texts(random.Random(5))
 
@@ -209,6 +236,7 @@ def bench_start(sizes: Sizes) -> list[Row]:
                 checked(run_child([PYTHON, "-c", NOTHING], env=child_env()), "python").sample,
                 checked(run_child([CLI, "--version"], env=child_env()), "--version").sample,
                 repl_run(server, homes.new(), "")[0],
+                checked(run_child([PYTHON, "-c", IMPORTS], env=child_env()), "python").sample,
                 _prompt_in_pty([PYTHON, "-c", "print('\\u203a')"], child_env(homes.new())),
                 _prompt_in_pty(shell, child_env(homes.new()), editor),
                 *editor,
@@ -223,7 +251,7 @@ def bench_start(sizes: Sizes) -> list[Row]:
             if timed:
                 for row, sample in zip(rows, samples, strict=True):
                     row.samples.append(sample)
-    return rows
+    return [*rows[:4], script_imports, *rows[4:]]
 
 
 # --------------------------------------------------------------------------- 3. rendering

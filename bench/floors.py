@@ -53,4 +53,28 @@ async def main() -> None:
 asyncio.run(main())
 """
 
+# The least a streaming client can do (issue 26's floor): httpx.stream,
+# iter_lines, json.loads per event, each delta written and flushed as it
+# arrives. Faster than SYNC_FLOOR, whose httpx-sse parses each event fully.
+BARE_FLOOR = """\
+import json, sys
+import httpx
+url, prompt = sys.argv[1], sys.argv[2]
+body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}],
+        "stream": True, "stream_options": {"include_usage": True}}
+out = sys.stdout
+with httpx.stream("POST", url + "/chat/completions", json=body, timeout=60) as resp:
+    for line in resp.iter_lines():
+        if not line.startswith("data:") or line == "data: [DONE]":
+            continue
+        for choice in json.loads(line[5:]).get("choices") or ():
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                out.write(text)
+                out.flush()
+out.write("\\n")
+out.flush()
+"""
+
 NOTHING = "pass"
+IMPORTS = "import httpx, json"  # what any httpx client must load
