@@ -7,9 +7,12 @@ flags cost or gain (a row pair of ``make bench``: local).
 ``--no-repack`` loads the model as copilot-repl loads it on a build with AMX
 code (``use_extra_bufts = False``). Prints one JSON object: the build's
 system info and, per round, the decode rate of a greedy reply ((chunks - 1)
-/ (last chunk - first chunk), prompt evaluation left out). Threads as
-copilot-repl sets them: a core fewer than usable for decoding, all for the
-prompt. Needs copilot_repl importable (PYTHONPATH) and llama_cpp.
+/ (last chunk - first chunk), prompt evaluation left out), by the wall clock
+(``rates``) and by this thread's CPU time (``cpu_rates``: on a busy machine
+the steadier figure; decoding runs on this thread when it has one thread, as
+on 2 cores). Threads as copilot-repl sets them: a core fewer than usable for
+decoding, all for the prompt. Needs copilot_repl importable (PYTHONPATH) and
+llama_cpp.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ def main(model: str, tokens: int, rounds: int, repack: bool) -> dict[str, object
         n_threads_batch=cpu_count(),
         verbose=False,
     )
-    rates = []
+    rates, cpu_rates = [], []
     for _ in range(rounds):
-        stamps = []
+        stamps, cpu = [], []
         chunks = llm.create_chat_completion(
             messages=[{"role": "user", "content": PROMPT}],
             max_tokens=tokens,
@@ -48,9 +51,11 @@ def main(model: str, tokens: int, rounds: int, repack: bool) -> dict[str, object
         for chunk in chunks:
             if chunk["choices"][0]["delta"].get("content"):  # type: ignore[index]
                 stamps.append(time.perf_counter())
+                cpu.append(time.thread_time())
         rates.append((len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 else 0.0)
+        cpu_rates.append((len(cpu) - 1) / (cpu[-1] - cpu[0]) if len(cpu) > 2 else 0.0)
     info = llama_cpp.llama_print_system_info().decode().strip()
-    return {"system_info": info, "rates": rates}
+    return {"system_info": info, "rates": rates, "cpu_rates": cpu_rates}
 
 
 if __name__ == "__main__":
