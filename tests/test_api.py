@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from fakeserver import FakeServer, Reply
 from copilot_repl import CopilotClient
 from copilot_repl.api.events import SessionEvent
 from copilot_repl.errors import ReplError, SessionExists, SessionNotFound, UsageError
+from copilot_repl.history.messages import SessionData
+from copilot_repl.history.store import Store
 
 
 def client_for(server: FakeServer, home: Path, **kw: object) -> CopilotClient:
@@ -232,3 +235,18 @@ async def test_a_reply_cut_by_the_server_is_marked(server: FakeServer, home: Pat
     replies = [r for r in saved if r.get("role") == "assistant"]
     assert replies[0]["status"] == "truncated"
     assert replies[0]["figures"]["finish_reason"] == "length"
+
+
+async def test_session_metadata_start_time_is_when_it_was_created(
+    server: FakeServer, home: Path
+) -> None:
+    store = Store(home)
+    store.create(SessionData(name="old", model="openai:echo", created=1000.0))
+    store.append("old", {"t": "msg", "role": "user", "content": "hi", "ts": 2000.0})
+    async with client_for(server, home) as client:
+        for _ in range(2):  # read from the file, then from the summary cache
+            (info,) = await client.list_sessions()
+            assert info.start_time == datetime.fromtimestamp(1000.0, UTC)
+            assert info.modified_time > info.start_time
+            got = await client.get_session_metadata("old")
+            assert got is not None and got.start_time == info.start_time

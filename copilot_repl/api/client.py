@@ -258,7 +258,7 @@ class CopilotClient:
             if any(fields.values()):
                 return []
         infos = [
-            _metadata(s.name, s.model, s.messages, s.modified, getattr(s, "created", 0.0))
+            _metadata(s.name, s.model, s.messages, s.modified, s.created)
             for s in self.store.summaries()
         ]
         return sorted(infos, key=lambda i: i.modified_time, reverse=True)
@@ -267,7 +267,7 @@ class CopilotClient:
         validate_name(session_id)
         for s in self.store.summaries():
             if s.name == session_id:
-                return _metadata(s.name, s.model, s.messages, s.modified, getattr(s, "created", 0))
+                return _metadata(s.name, s.model, s.messages, s.modified, s.created)
         return None
 
     async def get_last_session_id(self) -> str | None:

@@ -91,6 +91,7 @@ class Summary:
     model: str
     messages: int
     modified: float
+    created: float
 
 
 class Store:
@@ -229,7 +230,7 @@ class Store:
             if summary is None:
                 continue
             if key is not None:
-                fresh[name] = [*key, summary.model, summary.messages]
+                fresh[name] = [*key, summary.model, summary.messages, summary.created]
             out.append(summary)
         if fresh != cache:
             self._write_cache(fresh)
@@ -249,15 +250,16 @@ class Store:
         key = [st.st_size, st.st_mtime_ns, st.st_ino]
         if (
             isinstance(hit, list)
-            and len(hit) == 5
+            and len(hit) == 6
             and hit[:3] == key
             and type(hit[3]) is str
             and type(hit[4]) is int
+            and type(hit[5]) is float
         ):
-            return Summary(name, hit[3], hit[4], st.st_mtime), key
+            return Summary(name, hit[3], hit[4], st.st_mtime, hit[5]), key
         loaded = self.load(name)
         data = loaded.data
-        summary = Summary(name, data.model, len(data.messages), data.modified)
+        summary = Summary(name, data.model, len(data.messages), data.modified, data.created)
         return summary, None if loaded.parts else key
 
     def _read_cache(self) -> dict[str, list[Any]]:
