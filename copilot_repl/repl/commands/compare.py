@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from copilot_repl.errors import SessionExists, UsageError
+from copilot_repl.history.exchange import record_extras
 from copilot_repl.history.votes import Side, Vote, VoteStore
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.parsing import Args, split_targets
@@ -262,8 +263,9 @@ class CompareCommands(CommandGroup):
         turn.parts = [reply.content]
         turn.chars = len(reply.content)
         turn.tokens = reply.tokens
-        figures = getattr(reply, "figures", None) or {}
-        total = figures.get("total_s")
+        saved = record_extras(self.client.store.path(session.session_id))
+        figures = saved.get(reply.id, {}).get("figures") if reply.id else None
+        total = figures.get("total_s") if isinstance(figures, dict) else None
         turn.started = turn.created
         turn.ended = turn.created + (float(total) if isinstance(total, int | float) else 0.0)
         turn.state = TurnState.DONE if reply.status == "done" else TurnState.INTERRUPTED
