@@ -250,3 +250,37 @@ async def test_session_metadata_start_time_is_when_it_was_created(
             assert info.modified_time > info.start_time
             got = await client.get_session_metadata("old")
             assert got is not None and got.start_time == info.start_time
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "error_type"),
+    [
+        (Reply(status=401, message="Incorrect API key provided"), 401, "authentication"),
+        (Reply(status=400, message="maximum context length exceeded"), 400, "context_limit"),
+        (Reply(status=418, message="a teapot"), 418, "query"),
+    ],
+)
+async def test_session_error_carries_the_http_status(
+    server: FakeServer, home: Path, reply: Reply, status: int, error_type: str
+) -> None:
+    server.queue(reply)
+    async with client_for(server, home) as client:
+        s = await client.create_session()
+        seen: list[SessionEvent] = []
+        s.on(seen.append)
+        with pytest.raises(ReplError):
+            await s.send_and_wait("hello")
+    (error,) = [e.data for e in seen if e.type == "session.error"]
+    assert (error.status_code, error.error_type) == (status, error_type)
+
+
+async def test_session_error_without_an_answer_has_no_status(home: Path) -> None:
+    # nothing listens on port 9: no HTTP status at all
+    async with CopilotClient(data_dir=str(home), base_url="http://127.0.0.1:9/v1") as client:
+        s = await client.create_session()
+        seen: list[SessionEvent] = []
+        s.on(seen.append)
+        with pytest.raises(ReplError):
+            await s.send_and_wait("hello")
+    (error,) = [e.data for e in seen if e.type == "session.error"]
+    assert error.status_code is None

@@ -264,7 +264,8 @@ async def run_turn(
     except ReplError as exc:
         turn.error = str(exc)
         turn.error_type = _error_type(exc)
-        turn.status_code = getattr(exc, "status_code", None)
+        if isinstance(exc, ProviderError):
+            turn.status_code = exc.status_code
     except Exception as exc:  # a bug: end the turn cleanly, say so
         detail = redact(str(exc))  # may quote a header, a URL with userinfo, a key
         turn.error = f"internal error (please report it): {type(exc).__name__}: {detail}"

@@ -120,11 +120,12 @@ def turn_error(data: Any) -> ProviderError:
     message = " ".join(str(getattr(data, "message", "") or "the turn failed").split())
     kind = getattr(data, "error_type", "")
     status = getattr(data, "status_code", None)
-    if kind == "authentication" or status in (401, 403):
-        return AuthError(f"Copilot: {message}")
-    if status == 404:
-        return ModelNotFound(f"Copilot: {message}")
-    return CopilotError(f"Copilot: {message}")
+    code = status if isinstance(status, int) else None
+    if kind == "authentication" or code in (401, 403):
+        return AuthError(f"Copilot: {message}", status_code=code)
+    if code == 404:
+        return ModelNotFound(f"Copilot: {message}", status_code=code)
+    return CopilotError(f"Copilot: {message}", status_code=code)
 
 
 # -- the provider ------------------------------------------------------------
@@ -416,7 +417,7 @@ class CopilotProvider(Provider):
         text = str(error)
         if self.byok or not re.search(r"authenticat|oauth|token", text, re.I):
             return error
-        return AuthError(f"{text}; {self.login_hint()}")
+        return AuthError(f"{text}; {self.login_hint()}", status_code=error.status_code)
 
     async def _send(self, session: Any, prompt: str) -> None:
         try:
