@@ -7,12 +7,13 @@ one line naming the option, unless they are empty."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from copilot_repl.errors import UsageError
+from copilot_repl.providers.base import AskFn
 
 # Honoured by copilot-repl.
 SESSION_OPTIONS = {
@@ -60,7 +61,6 @@ SEND_UNSUPPORTED = {
 MAX_ATTACHMENT = 256 * 1024
 
 PermissionFn = Callable[..., Any]
-AskFn = Callable[[str], Awaitable[bool]]
 
 
 @dataclass

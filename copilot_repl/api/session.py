@@ -327,7 +327,6 @@ class CopilotSession:
     async def _stream(self, turn: Turn) -> None:
         provider_name = self.model.partition(":")[0]
         provider = self._client.provider(provider_name)
-        provider.ask_permission = self.settings.ask_permission
         budget = provider.config.context_tokens - provider.config.reply_tokens
         messages = self._request_messages(budget, turn.message_id)
         turn.price = self._client.config.prices.get(self.model)
@@ -340,6 +339,7 @@ class CopilotSession:
                 self._emit,
                 self._save,
                 streaming=self.streaming,
+                ask_permission=self.settings.ask_permission,
             ),
             name=f"reply:{self.session_id}",
         )

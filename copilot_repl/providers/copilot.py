@@ -49,7 +49,7 @@ from copilot_repl.errors import (
     ProviderError,
     UsageError,
 )
-from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
 from copilot_repl.providers.childproc import STOP_TIMEOUT
 from copilot_repl.providers.copilot_cli import (
     CLI_HINT,
@@ -65,8 +65,6 @@ from copilot_repl.sanitize import short_error
 FRESH_NOTE = "starting a fresh Copilot session from this transcript"
 BYOK_TYPES = ("openai", "azure", "anthropic")
 SETTLE_TIMEOUT = 5.0  # how long an aborted or failed turn may take to go idle
-
-AskFn = Callable[[str], Awaitable[bool]]
 
 
 class CliTurn:
@@ -150,7 +148,8 @@ class CopilotProvider(Provider):
     ) -> None:
         self.config = config
         self.allow_insecure = allow_insecure
-        self.ask_permission: AskFn | None = None  # with tools on: a front end may ask
+        # The asker of the reply streaming in each CLI session (with tools on)
+        self._askers: dict[str, AskFn] = {}
         self.home = (data_dir or default_data_dir(env)) / "copilot"
         self.sync = SyncFiles(self.home)
         self._env = env
@@ -285,11 +284,11 @@ class CopilotProvider(Provider):
             self._synced[sid] = synced
             self.sync.save(sid, synced)
 
-    def _options(self, model: str, system: str) -> dict[str, Any]:
+    def _options(self, session_id: str, model: str, system: str) -> dict[str, Any]:
         opts: dict[str, Any] = {
             "model": model,
             "streaming": True,
-            "on_permission_request": self._permission,
+            "on_permission_request": self._permission_for(session_id),
             "system_message": {"mode": "replace", "content": system},
             "available_tools": ["builtin:*"] if self.config.tools else [],
         }
@@ -297,12 +296,18 @@ class CopilotProvider(Provider):
             opts["provider"] = self._provider_option()
         return opts
 
-    async def _permission(self, request: Any, invocation: Any) -> Any:
-        rpc = importlib.import_module("copilot.generated.rpc")
-        ask = self.ask_permission
-        if self.config.tools and ask is not None and await ask(_describe(request)):
-            return rpc.PermissionDecisionApproveOnce()
-        return rpc.PermissionDecisionDeniedInteractivelyByUser(feedback="tools are off")
+    def _permission_for(self, session_id: str) -> Callable[[Any, Any], Awaitable[Any]]:
+        """The CLI session's permission handler: it asks with the asker of
+        the reply that session is streaming (each session its own)."""
+
+        async def permission(request: Any, invocation: Any) -> Any:
+            rpc = importlib.import_module("copilot.generated.rpc")
+            ask = self._askers.get(session_id)
+            if self.config.tools and ask is not None and await ask(_describe(request)):
+                return rpc.PermissionDecisionApproveOnce()
+            return rpc.PermissionDecisionDeniedInteractivelyByUser(feedback="tools are off")
+
+        return permission
 
     async def _session(
         self, rt: Runtime, sid: str, model: str, earlier: list[Message], on_status: StatusFn
@@ -324,7 +329,7 @@ class CopilotProvider(Provider):
         system = seeded_system(earlier)
         try:
             self._live[sid] = await rt.client.create_session(
-                session_id=sid, **self._options(model, system)
+                session_id=sid, **self._options(sid, model, system)
             )
         except Exception as exc:
             error = CopilotError(f"the Copilot CLI cannot start a session: {short_error(exc)}")
@@ -334,7 +339,7 @@ class CopilotProvider(Provider):
 
     async def _resume(self, rt: Runtime, sid: str, model: str, system: str) -> Any:
         try:
-            session = await rt.client.resume_session(sid, **self._options(model, system))
+            session = await rt.client.resume_session(sid, **self._options(sid, model, system))
         except Exception:  # gone or unreadable: start afresh from our transcript
             return None
         self._live[sid] = session
@@ -361,6 +366,7 @@ class CopilotProvider(Provider):
         on_status: StatusFn,
         *,
         session_id: str = "",
+        ask_permission: AskFn | None = None,
     ) -> ReplyEnd:
         if not messages or messages[-1]["role"] != "user":
             raise CopilotError("nothing to send: the last message is not a user prompt")
@@ -372,9 +378,12 @@ class CopilotProvider(Provider):
         before = self._state(sid)
         assert before is not None
         self._remember(sid, None)  # unknown until the turn ends well
+        if ask_permission is not None:
+            self._askers[sid] = ask_permission
         try:
             turn = await self._turn(rt, session, prompt["content"], on_delta, on_status)
         finally:
+            self._askers.pop(sid, None)
             if not session_id:
                 await self.forget_session(sid)
         text = turn.text

@@ -30,7 +30,7 @@ from copilot_repl.errors import (
     StreamError,
     UsageError,
 )
-from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
 from copilot_repl.providers.security import check_api_key, check_transport_security, redact
 from copilot_repl.providers.wire import (
     MAX_WAIT,
@@ -190,6 +190,7 @@ class OpenAIProvider(Provider):
         on_status: StatusFn,
         *,
         session_id: str = "",
+        ask_permission: AskFn | None = None,
     ) -> ReplyEnd:
         try:
             return await self._stream(model, messages, on_delta, on_status)
