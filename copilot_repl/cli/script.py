@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
     from copilot_repl.repl.controller import Repl
+    from copilot_repl.repl.frontend import Terminal
 
 FENCE = '"""'
 FLUSH_EVERY = 0.05
@@ -34,6 +35,7 @@ class ScriptOutput:
     """Plain text, no colour, no prompts, no spinners."""
 
     interactive = False
+    terminal: Terminal | None = None  # no editor, clipboard, :view or coloured :diff
 
     def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
         from copilot_repl.repl.masks import Masks
@@ -211,7 +213,8 @@ def read_lines(stdin: IO[bytes]) -> asyncio.Queue[str | Unclosed | None]:
     return queue
 
 
-async def run_script(repl: Repl, stdin: IO[bytes]) -> int:
+async def run_script(repl: Repl, out: ScriptOutput, stdin: IO[bytes]) -> int:
+    """Run the lines of ``stdin`` in ``repl``, whose front end is ``out``."""
     lines = read_lines(stdin)
     while not repl.quitting:
         line = await lines.get()
@@ -221,7 +224,7 @@ async def run_script(repl: Repl, stdin: IO[bytes]) -> int:
             repl.fail(line.message())
             break
         await repl.handle(line)
-        repl.out.stdout.flush()  # type: ignore[attr-defined]
+        out.stdout.flush()
     await repl.finish()
     return 1 if repl.failed else 0
 

@@ -35,8 +35,7 @@ class Repl:
         self.client = client
         self.out = out
         self.masks = Masks()  # sessions whose model is not shown (blind comparisons)
-        if hasattr(out, "masks"):
-            setattr(out, "masks", self.masks)  # noqa: B010  (see Frontend)
+        out.masks = self.masks
         self.session: CopilotSession | None = None  # the current session: stored here only
         # finished replies not shown yet, by session (the toolbar's "unread")
         self.unseen: dict[str, list[Turn]] = {}

@@ -286,9 +286,8 @@ class CompareCommands(CommandGroup):
         (la, ta), (lb, tb) = [await self._message(ref) for ref in a.positional]
         pieces = diff(ta, tb)
         s = stats(pieces)
-        show = getattr(self.out, "word_diff", None)  # coloured in the shell
-        if show is not None:
-            show(pieces, la, lb)
+        if self.out.terminal is not None:  # coloured in the shell
+            self.out.terminal.word_diff(pieces, la, lb)
         else:
             self.out.info("\n".join(unified(pieces, la, lb)))
         self.out.status(

@@ -4,7 +4,6 @@ clipboard."""
 from __future__ import annotations
 
 import os
-from typing import Protocol, runtime_checkable
 
 from copilot_repl.errors import StoreError, UsageError
 from copilot_repl.repl.commands.base import CommandGroup, positive
@@ -25,15 +24,6 @@ KEYS_HELP = [
     ("Ctrl-D", "quit"),
 ]
 CLIPBOARD_FILE = "clipboard.txt"  # in the data dir
-
-
-@runtime_checkable
-class Terminal(Protocol):
-    """What the shell's front end adds: an editor and the clipboard."""
-
-    async def edit(self, text: str) -> str: ...
-
-    def copy(self, text: str) -> bool: ...
 
 
 class GeneralCommands(CommandGroup):
@@ -66,10 +56,11 @@ class GeneralCommands(CommandGroup):
         nargs=None,
     )
     async def edit(self, args: str) -> None:
-        if not isinstance(self.out, Terminal):
+        terminal = self.out.terminal
+        if terminal is None:
             raise UsageError(':edit needs the interactive shell; a script uses a """ block')
         session = self.repl.current
-        text = (await self.out.edit(args.strip())).strip("\n")
+        text = (await terminal.edit(args.strip())).strip("\n")
         if not text.strip():
             self.out.note("nothing sent: the text was left empty")
             return
@@ -95,7 +86,8 @@ class GeneralCommands(CommandGroup):
         _write_private(path, text)
         what = f"{'the last reply' if n == 1 else f'reply -{n}'} of {session.session_id}"
         size = count(len(text), "character")
-        if isinstance(self.out, Terminal) and self.out.copy(text):
+        terminal = self.out.terminal
+        if terminal is not None and terminal.copy(text):
             self.out.note(
                 f"copied {what} ({size}) to the clipboard; "
                 f"if your terminal ignores OSC 52, it is in {path}"
