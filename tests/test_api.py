@@ -250,6 +250,11 @@ async def test_session_metadata_start_time_is_when_it_was_created(
             assert info.modified_time > info.start_time
             got = await client.get_session_metadata("old")
             assert got is not None and got.start_time == info.start_time
+    # subscriptable as the SDK recipe writes it: the fields, nothing else
+    assert info["start_time"] == info.start_time and info.get("model") == "openai:echo"
+    assert info.get("to_dict") is None and list(info.keys())[0] == "session_id"
+    with pytest.raises(KeyError):
+        info["to_dict"]
 
 
 @pytest.mark.parametrize(

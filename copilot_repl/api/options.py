@@ -130,8 +130,10 @@ def _asker(handler: PermissionFn) -> AskFn:
 def _approved(result: Any) -> bool:
     if isinstance(result, bool):
         return result
-    kind = result.get("kind") if isinstance(result, Mapping) else getattr(result, "kind", None)
-    kind = getattr(kind, "value", kind)
+    # the user's handler returns a dict, or an SDK decision object (any version)
+    mapping = isinstance(result, Mapping)
+    kind = result.get("kind") if mapping else getattr(result, "kind", None)  # SDK object
+    kind = getattr(kind, "value", kind)  # an enum, or a str
     if isinstance(kind, str):
         return kind.startswith("approve") or kind == "approved"
     return type(result).__name__.startswith("PermissionDecisionApprove")

@@ -183,7 +183,7 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
         api_key_env=args.api_key_env,
         allow_insecure=args.allow_insecure,
     )
-    if getattr(args, "session", None):
+    if args.session:
         from copilot_repl.history.names import validate_name
 
         validate_name(args.session)

@@ -70,8 +70,8 @@ def run_compare(
 
         args.session = None
         for name in ("model", "base_url", "api_key_env", "data_dir", "config"):
-            setattr(args, name, getattr(args, name, None))
-        args.allow_insecure = getattr(args, "allow_insecure", False)
+            vars(args).setdefault(name, None)  # the options compare was not given
+        vars(args).setdefault("allow_insecure", False)
         client = make_client(args, env)
         plan = make_plan(client, args)
     except SystemExit as exc:  # --help

@@ -106,8 +106,8 @@ async def _script(
             out.attach(repl)
         await apply_model_options(client, args, stderr)
         await repl.open_initial(args.session)
-        # a text stream's bytes; a binary one (tests) as it is
-        return await run_script(repl, out, getattr(stdin, "buffer", stdin))
+        stream = getattr(stdin, "buffer", stdin)  # a text stream's bytes; binary as it is
+        return await run_script(repl, out, stream)
     finally:
         await repl.close()
 

@@ -41,7 +41,7 @@ def fenced(text: str, label: str) -> str:
 
 def read_stdin(stdin: IO[Any]) -> str:
     """What was piped in ("" if nothing), checked like an attached file."""
-    stream = getattr(stdin, "buffer", stdin)
+    stream = getattr(stdin, "buffer", stdin)  # a text stream's bytes; a binary one as it is
     data = stream.read(MAX_STDIN + 1)
     if isinstance(data, str):
         data = data.encode()

@@ -149,11 +149,9 @@ def _parse(head: list[str], rest: list[str], out: IO[str]) -> argparse.Namespace
     if before.prompt or before.prompt_opt or before.files or before.session:
         raise BadUsage("sessions takes no prompt, -f or --session")
     args = build_parser(out).parse_args(rest)
-    for key in ("json", "model", "base_url", "api_key_env", "data_dir", "config"):
-        if not hasattr(args, key):
-            setattr(args, key, getattr(before, key))
-    if not hasattr(args, "allow_insecure"):
-        args.allow_insecure = before.allow_insecure
+    shared = ("json", "model", "base_url", "api_key_env", "data_dir", "config", "allow_insecure")
+    for key in shared:  # those the subcommand was not given: from before it
+        vars(args).setdefault(key, vars(before)[key])
     args.session = None
     return args
 
@@ -171,9 +169,15 @@ class Commands:
     async def run(self) -> int:
         await self.client.start()
         try:
-            handler = getattr(self, f"do_{self.args.action}")
-            code: int = await handler()
-            return code
+            actions = {
+                "list": self.do_list,
+                "show": self.do_show,
+                "rm": self.do_rm,
+                "rename": self.do_rename,
+                "export": self.do_export,
+                "import": self.do_import,
+            }
+            return await actions[self.args.action]()
         finally:
             await self.client.stop()
 

@@ -84,22 +84,26 @@ class CliTurn:
         return "".join(self.parts)
 
     def __call__(self, event: Any) -> None:
-        kind = getattr(event.type, "value", event.type)
+        # ``event`` is the SDK's: its data class depends on the event type and
+        # the SDK version, so a field is read with getattr and a default.
+        kind = getattr(event.type, "value", event.type)  # SDK: an enum, or a str
         data = event.data
         if kind == "assistant.message_delta":
-            self._delta(getattr(data, "delta_content", None) or "")
+            self._delta(getattr(data, "delta_content", None) or "")  # SDK data
         elif kind == "assistant.message":
             if not self._streamed:  # a reply that did not stream: show it whole
-                self._delta(getattr(data, "content", None) or "")
+                self._delta(getattr(data, "content", None) or "")  # SDK data
             self._streamed = False
-        elif kind == "assistant.usage" and isinstance(getattr(data, "output_tokens", None), int):
-            self.tokens = (self.tokens or 0) + data.output_tokens
+        elif kind == "assistant.usage":
+            tokens = getattr(data, "output_tokens", None)  # SDK data: may be absent
+            if isinstance(tokens, int):
+                self.tokens = (self.tokens or 0) + tokens
         elif kind == "session.error":
             self.error = self.error or turn_error(data)
             loop = asyncio.get_running_loop()  # idle should follow; do not wait forever
             loop.call_later(SETTLE_TIMEOUT, self._settle)
-        elif kind == "session.info" and getattr(data, "info_type", "") == "model_retry":
-            self.on_status(str(getattr(data, "message", "") or "retrying"))
+        elif kind == "session.info" and getattr(data, "info_type", "") == "model_retry":  # SDK
+            self.on_status(str(getattr(data, "message", "") or "retrying"))  # SDK data
         elif kind == "session.idle":
             self._settle()
 
@@ -115,9 +119,10 @@ class CliTurn:
 
 
 def turn_error(data: Any) -> ProviderError:
-    message = " ".join(str(getattr(data, "message", "") or "the turn failed").split())
-    kind = getattr(data, "error_type", "")
-    status = getattr(data, "status_code", None)
+    """The error of the SDK's ``session.error`` event data (fields vary by SDK version)."""
+    message = " ".join(str(getattr(data, "message", "") or "the turn failed").split())  # SDK
+    kind = getattr(data, "error_type", "")  # SDK data
+    status = getattr(data, "status_code", None)  # SDK data: may be absent
     code = status if isinstance(status, int) else None
     if kind == "authentication" or code in (401, 403):
         return AuthError(f"Copilot: {message}", status_code=code)
@@ -479,5 +484,6 @@ class CopilotProvider(Provider):
 
 
 def _describe(request: Any) -> str:
-    kind = getattr(request, "kind", None)
-    return str(getattr(kind, "value", kind) or "a tool")
+    """What the SDK's permission request is for."""
+    kind = getattr(request, "kind", None)  # the SDK's request object
+    return str(getattr(kind, "value", kind) or "a tool")  # SDK: an enum, or a str

@@ -98,7 +98,7 @@ class GeneralCommands(CommandGroup):
 
 def _write_private(path: os.PathLike[str], text: str) -> None:
     """Write ``text`` (mode 0600, never through a symlink)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)  # not on Windows
     try:
         fd = os.open(path, flags, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
