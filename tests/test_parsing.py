@@ -13,7 +13,6 @@ from copilot_repl.repl.parsing import (
     nearest,
     parse_args,
     parse_line,
-    split_names,
     split_targets,
 )
 
@@ -164,12 +163,6 @@ def test_nearest_gives_nothing_for_nonsense() -> None:
     assert nearest("zzzzzzzz", COMMANDS) is None
     assert nearest("", COMMANDS) is None
     assert nearest("x", []) is None
-
-
-def test_split_names() -> None:
-    assert split_names("a,b c") == ["a", "b", "c"]
-    assert split_names(" a , ,b,, ") == ["a", "b"]
-    assert split_names("") == []
 
 
 # -- issue 13 -----------------------------------------------------------------------

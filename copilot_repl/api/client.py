@@ -36,7 +36,7 @@ from copilot_repl.api.options import (
 )
 from copilot_repl.api.session import CopilotSession
 from copilot_repl.config import Config, ProviderConfig, load_config
-from copilot_repl.errors import ReplError, SessionExists, SessionNotFound, UsageError
+from copilot_repl.errors import ReplError, SessionExists, UsageError
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import free_name, validate_name
 from copilot_repl.history.store import Store
@@ -329,10 +329,6 @@ class CopilotClient:
     def forget(self, session: CopilotSession) -> None:
         if self._open.get(session.session_id) is session:
             del self._open[session.session_id]
-
-    def check_exists(self, session_id: str) -> None:
-        if not self.store.exists(session_id):
-            raise SessionNotFound(f"no session named {session_id!r}")
 
     # -- providers ------------------------------------------------------
     def provider_config(self, model: str) -> ProviderConfig:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from copilot_repl.api.events import SessionEvent, SessionEventType
-from copilot_repl.errors import InsecureTransport, ReplError, SessionNotFound, UsageError
+from copilot_repl.errors import InsecureTransport, ReplError, UsageError
 from copilot_repl.repl.frontend import Frontend
 from copilot_repl.repl.parsing import natural_sorted, parse_line
 from copilot_repl.repl.registry import Registry
@@ -148,10 +148,6 @@ class Repl:
             self.unseen[new] = self.unseen.pop(old)
         if self.current_name == new:
             self.client.store.set_current(new)
-
-    def check_session_exists(self, name: str) -> None:
-        if not self.client.store.exists(name):
-            raise SessionNotFound(f"no session named {name!r}")
 
     # -- one line -------------------------------------------------------
     async def handle(self, text: str) -> None:
