@@ -143,10 +143,10 @@ def write_outputs(
     if out:
         batch.write_jsonl(Path(out), plan, results)
     if report:
-        from copilot_repl.history.files import write_atomic
+        from copilot_repl.history.files import write_output
 
         votes, _ = VoteStore(client.config.data_dir).load()
-        write_atomic(Path(report), batch.report_markdown(plan, results, votes).encode())
+        write_output(Path(report), batch.report_markdown(plan, results, votes), overwrite=True)
 
 
 def print_table(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:

@@ -387,19 +387,14 @@ def _was_current(store: Any, old: str) -> bool:
 
 
 def _write_file(path: Path, text: str, *, force: bool) -> None:
-    import os
+    from copilot_repl.history.files import write_output
 
     if path.is_dir():
         raise UsageError(f"{path} is a directory; give a file name")
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
     try:
-        fd = os.open(path, flags, 0o600)
+        write_output(path, text, overwrite=force)
     except FileExistsError:
         raise UsageError(f"{path} exists; choose another name or pass --force") from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 def _iso(ts: float) -> str:

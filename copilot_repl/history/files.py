@@ -190,6 +190,23 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def write_output(path: Path, text: str, *, overwrite: bool) -> None:
+    """Write a file the user named (an export, a report, results), mode 0600,
+    never half: a new file is created whole (``FileExistsError`` if anything
+    is at ``path`` and not ``overwrite``); an existing one is replaced whole
+    (temp file, then rename). Any other failure is a ``StoreError``."""
+    data = text.encode()
+    try:
+        if overwrite:
+            write_atomic(path, data)
+        else:
+            create_new(path, data)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def keep_copy(fd: int, path: Path) -> Path:
     """Copy the open file to ``PATH.SECONDS.bak`` (0600, a new file, never
     through a symlink) before it is repaired."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from copilot_repl.errors import SessionExists, UsageError
 from copilot_repl.history.exchange import record_extras
+from copilot_repl.history.files import write_output
 from copilot_repl.history.votes import Side, Vote, VoteStore
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.parsing import Args, split_targets
@@ -337,7 +338,6 @@ class CompareCommands(CommandGroup):
         switches=("retry_failed",),
     )
     async def compare(self, a: Args) -> None:
-        from copilot_repl.history.files import write_atomic
         from copilot_repl.repl import batch
 
         f = a.flags
@@ -381,8 +381,8 @@ class CompareCommands(CommandGroup):
                 batch.write_jsonl(Path(f["out"]).expanduser(), plan, results)
         if "report" in f:
             votes, _ = VoteStore(data_dir).load()
-            body = batch.report_markdown(plan, results, votes).encode()
-            write_atomic(Path(f["report"]).expanduser(), body)
+            body = batch.report_markdown(plan, results, votes)
+            write_output(Path(f["report"]).expanduser(), body, overwrite=True)
             self.out.note(f"report written to {f['report']}")
         rows = [s.cells() for s in batch.summarize(plan, results)]
         self.out.table(batch.SUMMARY_HEADER, rows)

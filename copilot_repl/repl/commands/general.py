@@ -3,9 +3,8 @@ clipboard."""
 
 from __future__ import annotations
 
-import os
-
-from copilot_repl.errors import StoreError, UsageError
+from copilot_repl.errors import UsageError
+from copilot_repl.history.files import write_output
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.parsing import Args
 from copilot_repl.repl.registry import command
@@ -83,7 +82,7 @@ class GeneralCommands(CommandGroup):
             raise UsageError(f"{session.session_id} has {have}; nothing to copy")
         text = replies[-n].content
         path = self.client.store.root / CLIPBOARD_FILE
-        _write_private(path, text)
+        write_output(path, text, overwrite=True)
         what = f"{'the last reply' if n == 1 else f'reply -{n}'} of {session.session_id}"
         size = count(len(text), "character")
         terminal = self.out.terminal
@@ -94,14 +93,3 @@ class GeneralCommands(CommandGroup):
             )
         else:
             self.out.note(f"copied {what} ({size}) to {path}")
-
-
-def _write_private(path: os.PathLike[str], text: str) -> None:
-    """Write ``text`` (mode 0600, never through a symlink)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)  # not on Windows
-    try:
-        fd = os.open(path, flags, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as exc:
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
