@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from copilot_repl.cli.output import write_error, write_table
 from copilot_repl.sanitize import clean, one_line
 
 if TYPE_CHECKING:
@@ -49,8 +50,7 @@ class ScriptOutput:
 
     def error(self, text: str) -> None:
         self.stdout.flush()
-        self.stderr.write(f"copilot-repl: error: {one_line(text)}\n")
-        self.stderr.flush()
+        write_error(self.stderr, text)
 
     def warn(self, text: str) -> None:
         self.stdout.flush()
@@ -69,11 +69,7 @@ class ScriptOutput:
         self.stdout.write(f"=== {label} ===\n{clean(text)}\n")
 
     def table(self, header: list[str], rows: list[list[str]]) -> None:
-        rows = [[clean(str(c)) for c in row] for row in rows]  # model names come from servers
-        widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
-        for row in rows:
-            cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
-            self.stdout.write("  ".join(cells).rstrip() + "\n")
+        write_table(self.stdout, header, rows, with_header=False)
 
     async def follow(self, session: CopilotSession, turn: Turn) -> str:
         out = BufferedText(self.stdout)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from copilot_repl.cli.output import write_error, write_table
 from copilot_repl.errors import BadUsage, ReplError, SessionNotFound, UsageError
 
 if TYPE_CHECKING:
@@ -49,13 +50,18 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
-    sub = p.add_subparsers(dest="action", metavar="SUBCOMMAND", parser_class=_SubParser)
+    sub = p.add_subparsers(dest="action", metavar="SUBCOMMAND", parser_class=LineParser)
     sub.required = True
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
         parents: list[Any] = [common]
         sp: argparse.ArgumentParser = sub.add_parser(
-            name, help=help, parents=parents, out=out, allow_abbrev=False
+            name,
+            help=help,
+            parents=parents,
+            out=out,
+            error_prefix=f"sessions {name}: ",
+            allow_abbrev=False,
         )
         return sp
 
@@ -84,19 +90,6 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
     return p
 
 
-class _SubParser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, out: IO[str], **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self._out = out
-
-    def _print_message(self, message: str, file: Any = None) -> None:
-        if message:
-            self._out.write(message)
-
-    def error(self, message: str) -> Any:
-        raise BadUsage(f"sessions {self.prog.rsplit(' ', 1)[-1]}: {message}")
-
-
 def _positive(text: str) -> int:
     try:
         n = int(text)
@@ -119,7 +112,7 @@ def run_subcommand(
     try:
         args = _parse(head, rest, stdout)
     except BadUsage as exc:
-        stderr.write(f"copilot-repl: error: {exc} (see copilot-repl sessions --help)\n")
+        write_error(stderr, f"{exc} (see copilot-repl sessions --help)")
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
@@ -128,16 +121,16 @@ def run_subcommand(
 
         client = make_client(args, env)
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 2
     cmd = Commands(client, args, stdout, stderr)
     try:
         return asyncio.run(cmd.run())
     except BadUsage as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 2
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 1
 
 
@@ -191,13 +184,7 @@ class Commands:
         self.stdout.write(clean(text) + "\n")
 
     def table(self, header: list[str], rows: list[list[str]]) -> None:
-        from copilot_repl.sanitize import clean
-
-        rows = [[clean(c) for c in row] for row in rows]
-        widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=False)]
-        for row in [header, *rows]:
-            cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
-            self.stdout.write("  ".join(cells).rstrip() + "\n")
+        write_table(self.stdout, header, rows)
 
     # -- list --------------------------------------------------------------
     async def do_list(self) -> int:
