@@ -67,7 +67,7 @@ from copilot_repl.history.reader import (
     read_new,
 )
 from copilot_repl.history.records import SCHEMA, Corrupt, Header, check, dumps, parse
-from copilot_repl.history.writers import PROCESS_TOKEN
+from copilot_repl.history.writers import PROCESS_TOKEN, pid_exists
 
 __all__ = [
     "PROCESS_TOKEN",
@@ -194,7 +194,7 @@ class Store:
     def _sweep(self, hidden: str) -> None:
         """Remove a temp file left by a process that died while creating a file."""
         pid = files.tmp_owner(hidden)
-        if pid is None or pid == os.getpid() or _pid_exists(pid):
+        if pid is None or pid == os.getpid() or pid_exists(pid):
             return
         with contextlib.suppress(OSError):
             os.unlink(self.sessions_dir / hidden)
@@ -646,13 +646,3 @@ def _same_file(path: Path, st: os.stat_result) -> bool:
     except OSError:
         return False
     return (other.st_ino, other.st_dev) == (st.st_ino, st.st_dev)
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:
-        return True
-    return True
