@@ -406,6 +406,15 @@ def test_current(tmp_path: Path) -> None:
     assert store.current() is None
 
 
+def test_the_last_active_session_stays_so_when_renamed(tmp_path: Path) -> None:
+    store = new_store(tmp_path, "a", "b")
+    store.set_current("a")
+    store.rename("b", "c")  # another one: the pointer is left alone
+    assert store.current() == "a"
+    store.rename("a", "d")
+    assert store.current() == "d"
+
+
 # -- replies in flight --------------------------------------------------------------
 
 

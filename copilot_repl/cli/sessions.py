@@ -17,7 +17,6 @@ from copilot_repl.cli.output import write_error, write_table
 from copilot_repl.errors import BadUsage, ReplError, SessionNotFound, UsageError
 
 if TYPE_CHECKING:
-    from copilot_repl.history.reader import Loaded
     from copilot_repl.history.store import Store
 
 HELP = """\
@@ -245,7 +244,7 @@ class Commands:
             validate_name(name)
             if not self.store.exists(name):
                 raise SessionNotFound(f"no session named {name!r}; nothing was deleted")
-            if session_state(self.store.load(name)) == "streaming":
+            if self.store.load(name).state == "streaming":
                 raise UsageError(
                     f"{name} is streaming a reply in another process; nothing was deleted"
                 )
@@ -260,9 +259,7 @@ class Commands:
 
     async def do_rename(self) -> int:
         old, new = self.args.old, self.args.new
-        await self.client.rename_session(old, new)
-        if self.store.current() is None and _was_current(self.store, old):
-            self.store.set_current(new)
+        await self.client.rename_session(old, new)  # the last active one stays so
         if self.args.json:
             self.json({"renamed": {"from": old, "to": new}})
         else:
@@ -336,21 +333,6 @@ class Commands:
         return 0
 
 
-def session_state(loaded: Loaded) -> str:
-    """idle; streaming (a reply is being written by a live process: its
-    parts are on disk, its final message not yet); interrupted (the last
-    reply was cut short); failed (the last turn failed)."""
-    if loaded.parts:
-        return "streaming"
-    msgs = loaded.data.messages
-    last = msgs[-1].status if msgs else "done"
-    if last == "interrupted":
-        return "interrupted"
-    if last == "error":
-        return "failed"
-    return "idle"
-
-
 def session_info(store: Store, name: str) -> dict[str, Any]:
     """What ``sessions list`` shows of one session."""
     loaded = store.load(name)
@@ -361,16 +343,8 @@ def session_info(store: Store, name: str) -> dict[str, Any]:
         "messages": len(data.messages),
         "created": data.created,
         "modified": data.modified,
-        "state": session_state(loaded),
+        "state": loaded.state,
     }
-
-
-def _was_current(store: Any, old: str) -> bool:
-    try:
-        raw = (store.root / "state.json").read_text()
-        return bool(json.loads(raw).get("current") == old)
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def _write_file(path: Path, text: str, *, force: bool) -> None:

@@ -368,6 +368,8 @@ class Store:
             os.close(fd)
         if loaded is not None:
             loaded.data.name = new
+        if self._named_current() == old:  # the last active session stays so
+            self.set_current(new)
 
     def _repair_links(self, name: str, fd: int) -> str:
         """A file under two session names is a rename cut short between
@@ -577,17 +579,22 @@ class Store:
     def current(self) -> str | None:
         """The last active session, if ``state.json`` names a valid session
         that is a regular file (never a FIFO or a symlink)."""
-        try:
-            state = json.loads(self._read_small(self.root / "state.json") or b"null")
-        except (ValueError, RecursionError):
-            return None
-        name = state.get("current") if isinstance(state, dict) else None
-        if not isinstance(name, str):
+        name = self._named_current()
+        if name is None:
             return None
         try:
             return name if stat.S_ISREG(os.lstat(self.path(name)).st_mode) else None
         except (BadSessionName, OSError):
             return None
+
+    def _named_current(self) -> str | None:
+        """The name ``state.json`` holds, whether or not it is a session."""
+        try:
+            state = json.loads(self._read_small(self.root / "state.json") or b"null")
+        except (ValueError, RecursionError):
+            return None
+        name = state.get("current") if isinstance(state, dict) else None
+        return name if isinstance(name, str) else None
 
     def set_current(self, name: str) -> None:
         with contextlib.suppress(OSError):  # losing "last active session" is harmless
