@@ -248,6 +248,18 @@ async def trash_session(client: CopilotClient, session_id: str) -> trash.Entry:
     return entry
 
 
+def purge_old_trash(client: CopilotClient) -> list[trash.Entry]:
+    """``trash_days``: purge the trash entries removed longer ago than that,
+    their text from the search index too; returns them."""
+    gone = trash.purge_older(client.store, client.config.trash_days)
+    if gone:
+        from copilot_repl.history.search import forget_session_text  # sqlite3: only now
+
+        for name in {e.name for e in gone}:
+            forget_session_text(client.store, name)
+    return gone
+
+
 async def restore_session(
     client: CopilotClient, spec: str, as_name: str | None = None
 ) -> CopilotSession:

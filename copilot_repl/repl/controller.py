@@ -63,12 +63,17 @@ class Repl:
         store = self.client.store
         store.ensure()
         self.show_store_warnings()
-        if self.client.config.trash_days > 0:  # never silently: it says what went
-            from copilot_repl.repl.commands.library import purge_old_trash
+        days = self.client.config.trash_days
+        if days > 0:  # never silently: it says what went
+            from copilot_repl.api.library import purge_old_trash
 
-            said = purge_old_trash(store, self.client.config.trash_days)
-            if said:
-                self.out.note(said)
+            gone = purge_old_trash(self.client)
+            if gone:
+                names = ", ".join(sorted({e.name for e in gone}))
+                self.out.note(
+                    f"purged {len(gone)} trash items older than {days:g} days ({names}) "
+                    "(trash_days)"
+                )
         if name and not store.exists(name):
             await self.switch_to(await self.client.create_session(session_id=name))
             return

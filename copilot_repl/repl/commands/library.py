@@ -238,19 +238,6 @@ def purge_entries(store: Store, chosen: list[Entry]) -> str:
     return said
 
 
-def purge_old_trash(store: Store, days: float) -> str:
-    """``trash_days`` at start-up: what was purged, said (or "")."""
-    from copilot_repl.history import trash
-
-    gone = trash.purge_older(store, days)
-    for e in gone:
-        _forget(store, e.name)
-    if not gone:
-        return ""
-    names = ", ".join(sorted({e.name for e in gone}))
-    return f"purged {len(gone)} trash items older than {days:g} days ({names}) (trash_days)"
-
-
 def _forget(store: Store, name: str) -> None:
     from copilot_repl.history.search import forget_session_text
 
