@@ -37,9 +37,11 @@ from copilot_repl.api.options import (
 from copilot_repl.api.session import CopilotSession
 from copilot_repl.config import Config, ProviderConfig, load_config
 from copilot_repl.errors import ReplError, SessionExists, UsageError
+from copilot_repl.history import trash
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import free_name, validate_name
 from copilot_repl.history.store import Store
+from copilot_repl.history.trash import Entry
 from copilot_repl.providers import Provider, make_provider
 from copilot_repl.providers.security import check_api_key
 
@@ -278,14 +280,29 @@ class CopilotClient:
     async def delete_session(self, session_id: str) -> None:
         """Delete a session and its history from disk, for good."""
         validate_name(session_id)
-        session = self._open.pop(session_id, None)
-        if session is not None:
-            await session._abort_all()
+        await self._close(session_id)
         self.store.delete(session_id)
         for name, pc in self.config.providers.items():
             if pc.kind == "copilot":  # keeps per-session state on disk: always asked
                 self.provider(name)
-        for provider in self._providers.values():
+        await self._forget_in_providers(session_id)
+
+    async def trash_session(self, session_id: str) -> Entry:
+        """copilot-repl extra: ``delete_session``, but into the trash
+        (``restore_session`` in api/library.py undoes it)."""
+        await self._close(session_id)
+        entry = trash.trash_session(self.store, session_id)
+        await self._forget_in_providers(session_id)
+        return entry
+
+    async def _close(self, session_id: str) -> None:
+        """Stop an open session's replies and forget it (its file stays)."""
+        session = self._open.pop(session_id, None)
+        if session is not None:
+            await session._abort_all()
+
+    async def _forget_in_providers(self, session_id: str) -> None:
+        for provider in list(self._providers.values()):
             await provider.forget_session(session_id)
 
     async def rename_session(self, old: str, new: str) -> None:
