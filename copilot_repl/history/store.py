@@ -500,7 +500,7 @@ class Store:
         try:
             with files.locked(fd, fcntl.LOCK_EX):
                 self._check_writable(fd, path, loaded, name)
-                self._write(fd, path, payload)
+                files.append_whole(fd, payload, keep=path)
                 if loaded is not None:
                     _read_back(fd, loaded, path)
         except OSError as exc:
@@ -526,7 +526,7 @@ class Store:
                         f"session {loaded.data.name!r} changed in another process meanwhile; "
                         "nothing was deleted (look at it again and retry)"
                     )
-                self._write(fd, path, dumps({"t": "truncate", "keep": keep}))
+                files.append_whole(fd, dumps({"t": "truncate", "keep": keep}), keep=path)
                 _read_back(fd, loaded, path)
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {why(exc)}") from None
@@ -561,19 +561,6 @@ class Store:
             raise StoreError(no_header_message(path, "line 1 is another kind of record"))
         if header.schema > SCHEMA:
             raise StoreError(f"cannot write {path}: {newer_message(header.schema)}")
-
-    def _write(self, fd: int, path: Path, payload: bytes) -> None:
-        """Write ``payload`` whole at the end, or leave the file as it was."""
-        size = os.fstat(fd).st_size
-        if files.torn(fd, size):
-            files.keep_copy(fd, path)
-            payload = b"\n" + payload
-        try:
-            files.write_all(fd, payload)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, size)  # roll back the part that was written
-            raise
 
     # -- state ----------------------------------------------------------
     def current(self) -> str | None:

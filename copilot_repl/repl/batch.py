@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from copilot_repl.errors import SessionExists, UsageError
-from copilot_repl.history.votes import append_record, read_records
+from copilot_repl.history.jsonl import append_record, read_records
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
