@@ -90,9 +90,21 @@ class Screen:
 
     def line(self, text: str) -> None:
         """Type ``text`` and Enter at the prompt; return once the shell has
-        taken it (the prompt at the cursor is no longer empty)."""
+        taken it: the prompt at the cursor is no longer empty, or the line
+        is on the screen after a prompt one more time (a quick command is
+        done and the next empty prompt up between two looks at the screen)."""
+        typed = ("›" + text[:30]).replace(" ", "")
+        before = self._rows().count(typed)
         self.child.send(text + "\r")
-        self.wait(lambda: not self._at_empty_prompt(), f"{text[:30]!r} taken")
+        self.wait(
+            lambda: not self._at_empty_prompt() or self._rows().count(typed) > before,
+            f"{text[:30]!r} taken",
+        )
+
+    def _rows(self) -> str:
+        """The scrollback and the screen as one string without blanks: a line
+        wrapped over rows reads whole."""
+        return self.transcript().replace("\n", "").replace(" ", "")
 
     def _at_empty_prompt(self, name: str = r"\S+") -> bool:
         row = self.screen.display[self.screen.cursor.y].rstrip()

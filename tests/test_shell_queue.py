@@ -203,15 +203,13 @@ async def test_export_asks_before_overwriting(shell: Harness, tmp_path: Path) ->
     target.write_text("precious")
     await shell.at_prompt()
     shell.send(f":export {target}\r")
-    await until(lambda: shell.shell.busy is not None, ":export running")
-    await asyncio.sleep(0.1)  # the question is up
+    await until(shell.asking, "the question")
     shell.send("n\r")
     await until(lambda: "not exported" in shell.text, "no")
     assert target.read_text() == "precious"
     await shell.at_prompt()
     shell.send(f":export {target}\r")
-    await until(lambda: shell.shell.busy is not None, ":export running")
-    await asyncio.sleep(0.1)
+    await until(shell.asking, "the question")
     shell.send("y\r")
     await until(lambda: "exported main" in shell.text, "yes")
     assert target.read_text().startswith("# main")
@@ -259,8 +257,8 @@ async def test_plain_draws_the_prompt_and_toolbar_without_colour(
         sh = Shell(repl, out, input=inp, output=screen, plain=plain)
         task = asyncio.ensure_future(sh.run())
         try:
+            # a frame is written whole: prompt and toolbar at once
             await until(lambda: "main" in drawn.getvalue() and "›" in drawn.getvalue(), "drawn")
-            await asyncio.sleep(0.1)
         finally:
             task.cancel()
             await asyncio.wait([task], timeout=GUARD)

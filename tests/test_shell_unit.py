@@ -6,6 +6,7 @@ signals (the shell installs loop signal handlers)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import json
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fakeserver import FakeServer, Reply
+from prompt_toolkit.application import get_app_or_none
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
@@ -84,6 +86,17 @@ class Harness:
 
     def prompt_up(self) -> bool:
         return self.shell.busy is None and self.shell.session.app.is_running
+
+    def line_waiting(self) -> bool:
+        """The line running has begun and now waits (on replies, a question)."""
+        busy = self.shell.busy
+        state = inspect.getcoroutinestate(busy.get_coro()) if busy is not None else ""
+        return state == inspect.CORO_SUSPENDED
+
+    def asking(self) -> bool:
+        """A question (``confirm``) is up: its own prompt reads the keys."""
+        app = get_app_or_none()
+        return app is not None and app is not self.shell.session.app and app.is_running
 
     async def at_prompt(self) -> None:
         await until(self.prompt_up, "the prompt")
@@ -323,8 +336,7 @@ async def test_sigint_at_a_command_that_waits_cancels_the_wait_not_the_reply(
 ) -> None:
     await shell.line(slow(60) + " &", lambda: shell.turns() == 1, "background reply")
     shell.send(":wait\r")
-    await until(lambda: shell.shell.busy is not None, ":wait running")
-    await asyncio.sleep(0.1)
+    await until(shell.line_waiting, ":wait waiting")
     os.kill(os.getpid(), signal.SIGINT)
     await shell.at_prompt()
     assert "stopped waiting; main is still streaming" in shell.text
@@ -335,8 +347,7 @@ async def test_sigint_at_a_command_that_waits_cancels_the_wait_not_the_reply(
 async def test_sigtstp_at_a_wait_gives_the_prompt_back(shell: Harness) -> None:
     await shell.line(slow(60) + " &", lambda: shell.turns() == 1, "background reply")
     shell.send(":wait\r")
-    await until(lambda: shell.shell.busy is not None, ":wait running")
-    await asyncio.sleep(0.1)
+    await until(shell.line_waiting, ":wait waiting")
     os.kill(os.getpid(), signal.SIGTSTP)
     await shell.at_prompt()
     assert "stopped waiting; main continues in the background" in shell.text
@@ -416,6 +427,7 @@ async def test_a_failed_background_reply_shows_in_the_toolbar(shell: Harness) ->
 
 async def test_ctrl_d_while_a_reply_streams_asks_first(shell: Harness) -> None:
     await shell.line(slow(200) + " &", lambda: shell.turns() == 1, "the turn")
+    await until(lambda: shell.repl.turns()[0].chars > 0, "the reply's first words")
     shell.send(CTRL_D)
     await until(
         lambda: (
@@ -430,8 +442,7 @@ async def test_ctrl_d_while_a_reply_streams_asks_first(shell: Harness) -> None:
     await shell.at_prompt()
     assert not shell.task.done() and shell.turns() == 1
     shell.send(":quit\r")
-    await until(lambda: shell.repl.quitting, ":quit")
-    await asyncio.sleep(0.05)
+    await until(shell.asking, "the question")
     shell.send("y\r")
     assert await asyncio.wait_for(shell.task, GUARD) == 0
     await shell.repl.close()
