@@ -18,14 +18,13 @@ from fakeserver import FakeServer
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
-from test_shell_unit import (
+from shell_harness import (
     GUARD,
     SHIFT_TAB,
     TAB,
     Harness,
     make_client,
     saved_messages,
-    shell,
     slow,
     until,
 )
@@ -34,8 +33,6 @@ from copilot_repl.repl.controller import Repl
 from copilot_repl.shell.loop import Shell, run_shell
 from copilot_repl.shell.markdown_stream import make_console
 from copilot_repl.shell.terminal import TerminalOutput
-
-__all__ = ["shell"]  # the fixture, imported
 
 CTRL_X_CTRL_E = "\x18\x05"
 

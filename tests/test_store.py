@@ -13,25 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli, run_proc
 from fakeserver import FakeServer
+from helpers import msg, new_store, records
 
 from copilot_repl.errors import BadSessionName, SessionExists, SessionNotFound
 from copilot_repl.history.messages import DONE, INTERRUPTED, SessionData
 from copilot_repl.history.store import SCHEMA, Store
-
-
-def new_store(root: Path, *names: str, model: str = "openai:gpt-4o-mini") -> Store:
-    store = Store(root)
-    for name in names:
-        store.create(SessionData(name=name, model=model, created=1000.0))
-    return store
-
-
-def msg(role: str, content: str, **extra: object) -> dict[str, object]:
-    return {"t": "msg", "role": role, "content": content, "ts": 1.0, **extra}
-
-
-def records(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_bytes().splitlines()]
 
 
 def mode(path: Path) -> int:

@@ -14,22 +14,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from helpers import msg, new_store
 
 from copilot_repl.errors import SessionNotFound, StoreError
 from copilot_repl.history.files import write_output
-from copilot_repl.history.messages import SessionData
 from copilot_repl.history.store import Store
-
-
-def new_store(root: Path, *names: str) -> Store:
-    store = Store(root)
-    for name in names:
-        store.create(SessionData(name=name, model="openai:gpt-4o-mini", created=1000.0))
-    return store
-
-
-def msg(role: str, content: str) -> dict[str, object]:
-    return {"t": "msg", "role": role, "content": content, "ts": 1.0}
 
 
 def mode(path: Path) -> int:
