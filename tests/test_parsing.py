@@ -165,7 +165,7 @@ def test_nearest_gives_nothing_for_nonsense() -> None:
     assert nearest("x", []) is None
 
 
-# -- issue 13 -----------------------------------------------------------------------
+# -- a final ampersand, switches, near words, names before a prompt --------------------
 
 
 def test_a_backslash_before_the_final_ampersand_keeps_it_in_the_prompt() -> None:

@@ -66,7 +66,7 @@ def chunk(delta: str) -> str:
     return 'data: {"choices":[{"index":0,"delta":' + delta + "}]}\n\n"
 
 
-# -- item 12: valid JSON of an unexpected shape --------------------------------------
+# -- valid JSON of an unexpected shape -------------------------------------------------
 
 MALFORMED = {
     "lone surrogate": chunk('{"content":"\\ud800"}'),
@@ -167,7 +167,7 @@ async def test_error_event_before_any_text_says_so(server: FakeServer) -> None:
     assert out.text == ""
 
 
-# -- item 12: resets and Retry-After ---------------------------------------------------
+# -- resets and Retry-After ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fault", ["reset_before_content", "reset_before_headers"])
@@ -222,7 +222,7 @@ def test_retry_after_is_bounded(header: str, wait: float) -> None:
     assert retry_after(header) == wait
 
 
-# -- item 13: deadlines and caps ---------------------------------------------------------
+# -- deadlines and caps ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fault", ["trickle", "keepalive"])

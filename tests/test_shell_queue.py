@@ -1,4 +1,4 @@
-"""Issue 13 in the shell (pipe input, the loopback server): prompts typed into
+"""The shell with pipe input and the loopback server: prompts typed into
 a busy session are queued, echoed, in the toolbar and :jobs, cancellable;
 :all with a busy session; Ctrl-C/Ctrl-Z at :wait; a background reply of the
 current session; :edit, Ctrl-X Ctrl-E, :copy, :export's question; the
