@@ -48,8 +48,11 @@ local-rebuild: | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/copilot-repl $(ARGS)
 
+# Test files run in parallel (pytest-xdist), each file whole on one worker:
+# its module fixtures (a local model server) start once. TEST_JOBS=0: serial.
+TEST_JOBS ?= auto
 test: $(VENV)/.test-installed copilot-cli copilot-sdk-0.1
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check copilot_repl tests bench examples

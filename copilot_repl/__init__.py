@@ -81,5 +81,5 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         from importlib import import_module
 
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)  # the name asked for
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

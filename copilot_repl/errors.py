@@ -95,9 +95,12 @@ class StoreError(ReplError):
 
 
 class ProviderError(ReplError):
-    """A request to a model provider failed."""
+    """A request to a model provider failed. ``status_code``: the HTTP status
+    the provider answered with, when it answered with one."""
 
-    retryable = False
+    def __init__(self, message: str = "", *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class AuthError(ProviderError):
@@ -111,13 +114,9 @@ class ModelNotFound(ProviderError):
 class RateLimited(ProviderError):
     """Too many requests, even after waiting."""
 
-    retryable = True
-
 
 class ServerError(ProviderError):
     """The server answered with an error status."""
-
-    retryable = True
 
 
 class ConnectError(ProviderError):

@@ -6,12 +6,16 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fakeserver import FakeServer
+
+if TYPE_CHECKING:
+    from shell_harness import Harness
 
 from copilot_repl.cli.main import main
 
@@ -40,6 +44,18 @@ def server(_server: FakeServer) -> FakeServer:
     _server.clear()
     _server.requests.clear()
     return _server
+
+
+@pytest.fixture
+async def shell(
+    server: FakeServer, home: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
+    """The interactive shell in-process, at its prompt (tests/shell_harness.py);
+    parametrized indirectly: "file" (the default), "plain" or "terminal"."""
+    from shell_harness import open_shell  # prompt_toolkit: only where a shell is driven
+
+    async with open_shell(server, home, getattr(request, "param", "file")) as h:
+        yield h
 
 
 @dataclass

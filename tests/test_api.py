@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from fakeserver import FakeServer, Reply
 from copilot_repl import CopilotClient
 from copilot_repl.api.events import SessionEvent
 from copilot_repl.errors import ReplError, SessionExists, SessionNotFound, UsageError
+from copilot_repl.history.messages import SessionData
+from copilot_repl.history.store import Store
 
 
 def client_for(server: FakeServer, home: Path, **kw: object) -> CopilotClient:
@@ -232,3 +235,57 @@ async def test_a_reply_cut_by_the_server_is_marked(server: FakeServer, home: Pat
     replies = [r for r in saved if r.get("role") == "assistant"]
     assert replies[0]["status"] == "truncated"
     assert replies[0]["figures"]["finish_reason"] == "length"
+
+
+async def test_session_metadata_start_time_is_when_it_was_created(
+    server: FakeServer, home: Path
+) -> None:
+    store = Store(home)
+    store.create(SessionData(name="old", model="openai:echo", created=1000.0))
+    store.append("old", {"t": "msg", "role": "user", "content": "hi", "ts": 2000.0})
+    async with client_for(server, home) as client:
+        for _ in range(2):  # read from the file, then from the summary cache
+            (info,) = await client.list_sessions()
+            assert info.start_time == datetime.fromtimestamp(1000.0, UTC)
+            assert info.modified_time > info.start_time
+            got = await client.get_session_metadata("old")
+            assert got is not None and got.start_time == info.start_time
+    # subscriptable as the SDK recipe writes it: the fields, nothing else
+    assert info["start_time"] == info.start_time and info.get("model") == "openai:echo"
+    assert info.get("to_dict") is None and list(info.keys())[0] == "session_id"
+    with pytest.raises(KeyError):
+        info["to_dict"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "error_type"),
+    [
+        (Reply(status=401, message="Incorrect API key provided"), 401, "authentication"),
+        (Reply(status=400, message="maximum context length exceeded"), 400, "context_limit"),
+        (Reply(status=418, message="a teapot"), 418, "query"),
+    ],
+)
+async def test_session_error_carries_the_http_status(
+    server: FakeServer, home: Path, reply: Reply, status: int, error_type: str
+) -> None:
+    server.queue(reply)
+    async with client_for(server, home) as client:
+        s = await client.create_session()
+        seen: list[SessionEvent] = []
+        s.on(seen.append)
+        with pytest.raises(ReplError):
+            await s.send_and_wait("hello")
+    (error,) = [e.data for e in seen if e.type == "session.error"]
+    assert (error.status_code, error.error_type) == (status, error_type)
+
+
+async def test_session_error_without_an_answer_has_no_status(home: Path) -> None:
+    # nothing listens on port 9: no HTTP status at all
+    async with CopilotClient(data_dir=str(home), base_url="http://127.0.0.1:9/v1") as client:
+        s = await client.create_session()
+        seen: list[SessionEvent] = []
+        s.on(seen.append)
+        with pytest.raises(ReplError):
+            await s.send_and_wait("hello")
+    (error,) = [e.data for e in seen if e.type == "session.error"]
+    assert error.status_code is None

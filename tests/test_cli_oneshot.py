@@ -124,7 +124,7 @@ def test_help_lists_the_subcommands() -> None:
     assert "-p sessions" in r.out
 
 
-# -- --model and --base-url apply to the session opened (issue 13.2) ------------
+# -- --model and --base-url apply to the session opened ----------------------------
 def test_model_flag_switches_the_session_opened_and_says_so(server: FakeServer, home: Path) -> None:
     cli(server, [], "hello\n")  # main on openai:gpt-4o-mini
     r = cli(server, ["--model", "openai:echo"], "again\n")

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 from conftest import run_cli
 from fakeserver import FakeServer
 
+from copilot_repl.api.client import CopilotClient
+from copilot_repl.api.session import CopilotSession
+from copilot_repl.api.turn import Turn
+from copilot_repl.cli.script import ScriptOutput
+from copilot_repl.history.messages import SessionData
 from copilot_repl.history.store import Store
 from copilot_repl.history.votes import Side, Vote, VoteStore
+from copilot_repl.repl.controller import Repl
 
 
 def test_again_forks_at_the_last_prompt_and_keeps_the_model(server: FakeServer, home: Path) -> None:
@@ -93,3 +100,48 @@ def test_compare_command_runs_and_reports(server: FakeServer, tmp_path: Path, ho
     assert r.code == 0 and "report written" in r.err
     r = run_cli(["--base-url", server.url], stdin=":compare --name none --report x.md\n")
     assert r.code == 1 and "no comparison named 'none'" in r.err
+
+
+class Recorded(ScriptOutput):
+    """Script mode's front end, keeping the replies it showed side by side."""
+
+    def __init__(self) -> None:
+        super().__init__(io.StringIO(), io.StringIO())
+        self.fanned: list[list[tuple[CopilotSession, Turn]]] = []
+
+    async def fanout(self, items: list[tuple[CopilotSession, Turn]]) -> str:
+        self.fanned.append(items)
+        return await super().fanout(items)
+
+
+async def test_again_shows_the_original_reply_with_the_time_it_took(
+    server: FakeServer, home: Path
+) -> None:
+    store = Store(home)
+    store.create(SessionData(name="main", model="openai:echo", created=1000.0))
+    store.append(
+        "main",
+        {"t": "msg", "role": "user", "content": "question", "id": "u1"},
+        {
+            "t": "msg",
+            "role": "assistant",
+            "content": "old answer",
+            "id": "r1",
+            "tokens": 3,
+            "figures": {"total_s": 2.5, "tokens_out": 3},
+        },
+    )
+    client = CopilotClient(data_dir=str(home), base_url=server.url)
+    out = Recorded()
+    repl = Repl(client, out)
+    try:
+        await client.start()
+        await repl.open_initial("main")
+        await repl.handle(":again slow")
+    finally:
+        await repl.close()
+    assert not repl.failed, out.stderr.getvalue()
+    ((original, turn), (fork, _)) = out.fanned[0]
+    assert (original.session_id, fork.session_id) == ("main", "main-slow")
+    assert turn.text == "old answer"
+    assert turn.elapsed == 2.5

@@ -160,7 +160,7 @@ def test_the_completer_uses_the_cursor_position(src: Sources) -> None:
     assert found == ["bravo"]
 
 
-# -- issue 13 -----------------------------------------------------------------------
+# -- models, paths, names after a comma, switches --------------------------------------
 
 
 @pytest.fixture

@@ -267,7 +267,7 @@ def test_cli_data_dir_and_home_env(tmp_path: Path, home: Path) -> None:
     assert not (home / "sessions" / "only-here.jsonl").exists()
 
 
-# -- values checked at load time, with file, line and the expected form (issue 14 #15) --
+# -- values checked at load time, with file, line and the expected form ----------------
 
 BAD_VALUES = {
     "read_timeout nan": ("read_timeout = nan", "read_timeout = nan: expected a number above 0"),
@@ -370,7 +370,7 @@ def test_good_values_at_the_edges_load(tmp_path: Path) -> None:
     assert BUILTIN_PROVIDERS["openai"].max_reply_chars == 2_000_000
 
 
-# -- "did you mean" and the expected type (issue 13 #21) --------------------------
+# -- "did you mean" and the expected type ----------------------------------------------
 
 
 @pytest.mark.parametrize(

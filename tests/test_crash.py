@@ -3,31 +3,16 @@ removed by another process (kill -9 is in test_faults.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli, spawn
 from fakeserver import FakeServer
-
-
-def records(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def wait_for(predicate: object, timeout: float = 15.0) -> None:
-    """Poll until ``predicate()`` is true (a guard against hanging, not a timing test)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
+from helpers import records, wait_for
 
 
 def _limit_file_size(limit: int) -> None:  # runs in the child

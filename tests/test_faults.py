@@ -451,7 +451,7 @@ def test_config_file_never_holds_the_key_itself(server: FakeServer, tmp_path: Pa
                     assert "Bearer" not in json.dumps(json.loads(line))
 
 
-# -- round two: servers and secrets (issue 14 #11-#14) ---------------------------------
+# -- servers and secrets: keys, bidi controls, endless replies, resets -----------------
 
 
 @pytest.mark.parametrize("bad", ["\r", "\n", "\r\n", "\u200b"], ids=["CR", "LF", "CRLF", "ZWSP"])

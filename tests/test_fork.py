@@ -13,16 +13,13 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from helpers import msg
 
 from copilot_repl.errors import SessionExists, SessionNotFound, UsageError
 from copilot_repl.history import compact
 from copilot_repl.history.fork import fork, fork_info, tree
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.store import Store
-
-
-def msg(role: str, content: str, **extra: object) -> dict[str, object]:
-    return {"t": "msg", "role": role, "content": content, "ts": 1.0, **extra}
 
 
 def chat(root: Path, name: str = "main", turns: int = 3) -> Store:

@@ -33,6 +33,7 @@ RANKS = {
     # that picks one (cli/__init__ and cli/main, 6)
     "copilot_repl.cli": 6,
     "copilot_repl.cli.arguments": 5,
+    "copilot_repl.cli.output": 5,
     "copilot_repl.cli.launch": 5,
     "copilot_repl.cli.script": 5,
     "copilot_repl.cli.oneshot": 5,

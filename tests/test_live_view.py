@@ -1,7 +1,7 @@
 """The live view, as a terminal shows it: copilot-repl in a real
 pseudo-terminal, its output fed to a terminal emulator (pyte), and what the
-screen and the scrollback hold is checked while replies stream (issue 13,
-items 6, 7, 8, 12 and 13).
+screen and the scrollback hold is checked while replies stream: long
+paragraphs, resizes, the toolbar, replies side by side.
 
 pyte cuts lines when the terminal gets narrower, as xterm does; the shell is
 told so (``XTERM_VERSION``). A terminal that re-wraps its lines instead is
@@ -90,9 +90,21 @@ class Screen:
 
     def line(self, text: str) -> None:
         """Type ``text`` and Enter at the prompt; return once the shell has
-        taken it (the prompt at the cursor is no longer empty)."""
+        taken it: the prompt at the cursor is no longer empty, or the line
+        is on the screen after a prompt one more time (a quick command is
+        done and the next empty prompt up between two looks at the screen)."""
+        typed = ("›" + text[:30]).replace(" ", "")
+        before = self._rows().count(typed)
         self.child.send(text + "\r")
-        self.wait(lambda: not self._at_empty_prompt(), f"{text[:30]!r} taken")
+        self.wait(
+            lambda: not self._at_empty_prompt() or self._rows().count(typed) > before,
+            f"{text[:30]!r} taken",
+        )
+
+    def _rows(self) -> str:
+        """The scrollback and the screen as one string without blanks: a line
+        wrapped over rows reads whole."""
+        return self.transcript().replace("\n", "").replace(" ", "")
 
     def _at_empty_prompt(self, name: str = r"\S+") -> bool:
         row = self.screen.display[self.screen.cursor.y].rstrip()
@@ -146,7 +158,7 @@ def assert_once_each(text: str, n: int, word: str = "p") -> None:
     assert not twice and not missing, f"twice: {twice[:10]}, missing: {missing[:10]}"
 
 
-# --------------------------------------------------------------------------- item 6
+# ------------------------------------------- a paragraph taller than the screen; resizing
 
 
 def test_a_paragraph_taller_than_the_screen_keeps_its_newest_words_in_view(
@@ -238,7 +250,7 @@ def test_in_tmux_a_narrower_window_does_not_show_the_paragraph_twice(
     assert_once_each(joined, 400)
 
 
-# --------------------------------------------------------------------------- item 8
+# ----------------------------------- the toolbar, errors and switching while a reply streams
 
 
 def test_the_toolbar_shows_while_a_reply_streams_and_is_not_left_behind(
@@ -299,7 +311,7 @@ def test_switching_into_a_streaming_session_says_whose_text_follows(
     assert re.search(r"\bs\d+\b", text[header:])  # its text follows the header
 
 
-# --------------------------------------------------------------------------- item 7
+# ------------------------------------------------------------- replies side by side, stacked
 
 
 def test_ask_shows_three_columns_at_100_cols_with_figures_as_each_ends(

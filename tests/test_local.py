@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
 import os
 import random
 import signal
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, live_processes, run_proc
+from helpers import session_records
 
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.api.events import SessionEvent
@@ -70,13 +70,8 @@ def wait_gone(marker: str | Path, timeout: float = 10.0) -> list[int]:
     return left
 
 
-def records(home: Path, name: str) -> list[dict[str, Any]]:
-    path = home / "sessions" / f"{name}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
 def messages(home: Path, name: str, role: str) -> list[dict[str, Any]]:
-    return [r for r in records(home, name) if r.get("t") == "msg" and r["role"] == role]
+    return [r for r in session_records(home, name) if r.get("t") == "msg" and r["role"] == role]
 
 
 def words(n: int, rng: random.Random) -> str:

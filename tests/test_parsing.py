@@ -13,7 +13,6 @@ from copilot_repl.repl.parsing import (
     nearest,
     parse_args,
     parse_line,
-    split_names,
     split_targets,
 )
 
@@ -166,13 +165,7 @@ def test_nearest_gives_nothing_for_nonsense() -> None:
     assert nearest("x", []) is None
 
 
-def test_split_names() -> None:
-    assert split_names("a,b c") == ["a", "b", "c"]
-    assert split_names(" a , ,b,, ") == ["a", "b"]
-    assert split_names("") == []
-
-
-# -- issue 13 -----------------------------------------------------------------------
+# -- a final ampersand, switches, near words, names before a prompt --------------------
 
 
 def test_a_backslash_before_the_final_ampersand_keeps_it_in_the_prompt() -> None:

@@ -163,3 +163,74 @@ def test_redact_never_leaves_a_known_secret(text: str, secret: str) -> None:
         return
     half = len(text) // 2
     assert secret not in redact(text[:half] + secret + text[half:], [secret])
+
+
+# -- the event stream, as servers write it ---------------------------------------------
+# A value on a field line: any text but a line end.
+field_text = st.text(st.characters(exclude_characters="\r\n"), max_size=12)
+fields = st.one_of(
+    st.tuples(st.just("data"), field_text),
+    st.tuples(st.just("event"), field_text),
+    st.tuples(st.sampled_from(["id", "retry", "x-other", ""]), field_text),  # ignored
+)
+
+
+@st.composite
+def sse_streams(draw: st.DrawFn) -> tuple[list[str], list[tuple[str, str]]]:
+    """Server-sent events as a server may write them, in pieces as a network
+    may cut them (empty pieces too), with the events they hold."""
+    events = draw(st.lists(st.lists(fields, max_size=5), max_size=5))
+    lines: list[str] = []
+    expected: list[tuple[str, str]] = []
+    for n, block in enumerate(events):
+        kind, data = "", []
+        for name, value in block:
+            if draw(st.booleans()):
+                lines.append(": keep-alive " + value)  # a comment, anywhere
+            space = " " if value.startswith(" ") or draw(st.booleans()) else ""
+            lines.append(f"{name}:{space}{value}" if name else f":{space}{value}")
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                kind = value
+        if data:
+            expected.append((kind, "\n".join(data)))
+        if n < len(events) - 1 or draw(st.booleans()):  # the last may end with the stream
+            lines.append("")
+    text = "\ufeff" if draw(st.booleans()) else ""  # a byte-order mark may open it
+    previous = ""
+    for line in lines:
+        ends = ["\n", "\r\n", "\r"]
+        if previous == "\r" and not line:
+            ends = ["\r\n", "\r"]  # CR, then LF, would be one CRLF
+        previous = draw(st.sampled_from(ends))
+        text += line + previous
+    cuts = draw(st.lists(st.integers(0, len(text)), max_size=8))
+    after_cr = [k + 1 for k, c in enumerate(text) if c == "\r"]
+    if after_cr:  # where a cut is hardest to get right
+        cuts += draw(st.lists(st.sampled_from(after_cr), max_size=3))
+    cuts.sort()
+    pieces = []
+    for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True):
+        pieces += [text[a:b], ""] if draw(st.booleans()) else [text[a:b]]
+    return pieces, expected
+
+
+@given(sse_streams())
+@settings(max_examples=500)
+def test_sse_reader_reads_the_events_a_server_wrote(
+    stream: tuple[list[str], list[tuple[str, str]]],
+) -> None:
+    pieces, expected = stream
+    assert _events(pieces) == expected
+
+
+def test_sse_reader_an_empty_piece_between_cr_and_lf_ends_one_line() -> None:
+    assert _events(["data: a\r", "", "\ndata: b\r\n\r\n"]) == [("", "a\nb")]
+
+
+def test_sse_reader_strips_a_byte_order_mark_opening_the_stream() -> None:
+    assert _events(["\ufeffdata: a\n\n"]) == [("", "a")]
+    assert _events(["", "\ufeff", "data: a\n\n"]) == [("", "a")]
+    # only the first: later, it is part of a field's name
+    assert _events(["data: a\n\n\ufeffdata: b\n\n"]) == [("", "a")]

@@ -60,7 +60,7 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-# -- item 11: the key is checked before use ------------------------------------------
+# -- the key is checked before use -----------------------------------------------------
 
 BAD_KEYS = {
     "trailing CR": (KEY + "\r", "a control character (U+000D"),
@@ -99,7 +99,7 @@ async def test_a_good_key_is_sent(server: FakeServer) -> None:
     assert server.requests[0]["headers"]["authorization"] == f"Bearer {KEY}"
 
 
-# -- item 11: no secret in any error -------------------------------------------------
+# -- no secret in any error ------------------------------------------------------------
 
 
 async def test_a_server_quoting_the_key_is_redacted(server: FakeServer) -> None:
@@ -162,7 +162,7 @@ def test_redact_removes_known_secrets_with_or_without_whitespace() -> None:
     assert redact("short ab", ["ab"]) == "short ab"  # too short to be a secret
 
 
-# -- item 11: child processes get a minimal environment ------------------------------
+# -- child processes get a minimal environment -----------------------------------------
 
 
 def test_child_env_keeps_what_a_program_needs_and_no_secret() -> None:
@@ -273,7 +273,7 @@ async def test_the_local_model_server_never_sees_our_secrets(
     assert b"PATH=" in environ
 
 
-# -- item 14: bidi controls are shown, not obeyed ------------------------------------
+# -- bidi controls are shown, not obeyed -----------------------------------------------
 
 BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 

@@ -8,13 +8,22 @@ checks three things: the one error (its class and words), what was passed to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 from fakeserver import FakeServer, Reply, count_prompt_tokens
 
 from copilot_repl.config import ProviderConfig
-from copilot_repl.errors import ProviderError, ServerError, StreamError
+from copilot_repl.errors import (
+    AuthError,
+    CopilotError,
+    ModelNotFound,
+    ProviderError,
+    ServerError,
+    StreamError,
+)
 from copilot_repl.providers.base import ReplyEnd
+from copilot_repl.providers.copilot import turn_error
 from copilot_repl.providers.openai import OpenAIProvider
 from copilot_repl.providers.wire import MAX_WAIT, retry_after
 
@@ -57,7 +66,7 @@ def chunk(delta: str) -> str:
     return 'data: {"choices":[{"index":0,"delta":' + delta + "}]}\n\n"
 
 
-# -- item 12: valid JSON of an unexpected shape --------------------------------------
+# -- valid JSON of an unexpected shape -------------------------------------------------
 
 MALFORMED = {
     "lone surrogate": chunk('{"content":"\\ud800"}'),
@@ -158,7 +167,7 @@ async def test_error_event_before_any_text_says_so(server: FakeServer) -> None:
     assert out.text == ""
 
 
-# -- item 12: resets and Retry-After ---------------------------------------------------
+# -- resets and Retry-After ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fault", ["reset_before_content", "reset_before_headers"])
@@ -213,7 +222,7 @@ def test_retry_after_is_bounded(header: str, wait: float) -> None:
     assert retry_after(header) == wait
 
 
-# -- item 13: deadlines and caps ---------------------------------------------------------
+# -- deadlines and caps ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fault", ["trickle", "keepalive"])
@@ -261,7 +270,7 @@ async def test_an_endless_event_is_refused(server: FakeServer) -> None:
 async def test_an_endless_error_body_is_read_only_in_part(server: FakeServer) -> None:
     server.queue(Reply(fault="endless_error"))
     out = await ask(server, max_retries=0)
-    assert isinstance(out.error, ServerError)
+    assert isinstance(out.error, ServerError) and out.error.status_code == 500
     assert str(out.error).startswith('openai answered HTTP 500: {"error": {"message": "xxx')
     assert len(str(out.error)) < 400
 
@@ -293,3 +302,27 @@ async def test_a_url_httpx_cannot_use_is_one_clean_line(url: str) -> None:
     for error in errors:
         assert " is not a valid URL (" in str(error)
         assert str(error).isprintable()
+
+
+async def test_a_status_after_the_retries_is_on_the_error(server: FakeServer) -> None:
+    server.queue(Reply(status=429), Reply(status=429))
+    out = await ask(server, max_retries=1)
+    assert out.error is not None and out.error.status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("fields", "kind", "status"),
+    [
+        ({"error_type": "authentication", "status_code": 401}, AuthError, 401),
+        ({"error_type": "query", "status_code": 404}, ModelNotFound, 404),
+        ({"error_type": "query", "status_code": 500}, CopilotError, 500),
+        ({"error_type": "query"}, CopilotError, None),  # an SDK without the field
+        ({"status_code": "500"}, CopilotError, None),  # not a number: not a status
+    ],
+)
+def test_copilot_turn_errors_carry_the_status(
+    fields: dict[str, object], kind: type[ProviderError], status: int | None
+) -> None:
+    # the SDK's session.error event data, as the Copilot provider is given it
+    error = turn_error(SimpleNamespace(message="it failed", **fields))
+    assert type(error) is kind and error.status_code == status

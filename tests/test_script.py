@@ -526,7 +526,7 @@ def test_session_file_is_jsonl(server: FakeServer, home: Path) -> None:
     assert [json.loads(line)["t"] for line in lines] == ["session", "msg", "msg"]
 
 
-# -- issue 13: rough edges ----------------------------------------------------------
+# -- rough edges: spaces after commas, busy sessions, prefixes, names ------------------
 
 
 def test_ask_accepts_a_space_after_the_comma(server: FakeServer, home: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from helpers import msg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,11 +22,7 @@ from copilot_repl.history.search import INDEX_FILE, SearchIndex, fts_query, sinc
 from copilot_repl.history.store import Store
 
 
-def msg(role: str, content: str, ts: float = 1.0, **extra: object) -> dict[str, object]:
-    return {"t": "msg", "role": role, "content": content, "ts": ts, **extra}
-
-
-def new_store(root: Path, **sessions: list[tuple[str, str]]) -> Store:
+def store_with(root: Path, **sessions: list[tuple[str, str]]) -> Store:
     store = Store(root)
     for name, messages in sessions.items():
         store.create(SessionData(name=name, model="openai:gpt-4o-mini", created=1000.0))
@@ -40,7 +37,7 @@ def found(index: SearchIndex, query: str, **kw: object) -> list[tuple[str, int]]
 
 
 def test_finds_prompts_and_replies_with_numbers_and_snippets(tmp_path: Path) -> None:
-    store = new_store(
+    store = store_with(
         tmp_path,
         a=[("user", "how do I make a venv"), ("assistant", "python -m venv .venv")],
         b=[("user", "tell me about tokio"), ("assistant", "an async runtime for Rust")],
@@ -55,14 +52,14 @@ def test_finds_prompts_and_replies_with_numbers_and_snippets(tmp_path: Path) -> 
 
 
 def test_a_prompt_ranks_above_a_reply_with_the_same_match(tmp_path: Path) -> None:
-    store = new_store(
+    store = store_with(
         tmp_path,
         early=[("assistant", "the flux capacitor needs power")],
         late=[("user", "the flux capacitor needs power")],
     )
     with SearchIndex(store) as index:
         assert [h.role for h in index.search("capacitor")] == ["user", "assistant"]
-    store2 = new_store(
+    store2 = store_with(
         tmp_path / "two",
         late=[("assistant", "the flux capacitor needs power")],
         early=[("user", "the flux capacitor needs power")],
@@ -72,7 +69,7 @@ def test_a_prompt_ranks_above_a_reply_with_the_same_match(tmp_path: Path) -> Non
 
 
 def test_filters(tmp_path: Path) -> None:
-    store = new_store(
+    store = store_with(
         tmp_path,
         a=[("user", "alpha beta"), ("assistant", "alpha gamma")],
         b=[("user", "alpha delta")],
@@ -90,7 +87,7 @@ def test_filters(tmp_path: Path) -> None:
 
 
 def test_phrases_prefixes_and_punctuation(tmp_path: Path) -> None:
-    store = new_store(
+    store = store_with(
         tmp_path,
         a=[("user", "error: connection refused (ECONNREFUSED) at host:8080")],
         b=[("user", "refused connection")],
@@ -121,7 +118,7 @@ def test_any_query_is_either_refused_or_valid_fts(text: str) -> None:
 
 
 def test_follows_appends_clears_deletes_and_renames(tmp_path: Path) -> None:
-    store = new_store(tmp_path, a=[("user", "first words")], b=[("user", "other words")])
+    store = store_with(tmp_path, a=[("user", "first words")], b=[("user", "other words")])
     with SearchIndex(store) as index:
         assert found(index, "words") == [("a", 1), ("b", 1)] or found(index, "words") == [
             ("b", 1),
@@ -139,7 +136,7 @@ def test_follows_appends_clears_deletes_and_renames(tmp_path: Path) -> None:
 
 
 def test_rebuilt_when_the_index_file_is_deleted(tmp_path: Path) -> None:
-    store = new_store(tmp_path, a=[("user", "kumquat")])
+    store = store_with(tmp_path, a=[("user", "kumquat")])
     with SearchIndex(store) as index:
         assert found(index, "kumquat") == [("a", 1)]
     (tmp_path / INDEX_FILE).unlink()
@@ -150,7 +147,7 @@ def test_rebuilt_when_the_index_file_is_deleted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "zeroed"])
 def test_rebuilt_when_the_index_is_corrupt(tmp_path: Path, damage: str) -> None:
-    store = new_store(tmp_path, a=[("user", "kumquat " * 500)], b=[("user", "quince")])
+    store = store_with(tmp_path, a=[("user", "kumquat " * 500)], b=[("user", "quince")])
     with SearchIndex(store) as index:
         assert found(index, "quince") == [("b", 1)]
     path = tmp_path / INDEX_FILE
@@ -167,7 +164,7 @@ def test_rebuilt_when_the_index_is_corrupt(tmp_path: Path, damage: str) -> None:
 
 
 def test_picks_up_a_session_written_by_another_process(tmp_path: Path) -> None:
-    store = new_store(tmp_path, a=[("user", "first")])
+    store = store_with(tmp_path, a=[("user", "first")])
     with SearchIndex(store) as index:
         assert found(index, "zebra") == []
         code = (
@@ -185,7 +182,7 @@ def test_picks_up_a_session_written_by_another_process(tmp_path: Path) -> None:
 
 
 def test_two_indexes_over_one_dir_agree(tmp_path: Path) -> None:
-    store = new_store(tmp_path, a=[("user", "apple")])
+    store = store_with(tmp_path, a=[("user", "apple")])
     with SearchIndex(store) as one, SearchIndex(Store(tmp_path)) as two:
         assert found(one, "apple") == [("a", 1)]
         store.append("a", msg("user", "apple pie"))
@@ -196,7 +193,7 @@ def test_two_indexes_over_one_dir_agree(tmp_path: Path) -> None:
 def test_forget_leaves_no_trace_of_the_text_in_the_index_file(tmp_path: Path) -> None:
     secret = "sk-proj-Zq8XwV3mTtB9yRk2LpQ7"
     filler = [("assistant", f"ordinary reply number {i} " * 20) for i in range(200)]
-    store = new_store(tmp_path, a=[("user", f"my key is {secret}")], b=filler)
+    store = store_with(tmp_path, a=[("user", f"my key is {secret}")], b=filler)
     with SearchIndex(store) as index:
         assert found(index, secret) == [("a", 1)]
         assert secret.encode() in (tmp_path / INDEX_FILE).read_bytes()
@@ -209,7 +206,7 @@ def test_forget_leaves_no_trace_of_the_text_in_the_index_file(tmp_path: Path) ->
 
 
 def test_index_file_is_private(tmp_path: Path) -> None:
-    store = new_store(tmp_path, a=[("user", "x")])
+    store = store_with(tmp_path, a=[("user", "x")])
     with SearchIndex(store) as index:
         index.sync()
     assert os.stat(tmp_path / INDEX_FILE).st_mode & 0o077 == 0
@@ -225,7 +222,7 @@ def test_since_ago() -> None:
 
 def test_a_prefix_with_many_words_and_no_duplicates_after_reindexing(tmp_path: Path) -> None:
     words = " ".join(f"zeta{i:03d}" for i in range(100))
-    store = new_store(tmp_path, a=[("user", "zeta001 only")], b=[("user", words)])
+    store = store_with(tmp_path, a=[("user", "zeta001 only")], b=[("user", words)])
     with SearchIndex(store) as index:
         assert sorted(found(index, "zeta*")) == [("a", 1), ("b", 1)]  # > MAX_EXPANSION words
         assert sorted(found(index, "Zeta00*")) == [("a", 1), ("b", 1)]  # expanded

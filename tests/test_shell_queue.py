@@ -1,4 +1,4 @@
-"""Issue 13 in the shell (pipe input, the loopback server): prompts typed into
+"""The shell with pipe input and the loopback server: prompts typed into
 a busy session are queued, echoed, in the toolbar and :jobs, cancellable;
 :all with a busy session; Ctrl-C/Ctrl-Z at :wait; a background reply of the
 current session; :edit, Ctrl-X Ctrl-E, :copy, :export's question; the
@@ -18,14 +18,13 @@ from fakeserver import FakeServer
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
-from test_shell_unit import (
+from shell_harness import (
     GUARD,
     SHIFT_TAB,
     TAB,
     Harness,
     make_client,
     saved_messages,
-    shell,
     slow,
     until,
 )
@@ -34,8 +33,6 @@ from copilot_repl.repl.controller import Repl
 from copilot_repl.shell.loop import Shell, run_shell
 from copilot_repl.shell.markdown_stream import make_console
 from copilot_repl.shell.terminal import TerminalOutput
-
-__all__ = ["shell"]  # the fixture, imported
 
 CTRL_X_CTRL_E = "\x18\x05"
 
@@ -203,15 +200,13 @@ async def test_export_asks_before_overwriting(shell: Harness, tmp_path: Path) ->
     target.write_text("precious")
     await shell.at_prompt()
     shell.send(f":export {target}\r")
-    await until(lambda: shell.shell.busy is not None, ":export running")
-    await asyncio.sleep(0.1)  # the question is up
+    await until(shell.asking, "the question")
     shell.send("n\r")
     await until(lambda: "not exported" in shell.text, "no")
     assert target.read_text() == "precious"
     await shell.at_prompt()
     shell.send(f":export {target}\r")
-    await until(lambda: shell.shell.busy is not None, ":export running")
-    await asyncio.sleep(0.1)
+    await until(shell.asking, "the question")
     shell.send("y\r")
     await until(lambda: "exported main" in shell.text, "yes")
     assert target.read_text().startswith("# main")
@@ -259,8 +254,8 @@ async def test_plain_draws_the_prompt_and_toolbar_without_colour(
         sh = Shell(repl, out, input=inp, output=screen, plain=plain)
         task = asyncio.ensure_future(sh.run())
         try:
+            # a frame is written whole: prompt and toolbar at once
             await until(lambda: "main" in drawn.getvalue() and "›" in drawn.getvalue(), "drawn")
-            await asyncio.sleep(0.1)
         finally:
             task.cancel()
             await asyncio.wait([task], timeout=GUARD)

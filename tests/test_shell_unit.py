@@ -7,139 +7,32 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from fakeserver import FakeServer, Reply
-from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
-from rich.console import Console
+from shell_harness import (
+    CTRL_C,
+    CTRL_D,
+    CTRL_Z,
+    ESC_ENTER,
+    GUARD,
+    SHIFT_TAB,
+    TAB,
+    UP,
+    Harness,
+    make_client,
+    saved_messages,
+    slow,
+    until,
+)
 
-from copilot_repl.api.client import CopilotClient
-from copilot_repl.config import load_config
-from copilot_repl.repl.controller import Repl
-from copilot_repl.shell.loop import Shell, run_shell
-from copilot_repl.shell.markdown_stream import make_console
-from copilot_repl.shell.terminal import TerminalOutput
+from copilot_repl.shell.loop import run_shell
 from copilot_repl.shell.tty import no_echo
-
-GUARD = 10.0  # seconds: a guard against hanging, not a timing assertion
-TAB, SHIFT_TAB, CTRL_C, CTRL_D, UP, ESC_ENTER = "\t", "\x1b[Z", "\x03", "\x04", "\x1b[A", "\x1b\r"
-CTRL_Z = "\x1a"
-
-
-def slow(n: int, delay: float = 0.05, word: str = "w") -> str:
-    """A prompt whose echo reply streams ``n`` words, ``delay`` s apart."""
-    return f"#delay={delay} " + " ".join(f"{word}{i}" for i in range(n))
-
-
-def make_client(server: FakeServer, home: Path) -> CopilotClient:
-    env = {"COPILOT_REPL_HOME": str(home)}
-    return CopilotClient(config=load_config(base_url=server.url, env=env), env=env)
-
-
-def records(home: Path, name: str) -> list[dict[str, object]]:
-    path = home / "sessions" / f"{name}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def saved_messages(home: Path, name: str) -> list[dict[str, object]]:
-    return [r for r in records(home, name) if r.get("t") == "msg"]
-
-
-async def until(cond: Callable[[], object], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + GUARD
-    while not cond():
-        if loop.time() > end:
-            raise AssertionError(f"gave up waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-@dataclass
-class Harness:
-    shell: Shell
-    repl: Repl
-    inp: PipeInput
-    buf: io.StringIO
-    home: Path
-    task: asyncio.Task[int] = field(init=False)
-
-    def send(self, keys: str) -> None:
-        self.inp.send_text(keys)
-
-    @property
-    def text(self) -> str:
-        return self.buf.getvalue()
-
-    @property
-    def current(self) -> str:
-        assert self.repl.session is not None
-        return self.repl.session.session_id
-
-    def prompt_up(self) -> bool:
-        return self.shell.busy is None and self.shell.session.app.is_running
-
-    async def at_prompt(self) -> None:
-        await until(self.prompt_up, "the prompt")
-
-    async def line(self, text: str, done: Callable[[], object], what: str) -> None:
-        """Type a line at the prompt; wait for its effect and the next prompt."""
-        await self.at_prompt()
-        self.send(text + "\r")
-        await until(done, what)
-        await self.at_prompt()
-
-    async def typed(self, text: str) -> None:
-        await until(lambda: self.shell.session.default_buffer.text == text, repr(text))
-
-    def toolbar(self) -> str:
-        return "".join(t for _, t in self.shell._toolbar())
-
-    def turns(self) -> int:
-        return len(self.repl.turns())
-
-    def streaming(self) -> bool:
-        """A reply streams in the foreground and has begun to arrive."""
-        turn = self.repl.session.turn if self.repl.session else None
-        return self.shell.busy is not None and turn is not None and turn.chars > 0
-
-
-def console_for(buf: io.StringIO, kind: str) -> Console:
-    """ "terminal": rich as on a terminal (live repaints, colours); "plain":
-    --plain; otherwise rich writing to a file (no live region, no colour)."""
-    if kind == "terminal":
-        return Console(file=buf, width=100, height=30, force_terminal=True, markup=False)
-    return make_console(buf, plain=kind == "plain", width=100)
-
-
-@pytest.fixture
-async def shell(
-    server: FakeServer, home: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Harness]:
-    kind = getattr(request, "param", "file")
-    client = make_client(server, home)
-    buf = io.StringIO()
-    out = TerminalOutput(console_for(buf, kind), plain=kind == "plain")
-    repl = Repl(client, out)
-    await client.start()
-    await repl.open_initial(None)
-    with create_pipe_input() as inp:
-        h = Harness(Shell(repl, out, input=inp, output=DummyOutput()), repl, inp, buf, home)
-        h.task = asyncio.ensure_future(h.shell.run())
-        try:
-            await h.at_prompt()
-            yield h
-        finally:
-            h.task.cancel()
-            await asyncio.wait([h.task], timeout=GUARD)
-            await repl.close()
-
 
 # --------------------------------------------------------------------------- basics
 
@@ -323,8 +216,7 @@ async def test_sigint_at_a_command_that_waits_cancels_the_wait_not_the_reply(
 ) -> None:
     await shell.line(slow(60) + " &", lambda: shell.turns() == 1, "background reply")
     shell.send(":wait\r")
-    await until(lambda: shell.shell.busy is not None, ":wait running")
-    await asyncio.sleep(0.1)
+    await until(shell.line_waiting, ":wait waiting")
     os.kill(os.getpid(), signal.SIGINT)
     await shell.at_prompt()
     assert "stopped waiting; main is still streaming" in shell.text
@@ -335,8 +227,7 @@ async def test_sigint_at_a_command_that_waits_cancels_the_wait_not_the_reply(
 async def test_sigtstp_at_a_wait_gives_the_prompt_back(shell: Harness) -> None:
     await shell.line(slow(60) + " &", lambda: shell.turns() == 1, "background reply")
     shell.send(":wait\r")
-    await until(lambda: shell.shell.busy is not None, ":wait running")
-    await asyncio.sleep(0.1)
+    await until(shell.line_waiting, ":wait waiting")
     os.kill(os.getpid(), signal.SIGTSTP)
     await shell.at_prompt()
     assert "stopped waiting; main continues in the background" in shell.text
@@ -416,6 +307,7 @@ async def test_a_failed_background_reply_shows_in_the_toolbar(shell: Harness) ->
 
 async def test_ctrl_d_while_a_reply_streams_asks_first(shell: Harness) -> None:
     await shell.line(slow(200) + " &", lambda: shell.turns() == 1, "the turn")
+    await until(lambda: shell.repl.turns()[0].chars > 0, "the reply's first words")
     shell.send(CTRL_D)
     await until(
         lambda: (
@@ -430,8 +322,7 @@ async def test_ctrl_d_while_a_reply_streams_asks_first(shell: Harness) -> None:
     await shell.at_prompt()
     assert not shell.task.done() and shell.turns() == 1
     shell.send(":quit\r")
-    await until(lambda: shell.repl.quitting, ":quit")
-    await asyncio.sleep(0.05)
+    await until(shell.asking, "the question")
     shell.send("y\r")
     assert await asyncio.wait_for(shell.task, GUARD) == 0
     await shell.repl.close()

@@ -4,33 +4,16 @@ way SIGTERM does: the partial reply is saved, marked interrupted."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 from conftest import spawn
 from fakeserver import FakeServer
+from helpers import records, wait_for
 
 PROMPT = b"tell me #deltas=5 #fault=silent\n"  # two pieces, then the server goes quiet
-
-
-def records(path: Path) -> list[dict[str, object]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def wait_for(predicate: object, timeout: float = 30.0) -> None:
-    """A guard against hanging, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def saved_text(path: Path) -> str:

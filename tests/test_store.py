@@ -13,25 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli, run_proc
 from fakeserver import FakeServer
+from helpers import msg, new_store, records
 
 from copilot_repl.errors import BadSessionName, SessionExists, SessionNotFound
 from copilot_repl.history.messages import DONE, INTERRUPTED, SessionData
 from copilot_repl.history.store import SCHEMA, Store
-
-
-def new_store(root: Path, *names: str, model: str = "openai:gpt-4o-mini") -> Store:
-    store = Store(root)
-    for name in names:
-        store.create(SessionData(name=name, model=model, created=1000.0))
-    return store
-
-
-def msg(role: str, content: str, **extra: object) -> dict[str, object]:
-    return {"t": "msg", "role": role, "content": content, "ts": 1.0, **extra}
-
-
-def records(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_bytes().splitlines()]
 
 
 def mode(path: Path) -> int:
@@ -381,7 +367,7 @@ def test_summaries_of_unchanged_files_come_from_the_cache(tmp_path: Path) -> Non
     store.append("a", msg("user", "1"))
     assert [(s.model, s.messages) for s in store.summaries()] == [("openai:gpt-4o-mini", 1)]
     cache = json.loads((tmp_path / "summaries.json").read_text())
-    assert cache["a"][3:] == ["openai:gpt-4o-mini", 1]
+    assert cache["a"][3:] == ["openai:gpt-4o-mini", 1, store.load("a").data.created]
     assert stat.S_IMODE((tmp_path / "summaries.json").stat().st_mode) == 0o600
     # Same size, same mtime, same inode: the file is not read again.
     path = store.path("a")
@@ -404,6 +390,15 @@ def test_current(tmp_path: Path) -> None:
     assert store.current() is None  # a stale pointer is ignored
     (tmp_path / "state.json").write_text("{not json")
     assert store.current() is None
+
+
+def test_the_last_active_session_stays_so_when_renamed(tmp_path: Path) -> None:
+    store = new_store(tmp_path, "a", "b")
+    store.set_current("a")
+    store.rename("b", "c")  # another one: the pointer is left alone
+    assert store.current() == "a"
+    store.rename("a", "d")
+    assert store.current() == "d"
 
 
 # -- replies in flight --------------------------------------------------------------

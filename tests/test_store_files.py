@@ -14,21 +14,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from helpers import msg, new_store
 
 from copilot_repl.errors import SessionNotFound, StoreError
-from copilot_repl.history.messages import SessionData
+from copilot_repl.history.files import write_output
 from copilot_repl.history.store import Store
-
-
-def new_store(root: Path, *names: str) -> Store:
-    store = Store(root)
-    for name in names:
-        store.create(SessionData(name=name, model="openai:gpt-4o-mini", created=1000.0))
-    return store
-
-
-def msg(role: str, content: str) -> dict[str, object]:
-    return {"t": "msg", "role": role, "content": content, "ts": 1.0}
 
 
 def mode(path: Path) -> int:
@@ -300,3 +290,26 @@ def test_rename_is_one_step_and_never_overwrites(tmp_path: Path) -> None:
         store.rename("a", "d")
     store.append("c", msg("user", "more"), loaded=loaded)
     assert [m.content for m in loaded.data.messages] == ["in a", "more"]
+
+
+def test_a_file_the_user_named_is_written_whole_and_private(tmp_path: Path) -> None:
+    path = tmp_path / "out.md"
+    write_output(path, "one\n", overwrite=False)
+    assert path.read_text() == "one\n" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        write_output(path, "two\n", overwrite=False)
+    assert path.read_text() == "one\n"
+    write_output(path, "two\n", overwrite=True)
+    assert path.read_text() == "two\n"
+    # a symlink is replaced, never written through
+    target = tmp_path / "target"
+    target.write_text("kept")
+    link = tmp_path / "link.md"
+    link.symlink_to(target)
+    with pytest.raises(FileExistsError):
+        write_output(link, "x", overwrite=False)
+    write_output(link, "x", overwrite=True)
+    assert target.read_text() == "kept" and not link.is_symlink() and link.read_text() == "x"
+    with pytest.raises(StoreError, match=r"^cannot write .*missing/out\.md: No such file"):
+        write_output(tmp_path / "missing" / "out.md", "x", overwrite=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.md", "out.md", "target"]

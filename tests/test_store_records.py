@@ -7,22 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import msg, new_store
 
 from copilot_repl.errors import StoreError
-from copilot_repl.history.messages import SessionData
 from copilot_repl.history.records import Corrupt, parse
-from copilot_repl.history.store import Store, apply_record
-
-
-def new_store(root: Path, *names: str) -> Store:
-    store = Store(root)
-    for name in names:
-        store.create(SessionData(name=name, model="openai:gpt-4o-mini", created=1000.0))
-    return store
-
-
-def msg(role: str, content: str, **extra: object) -> dict[str, object]:
-    return {"t": "msg", "role": role, "content": content, "ts": 1.0, **extra}
+from copilot_repl.history.store import apply_record
 
 
 def add_raw(path: Path, *lines: bytes) -> None:

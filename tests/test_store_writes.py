@@ -11,28 +11,17 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli
 from fakeserver import FakeServer
+from helpers import msg, new_store, wait_for
 
 from copilot_repl.errors import SessionChanged, SessionNotFound, StoreError
 from copilot_repl.history.messages import DONE, INTERRUPTED, SessionData
 from copilot_repl.history.store import PROCESS_TOKEN, Store
 from copilot_repl.history.writers import proc_stat, writer_alive
-
-
-def new_store(root: Path, *names: str) -> Store:
-    store = Store(root)
-    for name in names:
-        store.create(SessionData(name=name, model="openai:gpt-4o-mini", created=1000.0))
-    return store
-
-
-def msg(role: str, content: str, **extra: object) -> dict[str, object]:
-    return {"t": "msg", "role": role, "content": content, "ts": 1.0, **extra}
 
 
 def contents(store: Store, name: str) -> list[str]:
@@ -188,14 +177,6 @@ except ReplError as exc:
 else:
     print("ok")
 """
-
-
-def wait_for(predicate: object, timeout: float = 30.0) -> None:
-    """Poll until ``predicate()`` is true (a guard against hanging, not a timing test)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.02)
 
 
 def test_a_writer_waiting_for_the_lock_of_a_deleted_file_writes_nothing(tmp_path: Path) -> None:

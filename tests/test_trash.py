@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from helpers import msg
 
 from copilot_repl.errors import SessionExists, SessionNotFound, UsageError
 from copilot_repl.history import trash
@@ -22,10 +23,6 @@ from copilot_repl.history.search import SearchIndex
 from copilot_repl.history.store import Store
 
 SECRET = "sk-live-9fQx2LmZ7rTb4WcY"
-
-
-def msg(role: str, content: str, **extra: object) -> dict[str, object]:
-    return {"t": "msg", "role": role, "content": content, "ts": 1.0, **extra}
 
 
 def chat(root: Path, name: str = "main", *texts: str) -> Store:

@@ -36,10 +36,12 @@ from copilot_repl.api.options import (
 )
 from copilot_repl.api.session import CopilotSession
 from copilot_repl.config import Config, ProviderConfig, load_config
-from copilot_repl.errors import ReplError, SessionExists, SessionNotFound, UsageError
+from copilot_repl.errors import ReplError, SessionExists, UsageError
+from copilot_repl.history import trash
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import free_name, validate_name
 from copilot_repl.history.store import Store
+from copilot_repl.history.trash import Entry
 from copilot_repl.providers import Provider, make_provider
 from copilot_repl.providers.security import check_api_key
 
@@ -258,7 +260,7 @@ class CopilotClient:
             if any(fields.values()):
                 return []
         infos = [
-            _metadata(s.name, s.model, s.messages, s.modified, getattr(s, "created", 0.0))
+            _metadata(s.name, s.model, s.messages, s.modified, s.created)
             for s in self.store.summaries()
         ]
         return sorted(infos, key=lambda i: i.modified_time, reverse=True)
@@ -267,7 +269,7 @@ class CopilotClient:
         validate_name(session_id)
         for s in self.store.summaries():
             if s.name == session_id:
-                return _metadata(s.name, s.model, s.messages, s.modified, getattr(s, "created", 0))
+                return _metadata(s.name, s.model, s.messages, s.modified, s.created)
         return None
 
     async def get_last_session_id(self) -> str | None:
@@ -278,14 +280,29 @@ class CopilotClient:
     async def delete_session(self, session_id: str) -> None:
         """Delete a session and its history from disk, for good."""
         validate_name(session_id)
-        session = self._open.pop(session_id, None)
-        if session is not None:
-            await session._abort_all()
+        await self._close(session_id)
         self.store.delete(session_id)
         for name, pc in self.config.providers.items():
             if pc.kind == "copilot":  # keeps per-session state on disk: always asked
                 self.provider(name)
-        for provider in self._providers.values():
+        await self._forget_in_providers(session_id)
+
+    async def trash_session(self, session_id: str) -> Entry:
+        """copilot-repl extra: ``delete_session``, but into the trash
+        (``restore_session`` in api/library.py undoes it)."""
+        await self._close(session_id)
+        entry = trash.trash_session(self.store, session_id)
+        await self._forget_in_providers(session_id)
+        return entry
+
+    async def _close(self, session_id: str) -> None:
+        """Stop an open session's replies and forget it (its file stays)."""
+        session = self._open.pop(session_id, None)
+        if session is not None:
+            await session._abort_all()
+
+    async def _forget_in_providers(self, session_id: str) -> None:
+        for provider in list(self._providers.values()):
             await provider.forget_session(session_id)
 
     async def rename_session(self, old: str, new: str) -> None:
@@ -329,10 +346,6 @@ class CopilotClient:
     def forget(self, session: CopilotSession) -> None:
         if self._open.get(session.session_id) is session:
             del self._open[session.session_id]
-
-    def check_exists(self, session_id: str) -> None:
-        if not self.store.exists(session_id):
-            raise SessionNotFound(f"no session named {session_id!r}")
 
     # -- providers ------------------------------------------------------
     def provider_config(self, model: str) -> ProviderConfig:

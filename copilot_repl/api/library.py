@@ -98,6 +98,7 @@ def request_view(
 
 
 async def compact_session(
+    client: CopilotClient,
     session: CopilotSession,
     focus: str = "",
     *,
@@ -110,13 +111,17 @@ async def compact_session(
     little to compact; ``ProviderError`` if the model fails."""
     if session.busy:
         raise UsageError(f"{session.session_id} is answering; :compact when it is done")
-    return await _compact(session, focus, model=model, keep_tokens=keep_tokens)
+    return await _compact(client, session, focus, model=model, keep_tokens=keep_tokens)
 
 
 async def _compact(
-    session: CopilotSession, focus: str = "", *, model: str | None, keep_tokens: int
+    client: CopilotClient,
+    session: CopilotSession,
+    focus: str = "",
+    *,
+    model: str | None,
+    keep_tokens: int,
 ) -> Compaction:
-    client = session._client
     session.refresh()
     messages = list(session.messages)
     model = model or client.config.summary_model
@@ -175,12 +180,12 @@ def should_auto_compact(
     return used > fraction * context_tokens
 
 
-async def auto_compact(session: CopilotSession) -> Compaction | None:
+async def auto_compact(client: CopilotClient, session: CopilotSession) -> str | None:
     """After a turn (in the session's queue, before the next prompt): with
     ``auto_compact`` set, compact when the next request would use more than
-    that fraction of the window, keeping about half of it as it is. Says what
-    it did, or why it failed, as a ``session.info`` event; never raises."""
-    client = session._client
+    that fraction of the window, keeping about half of it as it is. Returns
+    what it did, or why it failed (for a ``session.info`` event), or None if
+    nothing was to do; never raises."""
     fraction = client.config.auto_compact
     if fraction <= 0:
         return None
@@ -191,61 +196,31 @@ async def auto_compact(session: CopilotSession) -> Compaction | None:
         )
         if not should_auto_compact(fraction, window, system, view):
             return None
-        done = await _compact(session, model=None, keep_tokens=int(window * fraction / 2))
+        keep = int(window * fraction / 2)
+        done = await _compact(client, session, model=None, keep_tokens=keep)
     except UsageError:
         return None  # nothing that can be summarised yet
     except ReplError as exc:
-        session._info("compaction", f"auto_compact failed: {exc}; the history is unchanged")
-        return None
-    session._info(
-        "compaction",
+        return f"auto_compact failed: {exc}; the history is unchanged"
+    return (
         f"messages 1-{done.upto} summarised to fit the context window (auto_compact); "
-        "they stay on disk",
+        "they stay on disk"
     )
-    return done
 
 
 # -- trash -------------------------------------------------------------------
 
 
-@dataclass
-class Cleared:
-    """What ``clear_messages`` did."""
+def purge_old_trash(client: CopilotClient) -> list[trash.Entry]:
+    """``trash_days``: purge the trash entries removed longer ago than that,
+    their text from the search index too; returns them."""
+    gone = trash.purge_older(client.store, client.config.trash_days)
+    if gone:
+        from copilot_repl.history.search import forget_session_text  # sqlite3: only now
 
-    count: int  # messages cleared
-    entry: trash.Entry | None  # where they went (None: purged, or there were none)
-    backups: int = 0  # backup copies removed with a purge
-
-
-def clear_messages(session: CopilotSession, *, purge: bool) -> Cleared:
-    """``:clear``: the messages go to the trash first; with ``purge`` they
-    leave the disk (the file is rewritten without them, backups and the
-    search index too)."""
-    from copilot_repl.history.search import forget_session_text
-
-    store = session._client.store
-    session.refresh()
-    count = len(session.messages)
-    entry = None if purge else trash.trash_messages(store, session._loaded)
-    session.clear()
-    if not purge:
-        return Cleared(count, entry)
-    done = trash.vacuum(store, session.session_id)
-    forget_session_text(store, session.session_id)
-    session._loaded = store.load(session.session_id)
-    return Cleared(count, None, done.backups)
-
-
-async def trash_session(client: CopilotClient, session_id: str) -> trash.Entry:
-    """``delete_session``, but into the trash (``restore_session`` undoes it)."""
-    session = client.opened(session_id)
-    if session is not None:
-        await session._abort_all()
-        client.forget(session)
-    entry = trash.trash_session(client.store, session_id)
-    for provider in list(client._providers.values()):
-        await provider.forget_session(session_id)
-    return entry
+        for name in {e.name for e in gone}:
+            forget_session_text(client.store, name)
+    return gone
 
 
 async def restore_session(

@@ -24,13 +24,10 @@ class SessionMetadata:
     message_count: int = 0
 
     def __getitem__(self, key: str) -> Any:
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
+        return vars(self)[key]  # the fields, as a dict: KeyError for anything else
 
     def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key, default)
+        return vars(self).get(key, default)
 
     def keys(self) -> list[str]:
         return [f.name for f in fields(self)]

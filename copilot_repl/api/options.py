@@ -7,12 +7,13 @@ one line naming the option, unless they are empty."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from copilot_repl.errors import UsageError
+from copilot_repl.providers.base import AskFn
 
 # Honoured by copilot-repl.
 SESSION_OPTIONS = {
@@ -60,7 +61,6 @@ SEND_UNSUPPORTED = {
 MAX_ATTACHMENT = 256 * 1024
 
 PermissionFn = Callable[..., Any]
-AskFn = Callable[[str], Awaitable[bool]]
 
 
 @dataclass
@@ -130,8 +130,10 @@ def _asker(handler: PermissionFn) -> AskFn:
 def _approved(result: Any) -> bool:
     if isinstance(result, bool):
         return result
-    kind = result.get("kind") if isinstance(result, Mapping) else getattr(result, "kind", None)
-    kind = getattr(kind, "value", kind)
+    # the user's handler returns a dict, or an SDK decision object (any version)
+    mapping = isinstance(result, Mapping)
+    kind = result.get("kind") if mapping else getattr(result, "kind", None)  # SDK object
+    kind = getattr(kind, "value", kind)  # an enum, or a str
     if isinstance(kind, str):
         return kind.startswith("approve") or kind == "approved"
     return type(result).__name__.startswith("PermissionDecisionApprove")

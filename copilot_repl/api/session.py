@@ -15,6 +15,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +42,20 @@ if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.api.options import SessionSettings
     from copilot_repl.history.compact import Compaction
+    from copilot_repl.history.trash import Entry
 
 Handler = Callable[[SessionEvent], None]
 T = SessionEventType
 log = logging.getLogger("copilot_repl")
+
+
+@dataclass
+class Cleared:
+    """What ``CopilotSession.clear_messages`` did."""
+
+    count: int  # messages cleared
+    entry: Entry | None  # where they went in the trash (None: purged, or there were none)
+    backups: int = 0  # backup copies removed with a purge
 
 
 class SessionState(StrEnum):
@@ -322,12 +333,13 @@ class CopilotSession:
         if self._client.config.auto_compact and turn.state is TurnState.DONE:
             from copilot_repl.api.library import auto_compact
 
-            await auto_compact(self)
+            said = await auto_compact(self._client, self)
+            if said:
+                self._info("compaction", said)
 
     async def _stream(self, turn: Turn) -> None:
         provider_name = self.model.partition(":")[0]
         provider = self._client.provider(provider_name)
-        provider.ask_permission = self.settings.ask_permission
         budget = provider.config.context_tokens - provider.config.reply_tokens
         messages = self._request_messages(budget, turn.message_id)
         turn.price = self._client.config.prices.get(self.model)
@@ -340,6 +352,7 @@ class CopilotSession:
                 self._emit,
                 self._save,
                 streaming=self.streaming,
+                ask_permission=self.settings.ask_permission,
             ),
             name=f"reply:{self.session_id}",
         )
@@ -374,7 +387,7 @@ class CopilotSession:
         messages in later requests (they stay on disk); see api/library.py."""
         from copilot_repl.api.library import compact_session
 
-        return await compact_session(self, focus, model=model)
+        return await compact_session(self._client, self, focus, model=model)
 
     async def wait(self, timeout: float | None = None) -> None:
         """copilot-repl extra: wait until every queued prompt is answered."""
@@ -463,6 +476,25 @@ class CopilotSession:
     def clear(self) -> None:
         self._idle_or_raise()
         self._client.store.truncate(self._loaded, 0)
+
+    def clear_messages(self, *, purge: bool) -> Cleared:
+        """copilot-repl extra (``:clear``): the messages go to the trash
+        first; with ``purge`` they leave the disk (the file is rewritten
+        without them, backups and the search index too)."""
+        from copilot_repl.history import trash
+        from copilot_repl.history.search import forget_session_text
+
+        store = self._client.store
+        self.refresh()
+        count = len(self.messages)
+        entry = None if purge else trash.trash_messages(store, self._loaded)
+        self.clear()
+        if not purge:
+            return Cleared(count, entry)
+        done = trash.vacuum(store, self.session_id)
+        forget_session_text(store, self.session_id)
+        self._loaded = store.load(self.session_id)
+        return Cleared(count, None, done.backups)
 
     async def disconnect(self) -> None:
         """Release the session (its history stays on disk; resume it later).

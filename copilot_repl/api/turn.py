@@ -27,7 +27,7 @@ from copilot_repl.api.events import (
 from copilot_repl.errors import ProviderError, ReplError, StoreError
 from copilot_repl.history.messages import MessageStatus, estimate_tokens
 from copilot_repl.history.store import PROCESS_TOKEN
-from copilot_repl.providers.base import Provider, ReplyEnd
+from copilot_repl.providers.base import AskFn, Provider, ReplyEnd
 from copilot_repl.sanitize import redact
 
 SAVE_EVERY = 1.0  # seconds: at most this much received text is ever unsaved
@@ -217,9 +217,11 @@ async def run_turn(
     save: Save,
     *,
     streaming: bool = True,
+    ask_permission: AskFn | None = None,
 ) -> None:
     """Stream one reply into ``turn``. Never raises for provider errors or
-    cancellation: those end the turn with a state and events."""
+    cancellation: those end the turn with a state and events.
+    ``ask_permission``: how to ask about a tool this reply wants to use."""
     sid = turn.session_id
     model = turn.model.partition(":")[2]
 
@@ -258,13 +260,15 @@ async def run_turn(
                 on_delta,
                 lambda s: event(T.STATUS, StatusData(s), ephemeral=True),
                 session_id=sid,
+                ask_permission=ask_permission,
             )
     except asyncio.CancelledError:
         turn.cancelled = True
     except ReplError as exc:
         turn.error = str(exc)
         turn.error_type = _error_type(exc)
-        turn.status_code = getattr(exc, "status_code", None)
+        if isinstance(exc, ProviderError):
+            turn.status_code = exc.status_code
     except Exception as exc:  # a bug: end the turn cleanly, say so
         detail = redact(str(exc))  # may quote a header, a URL with userinfo, a key
         turn.error = f"internal error (please report it): {type(exc).__name__}: {detail}"

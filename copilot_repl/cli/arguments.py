@@ -43,18 +43,21 @@ environment: COPILOT_REPL_HOME (data dir), OPENAI_BASE_URL, OPENAI_API_KEY, NO_C
 
 
 class LineParser(argparse.ArgumentParser):
-    """argparse that writes to the given streams and reports errors in one line."""
+    """argparse that writes to the given stream and reports errors in one
+    line (``BadUsage``), each starting with ``error_prefix`` (a subcommand's
+    parser names it: "sessions rm: ")."""
 
-    def __init__(self, *args: Any, out: IO[str], **kw: Any) -> None:
+    def __init__(self, *args: Any, out: IO[str], error_prefix: str = "", **kw: Any) -> None:
         super().__init__(*args, **kw)
         self._out = out
+        self._error_prefix = error_prefix
 
     def _print_message(self, message: str, file: Any = None) -> None:
         if message:
             self._out.write(message)
 
     def error(self, message: str) -> NoReturn:
-        raise BadUsage(message)
+        raise BadUsage(self._error_prefix + message)
 
 
 def add_global_options(p: argparse.ArgumentParser, *, default: Any = None) -> None:
@@ -183,17 +186,10 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
         api_key_env=args.api_key_env,
         allow_insecure=args.allow_insecure,
     )
-    if getattr(args, "session", None):
+    if args.session:
         from copilot_repl.history.names import validate_name
 
         validate_name(args.session)
     client = CopilotClient(config=cfg, env=env)
     client.store.ensure()  # a data dir that cannot be made or entered: one line, exit 2
     return client
-
-
-def is_tty(stream: IO[Any]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

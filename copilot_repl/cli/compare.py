@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from copilot_repl.cli.output import is_tty, write_error, write_table
 from copilot_repl.errors import BadUsage, ReplError, UsageError
+from copilot_repl.sanitize import clean
 
 HELP = """\
 PROMPTS: a text file, one prompt a line (blank lines and # comments skipped;
@@ -70,17 +72,17 @@ def run_compare(
 
         args.session = None
         for name in ("model", "base_url", "api_key_env", "data_dir", "config"):
-            setattr(args, name, getattr(args, name, None))
-        args.allow_insecure = getattr(args, "allow_insecure", False)
+            vars(args).setdefault(name, None)  # the options compare was not given
+        vars(args).setdefault("allow_insecure", False)
         client = make_client(args, env)
         plan = make_plan(client, args)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except (BadUsage, UsageError) as exc:
-        stderr.write(f"copilot-repl: error: {exc} (see copilot-repl compare --help)\n")
+        write_error(stderr, f"{exc} (see copilot-repl compare --help)")
         return 2
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 2
     try:
         return asyncio.run(_main(client, plan, args, stdout, stderr))
@@ -90,7 +92,7 @@ def run_compare(
         )
         return 130
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 1
 
 
@@ -143,34 +145,25 @@ def write_outputs(
     if out:
         batch.write_jsonl(Path(out), plan, results)
     if report:
-        from copilot_repl.history.files import write_atomic
+        from copilot_repl.history.files import write_output
 
         votes, _ = VoteStore(client.config.data_dir).load()
-        write_atomic(Path(report), batch.report_markdown(plan, results, votes).encode())
+        write_output(Path(report), batch.report_markdown(plan, results, votes), overwrite=True)
 
 
 def print_table(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:
-    if _is_tty(stream):
-        from rich import box
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*header, box=box.SIMPLE_HEAD)
-        for row in rows:
-            table.add_row(*row)
-        Console(file=stream).print(table)
+    if not is_tty(stream):
+        write_table(stream, header, rows)
         return
-    widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=False)]
-    for row in [header, *rows]:
-        stream.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
-        stream.write("\n")
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
-
-def _is_tty(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+    table = Table(*header, box=box.SIMPLE_HEAD)
+    for row in rows:
+        table.add_row(*(Text(clean(c)) for c in row))  # plain text: no markup, no controls
+    Console(file=stream).print(table)
 
 
 class _Progress:
@@ -184,7 +177,7 @@ class _Progress:
         self._task: Any = None
 
     def __enter__(self) -> _Progress:
-        if _is_tty(self.stream):
+        if is_tty(self.stream):
             from rich.console import Console
             from rich.progress import (
                 BarColumn,

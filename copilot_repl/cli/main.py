@@ -11,13 +11,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from copilot_repl.cli.arguments import (
-    build_parser,
-    is_tty,
-    make_client,
-    prompt_of,
-    split_subcommand,
-)
+from copilot_repl.cli.arguments import build_parser, make_client, prompt_of, split_subcommand
+from copilot_repl.cli.output import is_tty, write_error
 from copilot_repl.errors import BadUsage
 
 
@@ -55,7 +50,7 @@ def main(
         if args.json and prompt is None and is_tty(stdin):
             raise BadUsage("--json is for prompts (-p) and script mode (stdin not a terminal)")
     except BadUsage as exc:
-        stderr.write(f"copilot-repl: error: {exc} (see --help)\n")
+        write_error(stderr, f"{exc} (see --help)")
         return 2
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
@@ -68,7 +63,7 @@ def main(
     try:
         client = make_client(args, env)
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 2
     import asyncio  # here, not at the top: --version and --help stay fast
 
@@ -78,7 +73,7 @@ def main(
             return asyncio.run(_shell(client, args, plain, stderr))
         return asyncio.run(_script(client, args, stdin, stdout, stderr))
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 1
 
 
@@ -106,7 +101,8 @@ async def _script(
             out.attach(repl)
         await apply_model_options(client, args, stderr)
         await repl.open_initial(args.session)
-        return await run_script(repl, getattr(stdin, "buffer", stdin))
+        stream = getattr(stdin, "buffer", stdin)  # a text stream's bytes; binary as it is
+        return await run_script(repl, out, stream)
     finally:
         await repl.close()
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from copilot_repl.cli.output import is_tty, write_error
 from copilot_repl.errors import InsecureTransport, ReplError, SessionExists, UsageError
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def fenced(text: str, label: str) -> str:
 
 def read_stdin(stdin: IO[Any]) -> str:
     """What was piped in ("" if nothing), checked like an attached file."""
-    stream = getattr(stdin, "buffer", stdin)
+    stream = getattr(stdin, "buffer", stdin)  # a text stream's bytes; a binary one as it is
     data = stream.read(MAX_STDIN + 1)
     if isinstance(data, str):
         data = data.encode()
@@ -81,19 +82,19 @@ def run_oneshot(
     stderr: IO[str],
     env: Mapping[str, str],
 ) -> int:
-    from copilot_repl.cli.arguments import is_tty, make_client
+    from copilot_repl.cli.arguments import make_client
 
     try:
         piped = "" if is_tty(stdin) else read_stdin(stdin)
         text = build_prompt(prompt, args.files, piped)
         client = make_client(args, env)
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 2
     try:
         return asyncio.run(_oneshot(client, args, text, stdout, stderr))
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 1
 
 

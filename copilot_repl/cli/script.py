@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from copilot_repl.cli.output import write_error, write_table
 from copilot_repl.sanitize import clean, one_line
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
     from copilot_repl.repl.controller import Repl
+    from copilot_repl.repl.frontend import Terminal
 
 FENCE = '"""'
 FLUSH_EVERY = 0.05
@@ -34,6 +36,7 @@ class ScriptOutput:
     """Plain text, no colour, no prompts, no spinners."""
 
     interactive = False
+    terminal: Terminal | None = None  # no editor, clipboard, :view or coloured :diff
 
     def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
         from copilot_repl.repl.masks import Masks
@@ -47,8 +50,7 @@ class ScriptOutput:
 
     def error(self, text: str) -> None:
         self.stdout.flush()
-        self.stderr.write(f"copilot-repl: error: {one_line(text)}\n")
-        self.stderr.flush()
+        write_error(self.stderr, text)
 
     def warn(self, text: str) -> None:
         self.stdout.flush()
@@ -67,11 +69,7 @@ class ScriptOutput:
         self.stdout.write(f"=== {label} ===\n{clean(text)}\n")
 
     def table(self, header: list[str], rows: list[list[str]]) -> None:
-        rows = [[clean(str(c)) for c in row] for row in rows]  # model names come from servers
-        widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
-        for row in rows:
-            cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
-            self.stdout.write("  ".join(cells).rstrip() + "\n")
+        write_table(self.stdout, header, rows, with_header=False)
 
     async def follow(self, session: CopilotSession, turn: Turn) -> str:
         out = BufferedText(self.stdout)
@@ -211,7 +209,8 @@ def read_lines(stdin: IO[bytes]) -> asyncio.Queue[str | Unclosed | None]:
     return queue
 
 
-async def run_script(repl: Repl, stdin: IO[bytes]) -> int:
+async def run_script(repl: Repl, out: ScriptOutput, stdin: IO[bytes]) -> int:
+    """Run the lines of ``stdin`` in ``repl``, whose front end is ``out``."""
     lines = read_lines(stdin)
     while not repl.quitting:
         line = await lines.get()
@@ -221,7 +220,7 @@ async def run_script(repl: Repl, stdin: IO[bytes]) -> int:
             repl.fail(line.message())
             break
         await repl.handle(line)
-        repl.out.stdout.flush()  # type: ignore[attr-defined]
+        out.stdout.flush()
     await repl.finish()
     return 1 if repl.failed else 0
 

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from copilot_repl.cli.output import write_error, write_table
 from copilot_repl.errors import BadUsage, ReplError, SessionNotFound, UsageError
 
 if TYPE_CHECKING:
-    from copilot_repl.history.reader import Loaded
     from copilot_repl.history.store import Store
 
 HELP = """\
@@ -49,13 +49,18 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
-    sub = p.add_subparsers(dest="action", metavar="SUBCOMMAND", parser_class=_SubParser)
+    sub = p.add_subparsers(dest="action", metavar="SUBCOMMAND", parser_class=LineParser)
     sub.required = True
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
         parents: list[Any] = [common]
         sp: argparse.ArgumentParser = sub.add_parser(
-            name, help=help, parents=parents, out=out, allow_abbrev=False
+            name,
+            help=help,
+            parents=parents,
+            out=out,
+            error_prefix=f"sessions {name}: ",
+            allow_abbrev=False,
         )
         return sp
 
@@ -84,19 +89,6 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
     return p
 
 
-class _SubParser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, out: IO[str], **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self._out = out
-
-    def _print_message(self, message: str, file: Any = None) -> None:
-        if message:
-            self._out.write(message)
-
-    def error(self, message: str) -> Any:
-        raise BadUsage(f"sessions {self.prog.rsplit(' ', 1)[-1]}: {message}")
-
-
 def _positive(text: str) -> int:
     try:
         n = int(text)
@@ -119,7 +111,7 @@ def run_subcommand(
     try:
         args = _parse(head, rest, stdout)
     except BadUsage as exc:
-        stderr.write(f"copilot-repl: error: {exc} (see copilot-repl sessions --help)\n")
+        write_error(stderr, f"{exc} (see copilot-repl sessions --help)")
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
@@ -128,16 +120,16 @@ def run_subcommand(
 
         client = make_client(args, env)
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 2
     cmd = Commands(client, args, stdout, stderr)
     try:
         return asyncio.run(cmd.run())
     except BadUsage as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 2
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 1
 
 
@@ -149,11 +141,9 @@ def _parse(head: list[str], rest: list[str], out: IO[str]) -> argparse.Namespace
     if before.prompt or before.prompt_opt or before.files or before.session:
         raise BadUsage("sessions takes no prompt, -f or --session")
     args = build_parser(out).parse_args(rest)
-    for key in ("json", "model", "base_url", "api_key_env", "data_dir", "config"):
-        if not hasattr(args, key):
-            setattr(args, key, getattr(before, key))
-    if not hasattr(args, "allow_insecure"):
-        args.allow_insecure = before.allow_insecure
+    shared = ("json", "model", "base_url", "api_key_env", "data_dir", "config", "allow_insecure")
+    for key in shared:  # those the subcommand was not given: from before it
+        vars(args).setdefault(key, vars(before)[key])
     args.session = None
     return args
 
@@ -171,9 +161,15 @@ class Commands:
     async def run(self) -> int:
         await self.client.start()
         try:
-            handler = getattr(self, f"do_{self.args.action}")
-            code: int = await handler()
-            return code
+            actions = {
+                "list": self.do_list,
+                "show": self.do_show,
+                "rm": self.do_rm,
+                "rename": self.do_rename,
+                "export": self.do_export,
+                "import": self.do_import,
+            }
+            return await actions[self.args.action]()
         finally:
             await self.client.stop()
 
@@ -187,13 +183,7 @@ class Commands:
         self.stdout.write(clean(text) + "\n")
 
     def table(self, header: list[str], rows: list[list[str]]) -> None:
-        from copilot_repl.sanitize import clean
-
-        rows = [[clean(c) for c in row] for row in rows]
-        widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=False)]
-        for row in [header, *rows]:
-            cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
-            self.stdout.write("  ".join(cells).rstrip() + "\n")
+        write_table(self.stdout, header, rows)
 
     # -- list --------------------------------------------------------------
     async def do_list(self) -> int:
@@ -254,7 +244,7 @@ class Commands:
             validate_name(name)
             if not self.store.exists(name):
                 raise SessionNotFound(f"no session named {name!r}; nothing was deleted")
-            if session_state(self.store.load(name)) == "streaming":
+            if self.store.load(name).state == "streaming":
                 raise UsageError(
                     f"{name} is streaming a reply in another process; nothing was deleted"
                 )
@@ -269,9 +259,7 @@ class Commands:
 
     async def do_rename(self) -> int:
         old, new = self.args.old, self.args.new
-        await self.client.rename_session(old, new)
-        if self.store.current() is None and _was_current(self.store, old):
-            self.store.set_current(new)
+        await self.client.rename_session(old, new)  # the last active one stays so
         if self.args.json:
             self.json({"renamed": {"from": old, "to": new}})
         else:
@@ -345,21 +333,6 @@ class Commands:
         return 0
 
 
-def session_state(loaded: Loaded) -> str:
-    """idle; streaming (a reply is being written by a live process: its
-    parts are on disk, its final message not yet); interrupted (the last
-    reply was cut short); failed (the last turn failed)."""
-    if loaded.parts:
-        return "streaming"
-    msgs = loaded.data.messages
-    last = msgs[-1].status if msgs else "done"
-    if last == "interrupted":
-        return "interrupted"
-    if last == "error":
-        return "failed"
-    return "idle"
-
-
 def session_info(store: Store, name: str) -> dict[str, Any]:
     """What ``sessions list`` shows of one session."""
     loaded = store.load(name)
@@ -370,32 +343,19 @@ def session_info(store: Store, name: str) -> dict[str, Any]:
         "messages": len(data.messages),
         "created": data.created,
         "modified": data.modified,
-        "state": session_state(loaded),
+        "state": loaded.state,
     }
 
 
-def _was_current(store: Any, old: str) -> bool:
-    try:
-        raw = (store.root / "state.json").read_text()
-        return bool(json.loads(raw).get("current") == old)
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
 def _write_file(path: Path, text: str, *, force: bool) -> None:
-    import os
+    from copilot_repl.history.files import write_output
 
     if path.is_dir():
         raise UsageError(f"{path} is a directory; give a file name")
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
     try:
-        fd = os.open(path, flags, 0o600)
+        write_output(path, text, overwrite=force)
     except FileExistsError:
         raise UsageError(f"{path} exists; choose another name or pass --force") from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 def _iso(ts: float) -> str:

@@ -109,6 +109,24 @@ def first_line(fd: int, limit: int = 64 << 20) -> bytes:
     return b""
 
 
+def append_whole(fd: int, payload: bytes, *, keep: Path | None = None) -> None:
+    """Write ``payload`` at the end of the open file (its caller holds the
+    lock), whole or not at all: a last line a crash left open is closed first
+    (the file copied to a backup beside ``keep`` before, if given); a write
+    that fails part way is rolled back."""
+    size = os.fstat(fd).st_size
+    if torn(fd, size):
+        if keep is not None:
+            keep_copy(fd, keep)
+        payload = b"\n" + payload
+    try:
+        write_all(fd, payload)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)  # roll back the part that was written
+        raise
+
+
 def torn(fd: int, size: int) -> bool:
     """Whether the file's last line is incomplete (no final newline)."""
     return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
@@ -188,6 +206,23 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_output(path: Path, text: str, *, overwrite: bool) -> None:
+    """Write a file the user named (an export, a report, results), mode 0600,
+    never half: a new file is created whole (``FileExistsError`` if anything
+    is at ``path`` and not ``overwrite``); an existing one is replaced whole
+    (temp file, then rename). Any other failure is a ``StoreError``."""
+    data = text.encode()
+    try:
+        if overwrite:
+            write_atomic(path, data)
+        else:
+            create_new(path, data)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def keep_copy(fd: int, path: Path) -> Path:

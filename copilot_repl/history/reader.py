@@ -46,6 +46,21 @@ class Loaded:
     generation: int = 0  # counts changes to the message list (see Store.truncate)
     head: bytes = b""  # the header line's first HEAD bytes: which file this is
 
+    @property
+    def state(self) -> str:
+        """idle; streaming (a reply is being written by a live process: its
+        parts are on disk, its final message not yet); interrupted (the last
+        reply was cut short); failed (the last turn failed)."""
+        if self.parts:
+            return "streaming"
+        msgs = self.data.messages
+        last = msgs[-1].status if msgs else "done"
+        if last == "interrupted":
+            return "interrupted"
+        if last == "error":
+            return "failed"
+        return "idle"
+
 
 HEAD = 4096
 

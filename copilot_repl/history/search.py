@@ -238,13 +238,6 @@ class SearchIndex:
 
         self._guarded(run)
 
-    def rebuild(self) -> SyncReport:
-        """Throw the index away and build it again from the files."""
-        self.close()
-        _remove_db(self.path)
-        self.rebuilt_because = "asked"
-        return self.sync()
-
     # -- searching --------------------------------------------------------
     def search(
         self,

@@ -67,7 +67,7 @@ from copilot_repl.history.reader import (
     read_new,
 )
 from copilot_repl.history.records import SCHEMA, Corrupt, Header, check, dumps, parse
-from copilot_repl.history.writers import PROCESS_TOKEN
+from copilot_repl.history.writers import PROCESS_TOKEN, pid_exists
 
 __all__ = [
     "PROCESS_TOKEN",
@@ -91,6 +91,7 @@ class Summary:
     model: str
     messages: int
     modified: float
+    created: float
 
 
 class Store:
@@ -193,7 +194,7 @@ class Store:
     def _sweep(self, hidden: str) -> None:
         """Remove a temp file left by a process that died while creating a file."""
         pid = files.tmp_owner(hidden)
-        if pid is None or pid == os.getpid() or _pid_exists(pid):
+        if pid is None or pid == os.getpid() or pid_exists(pid):
             return
         with contextlib.suppress(OSError):
             os.unlink(self.sessions_dir / hidden)
@@ -229,7 +230,7 @@ class Store:
             if summary is None:
                 continue
             if key is not None:
-                fresh[name] = [*key, summary.model, summary.messages]
+                fresh[name] = [*key, summary.model, summary.messages, summary.created]
             out.append(summary)
         if fresh != cache:
             self._write_cache(fresh)
@@ -249,15 +250,16 @@ class Store:
         key = [st.st_size, st.st_mtime_ns, st.st_ino]
         if (
             isinstance(hit, list)
-            and len(hit) == 5
+            and len(hit) == 6
             and hit[:3] == key
             and type(hit[3]) is str
             and type(hit[4]) is int
+            and type(hit[5]) is float
         ):
-            return Summary(name, hit[3], hit[4], st.st_mtime), key
+            return Summary(name, hit[3], hit[4], st.st_mtime, hit[5]), key
         loaded = self.load(name)
         data = loaded.data
-        summary = Summary(name, data.model, len(data.messages), data.modified)
+        summary = Summary(name, data.model, len(data.messages), data.modified, data.created)
         return summary, None if loaded.parts else key
 
     def _read_cache(self) -> dict[str, list[Any]]:
@@ -366,6 +368,8 @@ class Store:
             os.close(fd)
         if loaded is not None:
             loaded.data.name = new
+        if self._named_current() == old:  # the last active session stays so
+            self.set_current(new)
 
     def _repair_links(self, name: str, fd: int) -> str:
         """A file under two session names is a rename cut short between
@@ -496,7 +500,7 @@ class Store:
         try:
             with files.locked(fd, fcntl.LOCK_EX):
                 self._check_writable(fd, path, loaded, name)
-                self._write(fd, path, payload)
+                files.append_whole(fd, payload, keep=path)
                 if loaded is not None:
                     _read_back(fd, loaded, path)
         except OSError as exc:
@@ -522,7 +526,7 @@ class Store:
                         f"session {loaded.data.name!r} changed in another process meanwhile; "
                         "nothing was deleted (look at it again and retry)"
                     )
-                self._write(fd, path, dumps({"t": "truncate", "keep": keep}))
+                files.append_whole(fd, dumps({"t": "truncate", "keep": keep}), keep=path)
                 _read_back(fd, loaded, path)
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {why(exc)}") from None
@@ -558,34 +562,26 @@ class Store:
         if header.schema > SCHEMA:
             raise StoreError(f"cannot write {path}: {newer_message(header.schema)}")
 
-    def _write(self, fd: int, path: Path, payload: bytes) -> None:
-        """Write ``payload`` whole at the end, or leave the file as it was."""
-        size = os.fstat(fd).st_size
-        if files.torn(fd, size):
-            files.keep_copy(fd, path)
-            payload = b"\n" + payload
-        try:
-            files.write_all(fd, payload)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, size)  # roll back the part that was written
-            raise
-
     # -- state ----------------------------------------------------------
     def current(self) -> str | None:
         """The last active session, if ``state.json`` names a valid session
         that is a regular file (never a FIFO or a symlink)."""
-        try:
-            state = json.loads(self._read_small(self.root / "state.json") or b"null")
-        except (ValueError, RecursionError):
-            return None
-        name = state.get("current") if isinstance(state, dict) else None
-        if not isinstance(name, str):
+        name = self._named_current()
+        if name is None:
             return None
         try:
             return name if stat.S_ISREG(os.lstat(self.path(name)).st_mode) else None
         except (BadSessionName, OSError):
             return None
+
+    def _named_current(self) -> str | None:
+        """The name ``state.json`` holds, whether or not it is a session."""
+        try:
+            state = json.loads(self._read_small(self.root / "state.json") or b"null")
+        except (ValueError, RecursionError):
+            return None
+        name = state.get("current") if isinstance(state, dict) else None
+        return name if isinstance(name, str) else None
 
     def set_current(self, name: str) -> None:
         with contextlib.suppress(OSError):  # losing "last active session" is harmless
@@ -644,13 +640,3 @@ def _same_file(path: Path, st: os.stat_result) -> bool:
     except OSError:
         return False
     return (other.st_ino, other.st_dev) == (st.st_ino, st.st_dev)
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:
-        return True
-    return True

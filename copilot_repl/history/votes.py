@@ -19,9 +19,6 @@ bad line: it is skipped and reported.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -29,9 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from copilot_repl.errors import StoreError
-from copilot_repl.history import files
-from copilot_repl.history.files import why
+from copilot_repl.history.jsonl import append_record, read_records
 
 FILENAME = "votes.jsonl"
 VERSION = 1
@@ -145,75 +140,3 @@ class VoteStore:
             except ValueError as exc:
                 warnings.append(f"{self.path} line {number} skipped: {exc}")
         return votes, warnings
-
-
-def append_record(path: Path, record: Mapping[str, Any]) -> None:
-    """Append one JSON line to ``path`` (created 0600, its directory 0700),
-    whole under an exclusive ``flock`` or not at all (``StoreError``)."""
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    payload = (line + "\n").encode()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = _open_append(path)
-    except OSError as exc:
-        raise StoreError(f"cannot write {path}: {why(exc)}") from None
-    try:
-        with files.locked(fd, fcntl.LOCK_EX):
-            size = os.fstat(fd).st_size
-            if files.torn(fd, size):
-                payload = b"\n" + payload  # close the line a crash left open
-            try:
-                files.write_all(fd, payload)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, size)
-                raise
-    except OSError as exc:
-        raise StoreError(f"cannot write {path}: {why(exc)}") from None
-    finally:
-        os.close(fd)
-
-
-def _open_append(path: Path) -> int:
-    """``path`` opened to append, created 0600 if missing (never through a
-    symlink: ``NotRegular``)."""
-    flags = os.O_RDWR | os.O_APPEND
-    try:
-        return files.open_regular(path, flags)
-    except FileNotFoundError:
-        pass
-    with contextlib.suppress(FileExistsError):
-        safe = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_CREAT | os.O_EXCL
-        os.close(os.open(path, flags | safe, 0o600))
-    return files.open_regular(path, flags)
-
-
-def read_records(path: Path, warnings: list[str]) -> list[tuple[int, Any]]:
-    """``(line number, parsed JSON)`` for each line of ``path`` (none if it is
-    missing), read under a shared lock; a line that is not JSON is skipped and
-    said in ``warnings``."""
-    try:
-        fd = files.open_regular(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {why(exc)}") from None
-    try:
-        with files.locked(fd, fcntl.LOCK_SH):
-            data = files.read_from(fd, 0, os.fstat(fd).st_size)
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {why(exc)}") from None
-    finally:
-        os.close(fd)
-    out: list[tuple[int, Any]] = []
-    lines = data.split(b"\n")
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        try:
-            out.append((number, json.loads(raw)))
-        except ValueError as exc:  # JSON or UTF-8
-            last = number == len(lines)  # no newline after it: cut by a crash
-            what = "an unfinished record" if last else f"not JSON ({exc})"
-            warnings.append(f"{path} line {number} skipped: {what}")
-    return out

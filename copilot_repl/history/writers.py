@@ -63,7 +63,7 @@ def writer_alive(rid: str) -> bool:
     if boot and BOOT and boot != BOOT:
         return False
     if not HAVE_PROC:
-        return _kill0(pid)
+        return pid_exists(pid)
     found = proc_stat(pid)
     if found is None or found[0] in ("Z", "X", "x"):
         return False
@@ -82,7 +82,8 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _kill0(pid: int) -> bool:
+def pid_exists(pid: int) -> bool:
+    """Whether a process ``pid`` exists (signal 0: one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, OverflowError):

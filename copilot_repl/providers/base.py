@@ -32,8 +32,6 @@ class Provider:
     config: ProviderConfig
     # Set when the user agreed to send a key over plain http (the shell asks).
     allow_insecure: bool = False
-    # How to ask the user about a tool the model wants to use; None: refuse.
-    ask_permission: AskFn | None = None
 
     async def stream(
         self,
@@ -43,7 +41,12 @@ class Provider:
         on_status: StatusFn,
         *,
         session_id: str = "",
+        ask_permission: AskFn | None = None,
     ) -> ReplyEnd:
+        """Stream one reply to ``messages``. ``session_id``: the session it is
+        for (a provider that keeps state per session keys it so);
+        ``ask_permission``: how to ask this session's user about a tool the
+        model wants to use during this reply (None: refuse)."""
         raise NotImplementedError
 
     async def list_models(self) -> list[str]:

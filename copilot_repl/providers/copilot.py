@@ -49,7 +49,7 @@ from copilot_repl.errors import (
     ProviderError,
     UsageError,
 )
-from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
 from copilot_repl.providers.childproc import STOP_TIMEOUT
 from copilot_repl.providers.copilot_cli import (
     CLI_HINT,
@@ -65,8 +65,6 @@ from copilot_repl.sanitize import short_error
 FRESH_NOTE = "starting a fresh Copilot session from this transcript"
 BYOK_TYPES = ("openai", "azure", "anthropic")
 SETTLE_TIMEOUT = 5.0  # how long an aborted or failed turn may take to go idle
-
-AskFn = Callable[[str], Awaitable[bool]]
 
 
 class CliTurn:
@@ -86,22 +84,26 @@ class CliTurn:
         return "".join(self.parts)
 
     def __call__(self, event: Any) -> None:
-        kind = getattr(event.type, "value", event.type)
+        # ``event`` is the SDK's: its data class depends on the event type and
+        # the SDK version, so a field is read with getattr and a default.
+        kind = getattr(event.type, "value", event.type)  # SDK: an enum, or a str
         data = event.data
         if kind == "assistant.message_delta":
-            self._delta(getattr(data, "delta_content", None) or "")
+            self._delta(getattr(data, "delta_content", None) or "")  # SDK data
         elif kind == "assistant.message":
             if not self._streamed:  # a reply that did not stream: show it whole
-                self._delta(getattr(data, "content", None) or "")
+                self._delta(getattr(data, "content", None) or "")  # SDK data
             self._streamed = False
-        elif kind == "assistant.usage" and isinstance(getattr(data, "output_tokens", None), int):
-            self.tokens = (self.tokens or 0) + data.output_tokens
+        elif kind == "assistant.usage":
+            tokens = getattr(data, "output_tokens", None)  # SDK data: may be absent
+            if isinstance(tokens, int):
+                self.tokens = (self.tokens or 0) + tokens
         elif kind == "session.error":
             self.error = self.error or turn_error(data)
             loop = asyncio.get_running_loop()  # idle should follow; do not wait forever
             loop.call_later(SETTLE_TIMEOUT, self._settle)
-        elif kind == "session.info" and getattr(data, "info_type", "") == "model_retry":
-            self.on_status(str(getattr(data, "message", "") or "retrying"))
+        elif kind == "session.info" and getattr(data, "info_type", "") == "model_retry":  # SDK
+            self.on_status(str(getattr(data, "message", "") or "retrying"))  # SDK data
         elif kind == "session.idle":
             self._settle()
 
@@ -117,14 +119,16 @@ class CliTurn:
 
 
 def turn_error(data: Any) -> ProviderError:
-    message = " ".join(str(getattr(data, "message", "") or "the turn failed").split())
-    kind = getattr(data, "error_type", "")
-    status = getattr(data, "status_code", None)
-    if kind == "authentication" or status in (401, 403):
-        return AuthError(f"Copilot: {message}")
-    if status == 404:
-        return ModelNotFound(f"Copilot: {message}")
-    return CopilotError(f"Copilot: {message}")
+    """The error of the SDK's ``session.error`` event data (fields vary by SDK version)."""
+    message = " ".join(str(getattr(data, "message", "") or "the turn failed").split())  # SDK
+    kind = getattr(data, "error_type", "")  # SDK data
+    status = getattr(data, "status_code", None)  # SDK data: may be absent
+    code = status if isinstance(status, int) else None
+    if kind == "authentication" or code in (401, 403):
+        return AuthError(f"Copilot: {message}", status_code=code)
+    if code == 404:
+        return ModelNotFound(f"Copilot: {message}", status_code=code)
+    return CopilotError(f"Copilot: {message}", status_code=code)
 
 
 # -- the provider ------------------------------------------------------------
@@ -149,7 +153,8 @@ class CopilotProvider(Provider):
     ) -> None:
         self.config = config
         self.allow_insecure = allow_insecure
-        self.ask_permission: AskFn | None = None  # with tools on: a front end may ask
+        # The asker of the reply streaming in each CLI session (with tools on)
+        self._askers: dict[str, AskFn] = {}
         self.home = (data_dir or default_data_dir(env)) / "copilot"
         self.sync = SyncFiles(self.home)
         self._env = env
@@ -284,11 +289,11 @@ class CopilotProvider(Provider):
             self._synced[sid] = synced
             self.sync.save(sid, synced)
 
-    def _options(self, model: str, system: str) -> dict[str, Any]:
+    def _options(self, session_id: str, model: str, system: str) -> dict[str, Any]:
         opts: dict[str, Any] = {
             "model": model,
             "streaming": True,
-            "on_permission_request": self._permission,
+            "on_permission_request": self._permission_for(session_id),
             "system_message": {"mode": "replace", "content": system},
             "available_tools": ["builtin:*"] if self.config.tools else [],
         }
@@ -296,12 +301,18 @@ class CopilotProvider(Provider):
             opts["provider"] = self._provider_option()
         return opts
 
-    async def _permission(self, request: Any, invocation: Any) -> Any:
-        rpc = importlib.import_module("copilot.generated.rpc")
-        ask = self.ask_permission
-        if self.config.tools and ask is not None and await ask(_describe(request)):
-            return rpc.PermissionDecisionApproveOnce()
-        return rpc.PermissionDecisionDeniedInteractivelyByUser(feedback="tools are off")
+    def _permission_for(self, session_id: str) -> Callable[[Any, Any], Awaitable[Any]]:
+        """The CLI session's permission handler: it asks with the asker of
+        the reply that session is streaming (each session its own)."""
+
+        async def permission(request: Any, invocation: Any) -> Any:
+            rpc = importlib.import_module("copilot.generated.rpc")
+            ask = self._askers.get(session_id)
+            if self.config.tools and ask is not None and await ask(_describe(request)):
+                return rpc.PermissionDecisionApproveOnce()
+            return rpc.PermissionDecisionDeniedInteractivelyByUser(feedback="tools are off")
+
+        return permission
 
     async def _session(
         self, rt: Runtime, sid: str, model: str, earlier: list[Message], on_status: StatusFn
@@ -323,7 +334,7 @@ class CopilotProvider(Provider):
         system = seeded_system(earlier)
         try:
             self._live[sid] = await rt.client.create_session(
-                session_id=sid, **self._options(model, system)
+                session_id=sid, **self._options(sid, model, system)
             )
         except Exception as exc:
             error = CopilotError(f"the Copilot CLI cannot start a session: {short_error(exc)}")
@@ -333,7 +344,7 @@ class CopilotProvider(Provider):
 
     async def _resume(self, rt: Runtime, sid: str, model: str, system: str) -> Any:
         try:
-            session = await rt.client.resume_session(sid, **self._options(model, system))
+            session = await rt.client.resume_session(sid, **self._options(sid, model, system))
         except Exception:  # gone or unreadable: start afresh from our transcript
             return None
         self._live[sid] = session
@@ -360,6 +371,7 @@ class CopilotProvider(Provider):
         on_status: StatusFn,
         *,
         session_id: str = "",
+        ask_permission: AskFn | None = None,
     ) -> ReplyEnd:
         if not messages or messages[-1]["role"] != "user":
             raise CopilotError("nothing to send: the last message is not a user prompt")
@@ -371,9 +383,12 @@ class CopilotProvider(Provider):
         before = self._state(sid)
         assert before is not None
         self._remember(sid, None)  # unknown until the turn ends well
+        if ask_permission is not None:
+            self._askers[sid] = ask_permission
         try:
             turn = await self._turn(rt, session, prompt["content"], on_delta, on_status)
         finally:
+            self._askers.pop(sid, None)
             if not session_id:
                 await self.forget_session(sid)
         text = turn.text
@@ -416,7 +431,7 @@ class CopilotProvider(Provider):
         text = str(error)
         if self.byok or not re.search(r"authenticat|oauth|token", text, re.I):
             return error
-        return AuthError(f"{text}; {self.login_hint()}")
+        return AuthError(f"{text}; {self.login_hint()}", status_code=error.status_code)
 
     async def _send(self, session: Any, prompt: str) -> None:
         try:
@@ -469,5 +484,6 @@ class CopilotProvider(Provider):
 
 
 def _describe(request: Any) -> str:
-    kind = getattr(request, "kind", None)
-    return str(getattr(kind, "value", kind) or "a tool")
+    """What the SDK's permission request is for."""
+    kind = getattr(request, "kind", None)  # the SDK's request object
+    return str(getattr(kind, "value", kind) or "a tool")  # SDK: an enum, or a str

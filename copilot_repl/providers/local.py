@@ -40,7 +40,7 @@ from copilot_repl.errors import (
     ProviderError,
     StreamError,
 )
-from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
 from copilot_repl.providers.childproc import Child, child_env, exit_reason
 from copilot_repl.providers.llama_server import (
     REPACK_OFF,
@@ -424,6 +424,7 @@ class LocalProvider(Provider):
         on_status: StatusFn,
         *,
         session_id: str = "",
+        ask_permission: AskFn | None = None,
     ) -> ReplyEnd:
         client = await self._client(on_status)
         messages = await self._fit(messages, on_status)

@@ -30,7 +30,7 @@ from copilot_repl.errors import (
     StreamError,
     UsageError,
 )
-from copilot_repl.providers.base import DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
 from copilot_repl.providers.security import check_api_key, check_transport_security, redact
 from copilot_repl.providers.wire import (
     MAX_WAIT,
@@ -126,9 +126,9 @@ class OpenAIProvider(Provider):
         if text == str(exc):
             return exc
         try:
-            return type(exc)(text)
+            return type(exc)(text, status_code=exc.status_code)
         except TypeError:
-            return ProviderError(text)
+            return ProviderError(text, status_code=exc.status_code)
 
     async def forget_session(self, session_id: str) -> None:
         return None  # stateless: the whole history is sent each turn
@@ -163,12 +163,15 @@ class OpenAIProvider(Provider):
         what = f"cannot list the models of {self.config.name}"
         try:
             async with self._http().stream("GET", url) as resp:
-                if resp.status_code in (401, 403):
-                    msg = _error_message(await _read_capped(resp), resp.status_code)
-                    raise self._auth_error(msg)
-                if resp.status_code != 200:
-                    msg = _error_message(await _read_capped(resp), resp.status_code)
-                    raise ServerError(f"{what}: {url} answered HTTP {resp.status_code}: {msg}")
+                status = resp.status_code
+                if status in (401, 403):
+                    msg = _error_message(await _read_capped(resp), status)
+                    raise self._auth_error(msg, status)
+                if status != 200:
+                    msg = _error_message(await _read_capped(resp), status)
+                    raise ServerError(
+                        f"{what}: {url} answered HTTP {status}: {msg}", status_code=status
+                    )
                 raw = await _read_capped(resp, MODELS_BODY_BYTES)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._transport_error(exc, what) from None
@@ -187,6 +190,7 @@ class OpenAIProvider(Provider):
         on_status: StatusFn,
         *,
         session_id: str = "",
+        ask_permission: AskFn | None = None,
     ) -> ReplyEnd:
         try:
             return await self._stream(model, messages, on_delta, on_status)
@@ -367,27 +371,29 @@ class OpenAIProvider(Provider):
         status = resp.status_code
         name = self.config.name
         if status in (401, 403):
-            raise self._auth_error(msg)
+            raise self._auth_error(msg, status)
         if status == 404:
-            raise ModelNotFound(await self._unknown_model(model, msg))
+            raise ModelNotFound(await self._unknown_model(model, msg), status_code=status)
         if status == 429:
             raise _Retry(
-                RateLimited(f"{name} is rate limiting requests: {msg}"),
+                RateLimited(f"{name} is rate limiting requests: {msg}", status_code=status),
                 retry_after(resp.headers.get("retry-after")),
             )
         if status >= 500:
             raise _Retry(
-                ServerError(f"{name} answered HTTP {status}: {msg}"),
+                ServerError(f"{name} answered HTTP {status}: {msg}", status_code=status),
                 retry_after(resp.headers.get("retry-after")),
             )
         if re.search(r"context|too long|maximum.*tokens", msg, re.I):
-            raise ContextTooLong(f"the conversation is too long for {model}: {msg}")
-        raise ServerError(f"{name} answered HTTP {status}: {msg}")
+            text = f"the conversation is too long for {model}: {msg}"
+            raise ContextTooLong(text, status_code=status)
+        raise ServerError(f"{name} answered HTTP {status}: {msg}", status_code=status)
 
-    def _auth_error(self, msg: str) -> AuthError:
+    def _auth_error(self, msg: str, status: int) -> AuthError:
         env = self.config.api_key_env or "an API key variable (api_key_env)"
         return AuthError(
-            f"authentication failed for {self.config.name} ({self.url}): {msg}; set {env}"
+            f"authentication failed for {self.config.name} ({self.url}): {msg}; set {env}",
+            status_code=status,
         )
 
     async def _unknown_model(self, model: str, msg: str) -> str:

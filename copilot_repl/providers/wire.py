@@ -42,9 +42,10 @@ class Chunk:
 class SSEReader:
     """Server-sent events from pieces of text, as ``(event, data)`` pairs.
 
-    Lines end in CR, LF or CRLF (also split across pieces); ``data:`` lines
-    are joined with LF, comments (``: keep-alive``) and other fields are
-    skipped. A line or an event longer than ``limit`` characters is a
+    Lines end in CR, LF or CRLF (also split across pieces, empty ones
+    included); a byte-order mark opening the stream is dropped; ``data:``
+    lines are joined with LF, comments (``: keep-alive``) and other fields
+    are skipped. A line or an event longer than ``limit`` characters is a
     ``StreamError``: a server cannot make us hold an endless event.
     """
 
@@ -54,11 +55,17 @@ class SSEReader:
         self._line: list[str] = []  # the unfinished line, in pieces
         self._line_size = 0
         self._cr = False  # the last piece ended in CR (an LF may follow)
+        self._opened = False  # some text came (a byte-order mark only opens it)
         self._event = ""
         self._data: list[str] = []
         self._size = 0
 
     def feed(self, text: str) -> list[tuple[str, str]]:
+        if not self._opened and text:
+            self._opened = True
+            text = text.removeprefix("\ufeff")
+        if not text:
+            return []  # a CR before it still waits for its LF
         if self._cr and text.startswith("\n"):
             text = text[1:]
         self._cr = False

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from copilot_repl.errors import SessionExists, UsageError
-from copilot_repl.history.votes import append_record, read_records
+from copilot_repl.history.jsonl import append_record, read_records
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
@@ -275,13 +275,13 @@ def ordered(plan: Plan, results: Mapping[tuple[int, str], Result]) -> list[Resul
 
 def write_jsonl(path: Path, plan: Plan, results: Iterable[Result]) -> None:
     """``--out``: the results so far, written whole (temp file, then rename)."""
-    from copilot_repl.history.files import write_atomic
+    from copilot_repl.history.files import write_output
 
     body = "".join(
         json.dumps(r.to_dict(plan.name), ensure_ascii=False, separators=(",", ":")) + "\n"
         for r in results
     )
-    write_atomic(Path(path), body.encode())
+    write_output(Path(path), body, overwrite=True)
 
 
 # -- running -------------------------------------------------------------------

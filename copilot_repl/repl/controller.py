@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from copilot_repl.api.events import SessionEvent, SessionEventType
-from copilot_repl.errors import InsecureTransport, ReplError, SessionNotFound, UsageError
+from copilot_repl.errors import InsecureTransport, ReplError, UsageError
 from copilot_repl.repl.frontend import Frontend
 from copilot_repl.repl.parsing import natural_sorted, parse_line
 from copilot_repl.repl.registry import Registry
@@ -35,8 +35,7 @@ class Repl:
         self.client = client
         self.out = out
         self.masks = Masks()  # sessions whose model is not shown (blind comparisons)
-        if hasattr(out, "masks"):
-            setattr(out, "masks", self.masks)  # noqa: B010  (see Frontend)
+        out.masks = self.masks
         self.session: CopilotSession | None = None  # the current session: stored here only
         # finished replies not shown yet, by session (the toolbar's "unread")
         self.unseen: dict[str, list[Turn]] = {}
@@ -64,12 +63,17 @@ class Repl:
         store = self.client.store
         store.ensure()
         self.show_store_warnings()
-        if self.client.config.trash_days > 0:  # never silently: it says what went
-            from copilot_repl.repl.commands.library import purge_old_trash
+        days = self.client.config.trash_days
+        if days > 0:  # never silently: it says what went
+            from copilot_repl.api.library import purge_old_trash
 
-            said = purge_old_trash(store, self.client.config.trash_days)
-            if said:
-                self.out.note(said)
+            gone = purge_old_trash(self.client)
+            if gone:
+                names = ", ".join(sorted({e.name for e in gone}))
+                self.out.note(
+                    f"purged {len(gone)} trash items older than {days:g} days ({names}) "
+                    "(trash_days)"
+                )
         if name and not store.exists(name):
             await self.switch_to(await self.client.create_session(session_id=name))
             return
@@ -149,10 +153,6 @@ class Repl:
             self.unseen[new] = self.unseen.pop(old)
         if self.current_name == new:
             self.client.store.set_current(new)
-
-    def check_session_exists(self, name: str) -> None:
-        if not self.client.store.exists(name):
-            raise SessionNotFound(f"no session named {name!r}")
 
     # -- one line -------------------------------------------------------
     async def handle(self, text: str) -> None:

@@ -1,6 +1,12 @@
 """``Frontend``: what the REPL needs from a front end: show lines, tables,
 messages and live replies, and ask yes/no questions. The shell
-(``shell/display.py``) and script mode (``script.py``) implement it."""
+(``shell/display.py``, ``shell/terminal.py``) and script mode
+(``cli/script.py``) implement it.
+
+What only the interactive shell can do for a command ($EDITOR, the
+clipboard, ``:view``, a coloured ``:diff``) is the ``Terminal`` protocol: a
+front end offers it as ``Frontend.terminal`` (None: it has none), so every
+call is one mypy checks."""
 
 from __future__ import annotations
 
@@ -9,14 +15,39 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
+    from copilot_repl.repl.masks import Masks
+    from copilot_repl.repl.worddiff import Piece
+
+
+class Terminal(Protocol):
+    """What the interactive shell adds for commands."""
+
+    # the last :ask/:all, for :view
+    last_fanout: list[tuple[CopilotSession, Turn]]
+
+    async def edit(self, text: str) -> str:
+        """``:edit``: ``text`` edited in $EDITOR."""
+        ...
+
+    def copy(self, text: str) -> bool:
+        """``:copy``: put ``text`` on the clipboard; False if this terminal cannot."""
+        ...
+
+    async def view(self) -> str:
+        """``:view``: the last :ask/:all side by side again (as ``fanout``)."""
+        ...
+
+    def word_diff(self, pieces: list[Piece], a_label: str, b_label: str) -> None:
+        """``:diff``, coloured."""
 
 
 class Frontend(Protocol):
     interactive: bool
-    # Optional: a front end with a ``masks`` attribute is given the Repl's
-    # ``Masks`` (repl/masks.py): the sessions whose model must not be shown
-    # (blind comparisons before the vote); it shows ``masks.model(sid, m)``
-    # wherever a session's model would appear (column headers).
+    # The Repl's ``Masks`` (repl/masks.py), given at start: the sessions whose
+    # model must not be shown (blind comparisons before the vote); a front
+    # end shows ``masks.model(sid, m)`` wherever a session's model would appear.
+    masks: Masks
+    terminal: Terminal | None
 
     def info(self, text: str) -> None:
         """Plain command output."""

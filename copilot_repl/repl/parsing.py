@@ -115,11 +115,6 @@ def nearest(word: str, choices: Sequence[str]) -> str | None:
     return found[0] if found else None
 
 
-def split_names(text: str) -> list[str]:
-    """``a,b c`` -> ["a", "b", "c"]"""
-    return [n for part in text.replace(",", " ").split() for n in [part.strip()] if n]
-
-
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _TARGETS = re.compile(rf"\s*({_NAME}(?:\s*,\s*{_NAME})*)(?:\s+(.*))?\Z", re.DOTALL)
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import FunctionType, MethodType
 from typing import Any, TypeVar
 
 from copilot_repl.errors import UsageError
 from copilot_repl.repl.parsing import Args, nearest, parse_args
 
 Handler = Callable[..., Awaitable[None]]
-_ATTR = "_copilot_repl_command"
 F = TypeVar("F", bound=Callable[..., Awaitable[None]])
+# The functions @command marked, and what it said of each: filled as the
+# command classes are defined, read by every Registry.
+_MARKED: dict[Callable[..., Awaitable[None]], dict[str, Any]] = {}
 
 
 class BadArgs(UsageError):
@@ -87,7 +90,7 @@ def command(
             switches=tuple(switches),
             nargs=nargs,
         )
-        setattr(fn, _ATTR, spec)
+        _MARKED[fn] = spec
         return fn
 
     return mark
@@ -100,10 +103,8 @@ class Registry:
         self._by_name: dict[str, Command] = {}
         self.commands: list[Command] = []
         for owner in owners:
-            for attr in dir(type(owner)):
-                spec = getattr(getattr(type(owner), attr), _ATTR, None)
-                if spec is not None:
-                    self._add(Command(handler=getattr(owner, attr), **spec))
+            for fn in _marked_methods(type(owner)):
+                self._add(Command(handler=MethodType(fn, owner), **_MARKED[fn]))
         self.commands.sort(key=lambda c: c.name)
 
     def _add(self, cmd: Command) -> None:
@@ -141,3 +142,16 @@ class Registry:
             text = cmd.help.replace("|", "\\|")
             rows.append(f"| `{usage}`{alias} | {text} |")
         return rows
+
+
+def _marked_methods(cls: type) -> list[Callable[..., Awaitable[None]]]:
+    """The methods of ``cls`` marked with @command (one per name: a subclass's
+    own definition hides its base's)."""
+    found: dict[str, Callable[..., Awaitable[None]]] = {}
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, FunctionType) and value in _MARKED:
+                found[name] = value
+            else:
+                found.pop(name, None)
+    return list(found.values())

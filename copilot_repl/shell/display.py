@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
+    from copilot_repl.repl.frontend import Terminal
+    from copilot_repl.repl.worddiff import Piece
 
     Item = tuple[CopilotSession, Turn]
 
@@ -52,6 +54,7 @@ class ShellOutput:
     """The ``Output`` of the interactive shell."""
 
     interactive = True
+    terminal: Terminal | None = None  # TerminalOutput offers itself
 
     def __init__(self, console: Console | Callable[[], Console], *, plain: bool) -> None:
         self._console = console
@@ -121,7 +124,7 @@ class ShellOutput:
         self._print(self._styled(f"── {label}", "bold blue" if role == "user" else "bold green"))
         self._print(self._styled(text, "") if self.plain or role == "user" else markdown(text))
 
-    def word_diff(self, pieces: list[Any], a_label: str, b_label: str) -> None:
+    def word_diff(self, pieces: list[Piece], a_label: str, b_label: str) -> None:
         """``:diff``: removed words red and struck through, added ones green
         (``--plain``: the unified text of script mode)."""
         from rich.text import Text

@@ -1,6 +1,7 @@
 """``TerminalOutput``: the shell's output plus what only a terminal can do
 for a command: open ``$EDITOR`` (``:edit``) and set the clipboard (``:copy``).
-The commands find these by the ``Terminal`` protocol (repl/commands/general.py)."""
+It is its own ``Frontend.terminal`` (the ``Terminal`` protocol of
+repl/frontend.py), with ``:view`` and the coloured ``:diff`` of ``ShellOutput``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
+from copilot_repl.repl.frontend import Terminal
 from copilot_repl.shell.clipboard import osc52, takes_osc52
 from copilot_repl.shell.display import ShellOutput
 
@@ -17,6 +19,7 @@ from copilot_repl.shell.display import ShellOutput
 class TerminalOutput(ShellOutput):
     def __init__(self, *args: Any, env: Mapping[str, str] | None = None, **kw: Any) -> None:
         super().__init__(*args, **kw)
+        self.terminal: Terminal | None = self
         self.env: Mapping[str, str] = os.environ if env is None else env
         # set by the shell: gives the terminal to a child process (keys not
         # read ahead, echo on) for as long as it runs

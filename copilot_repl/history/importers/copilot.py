@@ -14,6 +14,7 @@ event, a missing ``session.start`` or a newer format version fails."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,19 @@ class Builder:
         self.started = False
 
     def run(self, events: list[dict[str, Any]]) -> Imported:
+        handlers: dict[str, Callable[[dict[str, Any], float], None]] = {
+            "session.start": self.on_session_start,
+            "session.resume": self.on_session_resume,
+            "session.model_change": self.on_session_model_change,
+            "user.message": self.on_user_message,
+            "assistant.message": self.on_assistant_message,
+            "session.usage_record": self.on_session_usage_record,
+            "tool.execution_complete": self.on_tool_execution_complete,
+            "abort": self.on_abort,
+        }  # the other events say nothing a transcript keeps
         for event in events:
             data = event.get("data") or {}
-            handler = getattr(self, "on_" + event["type"].replace(".", "_"), None)
+            handler = handlers.get(event["type"])
             if handler is not None:
                 try:
                     handler(data, _ts(event.get("timestamp")))

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from copilot_repl.errors import SessionExists, UsageError
+from copilot_repl.history.exchange import record_extras
+from copilot_repl.history.files import write_output
 from copilot_repl.history.votes import Side, Vote, VoteStore
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.parsing import Args, split_targets
@@ -262,8 +264,9 @@ class CompareCommands(CommandGroup):
         turn.parts = [reply.content]
         turn.chars = len(reply.content)
         turn.tokens = reply.tokens
-        figures = getattr(reply, "figures", None) or {}
-        total = figures.get("total_s")
+        saved = record_extras(self.client.store.path(session.session_id))
+        figures = saved.get(reply.id, {}).get("figures") if reply.id else None
+        total = figures.get("total_s") if isinstance(figures, dict) else None
         turn.started = turn.created
         turn.ended = turn.created + (float(total) if isinstance(total, int | float) else 0.0)
         turn.state = TurnState.DONE if reply.status == "done" else TurnState.INTERRUPTED
@@ -284,9 +287,8 @@ class CompareCommands(CommandGroup):
         (la, ta), (lb, tb) = [await self._message(ref) for ref in a.positional]
         pieces = diff(ta, tb)
         s = stats(pieces)
-        show = getattr(self.out, "word_diff", None)  # coloured in the shell
-        if show is not None:
-            show(pieces, la, lb)
+        if self.out.terminal is not None:  # coloured in the shell
+            self.out.terminal.word_diff(pieces, la, lb)
         else:
             self.out.info("\n".join(unified(pieces, la, lb)))
         self.out.status(
@@ -336,7 +338,6 @@ class CompareCommands(CommandGroup):
         switches=("retry_failed",),
     )
     async def compare(self, a: Args) -> None:
-        from copilot_repl.history.files import write_atomic
         from copilot_repl.repl import batch
 
         f = a.flags
@@ -380,8 +381,8 @@ class CompareCommands(CommandGroup):
                 batch.write_jsonl(Path(f["out"]).expanduser(), plan, results)
         if "report" in f:
             votes, _ = VoteStore(data_dir).load()
-            body = batch.report_markdown(plan, results, votes).encode()
-            write_atomic(Path(f["report"]).expanduser(), body)
+            body = batch.report_markdown(plan, results, votes)
+            write_output(Path(f["report"]).expanduser(), body, overwrite=True)
             self.out.note(f"report written to {f['report']}")
         rows = [s.cells() for s in batch.summarize(plan, results)]
         self.out.table(batch.SUMMARY_HEADER, rows)

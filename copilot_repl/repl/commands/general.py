@@ -3,10 +3,8 @@ clipboard."""
 
 from __future__ import annotations
 
-import os
-from typing import Protocol, runtime_checkable
-
-from copilot_repl.errors import StoreError, UsageError
+from copilot_repl.errors import UsageError
+from copilot_repl.history.files import write_output
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.parsing import Args
 from copilot_repl.repl.registry import command
@@ -25,15 +23,6 @@ KEYS_HELP = [
     ("Ctrl-D", "quit"),
 ]
 CLIPBOARD_FILE = "clipboard.txt"  # in the data dir
-
-
-@runtime_checkable
-class Terminal(Protocol):
-    """What the shell's front end adds: an editor and the clipboard."""
-
-    async def edit(self, text: str) -> str: ...
-
-    def copy(self, text: str) -> bool: ...
 
 
 class GeneralCommands(CommandGroup):
@@ -66,10 +55,11 @@ class GeneralCommands(CommandGroup):
         nargs=None,
     )
     async def edit(self, args: str) -> None:
-        if not isinstance(self.out, Terminal):
+        terminal = self.out.terminal
+        if terminal is None:
             raise UsageError(':edit needs the interactive shell; a script uses a """ block')
         session = self.repl.current
-        text = (await self.out.edit(args.strip())).strip("\n")
+        text = (await terminal.edit(args.strip())).strip("\n")
         if not text.strip():
             self.out.note("nothing sent: the text was left empty")
             return
@@ -92,24 +82,14 @@ class GeneralCommands(CommandGroup):
             raise UsageError(f"{session.session_id} has {have}; nothing to copy")
         text = replies[-n].content
         path = self.client.store.root / CLIPBOARD_FILE
-        _write_private(path, text)
+        write_output(path, text, overwrite=True)
         what = f"{'the last reply' if n == 1 else f'reply -{n}'} of {session.session_id}"
         size = count(len(text), "character")
-        if isinstance(self.out, Terminal) and self.out.copy(text):
+        terminal = self.out.terminal
+        if terminal is not None and terminal.copy(text):
             self.out.note(
                 f"copied {what} ({size}) to the clipboard; "
                 f"if your terminal ignores OSC 52, it is in {path}"
             )
         else:
             self.out.note(f"copied {what} ({size}) to {path}")
-
-
-def _write_private(path: os.PathLike[str], text: str) -> None:
-    """Write ``text`` (mode 0600, never through a symlink)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as exc:
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None

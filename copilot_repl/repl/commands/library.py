@@ -188,7 +188,6 @@ class LibraryCommands(CommandGroup):
 async def remove_sessions(group: CommandGroup, names: list[str], *, purge: bool) -> str:
     """``:rm``: into the trash, or (``--purge``) for good, index included.
     Returns what to say."""
-    from copilot_repl.api import library
 
     client = group.client
     for name in names:
@@ -196,7 +195,7 @@ async def remove_sessions(group: CommandGroup, names: list[str], *, purge: bool)
             await client.delete_session(name)
             await asyncio.to_thread(_forget, client.store, name)
         else:
-            await library.trash_session(client, name)
+            await client.trash_session(name)
         group.repl.forget(name)
     listed = ", ".join(names)
     if purge:
@@ -205,10 +204,8 @@ async def remove_sessions(group: CommandGroup, names: list[str], *, purge: bool)
 
 
 def clear_session(session: CopilotSession, *, purge: bool) -> str:
-    """``:clear``: what to say about what ``library.clear_messages`` did."""
-    from copilot_repl.api import library
-
-    done = library.clear_messages(session, purge=purge)
+    """``:clear``: what to say about what ``session.clear_messages`` did."""
+    done = session.clear_messages(purge=purge)
     name = session.session_id
     if purge:
         extra = f", and {done.backups} backup copies" if done.backups else ""
@@ -236,19 +233,6 @@ def purge_entries(store: Store, chosen: list[Entry]) -> str:
     if backups:
         said += f"; removed {backups} backup copies"
     return said
-
-
-def purge_old_trash(store: Store, days: float) -> str:
-    """``trash_days`` at start-up: what was purged, said (or "")."""
-    from copilot_repl.history import trash
-
-    gone = trash.purge_older(store, days)
-    for e in gone:
-        _forget(store, e.name)
-    if not gone:
-        return ""
-    names = ", ".join(sorted({e.name for e in gone}))
-    return f"purged {len(gone)} trash items older than {days:g} days ({names}) (trash_days)"
 
 
 def _forget(store: Store, name: str) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from copilot_repl.errors import StoreError, UsageError
+from copilot_repl.history.files import write_output
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.commands.library import (
     clear_session,
@@ -222,17 +223,15 @@ class SessionCommands(CommandGroup):
         path = Path(given).expanduser()
         if path.is_dir() or given.endswith(os.sep):
             path = path / f"{session.session_id}.md"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        if path.exists() or path.is_symlink():
-            if "force" not in a.switches and not await self._may_overwrite(path):
+        overwrite = "force" in a.switches
+        if not overwrite and (path.exists() or path.is_symlink()):
+            if not await self._may_overwrite(path):
                 return
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            overwrite = True
         try:
-            fd = os.open(path, flags, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as exc:
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+            write_output(path, text, overwrite=overwrite)
+        except FileExistsError:  # made meanwhile
+            raise StoreError(f"{path} was created meanwhile; nothing written") from None
         self.out.note(f"exported {session.session_id} to {path}")
 
     async def _may_overwrite(self, path: Path) -> bool:
