@@ -58,6 +58,9 @@ class Sizes:
     local_rounds: int = 3  # per timed round: copilot-repl and the floor, alternating
     local_tokens: int = 200
     local_old: bool = True  # also the threads = 2 rows
+    users: int = 1_000  # sessions open at once in one process (users)
+    user_streams: int = 100  # of them streaming at once
+    user_deltas: int = 2_000
 
 
 FULL = Sizes()
@@ -72,6 +75,9 @@ QUICK = Sizes(
     local_rounds=1,
     local_tokens=16,
     local_old=False,
+    users=50,
+    user_streams=10,
+    user_deltas=100,
 )
 
 Bench = Callable[[Sizes], list[Row]]
@@ -681,6 +687,65 @@ def bench_local(sizes: Sizes) -> list[Row]:
     return rows + ([floor_rate2, repl_rate2] if sizes.local_old else [])
 
 
+# --------------------------------------------------------------------------- 9. many users
+
+
+def _users(home: Path, *args: object) -> Any:
+    argv = [PYTHON, str(HERE / "many_users.py"), *map(str, args)]
+    shutil.rmtree(home, ignore_errors=True)
+    return json.loads(checked(run_child(argv, env=child_env(home)), "many_users.py").out)
+
+
+def bench_users(sizes: Sizes) -> list[Row]:
+    """The seed's "one session per user" use through the Python API: the
+    memory of many open sessions, many replies streaming at once against as
+    many bare async httpx streams, and how soon one more send reaches the
+    server while the others stream."""
+    n, k, d = sizes.users, sizes.user_streams, sizes.user_deltas
+    base = Row("users", "one open session: resident", unit="MB", metric="rss")
+    many = Row(
+        "users",
+        f"{n} open sessions: resident",
+        unit="MB",
+        metric="rss",
+        goal=Goal("abs", 100.0),
+    )
+    floor = Row("users", f"floor: {k} bare async httpx streams × {_k(d)} deltas")
+    streams = Row(
+        "users",
+        f"{k} sessions streaming × {_k(d)} deltas at once",
+        floor=floor,
+        goal=Goal("ratio", 1.3),
+    )
+    probe = Row(
+        "users",
+        f"a send while {k - 1} others stream → its request on the wire",
+        goal=Goal("abs", 0.02),
+    )
+    with ServerProcess() as server, ArrivalServer() as arrivals, scratch() as tmp:
+        home = tmp / "home"
+        for timed in _rounds(sizes):
+            r = _users(home, "resident", n, server.url)
+            f = with_server(server, lambda: _users(home, "floor", k, d, server.url))
+            s = with_server(server, lambda: _users(home, "stream", k, d, server.url))
+            arrivals.take()
+            p = with_server(server, lambda: _users(home, "probe", k, d, server.url, arrivals.url))
+            got = arrivals.take()
+            if s["empty"] or s["chars"] != f["chars"]:
+                streams.problem(f"replies differ: {s} against the floor's {f}")
+            if len(got) != 1 or p["streaming_when_sent"] == 0:
+                probe.problem(f"{len(got)} probe requests, {p['streaming_when_sent']} streaming")
+            if not timed:
+                continue
+            base.samples.append(Sample(wall=0.0, rss_kb=r["before_kb"]))
+            many.samples.append(Sample(wall=0.0, rss_kb=r["after_kb"]))
+            floor.samples.append(Sample(wall=f["wall"]))
+            streams.samples.append(Sample(wall=s["wall"]))
+            if got:
+                probe.samples.append(Sample(wall=got[0].first_byte - p["sent"]))
+    return [base, many, floor, streams, probe]
+
+
 # A second interpreter whose llama-cpp-python is another build (e.g. pip's
 # native one), measured beside the installed build by bench_llama_builds.
 NATIVE_PYTHON_ENV = "COPILOT_REPL_BENCH_LLAMA_PYTHON"
@@ -734,4 +799,5 @@ BENCHES: dict[str, Bench] = {
     "search": _bench_search,
     "local": bench_local,
     "llama": bench_llama_builds,
+    "users": bench_users,
 }
