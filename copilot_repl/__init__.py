@@ -76,7 +76,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> Any:  # PEP 562: the module's lazy attributes
     """Import the API on first use, so ``copilot-repl --version`` starts fast."""
     if name in _LAZY:
         from importlib import import_module

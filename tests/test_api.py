@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli
@@ -269,23 +270,23 @@ async def test_session_error_carries_the_http_status(
     server: FakeServer, home: Path, reply: Reply, status: int, error_type: str
 ) -> None:
     server.queue(reply)
-    async with client_for(server, home) as client:
-        s = await client.create_session()
-        seen: list[SessionEvent] = []
-        s.on(seen.append)
-        with pytest.raises(ReplError):
-            await s.send_and_wait("hello")
-    (error,) = [e.data for e in seen if e.type == "session.error"]
+    error = await failed_turn_error(client_for(server, home))
     assert (error.status_code, error.error_type) == (status, error_type)
 
 
 async def test_session_error_without_an_answer_has_no_status(home: Path) -> None:
     # nothing listens on port 9: no HTTP status at all
-    async with CopilotClient(data_dir=str(home), base_url="http://127.0.0.1:9/v1") as client:
+    client = CopilotClient(data_dir=str(home), base_url="http://127.0.0.1:9/v1")
+    assert (await failed_turn_error(client)).status_code is None
+
+
+async def failed_turn_error(client: CopilotClient) -> Any:
+    """The data of the ``session.error`` event of a turn that fails."""
+    async with client:
         s = await client.create_session()
         seen: list[SessionEvent] = []
         s.on(seen.append)
         with pytest.raises(ReplError):
             await s.send_and_wait("hello")
     (error,) = [e.data for e in seen if e.type == "session.error"]
-    assert error.status_code is None
+    return error

@@ -6,15 +6,19 @@ from __future__ import annotations
 import io
 
 from copilot_repl.cli.compare import print_table
-from copilot_repl.cli.output import write_error, write_table
+from copilot_repl.cli.output import write_error, write_table, write_warning
 
 EVIL = "gpt\x1b[2J-4o\u202e"  # a screen clear and a bidi override, as a server may name a model
 
 
-def test_the_error_line_is_one_line_of_safe_text() -> None:
+def test_the_error_and_warning_lines_are_one_line_of_safe_text() -> None:
     out = io.StringIO()
     write_error(out, f"cannot use {EVIL}:\nsecond line")
-    assert out.getvalue() == "copilot-repl: error: cannot use gpt␛[2J-4o⟦U+202E⟧: second line\n"
+    write_warning(out, f"{EVIL}\r\nskipped")
+    assert out.getvalue().splitlines() == [
+        "copilot-repl: error: cannot use gpt␛[2J-4o⟦U+202E⟧: second line",
+        "copilot-repl: warning: gpt␛[2J-4o⟦U+202E⟧ skipped",
+    ]
 
 
 def test_tables_are_aligned_and_their_cells_safe() -> None:

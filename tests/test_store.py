@@ -367,7 +367,13 @@ def test_summaries_of_unchanged_files_come_from_the_cache(tmp_path: Path) -> Non
     store.append("a", msg("user", "1"))
     assert [(s.model, s.messages) for s in store.summaries()] == [("openai:gpt-4o-mini", 1)]
     cache = json.loads((tmp_path / "summaries.json").read_text())
-    assert cache["a"][3:] == ["openai:gpt-4o-mini", 1, store.load("a").data.created]
+    st = store.path("a").stat()
+    assert cache["a"] == {
+        "key": [st.st_size, st.st_mtime_ns, st.st_ino],
+        "model": "openai:gpt-4o-mini",
+        "messages": 1,
+        "created": 1000.0,
+    }
     assert stat.S_IMODE((tmp_path / "summaries.json").stat().st_mode) == 0o600
     # Same size, same mtime, same inode: the file is not read again.
     path = store.path("a")

@@ -28,6 +28,7 @@ def main(
     # httpx imports its command-line client (click, rich.progress, pygments:
     # ~25 ms) when click is installed, as the local extra's uvicorn does; we
     # never run it. Blocked, httpx keeps a stub `httpx.main` (its own fallback).
+    # tests/test_httpx_main_block.py fails if httpx stops taking that path.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     argv = list(sys.argv[1:] if argv is None else argv)
     stdin = stdin or sys.stdin

@@ -1,4 +1,4 @@
-"""What the command-line front ends write the same way: the one error line,
+"""What the command-line front ends write the same way: the error and warning lines,
 plain-text tables (their cells made safe: model names and session names may
 come from servers and files), and whether a stream is a terminal."""
 
@@ -13,6 +13,11 @@ def write_error(stream: IO[str], text: str) -> None:
     """``copilot-repl: error: TEXT``, on one line."""
     stream.write(f"copilot-repl: error: {one_line(text)}\n")
     stream.flush()
+
+
+def write_warning(stream: IO[str], text: str) -> None:
+    """``copilot-repl: warning: TEXT``, on one line."""
+    stream.write(f"copilot-repl: warning: {one_line(text)}\n")
 
 
 def write_table(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from copilot_repl.cli.output import write_error, write_table
+from copilot_repl.cli.output import write_error, write_table, write_warning
 from copilot_repl.sanitize import clean, one_line
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class ScriptOutput:
 
     def warn(self, text: str) -> None:
         self.stdout.flush()
-        self.stderr.write(f"copilot-repl: warning: {one_line(text)}\n")
+        write_warning(self.stderr, text)
 
     def status(self, text: str) -> None:
         self.stderr.write(f"copilot-repl: {one_line(text)}\n")

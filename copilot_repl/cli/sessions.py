@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from copilot_repl.cli.output import write_error, write_table
+from copilot_repl.cli.output import write_error, write_table, write_warning
 from copilot_repl.errors import BadUsage, ReplError, SessionNotFound, UsageError
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ class Commands:
             except SessionNotFound:
                 continue  # removed meanwhile
             except ReplError as exc:
-                self.stderr.write(f"copilot-repl: warning: {exc}\n")
+                write_warning(self.stderr, str(exc))
         infos.sort(key=lambda i: i["modified"], reverse=True)
         if self.args.json:
             self.json(

@@ -150,15 +150,20 @@ def _apply(loaded: Loaded, rec: Record) -> None:
             loaded.read_only = newer_message(rec.schema)
 
 
-def _apply_header(loaded: Loaded, line: bytes, path: Path) -> None:
-    """Line 1 must be a valid header: otherwise this is not a session file."""
+def parse_header(line: bytes, path: Path) -> Header:
+    """Line 1 of the session file ``path``: a valid header, or else this is
+    not a session file (``StoreError``)."""
     try:
         header = parse(line)
     except Corrupt as exc:
         raise StoreError(no_header_message(path, str(exc))) from None
     if type(header) is not Header:
         raise StoreError(no_header_message(path, "line 1 is another kind of record"))
-    _apply(loaded, header)
+    return header
+
+
+def _apply_header(loaded: Loaded, line: bytes, path: Path) -> None:
+    _apply(loaded, parse_header(line, path))
     loaded.head = line[:HEAD]
     if loaded.read_only:
         loaded.warnings.append(f"{path}: {loaded.read_only}")

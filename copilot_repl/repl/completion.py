@@ -3,6 +3,7 @@ prompt_toolkit ``Completer`` turns its answer into completions."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -87,8 +88,6 @@ def _after_flag(cmd: Command, done: list[str]) -> bool:
 def paths(word: str) -> list[str]:
     """Files and directories that extend ``word`` (``~`` understood, kept as
     typed); directories end in ``/``; hidden ones only after a ``.``."""
-    import os
-
     head, _, stem = word.rpartition("/")
     where = os.path.expanduser(head + "/" if head or word.startswith("/") else ".")
     try:

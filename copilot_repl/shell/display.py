@@ -15,16 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from copilot_repl.repl.wording import count
 from copilot_repl.sanitize import clean, one_line
-from copilot_repl.shell.markdown_stream import (
-    LiveRegion,
-    MarkdownStream,
-    PlainStream,
-    Rows,
-    markdown,
-    recent,
-    render_rows,
-    stream_for,
-)
+from copilot_repl.shell.blocks import recent
+from copilot_repl.shell.live_region import LiveRegion, Rows, render_rows
+from copilot_repl.shell.markdown import markdown
+from copilot_repl.shell.markdown_stream import MarkdownStream, PlainStream, stream_for
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession

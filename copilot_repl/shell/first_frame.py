@@ -63,7 +63,7 @@ class FirstFrame:
                 return None
             if width >= os.get_terminal_size(screen.fileno()).columns:
                 return None  # a wrapped frame would not be wiped by "\r"
-            saved = termios.tcgetattr(fd)
+            saved = termios.tcgetattr(fd)  # the terminal's modes, not getattr
         except (termios.error, OSError, ValueError, AttributeError):
             return None
         if os.environ.get("TERM") == "dumb":

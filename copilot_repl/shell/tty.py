@@ -22,7 +22,7 @@ def no_echo(stream: IO[Any] | None) -> Iterator[None]:
         return
     try:
         fd = stream.fileno()
-        old = termios.tcgetattr(fd)
+        old = termios.tcgetattr(fd)  # the terminal's modes, not getattr
     except (termios.error, OSError, ValueError, AttributeError):
         yield
         return
@@ -49,7 +49,7 @@ def echo_on(stream: IO[Any] | None) -> Iterator[None]:
         return
     try:
         fd = stream.fileno() if stream is not None else -1
-        old = termios.tcgetattr(fd)
+        old = termios.tcgetattr(fd)  # the terminal's modes, not getattr
     except (termios.error, OSError, ValueError, AttributeError):
         yield
         return

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from copilot_repl.errors import SessionNotFound
 from copilot_repl.history.names import validate_name
 from copilot_repl.repl.parsing import natural_sorted, nearest
+from copilot_repl.repl.registry import BadArgs
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
@@ -50,8 +51,6 @@ class CommandGroup:
 
 def positive(text: str) -> int:
     """A count given by the user (raises with the command's usage if not one)."""
-    from copilot_repl.repl.registry import BadArgs
-
     try:
         n = int(text)
     except ValueError:

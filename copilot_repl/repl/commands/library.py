@@ -9,7 +9,10 @@ import re
 import time
 from typing import TYPE_CHECKING
 
+from copilot_repl.api import library
 from copilot_repl.errors import UsageError
+from copilot_repl.history import compact, trash
+from copilot_repl.history.fork import fork_info, tree
 from copilot_repl.history.names import validate_name
 from copilot_repl.history.store import Store
 from copilot_repl.repl.commands.base import CommandGroup, positive
@@ -45,7 +48,7 @@ class LibraryCommands(CommandGroup):
         nargs=(1, None),
     )
     async def find(self, a: Args) -> None:
-        from copilot_repl.history.search import SearchIndex, since_ago
+        from copilot_repl.history.search import SearchIndex, since_ago  # sqlite3: not at start
 
         query = " ".join(f'"{p}"' if " " in p and '"' not in p else p for p in a.positional)
         since = since_ago(a.flags["since"]) if "since" in a.flags else None
@@ -117,8 +120,6 @@ class LibraryCommands(CommandGroup):
         nargs=(0, None),
     )
     async def trash(self, a: Args) -> None:
-        from copilot_repl.history import trash
-
         store = self.client.store
         if not a.positional:
             items = trash.entries(store)
@@ -150,9 +151,6 @@ class LibraryCommands(CommandGroup):
         nargs=(1, 1),
     )
     async def restore(self, a: Args) -> None:
-        from copilot_repl.api import library
-        from copilot_repl.history import trash
-
         spec = a.positional[0]
         entry = trash.find(self.client.store, spec)
         session = await library.restore_session(self.client, entry.id, a.flags.get("as"))
@@ -216,8 +214,6 @@ def clear_session(session: CopilotSession, *, purge: bool) -> str:
 
 
 def purge_entries(store: Store, chosen: list[Entry]) -> str:
-    from copilot_repl.history import trash
-
     if not chosen:
         return "the trash is empty"
     rewritten: list[str] = []
@@ -236,15 +232,13 @@ def purge_entries(store: Store, chosen: list[Entry]) -> str:
 
 
 def _forget(store: Store, name: str) -> None:
-    from copilot_repl.history.search import forget_session_text
+    from copilot_repl.history.search import forget_session_text  # sqlite3: not at start
 
     forget_session_text(store, name)
 
 
 def tree_rows(group: CommandGroup) -> list[list[str]]:
     """``:ls --tree``: sessions with each fork under its parent."""
-    from copilot_repl.history.fork import tree
-
     store = group.client.store
     cur = group.repl.current_name
     by_name = {s.name: s for s in store.summaries()}
@@ -269,10 +263,6 @@ def history_view(
     """``:history``: (role, text, label) to show. A fork says where it
     branched; a compaction shows its summary in place of the messages it
     replaced (``--all``: the messages, marked)."""
-    from copilot_repl.api import library
-    from copilot_repl.history import compact
-    from copilot_repl.history.fork import fork_info
-
     out: list[tuple[str, str, str]] = []
     info = fork_info(store, session.session_id)
     if info is not None:

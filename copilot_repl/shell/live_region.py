@@ -1,0 +1,155 @@
+"""The live region: rows at the bottom of the terminal, redrawn in place while
+a reply streams, with what is printed meanwhile going above them; and rows
+already rendered, drawn as they are."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.segment import Segment
+
+    Row = list[Segment]
+
+
+def terminal_reflows(env: Mapping[str, str]) -> bool:
+    """Whether the terminal re-wraps its lines when it gets narrower (tmux,
+    VTE, kitty, iTerm2, Windows Terminal, ... do; xterm and the Linux
+    console cut them)."""
+    return not (env.get("XTERM_VERSION") or env.get("TERM") == "linux")
+
+
+class _Raw:
+    """Control text written as it is (cursor moves, erasing)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import ControlType, Segment
+
+        if self.text:
+            yield Segment(self.text, None, [(ControlType.BELL,)])
+
+
+class Rows:
+    """Rows already rendered (lists of segments), drawn one under the other."""
+
+    def __init__(self, rows: list[Row], *, end: bool = False) -> None:
+        self.rows = rows
+        self.end = end  # a newline after the last row too
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
+        line = Segment.line()
+        for i, row in enumerate(self.rows):
+            if i:
+                yield line
+            yield from row
+        if self.end and self.rows:
+            yield line
+
+
+def render_rows(
+    console: Console, renderable: RenderableType, width: int | None = None
+) -> list[Row]:
+    """``renderable`` as rows of segments at ``width`` (default: the console's)."""
+    options = console.options.update(height=None)
+    if width is not None:
+        options = options.update_width(max(width, 1))
+    return console.render_lines(renderable, options, pad=False)
+
+
+def _trimmed(row: Row) -> Row:
+    """``row`` without the trailing blanks that show nothing (no background)."""
+    from rich.segment import Segment
+
+    out = list(row)
+    while out:
+        last = out[-1]
+        if last.control or (last.style is not None and last.style.bgcolor is not None):
+            break
+        text = last.text.rstrip(" ")
+        if text:
+            out[-1] = Segment(text, last.style)
+            break
+        out.pop()
+    return out
+
+
+class LiveRegion:
+    """Rows at the bottom of the output, redrawn in place; whatever the
+    console prints meanwhile goes above them (a rich render hook).
+
+    It is never taller than ``room`` rows, so that it can always be erased:
+    the screen less one row, or, on a terminal that re-wraps its lines when
+    it gets narrower (``terminal_reflows``), half the screen, so that even
+    halving the width leaves all of it on the screen (what is pushed into the
+    scrollback cannot be erased, and would show the reply twice). After such
+    a resize it erases what the re-wrapping made of its rows. Rows are
+    written without trailing blanks (little to re-wrap), and erased line by
+    line (tmux keeps a screen cleared whole in its scrollback). Does nothing
+    on a console that is not a terminal."""
+
+    def __init__(self, console: Console, *, reflow: bool | None = None) -> None:
+        self.console = console
+        self.reflow = terminal_reflows(os.environ) if reflow is None else reflow
+        self.rows: list[Row] = []  # what the next draw shows
+        self.active = False
+        self._shown: list[int] = []  # cell widths of the rows on screen
+        self._width = 0  # the width they were drawn at
+
+    @property
+    def room(self) -> int:
+        """How many rows the region may have."""
+        height = self.console.height
+        return max(height // 2 if self.reflow else height - 1, 2)
+
+    def start(self) -> None:
+        if self.active or not self.console.is_terminal:
+            return
+        self.active = True
+        self.console.show_cursor(False)
+        self.console.push_render_hook(self)  # type: ignore[arg-type]
+
+    def show(self, rows: list[Row]) -> None:
+        """Draw ``rows`` in place of the rows shown."""
+        self.rows = rows
+        if self.active:
+            self.console.print(_Raw(""))
+
+    def stop(self) -> None:
+        """Erase the region; the console prints normally again."""
+        if not self.active:
+            return
+        self.show([])
+        self.console.pop_render_hook()
+        self.active = False
+        self.console.show_cursor(True)
+
+    def process_renderables(self, renderables: list[Any]) -> list[Any]:
+        return [self._erase(), *renderables, self._draw()]
+
+    def _erase(self) -> _Raw:
+        shown, self._shown = self._shown, []
+        if not shown:
+            return _Raw("")
+        width = self.console.width
+        rows = len(shown)
+        if self.reflow and width < self._width:
+            rows = sum(max(1, -(-cells // width)) for cells in shown)
+        return _Raw("\r\x1b[2K" + "\x1b[1A\x1b[2K" * (min(rows, self.console.height) - 1))
+
+    def _draw(self) -> Rows:
+        from rich.segment import Segment
+
+        width = self.console.width
+        rows = [_trimmed(list(Segment.divide(row, [width]))[0]) for row in self.rows]
+        rows = rows[-self.room :] if rows else rows
+        self._shown = [sum(seg.cell_length for seg in row) for row in rows]
+        self._width = width
+        return Rows(rows)
