@@ -46,6 +46,18 @@ class TurnState(StrEnum):
     FAILED = "failed"
 
 
+RATE_MIN_TOKENS = 16  # fewer: a rate says more about buffering than about the model
+RATE_MIN_SECONDS = 0.25  # shorter: the same (a few tokens in one packet: "271828 tok/s")
+
+
+def rate_of(tokens: int, seconds: float) -> float | None:
+    """Tokens per second, or None when too few tokens or too short a time
+    for the figure to mean anything."""
+    if tokens < RATE_MIN_TOKENS or seconds < RATE_MIN_SECONDS:
+        return None
+    return tokens / seconds
+
+
 def new_id() -> str:
     """Unique among processes, even ones that had the same pid."""
     return f"{PROCESS_TOKEN}-{next(_ids)}"
@@ -108,10 +120,9 @@ class Turn:
     def decode_rate(self) -> float | None:
         """Tokens per second from the first token to the last (the wait for
         the first token does not count against the rate)."""
-        if self.first_token is None or self.last_token is None or self.tokens < 2:
+        if self.first_token is None or self.last_token is None:
             return None
-        span = self.last_token - self.first_token
-        return (self.tokens - 1) / span if span > 0 else None
+        return rate_of(self.tokens - 1, self.last_token - self.first_token)
 
     def figures(self) -> dict[str, Any]:
         """What is saved with the reply and shown to help choose a model."""
