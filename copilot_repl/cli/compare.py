@@ -55,6 +55,11 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="FILE", help="write a Markdown report")
     p.add_argument("--name", default="", metavar="NAME", help="the run's name (to resume it)")
     p.add_argument("--retry-failed", action="store_true", help="ask failed pairs again")
+    p.add_argument(
+        "--blind",
+        action="store_true",
+        help="vote on the replies blind, pair by pair, later (copilot-repl vote)",
+    )
 
 
 def run_compare(
@@ -99,7 +104,9 @@ def run_compare(
 def make_plan(client: Any, args: argparse.Namespace) -> Any:
     from copilot_repl.repl.batch import make_plan as plan_of
 
-    return plan_of(client, args.models, Path(args.prompts), args.system, args.name)
+    return plan_of(
+        client, args.models, Path(args.prompts), args.system, args.name, blind=args.blind
+    )
 
 
 async def _main(
@@ -111,7 +118,7 @@ async def _main(
     _, already = batch.Journal(client.config.data_dir, plan.name).read()
     if already:
         stderr.write(f"resuming {plan.name}: {len(already)} of {len(plan.pairs())} already in\n")
-    progress = _Progress(stderr, len(plan.pairs()), len(already))
+    progress = _Progress(stderr, len(plan.pairs()), len(already), blind=plan.blind)
     try:
         with progress:
             results = await batch.run(
@@ -132,7 +139,16 @@ async def _main(
         stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         print_table(stdout, batch.SUMMARY_HEADER, [s.cells() for s in summary])
-        stderr.write(f"comparison {plan.name}: sessions {plan.name}-N-MODEL\n")
+        if plan.blind:
+            from copilot_repl.history.blinds import BlindStore
+
+            left = len(BlindStore(client.config.data_dir).pending(plan.name))
+            stderr.write(
+                f"comparison {plan.name}: {left} of {len(batch.matchups(plan))} pairs wait "
+                "for a vote: copilot-repl vote\n"
+            )
+        else:
+            stderr.write(f"comparison {plan.name}: sessions {plan.name}-N-MODEL\n")
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -169,8 +185,9 @@ def print_table(stream: IO[str], header: list[str], rows: list[list[str]]) -> No
 class _Progress:
     """rich.progress on a terminal; one line per reply otherwise."""
 
-    def __init__(self, stream: IO[str], total: int, done: int) -> None:
+    def __init__(self, stream: IO[str], total: int, done: int, *, blind: bool = False) -> None:
         self.stream = stream
+        self.blind = blind  # which model wrote which reply is not said
         self.total = total
         self.count = done
         self._bar: Any = None
@@ -209,10 +226,12 @@ class _Progress:
 
         self.count += 1
         what = f"{result.model} · prompt {result.prompt_index + 1} · {result.status}"
+        if self.blind:
+            what = f"prompt {result.prompt_index + 1} · {result.status}"
         if self._bar is not None:
             self._bar.update(self._task, advance=1, description=one_line(what))
             return
         extra = f" · {one_line(result.error)}" if result.error else ""
-        figures = figures_line(result.figures)
-        self.stream.write(f"[{self.count}/{self.total}] {what} · {figures}{extra}\n")
+        figures = "" if self.blind else " · " + figures_line(result.figures)
+        self.stream.write(f"[{self.count}/{self.total}] {what}{figures}{extra}\n")
         self.stream.flush()
