@@ -56,6 +56,11 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default="", metavar="NAME", help="the run's name (to resume it)")
     p.add_argument("--retry-failed", action="store_true", help="ask failed pairs again")
     p.add_argument(
+        "--judge",
+        metavar="MODEL",
+        help="a model votes on each pair (twice, the replies swapped; disagreeing: a tie)",
+    )
+    p.add_argument(
         "--blind",
         action="store_true",
         help="vote on the replies blind, pair by pair, later (copilot-repl vote)",
@@ -81,6 +86,9 @@ def run_compare(
         vars(args).setdefault("allow_insecure", False)
         client = make_client(args, env)
         plan = make_plan(client, args)
+        if args.judge:  # an unknown provider says so before anything is asked
+            args.judge = client.config.resolve_model(args.judge)
+            client.provider_config(args.judge)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except (BadUsage, UsageError) as exc:
@@ -124,6 +132,8 @@ async def _main(
             results = await batch.run(
                 client, plan, retry_failed=args.retry_failed, on_result=progress.advance
             )
+        if args.judge:
+            await _judge(client, plan, results, args.judge, stderr)
     finally:
         await client.stop()
     write_outputs(client, plan, results, args.out, args.report)
@@ -150,6 +160,23 @@ async def _main(
         else:
             stderr.write(f"comparison {plan.name}: sessions {plan.name}-N-MODEL\n")
     return 0 if all(r.ok for r in results) else 1
+
+
+async def _judge(client: Any, plan: Any, results: list[Any], judge: str, stderr: IO[str]) -> None:
+    from copilot_repl.repl.judge import Judged, judge_run
+    from copilot_repl.sanitize import one_line
+
+    model = judge
+
+    def said(j: Judged) -> None:
+        what = j.problem or (
+            f"{j.vote.verdict} · {one_line(j.vote.reason)}" if j.vote is not None else ""
+        )
+        stderr.write(f"judged {j.name}: {what}\n")
+
+    judged = await judge_run(client, plan, results, model, said)
+    votes = sum(1 for j in judged if j.vote is not None)
+    stderr.write(f"{model} judged {votes} of {len(judged)} pairs; :scores --by judge\n")
 
 
 def write_outputs(

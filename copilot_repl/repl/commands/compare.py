@@ -247,24 +247,45 @@ class CompareCommands(CommandGroup):
     # -- the scoreboard ----------------------------------------------------
     @command(
         "scores",
-        usage=":scores [--json]",
-        help="ratings from every vote (Bradley-Terry, Elo scale, 95% interval), wins, losses",
-        flags={"--json": "json"},
+        usage=":scores [--by human|judge|all] [--tag TAG] [--json]",
+        help=(
+            "ratings from the votes (Bradley-Terry, Elo scale, 95% interval), wins, losses; "
+            "--by: people's votes (default) or a judge model's; --tag: one category"
+        ),
+        flags={"--json": "json", "--by": "by", "--tag": "tag"},
         switches=("json",),
     )
     async def scores(self, a: Args) -> None:
+        from copilot_repl.repl.judge import agreement
         from copilot_repl.repl.ratings import Match, forest, rate
 
-        votes, warnings = VoteStore(self.client.config.data_dir).load()
+        by = a.flags.get("by", "human")
+        if by not in ("human", "judge", "all"):
+            raise BadArgs(f"--by human, judge or all, not {by!r}")
+        store = VoteStore(self.client.config.data_dir)
+        every, warnings = store.load()
         for w in warnings:
             self.out.warn(w)
+        votes = [v for v in every if by == "all" or v.by == by]
+        tag = a.flags.get("tag")
+        if tag is not None:
+            votes = [v for v in votes if v.tag == tag]
         ratings = rate([Match(v.contestants, v.winner, v.verdict == "bad") for v in votes])
+        agreed, compared = agreement(every)
         if "json" in a.switches:
-            doc = {"votes": len(votes), "models": [r.to_dict() for r in ratings]}
+            doc = {
+                "votes": len(votes),
+                "by": by,
+                "tag": tag,
+                "models": [r.to_dict() for r in ratings],
+                "agreement": {"agreed": agreed, "compared": compared},
+            }
             self.out.info(json.dumps(doc, indent=2))
             return
         if not ratings:
-            self.out.info("no votes yet; :blind A,B PROMPT, then :vote")
+            what = f" tagged {tag!r}" if tag is not None else ""
+            whose = "" if by == "all" else by + " "
+            self.out.info(f"no {whose}votes{what} yet; :blind A,B PROMPT, then :vote")
             return
         bars = forest(ratings)
         rows = [
@@ -282,9 +303,19 @@ class CompareCommands(CommandGroup):
         ]
         header = ["model", "rating", "95% interval", "", "votes", "won", "lost", "tied"]
         self.out.table(header, rows)
+        whose = {"human": "people's", "judge": "judges'", "all": ""}[by]
         self.out.status(
-            f"from {count(len(votes), 'vote')} in {VoteStore(self.client.config.data_dir).path}"
+            f"from {count(len(votes), whose + ' vote' if whose else 'vote')}"
+            + (f" tagged {tag!r}" if tag is not None else "")
+            + f" in {store.path}"
         )
+        if compared:
+            self.out.status(
+                f"judge and people agree on {agreed} of {count(compared, 'pair')} "
+                f"({agreed / compared:.0%})"
+            )
+        elif by == "human" and any(v.by == "judge" for v in every):
+            self.out.status("a judge voted too: :scores --by judge")
 
     # -- the same prompt, other models ---------------------------------------
     @command(
