@@ -52,7 +52,9 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompts", required=True, metavar="FILE", help="the prompts (see below)")
     p.add_argument("--system", default="", metavar="TEXT", help="system prompt for every reply")
     p.add_argument("--out", metavar="FILE", help="write the results as JSON Lines")
-    p.add_argument("--report", metavar="FILE", help="write a Markdown report")
+    p.add_argument(
+        "--report", metavar="FILE", help="write a report: HTML for FILE.html, else Markdown"
+    )
     p.add_argument("--name", default="", metavar="NAME", help="the run's name (to resume it)")
     p.add_argument("--retry-failed", action="store_true", help="ask failed pairs again")
     p.add_argument(
@@ -191,7 +193,7 @@ def write_outputs(
         from copilot_repl.history.files import write_output
 
         votes, _ = VoteStore(client.config.data_dir).load()
-        write_output(Path(report), batch.report_markdown(plan, results, votes), overwrite=True)
+        write_output(Path(report), batch.report(plan, results, votes, Path(report)), overwrite=True)
 
 
 def print_table(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:

@@ -578,6 +578,21 @@ def _cell(text: str) -> str:
     return body.strip().replace("\n", "<br>") or " "
 
 
+def report(plan: Plan, results: Sequence[Result], votes: Sequence[Vote], path: Path) -> str:
+    """``--report FILE``: HTML for a ``.html`` file (``repl/report.py``), else
+    Markdown. The votes shown are this run's and those among its models."""
+    if path.suffix.lower() in (".html", ".htm"):
+        from copilot_repl.repl.report import report_html
+
+        mine = [
+            v
+            for v in votes
+            if v.run == plan.name or (not v.run and set(v.contestants) <= set(plan.models))
+        ]
+        return report_html(mine, [(plan, results)])
+    return report_markdown(plan, results, votes)
+
+
 def report_markdown(plan: Plan, results: Sequence[Result], votes: Sequence[Vote] = ()) -> str:
     """The comparison as Markdown: the summary, then each prompt with the
     replies side by side (one column per model) and their figures, and the

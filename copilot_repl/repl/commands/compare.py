@@ -247,12 +247,13 @@ class CompareCommands(CommandGroup):
     # -- the scoreboard ----------------------------------------------------
     @command(
         "scores",
-        usage=":scores [--by human|judge|all] [--tag TAG] [--json]",
+        usage=":scores [--by human|judge|all] [--tag TAG] [--json] [--html FILE]",
         help=(
             "ratings from the votes (Bradley-Terry, Elo scale, 95% interval), wins, losses; "
             "--by: people's votes (default) or a judge model's; --tag: one category"
         ),
-        flags={"--json": "json", "--by": "by", "--tag": "tag"},
+        complete="path",
+        flags={"--json": "json", "--by": "by", "--tag": "tag", "--html": "html"},
         switches=("json",),
     )
     async def scores(self, a: Args) -> None:
@@ -270,6 +271,9 @@ class CompareCommands(CommandGroup):
         tag = a.flags.get("tag")
         if tag is not None:
             votes = [v for v in votes if v.tag == tag]
+        if "html" in a.flags:
+            self._html(Path(a.flags["html"]).expanduser(), every)
+            return
         ratings = rate([Match(v.contestants, v.winner, v.verdict == "bad") for v in votes])
         agreed, compared = agreement(every)
         if "json" in a.switches:
@@ -316,6 +320,22 @@ class CompareCommands(CommandGroup):
             )
         elif by == "human" and any(v.by == "judge" for v in every):
             self.out.status("a judge voted too: :scores --by judge")
+
+    def _html(self, path: Path, votes: list[Any]) -> None:
+        """``:scores --html FILE``: every vote, with the batch runs they came from."""
+        from copilot_repl.history.files import write_atomic
+        from copilot_repl.repl.batch import load_run
+        from copilot_repl.repl.report import report_html
+
+        runs = []
+        for name in dict.fromkeys(v.run for v in votes if v.run):
+            try:
+                plan, results, _ = load_run(self.client.config.data_dir, name)
+            except UsageError:
+                continue  # its journal is gone: the votes still count
+            runs.append((plan, results))
+        write_atomic(path, report_html(votes, runs, title="all votes").encode())
+        self.out.note(f"report written to {path}")
 
     # -- the same prompt, other models ---------------------------------------
     @command(
@@ -500,7 +520,7 @@ class CompareCommands(CommandGroup):
                 batch.write_jsonl(Path(f["out"]).expanduser(), plan, results)
         if "report" in f:
             votes, _ = VoteStore(data_dir).load()
-            body = batch.report_markdown(plan, results, votes)
+            body = batch.report(plan, results, votes, Path(f["report"]))
             write_output(Path(f["report"]).expanduser(), body, overwrite=True)
             self.out.note(f"report written to {f['report']}")
         rows = [s.cells() for s in batch.summarize(plan, results)]
