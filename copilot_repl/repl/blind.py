@@ -148,24 +148,28 @@ class Queue:
         return every
 
     def next(self) -> Item | None:
-        """The next pair whose replies are in, or None when none is left."""
+        """The next pair whose replies are in, or None when none is left.
+        Session files are read only up to the pair shown."""
         pairs = self.pairs()
-        ready = []
-        for p in pairs:
-            got = replies(self.store, p)
-            if all(r.status in ("done", "truncated", "filtered") for r in got):
-                ready.append((p, got))
-        if not ready:
-            return None
-        fresh = [x for x in ready if x[0].name not in self.skipped]
-        pending, got = (fresh or ready)[0]
-        if not fresh:
+        found = self._first_ready([p for p in pairs if p.name not in self.skipped])
+        if found is None:
+            found = self._first_ready([p for p in pairs if p.name in self.skipped])
             self.skipped.clear()  # the skipped ones again, in order
+        if found is None:
+            return None
+        pending, got = found
         run_pairs = [p for p in pairs if p.run == pending.run] if pending.run else [pending]
         total = pending.of or len(run_pairs)
         done = total - len(run_pairs)
         ahead = sum(1 for p in run_pairs if p.name in self.skipped)
         return Item(pending, done + ahead + 1, total, got)
+
+    def _first_ready(self, pairs: list[Pending]) -> tuple[Pending, list[Reply]] | None:
+        for p in pairs:
+            got = replies(self.store, p)
+            if all(r.status in ("done", "truncated", "filtered") for r in got):
+                return p, got
+        return None
 
     def answer(self, item: Item, key: str) -> Vote | None:
         """What a key does: a verdict is cast (the Vote), ``skip`` puts the
