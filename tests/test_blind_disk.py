@@ -136,3 +136,9 @@ def test_a_rate_needs_enough_tokens_and_time() -> None:
     assert rate_of(5, 0.00007) is None  # the "72534 tok/s" of a 5-token reply
     assert rate_of(400, 0.1) is None  # one burst: says nothing about the model
     assert rate_of(60, 2.4) == 25.0
+
+
+def test_a_blind_whose_session_was_removed_says_so(server: FakeServer, home: Path) -> None:
+    name = _started(server, home)
+    r = run_cli(["--base-url", server.url], stdin=f":rm {name}-A\n:vote A\n")
+    assert r.code == 1 and f"{name}-A no longer exists; :blinds drop {name}" in r.err

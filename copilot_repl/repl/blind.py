@@ -92,7 +92,13 @@ def find(data_dir: Path, name: str = "") -> Pending:
 
 def cast(data_dir: Path, store: Store, pending: Pending, verdict: str, **extra: Any) -> Vote:
     """Record ``verdict`` on ``pending`` (every reply must have ended)."""
-    waiting = [r.label for r in replies(store, pending) if not r.ready]
+    got = replies(store, pending)
+    gone = [r.session for r in got if r.status == "missing"]
+    if gone:
+        raise UsageError(
+            f"{', '.join(gone)} no longer exists; :blinds drop {pending.name} abandons it"
+        )
+    waiting = [r.label for r in got if not r.ready]
     if waiting:
         raise UsageError(f"{', '.join(waiting)} still answering; :wait, then :vote")
     return BlindStore(data_dir).cast(pending, verdict, **extra)
