@@ -26,6 +26,13 @@ Every reply is an ordinary session named NAME-N-MODEL (:ls, :switch).
 The run is kept in DATA_DIR/compare/NAME.jsonl; the same command again
 resumes it (NAME defaults to a digest of the models, prompts and system).
 --out: one JSON line per (prompt, model): reply, status, figures.
+--report FILE.html: one self-contained HTML page (charts, tables, every
+reply); any other name: Markdown.
+--blind: each prompt and each two models make a pair to vote on blind
+later (copilot-repl vote); sessions are named NAME-N-XXXX, models hidden.
+--judge MODEL: MODEL votes on each pair, twice with the replies swapped
+(a tie when it disagrees with itself); :scores --by judge.
+A line "# tag: NAME" in PROMPTS tags the prompts after it (:scores --tag).
 """
 
 
