@@ -142,3 +142,12 @@ def test_a_blind_whose_session_was_removed_says_so(server: FakeServer, home: Pat
     name = _started(server, home)
     r = run_cli(["--base-url", server.url], stdin=f":rm {name}-A\n:vote A\n")
     assert r.code == 1 and f"{name}-A no longer exists; :blinds drop {name}" in r.err
+
+
+def test_find_by_model_does_not_give_a_blind_away(server: FakeServer, home: Path) -> None:
+    name = _started(server, home)
+    r = run_cli(["--base-url", server.url], stdin=":find lock --model slow\n:find lock\n")
+    assert r.code == 0, r.err
+    hidden_hits = [line for line in r.out.splitlines() if name in line]
+    assert len(hidden_hits) == 4  # found by their words (prompt and reply), not by model
+    assert "no message matches" in r.err
