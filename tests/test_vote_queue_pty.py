@@ -169,3 +169,23 @@ def test_vote_alone_in_the_shell_walks_the_queue(
     s.term.send("\x04")
     assert s.exit_status() == 0
     assert sorted(v.verdict for v in VoteStore(home).load()[0]) == ["A", "tie"]
+
+
+def test_a_long_pair_scrolls(server: FakeServer, home: Path, tmp_path: Path) -> None:
+    prompts = tmp_path / "long.txt"
+    prompts.write_text("a long one #deltas=400\n")
+    args = ["--base-url", server.url, "compare", "--blind", "--models", ",".join(MODELS)]
+    assert run_proc([*args, "--prompts", str(prompts)]).code == 0
+    s = Screen(["--base-url", server.url, "vote"], home)
+    found = s.wait_for(r"1 of 1 · .* lines 1-(\d+) of (\d+) ↑↓")
+    shown, total = int(found.group(1)), int(found.group(2))
+    assert shown == ROWS - 1 and total > 2 * shown
+    assert "a long one" in s.text()  # the prompt heads the page
+    s.key("\x1b[6~")  # Page Down
+    s.wait_for(rf"lines {shown + 1}-{2 * shown} of {total}")
+    assert "a long one" not in s.text()
+    s.key("\x1b[5~")  # Page Up
+    s.wait_for(rf"lines 1-{shown} of {total}")
+    s.key("q")
+    assert s.exit_status() == 0
+    assert len(BlindStore(home).pending()) == 1  # quitting votes nothing
