@@ -151,3 +151,29 @@ def test_find_by_model_does_not_give_a_blind_away(server: FakeServer, home: Path
     hidden_hits = [line for line in r.out.splitlines() if name in line]
     assert len(hidden_hits) == 4  # found by their words (prompt and reply), not by model
     assert "no message matches" in r.err
+
+
+def test_vote_from_the_command_line_without_a_terminal(
+    server: FakeServer, home: Path, tmp_path: Path
+) -> None:
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("one\ntwo\n")
+    url = ["--base-url", server.url]
+    r = run_cli([*url, "compare", "--blind", "--models", "echo,slow", "--prompts", str(prompts)])
+    assert r.code == 0, r.err
+    listed = json.loads(run_cli([*url, "vote", "--list", "--json"]).out)
+    assert [(p["index"], p["of"], p["labels"]) for p in listed] == [
+        (1, 2, ["A", "B"]),
+        (2, 2, ["A", "B"]),
+    ]
+    run = listed[0]["run"]
+    r = run_cli([*url, "vote"])  # the queue needs a terminal
+    assert r.code == 2 and "2 comparisons wait; the queue needs a terminal" in r.err
+    r = run_cli([*url, "vote", listed[1]["name"], "x"])
+    assert r.code == 2 and "vote A|B|tie|bad, not 'x'" in r.err
+    r = run_cli([*url, "vote", listed[1]["name"], "bad", "--json"])
+    assert r.code == 0 and json.loads(r.out)["vote"]["verdict"] == "bad"
+    r = run_cli([*url, "vote", "--drop", run])  # a batch's name: what is left of it
+    assert r.code == 0 and f"dropped 1: {listed[0]['name']}" in r.out
+    assert BlindStore(home).pending() == []
+    assert [v.verdict for v in VoteStore(home).load()[0]] == ["bad"]

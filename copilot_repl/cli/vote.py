@@ -98,7 +98,10 @@ def _run(
         return _drop(BlindStore(data_dir), args.drop, args.json, stdout)
     if args.words:
         pending = blind.find(data_dir, args.words[0] if len(args.words) == 2 else "")
-        verdict = blind.parse_verdict(pending, args.words[-1])
+        try:
+            verdict = blind.parse_verdict(pending, args.words[-1])
+        except UsageError as exc:
+            raise BadUsage(str(exc)) from None  # exit 2
         vote = blind.cast(data_dir, store, pending, verdict)
         rows = blind.reveal_rows(store, vote, {})
         if args.json:
