@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import run_cli, run_proc
 from fakeserver import FakeServer
 
-from copilot_repl.api.turn import rate_of
+from copilot_repl.api.turn import Turn, TurnState
 from copilot_repl.history.blinds import BlindStore, Pending
 from copilot_repl.history.votes import Side, VoteStore
 
@@ -132,10 +132,17 @@ def test_a_damaged_pending_file_is_skipped_and_said(tmp_path: Path) -> None:
     assert blinds.pending() == [] and "bad.json skipped" in blinds.warnings[0]
 
 
-def test_a_rate_needs_enough_tokens_and_time() -> None:
-    assert rate_of(5, 0.00007) is None  # the "72534 tok/s" of a 5-token reply
-    assert rate_of(400, 0.1) is None  # one burst: says nothing about the model
-    assert rate_of(60, 2.4) == 25.0
+def test_a_blind_column_shows_no_figure_that_tells_models_apart() -> None:
+    from copilot_repl.shell.display import _blind_figures, _figures
+
+    turn = Turn(session_id="blind-1-A", model="openai:slow")
+    turn.parts, turn.chars, turn.tokens = ["echo: hi"], 8, 60
+    turn.started = turn.created
+    turn.first_token, turn.last_token = turn.created + 0.3, turn.created + 2.7
+    turn.ended = turn.created + 2.7
+    turn.state = TurnState.DONE
+    assert "TTFT" in _figures(turn) and "tok/s" in _figures(turn)  # not blind: all of it
+    assert _blind_figures(turn) == "60 tokens"  # before the vote: no time, no speed
 
 
 def test_a_blind_whose_session_was_removed_says_so(server: FakeServer, home: Path) -> None:

@@ -331,7 +331,6 @@ def test_ask_shows_three_columns_at_100_cols_with_figures_as_each_ends(
         "figures of a finished column next to one streaming",
     )
     screen.shown(r"slowpoke \(openai")
-    # (a rate only where it means something: the fast columns come in one burst)
     screen.wait(lambda: screen.display.count("TTFT") >= 3, "three columns done")
     screen.prompt("slowpoke")
     text = screen.transcript()

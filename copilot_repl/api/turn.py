@@ -38,24 +38,16 @@ Save = Callable[..., None]
 T = SessionEventType
 
 
+RATE_TOKENS = 16  # a decode rate needs at least this many tokens
+RATE_SPAN = 0.1  # seconds from the first token to the last, at least
+
+
 class TurnState(StrEnum):
     QUEUED = "queued"
     STREAMING = "streaming"
     DONE = "done"
     INTERRUPTED = "interrupted"
     FAILED = "failed"
-
-
-RATE_MIN_TOKENS = 16  # fewer: a rate says more about buffering than about the model
-RATE_MIN_SECONDS = 0.25  # shorter: the same (a few tokens in one packet: "271828 tok/s")
-
-
-def rate_of(tokens: int, seconds: float) -> float | None:
-    """Tokens per second, or None when too few tokens or too short a time
-    for the figure to mean anything."""
-    if tokens < RATE_MIN_TOKENS or seconds < RATE_MIN_SECONDS:
-        return None
-    return tokens / seconds
 
 
 def new_id() -> str:
@@ -119,10 +111,13 @@ class Turn:
     @property
     def decode_rate(self) -> float | None:
         """Tokens per second from the first token to the last (the wait for
-        the first token does not count against the rate)."""
-        if self.first_token is None or self.last_token is None:
+        the first token does not count against the rate). None when it would
+        mean nothing: a few tokens, or all of them in one burst (a figure
+        like "271828 tok/s" measures the network, not the model)."""
+        if self.first_token is None or self.last_token is None or self.tokens < RATE_TOKENS:
             return None
-        return rate_of(self.tokens - 1, self.last_token - self.first_token)
+        span = self.last_token - self.first_token
+        return (self.tokens - 1) / span if span >= RATE_SPAN else None
 
     def figures(self) -> dict[str, Any]:
         """What is saved with the reply and shown to help choose a model."""

@@ -223,7 +223,8 @@ class ShellOutput:
             for items, kw in held:
                 self._print(*items, **kw)
         if outcome == "done":
-            self.status(_stats(turn, hidden=self.masks.hidden(turn.session_id)))
+            hidden = self.masks.hidden(turn.session_id)
+            self.status(_blind_figures(turn) if hidden else _stats(turn))
         return outcome
 
     async def _watch(self, turns: list[Turn], tick: Callable[[], None] | None = None) -> str:
@@ -350,7 +351,8 @@ class ShellOutput:
         return self._line(f"── {self._who(session, turn)} · {self._figures(turn)}", "bold")
 
     def _figures(self, turn: Turn) -> str:
-        return _figures(turn, hidden=self.masks.hidden(turn.session_id))
+        """A blind reply's figures wait for the vote."""
+        return _blind_figures(turn) if self.masks.hidden(turn.session_id) else _figures(turn)
 
     def _line(self, text: str, style: str, *, wrap: bool = False) -> RenderableType:
         """One line of text, cut with … if too long (unless ``wrap``)."""
@@ -408,47 +410,46 @@ def _tokens(turn: Turn) -> str:
     return ("~" if turn.tokens_counted else "") + count(turn.tokens, "token")
 
 
-def _stats(turn: Turn, *, hidden: bool = False) -> str:
-    """The line under a reply: ``200 tokens · 3.1 s · 64 tok/s`` (``hidden``:
-    a blind reply before the vote, the tokens only: speed tells models apart)."""
-    from copilot_repl.api.turn import rate_of
-
+def _stats(turn: Turn) -> str:
+    """The line under a reply: ``200 tokens · 3.1 s · 64 tok/s``."""
     figures = turn.figures()
     parts = [] if turn.state == "done" else [str(turn.state)]
     if turn.tokens or turn.state == "done":
         parts.append(_tokens(turn))
-    if hidden:
-        return " · ".join(parts)
     parts.append(f"{turn.elapsed:.1f} s")
-    rate = figures.get("tok_s", rate_of(turn.tokens, turn.elapsed))
+    rate = figures.get("tok_s")  # only when meaningful (Turn.decode_rate)
     if rate is not None:
         parts.append(f"{rate:.0f} tok/s")
     return " · ".join(parts)
 
 
-def _figures(turn: Turn, *, hidden: bool = False) -> str:
+def _figures(turn: Turn) -> str:
     """A column's footer: its state while it runs, then its figures
-    (tokens, time to first token, decode rate) as soon as it ends; a blind
-    reply's (``hidden``) the state and tokens only until the vote."""
+    (tokens, time to first token, decode rate) as soon as it ends."""
     if turn.state == "queued":
         return "queued"
     if turn.running:
-        tokens = f"~{turn.chars // 4} tokens" if turn.chars else ""
-        if hidden:
-            return " · ".join(p for p in ("streaming", tokens) if p)
-        return f"streaming · {tokens + ' · ' if tokens else ''}{turn.elapsed:.1f} s"
-    from copilot_repl.api.turn import rate_of
-
+        tokens = f"~{turn.chars // 4} tokens · " if turn.chars else ""
+        return f"streaming · {tokens}{turn.elapsed:.1f} s"
     figures = turn.figures()
     parts = [] if turn.state == "done" else [str(turn.state)]
     if turn.tokens or turn.state == "done":
         parts.append(_tokens(turn))
-    if hidden:
-        return " · ".join(parts)
     if "ttft_s" in figures:
         parts.append(f"TTFT {figures['ttft_s']:.2f} s")
-    rate = figures.get("tok_s", rate_of(turn.tokens, turn.elapsed))
+    rate = figures.get("tok_s")  # only when meaningful (Turn.decode_rate)
     if rate is not None:
         parts.append(f"{rate:.0f} tok/s")
     parts.append(f"{turn.elapsed:.1f} s")
     return " · ".join(parts)
+
+
+def _blind_figures(turn: Turn) -> str:
+    """A blind reply's line before the vote: its state and tokens only (time
+    to first token and speed would tell the models apart)."""
+    if turn.state == "queued":
+        return "queued"
+    if turn.running:
+        return "streaming" + (f" · ~{turn.chars // 4} tokens" if turn.chars else "")
+    parts = [] if turn.state == "done" else [str(turn.state)]
+    return " · ".join([*parts, _tokens(turn)])
