@@ -170,5 +170,7 @@ def test_tags_in_prompts_files() -> None:
         ("a haiku", "prose"),
         ("untagged one", ""),
     ]
+    blocks = '# tag: a\n"""\n# not a tag: inside\nline two\n"""\n"""\n\n"""\n# tag: b\nlast\n'
+    assert parse_tagged(blocks) == [("# not a tag: inside\nline two", "a"), ("last", "b")]
     jsonl = '{"prompt": "p1", "tag": "math"}\n"p2"\n'
     assert parse_tagged(jsonl, jsonl=True) == [("p1", "math"), ("p2", "")]

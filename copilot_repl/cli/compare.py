@@ -95,9 +95,6 @@ def run_compare(
         vars(args).setdefault("allow_insecure", False)
         client = make_client(args, env)
         plan = make_plan(client, args)
-        if args.judge:  # an unknown provider says so before anything is asked
-            args.judge = client.config.resolve_model(args.judge)
-            client.provider_config(args.judge)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except (BadUsage, UsageError) as exc:
@@ -121,6 +118,9 @@ def run_compare(
 def make_plan(client: Any, args: argparse.Namespace) -> Any:
     from copilot_repl.repl.batch import make_plan as plan_of
 
+    if args.judge:  # an unknown provider says so before anything is asked
+        args.judge = client.config.resolve_model(args.judge)
+        client.provider_config(args.judge)
     return plan_of(
         client, args.models, Path(args.prompts), args.system, args.name, blind=args.blind
     )
@@ -169,23 +169,6 @@ async def _main(
         else:
             stderr.write(f"comparison {plan.name}: sessions {plan.name}-N-MODEL\n")
     return 0 if all(r.ok for r in results) else 1
-
-
-async def _judge(client: Any, plan: Any, results: list[Any], judge: str, stderr: IO[str]) -> None:
-    from copilot_repl.repl.judge import Judged, judge_run
-    from copilot_repl.sanitize import one_line
-
-    model = judge
-
-    def said(j: Judged) -> None:
-        what = j.problem or (
-            f"{j.vote.verdict} · {one_line(j.vote.reason)}" if j.vote is not None else ""
-        )
-        stderr.write(f"judged {j.name}: {what}\n")
-
-    judged = await judge_run(client, plan, results, model, said)
-    votes = sum(1 for j in judged if j.vote is not None)
-    stderr.write(f"{model} judged {votes} of {len(judged)} pairs; :scores --by judge\n")
 
 
 def write_outputs(
@@ -271,3 +254,20 @@ class _Progress:
         figures = "" if self.blind else " · " + figures_line(result.figures)
         self.stream.write(f"[{self.count}/{self.total}] {what}{figures}{extra}\n")
         self.stream.flush()
+
+
+async def _judge(client: Any, plan: Any, results: list[Any], judge: str, stderr: IO[str]) -> None:
+    from copilot_repl.repl.judge import Judged, judge_run
+    from copilot_repl.sanitize import one_line
+
+    model = judge
+
+    def said(j: Judged) -> None:
+        what = j.problem or (
+            f"{j.vote.verdict} · {one_line(j.vote.reason)}" if j.vote is not None else ""
+        )
+        stderr.write(f"judged {j.name}: {what}\n")
+
+    judged = await judge_run(client, plan, results, model, said)
+    votes = sum(1 for j in judged if j.vote is not None)
+    stderr.write(f"{model} judged {votes} of {len(judged)} pairs; :scores --by judge\n")

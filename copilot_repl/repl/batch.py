@@ -52,20 +52,20 @@ def parse_prompts(text: str, *, jsonl: bool = False) -> list[str]:
     """Prompts from a file: one a line (blank lines and ``#`` comments
     skipped), a multi-line prompt between lines holding only ``\"\"\"``; or,
     for ``.jsonl``, one JSON string or ``{"prompt": ...}`` a line."""
-    return [p for p, _ in parse_tagged(text, jsonl=jsonl)]
-
-
-_TAG = re.compile(r"^\s*#\s*tag:\s*(.*?)\s*$", re.IGNORECASE)
-
-
-def parse_tagged(text: str, *, jsonl: bool = False) -> list[tuple[str, str]]:
-    """``(prompt, tag)`` for each prompt of a file: a comment line ``# tag:
-    code`` tags the prompts after it (``# tag:`` alone: none again); in
-    ``.jsonl``, ``{"prompt": ..., "tag": ...}``."""
+    prompts: list[str] = []
     if jsonl:
-        return _parse_jsonl(text)
-    prompts: list[tuple[str, str]] = []
-    tag = ""
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise UsageError(f"prompts line {number} is not JSON") from None
+            value = obj.get("prompt") if isinstance(obj, dict) else obj
+            if not isinstance(value, str) or not value.strip():
+                raise UsageError(f'prompts line {number}: expected a string or {{"prompt": …}}')
+            prompts.append(value)
+        return prompts
     block: list[str] | None = None
     for line in text.splitlines():
         if line.strip() == '"""':
@@ -73,36 +73,59 @@ def parse_tagged(text: str, *, jsonl: bool = False) -> list[tuple[str, str]]:
                 block = []
             else:
                 if "\n".join(block).strip():
-                    prompts.append(("\n".join(block), tag))
+                    prompts.append("\n".join(block))
                 block = None
         elif block is not None:
             block.append(line)
-        elif found := _TAG.match(line):
-            tag = found.group(1)
         elif line.strip() and not line.lstrip().startswith("#"):
-            prompts.append((line.strip(), tag))
+            prompts.append(line.strip())
     if block is not None:
         raise UsageError('the prompts file ends inside a """ block')
     return prompts
 
 
-def _parse_jsonl(text: str) -> list[tuple[str, str]]:
-    prompts: list[tuple[str, str]] = []
+_TAG = re.compile(r"^\s*#\s*tag:\s*(.*?)\s*$", re.IGNORECASE)
+
+
+def parse_tagged(text: str, *, jsonl: bool = False) -> list[tuple[str, str]]:
+    """``(prompt, tag)`` for each prompt of a file (``parse_prompts`` reads
+    and checks them): a comment line ``# tag: code`` tags the prompts after
+    it (``# tag:`` alone: none again); in ``.jsonl``, ``{"prompt": ..., "tag": ...}``."""
+    prompts = parse_prompts(text, jsonl=jsonl)
+    tags = _jsonl_tags(text) if jsonl else _text_tags(text)
+    return list(zip(prompts, tags, strict=True))
+
+
+def _text_tags(text: str) -> list[str]:
+    """The tag in force at each prompt, walking the file as ``parse_prompts`` does."""
+    tags: list[str] = []
+    tag = ""
+    block: list[str] | None = None
+    for line in text.splitlines():
+        if line.strip() == '"""':
+            if block is not None and "\n".join(block).strip():
+                tags.append(tag)
+            block = [] if block is None else None
+        elif block is not None:
+            block.append(line)
+        elif found := _TAG.match(line):
+            tag = found.group(1)
+        elif line.strip() and not line.lstrip().startswith("#"):
+            tags.append(tag)
+    return tags
+
+
+def _jsonl_tags(text: str) -> list[str]:
+    tags = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            raise UsageError(f"prompts line {number} is not JSON") from None
-        value = obj.get("prompt") if isinstance(obj, dict) else obj
-        if not isinstance(value, str) or not value.strip():
-            raise UsageError(f'prompts line {number}: expected a string or {{"prompt": …}}')
+        obj = json.loads(line)  # parse_prompts has checked every line
         tag = obj.get("tag", "") if isinstance(obj, dict) else ""
         if not isinstance(tag, str):
             raise UsageError(f"prompts line {number}: the tag must be a string")
-        prompts.append((value, tag.strip()))
-    return prompts
+        tags.append(tag.strip())
+    return tags
 
 
 # -- the plan ------------------------------------------------------------------
