@@ -321,7 +321,7 @@ class CompareCommands(CommandGroup):
         elif by == "human" and any(v.by == "judge" for v in every):
             self.out.status("a judge voted too: :scores --by judge")
 
-    def _html(self, path: Path, votes: list[Any]) -> None:
+    def _html(self, path: Path, votes: list[Vote]) -> None:
         """``:scores --html FILE``: every vote, with the batch runs they came from."""
         from copilot_repl.history.files import write_atomic
         from copilot_repl.repl.batch import load_run
