@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from conftest import run_cli, run_proc
 from fakeserver import FakeServer
@@ -184,3 +185,21 @@ def test_vote_from_the_command_line_without_a_terminal(
     assert r.code == 0 and f"dropped 1: {listed[0]['name']}" in r.out
     assert BlindStore(home).pending() == []
     assert [v.verdict for v in VoteStore(home).load()[0]] == ["bad"]
+
+
+def test_a_blind_batch_hides_its_sessions_before_the_first_request(
+    server: FakeServer, home: Path, tmp_path: Path
+) -> None:
+    seen: list[dict[str, str]] = []
+
+    def look(body: dict[str, Any]) -> None:
+        seen.append(dict(BlindStore(home).hidden()))  # what another process would hide now
+
+    server.responders["echo"] = look
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("one\ntwo\n")
+    url = ["--base-url", server.url]
+    r = run_cli([*url, "compare", "--blind", "--models", "echo,slow", "--prompts", str(prompts)])
+    assert r.code == 0, r.err
+    assert len(seen) == 2 and all(len(hidden) == 4 for hidden in seen)
+    assert set(seen[0].values()) == {"openai:echo", "openai:slow"}
