@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import IO, Any
 
+from copilot_repl.cli.output import is_tty, write_error, write_table
 from copilot_repl.errors import BadUsage, ReplError, UsageError
 
 HELP = """\
@@ -69,18 +70,18 @@ def run_vote(
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except BadUsage as exc:
-        stderr.write(f"copilot-repl: error: {exc} (see copilot-repl vote --help)\n")
+        write_error(stderr, f"{exc} (see copilot-repl vote --help)")
         return 2
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 2
     try:
         return _run(client, args, stdin, stdout, stderr)
     except BadUsage as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 2
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 1
 
 
@@ -111,7 +112,7 @@ def _run(
             }
             stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         else:
-            _table(stdout, blind.REVEAL_HEADER, rows)
+            write_table(stdout, blind.REVEAL_HEADER, rows)
             what = {"tie": "a tie", "bad": "all bad"}.get(verdict, verdict)
             stderr.write(f"copilot-repl: vote recorded ({what})\n")
         return 0
@@ -119,7 +120,7 @@ def _run(
     if not queue.pairs():
         stderr.write("copilot-repl: no blind comparison waits for a vote\n")
         return 0
-    if not (_tty(stdin) and _tty(stdout)):
+    if not (is_tty(stdin) and is_tty(stdout)):
         raise BadUsage(
             f"{queue.left()} comparisons wait; the queue needs a terminal "
             "(or give a verdict: copilot-repl vote [NAME] A|B|tie|bad)"
@@ -156,7 +157,7 @@ def _list(blinds: Any, as_json: bool, stdout: IO[str]) -> int:
     from copilot_repl.repl.wording import excerpt
 
     rows = [[p.name, p.run or "-", ",".join(sorted(p.labels)), excerpt(p.prompt)] for p in pending]
-    _table(stdout, ["name", "batch", "labels", "prompt"], rows)
+    write_table(stdout, ["name", "batch", "labels", "prompt"], rows)
     return 0
 
 
@@ -171,20 +172,3 @@ def _drop(blinds: Any, name: str, as_json: bool, stdout: IO[str]) -> int:
     else:
         stdout.write(f"dropped {len(names)}: {', '.join(names)}\n")
     return 0
-
-
-def _table(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:
-    from copilot_repl.sanitize import clean
-
-    rows = [[clean(c) for c in row] for row in rows]
-    widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=False)]
-    for row in [header, *rows]:
-        stream.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
-        stream.write("\n")
-
-
-def _tty(stream: IO[Any]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

@@ -8,7 +8,7 @@ shell and ``copilot-repl vote`` draw it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from copilot_repl.errors import SessionNotFound, UsageError
 from copilot_repl.history.blinds import BlindStore, Pending
@@ -191,10 +191,3 @@ class Queue:
 
     def left(self) -> int:
         return len(self.pairs())
-
-
-@runtime_checkable
-class VoteWalker(Protocol):
-    """A front end that can walk the queue with the user (the shell)."""
-
-    async def vote_queue(self, queue: Queue) -> None: ...

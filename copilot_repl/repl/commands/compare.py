@@ -185,12 +185,13 @@ class CompareCommands(CommandGroup):
                 "no blind comparison waits for a vote; :blind A,B PROMPT starts one, "
                 "copilot-repl compare --blind makes a queue"
             )
-        if not isinstance(self.out, blind.VoteWalker):
+        terminal = self.out.terminal  # the shell's; script mode has none
+        if terminal is None:
             raise UsageError(
                 f"{count(queue.left(), 'comparison')} wait for a vote; :vote A|B|tie|bad, "
                 "or copilot-repl vote in a terminal for the queue"
             )
-        await self.out.vote_queue(queue)
+        await terminal.vote_queue(queue)
         self.out.note(f"{count(queue.voted, 'vote')} recorded; {queue.left()} waiting")
 
     @command(
@@ -323,7 +324,6 @@ class CompareCommands(CommandGroup):
 
     def _html(self, path: Path, votes: list[Vote]) -> None:
         """``:scores --html FILE``: every vote, with the batch runs they came from."""
-        from copilot_repl.history.files import write_atomic
         from copilot_repl.repl.batch import load_run
         from copilot_repl.repl.report import report_html
 
@@ -334,7 +334,7 @@ class CompareCommands(CommandGroup):
             except UsageError:
                 continue  # its journal is gone: the votes still count
             runs.append((plan, results))
-        write_atomic(path, report_html(votes, runs, title="all votes").encode())
+        write_output(path, report_html(votes, runs, title="all votes"), overwrite=True)
         self.out.note(f"report written to {path}")
 
     # -- the same prompt, other models ---------------------------------------
