@@ -9,6 +9,10 @@ Standard library only.  Use it in-process::
 or as a program (``python tests/fakeserver.py [--port N]``), which prints the
 base URL on its first stdout line and serves until killed.
 
+``server.responders[MODEL] = fn`` answers that model's requests with
+``fn(body)`` (a ``Reply``; None: as below), so a test can play a model whose
+answers depend on what it is asked (a judge, say).
+
 When the reply queue is empty the server answers from the last user message:
 ``#key=value`` directives steer it (``#delay=0.05``, ``#first_delay=2``,
 ``#deltas=N``, ``#status=500``, ``#fault=drop``, ``#retry_after=1``,
@@ -48,7 +52,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -534,6 +538,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, err)
             return
         reply = self.fake._next_reply()
+        responder = self.fake.responders.get(model)
+        if reply is None and responder is not None:
+            reply = responder(body)
         if reply is None:
             reply = reply_from_prompt(last_user_text(body), model)
             reply.first_delay = max(reply.first_delay, self.fake.first_delay)
@@ -701,6 +708,8 @@ class FakeServer:
         self.port = port
         self.models: list[str] = list(models if models is not None else DEFAULT_MODELS)
         self.strict_models = strict_models
+        # model -> a function of the request body giving its reply (None: the default)
+        self.responders: dict[str, Callable[[dict[str, Any]], Reply | None]] = {}
         self.requests: list[dict[str, Any]] = []
         self.models_requests = 0
         self._replies: collections.deque[Reply] = collections.deque()
@@ -772,6 +781,7 @@ class FakeServer:
             self._replies.clear()
             self.requests.clear()
             self.models_requests = 0
+            self.responders.clear()
 
     # -- used by the handler ----------------------------------------------------------
 

@@ -39,6 +39,8 @@ RANKS = {
     "copilot_repl.cli.oneshot": 5,
     "copilot_repl.cli.sessions": 5,
     "copilot_repl.cli.compare": 5,
+    # `vote` picks a front end as main does: the shell's queue on a terminal
+    "copilot_repl.cli.vote": 6,
     "copilot_repl.__main__": 6,
 }
 FRONT_END = 5  # a new top-level module is a front end unless listed above

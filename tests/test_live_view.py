@@ -331,7 +331,7 @@ def test_ask_shows_three_columns_at_100_cols_with_figures_as_each_ends(
         "figures of a finished column next to one streaming",
     )
     screen.shown(r"slowpoke \(openai")
-    screen.wait(lambda: screen.display.count("tok/s") >= 3, "three columns done")
+    screen.wait(lambda: screen.display.count("TTFT") >= 3, "three columns done")
     screen.prompt("slowpoke")
     text = screen.transcript()
     assert text.count("┃ fast (openai:") == 1  # one final table
@@ -346,7 +346,7 @@ def test_all_over_many_sessions_stacks_them_and_leaves_one_final_copy(
         screen.line(f":new s{i:02d}")
         screen.prompt(f"s{i:02d}")
     screen.line(":all hello " + words(30, "m"))
-    screen.wait(lambda: screen.display.count("tok/s") >= 1, "the replies")
+    screen.wait(lambda: screen.display.count("TTFT") >= 1, "the replies")
     screen.prompt(r"s20")
     text = screen.transcript()
     for name in ["main", *(f"s{i:02d}" for i in range(2, 21))]:

@@ -456,7 +456,7 @@ def test_the_shell_starts_the_server_before_the_first_prompt_and_stops_it(home: 
             time.sleep(0.05)  # nothing typed: it starts on its own
         assert len(before) == 1, "no server started in the background"
         child.send(b"hi\r")
-        read_until(child, " tok/s", seen)  # the stats line after the reply
+        read_until(child, " tokens · ", seen)  # the stats line after the reply
         assert servers(home) == before  # the reply came from that server
         child.send(b"\x04")
         child.expect(pexpect.EOF, timeout=60)

@@ -124,7 +124,7 @@ async def test_all_with_a_busy_session_queues_for_it(shell: Harness) -> None:
     await shell.line(":new beta", lambda: shell.current == "beta", ":new")
     await shell.line(":s main", lambda: shell.current == "main", ":s")
     await shell.line(slow(20) + " &", lambda: shell.turns() == 1, "main busy")
-    await shell.line(":all together", lambda: shell.text.count("tok/s") >= 2, ":all")
+    await shell.line(":all together", lambda: shell.text.count("TTFT") >= 2, ":all")
     assert "error" not in shell.text
     assert contents(shell.home, "main")[-2:] == ["together", "echo: together"]
     assert contents(shell.home, "beta") == ["together", "echo: together"]
@@ -188,7 +188,7 @@ async def test_ctrl_x_ctrl_e_edits_the_line_then_sends_it(shell: Harness, editor
 
 @pytest.mark.parametrize("shell", ["terminal"], indirect=True)
 async def test_copy_sends_osc52_and_writes_the_file(shell: Harness) -> None:
-    await shell.line("clip me", lambda: "tok/s" in shell.text, "the reply")
+    await shell.line("clip me", lambda: " tokens · " in shell.text, "the reply")
     await shell.line(":copy", lambda: "copied the last reply" in shell.text, ":copy")
     payload = base64.b64encode(b"echo: clip me").decode()
     assert f"\x1b]52;c;{payload}\x07" in shell.text

@@ -337,7 +337,7 @@ async def test_ask_shows_the_replies_side_by_side(shell: Harness) -> None:
     await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
     await shell.line(
         ":ask beta,main #delay=0.01 side by side",
-        lambda: shell.turns() == 0 and shell.text.count("tok/s") == 2,
+        lambda: shell.turns() == 0 and shell.text.count("TTFT") == 2,
         ":ask",
     )
     header = next(ln for ln in shell.text.splitlines() if "┃ beta (openai:" in ln)
@@ -352,7 +352,7 @@ async def test_an_error_in_one_column_leaves_the_others(shell: Harness, server: 
     await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
     await shell.line(":new gamma", lambda: shell.current == "gamma", ":new gamma")
     server.queue(Reply(status=400, message="no such luck"), Reply(text="fine"), Reply(text="fine"))
-    await shell.line(":all hi", lambda: shell.turns() == 0 and "tok/s" in shell.text, ":all")
+    await shell.line(":all hi", lambda: shell.turns() == 0 and "TTFT" in shell.text, ":all")
     cells = [ln for ln in shell.text.splitlines() if "│" in ln]  # three columns: it may wrap
     assert sum("error: " in c for c in cells) == 1 and any("no such luck" in c for c in cells)
     assert sum(ln.count("│ fine") for ln in shell.text.splitlines()) == 2
@@ -389,7 +389,7 @@ async def test_sigtstp_sends_all_of_a_fanout_to_the_background(shell: Harness) -
 
 @pytest.mark.parametrize("shell", ["terminal"], indirect=True)
 async def test_escape_sequences_in_a_reply_do_not_reach_the_terminal(shell: Harness) -> None:
-    await shell.line("#fault=escape hi", lambda: "tok/s" in shell.text, "the reply")
+    await shell.line("#fault=escape hi", lambda: " tokens · " in shell.text, "the reply")
     out = shell.text
     for raw in ("\x1b[2J", "\x1b]52", "\x1b]8;", "\x07"):
         assert raw not in out

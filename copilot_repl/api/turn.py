@@ -38,6 +38,10 @@ Save = Callable[..., None]
 T = SessionEventType
 
 
+RATE_TOKENS = 16  # a decode rate needs at least this many tokens
+RATE_SPAN = 0.1  # seconds from the first token to the last, at least
+
+
 class TurnState(StrEnum):
     QUEUED = "queued"
     STREAMING = "streaming"
@@ -107,11 +111,13 @@ class Turn:
     @property
     def decode_rate(self) -> float | None:
         """Tokens per second from the first token to the last (the wait for
-        the first token does not count against the rate)."""
-        if self.first_token is None or self.last_token is None or self.tokens < 2:
+        the first token does not count against the rate). None when it would
+        mean nothing: a few tokens, or all of them in one burst (a figure
+        like "271828 tok/s" measures the network, not the model)."""
+        if self.first_token is None or self.last_token is None or self.tokens < RATE_TOKENS:
             return None
         span = self.last_token - self.first_token
-        return (self.tokens - 1) / span if span > 0 else None
+        return (self.tokens - 1) / span if span >= RATE_SPAN else None
 
     def figures(self) -> dict[str, Any]:
         """What is saved with the reply and shown to help choose a model."""

@@ -17,12 +17,15 @@ from copilot_repl.errors import BadUsage
 SUBCOMMANDS = {
     "sessions": "list, show, rm, rename, export and import saved sessions",
     "compare": "send each prompt of a file to each model; a summary per model",
+    "vote": "vote on blind comparisons: the queue, one pair at a time",
 }
 
 EPILOG = """\
 subcommands:
   sessions list|show|rm|rename|export|import   manage saved sessions (each with --json);
                                                  see copilot-repl sessions --help
+  compare --models A,B --prompts FILE [--blind]  each prompt to each model (see --help)
+  vote [[NAME] A|B|tie|bad] [--list]           vote on blind comparisons (the queue)
 
 examples:
   copilot-repl                                   chat (embedded local model if nothing is set up)

@@ -26,6 +26,13 @@ Every reply is an ordinary session named NAME-N-MODEL (:ls, :switch).
 The run is kept in DATA_DIR/compare/NAME.jsonl; the same command again
 resumes it (NAME defaults to a digest of the models, prompts and system).
 --out: one JSON line per (prompt, model): reply, status, figures.
+--report FILE.html: one self-contained HTML page (charts, tables, every
+reply); any other name: Markdown.
+--blind: each prompt and each two models make a pair to vote on blind
+later (copilot-repl vote); sessions are named NAME-N-XXXX, models hidden.
+--judge MODEL: MODEL votes on each pair, twice with the replies swapped
+(a tie when it disagrees with itself); :scores --by judge.
+A line "# tag: NAME" in PROMPTS tags the prompts after it (:scores --tag).
 """
 
 
@@ -52,9 +59,21 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompts", required=True, metavar="FILE", help="the prompts (see below)")
     p.add_argument("--system", default="", metavar="TEXT", help="system prompt for every reply")
     p.add_argument("--out", metavar="FILE", help="write the results as JSON Lines")
-    p.add_argument("--report", metavar="FILE", help="write a Markdown report")
+    p.add_argument(
+        "--report", metavar="FILE", help="write a report: HTML for FILE.html, else Markdown"
+    )
     p.add_argument("--name", default="", metavar="NAME", help="the run's name (to resume it)")
     p.add_argument("--retry-failed", action="store_true", help="ask failed pairs again")
+    p.add_argument(
+        "--judge",
+        metavar="MODEL",
+        help="a model votes on each pair (twice, the replies swapped; disagreeing: a tie)",
+    )
+    p.add_argument(
+        "--blind",
+        action="store_true",
+        help="vote on the replies blind, pair by pair, later (copilot-repl vote)",
+    )
 
 
 def run_compare(
@@ -99,7 +118,12 @@ def run_compare(
 def make_plan(client: Any, args: argparse.Namespace) -> Any:
     from copilot_repl.repl.batch import make_plan as plan_of
 
-    return plan_of(client, args.models, Path(args.prompts), args.system, args.name)
+    if args.judge:  # an unknown provider says so before anything is asked
+        args.judge = client.config.resolve_model(args.judge)
+        client.provider_config(args.judge)
+    return plan_of(
+        client, args.models, Path(args.prompts), args.system, args.name, blind=args.blind
+    )
 
 
 async def _main(
@@ -111,12 +135,14 @@ async def _main(
     _, already = batch.Journal(client.config.data_dir, plan.name).read()
     if already:
         stderr.write(f"resuming {plan.name}: {len(already)} of {len(plan.pairs())} already in\n")
-    progress = _Progress(stderr, len(plan.pairs()), len(already))
+    progress = _Progress(stderr, len(plan.pairs()), len(already), blind=plan.blind)
     try:
         with progress:
             results = await batch.run(
                 client, plan, retry_failed=args.retry_failed, on_result=progress.advance
             )
+        if args.judge:
+            await _judge(client, plan, results, args.judge, stderr)
     finally:
         await client.stop()
     write_outputs(client, plan, results, args.out, args.report)
@@ -132,7 +158,16 @@ async def _main(
         stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         print_table(stdout, batch.SUMMARY_HEADER, [s.cells() for s in summary])
-        stderr.write(f"comparison {plan.name}: sessions {plan.name}-N-MODEL\n")
+        if plan.blind:
+            from copilot_repl.history.blinds import BlindStore
+
+            left = len(BlindStore(client.config.data_dir).pending(plan.name))
+            stderr.write(
+                f"comparison {plan.name}: {left} of {len(batch.matchups(plan))} pairs wait "
+                "for a vote: copilot-repl vote\n"
+            )
+        else:
+            stderr.write(f"comparison {plan.name}: sessions {plan.name}-N-MODEL\n")
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -148,7 +183,7 @@ def write_outputs(
         from copilot_repl.history.files import write_output
 
         votes, _ = VoteStore(client.config.data_dir).load()
-        write_output(Path(report), batch.report_markdown(plan, results, votes), overwrite=True)
+        write_output(Path(report), batch.report(plan, results, votes, Path(report)), overwrite=True)
 
 
 def print_table(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:
@@ -169,8 +204,9 @@ def print_table(stream: IO[str], header: list[str], rows: list[list[str]]) -> No
 class _Progress:
     """rich.progress on a terminal; one line per reply otherwise."""
 
-    def __init__(self, stream: IO[str], total: int, done: int) -> None:
+    def __init__(self, stream: IO[str], total: int, done: int, *, blind: bool = False) -> None:
         self.stream = stream
+        self.blind = blind  # which model wrote which reply is not said
         self.total = total
         self.count = done
         self._bar: Any = None
@@ -209,10 +245,29 @@ class _Progress:
 
         self.count += 1
         what = f"{result.model} · prompt {result.prompt_index + 1} · {result.status}"
+        if self.blind:
+            what = f"prompt {result.prompt_index + 1} · {result.status}"
         if self._bar is not None:
             self._bar.update(self._task, advance=1, description=one_line(what))
             return
         extra = f" · {one_line(result.error)}" if result.error else ""
-        figures = figures_line(result.figures)
-        self.stream.write(f"[{self.count}/{self.total}] {what} · {figures}{extra}\n")
+        figures = "" if self.blind else " · " + figures_line(result.figures)
+        self.stream.write(f"[{self.count}/{self.total}] {what}{figures}{extra}\n")
         self.stream.flush()
+
+
+async def _judge(client: Any, plan: Any, results: list[Any], judge: str, stderr: IO[str]) -> None:
+    from copilot_repl.repl.judge import Judged, judge_run
+    from copilot_repl.sanitize import one_line
+
+    model = judge
+
+    def said(j: Judged) -> None:
+        what = j.problem or (
+            f"{j.vote.verdict} · {one_line(j.vote.reason)}" if j.vote is not None else ""
+        )
+        stderr.write(f"judged {j.name}: {what}\n")
+
+    judged = await judge_run(client, plan, results, model, said)
+    votes = sum(1 for j in judged if j.vote is not None)
+    stderr.write(f"{model} judged {votes} of {len(judged)} pairs; :scores --by judge\n")

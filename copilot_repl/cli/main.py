@@ -40,6 +40,10 @@ def main(
         from copilot_repl.cli.compare import run_compare
 
         return run_compare(sub, stdout=stdout, stderr=stderr, env=env)
+    if sub is not None and sub[1] == "vote":
+        from copilot_repl.cli.vote import run_vote
+
+        return run_vote(sub, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
     if sub is not None:
         from copilot_repl.cli.sessions import run_subcommand
 

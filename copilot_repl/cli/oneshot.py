@@ -102,9 +102,12 @@ async def _oneshot(
     client: CopilotClient, args: argparse.Namespace, text: str, stdout: IO[str], stderr: IO[str]
 ) -> int:
     from copilot_repl.cli.script import JsonLines, ScriptOutput
+    from copilot_repl.history.blinds import BlindStore
+    from copilot_repl.repl.masks import Masks
 
     out = ScriptOutput(stdout, stderr)
-    lines = JsonLines(stdout) if args.json else None
+    masks = Masks(BlindStore(client.config.data_dir))
+    lines = JsonLines(stdout, masks) if args.json else None
 
     def on_event(event: SessionEvent) -> None:
         if lines is not None:

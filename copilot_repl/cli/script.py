@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from copilot_repl.api.turn import Turn
     from copilot_repl.repl.controller import Repl
     from copilot_repl.repl.frontend import Terminal
+    from copilot_repl.repl.masks import Masks
 
 FENCE = '"""'
 FLUSH_EVERY = 0.05
@@ -232,8 +233,9 @@ class JsonLines:
     """Writes one JSON object a line, flushed at once (a reader follows live).
     Events are written once each, however many ways they arrive."""
 
-    def __init__(self, file: IO[str]) -> None:
+    def __init__(self, file: IO[str], masks: Masks | None = None) -> None:
         self.file = file
+        self.masks = masks  # a blind session's events name no model
         self._seen: OrderedDict[Any, None] = OrderedDict()
 
     def write(self, obj: dict[str, Any]) -> None:
@@ -246,7 +248,27 @@ class JsonLines:
         self._seen[event.id] = None
         if len(self._seen) > 4096:
             self._seen.popitem(last=False)
-        self.write(event.to_dict())
+        doc = event.to_dict()
+        sid = event.session_id
+        if self.masks is not None and self.masks.hidden(sid):
+            masks = self.masks
+            doc = _masked(doc, lambda text: masks.scrub(sid, text))
+        self.write(doc)
+
+
+_MODEL_KEYS = frozenset({"model", "selected_model", "new_model", "previous_model"})
+
+
+def _masked(value: Any, scrub: Callable[[str], str]) -> Any:
+    """``value`` with every model field ``hidden`` and model names scrubbed
+    from its text."""
+    if isinstance(value, dict):
+        return {
+            k: ("hidden" if k in _MODEL_KEYS and v else _masked(v, scrub)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked(v, scrub) for v in value]
+    return scrub(value) if isinstance(value, str) else value
 
 
 def follow_events(client: CopilotClient, out: JsonLines) -> None:
@@ -278,6 +300,7 @@ class JsonScriptOutput(ScriptOutput):
     def attach(self, repl: Repl) -> None:
         """Follow every session's events; a reply is never shown again as
         text (its events were written), so each counts as followed."""
+        self.lines.masks = repl.masks
         follow_events(repl.client, self.lines)
 
         def seen(event: SessionEvent) -> None:

@@ -187,10 +187,16 @@ class Commands:
 
     # -- list --------------------------------------------------------------
     async def do_list(self) -> int:
+        from copilot_repl.history.blinds import HIDDEN, BlindStore
+
+        hidden = BlindStore(self.store.root).hidden()  # blind comparisons before the vote
         infos = []
         for name in self.store.names():
             try:
-                infos.append(session_info(self.store, name))
+                info = session_info(self.store, name)
+                if name in hidden:
+                    info["model"] = HIDDEN
+                infos.append(info)
             except SessionNotFound:
                 continue  # removed meanwhile
             except ReplError as exc:
@@ -274,10 +280,13 @@ class Commands:
         if a.json and not a.output:
             raise BadUsage("sessions export: --json reports where it wrote: give -o FILE")
         if a.format == "md":
+            from copilot_repl.history.blinds import BlindStore
+            from copilot_repl.repl.masks import Masks
             from copilot_repl.repl.transcript import transcript
 
             session = await self.client.resume_session(a.name)
-            text = transcript(session)
+            masks = Masks(BlindStore(self.store.root))
+            text = transcript(session, masks.model(session.session_id, session.model))
         elif a.format == "json":
             text = json.dumps(export_session(self.store, a.name), ensure_ascii=False, indent=2)
         else:

@@ -48,7 +48,17 @@ class Imported:
 # -- export -------------------------------------------------------------------
 def export_session(store: Store, name: str) -> dict[str, Any]:
     """The session as a JSON-ready document (replies still streaming in
-    another process are left out until they end)."""
+    another process are left out until they end). A session whose blind
+    comparison waits for its vote comes without its models and figures."""
+    from copilot_repl.history.blinds import BlindStore, mask_document
+
+    doc = _document(store, name)
+    if doc["session"]["name"] in BlindStore(store.root).hidden():
+        return mask_document(doc)
+    return doc
+
+
+def _document(store: Store, name: str) -> dict[str, Any]:
     data = store.load(name).data
     extras = record_extras(store.path(data.name))
     messages = []

@@ -6,7 +6,10 @@ object a line, append-only like the session files::
      "labels": {"A": {"session": "blind-7f3a-A", "model": "openai:gpt-4o-mini",
                       "contestant": "openai:gpt-4o-mini", "source": "a"}, "B": {…}}}
 
-``verdict`` is a label, ``"tie"`` or ``"bad"`` (all replies bad). The
+``verdict`` is a label, ``"tie"`` or ``"bad"`` (all replies bad). Optional
+keys (absent in older files): ``run`` (the batch comparison it belongs to),
+``tag`` (the prompt's category), ``by`` (``"human"``, the default, or
+``"judge"``), ``judge`` (the judging model) and ``reason`` (its one line). The
 ``contestant`` is what ratings are computed for: the model, or the model and
 the source session when one vote compared a model with itself (two local
 sessions with different system prompts are a valid A/B).
@@ -31,6 +34,8 @@ from copilot_repl.history.jsonl import append_record, read_records
 FILENAME = "votes.jsonl"
 VERSION = 1
 VERDICTS_EXTRA = ("tie", "bad")
+HUMAN = "human"
+JUDGE = "judge"
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,15 @@ class Vote:
     name: str = ""
     ts: float = field(default_factory=time.time)
     id: str = field(default_factory=lambda: os.urandom(8).hex())
+    run: str = ""
+    tag: str = ""
+    by: str = HUMAN
+    judge: str = ""
+    reason: str = ""
 
     def __post_init__(self) -> None:
+        if self.by not in (HUMAN, JUDGE):
+            raise ValueError(f"a vote is by {HUMAN!r} or {JUDGE!r}, not {self.by!r}")
         if len(self.labels) < 2:
             raise ValueError("a vote compares two replies or more")
         if self.verdict not in self.labels and self.verdict not in VERDICTS_EXTRA:
@@ -84,7 +96,12 @@ class Vote:
             "prompt": self.prompt,
             "verdict": self.verdict,
             "labels": {k: s.to_dict() for k, s in sorted(self.labels.items())},
+            **{k: v for k, v in self._extras().items() if v},
         }
+
+    def _extras(self) -> dict[str, str]:
+        extras = {"run": self.run, "tag": self.tag, "judge": self.judge, "reason": self.reason}
+        return {**extras, "by": "" if self.by == HUMAN else self.by}
 
     @classmethod
     def from_dict(cls, d: Any) -> Vote:
@@ -110,7 +127,12 @@ class Vote:
         ts = d.get("ts")
         if not isinstance(ts, int | float) or isinstance(ts, bool):
             raise ValueError("ts must be a number")
+        extras = {k: d.get(k, "") for k in ("run", "tag", "judge", "reason")}
+        if not all(isinstance(x, str) for x in extras.values()):
+            raise ValueError("run, tag, judge and reason must be strings")
         return cls(
+            **extras,
+            by=str(d.get("by") or HUMAN),
             prompt=d["prompt"],
             labels=sides,
             verdict=d["verdict"],

@@ -84,6 +84,50 @@ def parse_prompts(text: str, *, jsonl: bool = False) -> list[str]:
     return prompts
 
 
+_TAG = re.compile(r"^\s*#\s*tag:\s*(.*?)\s*$", re.IGNORECASE)
+
+
+def parse_tagged(text: str, *, jsonl: bool = False) -> list[tuple[str, str]]:
+    """``(prompt, tag)`` for each prompt of a file (``parse_prompts`` reads
+    and checks them): a comment line ``# tag: code`` tags the prompts after
+    it (``# tag:`` alone: none again); in ``.jsonl``, ``{"prompt": ..., "tag": ...}``."""
+    prompts = parse_prompts(text, jsonl=jsonl)
+    tags = _jsonl_tags(text) if jsonl else _text_tags(text)
+    return list(zip(prompts, tags, strict=True))
+
+
+def _text_tags(text: str) -> list[str]:
+    """The tag in force at each prompt, walking the file as ``parse_prompts`` does."""
+    tags: list[str] = []
+    tag = ""
+    block: list[str] | None = None
+    for line in text.splitlines():
+        if line.strip() == '"""':
+            if block is not None and "\n".join(block).strip():
+                tags.append(tag)
+            block = [] if block is None else None
+        elif block is not None:
+            block.append(line)
+        elif found := _TAG.match(line):
+            tag = found.group(1)
+        elif line.strip() and not line.lstrip().startswith("#"):
+            tags.append(tag)
+    return tags
+
+
+def _jsonl_tags(text: str) -> list[str]:
+    tags = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        obj = json.loads(line)  # parse_prompts has checked every line
+        tag = obj.get("tag", "") if isinstance(obj, dict) else ""
+        if not isinstance(tag, str):
+            raise UsageError(f"prompts line {number}: the tag must be a string")
+        tags.append(tag.strip())
+    return tags
+
+
 # -- the plan ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Plan:
@@ -91,6 +135,11 @@ class Plan:
     prompts: tuple[str, ...]
     system: str = ""
     name: str = ""
+    tags: tuple[str, ...] = ()  # per prompt ("" untagged); () none at all
+    blind: bool = False  # replies voted on blind: neutral session names, a vote queue
+
+    def tag(self, index: int) -> str:
+        return self.tags[index] if index < len(self.tags) else ""
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -106,7 +155,11 @@ class Plan:
         return [(i, m) for i in range(len(self.prompts)) for m in self.models]
 
     def session_name(self, index: int, model: str) -> str:
-        """``NAME-N-MODEL``: findable, and a valid session name whatever the model."""
+        """``NAME-N-MODEL``: findable, and a valid session name whatever the
+        model; blind: ``NAME-N-XXXX``, four hex digits that differ per prompt."""
+        if self.blind:
+            digest = hashlib.sha256(f"{self.name}\0{index}\0{model}".encode()).hexdigest()
+            return f"{self.name}-{index + 1}-{digest[:4]}"
         slug = _UNSAFE.sub("-", model.partition(":")[2] or model).strip("-.") or "model"
         base = f"{self.name}-{index + 1}-"
         room = 64 - len(base)
@@ -124,11 +177,19 @@ class Plan:
             "system": self.system,
             "prompts": list(self.prompts),
             "ts": time.time(),
+            **({"tags": list(self.tags)} if any(self.tags) else {}),
+            **({"blind": True} if self.blind else {}),
         }
 
 
 def make_plan(
-    client: CopilotClient, models: str, prompts: Path, system: str = "", name: str = ""
+    client: CopilotClient,
+    models: str,
+    prompts: Path,
+    system: str = "",
+    name: str = "",
+    *,
+    blind: bool = False,
 ) -> Plan:
     """The plan of ``--models a,b --prompts FILE``: models resolved (an
     unknown provider says so now), the prompts read."""
@@ -143,14 +204,18 @@ def make_plan(
         raise UsageError(f"cannot read the prompts file {prompts}: {exc}") from None
     if name:
         validate_name(name)
-    return Plan(
-        resolved, tuple(parse_prompts(text, jsonl=prompts.suffix == ".jsonl")), system, name
-    )
+    tagged = parse_tagged(text, jsonl=prompts.suffix == ".jsonl")
+    tags = tuple(t for _, t in tagged) if any(t for _, t in tagged) else ()
+    if blind and len(resolved) < 2:
+        raise UsageError("a blind comparison needs two models or more (--models a,b)")
+    return Plan(resolved, tuple(p for p, _ in tagged), system, name, tags, blind)
 
 
 def default_name(plan: Plan) -> str:
     digest = hashlib.sha256(
-        json.dumps([list(plan.models), list(plan.prompts), plan.system]).encode()
+        json.dumps(
+            [list(plan.models), list(plan.prompts), plan.system] + (["blind"] if plan.blind else [])
+        ).encode()
     ).hexdigest()
     return f"cmp-{digest[:8]}"
 
@@ -242,6 +307,7 @@ class Journal:
             header.get("models") == list(plan.models)
             and header.get("prompts") == list(plan.prompts)
             and header.get("system", "") == plan.system
+            and bool(header.get("blind")) == plan.blind
         )
         if not same:
             raise SessionExists(
@@ -265,6 +331,8 @@ def load_run(data_dir: Path, name: str) -> tuple[Plan, list[Result], list[str]]:
         tuple(header.get("prompts") or ()),
         str(header.get("system") or ""),
         name,
+        tuple(str(t) for t in header.get("tags") or ()),
+        bool(header.get("blind")),
     )
     return plan, ordered(plan, results), journal.warnings
 
@@ -302,6 +370,8 @@ async def run(
     ``on_turn`` is given each turn as it is sent, ``on_result`` each result."""
     journal = Journal(client.config.data_dir, plan.name)
     done = journal.start(plan)
+    if plan.blind:  # on disk before any session exists: hidden in every process
+        deal_pairs(client.config.data_dir, plan)
     todo = [p for p in plan.pairs() if p not in done or (retry_failed and not done[p].ok)]
     for index, model in todo:  # before anything is asked: a foreign session stops it all
         await _clear_leftover(client, plan.session_name(index, model), plan.prompts[index])
@@ -326,6 +396,57 @@ async def run(
         workers += [worker(queue) for _ in range(min(width, len(queue)))]
     await asyncio.gather(*workers)
     return ordered(plan, done)
+
+
+def matchups(plan: Plan) -> list[tuple[str, int, str, str]]:
+    """A blind run's pairs to vote on: ``(name, prompt index, model, model)``
+    for each prompt and each two models, in queue order."""
+    from itertools import combinations
+
+    combos = list(combinations(plan.models, 2))
+    out = []
+    for index in range(len(plan.prompts)):
+        for c, (m1, m2) in enumerate(combos):
+            suffix = "" if len(combos) == 1 else f"-{c + 1}"
+            out.append((f"{plan.name}-{index + 1}{suffix}", index, m1, m2))
+    return out
+
+
+def deal_pairs(data_dir: Path, plan: Plan) -> int:
+    """Save a pending blind comparison (``history/blinds.py``) for each pair
+    of a blind run not dealt yet, its labels in random order; a resumed run
+    deals none twice (nor one already voted on). Returns how many are new."""
+    import random
+
+    from copilot_repl.history.blinds import BlindStore, Pending
+    from copilot_repl.history.votes import HUMAN, Side, VoteStore
+
+    blinds = BlindStore(data_dir)
+    votes, _ = VoteStore(data_dir).load()
+    voted = {v.name for v in votes if v.run == plan.name and v.by == HUMAN}
+    rng = random.SystemRandom()
+    every = matchups(plan)
+    new = 0
+    for number, (name, index, m1, m2) in enumerate(every, 1):
+        if name in voted or blinds.path(name).exists():
+            continue
+        pair = [m1, m2]
+        rng.shuffle(pair)
+        labels = {
+            lab: Side(plan.session_name(index, m), m, m) for lab, m in zip("AB", pair, strict=True)
+        }
+        pending = Pending(
+            name,
+            plan.prompts[index],
+            labels,
+            run=plan.name,
+            index=number,
+            of=len(every),
+            tag=plan.tag(index),
+        )
+        blinds.save(pending)
+        new += 1
+    return new
 
 
 async def ask(
@@ -478,6 +599,21 @@ def _cell(text: str) -> str:
     """Text inside one Markdown table cell."""
     body = text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "")
     return body.strip().replace("\n", "<br>") or " "
+
+
+def report(plan: Plan, results: Sequence[Result], votes: Sequence[Vote], path: Path) -> str:
+    """``--report FILE``: HTML for a ``.html`` file (``repl/report.py``), else
+    Markdown. The votes shown are this run's and those among its models."""
+    if path.suffix.lower() in (".html", ".htm"):
+        from copilot_repl.repl.report import report_html
+
+        mine = [
+            v
+            for v in votes
+            if v.run == plan.name or (not v.run and set(v.contestants) <= set(plan.models))
+        ]
+        return report_html(mine, [(plan, results)])
+    return report_markdown(plan, results, votes)
 
 
 def report_markdown(plan: Plan, results: Sequence[Result], votes: Sequence[Vote] = ()) -> str:

@@ -29,12 +29,14 @@ class Repl:
     """State of one interactive or scripted run."""
 
     def __init__(self, client: CopilotClient, out: Frontend) -> None:
+        from copilot_repl.history.blinds import BlindStore
         from copilot_repl.repl.commands import command_groups
         from copilot_repl.repl.masks import Masks
 
         self.client = client
         self.out = out
-        self.masks = Masks()  # sessions whose model is not shown (blind comparisons)
+        # sessions whose model is not shown: blind comparisons, this process's and on disk
+        self.masks = Masks(BlindStore(client.config.data_dir))
         out.masks = self.masks
         self.session: CopilotSession | None = None  # the current session: stored here only
         # finished replies not shown yet, by session (the toolbar's "unread")
@@ -285,7 +287,8 @@ class Repl:
         """Script mode: the background replies of ``sessions`` not printed yet."""
         for s in sessions:
             for turn in self.unseen.pop(s.session_id, []):
-                self.out.message("assistant", turn.text, f"{s.session_id} ({turn.model})")
+                model = self.masks.model(s.session_id, turn.model)
+                self.out.message("assistant", turn.text, f"{s.session_id} ({model})")
 
     # -- events from every session --------------------------------------
     def _on_event(self, event: SessionEvent) -> None:

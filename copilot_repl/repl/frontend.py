@@ -4,7 +4,7 @@ messages and live replies, and ask yes/no questions. The shell
 (``cli/script.py``) implement it.
 
 What only the interactive shell can do for a command ($EDITOR, the
-clipboard, ``:view``, a coloured ``:diff``) is the ``Terminal`` protocol: a
+clipboard, ``:view``, a coloured ``:diff``, the vote queue) is the ``Terminal`` protocol: a
 front end offers it as ``Frontend.terminal`` (None: it has none), so every
 call is one mypy checks."""
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
+    from copilot_repl.repl.blind import Queue
     from copilot_repl.repl.masks import Masks
     from copilot_repl.repl.worddiff import Piece
 
@@ -39,6 +40,11 @@ class Terminal(Protocol):
 
     def word_diff(self, pieces: list[Piece], a_label: str, b_label: str) -> None:
         """``:diff``, coloured."""
+
+    async def vote_queue(self, queue: Queue) -> None:
+        """``:vote`` alone: walk the blind comparisons waiting for a vote, one
+        pair at a time, until the queue is empty or the user quits."""
+        ...
 
 
 class Frontend(Protocol):

@@ -8,24 +8,41 @@ wherever a model or provider would appear next to a session: column headers,
     masks.model("blind-7f3a-A", "openai:gpt-4o-mini")   -> "hidden"
     masks.scrub("blind-7f3a-A", "queued at openai")      -> "queued at (hidden)"
     masks.reveal("blind-7f3a-A")
+
+With a ``BlindStore`` (``Masks(BlindStore(data_dir))``) the blind
+comparisons pending on disk count too, whichever process started them: a
+session stays hidden until its comparison's vote is in (or it is dropped).
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from copilot_repl.history.blinds import BlindStore
 
 HIDDEN = "hidden"
 
 
 class Masks:
-    def __init__(self) -> None:
-        self._models: dict[str, str] = {}  # session id -> its model, hidden
+    def __init__(self, store: BlindStore | None = None) -> None:
+        self._own: dict[str, str] = {}  # session id -> its model, hidden here
+        self.store = store
+
+    @property
+    def _models(self) -> dict[str, str]:
+        if self.store is None:
+            return self._own
+        return {**self.store.hidden(), **self._own}
 
     def hide(self, session_id: str, model: str) -> None:
-        self._models[session_id] = model
+        self._own[session_id] = model
 
     def reveal(self, session_id: str) -> None:
-        self._models.pop(session_id, None)
+        """Shown again here (still hidden while a pending comparison on disk
+        holds it: another pair of a batch, say)."""
+        self._own.pop(session_id, None)
 
     def hidden(self, session_id: str) -> bool:
         return session_id in self._models

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$", re.MULTILINE)
 
 
-def transcript(session: CopilotSession) -> str:
-    lines = [f"# {session.session_id}", "", f"- model: `{session.model}`"]
+def transcript(session: CopilotSession, model: str = "") -> str:
+    """``model``: what to say for the model (``hidden`` during a blind
+    comparison); the session's by default."""
+    lines = [f"# {session.session_id}", "", f"- model: `{model or session.model}`"]
     system = session.system_message
     if system and "\n" not in system and not _FENCE_LINE.search(system):
         lines.append(f"- system: {system}")

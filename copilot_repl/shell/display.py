@@ -217,7 +217,8 @@ class ShellOutput:
             for items, kw in held:
                 self._print(*items, **kw)
         if outcome == "done":
-            self.status(_stats(turn))
+            hidden = self.masks.hidden(turn.session_id)
+            self.status(_blind_figures(turn) if hidden else _stats(turn))
         return outcome
 
     async def _watch(self, turns: list[Turn], tick: Callable[[], None] | None = None) -> str:
@@ -301,7 +302,7 @@ class ShellOutput:
         for session, turn in items:
             table.add_column(
                 self._line(f"{self._who(session, turn)}", "bold"),
-                footer=self._line(_figures(turn), "dim", wrap=final),
+                footer=self._line(self._figures(turn), "dim", wrap=final),
                 ratio=1,
             )
         if final:
@@ -341,7 +342,11 @@ class ShellOutput:
         return f"{session.session_id} ({self.masks.model(session.session_id, turn.model)})"
 
     def _header(self, session: CopilotSession, turn: Turn) -> RenderableType:
-        return self._line(f"── {self._who(session, turn)} · {_figures(turn)}", "bold")
+        return self._line(f"── {self._who(session, turn)} · {self._figures(turn)}", "bold")
+
+    def _figures(self, turn: Turn) -> str:
+        """A blind reply's figures wait for the vote."""
+        return _blind_figures(turn) if self.masks.hidden(turn.session_id) else _figures(turn)
 
     def _line(self, text: str, style: str, *, wrap: bool = False) -> RenderableType:
         """One line of text, cut with … if too long (unless ``wrap``)."""
@@ -406,9 +411,7 @@ def _stats(turn: Turn) -> str:
     if turn.tokens or turn.state == "done":
         parts.append(_tokens(turn))
     parts.append(f"{turn.elapsed:.1f} s")
-    rate = figures.get("tok_s")
-    if rate is None and turn.tokens and turn.elapsed > 0:
-        rate = turn.tokens / turn.elapsed
+    rate = figures.get("tok_s")  # only when meaningful (Turn.decode_rate)
     if rate is not None:
         parts.append(f"{rate:.0f} tok/s")
     return " · ".join(parts)
@@ -428,10 +431,19 @@ def _figures(turn: Turn) -> str:
         parts.append(_tokens(turn))
     if "ttft_s" in figures:
         parts.append(f"TTFT {figures['ttft_s']:.2f} s")
-    rate = figures.get("tok_s")
-    if rate is None and turn.tokens and turn.elapsed > 0:
-        rate = turn.tokens / turn.elapsed
+    rate = figures.get("tok_s")  # only when meaningful (Turn.decode_rate)
     if rate is not None:
         parts.append(f"{rate:.0f} tok/s")
     parts.append(f"{turn.elapsed:.1f} s")
     return " · ".join(parts)
+
+
+def _blind_figures(turn: Turn) -> str:
+    """A blind reply's line before the vote: its state and tokens only (time
+    to first token and speed would tell the models apart)."""
+    if turn.state == "queued":
+        return "queued"
+    if turn.running:
+        return "streaming" + (f" · ~{turn.chars // 4} tokens" if turn.chars else "")
+    parts = [] if turn.state == "done" else [str(turn.state)]
+    return " · ".join([*parts, _tokens(turn)])

@@ -409,7 +409,7 @@ def prompt_fragments(repl: Repl) -> list[tuple[str, str]]:
         return [("", "> ")]
     return [
         ("class:prompt.name", s.session_id),
-        ("class:prompt.model", f" {s.model}"),
+        ("class:prompt.model", f" {repl.masks.model(s.session_id, s.model)}"),
         ("", " › "),
     ]
 
@@ -424,7 +424,8 @@ def welcome(repl: Repl) -> list[str]:
     if session is None or not session.messages:
         return lines
     msgs = session.messages
-    lines.append(f"{session.session_id} ({session.model}): {count(len(msgs), 'message')}")
+    model = repl.masks.model(session.session_id, session.model)
+    lines.append(f"{session.session_id} ({model}): {count(len(msgs), 'message')}")
     last_user = next((m for m in reversed(msgs) if m.role == "user"), None)
     last_reply = next((m for m in reversed(msgs) if m.role == "assistant"), None)
     if last_user is not None:

@@ -9,11 +9,14 @@ import contextlib
 import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot_repl.repl.frontend import Terminal
 from copilot_repl.shell.clipboard import osc52, takes_osc52
 from copilot_repl.shell.display import ShellOutput
+
+if TYPE_CHECKING:
+    from copilot_repl.repl.blind import Queue
 
 
 class TerminalOutput(ShellOutput):
@@ -34,6 +37,19 @@ class TerminalOutput(ShellOutput):
             from copilot_repl.shell.editor import edit_text
 
             return await edit_text(text, self.env)
+
+    async def vote_queue(self, queue: Queue) -> None:
+        """Walk the vote queue full screen (``shell/votequeue.py``)."""
+        from copilot_repl.shell.votequeue import walk
+
+        prompt = self.prompt
+        with self.own_terminal():
+            await walk(
+                queue,
+                input=prompt.input if prompt is not None else None,
+                output=prompt.output if prompt is not None else None,
+                plain=self.plain,
+            )
 
     def copy(self, text: str) -> bool:
         """Put ``text`` on the terminal's clipboard (OSC 52); False if this

@@ -17,7 +17,7 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from copilot_repl.errors import SessionExists, UsageError
 from copilot_repl.history.exchange import record_extras
@@ -40,11 +40,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 @dataclass
 class BlindRound:
-    """A blind comparison waiting for its vote."""
+    """A blind comparison started here: its turns, for the figures of the
+    reveal (what waits for the vote is on disk: ``history/blinds.py``)."""
 
     name: str  # blind-7f3a
-    prompt: str
-    sides: dict[str, Side]  # label -> the session and what it hides
     turns: dict[str, Turn]
 
 
@@ -60,7 +59,7 @@ def slug(model: str) -> str:
 
 
 class CompareCommands(CommandGroup):
-    round: BlindRound | None = None
+    round: BlindRound | None = None  # the last :blind of this process
 
     # -- blind A/B --------------------------------------------------------
     @command(
@@ -74,11 +73,18 @@ class CompareCommands(CommandGroup):
         nargs=None,
     )
     async def blind(self, args: str) -> None:
+        from copilot_repl.history.blinds import BlindStore, Pending
+
         wanted, prompt = split_targets(args)
         if len(wanted) < 2 or not prompt:
             raise BadArgs("name two sessions or more")
-        if self.round is not None and self.round.name:
-            raise UsageError(f"{self.round.name} waits for its vote: :vote A|B|tie|bad first")
+        blinds = BlindStore(self.client.config.data_dir)
+        waiting = [p for p in blinds.pending() if not p.run]
+        if waiting:
+            name = waiting[-1].name
+            raise UsageError(
+                f"{name} waits for its vote: :vote A|B|tie|bad first (or :blinds drop {name})"
+            )
         sources = [await self._session(n) for n in wanted]
         if len({s.session_id for s in sources}) < 2:
             raise BadArgs("name two different sessions")
@@ -94,18 +100,21 @@ class CompareCommands(CommandGroup):
                 strict=True,
             )
         )
-        sides: dict[str, Side] = {}
+        sides = {
+            label: Side(f"{name}-{label}", src.model, rated[src.session_id], src.session_id)
+            for label, src in zip(LABELS, order, strict=False)
+        }
+        for side in sides.values():
+            self.repl.masks.hide(side.session, side.model)  # before anything can be shown
+        # on disk before any session exists: every process hides them from now on
+        blinds.save(Pending(name, prompt, sides))
         sessions: list[CopilotSession] = []
-        masks = self.repl.masks
         for label, src in zip(LABELS, order, strict=False):
-            sid = f"{name}-{label}"
-            masks.hide(sid, src.model)  # before anything about it can be shown
-            opts: dict[str, str] = {"session_id": sid, "model": src.model}
+            opts: dict[str, str] = {"session_id": sides[label].session, "model": src.model}
             if src.system_message:
                 opts["system_message"] = src.system_message
             sessions.append(await self.client.create_session(opts))
-            sides[label] = Side(sid, src.model, rated[src.session_id], src.session_id)
-        self.round = BlindRound(name, prompt, sides, {})
+        self.round = BlindRound(name, {})
         labels = ", ".join(sides)
         self.out.note(
             f"{name}: {labels} answer; models hidden until :vote {'|'.join(sides)}|tie|bad"
@@ -116,67 +125,172 @@ class CompareCommands(CommandGroup):
             self.out.note(f":vote {'|'.join(sides)}|tie|bad — which reply is better?")
 
     def _free_round_name(self) -> str:
+        from copilot_repl.history.blinds import BlindStore
+
         names = set(self.client.store.names())
+        pending = BlindStore(self.client.config.data_dir).path
         while True:
             name = f"blind-{os.urandom(2).hex()}"
-            if not any(n.startswith(name + "-") for n in names):
+            taken = any(n.startswith(name + "-") for n in names) or pending(name).exists()
+            if not taken:
                 return name
 
     @command(
         "vote",
-        usage=":vote A|B|...|tie|bad",
-        help="the verdict of the blind comparison (bad: all replies bad); then the models",
-        nargs=(1, 1),
+        usage=":vote [NAME] A|B|...|tie|bad | :vote",
+        help=(
+            "the verdict of the blind comparison (bad: all replies bad); then the models. "
+            "Alone: vote through the queue of a batch (compare --blind), pair by pair"
+        ),
+        nargs=(0, 2),
     )
     async def vote(self, a: Args) -> None:
-        rnd = self.round
-        if rnd is None:
-            raise UsageError("no blind comparison waits for a vote; :blind A,B PROMPT starts one")
-        verdict = a.positional[0]
-        verdict = verdict.upper() if verdict.upper() in rnd.sides else verdict.lower()
-        if verdict not in rnd.sides and verdict not in ("tie", "bad"):
-            raise BadArgs(f"vote {'|'.join(rnd.sides)}|tie|bad, not {a.positional[0]!r}")
-        running = [label for label, t in rnd.turns.items() if t.running]
-        if running:
-            raise UsageError(f"{', '.join(running)} still answering; :wait, then :vote")
-        vote = Vote(prompt=rnd.prompt, labels=rnd.sides, verdict=verdict, name=rnd.name)
-        VoteStore(self.client.config.data_dir).append(vote)
-        self.round = None
-        for side in rnd.sides.values():
+        from copilot_repl.repl import blind
+
+        data_dir = self.client.config.data_dir
+        if not a.positional:
+            await self._walk_queue()
+            return
+        name = a.positional[0] if len(a.positional) == 2 else ""
+        pending = blind.find(data_dir, name)
+        try:
+            verdict = blind.parse_verdict(pending, a.positional[-1])
+        except UsageError as exc:
+            raise BadArgs(str(exc)) from None
+        rnd = self.round if self.round is not None and self.round.name == pending.name else None
+        if rnd is not None:
+            running = [label for label, t in rnd.turns.items() if t.running]
+            if running:
+                raise UsageError(f"{', '.join(running)} still answering; :wait, then :vote")
+        vote = blind.cast(data_dir, self.client.store, pending, verdict)
+        if rnd is not None:
+            self.round = None
+        for side in pending.labels.values():
             self.repl.masks.reveal(side.session)
         from copilot_repl.repl.batch import figures_line
 
-        rows = []
-        for label, side in rnd.sides.items():
-            mark = "← your pick" if label == verdict else ""
-            turn = rnd.turns.get(label)
-            figures = figures_line(turn.figures(), short=True) if turn is not None else ""
-            rows.append([label, side.model, side.source, side.session, figures, mark])
-        self.out.table(["label", "model", "from", "session", "figures", ""], rows)
+        figures = {}
+        if rnd is not None:
+            figures = {k: figures_line(t.figures(), short=True) for k, t in rnd.turns.items()}
+        self.out.table(blind.REVEAL_HEADER, blind.reveal_rows(self.client.store, vote, figures))
         what = {"tie": "a tie", "bad": "all bad"}.get(verdict, verdict)
         self.out.note(f"vote recorded ({what}); :scores shows the ratings")
+
+    async def _walk_queue(self) -> None:
+        from copilot_repl.repl import blind
+
+        queue = blind.Queue(self.client.config.data_dir, self.client.store)
+        if not queue.pairs():
+            raise UsageError(
+                "no blind comparison waits for a vote; :blind A,B PROMPT starts one, "
+                "copilot-repl compare --blind makes a queue"
+            )
+        terminal = self.out.terminal  # the shell's; script mode has none
+        if terminal is None:
+            raise UsageError(
+                f"{count(queue.left(), 'comparison')} wait for a vote; :vote A|B|tie|bad, "
+                "or copilot-repl vote in a terminal for the queue"
+            )
+        await terminal.vote_queue(queue)
+        self.out.note(f"{count(queue.voted, 'vote')} recorded; {queue.left()} waiting")
+
+    @command(
+        "blinds",
+        usage=":blinds [drop NAME... | drop --all]",
+        help="blind comparisons waiting for a vote (a batch's queue: one line); drop: abandon",
+        nargs=None,
+    )
+    async def blinds(self, args: str) -> None:
+        from copilot_repl.history.blinds import BlindStore
+
+        store = BlindStore(self.client.config.data_dir)
+        words = args.split()
+        pending = store.pending()
+        for w in store.warnings:
+            self.out.warn(w)
+        if words and words[0] == "drop":
+            names = words[1:]
+            if names == ["--all"]:
+                names = [p.name for p in pending]
+            elif not names:
+                raise BadArgs("name the comparisons to drop (or --all)")
+            runs = {p.run for p in pending if p.run}
+            dropped = 0
+            for name in names:
+                # a batch's name: every pair of it
+                mine = [p.name for p in pending if p.run == name] if name in runs else [name]
+                for n in mine:
+                    if not store.drop(n):
+                        raise UsageError(f"no blind comparison {n!r} waits for a vote")
+                    dropped += 1
+            self.out.note(f"dropped {count(dropped, 'blind comparison')}; their models show now")
+            return
+        if words:
+            raise BadArgs()
+        if not pending:
+            self.out.info("no blind comparison waits for a vote")
+            return
+        rows = [
+            [p.name, str(len(p.labels)), _age(p.ts), excerpt(p.prompt)]
+            for p in pending
+            if not p.run
+        ]
+        by_run: dict[str, list[Any]] = {}
+        for p in pending:
+            if p.run:
+                by_run.setdefault(p.run, []).append(p)
+        for run, ps in by_run.items():
+            total = ps[0].of or len(ps)
+            left = f"{len(ps)} of {total} pairs left (:vote walks them)"
+            rows.append([run, "queue", _age(min(p.ts for p in ps)), left])
+        self.out.table(["name", "replies", "age", "prompt"], rows)
 
     # -- the scoreboard ----------------------------------------------------
     @command(
         "scores",
-        usage=":scores [--json]",
-        help="ratings from every vote (Bradley-Terry, Elo scale, 95% interval), wins, losses",
-        flags={"--json": "json"},
+        usage=":scores [--by human|judge|all] [--tag TAG] [--json] [--html FILE]",
+        help=(
+            "ratings from the votes (Bradley-Terry, Elo scale, 95% interval), wins, losses; "
+            "--by: people's votes (default) or a judge model's; --tag: one category"
+        ),
+        complete="path",
+        flags={"--json": "json", "--by": "by", "--tag": "tag", "--html": "html"},
         switches=("json",),
     )
     async def scores(self, a: Args) -> None:
+        from copilot_repl.repl.judge import agreement
         from copilot_repl.repl.ratings import Match, forest, rate
 
-        votes, warnings = VoteStore(self.client.config.data_dir).load()
+        by = a.flags.get("by", "human")
+        if by not in ("human", "judge", "all"):
+            raise BadArgs(f"--by human, judge or all, not {by!r}")
+        store = VoteStore(self.client.config.data_dir)
+        every, warnings = store.load()
         for w in warnings:
             self.out.warn(w)
+        votes = [v for v in every if by == "all" or v.by == by]
+        tag = a.flags.get("tag")
+        if tag is not None:
+            votes = [v for v in votes if v.tag == tag]
+        if "html" in a.flags:
+            self._html(Path(a.flags["html"]).expanduser(), every)
+            return
         ratings = rate([Match(v.contestants, v.winner, v.verdict == "bad") for v in votes])
+        agreed, compared = agreement(every)
         if "json" in a.switches:
-            doc = {"votes": len(votes), "models": [r.to_dict() for r in ratings]}
+            doc = {
+                "votes": len(votes),
+                "by": by,
+                "tag": tag,
+                "models": [r.to_dict() for r in ratings],
+                "agreement": {"agreed": agreed, "compared": compared},
+            }
             self.out.info(json.dumps(doc, indent=2))
             return
         if not ratings:
-            self.out.info("no votes yet; :blind A,B PROMPT, then :vote")
+            what = f" tagged {tag!r}" if tag is not None else ""
+            whose = "" if by == "all" else by + " "
+            self.out.info(f"no {whose}votes{what} yet; :blind A,B PROMPT, then :vote")
             return
         bars = forest(ratings)
         rows = [
@@ -194,9 +308,34 @@ class CompareCommands(CommandGroup):
         ]
         header = ["model", "rating", "95% interval", "", "votes", "won", "lost", "tied"]
         self.out.table(header, rows)
+        whose = {"human": "people's", "judge": "judges'", "all": ""}[by]
         self.out.status(
-            f"from {count(len(votes), 'vote')} in {VoteStore(self.client.config.data_dir).path}"
+            f"from {count(len(votes), whose + ' vote' if whose else 'vote')}"
+            + (f" tagged {tag!r}" if tag is not None else "")
+            + f" in {store.path}"
         )
+        if compared:
+            self.out.status(
+                f"judge and people agree on {agreed} of {count(compared, 'pair')} "
+                f"({agreed / compared:.0%})"
+            )
+        elif by == "human" and any(v.by == "judge" for v in every):
+            self.out.status("a judge voted too: :scores --by judge")
+
+    def _html(self, path: Path, votes: list[Vote]) -> None:
+        """``:scores --html FILE``: every vote, with the batch runs they came from."""
+        from copilot_repl.repl.batch import load_run
+        from copilot_repl.repl.report import report_html
+
+        runs = []
+        for name in dict.fromkeys(v.run for v in votes if v.run):
+            try:
+                plan, results, _ = load_run(self.client.config.data_dir, name)
+            except UsageError:
+                continue  # its journal is gone: the votes still count
+            runs.append((plan, results))
+        write_output(path, report_html(votes, runs, title="all votes"), overwrite=True)
+        self.out.note(f"report written to {path}")
 
     # -- the same prompt, other models ---------------------------------------
     @command(
@@ -381,7 +520,7 @@ class CompareCommands(CommandGroup):
                 batch.write_jsonl(Path(f["out"]).expanduser(), plan, results)
         if "report" in f:
             votes, _ = VoteStore(data_dir).load()
-            body = batch.report_markdown(plan, results, votes)
+            body = batch.report(plan, results, votes, Path(f["report"]))
             write_output(Path(f["report"]).expanduser(), body, overwrite=True)
             self.out.note(f"report written to {f['report']}")
         rows = [s.cells() for s in batch.summarize(plan, results)]
@@ -396,3 +535,13 @@ class CompareCommands(CommandGroup):
 
         prompts = Path(f["prompts"]).expanduser()
         return make_plan(self.client, f["models"], prompts, f.get("system", ""), f.get("name", ""))
+
+
+def _age(ts: float) -> str:
+    import time
+
+    seconds = max(0.0, time.time() - ts)
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return "just now"

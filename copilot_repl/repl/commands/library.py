@@ -72,6 +72,8 @@ class LibraryCommands(CommandGroup):
         hits, rebuilt = await asyncio.to_thread(run)
         if rebuilt:
             self.out.warn(f"the search index was rebuilt from the session files: {rebuilt}")
+        if "model" in a.flags:  # a blind comparison's session must not match its model
+            hits = [h for h in hits if not self.repl.masks.hidden(h.session)]
         if not hits:
             self.out.note("no message matches")
             return

@@ -142,7 +142,8 @@ class SessionCommands(CommandGroup):
         session = self.repl.current
         if a.positional:
             await session.set_model(self.client.config.resolve_model(a.positional[0]))
-        self.out.note(f"{session.session_id} uses {session.model}")
+        model = self.repl.masks.model(session.session_id, session.model)
+        self.out.note(f"{session.session_id} uses {model}")
 
     @command(
         "models",
@@ -215,7 +216,7 @@ class SessionCommands(CommandGroup):
     )
     async def export(self, a: Args) -> None:
         session = self.repl.current
-        text = transcript(session)
+        text = transcript(session, self.repl.masks.model(session.session_id, session.model))
         if not a.positional:
             self.out.info(text)
             return
