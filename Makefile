@@ -17,7 +17,7 @@ COPILOT_CLI_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/copilot-repl/copilot-c
 COPILOT_SDK01_VERSION := 0.1.25
 COPILOT_SDK01_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/copilot-repl/sdk-$(COPILOT_SDK01_VERSION)
 
-.PHONY: run test bench lint run-example clean copilot-cli copilot-sdk-0.1 local-rebuild
+.PHONY: run test bench lint run-example clean copilot-cli copilot-sdk-0.1 local-rebuild browser
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -51,7 +51,7 @@ run: $(VENV)/.run-installed
 # Test files run in parallel (pytest-xdist), each file whole on one worker:
 # its module fixtures (a local model server) start once. TEST_JOBS=0: serial.
 TEST_JOBS ?= auto
-test: $(VENV)/.test-installed copilot-cli copilot-sdk-0.1
+test: $(VENV)/.test-installed copilot-cli copilot-sdk-0.1 browser
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
 lint: $(VENV)/.test-installed
@@ -81,6 +81,15 @@ $(COPILOT_SDK01_DIR)/copilot/bin/copilot: | $(BIN)/python
 		--platform manylinux_2_17_$$(uname -m) github-copilot-sdk==$(COPILOT_SDK01_VERSION)
 	$(BIN)/python -m zipfile -e $(COPILOT_SDK01_DIR)/wheel/*.whl $(COPILOT_SDK01_DIR)
 	chmod +x $@
+
+# Headless Chromium renders the HTML report in tests/test_report_html.py.
+# Installed from Debian's packages where we may (root, apt-get); elsewhere
+# those tests say they were skipped and why.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ; } || \
+		echo "browser: chromium is not installed; the HTML report's rendering tests will be skipped"
 
 clean:
 	rm -rf $(VENV) build *.egg-info
