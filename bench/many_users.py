@@ -15,6 +15,7 @@ interpreter:
         N - 1 sessions stream long replies from URL; then one more session
         sends to PROBE_URL (bench/arrival.py notes when its request arrives):
         prints the monotonic time of that send, for the caller to subtract.
+        Another session has used PROBE_URL's provider once before.
 
 Prints one JSON object. COPILOT_REPL_HOME must name a scratch dir.
 """
@@ -112,6 +113,9 @@ async def probe(n: int, deltas: int, url: str, probe_url: str) -> dict[str, Any]
     async with CopilotClient() as client:
         busy = [await client.create_session(model="bench:m", streaming=True) for _ in range(n - 1)]
         last = await client.create_session(model="probe:m", streaming=True)
+        # the probe's provider already in use, as a server's would be (its
+        # first request also builds its HTTP client: ~0.3 s, measured apart)
+        await (await client.create_session(model="probe:m")).send_and_wait("hi", timeout=60)
         started = asyncio.Event()
         streaming: set[str] = set()
 
