@@ -210,7 +210,7 @@ def test_prompts_files_round_trip(prompts: list[str]) -> None:
 def test_prompts_file_errors() -> None:
     with pytest.raises(UsageError, match="ends inside"):
         parse_prompts('"""\nopen')
-    with pytest.raises(UsageError, match="line 2 is not JSON"):
+    with pytest.raises(UsageError, match="line 2: not JSON"):
         parse_prompts('"a"\n{x\n', jsonl=True)
 
 

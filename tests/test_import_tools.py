@@ -64,7 +64,9 @@ def test_copilot_by_id_prefix_and_default_folder(home: Path, tmp_path: Path) -> 
     assert r.code == 2 and "holds 2 sessions" in r.err and "give IDs or --all" in r.err
 
 
-def test_copilot_one_bad_session_imports_nothing(home: Path, tmp_path: Path) -> None:
+def test_copilot_one_bad_session_is_one_line_and_the_others_come(
+    home: Path, tmp_path: Path
+) -> None:
     state = tmp_path / "state"
     shutil.copytree(COPILOT, state)
     events = state / SECOND / "events.jsonl"
@@ -72,8 +74,10 @@ def test_copilot_one_bad_session_imports_nothing(home: Path, tmp_path: Path) -> 
         f.write("{not json\n")
     lineno = len(events.read_bytes().splitlines())
     r = sessions("import", str(state), "--all")
-    assert r == Result(1, "", f"{ERR}{events}, line {lineno}: not a JSON event\n")
-    assert Store(home).names() == []
+    assert r.code == 1
+    assert r.err == f"{ERR}{events}, line {lineno}: not a JSON event\n"
+    assert r.out.startswith("imported copilot-11111111 ") and r.out.count("\n") == 1
+    assert Store(home).names() == ["copilot-11111111"]
 
 
 def test_copilot_newer_format_is_named(home: Path, tmp_path: Path) -> None:

@@ -195,13 +195,11 @@ def attachments_text(attachments: list[Any]) -> str:
 
 
 def file_block(path: Path, name: str | None = None) -> str:
-    """A text file as a fenced block (refuses binary, missing and big files)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot attach {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_ATTACHMENT:
-        raise UsageError(f"cannot attach {path}: larger than {MAX_ATTACHMENT // 1024} KB")
+    """A text file as a fenced block (refuses binary, missing and big files,
+    and anything not a regular file: ``history/inputs.py``)."""
+    from copilot_repl.history.inputs import read_bytes
+
+    data = read_bytes(path, limit=MAX_ATTACHMENT, doing="attach")
     if b"\x00" in data:
         raise UsageError(f"cannot attach {path}: it is a binary file")
     try:

@@ -95,6 +95,7 @@ def run_compare(
         vars(args).setdefault("allow_insecure", False)
         client = make_client(args, env)
         plan = make_plan(client, args)
+        check_outputs(args)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except (BadUsage, UsageError) as exc:
@@ -145,7 +146,7 @@ async def _main(
             await _judge(client, plan, results, args.judge, stderr)
     finally:
         await client.stop()
-    write_outputs(client, plan, results, args.out, args.report)
+    batch.write_outputs(client.config.data_dir, plan, results, _path(args.out), _path(args.report))
     summary = batch.summarize(plan, results)
     if args.json:
         import json
@@ -171,19 +172,18 @@ async def _main(
     return 0 if all(r.ok for r in results) else 1
 
 
-def write_outputs(
-    client: Any, plan: Any, results: list[Any], out: str | None, report: str | None
-) -> None:
-    from copilot_repl.history.votes import VoteStore
-    from copilot_repl.repl import batch
+def check_outputs(args: argparse.Namespace) -> None:
+    """``--out`` and ``--report`` are checked before any request is spent."""
+    from copilot_repl.repl.batch import check_output
 
-    if out:
-        batch.write_jsonl(Path(out), plan, results)
-    if report:
-        from copilot_repl.history.files import write_output
+    for option, value in (("--out", args.out), ("--report", args.report)):
+        path = _path(value)
+        if path is not None:
+            check_output(path, option)
 
-        votes, _ = VoteStore(client.config.data_dir).load()
-        write_output(Path(report), batch.report(plan, results, votes, Path(report)), overwrite=True)
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
 
 
 def print_table(stream: IO[str], header: list[str], rows: list[list[str]]) -> None:

@@ -66,10 +66,7 @@ def build_prompt(prompt: str, files: list[str], piped: str) -> str:
     if piped.strip():
         text += fenced(piped, "stdin")
     for name in files:
-        path = Path(name).expanduser()
-        if path.is_dir():
-            raise UsageError(f"cannot attach {path}: it is a directory")
-        text += file_block(path)
+        text += file_block(Path(name).expanduser())
     return text
 
 

@@ -308,11 +308,14 @@ class Commands:
     async def do_import(self) -> int:
         from copilot_repl.history.exchange import write_sessions
         from copilot_repl.history.importers import gather
+        from copilot_repl.sanitize import one_line
 
         a = self.args
-        items = gather(
+        items, failed = gather(
             a.source, a.ids, kind=a.kind, every=a.all, env=self.client.env, as_name=a.as_name
         )
+        for line in failed:  # one line each; the others are imported
+            self.stderr.write(f"copilot-repl: error: {one_line(line)}\n")
         for _, imported in items:
             data = imported.data
             resolve = self.client.config.resolve_model
@@ -321,7 +324,8 @@ class Commands:
             for m in data.messages:
                 if m.model and ":" not in m.model:
                     m.model = resolve(m.model)
-        write_sessions(self.store, items)
+        if items:
+            write_sessions(self.store, items)
         done = [
             {
                 "name": name,
@@ -332,14 +336,14 @@ class Commands:
             for name, imp in items
         ]
         if a.json:
-            self.json({"imported": done})
+            self.json({"imported": done, **({"failed": failed} if failed else {})})
         else:
             for d in done:
                 self.line(
                     f"imported {d['name']} ({d['model']}, {d['messages']} messages) "
                     f"from {d['source']}"
                 )
-        return 0
+        return 1 if failed else 0
 
 
 def session_info(store: Store, name: str) -> dict[str, Any]:
@@ -367,12 +371,19 @@ def _write_file(path: Path, text: str, *, force: bool) -> None:
         raise UsageError(f"{path} exists; choose another name or pass --force") from None
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+def _iso(ts: float) -> str | None:
+    """ISO 8601 in UTC; None for a time no date can show (a hand-edited file)."""
+    try:
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _local(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
+    try:
+        return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
+    except (OverflowError, OSError, ValueError):
+        return "?"
 
 
 def html_page(doc: dict[str, Any]) -> str:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from copilot_repl.errors import ImportFailed, SessionExists
+from copilot_repl.history.inputs import loads, lone_surrogate, read_bytes
 from copilot_repl.history.messages import Message, SessionData
 from copilot_repl.history.names import validate_name
 from copilot_repl.history.records import Corrupt, Header, check
@@ -33,6 +34,8 @@ from copilot_repl.history.store import Store
 
 FORMAT = "copilot-repl.session"
 VERSION = 1
+MAX_IMPORT_FILE = 256 << 20  # bytes: an export or events.jsonl larger than this is refused
+EARLIEST, LATEST = 0.0, 253_402_214_400.0  # 1970-01-01 .. 9999-12-31: a time a date can show
 MESSAGE_KEYS = frozenset(f.name for f in fields(Message))
 
 
@@ -106,16 +109,9 @@ def record_extras(path: Path) -> dict[str, dict[str, Any]]:
 # -- import -------------------------------------------------------------------
 def read_document(path: Path) -> Imported:
     """An exported document, checked; ``ImportFailed`` names what is wrong."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ImportFailed(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ImportFailed(
-            f"{path}: not JSON (nor an llm logs.db or Copilot CLI session)"
-        ) from None
+    raw = read_bytes(path, limit=MAX_IMPORT_FILE, error=ImportFailed)
+    not_json = "not JSON (nor an llm logs.db or Copilot CLI session)"
+    doc = loads(raw, where=str(path), error=ImportFailed, not_json=not_json)
     return parse_document(doc, str(path))
 
 
@@ -147,15 +143,12 @@ def parse_document(doc: Any, where: str) -> Imported:
     except Corrupt as exc:
         raise ImportFailed(f"{where}: session: {exc}") from None
     assert isinstance(header, Header)
-    modified = session.get("modified", 0.0)
-    if type(modified) not in (int, float):
-        raise ImportFailed(f"{where}: session: modified is not a number")
     data = SessionData(
         name=str(session.get("name") or ""),
         model=header.model,
         system=header.system,
         created=header.created,
-        modified=float(modified),
+        modified=_time(session.get("modified", 0.0), f"{where}: session: modified"),
     )
     items = doc.get("messages")
     if not isinstance(items, list):
@@ -179,6 +172,54 @@ def add_message(imported: Imported, item: dict[str, Any], where: str) -> None:
     imported.extras.append({k: v for k, v in item.items() if k not in MESSAGE_KEYS and k != "t"})
 
 
+def _time(value: Any, where: str) -> float:
+    """A time given as seconds since the epoch, checked (``ImportFailed``)."""
+    if type(value) not in (int, float):
+        raise ImportFailed(f"{where} is not a number")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not EARLIEST <= seconds <= LATEST:  # also NaN
+        raise ImportFailed(f"{where} is not a time from 1970 to 9999 ({value!r})")
+    return seconds
+
+
+def checked(imported: Imported) -> Imported:
+    """Refuse what would break a session once it is in the store, whichever
+    tool it came from: a time that is not within 1970..9999 (``sessions
+    list`` could not show it), a lone surrogate in any text (it cannot be
+    written out as UTF-8; JSON's ``"\\ud800"`` makes one)."""
+    where = imported.source
+    data = imported.data
+    _time(data.created, f"{where}: session: created")
+    _time(data.modified, f"{where}: session: modified")
+    for key, text in (("name", data.name), ("model", data.model), ("system", data.system)):
+        _text(text, f"{where}: session: {key}")
+    records = message_records(imported)
+    for i, (msg, extra, rec) in enumerate(
+        zip(data.messages, imported.extras, records, strict=True), 1
+    ):
+        at = f"{where}: message {i}"
+        try:
+            check(rec)  # as the store will
+        except Corrupt as exc:
+            raise ImportFailed(f"{at}: {exc}") from None
+        _time(msg.ts, f"{at}: ts")
+        for key, text in (("content", msg.content), ("model", msg.model), ("id", msg.id)):
+            _text(text, f"{at}: {key}")
+        _text(msg.status, f"{at}: status")
+        for key, value in extra.items():
+            _text(key + json.dumps(value, ensure_ascii=False, default=str), f"{at}: {key!r}")
+    return imported
+
+
+def _text(text: str, where: str) -> None:
+    bad = lone_surrogate(text)
+    if bad:
+        raise ImportFailed(f"{where} holds a lone surrogate ({bad}), which is not text")
+
+
 def message_records(imported: Imported) -> list[dict[str, Any]]:
     out = []
     for msg, extra in zip(imported.data.messages, imported.extras, strict=True):
@@ -194,8 +235,9 @@ def write_sessions(store: Store, items: list[tuple[str, Imported]]) -> None:
     write fails, the sessions written so far are removed again and nothing
     is left behind. Never overwrites."""
     names = [name for name, _ in items]
-    for name in names:
+    for name, imported in items:
         validate_name(name)
+        checked(imported)
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SessionExists(f"two imported sessions would both be named {dupes[0]!r}")
@@ -217,16 +259,7 @@ def write_sessions(store: Store, items: list[tuple[str, Imported]]) -> None:
 
 
 def write_one(store: Store, name: str, imported: Imported) -> None:
+    """One session, its file created whole (killed midway: no session)."""
     src = imported.data
     data = SessionData(name=name, model=src.model, system=src.system, created=src.created)
-    store.create(data)
-    try:
-        records = message_records(imported)
-        if records:
-            store.append(name, *records)
-        if src.modified:
-            os.utime(store.path(name), (src.modified, src.modified))
-    except BaseException:
-        with contextlib.suppress(Exception):
-            store.delete(name)
-        raise
+    store.create(data, message_records(imported), mtime=src.modified or None)

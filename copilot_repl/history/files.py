@@ -151,15 +151,20 @@ def tmp_owner(name: str) -> int | None:
     return None
 
 
-def create_new(path: Path, data: bytes, *, replace_blank: bool = False) -> os.stat_result:
-    """Create ``path`` holding ``data``, all at once: the data is written to a
-    temp file first and linked into place, so ``path`` never exists half
-    written. Raises ``FileExistsError`` if ``path`` exists (unless it is blank,
-    see ``is_blank``, and ``replace_blank``). No temp file is left behind."""
+def create_new(
+    path: Path, data: bytes, *, replace_blank: bool = False, mtime: float | None = None
+) -> os.stat_result:
+    """Create ``path`` holding ``data`` (modified at ``mtime``, if given), all
+    at once: the data is written to a temp file first and linked into place,
+    so ``path`` never exists half written. Raises ``FileExistsError`` if
+    ``path`` exists (unless it is blank, see ``is_blank``, and
+    ``replace_blank``). No temp file is left behind."""
     tmp = temp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _SAFE, 0o600)
     try:
         write_all(fd, data)
+        if mtime is not None:
+            os.utime(fd, (mtime, mtime))
         st = os.fstat(fd)
         os.close(fd)
         fd = -1

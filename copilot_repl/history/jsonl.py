@@ -17,13 +17,13 @@ from typing import Any
 from copilot_repl.errors import StoreError
 from copilot_repl.history import files
 from copilot_repl.history.files import why
+from copilot_repl.history.records import dumps
 
 
 def append_record(path: Path, record: Mapping[str, Any]) -> None:
     """Append one JSON line to ``path`` (created 0600, its directory 0700),
     whole under an exclusive ``flock`` or not at all (``StoreError``)."""
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    payload = (line + "\n").encode()
+    payload = dumps(dict(record))  # a lone surrogate escaped, never a UnicodeEncodeError
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = _open_append(path)
@@ -76,6 +76,8 @@ def read_records(path: Path, warnings: list[str]) -> list[tuple[int, Any]]:
             continue
         try:
             out.append((number, json.loads(raw)))
+        except RecursionError:
+            warnings.append(f"{path} line {number} skipped: nested too deeply")
         except ValueError as exc:  # JSON or UTF-8
             last = number == len(lines)  # no newline after it: cut by a crash
             what = "an unfinished record" if last else f"not JSON ({exc})"

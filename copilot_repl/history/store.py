@@ -42,6 +42,7 @@ import fcntl
 import json
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -283,9 +284,18 @@ class Store:
             os.close(fd)
 
     # -- create / delete / rename ---------------------------------------
-    def create(self, data: SessionData) -> Loaded:
-        """Create a session file holding only the header, all at once. A blank
-        file of that name (left by a crash in an older version) is replaced."""
+    def create(
+        self,
+        data: SessionData,
+        records: Sequence[dict[str, Any]] = (),
+        *,
+        mtime: float | None = None,
+    ) -> Loaded:
+        """Create a session file holding the header (and ``records``, each
+        checked; ``mtime``: its modification time), all at once: killed
+        midway, there is no session. A blank file of that name (left by a
+        crash in an older version) is replaced. With ``records`` the
+        ``Loaded`` returned is only the header's: ``load`` reads the rest."""
         self.ensure()
         path = self.path(data.name)
         header = {
@@ -298,9 +308,12 @@ class Store:
             "created": data.created,
         }
         check(header)  # never write a header that would not load
+        for rec in records:
+            check(rec)
         line = dumps(header)
+        payload = line + b"".join(dumps(r) for r in records) if records else line
         try:
-            st = files.create_new(path, line, replace_blank=True)
+            st = files.create_new(path, payload, replace_blank=True, mtime=mtime)
         except FileExistsError:
             raise SessionExists(f"session {data.name!r} already exists") from None
         except OSError as exc:

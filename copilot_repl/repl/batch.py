@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import re
 import statistics
 import time
@@ -34,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from copilot_repl.errors import SessionExists, UsageError
+from copilot_repl.errors import SessionExists, StoreError, UsageError
+from copilot_repl.history.inputs import loads, lone_surrogate, read_text
 from copilot_repl.history.jsonl import append_record, read_records
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from copilot_repl.history.votes import Vote
 
 VERSION = 1
+MAX_PROMPTS_FILE = 16 << 20  # bytes
 SUBDIR = "compare"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -57,13 +60,15 @@ def parse_prompts(text: str, *, jsonl: bool = False) -> list[str]:
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                raise UsageError(f"prompts line {number} is not JSON") from None
+            obj = loads(line, where=f"prompts line {number}")
             value = obj.get("prompt") if isinstance(obj, dict) else obj
             if not isinstance(value, str) or not value.strip():
                 raise UsageError(f'prompts line {number}: expected a string or {{"prompt": …}}')
+            bad = lone_surrogate(value)
+            if bad:
+                raise UsageError(
+                    f"prompts line {number} holds a lone surrogate ({bad}), which is not text"
+                )
             prompts.append(value)
         return prompts
     block: list[str] | None = None
@@ -198,10 +203,10 @@ def make_plan(
     resolved = tuple(client.config.resolve_model(m.strip()) for m in models.split(",") if m.strip())
     for model in resolved:
         client.provider_config(model)
-    try:
-        text = prompts.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the prompts file {prompts}: {exc}") from None
+    text = read_text(prompts, limit=MAX_PROMPTS_FILE, doing="read the prompts file")
+    bad = lone_surrogate(system)
+    if bad:
+        raise UsageError(f"--system holds a lone surrogate ({bad}), which is not text")
     if name:
         validate_name(name)
     tagged = parse_tagged(text, jsonl=prompts.suffix == ".jsonl")
@@ -341,15 +346,53 @@ def ordered(plan: Plan, results: Mapping[tuple[int, str], Result]) -> list[Resul
     return [results[p] for p in plan.pairs() if p in results]
 
 
-def write_jsonl(path: Path, plan: Plan, results: Iterable[Result]) -> None:
-    """``--out``: the results so far, written whole (temp file, then rename)."""
-    from copilot_repl.history.files import write_output
+def check_output(path: Path, option: str) -> None:
+    """Refuse an ``--out``/``--report`` file that could not be written, before
+    any request is spent: a directory, or a name in a directory that is
+    missing or not writable."""
+    parent = path.parent
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a directory; give a file name")
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: there is no directory {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: cannot write in {parent} (no permission)")
 
-    body = "".join(
-        json.dumps(r.to_dict(plan.name), ensure_ascii=False, separators=(",", ":")) + "\n"
-        for r in results
-    )
-    write_output(Path(path), body, overwrite=True)
+
+def write_output(path: Path, text: str, journal: Path) -> None:
+    """``--out``/``--report``, written whole (``files.write_output``); if that
+    fails, one line saying where the results are kept all the same."""
+    from copilot_repl.history.files import write_output as write_file
+
+    try:
+        write_file(path, text, overwrite=True)
+    except StoreError as exc:
+        raise StoreError(
+            f"{exc}; every reply is kept in {journal} "
+            "(:compare --name NAME --report FILE writes the report again)"
+        ) from None
+
+
+def jsonl_body(plan: Plan, results: Iterable[Result]) -> str:
+    """``--out``: one JSON line per result (a lone surrogate escaped)."""
+    from copilot_repl.history.records import dumps
+
+    return "".join(dumps(r.to_dict(plan.name)).decode() for r in results)
+
+
+def write_outputs(
+    data_dir: Path, plan: Plan, results: Sequence[Result], out: Path | None, to: Path | None
+) -> None:
+    """``--out`` (the results as JSON Lines) and ``--report`` (``to``:
+    Markdown, or HTML for a ``.html`` name)."""
+    from copilot_repl.history.votes import VoteStore
+
+    journal = Journal(data_dir, plan.name).path
+    if out is not None:
+        write_output(out, jsonl_body(plan, results), journal)
+    if to is not None:
+        votes, _ = VoteStore(data_dir).load()
+        write_output(to, report(plan, results, votes, to), journal)
 
 
 # -- running -------------------------------------------------------------------

@@ -10,15 +10,18 @@
 - ``json``: a ``sessions export --format json`` document.
 
 Every reader raises ``ImportFailed`` naming the file and what it did not
-understand; nothing is read half."""
+understand; nothing is read half. Files are read through ``history/inputs.py``
+(regular files only, size capped, nesting bounded)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from copilot_repl.errors import BadUsage, ImportFailed
-from copilot_repl.history.exchange import Imported, read_document
+from copilot_repl.history.exchange import Imported, checked, read_document
+from copilot_repl.history.inputs import open_input
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -37,11 +40,13 @@ def detect(path: Path) -> str:
         return "copilot"
     if path.name == "events.jsonl":
         return "copilot"
+    fd = open_input(path, error=ImportFailed)  # a FIFO or device: one line, never a wait
     try:
-        with open(path, "rb") as f:
-            head = f.read(len(SQLITE_MAGIC))
+        head = os.read(fd, len(SQLITE_MAGIC))
     except OSError as exc:
         raise ImportFailed(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
     return "llm" if head == SQLITE_MAGIC else "json"
 
 
@@ -53,8 +58,9 @@ def gather(
     every: bool,
     env: Mapping[str, str],
     as_name: str | None = None,
-) -> list[tuple[str, Imported]]:
-    """The sessions to import, each with the name it will get."""
+) -> tuple[list[tuple[str, Imported]], list[str]]:
+    """The sessions to import, each with the name it will get, and one line
+    for each chosen session that cannot be read (the others are imported)."""
     ids = list(ids)
     if source is None or (kind and not Path(source).expanduser().exists() and not ids):
         if kind is None:
@@ -70,20 +76,23 @@ def gather(
     if found == "json":
         if ids or every:
             raise BadUsage("sessions import: IDs and --all are for --from copilot|llm")
-        imported = read_document(path)
-        return [(as_name or imported.data.name, imported)]
+        imported = checked(read_document(path))
+        return [(as_name or imported.data.name, imported)], []
     if found == "copilot":
         from copilot_repl.history.importers import copilot as reader
     else:
         from copilot_repl.history.importers import llm as reader  # type: ignore[no-redef]
     available = reader.list_ids(path)
     chosen = choose(available, ids, every=every, where=str(path))
-    items = [(reader.default_name(i), reader.read(path, i)) for i in chosen]
-    if as_name is not None:
-        if len(items) != 1:
-            raise BadUsage(f"--as names one session; {len(items)} were chosen")
-        items = [(as_name, items[0][1])]
-    return items
+    if as_name is not None and len(chosen) != 1:
+        raise BadUsage(f"--as names one session; {len(chosen)} were chosen")
+    items, failed = [], []
+    for sid in chosen:
+        try:
+            items.append((as_name or reader.default_name(sid), checked(reader.read(path, sid))))
+        except ImportFailed as exc:
+            failed.append(str(exc))
+    return items, failed
 
 
 def choose(available: list[str], ids: list[str], *, every: bool, where: str) -> list[str]:

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from copilot_repl.errors import ImportFailed
-from copilot_repl.history.exchange import Imported
+from copilot_repl.history.exchange import MAX_IMPORT_FILE, Imported
+from copilot_repl.history.inputs import loads, read_bytes
 from copilot_repl.history.messages import INTERRUPTED, Message, SessionData
 
 VERSION = 1
 EVENTS = "events.jsonl"
 RESULT_CHARS = 400  # of a tool's output kept in the summary
+_ODD = (OverflowError, RecursionError)  # a date out of range, JSON in a string nested too deep
 
 
 def list_ids(path: Path) -> list[str]:
@@ -48,18 +50,14 @@ def read(path: Path, sid: str) -> Imported:
         file = path / EVENTS
     else:
         file = path / sid / EVENTS
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ImportFailed(f"cannot read {file}: {exc.strerror or exc}") from None
+    raw = read_bytes(file, limit=MAX_IMPORT_FILE, error=ImportFailed)
     events = []
     for n, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            raise ImportFailed(f"{file}, line {n}: not a JSON event") from None
+        event = loads(
+            line, where=f"{file}, line {n}", error=ImportFailed, not_json="not a JSON event"
+        )
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise ImportFailed(f'{file}, line {n}: not a Copilot CLI event (no "type")')
         if not isinstance(event.get("data", {}), dict):
@@ -96,14 +94,16 @@ class Builder:
             if handler is not None:
                 try:
                     handler(data, _ts(event.get("timestamp")))
-                except (TypeError, ValueError, AttributeError, KeyError) as exc:
+                except (TypeError, ValueError, AttributeError, KeyError, *_ODD) as exc:
                     raise ImportFailed(
                         f"{self.file}: {event['type']} event not understood ({exc})"
                     ) from None
             if event["type"] != "session.start" and not self.started:
                 raise ImportFailed(f"{self.file}: does not start with a session.start event")
-            if event.get("timestamp"):
-                self.data.modified = max(self.data.modified, _ts(event["timestamp"]))
+            try:
+                self.data.modified = max(self.data.modified, _ts(event.get("timestamp")))
+            except (ValueError, *_ODD) as exc:
+                raise ImportFailed(f"{self.file}: {event['type']}: timestamp ({exc})") from None
         if not self.started:
             raise ImportFailed(f"{self.file}: no session.start event (not a Copilot CLI session?)")
         self.end_reply()

@@ -15,9 +15,11 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from copilot_repl.errors import ImportFailed
 from copilot_repl.history.exchange import Imported
+from copilot_repl.history.inputs import check_input, too_deep
 from copilot_repl.history.messages import Message, SessionData
 
 NEW = {
@@ -38,8 +40,11 @@ def default_name(cid: str) -> str:
 
 
 def _open(path: Path) -> sqlite3.Connection:
+    check_input(path, error=ImportFailed)  # a FIFO or device: one line, never a wait
+    # quoted: a "?" or "#" in the path is part of the name, not of the URI
+    uri = "file:" + quote(str(path.resolve())) + "?mode=ro"
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = sqlite3.connect(uri, uri=True)
         db.execute("select count(*) from sqlite_master").fetchone()
     except sqlite3.Error as exc:
         raise ImportFailed(f"{path}: not an SQLite database llm wrote ({exc})") from None
@@ -78,15 +83,17 @@ def list_ids(path: Path) -> list[str]:
         new, old = _layouts(db, path)
         ids: list[str] = []
         if new:
-            ids += [r[0] for r in db.execute("select id from threads order by datetime_utc, id")]
+            ids += [
+                str(r[0]) for r in db.execute("select id from threads order by datetime_utc, id")
+            ]
         if old:
             ids += [
-                r[0]
+                str(r[0])
                 for r in db.execute(
-                    "select c.id from conversations c where exists "
-                    "(select 1 from responses r where r.conversation_id = c.id) order by c.id"
+                    "select c.id from conversations c where exists (select 1 from responses r "
+                    "where cast(r.conversation_id as text) = cast(c.id as text)) order by c.id"
                 )
-                if r[0] not in ids
+                if str(r[0]) not in ids
             ]
         return ids
     except sqlite3.Error as exc:
@@ -99,14 +106,17 @@ def read(path: Path, cid: str) -> Imported:
     db = _open(path)
     try:
         new, old = _layouts(db, path)
-        if new and db.execute("select 1 from threads where id = ?", (cid,)).fetchone():
-            data = _thread(db, cid)
+        thread = _row(db, "threads", cid) if new else None
+        if thread is not None:
+            data = _thread(db, thread)
         elif old:
             data = _conversation(db, cid)
         else:
             raise ImportFailed(f"{path}: no conversation {cid!r}")
     except sqlite3.Error as exc:
         raise ImportFailed(f"{path}: not understood ({exc})") from None
+    except Odd as exc:
+        raise ImportFailed(f"{path}#{cid}: {exc}") from None
     finally:
         db.close()
     if not data.messages:
@@ -116,8 +126,45 @@ def read(path: Path, cid: str) -> Imported:
     return imported
 
 
-def _thread(db: sqlite3.Connection, tid: str) -> SessionData:
-    thread = db.execute("select * from threads where id = ?", (tid,)).fetchone()
+class Odd(Exception):
+    """A value of a type or range llm does not write (the session is not imported)."""
+
+
+def _row(db: sqlite3.Connection, table: str, cid: str) -> sqlite3.Row | None:
+    """The row whose id, as text, is ``cid`` (an id stored as a number too)."""
+    row: sqlite3.Row | None = db.execute(
+        f"select * from {table} where id = ? or cast(id as text) = ? limit 1", (cid, cid)
+    ).fetchone()
+    return row
+
+
+def _text(value: Any, what: str) -> str:
+    """A text column's value (None: ""; a BLOB must be UTF-8)."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Odd(f"{what} is binary data, not text") from None
+    return str(value)
+
+
+def _count(value: Any, what: str) -> int:
+    """A token count (None or "": 0)."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        value = int(value)
+    if type(value) is not int or not 0 <= value <= 2**53:
+        raise Odd(f"{what} is not a token count ({value!r:.40})")
+    return value
+
+
+def _thread(db: sqlite3.Connection, thread: sqlite3.Row) -> SessionData:
+    tid = thread["id"]
     chain = []
     seen: set[str] = set()
     h = thread["tip_message_hash"]
@@ -139,7 +186,7 @@ def _thread(db: sqlite3.Connection, tid: str) -> SessionData:
     for msg in chain:
         text = _parts_text(db, msg["hash"])
         turn = turns.get(msg["hash"])
-        role = msg["role"]
+        role = _text(msg["role"], "messages.role")
         if role == "system":
             data.system = text
         elif role == "user":
@@ -151,8 +198,8 @@ def _thread(db: sqlite3.Connection, tid: str) -> SessionData:
             data.messages.append(Message("assistant", text))
         if turn is not None:
             reply = data.messages[-1]
-            reply.model = str(turn["model"] or "")
-            reply.tokens += int(turn["output_tokens"] or 0)
+            reply.model = _text(turn["model"], "turns.model")
+            reply.tokens += _count(turn["output_tokens"], "turns.output_tokens")
             reply.ts = _ts(turn["datetime_utc"])
             data.model = reply.model or data.model
             data.modified = max(data.modified, reply.ts)
@@ -167,18 +214,20 @@ def _parts_text(db: sqlite3.Connection, message_hash: str) -> str:
         (message_hash,),
     )
     for part in rows:
-        kind, text = part["type"], part["text"]
+        kind = part["type"]
+        text = None if part["text"] is None else _text(part["text"], "parts.text")
         payload = _json(part["payload"])
+        tool = _text(part["tool_name"], "parts.tool_name")
         if kind == "text":
             out.append(text if text is not None else str(payload.get("text", "")))
         elif kind == "tool_call":
             args = payload.get("arguments", {})
-            out.append(f"[tool call: {part['tool_name']} {json.dumps(args, ensure_ascii=False)}]")
+            out.append(f"[tool call: {tool} {json.dumps(args, ensure_ascii=False)}]")
         elif kind == "tool_result":
             result = text if text is not None else str(payload.get("output", payload))
             if len(result) > RESULT_CHARS:
                 result = result[:RESULT_CHARS] + "…"
-            out.append(f"[tool result: {part['tool_name']}: {result.strip()}]")
+            out.append(f"[tool result: {tool}: {result.strip()}]")
         elif kind == "attachment":
             out.append("[attachment]")
         # reasoning parts are left out, as llm does when it shows a conversation
@@ -186,27 +235,33 @@ def _parts_text(db: sqlite3.Connection, message_hash: str) -> str:
 
 
 def _conversation(db: sqlite3.Connection, cid: str) -> SessionData:
-    conv = db.execute("select * from conversations where id = ?", (cid,)).fetchone()
+    conv = _row(db, "conversations", cid)
     if conv is None:
         raise ImportFailed(f"no conversation {cid!r}")
-    data = SessionData(name="", model=str(conv["model"] or ""))
+    data = SessionData(name="", model=_text(conv["model"], "conversations.model"))
     rows = db.execute(
-        "select * from responses where conversation_id = ? order by datetime_utc, id", (cid,)
+        "select * from responses where cast(conversation_id as text) = ? order by datetime_utc, id",
+        (str(conv["id"]),),
     )
     for r in rows:
         ts = _ts(r["datetime_utc"])
         data.created = data.created or ts
         data.modified = max(data.modified, ts)
-        if r["system"] and not data.system:
-            data.system = str(r["system"])
-        if r["prompt"]:
-            data.messages.append(Message("user", str(r["prompt"]), ts=ts))
+        system = _text(r["system"], "responses.system")
+        if system and not data.system:
+            data.system = system
+        prompt = _text(r["prompt"], "responses.prompt")
+        if prompt:
+            data.messages.append(Message("user", prompt, ts=ts))
         columns = r.keys()  # a Row's "in" looks at values
-        tokens = int(r["output_tokens"] or 0) if "output_tokens" in columns else 0
-        model = str(r["model"] or data.model)
-        data.messages.append(
-            Message("assistant", str(r["response"] or ""), ts=ts, model=model, tokens=tokens)
+        tokens = (
+            _count(r["output_tokens"], "responses.output_tokens")
+            if "output_tokens" in columns
+            else 0
         )
+        model = _text(r["model"], "responses.model") or data.model
+        response = _text(r["response"], "responses.response")
+        data.messages.append(Message("assistant", response, ts=ts, model=model, tokens=tokens))
     return data
 
 
@@ -221,19 +276,19 @@ def _date_prompts(data: SessionData) -> None:
 def _json(text: Any) -> dict[str, Any]:
     try:
         value = json.loads(text) if text else {}
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
         return {}
-    return value if isinstance(value, dict) else {}
+    return value if isinstance(value, dict) and not too_deep(value) else {}
 
 
 def _ts(value: Any) -> float:
-    if not value:
+    if not value or not isinstance(value, str):
         return 0.0
-    text = str(value).replace("Z", "+00:00").replace(" ", "T", 1)
+    text = value.replace("Z", "+00:00").replace(" ", "T", 1)
     try:
         dt = datetime.fromisoformat(text)
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return dt.timestamp()
+    except (ValueError, OverflowError):
         return 0.0
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()

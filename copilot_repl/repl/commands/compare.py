@@ -491,6 +491,9 @@ class CompareCommands(CommandGroup):
             if "models" not in f or "prompts" not in f:
                 raise BadArgs("give --models and --prompts")
             plan = self._plan(f)
+            for option in ("out", "report"):
+                if option in f:
+                    batch.check_output(Path(f[option]).expanduser(), f"--{option}")
             todo = len(plan.pairs())
 
             def progress(r: batch.Result) -> None:
@@ -516,12 +519,12 @@ class CompareCommands(CommandGroup):
                 )
             finally:
                 followed.difference_update(rids)
-            if "out" in f:
-                batch.write_jsonl(Path(f["out"]).expanduser(), plan, results)
-        if "report" in f:
-            votes, _ = VoteStore(data_dir).load()
-            body = batch.report(plan, results, votes, Path(f["report"]))
-            write_output(Path(f["report"]).expanduser(), body, overwrite=True)
+        out = Path(f["out"]).expanduser() if "out" in f else None
+        report = Path(f["report"]).expanduser() if "report" in f else None
+        if report is not None:
+            batch.check_output(report, "--report")
+        batch.write_outputs(data_dir, plan, results, out, report)
+        if report is not None:
             self.out.note(f"report written to {f['report']}")
         rows = [s.cells() for s in batch.summarize(plan, results)]
         self.out.table(batch.SUMMARY_HEADER, rows)
