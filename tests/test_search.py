@@ -233,3 +233,48 @@ def test_a_prefix_with_many_words_and_no_duplicates_after_reindexing(tmp_path: P
             assert found(index, "zeta001", session="a") == [("a", 1)]
         assert found(index, "reply", session="b") == []
         assert found(index, "reply", session="nope") == []
+
+
+# -- round three: an index that is a directory; deletes leave no text ----------------
+def test_an_index_that_is_a_directory_is_one_line_not_an_internal_error(
+    home: Path, tmp_path: Path
+) -> None:
+    from conftest import run_cli
+
+    new_store(home, a=[("user", "kumquat")])
+    (home / INDEX_FILE).mkdir()
+    r = run_cli(["--base-url", "http://127.0.0.1:9/v1"], ":find kumquat\n")
+    assert "internal error" not in r.err and "Traceback" not in r.err, r.err
+    assert f"the search index {home / INDEX_FILE} is a directory" in r.err
+    assert r.err.count("copilot-repl: error:") == 1 and r.code == 1
+    assert (home / INDEX_FILE).is_dir()  # never removed
+
+
+def test_sessions_rm_and_delete_session_leave_no_text_in_the_index(home: Path) -> None:
+    import asyncio
+
+    from conftest import run_cli
+
+    from copilot_repl.api.client import CopilotClient
+
+    secret, other = "sk-proj-Zq8XwV3mTtB9yRk2LpQ7", "ghp_Yt6Wq1Lm9Kd3Rv8Hs2Jx5"
+    filler = [("assistant", f"ordinary reply number {i} " * 20) for i in range(200)]
+    store = new_store(home, a=[("user", f"key {secret}")], b=[("user", f"key {other}")], c=filler)
+    with SearchIndex(store) as index:
+        assert found(index, secret) == [("a", 1)] and found(index, other) == [("b", 1)]
+    assert run_cli(["sessions", "rm", "a"]).code == 0
+
+    async def delete() -> None:
+        client = CopilotClient({"base_url": "http://127.0.0.1:9/v1"})
+        await client.start()
+        try:
+            await client.delete_session("b")
+        finally:
+            await client.stop()
+
+    asyncio.run(delete())
+    raw = (home / INDEX_FILE).read_bytes().lower()
+    assert secret[3:15].lower().encode() not in raw
+    assert other[4:16].lower().encode() not in raw
+    with SearchIndex(Store(home)) as index:
+        assert found(index, "ordinary")

@@ -282,6 +282,9 @@ class CopilotClient:
         validate_name(session_id)
         await self._close(session_id)
         self.store.delete(session_id)
+        from copilot_repl.history.search import forget_session_text
+
+        forget_session_text(self.store, session_id)  # gone for good: its text too
         for name, pc in self.config.providers.items():
             if pc.kind == "copilot":  # keeps per-session state on disk: always asked
                 self.provider(name)

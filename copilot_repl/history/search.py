@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from copilot_repl.errors import SessionNotFound, StoreError, UsageError
+from copilot_repl.history.files import why
 from copilot_repl.history.store import SUFFIX, Store
 
 INDEX_FILE = "search.db"
@@ -339,7 +340,7 @@ class SearchIndex:
 
 def forget_session_text(store: Store, name: str) -> None:
     """Take a purged session's text out of the index, if there is one."""
-    if (store.root / "search.db").exists():
+    if (store.root / INDEX_FILE).is_file():  # a directory there holds no text
         with SearchIndex(store) as index:
             index.forget(name)
 
@@ -432,9 +433,22 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def _remove_db(path: Path) -> None:
+    """Remove the index and its journals, to rebuild it. A name that is a
+    directory (or cannot be removed) is never taken away: one line says so."""
     for p in (path, Path(f"{path}-journal"), Path(f"{path}-wal"), Path(f"{path}-shm")):
-        with contextlib.suppress(FileNotFoundError):
+        try:
             p.unlink()
+        except FileNotFoundError:
+            pass
+        except IsADirectoryError:
+            raise StoreError(
+                f"the search index {p} is a directory; copilot-repl does not remove it "
+                "(move it out of the way and :find builds the index again)"
+            ) from None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot rebuild the search index: cannot remove {p}: {why(exc)}"
+            ) from None
 
 
 def since_ago(text: str, now: float | None = None) -> float:
