@@ -345,3 +345,53 @@ def test_an_import_killed_midway_leaves_nothing_or_everything(home: Path, tmp_pa
     data = Store(home).load("imp").data
     assert len(data.messages) == 40
     assert [m.content.split()[0] for m in data.messages] == [str(i) for i in range(40)]
+
+
+# -- sessions export: escapes from the model never run on a terminal ------------------
+HOSTILE = "\x1b]52;c;ZXZpbA==\x07 hi \x1b[2J\u202e end\x9b31m"
+
+
+def hostile_session(home: Path) -> None:
+    from copilot_repl.history.messages import SessionData
+
+    store = Store(home)
+    store.create(SessionData(name="main", model="openai:m", created=1.0e9))
+    store.append(
+        "main",
+        {"t": "msg", "role": "user", "content": "show me", "ts": 1.0e9},
+        {"t": "msg", "role": "assistant", "content": HOSTILE, "ts": 1.0e9},
+    )
+
+
+def test_sessions_export_on_a_terminal_shows_escapes_visibly(home: Path) -> None:
+    import pexpect
+
+    hostile_session(home)
+    for fmt in ("md", "json", "html"):
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "copilot_repl", "sessions", "export", "main", "--format", fmt],
+            env={**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm"},
+            cwd=str(ROOT),
+            timeout=GUARD,
+        )
+        raw = child.read()  # every byte the terminal got, until the process ends
+        child.close()
+        assert child.exitstatus == 0, raw
+        assert b"\x1b" not in raw and b"\xc2\x9b" not in raw, (fmt, raw)
+        assert "⟦U+202E⟧".encode() in raw
+        if fmt != "json":
+            assert "␛]52;c;ZXZpbA==".encode() in raw
+
+
+def test_exported_documents_show_escapes_and_json_keeps_the_text(
+    home: Path, tmp_path: Path
+) -> None:
+    hostile_session(home)
+    for fmt in ("md", "html"):
+        out = tmp_path / f"main.{fmt}"
+        assert run_cli(["sessions", "export", "main", "--format", fmt, "-o", str(out)]).code == 0
+        data = out.read_bytes()
+        assert b"\x1b" not in data and b"\xc2\x9b" not in data and "␛[2J".encode() in data
+    r = run_cli(["sessions", "export", "main", "--format", "json"])  # a pipe: data, exact
+    assert json.loads(r.out)["messages"][1]["content"] == HOSTILE

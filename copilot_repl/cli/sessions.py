@@ -294,7 +294,11 @@ class Commands:
         if not text.endswith("\n"):
             text += "\n"
         if not a.output:
-            self.stdout.write(text)
+            from copilot_repl.cli.arguments import is_tty
+            from copilot_repl.sanitize import clean
+
+            # on a terminal, escapes are shown (␛), never run, whatever the format
+            self.stdout.write(clean(text) if is_tty(self.stdout) else text)
             return 0
         path = Path(a.output).expanduser()
         _write_file(path, text, force=a.force)
@@ -387,8 +391,14 @@ def _local(ts: float) -> str:
 
 
 def html_page(doc: dict[str, Any]) -> str:
-    """A self-contained HTML page of an exported session (all text escaped)."""
-    from html import escape
+    """A self-contained HTML page of an exported session (all text escaped,
+    control characters shown as on screen)."""
+    from html import escape as html_escape
+
+    from copilot_repl.sanitize import clean
+
+    def escape(text: str) -> str:
+        return html_escape(clean(text))
 
     s = doc["session"]
     parts = [

@@ -2,15 +2,20 @@
 
 The document's outline is the session's: ``# NAME``, then ``## user`` /
 ``## assistant`` per message. What the user typed is fenced (a ``# line`` or
-a code block in a prompt cannot break that outline, and the text is kept
-exactly); replies are Markdown already and stay so, with a code block an
-interrupted reply left open closed again.
+a code block in a prompt cannot break that outline); replies are Markdown
+already and stay so, with a code block an interrupted reply left open closed
+again. Control characters are shown as on screen (``sanitize.clean``: ESC as
+␛, bidi controls by name): a document read with ``cat`` runs no escape
+sequence (an OSC 52 clipboard write, a title change). ``--format json`` keeps
+the text exactly.
 """
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
+
+from copilot_repl.sanitize import clean
 
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
@@ -22,7 +27,7 @@ def transcript(session: CopilotSession, model: str = "") -> str:
     """``model``: what to say for the model (``hidden`` during a blind
     comparison); the session's by default."""
     lines = [f"# {session.session_id}", "", f"- model: `{model or session.model}`"]
-    system = session.system_message
+    system = clean(session.system_message)
     if system and "\n" not in system and not _FENCE_LINE.search(system):
         lines.append(f"- system: {system}")
     elif system:
@@ -30,7 +35,8 @@ def transcript(session: CopilotSession, model: str = "") -> str:
     lines.append("")
     for m in session.messages:
         mark = "" if m.status == "done" else f" ({m.status})"
-        body = closed(m.content) if m.role == "assistant" else fenced(m.content)
+        content = clean(m.content)
+        body = closed(content) if m.role == "assistant" else fenced(content)
         lines += [f"## {m.role}{mark}", "", body, ""]
     return "\n".join(lines)
 
