@@ -395,3 +395,48 @@ def test_exported_documents_show_escapes_and_json_keeps_the_text(
         assert b"\x1b" not in data and b"\xc2\x9b" not in data and "␛[2J".encode() in data
     r = run_cli(["sessions", "export", "main", "--format", "json"])  # a pipe: data, exact
     assert json.loads(r.out)["messages"][1]["content"] == HOSTILE
+
+
+# -- a read-only data dir: reads work, each write is one line -------------------------
+def read_only(home: Path, args: list[str], stdin: str = "") -> Result:
+    """copilot-repl with ``home`` mounted read-only (a private mount namespace)."""
+    h = str(home)
+    cmd = f'mount --bind {h} {h} && mount -o remount,bind,ro {h} && exec "$0" -m copilot_repl "$@"'
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", cmd, sys.executable, *args],
+        input=stdin.encode(),
+        capture_output=True,
+        env={**os.environ, "COPILOT_REPL_HOME": h},
+        timeout=GUARD,
+        cwd=ROOT,
+    )
+    return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+def test_a_read_only_data_dir_reads_and_refuses_writes_in_one_line(
+    server: FakeServer, home: Path, tmp_path: Path
+) -> None:
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    try:
+        blocked = read_only(probe, ["--version"])
+    except FileNotFoundError:
+        pytest.skip("no unshare here")
+    if blocked.code != 0:
+        pytest.skip(f"cannot mount read-only here: {blocked.err.strip()}")
+    hostile_session(home)
+    (home / "search.db").unlink(missing_ok=True)
+    r = read_only(home, ["sessions", "list"])
+    assert r.code == 0 and "main" in r.out, r
+    r = read_only(home, ["sessions", "export", "main"])
+    assert r.code == 0 and "show me" in r.out, r
+    r = read_only(home, ["sessions", "show", "main", "--json"])
+    assert r.code == 0 and json.loads(r.out)["messages"][0]["content"] == "show me", r
+    r = read_only(home, ["--base-url", server.url], ":find show\n")
+    assert r.code == 0 and "main@1" in r.out, r
+    assert not (home / "search.db").exists()
+    for args in (["sessions", "rm", "main"], ["sessions", "rename", "main", "other"]):
+        one_line(read_only(home, args), code=1, says="read-only")
+    r = read_only(home, ["--base-url", server.url, "-p", "hello"])
+    one_line(r, code=1, says="read-only")
+    assert Store(home).names() == ["main"]

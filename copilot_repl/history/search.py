@@ -23,6 +23,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -112,6 +113,10 @@ class SearchIndex:
 
     def _open(self) -> sqlite3.Connection:
         self.store.ensure()
+        if not _writable(self.path):  # a read-only data dir: an index for this process only
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            _create(db)
+            return db
         with contextlib.suppress(FileExistsError):
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
@@ -127,10 +132,7 @@ class SearchIndex:
                 return self._open()
             db.execute("BEGIN IMMEDIATE")
             if db.execute("PRAGMA user_version").fetchone()[0] != VERSION:
-                for stmt in _SCHEMA.split(";"):
-                    if stmt.strip():
-                        db.execute(stmt)
-                db.execute(f"PRAGMA user_version = {VERSION}")
+                _create(db)
             db.execute("COMMIT")
         except BaseException:
             db.close()
@@ -336,6 +338,27 @@ class SearchIndex:
             return fn()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot use the search index {self.path}: {exc}") from None
+
+
+def _create(db: sqlite3.Connection) -> None:
+    for stmt in _SCHEMA.split(";"):
+        if stmt.strip():
+            db.execute(stmt)
+    db.execute(f"PRAGMA user_version = {VERSION}")
+
+
+def _writable(path: Path) -> bool:
+    """Whether the index file can be created or written (not on a read-only
+    mount, not in a directory this user cannot write)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return os.access(path.parent, os.W_OK)
+    except OSError:
+        return True  # opening it says what is wrong
+    if not os.access(path.parent, os.W_OK):
+        return False
+    return not stat.S_ISREG(st.st_mode) or os.access(path, os.W_OK)
 
 
 def forget_session_text(store: Store, name: str) -> None:

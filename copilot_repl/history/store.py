@@ -118,12 +118,14 @@ class Store:
     # -- set-up ---------------------------------------------------------
     def ensure(self) -> None:
         """Create the data dir and ``sessions/`` (0700) if missing. An existing
-        dir is never chmodded: one other users can write to is reported."""
+        dir is never chmodded: one other users can write to is reported. One
+        that can be read but not written (a read-only mount) is used: reads
+        work, and each write fails with one line."""
         for d in (self.root, self.sessions_dir):
             self._ensure_dir(d)
-        if not os.access(self.sessions_dir, os.R_OK | os.W_OK | os.X_OK):
+        if not os.access(self.sessions_dir, os.R_OK | os.X_OK):
             raise StoreError(
-                f"cannot use data dir {self.root}: no permission to read, write or enter "
+                f"cannot use data dir {self.root}: no permission to read or enter "
                 f"{self.sessions_dir}"
             )
 
