@@ -144,6 +144,7 @@ class Reply:
     finish_reason: str = "stop"
     inject: list[str] = field(default_factory=list)  # raw SSE text for fault "inject"
     usage_json: str | None = None  # the usage object as raw JSON, instead of the real one
+    gate: threading.Event | None = None  # answer only once it is set (a reply held back)
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -560,6 +561,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, plan: Plan) -> None:
         reply = plan.reply
+        if reply.gate is not None:
+            reply.gate.wait(SILENT_SECONDS)
         self._wait(reply.first_delay)
         if reply.fault == "reset_before_headers":
             self._abort()

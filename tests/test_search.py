@@ -241,7 +241,7 @@ def test_an_index_that_is_a_directory_is_one_line_not_an_internal_error(
 ) -> None:
     from conftest import run_cli
 
-    new_store(home, a=[("user", "kumquat")])
+    store_with(home, a=[("user", "kumquat")])
     (home / INDEX_FILE).mkdir()
     r = run_cli(["--base-url", "http://127.0.0.1:9/v1"], ":find kumquat\n")
     assert "internal error" not in r.err and "Traceback" not in r.err, r.err
@@ -259,7 +259,7 @@ def test_sessions_rm_and_delete_session_leave_no_text_in_the_index(home: Path) -
 
     secret, other = "sk-proj-Zq8XwV3mTtB9yRk2LpQ7", "ghp_Yt6Wq1Lm9Kd3Rv8Hs2Jx5"
     filler = [("assistant", f"ordinary reply number {i} " * 20) for i in range(200)]
-    store = new_store(home, a=[("user", f"key {secret}")], b=[("user", f"key {other}")], c=filler)
+    store = store_with(home, a=[("user", f"key {secret}")], b=[("user", f"key {other}")], c=filler)
     with SearchIndex(store) as index:
         assert found(index, secret) == [("a", 1)] and found(index, other) == [("b", 1)]
     assert run_cli(["sessions", "rm", "a"]).code == 0

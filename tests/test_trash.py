@@ -174,9 +174,9 @@ def test_purge_older_purges_only_old_entries_and_says_which(tmp_path: Path) -> N
     week = 7 * 86400 * 10**9
     os.rename(old.path, old.path.with_name(f"main~{old.stamp - week}~rm.jsonl"))
     now = time.time()
-    assert trash.purge_older(store, days=8, now=now) == []
-    gone = trash.purge_older(store, days=6, now=now)
-    assert [e.name for e in gone] == ["main"]
+    assert trash.purge_older(store, days=8, now=now) == ([], [])
+    gone, kept = trash.purge_older(store, days=6, now=now)
+    assert [e.name for e in gone] == ["main"] and kept == []
     assert [e.name for e in trash.entries(store)] == ["b"]
 
 

@@ -211,16 +211,17 @@ async def auto_compact(client: CopilotClient, session: CopilotSession) -> str | 
 # -- trash -------------------------------------------------------------------
 
 
-def purge_old_trash(client: CopilotClient) -> list[trash.Entry]:
+def purge_old_trash(client: CopilotClient) -> tuple[list[trash.Entry], list[str]]:
     """``trash_days``: purge the trash entries removed longer ago than that,
-    their text from the search index too; returns them."""
-    gone = trash.purge_older(client.store, client.config.trash_days)
+    their text from the search index too; returns them, and one line for
+    each that cannot be purged now (a turn in flight: it stays for next time)."""
+    gone, kept = trash.purge_older(client.store, client.config.trash_days)
     if gone:
         from copilot_repl.history.search import forget_session_text  # sqlite3: only now
 
         for name in {e.name for e in gone}:
             forget_session_text(client.store, name)
-    return gone
+    return gone, kept
 
 
 async def restore_session(

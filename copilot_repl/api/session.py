@@ -29,12 +29,14 @@ from copilot_repl.api.events import (
     SessionIdleData,
     SessionInfoData,
     SessionModelChangeData,
+    StatusData,
     UserMessageData,
 )
 from copilot_repl.api.history_events import history_events
 from copilot_repl.api.options import SendOptions, send_options
 from copilot_repl.api.turn import Turn, TurnState, run_turn
 from copilot_repl.errors import ReplError, StoreError, TurnFailed, UsageError
+from copilot_repl.history import busy
 from copilot_repl.history.messages import Message, api_messages, trim_history
 from copilot_repl.history.store import Loaded, apply_record
 
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 Handler = Callable[[SessionEvent], None]
 T = SessionEventType
 log = logging.getLogger("copilot_repl")
+LOCK_POLL = 0.1  # seconds between looks at a turn lock another process holds
 
 
 @dataclass
@@ -86,6 +89,7 @@ class CopilotSession:
         self._last_dropped = 0
         self._queue: deque[Turn] = deque()
         self._runner: asyncio.Task[None] | None = None
+        self._lock: int | None = None  # the turn lock, held while the queue runs
         self._disconnected = False
         self.turn: Turn | None = None  # the reply streaming now
         self.last_turn: Turn | None = None
@@ -272,6 +276,8 @@ class CopilotSession:
             self._queue.append(turn)
         self._pending_changed()
         if self._runner is None or self._runner.done():
+            if self._lock is None:  # taken now: a purge right after this finds it held
+                self._lock = busy.try_hold(self._client.store.root, self.session_id)
             self._runner = asyncio.create_task(self._run_queue(), name=f"queue:{self.session_id}")
         return turn
 
@@ -293,19 +299,45 @@ class CopilotSession:
                     continue
                 self.turn = turn
                 try:
-                    await self._answer(turn)
+                    if await self._hold_turn_lock(turn):
+                        await self._answer(turn)
+                    else:
+                        turn.end_unstarted()
                 finally:
                     self.turn = None
                     self.last_turn = turn
                     turn.mark_ended()
                 aborted = turn.cancelled
         finally:
+            self._release_lock()
             self._runner = None
             if aborted:  # as the CLI: the queue is reported (empty) before the idle
                 self._pending_changed()
             self._emit(
                 SessionEvent(T.SESSION_IDLE, SessionIdleData(aborted or None), self.session_id)
             )
+
+    async def _hold_turn_lock(self, turn: Turn) -> bool:
+        """Wait for the session's turn lock (``history/busy.py``), held while
+        this queue runs: a turn of another process on this session ends
+        first, as a queued prompt waits here. False: cancelled meanwhile."""
+        root = self._client.store.root
+        if self._lock is None:
+            self._lock = busy.try_hold(root, self.session_id)
+        if self._lock is None:
+            note = f"waiting: {self.session_id} is answering a prompt in another process"
+            self._emit(SessionEvent(T.QUEUED, StatusData(note), self.session_id, ephemeral=True))
+        while self._lock is None:
+            if turn.cancelled:
+                return False
+            await asyncio.sleep(LOCK_POLL)
+            self._lock = busy.try_hold(root, self.session_id)
+        return True
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            busy.release(self._lock)
+            self._lock = None
 
     async def _answer(self, turn: Turn) -> None:
         """Save the prompt, then stream its reply."""
@@ -487,11 +519,15 @@ class CopilotSession:
         store = self._client.store
         self.refresh()
         count = len(self.messages)
-        entry = None if purge else trash.trash_messages(store, self._loaded)
-        self.clear()
         if not purge:
+            entry = trash.trash_messages(store, self._loaded)
+            self.clear()
             return Cleared(count, entry)
-        done = trash.vacuum(store, self.session_id)
+        self._idle_or_raise()
+        # no turn (of any process) starts meanwhile; refused: nothing cleared
+        with busy.no_turn(store.root, self.session_id, ":clear --purge"):
+            self.clear()
+            done = trash.vacuum(store, self.session_id)
         forget_session_text(store, self.session_id)
         self._loaded = store.load(self.session_id)
         return Cleared(count, None, done.backups)

@@ -243,6 +243,7 @@ class Commands:
 
     # -- rm / rename ----------------------------------------------------------
     async def do_rm(self) -> int:
+        from copilot_repl.history import busy
         from copilot_repl.history.names import validate_name
 
         names = list(dict.fromkeys(self.args.names))
@@ -254,6 +255,8 @@ class Commands:
                 raise UsageError(
                     f"{name} is streaming a reply in another process; nothing was deleted"
                 )
+            if busy.in_flight(self.store.root, name):  # waiting for its first token, say
+                raise UsageError(busy.refusal(name, "nothing was deleted; delete it"))
         for name in names:
             await self.client.delete_session(name)
         if self.args.json:
@@ -294,7 +297,7 @@ class Commands:
         if not text.endswith("\n"):
             text += "\n"
         if not a.output:
-            from copilot_repl.cli.arguments import is_tty
+            from copilot_repl.cli.output import is_tty
             from copilot_repl.sanitize import clean
 
             # on a terminal, escapes are shown (␛), never run, whatever the format

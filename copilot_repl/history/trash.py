@@ -35,7 +35,7 @@ from copilot_repl.errors import (
     StoreError,
     UsageError,
 )
-from copilot_repl.history import compact, files
+from copilot_repl.history import busy, compact, files
 from copilot_repl.history.files import why
 from copilot_repl.history.fork import message_record
 from copilot_repl.history.messages import SessionData
@@ -138,6 +138,11 @@ def find(store: Store, spec: str) -> Entry:
 def trash_session(store: Store, name: str) -> Entry:
     """``:rm``: move the session file into the trash, in one rename (under the
     file's lock, like ``Store.delete``)."""
+    with busy.no_turn(store.root, name, f":rm {name}"):
+        return _trash_session(store, name)
+
+
+def _trash_session(store: Store, name: str) -> Entry:
     src = store.path(name)
     try:
         fd = files.open_regular(src, os.O_RDONLY)
@@ -251,23 +256,37 @@ def restore(store: Store, entry: Entry, as_name: str | None = None) -> str:
 
 def purge(store: Store, entry: Entry) -> Purged:
     """Delete an entry for good. For a ``clear`` entry the session it came
-    from is rewritten without the cleared messages (``vacuum``)."""
-    _unlink(entry.path)
+    from is rewritten without the cleared messages first (``vacuum``): if
+    that is refused (a turn in flight, here or in another process), the
+    entry stays, so what was meant to be purged can still be."""
     rewritten: tuple[str, ...] = ()
     backups = 0
     if entry.kind == "clear" and store.exists(entry.name):
-        done = vacuum(store, entry.name)
+        with busy.no_turn(store.root, entry.name, f"purge {entry.id}"):
+            done = vacuum(store, entry.name)
         rewritten, backups = (entry.name,) if done.rewritten else (), done.backups
+    _unlink(entry.path)
     return Purged(1, backups + _drop_backups(store, entry.name, only_orphans=True), rewritten)
 
 
-def purge_older(store: Store, days: float, now: float | None = None) -> list[Entry]:
-    """Purge the entries removed more than ``days`` ago; returns them."""
+def purge_older(
+    store: Store, days: float, now: float | None = None
+) -> tuple[list[Entry], list[str]]:
+    """Purge the entries removed more than ``days`` ago; returns them, and
+    one line for each that could not be purged now (it stays for next time)."""
     now = time.time() if now is None else now
     old = [e for e in entries(store) if e.removed < now - days * 86400]
+    gone, kept = [], []
     for e in old:
-        purge(store, e)
-    return old
+        try:
+            purge(store, e)
+        except (UsageError, StoreError) as exc:
+            kept.append(str(exc))
+            continue
+        except SessionNotFound:
+            continue  # purged by another process meanwhile
+        gone.append(e)
+    return gone, kept
 
 
 def vacuum(store: Store, name: str) -> Purged:

@@ -69,7 +69,9 @@ class Repl:
         if days > 0:  # never silently: it says what went
             from copilot_repl.api.library import purge_old_trash
 
-            gone = purge_old_trash(self.client)
+            gone, kept = purge_old_trash(self.client)
+            for why in kept:  # the start goes on
+                self.out.note(f"not purged yet (trash_days): {why}")
             if gone:
                 names = ", ".join(sorted({e.name for e in gone}))
                 self.out.note(

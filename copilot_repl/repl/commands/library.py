@@ -192,8 +192,7 @@ async def remove_sessions(group: CommandGroup, names: list[str], *, purge: bool)
     client = group.client
     for name in names:
         if purge:
-            await client.delete_session(name)
-            await asyncio.to_thread(_forget, client.store, name)
+            await client.delete_session(name)  # its text leaves the search index too
         else:
             await client.trash_session(name)
         group.repl.forget(name)
