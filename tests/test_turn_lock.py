@@ -178,3 +178,22 @@ def test_the_lock_of_a_process_killed_with_9_is_free_again(home: Path) -> None:
     proc.wait()
     assert not busy.in_flight(home, "main")
     assert (home / "locks").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_session_deleted_under_a_streaming_reply_is_one_line(
+    server: FakeServer, home: Path
+) -> None:
+    """Another process deletes the session (``delete_session``) while a reply
+    streams into it: one line, the reply kept in memory, no traceback."""
+    gate = threading.Event()
+    server.queue(Reply(text="part " * 200, delay=0.005, gate=gate))
+    proc = spawn(["--base-url", server.url], b"hello\n")
+    wait_for(lambda: len(server.requests) > 0, proc)
+    Store(home).delete("main")
+    gate.set()
+    _, err = proc.communicate(timeout=120)  # stdin closed: the script ends
+    text = err.decode()
+    assert "Traceback" not in text and "Exception in callback" not in text, text
+    assert text.count(ERR) == 1 and "session 'main' was deleted" in text, text
+    assert "the reply is kept in memory only" in text
+    assert proc.returncode == 1

@@ -24,7 +24,7 @@ from copilot_repl.api.events import (
     SessionEventType,
     StatusData,
 )
-from copilot_repl.errors import ProviderError, ReplError, StoreError
+from copilot_repl.errors import ProviderError, ReplError
 from copilot_repl.history.messages import MessageStatus, estimate_tokens
 from copilot_repl.history.store import PROCESS_TOKEN
 from copilot_repl.providers.base import AskFn, Provider, ReplyEnd
@@ -205,7 +205,7 @@ class PartialSaver:
         self.saved = len(parts)
         try:
             self.save({"t": "part", "id": self.turn.rid, "text": text})
-        except StoreError:
+        except ReplError:  # the disk, or the session deleted by another process
             self.failed = True  # reported once when the reply ends
 
     def stop(self) -> None:
@@ -346,7 +346,7 @@ def _finish(turn: Turn, save: Save, saver: PartialSaver, event: Callable[..., No
         }
         try:
             save(record)
-        except StoreError as exc:
+        except ReplError as exc:  # the disk, or the session deleted by another process
             message = f"{exc}; the reply is kept in memory only (:export PATH saves it elsewhere)"
             event(T.SESSION_ERROR, SessionErrorData("persistence", message))
     if (text or status == MessageStatus.DONE) and not turn.cancelled:
