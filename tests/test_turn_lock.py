@@ -197,3 +197,33 @@ def test_a_session_deleted_under_a_streaming_reply_is_one_line(
     assert text.count(ERR) == 1 and "session 'main' was deleted" in text, text
     assert "the reply is kept in memory only" in text
     assert proc.returncode == 1
+
+
+def test_a_second_run_of_the_same_comparison_says_so_and_exits_1(
+    server: FakeServer, home: Path, tmp_path: Path
+) -> None:
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("one\ntwo\n")
+    gate = threading.Event()
+    server.queue(Reply(text="held", gate=gate))
+    args = ["--base-url", server.url, "compare", "--models", "echo,slow", "--prompts"]
+    first = subprocess.Popen(
+        [sys.executable, "-m", "copilot_repl", *args, str(prompts)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        wait_for(lambda: len(server.requests) > 0, first)
+        r = run_proc([*args, str(prompts)])
+        assert r.code == 1, r
+        assert r.err.count(ERR) == 1 and "is being run by another process" in r.err, r.err
+        assert "Traceback" not in r.err
+    finally:
+        gate.set()
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0 and b"Traceback" not in err, err
+    assert len(server.requests) == 4  # each pair asked once
+    r = run_proc([*args, str(prompts)])
+    assert r.code == 0 and "4 of 4 already in" in r.err, r

@@ -35,7 +35,26 @@ def lock_path(root: Path, name: str) -> Path:
 def try_hold(root: Path, name: str) -> int | None:
     """The session's lock, taken: an fd to give to ``release`` (``NO_LOCK``
     when no lock file can be made); None if a turn holds it."""
-    path = lock_path(root, name)
+    return try_lock(lock_path(root, name))
+
+
+@contextmanager
+def owned(path: Path, refusal: str) -> Iterator[None]:
+    """Hold the lock file ``path`` for the block (another holder:
+    ``UsageError(refusal)``); e.g. a comparison's journal, owned by the one
+    process that runs it."""
+    fd = try_lock(path)
+    if fd is None:
+        raise UsageError(refusal)
+    try:
+        yield
+    finally:
+        release(fd)
+
+
+def try_lock(path: Path) -> int | None:
+    """``path`` (created 0600, its dir 0700) locked exclusively: its fd,
+    ``NO_LOCK`` if it cannot be made, None if another holds it."""
     flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
         with contextlib.suppress(FileExistsError):

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from copilot_repl.errors import SessionExists, StoreError, UsageError
+from copilot_repl.history import busy
 from copilot_repl.history.inputs import loads, lone_surrogate, read_text
 from copilot_repl.history.jsonl import append_record, read_records
 
@@ -412,6 +413,22 @@ async def run(
     Each provider gets at most its ``max_parallel`` requests at once.
     ``on_turn`` is given each turn as it is sent, ``on_result`` each result."""
     journal = Journal(client.config.data_dir, plan.name)
+    refusal = (
+        f"comparison {plan.name} is being run by another process; run the same command "
+        "again when it has ended (it resumes where that one stopped)"
+    )
+    with busy.owned(journal.path.with_suffix(".lock"), refusal):  # one writer per journal
+        return await _run(client, plan, journal, retry_failed, on_result, on_turn)
+
+
+async def _run(
+    client: CopilotClient,
+    plan: Plan,
+    journal: Journal,
+    retry_failed: bool,
+    on_result: OnResult | None,
+    on_turn: OnTurn | None,
+) -> list[Result]:
     done = journal.start(plan)
     if plan.blind:  # on disk before any session exists: hidden in every process
         deal_pairs(client.config.data_dir, plan)
