@@ -49,6 +49,17 @@ def test_bad_lines_are_skipped_and_said(tmp_path: Path) -> None:
     assert "line 2" in warnings[0] and "line 3" in warnings[1] and "newer" in warnings[1]
 
 
+def test_a_deeply_nested_line_or_a_lone_surrogate_breaks_nothing(tmp_path: Path) -> None:
+    store = VoteStore(tmp_path)
+    store.append(vote())
+    with open(store.path, "a") as f:
+        f.write("[" * 100_000 + "\n")
+    store.append(vote("B", prompt="a \ud800 b"))  # written escaped, not a UnicodeEncodeError
+    votes, warnings = store.load()
+    assert [v.verdict for v in votes] == ["A", "B"] and votes[1].prompt == "a \ud800 b"
+    assert len(warnings) == 1 and "line 2 skipped: nested too deeply" in warnings[0]
+
+
 def test_torn_last_line_is_closed_before_the_next_vote(tmp_path: Path) -> None:
     store = VoteStore(tmp_path)
     store.append(vote())

@@ -278,3 +278,17 @@ def test_sessions_rm_and_delete_session_leave_no_text_in_the_index(home: Path) -
     assert other[4:16].lower().encode() not in raw
     with SearchIndex(Store(home)) as index:
         assert found(index, "ordinary")
+
+
+def test_a_huge_limit_or_since_is_not_an_internal_error(home: Path) -> None:
+    from conftest import run_cli
+
+    new_store(home, a=[("user", "kumquat")])
+    script = (
+        ":find kumquat --limit 99999999999999999999999\n"
+        ":find kumquat --since 99999999999999999999d\n"
+        ":find kumquat --limit 9223372036854775808 --since 9999999999999w\n"
+    )
+    r = run_cli(["--base-url", "http://127.0.0.1:9/v1"], script)
+    assert "internal error" not in r.err and r.code == 0, r.err
+    assert r.out.count("a@1") == 3

@@ -258,7 +258,8 @@ class SearchIndex:
         if role not in (None, "user", "assistant"):
             raise UsageError(f"--role is user or assistant, not {role!r}")
         filters = _Filters(session, model, role, since)
-        return self._guarded(lambda: self._search(match, filters, max(1, limit)))
+        limit = min(max(1, limit), RANK_WINDOW)  # a huge --limit: as many as are ranked
+        return self._guarded(lambda: self._search(match, filters, limit))
 
     def _search(self, match: str, f: _Filters, limit: int) -> list[Hit]:
         self._sync()
