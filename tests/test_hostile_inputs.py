@@ -440,3 +440,13 @@ def test_a_read_only_data_dir_reads_and_refuses_writes_in_one_line(
     r = read_only(home, ["--base-url", server.url, "-p", "hello"])
     one_line(r, code=1, says="read-only")
     assert Store(home).names() == ["main"]
+
+
+def test_compare_name_is_never_a_path(server: FakeServer, home: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "x.jsonl"  # what home/compare/../../x.jsonl names
+    header = {"t": "run", "v": 1, "name": "x", "models": ["openai:echo"], "prompts": ["hi"]}
+    outside.write_text(json.dumps(header) + "\n")
+    report = tmp_path / "report.md"
+    r = run_cli(["--base-url", server.url], f":compare --name ../../x --report {report}\n")
+    assert r.code == 1 and "invalid session name '../../x'" in r.err, r
+    assert not report.exists()

@@ -283,7 +283,10 @@ class Journal:
     """A run's record in the data dir."""
 
     def __init__(self, data_dir: Path, name: str) -> None:
-        self.path = Path(data_dir) / SUBDIR / f"{name}.jsonl"
+        from copilot_repl.history.names import validate_name
+
+        # a name is never a path: "../.." stays inside the data dir (refused)
+        self.path = Path(data_dir) / SUBDIR / f"{validate_name(name)}.jsonl"
         self.warnings: list[str] = []
 
     def read(self) -> tuple[dict[str, Any] | None, dict[tuple[int, str], Result]]:
