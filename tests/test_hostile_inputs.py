@@ -450,3 +450,36 @@ def test_compare_name_is_never_a_path(server: FakeServer, home: Path, tmp_path: 
     r = run_cli(["--base-url", server.url], f":compare --name ../../x --report {report}\n")
     assert r.code == 1 and "invalid session name '../../x'" in r.err, r
     assert not report.exists()
+
+
+def test_sessions_export_on_a_full_disk_is_one_line_and_leaves_no_file(
+    home: Path, tmp_path: Path
+) -> None:
+    hostile_session(home)
+    store = Store(home)
+    store.append("main", {"t": "msg", "role": "user", "content": "x" * 100_000, "ts": 1.0e9})
+
+    def full() -> None:  # a file-size limit: writes past it fail as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+
+    for extra in ([], ["--force"]):
+        out = tmp_path / "out.md"
+        if extra:
+            out.write_text("the old export\n")
+        proc = subprocess.run(
+            [sys.executable, "-m", "copilot_repl", "sessions", "export", "main", "-o", str(out)]
+            + extra,
+            capture_output=True,
+            env={**os.environ, "COPILOT_REPL_HOME": str(home)},
+            cwd=ROOT,
+            timeout=GUARD,
+            preexec_fn=full,
+        )
+        err = proc.stderr.decode()
+        assert proc.returncode == 1, err
+        assert err.count(ERR) == 1 and f"cannot write {out}" in err and "Traceback" not in err
+        if extra:
+            assert out.read_text() == "the old export\n"  # replaced whole or not at all
+        else:
+            assert not out.exists()
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

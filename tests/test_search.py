@@ -283,7 +283,7 @@ def test_sessions_rm_and_delete_session_leave_no_text_in_the_index(home: Path) -
 def test_a_huge_limit_or_since_is_not_an_internal_error(home: Path) -> None:
     from conftest import run_cli
 
-    new_store(home, a=[("user", "kumquat")])
+    store_with(home, a=[("user", "kumquat")])
     script = (
         ":find kumquat --limit 99999999999999999999999\n"
         ":find kumquat --since 99999999999999999999d\n"

@@ -217,8 +217,10 @@ def write_output(path: Path, text: str, *, overwrite: bool) -> None:
     """Write a file the user named (an export, a report, results), mode 0600,
     never half: a new file is created whole (``FileExistsError`` if anything
     is at ``path`` and not ``overwrite``); an existing one is replaced whole
-    (temp file, then rename). Any other failure is a ``StoreError``."""
-    data = text.encode()
+    (temp file, then rename). Any other failure is a ``StoreError``. A lone
+    surrogate (an old session's) is written as ``\\ud800``, never a
+    ``UnicodeEncodeError``."""
+    data = text.encode("utf-8", "backslashreplace")
     try:
         if overwrite:
             write_atomic(path, data)
