@@ -483,3 +483,14 @@ def test_sessions_export_on_a_full_disk_is_one_line_and_leaves_no_file(
         else:
             assert not out.exists()
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_deeply_nested_record_in_a_session_file_does_not_stop_an_export(home: Path) -> None:
+    hostile_session(home)
+    deep = '{"t":"msg","id":"r-1","x":' + "[" * 100_000 + "\n"
+    with open(home / "sessions" / "main.jsonl", "a") as f:
+        f.write(deep)
+        f.write(json.dumps({"t": "msg", "role": "user", "content": "after", "ts": 1.0e9}) + "\n")
+    r = run_cli(["sessions", "export", "main", "--format", "json"])
+    assert r.code == 0 and "Traceback" not in r.err, r.err
+    assert [m["content"] for m in json.loads(r.out)["messages"]][-1] == "after"

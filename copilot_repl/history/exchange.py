@@ -96,7 +96,7 @@ def record_extras(path: Path) -> dict[str, dict[str, Any]]:
             continue
         try:
             rec = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue  # the store reports corrupt lines
         if not isinstance(rec, dict) or not isinstance(rec.get("id"), str):
             continue

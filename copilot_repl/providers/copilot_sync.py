@@ -42,7 +42,7 @@ class SyncFiles:
         try:
             raw = json.loads(self.path(sid).read_text(encoding="utf-8"))
             return Synced(**raw) if isinstance(raw, dict) else None
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, RecursionError):
             return None
 
     def save(self, sid: str, synced: Synced) -> None:
