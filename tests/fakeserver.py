@@ -27,9 +27,11 @@ Faults (``Reply.fault`` or ``#fault=``): ``drop`` (close mid-stream),
 ``error`` key), ``inject`` (``Reply.inject``'s raw events after two deltas),
 ``html200``, ``silent`` (hang after two deltas), ``keepalive`` /
 ``keepalive_mid`` (only ``: keep-alive`` comments, from the start / after two
-deltas), ``trickle`` (the response head one byte every ``TRICKLE_INTERVAL``
-seconds), ``reset_before_headers`` / ``reset_before_content`` (close before the
-status line / after the headers, nothing sent), ``endless`` (content that never
+deltas), ``heartbeat_mid`` (after two deltas, only chunks with an empty
+delta), ``endless_reasoning`` (reasoning deltas that never end), ``trickle``
+(the response head one byte every ``TRICKLE_INTERVAL`` seconds),
+``reset_before_headers`` / ``reset_before_content`` (close before the status
+line / after the headers, nothing sent), ``endless`` (content that never
 ends), ``endless_error`` (HTTP 500 whose body never ends), ``invalid_utf8``,
 ``huge`` and ``escape``. ``Reply.usage_json`` replaces the usage object's JSON.
 
@@ -90,6 +92,8 @@ FAULTS = frozenset(
         "silent",
         "keepalive",
         "keepalive_mid",
+        "heartbeat_mid",
+        "endless_reasoning",
         "trickle",
         "reset_before_headers",
         "reset_before_content",
@@ -276,6 +280,7 @@ class Op(enum.Enum):
     DROP = "drop"  # flush, then close the connection without finishing
     SILENT = "silent"  # flush, then hang until SILENT_SECONDS or server stop
     KEEPALIVE = "keepalive"  # flush, then only keep-alive comments until SILENT_SECONDS
+    HEARTBEAT = "heartbeat"  # flush, then wait KEEPALIVE_INTERVAL (abort after SILENT_SECONDS)
 
 
 @dataclass
@@ -327,6 +332,18 @@ class ChunkFormatter:
     def content(self, text: str) -> str:
         return self.content_prefix + json.dumps(text, ensure_ascii=False) + self.content_suffix
 
+    def heartbeat(self) -> str:
+        """A chunk that carries nothing (some servers send these to keep a stream open)."""
+        return self.head + '"choices":[{"index":0,"delta":{},"finish_reason":null}]}\n\n'
+
+    def reasoning(self, text: str) -> str:
+        return (
+            self.head
+            + '"choices":[{"index":0,"delta":{"reasoning_content":'
+            + json.dumps(text)
+            + '},"finish_reason":null}]}\n\n'
+        )
+
     def finish(self) -> str:
         reason = json.dumps(self.plan.reply.finish_reason)
         return self.head + f'"choices":[{{"index":0,"delta":{{}},"finish_reason":{reason}}}]}}\n\n'
@@ -349,6 +366,7 @@ def _cut_index(fault: str | None, n: int) -> int:
         "error_event",
         "inject",
         "keepalive_mid",
+        "heartbeat_mid",
     ):
         return min(2, n)
     return n
@@ -374,6 +392,9 @@ def stream_events(plan: Plan) -> Iterator[str | Op]:
     if fault == "endless":
         while True:
             yield fmt.content(ENDLESS_DELTA)
+    if fault == "endless_reasoning":
+        while True:
+            yield fmt.reasoning(ENDLESS_DELTA)
     yield from _content_events(fmt, deltas[:cut], delay)
     if fault in ("drop", "reset_before_content"):
         yield Op.DROP
@@ -383,6 +404,12 @@ def stream_events(plan: Plan) -> Iterator[str | Op]:
         return
     if fault in ("keepalive", "keepalive_mid"):
         yield Op.KEEPALIVE
+        return
+    if fault == "heartbeat_mid":  # paced: one empty chunk every KEEPALIVE_INTERVAL
+        for _ in range(int(SILENT_SECONDS / KEEPALIVE_INTERVAL)):
+            yield fmt.heartbeat()
+            yield Op.HEARTBEAT
+        yield Op.DROP
         return
     if fault in ("error_in_stream", "error_event"):
         yield STREAM_ERROR_EVENT if fault == "error_in_stream" else ERROR_EVENT
@@ -662,6 +689,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._abort()
             elif event is Op.KEEPALIVE:
                 self._keep_alive()
+            elif event is Op.HEARTBEAT:
+                self._wait(KEEPALIVE_INTERVAL)
         self._write_chunk(encode("".join(pending)))
 
     def _keep_alive(self) -> None:

@@ -7,6 +7,7 @@ checks three things: the one error (its class and words), what was passed to
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -244,6 +245,27 @@ async def test_keep_alives_after_text_are_cut_at_the_read_timeout(server: FakeSe
         "openai sent nothing for 1 s; the reply was cut (read_timeout in the provider config)"
     )
     assert out.text == KEPT
+
+
+async def test_heartbeats_after_text_are_cut_at_the_read_timeout(server: FakeServer) -> None:
+    """Chunks that carry nothing are not progress: they do not keep a stream alive."""
+    server.queue(Reply(text=TEXT, fault="heartbeat_mid"))
+    out = await ask(server, read_timeout=1.0)
+    assert str(out.error) == (
+        "openai sent nothing for 1 s; the reply was cut (read_timeout in the provider config)"
+    )
+    assert out.text == KEPT
+
+
+async def test_endless_reasoning_is_cut_at_max_reply_chars(server: FakeServer) -> None:
+    server.queue(Reply(fault="endless_reasoning"))
+    async with asyncio.timeout(120):  # a guard against a stream that never ends, not timing
+        out = await ask(server, max_reply_chars=100_000)
+    assert str(out.error) == (
+        "the reasoning from openai passed 100,000 characters and was cut "
+        "(max_reply_chars in [providers.openai])"
+    )
+    assert out.text == ""
 
 
 async def test_an_endless_reply_is_cut_at_max_reply_chars(server: FakeServer) -> None:

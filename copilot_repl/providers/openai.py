@@ -65,6 +65,8 @@ class _Received:
 
     parts: list[str] = field(default_factory=list)
     chars: int = 0
+    reasoning: int = 0  # characters of reasoning (capped like the text)
+    progress: int = 0  # events that carried text, reasoning or a finish
     started: bool = False
     finish: str | None = None
     completion_tokens: int | None = None
@@ -333,11 +335,13 @@ class OpenAIProvider(Provider):
         """Feed the body to ``reader`` and the events to ``got``; True at [DONE]."""
         loop = asyncio.get_running_loop()
         async for piece in resp.aiter_text():
-            events = reader.feed(piece)
-            for event, data in events:
+            before = got.progress
+            for event, data in reader.feed(piece):
                 if self._take(event, data, on_delta, got):
                     return True
-            if events and got.started:  # once a piece, not an event: a timer each is ~10%
+            # once a piece, not an event (a timer each is ~10%); chunks that carry
+            # nothing (heartbeats) are not progress: they do not move the deadline
+            if got.progress != before and got.started:
                 deadline.reschedule(loop.time() + self.config.read_timeout)
         return False
 
@@ -347,6 +351,14 @@ class OpenAIProvider(Provider):
             return True
         chunk = parse_chunk(data, self.config.name, event, started=got.started)
         got.started = got.started or chunk.progress
+        got.progress += chunk.progress
+        got.reasoning += chunk.reasoning
+        if got.reasoning > self.config.max_reply_chars:
+            raise StreamError(
+                f"the reasoning from {self.config.name} passed "
+                f"{self.config.max_reply_chars:,} characters and was cut "
+                f"(max_reply_chars in [providers.{self.config.name}])"
+            )
         if chunk.completion_tokens is not None:
             got.completion_tokens = chunk.completion_tokens
         if chunk.prompt_tokens is not None:

@@ -34,6 +34,7 @@ class Chunk:
     completion_tokens: int | None = None
     prompt_tokens: int | None = None
     progress: bool = False  # it carried text, reasoning or a finish (not a keep-alive)
+    reasoning: int = 0  # characters of reasoning it carried (shown nowhere, but counted)
 
 
 # -- the event stream ---------------------------------------------------------------
@@ -175,6 +176,8 @@ def _apply_choice(choice: Any, chunk: Chunk, name: str, data: str) -> None:
         chunk.finish = finish
     reasoning = delta.get("reasoning_content") or delta.get("reasoning")
     chunk.progress = chunk.progress or bool(text or finish or isinstance(reasoning, str))
+    if isinstance(reasoning, str):
+        chunk.reasoning += len(reasoning)
 
 
 def _count(value: Any) -> int | None:
