@@ -270,3 +270,25 @@ def test_kill_9_during_compaction_leaves_whole_records(tmp_path: Path) -> None:
     found = compact.read_compactions(store.path("s"))
     assert found and all(c.text.endswith("words") for c in found)
     assert compact.current(found, loaded.data.messages) == found[-1]
+
+
+async def test_a_verbose_summariser_is_one_line_not_one_request_per_message(
+    server: FakeServer, home: Path
+) -> None:
+    """The echo model repeats its whole request: a summary as long as the
+    window, which would leave room for one message per request."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        '[providers.openai]\nbase_url = "http://unused/v1"\n'
+        "context_tokens = 1200\nreply_tokens = 100\n"
+    )
+    async with client_for(server, home) as client:
+        s = await client.create_session(session_id="verbose")
+        for i in range(30):
+            await s.send_and_wait(f"question {i}: " + "lorem ipsum dolor " * 12)
+        asked = len(server.requests)
+        with pytest.raises(Exception, match="too long to go on with") as caught:
+            await s.compact()
+        assert "nothing was changed" in str(caught.value)
+        assert len(server.requests) - asked <= 2
+    assert compact.read_compactions(home / "sessions" / "verbose.jsonl") == []

@@ -138,6 +138,7 @@ async def _compact(
     text = ""
     start = previous.upto if previous is not None else 0
     summary = previous
+    pieces = 0
     # Older parts larger than the summariser's window are summarised in
     # pieces, each building on the summary so far.
     while start < upto:
@@ -152,10 +153,21 @@ async def _compact(
             raise ProviderError(f"{model} returned an empty summary; nothing was changed")
         summary = compact.make(messages, end, text, model=model, ts=time.time(), focus=focus)
         start = end
+        pieces += 1
+        if start < upto and (estimate_tokens(text) > budget // 2 or pieces >= MAX_PIECES):
+            # a verbose summariser would leave room for one message a request
+            raise ProviderError(
+                f"{model} wrote a summary of about {estimate_tokens(text):,} tokens, too long "
+                f"to go on with (its window holds {budget:,}); nothing was changed "
+                "(a summary_model with a larger window, or a narrower FOCUS)"
+            )
     assert summary is not None
     client.store.append(session.session_id, summary.record())
     session.refresh()
     return summary
+
+
+MAX_PIECES = 32  # requests one compaction may make
 
 
 def _piece_end(
