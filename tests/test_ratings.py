@@ -156,3 +156,19 @@ def test_properties(table: list[tuple[str, str, str]], rnd: random.Random) -> No
     # per-vote counts add up
     for r in ratings:
         assert r.wins + r.losses + r.ties + r.bad == r.votes
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), min_size=1, max_size=60))
+def test_the_inverse_is_an_inverse(pairs: list[tuple[int, int]]) -> None:
+    """The covariance comes from one Gauss-Jordan inverse (was one solve per
+    contestant: 200 contestants took close to a minute, now about 2 s)."""
+    from copilot_repl.repl.ratings import _information, _inverse
+
+    games = [(i, j, 1.0) for i, j in pairs if i != j]
+    info = _information(12, games, [0.0] * 12, 0.5)
+    inv = _inverse(info)
+    for r in range(12):
+        for c in range(12):
+            got = sum(info[r][k] * inv[k][c] for k in range(12))
+            assert abs(got - (1.0 if r == c else 0.0)) < 1e-9

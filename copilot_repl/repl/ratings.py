@@ -161,27 +161,48 @@ def _centred_covariance(info: list[list[float]]) -> list[list[float]]:
     """Covariance of the ratings measured from their mean: the overall level
     is not something votes can tell, so its (prior-only) spread is left out."""
     n = len(info)
-    inv = [_solve(info, [1.0 if r == c else 0.0 for r in range(n)]) for c in range(n)]
+    inv = _inverse(info)
     # P inv P with P = I - 11'/n (inv is symmetric; its columns are its rows)
     row_mean = [sum(row) / n for row in inv]
     total = sum(row_mean) / n if n else 0.0
     return [[inv[r][c] - row_mean[r] - row_mean[c] + total for c in range(n)] for r in range(n)]
 
 
-def _solve(a: list[list[float]], b: Sequence[float]) -> list[float]:
-    """``a x = b`` by Gaussian elimination with partial pivoting (a is small,
-    symmetric positive definite)."""
-    n = len(b)
-    m = [list(row) + [b[r]] for r, row in enumerate(a)]
+def _eliminate(m: list[list[float]], n: int, *, upward: bool) -> None:
+    """Gaussian elimination with partial pivoting on the rows of ``m`` (the
+    first ``n`` columns; ``upward``: Gauss-Jordan, above the pivot too). Each
+    row update is one list comprehension: pure Python, but a 200-contestant
+    table takes seconds, not a minute."""
     for col in range(n):
         piv = max(range(col, n), key=lambda r: abs(m[r][col]))
         m[col], m[piv] = m[piv], m[col]
-        d = m[col][col]
-        for r in range(col + 1, n):
-            f = m[r][col] / d
-            if f:
-                for c in range(col, n + 1):
-                    m[r][c] -= f * m[col][c]
+        prow = m[col]
+        d = prow[col]
+        if upward:
+            prow[col:] = [x / d for x in prow[col:]]
+            d = 1.0
+        tail = prow[col:]
+        for r in range(0 if upward else col + 1, n):
+            row = m[r]
+            f = row[col] / d
+            if f and r != col:
+                row[col:] = [x - f * y for x, y in zip(row[col:], tail, strict=True)]
+
+
+def _inverse(a: list[list[float]]) -> list[list[float]]:
+    """``a``'s inverse by Gauss-Jordan (once, not one solve per column)."""
+    n = len(a)
+    m = [list(row) + [1.0 if c == r else 0.0 for c in range(n)] for r, row in enumerate(a)]
+    _eliminate(m, n, upward=True)
+    return [row[n:] for row in m]
+
+
+def _solve(a: list[list[float]], b: Sequence[float]) -> list[float]:
+    """``a x = b`` by Gaussian elimination with partial pivoting (a is
+    symmetric positive definite)."""
+    n = len(b)
+    m = [list(row) + [b[r]] for r, row in enumerate(a)]
+    _eliminate(m, n, upward=False)
     x = [0.0] * n
     for r in range(n - 1, -1, -1):
         x[r] = (m[r][n] - sum(m[r][c] * x[c] for c in range(r + 1, n))) / m[r][r]
