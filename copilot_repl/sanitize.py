@@ -16,7 +16,8 @@ _TABLE[0x0D] = None
 # The bidi embedding, override and isolate controls (the "Trojan Source" set:
 # U+202A-U+202E, U+2066-U+2069) can make text read differently from what it
 # is; they are shown by name instead, e.g. ⟦U+202E⟧.
-_TABLE.update({c: f"⟦U+{c:04X}⟧" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+BIDI_CONTROLS = tuple(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+_TABLE.update({ord(c): f"⟦U+{ord(c):04X}⟧" for c in BIDI_CONTROLS})
 
 
 def clean(text: str) -> str:

@@ -284,3 +284,18 @@ def test_relaunch_shows_the_history(launch: Launch) -> None:
     again.prompt("notes")
     again.send(CTRL_D)
     assert again.exit_status() == 0
+
+
+def test_a_bidi_control_typed_on_the_prompt_line_is_shown_by_name(
+    launch: Launch, home: Path
+) -> None:
+    term = launch()
+    term.send("abc\u202edef")
+    term.expect(r"abc⟦U\+202E⟧def")
+    term.line("")
+    term.expect(r"echo: abc⟦U\+202E⟧def")
+    term.prompt("main")
+    assert "\u202e" not in term.raw  # never reached the terminal raw
+    term.send(CTRL_D)
+    assert term.exit_status() == 0
+    assert saved(home, "main")[0]["content"] == "abc\u202edef"  # the text itself is kept

@@ -93,6 +93,7 @@ class Shell:
 
         path = self.repl.client.store.input_history_path()
         history = FileHistory(str(path)) if path is not None else InMemoryHistory()
+        show_bidi_controls()
         return PromptSession(
             history=history,
             completer=make_completer(self._sources),  # type: ignore[arg-type]
@@ -472,3 +473,16 @@ async def run_shell(
         if frame is not None:
             frame.clear()
         await repl.close()
+
+
+def show_bidi_controls() -> None:
+    """What is typed or pasted on the prompt line shows a bidi control by
+    name (⟦U+202E⟧), as the output does, instead of letting it reorder the
+    line: prompt_toolkit draws the characters of ``Char.display_mappings``
+    as given (the text itself is unchanged)."""
+    from prompt_toolkit.layout.screen import Char
+
+    from copilot_repl.sanitize import BIDI_CONTROLS
+
+    for c in BIDI_CONTROLS:
+        Char.display_mappings.setdefault(c, f"⟦U+{ord(c):04X}⟧")
