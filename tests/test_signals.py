@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import spawn
+from conftest import ROOT, spawn
 from fakeserver import FakeServer
 from helpers import records, wait_for
 
@@ -44,3 +46,39 @@ def test_hangup_saves_the_partial_reply_marked(
     finals = [r for r in records(path) if r["t"] == "msg" and r["role"] == "assistant"]
     assert len(finals) == 1 and finals[0]["status"] == "interrupted"
     assert str(finals[0]["content"]).strip() == saved_text(path).strip()
+
+
+def test_sigterm_raised_inside_a_streaming_turn_still_saves_the_reply(
+    server: FakeServer, home: Path
+) -> None:
+    """The SIGTERM handler raises SystemExit in whatever frame runs: here it
+    is made to run inside the turn (the signal sent from a delta handler), as
+    on a very fast stream. The partial reply is saved, marked interrupted."""
+    code = (
+        "import asyncio, os, signal, sys\n"
+        "from copilot_repl import CopilotClient\n"
+        "from copilot_repl.cli.main import _terminate\n"
+        "signal.signal(signal.SIGTERM, _terminate)\n"
+        "async def main():\n"
+        "    client = CopilotClient(data_dir=sys.argv[1], base_url=sys.argv[2])\n"
+        "    await client.start()\n"
+        "    s = await client.create_session(session_id='fast', streaming=True)\n"
+        "    def on(e):\n"
+        "        if e.type == 'assistant.message_delta':\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    s.on(on)\n"
+        "    await s.send_and_wait('#deltas=200 go')\n"
+        "asyncio.run(main())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(home), server.url],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
+    finals = [r for r in records(home / "sessions" / "fast.jsonl") if r["t"] == "msg"]
+    assert [(r["role"], r.get("status", "done")) for r in finals] == [
+        ("user", "done"),
+        ("assistant", "interrupted"),
+    ]

@@ -279,6 +279,15 @@ async def run_turn(
         detail = redact(str(exc))  # may quote a header, a URL with userinfo, a key
         turn.error = f"internal error (please report it): {type(exc).__name__}: {detail}"
         turn.error_type = "internal"
+    except BaseException:
+        # SystemExit from the SIGTERM/SIGHUP handler, raised in whatever frame
+        # runs when the signal comes, here in the middle of this turn: the
+        # partial reply is saved, marked interrupted, before the exit goes on
+        turn.cancelled = True
+        saver.stop()
+        _settle(turn, end)
+        _finish(turn, save, saver, event)
+        raise
     finally:
         saver.stop()
     _settle(turn, end)
