@@ -128,8 +128,8 @@ def _jsonl_tags(text: str) -> list[str]:
             continue
         obj = json.loads(line)  # parse_prompts has checked every line
         tag = obj.get("tag", "") if isinstance(obj, dict) else ""
-        if not isinstance(tag, str):
-            raise UsageError(f"prompts line {number}: the tag must be a string")
+        if not isinstance(tag, str) or lone_surrogate(tag):
+            raise UsageError(f"prompts line {number}: the tag must be a string (text)")
         tags.append(tag.strip())
     return tags
 
