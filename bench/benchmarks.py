@@ -708,6 +708,7 @@ def bench_users(sizes: Sizes) -> list[Row]:
         f"{n} open sessions: resident",
         unit="MB",
         metric="rss",
+        floor=base,
         goal=Goal("abs", 100.0),
     )
     floor = Row("users", f"floor: {k} bare async httpx streams × {_k(d)} deltas")
@@ -717,9 +718,11 @@ def bench_users(sizes: Sizes) -> list[Row]:
         floor=floor,
         goal=Goal("ratio", 1.3),
     )
+    alone = Row("users", "a send, no other session streaming → its request on the wire")
     probe = Row(
         "users",
         f"a send while {k - 1} others stream → its request on the wire",
+        floor=alone,
         goal=Goal("abs", 0.02),
     )
     with ServerProcess() as server, ArrivalServer() as arrivals, scratch() as tmp:
@@ -729,8 +732,10 @@ def bench_users(sizes: Sizes) -> list[Row]:
             f = with_server(server, lambda: _users(home, "floor", k, d, server.url))
             s = with_server(server, lambda: _users(home, "stream", k, d, server.url))
             arrivals.take()
+            a = with_server(server, lambda: _users(home, "probe", 1, d, server.url, arrivals.url))
+            got_alone = arrivals.take()[1:]  # the first warmed the provider up
             p = with_server(server, lambda: _users(home, "probe", k, d, server.url, arrivals.url))
-            got = arrivals.take()[1:]  # the first warmed the provider up
+            got = arrivals.take()[1:]
             if s["empty"] or s["chars"] != f["chars"]:
                 streams.problem(f"replies differ: {s} against the floor's {f}")
             if len(got) != 1 or p["streaming_when_sent"] == 0:
@@ -741,9 +746,10 @@ def bench_users(sizes: Sizes) -> list[Row]:
             many.samples.append(Sample(wall=0.0, rss_kb=r["after_kb"]))
             floor.samples.append(Sample(wall=f["wall"]))
             streams.samples.append(Sample(wall=s["wall"]))
-            if got:
+            if got and got_alone:
+                alone.samples.append(Sample(wall=got_alone[0].first_byte - a["sent"]))
                 probe.samples.append(Sample(wall=got[0].first_byte - p["sent"]))
-    return [base, many, floor, streams, probe]
+    return [base, many, floor, streams, alone, probe]
 
 
 # A second interpreter whose llama-cpp-python is another build (e.g. pip's

@@ -579,4 +579,4 @@ PROMPT_RE = re.compile(re.escape(PROMPT_MARK))
 # prompt_toolkit's first output (bracketed paste on): the line editor reads keys
 # from here on; the prompt before it is the first frame (shell/first_frame.py)
 READY_RE = re.compile(re.escape(b"\x1b[?2004h") + b".*?" + re.escape(PROMPT_MARK), re.S)
-STATS_RE = re.compile(rb"([0-9]+) tokens \xc2\xb7 [0-9.]+ s \xc2\xb7 [0-9]+ tok/s")
+STATS_RE = re.compile(rb"([0-9]+) tokens \xc2\xb7 [0-9.]+ s")  # tok/s only for 16+ tokens

@@ -130,12 +130,14 @@ async def probe(n: int, deltas: int, url: str, probe_url: str) -> dict[str, Any]
 
         for s in busy:
             s.on(seen(s.session_id))
+        if not busy:
+            started.set()
         prompt = f"go #deltas={deltas}"
         waits = [asyncio.ensure_future(s.send_and_wait(prompt, timeout=600)) for s in busy]
         await asyncio.wait_for(started.wait(), 300)  # all of them mid-reply
+        still = sum(not w.done() for w in waits)
         sent = time.monotonic()
         await last.send_and_wait("one more question", timeout=60)
-        still = sum(not w.done() for w in waits)
         await asyncio.gather(*waits)
     return {"sent": sent, "streaming_when_sent": still}
 

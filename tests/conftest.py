@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from fakeserver import FakeServer
+from hypothesis import settings
 
 if TYPE_CHECKING:
     from shell_harness import Harness
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
 from copilot_repl.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# No deadlines: a test is never timed (a loaded 2-core machine makes a 1 ms
+# example take 300 ms); speed is measured in bench/.
+settings.register_profile("copilot-repl", deadline=None)
+settings.load_profile("copilot-repl")
 
 
 @pytest.fixture(autouse=True)

@@ -80,7 +80,7 @@ def test_scores_from_the_votes_on_disk(server: FakeServer, home: Path) -> None:
     assert table[0].split()[0] == "p:strong" and "●" in table[0]
     assert table[0].split()[-4:] == ["6", "3", "1", "2"]
     r = run_cli(["--base-url", server.url], stdin=":scores\n")
-    assert "from 6 votes" in r.err
+    assert "from 6 people's votes" in r.err  # --by human is the default
 
 
 def test_compare_command_runs_and_reports(server: FakeServer, tmp_path: Path, home: Path) -> None:

@@ -122,7 +122,7 @@ def test_a_file_without_a_valid_header_is_a_clear_error(tmp_path: Path, first: b
         store.load("bad")
     text = str(info.value)
     assert text.startswith(f"{path} is not a copilot-repl session: its first line is not a valid")
-    assert "\n" not in text and len(text) < 300
+    assert "\n" not in text and len(text.replace(str(tmp_path), "")) < 260  # whatever the path
     with pytest.raises(StoreError, match="is not a copilot-repl session"):
         store.append("bad", msg("user", "y"))
     assert [s.name for s in store.summaries()] == ["good"]  # :ls goes on
