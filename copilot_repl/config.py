@@ -316,9 +316,14 @@ def load_config(
         **_library_settings(raw, path),
     )
     cfg = replace(cfg, model=_checked_model(cfg, default, path, "model"))
+    named_server = "openai" not in raw.get("providers", {})
+    if base_url and cfg.model.partition(":")[0] != "openai":
+        # an endpoint on the command line wins over the config's model: its
+        # server answers (a bare --model NAME is one of its models)
+        cfg = replace(cfg, model=cfg.resolve_model("openai"), discover_model=named_server)
     if model:
-        cfg = replace(cfg, model=cfg.resolve_model(model))
-    elif openai_url and not raw.get("model") and "openai" not in raw.get("providers", {}):
+        cfg = replace(cfg, model=cfg.resolve_model(model), discover_model=False)
+    elif openai_url and not raw.get("model") and named_server:
         # only a server was named: its own first model beats our guess
         cfg = replace(cfg, discover_model=True)
     return cfg

@@ -1,0 +1,44 @@
+"""Issue 25 (a user's first day, round three): the command line's bugs,
+each through cli.main or a real subprocess against the loopback server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import run_cli
+from fakeserver import FakeServer
+
+from copilot_repl.history.store import Store
+
+DEAD_URL = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
+
+
+def write_config(home: Path, text: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(text)
+
+
+# -- 1: a command-line endpoint wins over config.toml's model ------------------------
+def test_base_url_and_bare_model_beat_the_config_model(server: FakeServer, home: Path) -> None:
+    write_config(home, f'model = "f1:other"\n[providers.f1]\nbase_url = "{DEAD_URL}"\n')
+    r = run_cli(["--base-url", server.url, "--model", "echo", "-p", "hi"])
+    assert (r.code, r.out) == (0, "echo: hi\n"), r.err
+    assert Store(home).load("prompt-1").data.model == "openai:echo"
+    assert server.requests[-1]["body"]["model"] == "echo"
+
+
+def test_base_url_alone_beats_the_config_model(server: FakeServer, home: Path) -> None:
+    write_config(home, f'model = "f1:other"\n[providers.f1]\nbase_url = "{DEAD_URL}"\n')
+    r = run_cli(["--base-url", server.url, "-p", "hi"])
+    assert r.code == 0, r.err
+    assert Store(home).load("prompt-1").data.model.startswith("openai:")
+
+
+def test_base_url_and_model_switch_a_session_on_the_config_model(
+    server: FakeServer, home: Path
+) -> None:
+    write_config(home, f'model = "f1:other"\n[providers.f1]\nbase_url = "{DEAD_URL}"\n')
+    assert run_cli([], ":ls\n").code == 0  # main, on f1:other
+    r = run_cli(["--base-url", server.url, "--model", "echo"], "hi\n")
+    assert (r.code, r.out) == (0, "echo: hi\n"), r.err
+    assert r.err == "copilot-repl: main now uses openai:echo\n"
