@@ -3,6 +3,7 @@ each through cli.main or a real subprocess against the loopback server."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import run_cli
@@ -42,3 +43,25 @@ def test_base_url_and_model_switch_a_session_on_the_config_model(
     r = run_cli(["--base-url", server.url, "--model", "echo"], "hi\n")
     assert (r.code, r.out) == (0, "echo: hi\n"), r.err
     assert r.err == "copilot-repl: main now uses openai:echo\n"
+
+
+# -- 9: sessions list shows `failed` when the last turn failed -------------------------
+def list_states(server: FakeServer) -> dict[str, str]:
+    r = run_cli(["--base-url", server.url, "sessions", "list", "--json"])
+    assert r.code == 0, r.err
+    return {i["name"]: i["state"] for i in json.loads(r.out)}
+
+
+def test_sessions_list_says_failed_after_a_failed_turn(server: FakeServer, home: Path) -> None:
+    for status in ("401", "400"):
+        r = run_cli(["--base-url", server.url, "--session", "s", "-p", f"hi #status={status}"])
+        assert r.code == 1
+        assert list_states(server) == {"s": "failed"}
+    table = run_cli(["--base-url", server.url, "sessions", "list"]).out
+    assert table.splitlines()[1].split()[-1] == "failed"
+    r = run_cli(["--base-url", server.url, "--session", "s", "-p", "now fine"])
+    assert r.code == 0
+    assert list_states(server) == {"s": "idle"}
+    # the failure note is not a message: the next request holds only real ones
+    sent = [m["content"] for m in server.requests[-1]["body"]["messages"]]
+    assert sent == ["hi #status=401", "hi #status=400", "now fine"]
