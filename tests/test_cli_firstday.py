@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import Result, run_cli
 from fakeserver import FakeServer
 
 from copilot_repl.history.store import Store
@@ -65,3 +65,28 @@ def test_sessions_list_says_failed_after_a_failed_turn(server: FakeServer, home:
     # the failure note is not a message: the next request holds only real ones
     sent = [m["content"] for m in server.requests[-1]["body"]["messages"]]
     assert sent == ["hi #status=401", "hi #status=400", "now fine"]
+
+
+# -- 4: `sessions rm` moves to the trash, as :rm does; --purge deletes ------------------
+def test_sessions_rm_moves_to_the_trash_and_restore_brings_it_back(
+    server: FakeServer, home: Path
+) -> None:
+    def sessions(*args: str) -> Result:
+        return run_cli(["--base-url", server.url, "sessions", *args])
+
+    run_cli(["--base-url", server.url, "--session", "work", "-p", "keep me"])
+    r = sessions("rm", "work")
+    assert r.code == 0, r.err
+    assert r.out.startswith("moved work to the trash")
+    assert Store(home).names() == []
+    r = run_cli(["--base-url", server.url], ":trash\n:restore work\n:history\n")
+    assert "keep me" in r.out, r.err
+    r = sessions("rm", "work", "--json")
+    (entry,) = json.loads(r.out)["trashed"]
+    assert entry["name"] == "work" and entry["entry"].startswith("work~")
+    r = sessions("restore", entry["entry"], "--as", "back")
+    assert (r.code, r.out) == (0, "restored back (2 messages, openai:gpt-4o-mini)\n"), r.err
+    r = sessions("rm", "back", "--purge")
+    assert (r.code, r.out) == (0, "deleted back for good\n")
+    assert Store(home).names() == ["main"]
+    assert "back" not in run_cli(["--base-url", server.url], ":trash\n").out

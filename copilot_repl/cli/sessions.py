@@ -23,7 +23,8 @@ HELP = """\
 subcommands (each takes --json):
   list                              name, model, messages, created, modified, state
   show NAME [--last N]              the messages
-  rm NAME...                        delete sessions for good
+  rm NAME... [--purge]              move sessions to the trash (as :rm; --purge: for good)
+  restore NAME[~STAMP] [--as NEW]   bring a session back from the trash
   rename OLD NEW                    rename a session
   export NAME [--format md|json|html] [-o FILE] [--force]
   import [FILE|DIR] [ID...|--all] [--from copilot|llm] [--as NAME]
@@ -68,8 +69,12 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
     show = add("show", "show a session's messages")
     show.add_argument("name", metavar="NAME")
     show.add_argument("--last", metavar="N", type=_positive, help="only the last N messages")
-    rm = add("rm", "delete sessions for good")
+    rm = add("rm", "move sessions to the trash (restore brings them back)")
     rm.add_argument("names", metavar="NAME", nargs="+")
+    rm.add_argument("--purge", action="store_true", help="delete for good, at once")
+    res = add("restore", "bring a session back from the trash")
+    res.add_argument("entry", metavar="NAME[~STAMP]")
+    res.add_argument("--as", dest="as_name", metavar="NEW", help="restore under another name")
     ren = add("rename", "rename a session")
     ren.add_argument("old", metavar="OLD")
     ren.add_argument("new", metavar="NEW")
@@ -257,13 +262,39 @@ class Commands:
                 )
             if busy.in_flight(self.store.root, name):  # waiting for its first token, say
                 raise UsageError(busy.refusal(name, "nothing was deleted; delete it"))
-        for name in names:
-            await self.client.delete_session(name)
-        if self.args.json:
-            self.json({"deleted": names})
-        else:
+        if self.args.purge:
+            from copilot_repl.history.search import forget_session_text
+
             for name in names:
-                self.line(f"deleted {name}")
+                await self.client.delete_session(name)
+                await asyncio.to_thread(forget_session_text, self.store, name)
+            if self.args.json:
+                self.json({"deleted": names})
+            else:
+                self.line(f"deleted {', '.join(names)} for good")
+            return 0
+        from copilot_repl.api import library
+
+        trashed = [(name, await library.trash_session(self.client, name)) for name in names]
+        if self.args.json:
+            self.json({"trashed": [{"name": n, "entry": e.id} for n, e in trashed]})
+            return 0
+        for name, entry in trashed:
+            self.line(
+                f"moved {name} to the trash ({entry.id}; "
+                f"copilot-repl sessions restore {name} brings it back)"
+            )
+        return 0
+
+    async def do_restore(self) -> int:
+        from copilot_repl.api import library
+
+        session = await library.restore_session(self.client, self.args.entry, self.args.as_name)
+        name, model, count = session.session_id, session.model, len(session.messages)
+        if self.args.json:
+            self.json({"restored": {"name": name, "model": model, "messages": count}})
+        else:
+            self.line(f"restored {name} ({count} messages, {model})")
         return 0
 
     async def do_rename(self) -> int:
