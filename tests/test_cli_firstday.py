@@ -90,3 +90,18 @@ def test_sessions_rm_moves_to_the_trash_and_restore_brings_it_back(
     assert (r.code, r.out) == (0, "deleted back for good\n")
     assert Store(home).names() == ["main"]
     assert "back" not in run_cli(["--base-url", server.url], ":trash\n").out
+
+
+# -- 10: a one-shot that fails does not switch the session's model for good ------------
+def test_failed_one_shot_leaves_the_session_on_its_model(server: FakeServer, home: Path) -> None:
+    write_config(home, f'[providers.f1]\nbase_url = "{DEAD_URL}"\nmax_retries = 0\n')
+    run_cli(["--base-url", server.url, "--session", "s", "-p", "first"])
+    r = run_cli(["--base-url", server.url, "--session", "s", "--model", "f1:x", "-p", "hi"])
+    assert r.code == 1
+    assert "cannot connect" in r.err
+    assert r.err.splitlines()[-1] == (
+        "copilot-repl: s stays on openai:gpt-4o-mini (the turn on f1:x failed)"
+    )
+    assert Store(home).load("s").data.model == "openai:gpt-4o-mini"
+    r = run_cli(["--base-url", server.url, "--session", "s", "-p", "again"])
+    assert (r.code, r.out, r.err) == (0, "echo: again\n", "")
