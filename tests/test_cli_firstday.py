@@ -4,6 +4,7 @@ each through cli.main or a real subprocess against the loopback server."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from conftest import Result, run_cli
@@ -105,3 +106,33 @@ def test_failed_one_shot_leaves_the_session_on_its_model(server: FakeServer, hom
     assert Store(home).load("s").data.model == "openai:gpt-4o-mini"
     r = run_cli(["--base-url", server.url, "--session", "s", "-p", "again"])
     assert (r.code, r.out, r.err) == (0, "echo: again\n", "")
+
+
+# -- 13: short readable trash stamps; a unique prefix will do; old stamps still load ----
+def test_trash_stamps_are_short_and_a_unique_prefix_restores(
+    server: FakeServer, home: Path
+) -> None:
+    script = ":new main2\nsome words\n:rm main2\n:new main2\nother words\n:rm main2\n:trash\n"
+    r = run_cli(["--base-url", server.url], script)
+    assert r.code == 0, r.err
+    ids = re.findall(r"^(main2~\S+)", r.out, re.M)
+    assert len(ids) == 2 and len(set(ids)) == 2
+    for entry in ids:
+        assert re.fullmatch(r"main2~\d{8}-\d{6}(\.\d+)?", entry), entry
+    # an old entry, named with the nanosecond stamp of earlier versions
+    trash_dir = home / "trash"
+    old_ns = 1_700_000_000_123_456_789
+    content = next(trash_dir.iterdir()).read_bytes()
+    for name in ("old", "aged"):
+        (trash_dir / f"{name}~{old_ns}~rm.jsonl").write_bytes(content)
+    r = run_cli(["--base-url", server.url], ":restore main2~2\n")
+    assert r.code == 1 and "main2~2" in r.err and "matches 2 entries" in r.err
+    r = run_cli(["--base-url", server.url], f":restore {ids[0]} --as back\n:history\n")
+    assert r.code == 0, r.err
+    assert "other words" in r.out  # the newest is listed first
+    r = run_cli(["--base-url", server.url], ":trash\n")
+    (aged,) = re.findall(r"^(aged~\d{8}-\d{6}) ", r.out, re.M)  # a short stamp too
+    r = run_cli(["--base-url", server.url], f":restore {aged[:-4]}\n")
+    assert "restored session aged" in r.err
+    r = run_cli(["--base-url", server.url], f":restore old~{old_ns}\n")
+    assert "restored session old" in r.err
