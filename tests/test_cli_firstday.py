@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from conftest import Result, run_cli
+from conftest import Result, run_cli, run_proc
 from fakeserver import FakeServer
 
 from copilot_repl.history.store import Store
@@ -136,3 +136,17 @@ def test_trash_stamps_are_short_and_a_unique_prefix_restores(
     assert "restored session aged" in r.err
     r = run_cli(["--base-url", server.url], f":restore old~{old_ns}\n")
     assert "restored session old" in r.err
+
+
+# -- --help lists every subcommand --------------------------------------------------
+def test_help_lists_every_subcommand_and_each_has_its_help() -> None:
+    from copilot_repl.cli.arguments import SUBCOMMANDS
+
+    r = run_proc(["--help"])
+    assert r.code == 0
+    listed = re.findall(r"^  (\w+) ", r.out.split("subcommands", 1)[1].split("examples:")[0], re.M)
+    assert listed == list(SUBCOMMANDS)
+    assert "compare" in listed
+    for name in SUBCOMMANDS:
+        r = run_proc([name, "--help"])
+        assert r.code == 0 and f"copilot-repl {name}" in r.out, (name, r.err)

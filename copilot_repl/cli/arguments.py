@@ -13,20 +13,32 @@ from typing import IO, Any, NoReturn
 from copilot_repl._version import __version__
 from copilot_repl.errors import BadUsage
 
-# name -> one-line help; `copilot-repl NAME --help` has the details
+# name -> (its arguments, one-line help); `copilot-repl NAME --help` has the details
 SUBCOMMANDS = {
-    "sessions": "list, show, rm, rename, export and import saved sessions",
-    "compare": "send each prompt of a file to each model; a summary per model",
-    "vote": "vote on blind comparisons: the queue, one pair at a time",
+    "sessions": (
+        "list|show|rm|restore|rename|export|import",
+        "manage saved sessions (each with --json)",
+    ),
+    "compare": (
+        "--models A,B --prompts FILE [--blind]",
+        "send each prompt of a file to each model; a summary per model",
+    ),
+    "vote": (
+        "[[NAME] A|B|tie|bad] [--list]",
+        "vote on blind comparisons: the queue, one pair at a time",
+    ),
 }
 
-EPILOG = """\
-subcommands:
-  sessions list|show|rm|rename|export|import   manage saved sessions (each with --json);
-                                                 see copilot-repl sessions --help
-  compare --models A,B --prompts FILE [--blind]  each prompt to each model (see --help)
-  vote [[NAME] A|B|tie|bad] [--list]           vote on blind comparisons (the queue)
 
+def subcommand_lines() -> str:
+    """The subcommands as ``--help`` lists them: every one in SUBCOMMANDS."""
+    lines = ["subcommands (copilot-repl NAME --help for each):"]
+    for name, (args, what) in SUBCOMMANDS.items():
+        lines += [f"  {name} {args}", f"      {what}"]
+    return "\n".join(lines) + "\n"
+
+
+EPILOG = """\
 examples:
   copilot-repl                                   chat (embedded local model if nothing is set up)
   copilot-repl "what is 2+2"                     one prompt, the reply on stdout, then exit
@@ -96,9 +108,9 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
     p = LineParser(
         out=out or sys.stdout,
         prog="copilot-repl",
-        usage="copilot-repl [options] [PROMPT]\n       copilot-repl sessions SUBCOMMAND ...",
+        usage="copilot-repl [options] [PROMPT]\n       copilot-repl SUBCOMMAND ...",
         description="Juggle several LLM chat sessions in one terminal.",
-        epilog=EPILOG,
+        epilog=subcommand_lines() + "\n" + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # option prefixes would make subcommand detection guesswork
     )
