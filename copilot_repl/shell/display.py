@@ -123,14 +123,14 @@ class ShellOutput:
         (``--plain``: the unified text of script mode)."""
         from rich.text import Text
 
-        from copilot_repl.repl.worddiff import unified
+        from copilot_repl.repl.worddiff import spaced, unified
 
         if self.plain:
             self._print(self._styled("\n".join(unified(pieces, a_label, b_label)), ""))
             return
         styles = {"equal": "", "delete": "red strike", "insert": "green"}
         body = Text()
-        for piece in pieces:
+        for piece in spaced(pieces):
             body.append(clean(piece.text), style=styles[piece.tag])
         self._print(self._styled(f"--- {a_label}", "red"))
         self._print(self._styled(f"+++ {b_label}", "green"))

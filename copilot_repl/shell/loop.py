@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from copilot_repl.api.client import CopilotClient
+from copilot_repl.api.turn import TurnState
 from copilot_repl.errors import ReplError, UsageError
 from copilot_repl.repl.completion import Sources, make_completer
 from copilot_repl.repl.controller import Repl
@@ -387,7 +388,9 @@ class Shell:
         task.add_done_callback(self._tasks.discard)
 
     async def _confirm_quit(self) -> bool:
-        turns = [t for t in self.repl.turns() if not t.cancelled]
+        # an ended turn stays the session's until its queue moves on: not asked about
+        live = (TurnState.QUEUED, TurnState.STREAMING)
+        turns = [t for t in self.repl.turns() if not t.cancelled and t.state in live]
         if not turns:
             return True
         what = "1 reply is" if len(turns) == 1 else f"{len(turns)} replies are"
