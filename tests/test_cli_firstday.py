@@ -150,3 +150,49 @@ def test_help_lists_every_subcommand_and_each_has_its_help() -> None:
     for name in SUBCOMMANDS:
         r = run_proc([name, "--help"])
         assert r.code == 0 and f"copilot-repl {name}" in r.out, (name, r.err)
+
+
+# -- a tidy session list: one-shots and comparisons are kept, out of the way ---------
+def test_one_shot_and_compare_sessions_are_kept_but_not_listed(
+    server: FakeServer, home: Path, tmp_path: Path
+) -> None:
+    url = ["--base-url", server.url]
+    for text in ("one", "two"):
+        assert run_cli([*url, "-p", text]).code == 0
+    assert run_cli([*url, "--session", "named", "-p", "kept in view"]).code == 0
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("hello\n")
+    r = run_cli([*url, "compare", "--models", "echo", "--prompts", str(prompts), "--name", "c"])
+    assert r.code == 0, r.err
+    made = set(Store(home).names())
+    assert {"prompt-1", "prompt-2", "named", "c-1-echo"} <= made
+    r = run_cli(url, ":ls\n:next\n:ls --all\n:find one\n")
+    assert r.code == 0, r.err
+    names = [line.split()[-4] for line in r.out.splitlines() if "openai:" in line]
+    assert names == ["named", "c-1-echo", "named", "prompt-1", "prompt-2"]  # :ls, then --all
+    assert "3 more sessions from one-shots and comparisons: :ls --all lists them" in r.err
+    assert "prompt-1@1" in r.out  # still searchable
+    r = run_cli([*url, "--session", "main"], ":ls\n:next\n:ls\n:next\n:ls\n")
+    current = [line.split()[1] for line in r.out.splitlines() if line.startswith("*")]
+    assert current == ["main", "named", "main"]  # :next cycles through what :ls lists
+
+
+def test_continue_and_resume(server: FakeServer, home: Path) -> None:
+    url = ["--base-url", server.url]
+    assert run_cli([*url, "--session", "work", "-p", "in work"]).code == 0
+    assert run_cli([*url, "-p", "a one-shot"]).code == 0  # prompt-1, the most recent
+    r = run_cli([*url, "-c", "-p", "and then?"])
+    assert (r.code, r.out) == (0, "echo: and then?\n"), r.err
+    sent = [m["content"] for m in server.requests[-1]["body"]["messages"]]
+    assert sent == ["a one-shot", "echo: a one-shot", "and then?"]
+    r = run_cli([*url, "--continue"], ":ls\n")
+    assert r.out.startswith("*  prompt-1"), r.out  # the shell and script mode too
+    r = run_cli([*url, "-r", "work", "-p", "back to work"])
+    assert r.code == 0
+    assert server.requests[-1]["body"]["messages"][0]["content"] == "in work"
+    r = run_cli([*url, "-r", "nope", "-p", "x"])
+    assert r == Result(2, "", "copilot-repl: error: no session named 'nope' to resume\n")
+    r = run_cli([*url, "-r", "-p", "x"])
+    assert r.code == 2 and "-r without NAME picks from a list on a terminal" in r.err
+    r = run_cli([*url, "-c", "--session", "work", "-p", "x"])
+    assert r.code == 2

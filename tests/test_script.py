@@ -337,7 +337,7 @@ def test_help(server: FakeServer) -> None:
     assert r.code == 0, r.err
     for usage in (":new [NAME]", ":switch NAME", ":rm NAME...", ":export [PATH", ":quit"):
         assert usage in r.out
-    assert ":ls [--tree]\n  list sessions" in r.out
+    assert ":ls [--tree] [--all]\n  list sessions" in r.out
     assert ":switch NAME[@N]\n  switch to a session" in r.out
 
 

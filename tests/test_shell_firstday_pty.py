@@ -4,11 +4,16 @@ the terminal shows checked. Timeouts are guards, not timing assertions."""
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
+import pexpect
 import pytest
 import test_shell_pty
-from test_shell_pty import CTRL_D, Launch, slow
+from conftest import ROOT, run_cli
+from fakeserver import FakeServer
+from test_shell_pty import CTRL_D, GUARD, Launch, Term, slow
 
 launch = test_shell_pty.launch  # the fixture: copilot-repl in a pseudo-terminal
 
@@ -43,3 +48,26 @@ def test_ctrl_d_after_a_background_reply_ended_quits_without_asking(launch: Laun
     term.send(CTRL_D)
     assert term.exit_status() == 0
     assert "still streaming" not in term.plain
+
+
+def test_resume_without_a_name_offers_a_list_with_previews(server: FakeServer, home: Path) -> None:
+    url = ["--base-url", server.url]
+    assert run_cli([*url, "--session", "work", "-p", "the plan for monday"]).code == 0
+    assert run_cli([*url, "-p", "what is 2+2"]).code == 0
+    env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "copilot_repl", *url, "-r"], env=env, cwd=str(ROOT),
+        dimensions=(30, 100), encoding="utf-8", timeout=GUARD,
+    )  # fmt: skip
+    term = Term(child)
+    try:
+        term.expect(r"1  prompt-1  openai:gpt-4o-mini  2 msgs")
+        term.expect(r"› what is 2\+2")
+        term.expect(r"2  work .*\n.*› the plan for monday\n.*‹ echo: the plan for monday")
+        term.expect(r"resume which")
+        term.line("2")
+        term.prompt("work")
+        term.send(CTRL_D)
+        assert term.exit_status() == 0
+    finally:
+        child.close(force=True)

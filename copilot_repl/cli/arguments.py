@@ -138,6 +138,21 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
         help="prompts and script mode: every session event as one JSON object a line",
     )
     p.add_argument("--session", metavar="NAME", help="open (or create) this session")
+    p.add_argument(
+        "-c",
+        "--continue",
+        dest="cont",
+        action="store_true",
+        help="continue the most recent session (a one-shot's too)",
+    )
+    p.add_argument(
+        "-r",
+        "--resume",
+        metavar="NAME",
+        nargs="?",
+        const="",
+        help="resume session NAME; without NAME, pick one from a list (on a terminal)",
+    )
     add_global_options(p)
     p.add_argument("--plain", action="store_true", help="plain text, no colour or Markdown")
     p.add_argument("--version", action="version", version=f"copilot-repl {__version__}")
@@ -148,7 +163,7 @@ def split_subcommand(argv: Sequence[str]) -> tuple[list[str], str, list[str]] | 
     """``(options before, NAME, arguments after)`` if the first positional
     argument is a subcommand name; None otherwise (``-p`` given, ``--`` first)."""
     takes_value = {"--session", "--model", "--base-url", "--api-key-env", "--data-dir"}
-    takes_value |= {"--config", "-p", "--prompt", "-f", "--file"}
+    takes_value |= {"--config", "-p", "--prompt", "-f", "--file", "-r", "--resume"}
     i = 0
     while i < len(argv):
         tok = argv[i]

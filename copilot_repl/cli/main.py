@@ -61,6 +61,16 @@ def main(
         return int(exc.code or 0)
     from copilot_repl.errors import ReplError
 
+    if args.cont or args.resume is not None:
+        from copilot_repl.cli.launch import choose_session
+
+        try:
+            args.session = choose_session(args, env, stdin, stdout, interactive=interactive)
+        except ReplError as exc:
+            stderr.write(f"copilot-repl: error: {exc}\n")
+            return 2
+        if args.session is None and args.resume is not None:
+            return 0  # nothing picked
     if prompt is not None:
         from copilot_repl.cli.oneshot import run_oneshot
 

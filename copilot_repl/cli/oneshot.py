@@ -155,7 +155,9 @@ async def _open(
     for _ in range(100):  # another one-shot may take the same free name meanwhile
         try:
             name = free_name(client.store.names(), NAME_BASE)
-            return await client.create_session(opts, session_id=name), None
+            session = await client.create_session(opts, session_id=name)
+            client.store.mark_origin(name, "oneshot")  # kept out of Tab and :ls
+            return session, None
         except SessionExists:
             continue
     raise SessionExists(f"no free {NAME_BASE}-N session name")

@@ -46,6 +46,7 @@ class Loaded:
     generation: int = 0  # counts changes to the message list (see Store.truncate)
     head: bytes = b""  # the header line's first HEAD bytes: which file this is
     failed: str = ""  # the error of the last turn, if it failed with no reply
+    origin: str = ""  # what made it, if not a person ("oneshot", "compare")
 
     @property
     def state(self) -> str:
@@ -142,6 +143,7 @@ def _apply(loaded: Loaded, rec: Record) -> None:
         data.model = data.model if rec.model is None else rec.model
         data.system = data.system if rec.system is None else rec.system
         loaded.failed = loaded.failed if rec.failed is None else rec.failed
+        loaded.origin = loaded.origin if rec.origin is None else rec.origin
     elif isinstance(rec, Truncate):
         loaded.failed = ""
         if rec.keep < len(data.messages):

@@ -93,6 +93,7 @@ class Summary:
     messages: int
     modified: float
     created: float
+    origin: str = ""  # "oneshot", "compare": listed only on request (:ls --all)
 
 
 class Store:
@@ -239,6 +240,15 @@ class Store:
             self._write_cache(fresh)
         return out
 
+    def listed(self, also: str | None = None) -> list[str]:
+        """The names Tab, the toolbar and ``:ls`` show: all but what one-shots
+        and comparisons made (``also``: shown anyway, the current session)."""
+        return [s.name for s in self.summaries() if not s.origin or s.name == also]
+
+    def mark_origin(self, name: str, origin: str) -> None:
+        """Record what made session ``name`` (see ``listed``)."""
+        self.append(name, {"t": "meta", "origin": origin})
+
     def _summary(self, name: str, hit: Any) -> tuple[Summary | None, list[int] | None]:
         """The summary, and its cache key if it may be cached (no reply is
         still streaming). None if ``name`` turned out to be a second name of
@@ -256,7 +266,9 @@ class Store:
             return cached, key
         loaded = self.load(name)
         data = loaded.data
-        summary = Summary(name, data.model, len(data.messages), data.modified, data.created)
+        summary = Summary(
+            name, data.model, len(data.messages), data.modified, data.created, loaded.origin
+        )
         return summary, None if loaded.parts else key
 
     def _read_cache(self) -> dict[str, Any]:

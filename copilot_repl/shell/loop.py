@@ -116,7 +116,7 @@ class Shell:
         return prompt_fragments(self.repl)
 
     def _toolbar(self) -> list[tuple[str, str]]:
-        names = natural_sorted(self.repl.client.store.names())
+        names = natural_sorted(self.repl.client.store.listed(self.repl.current_name))
         states = [(name, self.repl.display_state(name)) for name in names]
         queued = {}
         for name in names:

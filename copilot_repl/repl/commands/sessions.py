@@ -23,6 +23,7 @@ from copilot_repl.repl.commands.library import (
 from copilot_repl.repl.parsing import Args, natural_key
 from copilot_repl.repl.registry import command
 from copilot_repl.repl.transcript import transcript
+from copilot_repl.repl.wording import count
 
 
 class SessionCommands(CommandGroup):
@@ -70,11 +71,14 @@ class SessionCommands(CommandGroup):
 
     @command(
         "ls",
-        usage=":ls [--tree]",
-        help="list sessions: current marked *, model, messages, last modified (--tree: forks)",
+        usage=":ls [--tree] [--all]",
+        help=(
+            "list sessions: current marked *, model, messages, last modified (--tree: forks; "
+            "--all: also those one-shots and :compare made)"
+        ),
         aliases=("list",),
-        flags={"--tree": "tree"},
-        switches=("tree",),
+        flags={"--tree": "tree", "--all": "all"},
+        switches=("tree", "all"),
     )
     async def ls(self, a: Args) -> None:
         if "tree" in a.switches:
@@ -82,7 +86,12 @@ class SessionCommands(CommandGroup):
             return
         cur = self.repl.current_name
         rows = []
-        for s in sorted(self.client.store.summaries(), key=lambda s: natural_key(s.name)):
+        every = "all" in a.switches
+        summaries = self.client.store.summaries()
+        hidden = [s for s in summaries if s.origin and s.name != cur]
+        if not every:
+            summaries = [s for s in summaries if not s.origin or s.name == cur]
+        for s in sorted(summaries, key=lambda s: natural_key(s.name)):
             state = self.repl.display_state(s.name)
             rows.append(
                 [
@@ -95,6 +104,9 @@ class SessionCommands(CommandGroup):
                 ]
             )
         self.out.table(["", "session", "model", "msgs", "modified", "state"], rows)
+        if hidden and not every:
+            what = count(len(hidden), "more session")
+            self.out.status(f"{what} from one-shots and comparisons: :ls --all lists them")
 
     @command(
         "rm",
