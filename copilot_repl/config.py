@@ -522,6 +522,36 @@ def _value_problem(key: str, value: Any) -> str:
     return ""
 
 
+def request_option(text: str) -> tuple[str, Any]:
+    """``-o KEY=VALUE`` as llm spells it: VALUE read as JSON when it is
+    (``0.2``, ``400``, ``true``, ``[1, 2]``), else as a string."""
+    import json
+
+    key, eq, value = text.partition("=")
+    key = key.strip()
+    if not eq or not key:
+        raise UsageError(f"-o takes KEY=VALUE (e.g. -o temperature=0.2), not {text!r}")
+    try:
+        parsed: Any = json.loads(value)
+    except ValueError:
+        parsed = value
+    problem = _params_problem({key: parsed})
+    if problem:
+        raise UsageError(f"-o {text}: {problem}")
+    return key, parsed
+
+
+def with_request_options(cfg: Config, options: Mapping[str, Any]) -> Config:
+    """``cfg`` with ``options`` added to every provider's ``params`` (sent
+    with every request of this run; saved nowhere)."""
+    if not options:
+        return cfg
+    providers = {
+        name: replace(pc, params={**pc.params, **options}) for name, pc in cfg.providers.items()
+    }
+    return replace(cfg, providers=providers)
+
+
 def _params_problem(params: dict[str, Any]) -> str:
     for key in _RESERVED_PARAMS:
         if key in params:

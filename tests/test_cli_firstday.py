@@ -196,3 +196,37 @@ def test_continue_and_resume(server: FakeServer, home: Path) -> None:
     assert r.code == 2 and "-r without NAME picks from a list on a terminal" in r.err
     r = run_cli([*url, "-c", "--session", "work", "-p", "x"])
     assert r.code == 2
+
+
+# -- conventions users bring: -m, -s, -o ----------------------------------------------
+def test_short_model_system_and_request_options(server: FakeServer, home: Path) -> None:
+    url = ["--base-url", server.url]
+    r = run_cli([*url, "-m", "echo", "-s", "be terse", "-o", "temperature=0.2",
+                 "-o", "max_tokens=40", "-o", "stop=END", "-p", "hi"])  # fmt: skip
+    assert (r.code, r.out) == (0, "echo: hi\n"), r.err
+    body = server.requests[-1]["body"]
+    assert body["model"] == "echo"
+    assert body["messages"][0] == {"role": "system", "content": "be terse"}
+    assert (body["temperature"], body["max_tokens"], body["stop"]) == (0.2, 40, "END")
+    assert run_cli([*url, "--session", "s", "-p", "one"]).code == 0
+    r = run_cli([*url, "--session", "s", "-s", "be kind", "-p", "two"])
+    assert r.err == "copilot-repl: s has a new system prompt (-s)\n"
+    assert server.requests[-1]["body"]["messages"][0]["content"] == "be kind"
+    assert "temperature" not in server.requests[-1]["body"]  # -o is for that run only
+    r = run_cli([*url, "-o", "temperature", "-p", "x"])
+    assert r.code == 2 and "-o takes KEY=VALUE" in r.err
+    r = run_cli([*url, "-o", "stream=false", "-p", "x"])
+    assert r.code == 2 and "params cannot set 'stream'" in r.err
+
+
+def test_models_subcommand_and_sessions_alone(server: FakeServer, home: Path) -> None:
+    url = ["--base-url", server.url]
+    r = run_cli([*url, "models"])
+    assert r == Result(0, "openai:echo\nopenai:gpt-4o-mini\nopenai:slow\n", "")
+    r = run_cli([*url, "models", "openai", "--json"])
+    assert json.loads(r.out) == ["openai:echo", "openai:gpt-4o-mini", "openai:slow"]
+    r = run_cli([*url, "models", "nope"])
+    assert r.code == 1 and "unknown provider 'nope'" in r.err
+    run_cli([*url, "--session", "work", "-p", "hi"])
+    r = run_cli([*url, "sessions"])
+    assert r.code == 0 and r.out.splitlines()[1].startswith("work ")

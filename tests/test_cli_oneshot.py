@@ -120,7 +120,7 @@ def test_help_lists_the_subcommands() -> None:
     r = run_cli(["--help"])
     assert r.code == 0
     assert "copilot-repl SUBCOMMAND" in r.out
-    assert "sessions list|show|rm|restore|rename|export|import" in r.out
+    assert "sessions [list|show|rm|restore|rename|export|import]" in r.out
     assert "-p sessions" in r.out
 
 

@@ -16,8 +16,8 @@ from copilot_repl.errors import BadUsage
 # name -> (its arguments, one-line help); `copilot-repl NAME --help` has the details
 SUBCOMMANDS = {
     "sessions": (
-        "list|show|rm|restore|rename|export|import",
-        "manage saved sessions (each with --json)",
+        "[list|show|rm|restore|rename|export|import]",
+        "manage saved sessions (each with --json; alone: list)",
     ),
     "compare": (
         "--models A,B --prompts FILE [--blind]",
@@ -27,6 +27,7 @@ SUBCOMMANDS = {
         "[[NAME] A|B|tie|bad] [--list]",
         "vote on blind comparisons: the queue, one pair at a time",
     ),
+    "models": ("[PROVIDER]", "list the models a provider offers"),
 }
 
 
@@ -77,7 +78,7 @@ class LineParser(argparse.ArgumentParser):
 
 def add_global_options(p: argparse.ArgumentParser, *, default: Any = None) -> None:
     """The options every mode takes (data dir, config, providers)."""
-    p.add_argument("--model", metavar="[PROVIDER:]MODEL", default=default, help=(
+    p.add_argument("-m", "--model", metavar="[PROVIDER:]MODEL", default=default, help=(
         "model for new sessions, and for the session opened (it is switched, and says so)"
     ))  # fmt: skip
     p.add_argument(
@@ -154,6 +155,21 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
         help="resume session NAME; without NAME, pick one from a list (on a terminal)",
     )
     add_global_options(p)
+    p.add_argument(
+        "-s",
+        "--system",
+        metavar="TEXT",
+        help="system prompt for new sessions and for the session opened",
+    )
+    p.add_argument(
+        "-o",
+        "--option",
+        dest="options",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="a request option sent with every request (-o temperature=0.2 -o max_tokens=400)",
+    )
     p.add_argument("--plain", action="store_true", help="plain text, no colour or Markdown")
     p.add_argument("--version", action="version", version=f"copilot-repl {__version__}")
     return p
@@ -163,7 +179,8 @@ def split_subcommand(argv: Sequence[str]) -> tuple[list[str], str, list[str]] | 
     """``(options before, NAME, arguments after)`` if the first positional
     argument is a subcommand name; None otherwise (``-p`` given, ``--`` first)."""
     takes_value = {"--session", "--model", "--base-url", "--api-key-env", "--data-dir"}
-    takes_value |= {"--config", "-p", "--prompt", "-f", "--file", "-r", "--resume"}
+    takes_value |= {"--config", "-p", "--prompt", "-f", "--file", "-r", "--resume", "-m"}
+    takes_value |= {"-s", "--system", "-o", "--option"}
     i = 0
     while i < len(argv):
         tok = argv[i]
@@ -204,8 +221,10 @@ def prompt_of(args: argparse.Namespace) -> str | None:
 
 
 def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
+    from dataclasses import replace
+
     from copilot_repl.api.client import CopilotClient
-    from copilot_repl.config import load_config
+    from copilot_repl.config import load_config, request_option, with_request_options
 
     cfg = load_config(
         env=env,
@@ -216,6 +235,9 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
         api_key_env=args.api_key_env,
         allow_insecure=args.allow_insecure,
     )
+    cfg = with_request_options(cfg, dict(request_option(o) for o in args.options))
+    if args.system:
+        cfg = replace(cfg, system=args.system)  # new sessions; launch.py: the one opened
     if args.session:
         from copilot_repl.history.names import validate_name
 

@@ -107,9 +107,9 @@ async def apply_model_options(
     stderr: IO[str],
     name: str | None = None,
 ) -> CopilotSession | None:
-    """Switch the session about to be opened to the model the command line
-    names; returns it if it was opened here."""
-    if not (args.model or args.base_url):
+    """Switch the session about to be opened to the model (and system
+    prompt) the command line names; returns it if it was opened here."""
+    if not (args.model or args.base_url or args.system):
         return None
     target_name = await session_to_open(client, name or args.session)
     if target_name is None:
@@ -120,8 +120,11 @@ async def apply_model_options(
         if name or args.session:
             raise  # asked for by name: its error is the answer
         return None  # the last session does not open: the front end says so, opens another
-    target = wanted_model(client, args, session.model)
+    target = wanted_model(client, args, session.model) if args.model or args.base_url else None
     if target is not None:
         await session.set_model(target)
         stderr.write(f"copilot-repl: {target_name} now uses {session.model}\n")
+    if args.system and args.system != session.system_message:
+        session.set_system(args.system)
+        stderr.write(f"copilot-repl: {target_name} has a new system prompt (-s)\n")
     return session

@@ -36,18 +36,12 @@ def main(
     stderr = stderr or sys.stderr
     env = os.environ if env is None else env
     sub = split_subcommand(argv)
-    if sub is not None and sub[1] == "compare":
-        from copilot_repl.cli.compare import run_compare
-
-        return run_compare(sub, stdout=stdout, stderr=stderr, env=env)
     if sub is not None and sub[1] == "vote":
         from copilot_repl.cli.vote import run_vote
 
         return run_vote(sub, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
     if sub is not None:
-        from copilot_repl.cli.sessions import run_subcommand
-
-        return run_subcommand(sub, stdout=stdout, stderr=stderr, env=env)
+        return _subcommand(sub, stdout=stdout, stderr=stderr, env=env)
     try:
         args = build_parser(stdout).parse_args(argv)
         prompt = prompt_of(args)
@@ -90,6 +84,23 @@ def main(
     except ReplError as exc:
         write_error(stderr, str(exc))
         return 1
+
+
+def _subcommand(
+    sub: tuple[list[str], str, list[str]],
+    *,
+    stdout: IO[str],
+    stderr: IO[str],
+    env: Mapping[str, str],
+) -> int:
+    """Each subcommand of arguments.SUBCOMMANDS, its module imported when used."""
+    if sub[1] == "compare":
+        from copilot_repl.cli.compare import run_compare as run
+    elif sub[1] == "models":
+        from copilot_repl.cli.models import run_models as run
+    else:
+        from copilot_repl.cli.sessions import run_subcommand as run
+    return run(sub, stdout=stdout, stderr=stderr, env=env)
 
 
 async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[str]) -> int:

@@ -51,7 +51,6 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     sub = p.add_subparsers(dest="action", metavar="SUBCOMMAND", parser_class=LineParser)
-    sub.required = True
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
         parents: list[Any] = [common]
@@ -145,11 +144,12 @@ def _parse(head: list[str], rest: list[str], out: IO[str]) -> argparse.Namespace
     before = main_parser(out).parse_args(head)
     if before.prompt or before.prompt_opt or before.files or before.session:
         raise BadUsage("sessions takes no prompt, -f or --session")
-    args = build_parser(out).parse_args(rest)
+    args = build_parser(out).parse_args(rest or ["list"])  # alone: list
     shared = ("json", "model", "base_url", "api_key_env", "data_dir", "config", "allow_insecure")
     for key in shared:  # those the subcommand was not given: from before it
         vars(args).setdefault(key, vars(before)[key])
     args.session = None
+    args.options, args.system = before.options, None
     return args
 
 
