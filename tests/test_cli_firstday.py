@@ -230,3 +230,12 @@ def test_models_subcommand_and_sessions_alone(server: FakeServer, home: Path) ->
     run_cli([*url, "--session", "work", "-p", "hi"])
     r = run_cli([*url, "sessions"])
     assert r.code == 0 and r.out.splitlines()[1].startswith("work ")
+
+
+def test_history_numbers_messages_as_fork_and_switch_take_them(
+    server: FakeServer, home: Path
+) -> None:
+    url = ["--base-url", server.url]
+    r = run_cli(url, "one\ntwo\n:history\n:history 1\n")
+    labels = re.findall(r"^(?:── |=== )?(\d+\. \w+)", r.out, re.M)
+    assert labels == ["1. user", "2. assistant", "3. user", "4. assistant", "4. assistant"]

@@ -182,7 +182,10 @@ class SessionCommands(CommandGroup):
     @command(
         "history",
         usage=":history [N] [--all]",
-        help="show the last N messages (all by default; --all: also those a summary replaced)",
+        help=(
+            "show the last N messages, numbered (all by default; --all: also those a "
+            "summary replaced)"
+        ),
         flags={"--all": "all"},
         switches=("all",),
         nargs=(0, 1),
