@@ -239,3 +239,47 @@ def test_history_numbers_messages_as_fork_and_switch_take_them(
     r = run_cli(url, "one\ntwo\n:history\n:history 1\n")
     labels = re.findall(r"^(?:── |=== )?(\d+\. \w+)", r.out, re.M)
     assert labels == ["1. user", "2. assistant", "3. user", "4. assistant", "4. assistant"]
+
+
+# -- copilot-repl completion bash|zsh|fish ----------------------------------------------
+def complete_in_bash(server: FakeServer, home: Path, words: list[str]) -> list[str]:
+    """What bash offers for ``words`` (the last one being completed)."""
+    import shlex
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    script = run_proc(["completion", "bash"]).out
+    line = " ".join(shlex.quote(w) for w in words)
+    prog = (
+        f'copilot-repl() {{ "{sys.executable}" -m copilot_repl --base-url {server.url} "$@"; }}\n'
+        f"{script}\n"
+        f"COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}\n"
+        '_copilot_repl; printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    env = {"PATH": "/usr/bin:/bin", "COPILOT_REPL_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(["bash", "-c", prog], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+def test_completion_scripts_complete_options_subcommands_sessions_models(
+    server: FakeServer, home: Path
+) -> None:
+    run_cli(["--base-url", server.url, "--session", "work", "-p", "hi"])
+    assert complete_in_bash(server, home, ["copilot-repl", "--ses"]) == ["--session"]
+    assert complete_in_bash(server, home, ["copilot-repl", "--session", "w"]) == ["work"]
+    assert complete_in_bash(server, home, ["copilot-repl", "co"]) == ["compare", "completion"]
+    assert complete_in_bash(server, home, ["copilot-repl", "sessions", "re"]) == [
+        "restore",
+        "rename",
+    ]
+    assert complete_in_bash(server, home, ["copilot-repl", "sessions", "show", ""]) == ["work"]
+    assert "openai:gpt-4o-mini" in complete_in_bash(server, home, ["copilot-repl", "-m", "op"])
+    fish = run_proc(["completion", "fish"])
+    assert fish.code == 0 and "complete -c copilot-repl -l session -x" in fish.out
+    zsh = run_proc(["completion", "zsh"])
+    assert zsh.out.startswith("autoload -U +X bashcompinit && bashcompinit\n")
+    r = run_proc(["completion"])
+    assert r.code == 2 and "give the shell" in r.err

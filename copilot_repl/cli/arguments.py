@@ -28,6 +28,7 @@ SUBCOMMANDS = {
         "vote on blind comparisons: the queue, one pair at a time",
     ),
     "models": ("[PROVIDER]", "list the models a provider offers"),
+    "completion": ("bash|zsh|fish", "print a completion script for that shell"),
 }
 
 

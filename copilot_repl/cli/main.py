@@ -98,6 +98,8 @@ def _subcommand(
         from copilot_repl.cli.compare import run_compare as run
     elif sub[1] == "models":
         from copilot_repl.cli.models import run_models as run
+    elif sub[1] == "completion":
+        from copilot_repl.cli.completion import run_completion as run
     else:
         from copilot_repl.cli.sessions import run_subcommand as run
     return run(sub, stdout=stdout, stderr=stderr, env=env)
