@@ -283,3 +283,34 @@ def test_completion_scripts_complete_options_subcommands_sessions_models(
     assert zsh.out.startswith("autoload -U +X bashcompinit && bashcompinit\n")
     r = run_proc(["completion"])
     assert r.code == 2 and "give the shell" in r.err
+
+
+# -- [roles.NAME]: --role for one-shots, :new NAME --role R --------------------------
+ROLES = """
+[roles.terse]
+system = "Answer in one line."
+model = "echo"
+params = { temperature = 0 }
+"""
+
+
+def test_roles_for_one_shots_and_new_sessions(server: FakeServer, home: Path) -> None:
+    write_config(home, ROLES)
+    url = ["--base-url", server.url]
+    r = run_cli([*url, "--role", "terse", "-p", "hi"])
+    assert (r.code, r.out) == (0, "echo: hi\n"), r.err
+    body = server.requests[-1]["body"]
+    assert (body["model"], body["temperature"]) == ("echo", 0)
+    assert body["messages"][0] == {"role": "system", "content": "Answer in one line."}
+    r = run_cli([*url, "--role", "terse", "-m", "slow", "-s", "mine", "-p", "hi"])
+    body = server.requests[-1]["body"]
+    assert (body["model"], body["messages"][0]["content"]) == ("slow", "mine")  # flags win
+    r = run_cli(url, ":new rev --role terse\nhello\n:system\n")
+    assert r.code == 0, r.err
+    assert "created rev (openai:echo, role terse)" in r.err
+    assert "Answer in one line." in r.out
+    r = run_cli([*url, "--role", "nope", "-p", "hi"])
+    assert r.code == 2 and "unknown role 'nope' (known: terse)" in r.err
+    write_config(home, "[roles.bad]\nsytem = 'x'\n")
+    r = run_cli([*url, "-p", "hi"])
+    assert r.code == 2 and "unknown role setting 'sytem'; did you mean 'system'?" in r.err

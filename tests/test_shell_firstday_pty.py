@@ -71,3 +71,20 @@ def test_resume_without_a_name_offers_a_list_with_previews(server: FakeServer, h
         assert term.exit_status() == 0
     finally:
         child.close(force=True)
+
+
+def test_vi_editing_mode_shows_the_mode_in_the_toolbar(launch: Launch, home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text('editing_mode = "vi"\n')
+    term = launch()
+    term.expect(r"-- INSERT --")
+    term.send("hello wrold")
+    term.send("\x1b")  # Esc: normal mode
+    term.expect(r"NORMAL")
+    term.send("bcwworld")  # back a word, change it
+    term.expect(r"INSERT")
+    term.send("\x1b")
+    term.expect(r"NORMAL")  # (Esc then Enter at once would be Alt-Enter)
+    term.send("\r")
+    term.expect(r"echo: hello world")
+    term.expect(r"INSERT")  # each new line starts in insert mode

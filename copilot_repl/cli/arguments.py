@@ -163,6 +163,11 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
         help="system prompt for new sessions and for the session opened",
     )
     p.add_argument(
+        "--role",
+        metavar="ROLE",
+        help="[roles.ROLE] of the config: its model, system prompt and params",
+    )
+    p.add_argument(
         "-o",
         "--option",
         dest="options",
@@ -181,7 +186,7 @@ def split_subcommand(argv: Sequence[str]) -> tuple[list[str], str, list[str]] | 
     argument is a subcommand name; None otherwise (``-p`` given, ``--`` first)."""
     takes_value = {"--session", "--model", "--base-url", "--api-key-env", "--data-dir"}
     takes_value |= {"--config", "-p", "--prompt", "-f", "--file", "-r", "--resume", "-m"}
-    takes_value |= {"-s", "--system", "-o", "--option"}
+    takes_value |= {"-s", "--system", "-o", "--option", "--role"}
     i = 0
     while i < len(argv):
         tok = argv[i]
@@ -236,6 +241,13 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
         api_key_env=args.api_key_env,
         allow_insecure=args.allow_insecure,
     )
+    if args.role:  # as if its model (-m), system prompt (-s) and params (-o) were given
+        role = cfg.role(args.role)
+        cfg = with_request_options(cfg, role.params)
+        if role.model and not args.model:
+            args.model = role.model
+            cfg = replace(cfg, model=cfg.resolve_model(role.model), discover_model=False)
+        args.system = args.system or role.system or None
     cfg = with_request_options(cfg, dict(request_option(o) for o in args.options))
     if args.system:
         cfg = replace(cfg, system=args.system)  # new sessions; launch.py: the one opened

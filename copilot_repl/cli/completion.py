@@ -70,7 +70,7 @@ def run_completion(
 def _words(args: argparse.Namespace, env: Mapping[str, str]) -> list[str]:
     from copilot_repl.cli.arguments import make_client
 
-    args.session, args.options, args.system = None, [], None
+    args.session, args.options, args.system, args.role = None, [], None, None
     client = make_client(args, env)
     if args.list == "sessions":
         return sorted(client.store.names())

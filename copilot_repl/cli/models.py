@@ -44,7 +44,7 @@ def run_models(
     head, _, rest = sub
     try:
         args = build_parser(stdout).parse_args([*head, *rest])
-        args.session, args.options, args.system = None, [], None
+        args.session, args.options, args.system, args.role = None, [], None, None
         client = make_client(args, env)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)

@@ -149,7 +149,7 @@ def _parse(head: list[str], rest: list[str], out: IO[str]) -> argparse.Namespace
     for key in shared:  # those the subcommand was not given: from before it
         vars(args).setdefault(key, vars(before)[key])
     args.session = None
-    args.options, args.system = before.options, None
+    args.options, args.system, args.role = before.options, None, None
     return args
 
 

@@ -96,6 +96,7 @@ class Shell:
         history = FileHistory(str(path)) if path is not None else InMemoryHistory()
         show_bidi_controls()
         return PromptSession(
+            vi_mode=self.repl.client.config.editing_mode == "vi",
             history=history,
             completer=make_completer(self._sources),  # type: ignore[arg-type]
             complete_while_typing=False,
@@ -125,7 +126,19 @@ class Shell:
             if waiting:
                 queued[name] = len(waiting)
         width = self.session.output.get_size().columns
-        return toolbar_fragments(states, self.repl.current_name, width, queued)
+        mode = self._vi_mode()
+        bar = toolbar_fragments(states, self.repl.current_name, width - len(mode), queued)
+        return [("class:toolbar.mode", mode), *bar] if mode else bar
+
+    def _vi_mode(self) -> str:
+        """``editing_mode = "vi"``: the mode, as vi shows it ("" in emacs mode)."""
+        if self.repl.client.config.editing_mode != "vi":
+            return ""
+        from prompt_toolkit.key_binding.vi_state import InputMode
+
+        names = {InputMode.NAVIGATION: "NORMAL", InputMode.REPLACE: "REPLACE"}
+        mode = names.get(self.session.app.vi_state.input_mode, "INSERT")
+        return f"-- {mode} -- "
 
     def _sources(self) -> Sources:
         cfg = self.repl.client.config

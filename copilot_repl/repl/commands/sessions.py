@@ -29,23 +29,42 @@ from copilot_repl.repl.wording import count
 class SessionCommands(CommandGroup):
     @command(
         "new",
-        usage=":new [NAME] [--model M] [--system TEXT]",
-        help="create a session and switch to it (no name: a free one is picked)",
+        usage=":new [NAME] [--model M] [--system TEXT] [--role R]",
+        help=(
+            "create a session and switch to it (no name: a free one is picked; --role: "
+            "the model and system prompt of [roles.R] in the config)"
+        ),
         complete="model",
-        flags={"--model": "model", "-m": "model", "--system": "system", "-s": "system"},
+        flags={
+            "--model": "model",
+            "-m": "model",
+            "--system": "system",
+            "-s": "system",
+            "--role": "role",
+        },
         nargs=(0, 1),
     )
     async def new(self, a: Args) -> None:
         opts: dict[str, str] = {}
         if a.positional:
             opts["session_id"] = a.positional[0]
-        if "model" in a.flags:
-            opts["model"] = a.flags["model"]
-        if "system" in a.flags:
-            opts["system_message"] = a.flags["system"]
+        role = self.client.config.role(a.flags["role"]) if "role" in a.flags else None
+        model = a.flags.get("model") or (role.model if role else "")
+        system = a.flags.get("system") or (role.system if role else "")
+        if model:
+            opts["model"] = model
+        if system:
+            opts["system_message"] = system
         session = await self.client.create_session(opts)
         await self.repl.switch_to(session)
-        self.out.note(f"created {session.session_id} ({session.model})")
+        as_role = f", role {role.name}" if role else ""
+        self.out.note(f"created {session.session_id} ({session.model}{as_role})")
+        if role and role.params:
+            keys = ", ".join(role.params)
+            self.out.status(
+                f"role {role.name}'s params ({keys}) apply to one-shots (--role); "
+                "here the provider's params do"
+            )
 
     @command(
         "switch",
