@@ -314,3 +314,19 @@ def test_roles_for_one_shots_and_new_sessions(server: FakeServer, home: Path) ->
     write_config(home, "[roles.bad]\nsytem = 'x'\n")
     r = run_cli([*url, "-p", "hi"])
     assert r.code == 2 and "unknown role setting 'sytem'; did you mean 'system'?" in r.err
+
+
+# -- 14 (part): tok/s only when meaningful ----------------------------------------------
+def test_tok_s_is_shown_only_when_meaningful(
+    server: FakeServer, home: Path, tmp_path: Path
+) -> None:
+    prompts = tmp_path / "p.txt"
+    words = " ".join(f"w{i}" for i in range(30))
+    prompts.write_text(f"hi\n{words} #delay=0.02\n")
+    url = ["--base-url", server.url]
+    r = run_cli([*url, "compare", "--models", "echo", "--prompts", str(prompts), "--json"])
+    assert r.code == 0, r.err
+    tiny, longer = [line for line in r.err.splitlines() if "· prompt " in line]
+    assert "tok/s" not in tiny  # 3 tokens at once: no rate worth a number
+    rate = re.search(r"(\d+) tok/s", longer)
+    assert rate and 10 <= int(rate.group(1)) <= 200, longer  # ~50 a second, as sent
