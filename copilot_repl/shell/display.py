@@ -320,8 +320,8 @@ class ShellOutput:
         out: list[Any] = []
         for session, turn in shown:
             out.append(self._header(session, turn))
-            if each:
-                out.append(_NewestRows(turn, each, self.plain))
+            if each:  # ending with a newline: the next header starts a row
+                out.append(_NewestRows(turn, each, self.plain, end=True))
         if len(shown) < n:
             out.append(self._line(f"… and {n - len(shown)} more", "dim"))
         return out
@@ -374,10 +374,11 @@ class _NewestRows:
     it is given; only the end of the text is rendered, so the cost of a frame
     does not grow with the reply."""
 
-    def __init__(self, turn: Turn, rows: int, plain: bool) -> None:
+    def __init__(self, turn: Turn, rows: int, plain: bool, *, end: bool = False) -> None:
         self.turn = turn
         self.rows = rows
         self.plain = plain
+        self.end = end  # a newline after the last row (stacked under a header)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.text import Text
@@ -391,7 +392,7 @@ class _NewestRows:
         rows = render_rows(console, view, width)
         if turn.error:
             rows += render_rows(console, Text(f"error: {one_line(turn.error)}", "red"), width)
-        yield Rows(rows[-self.rows :])
+        yield Rows(rows[-self.rows :], end=self.end)
 
 
 async def _all_ended(turns: list[Turn]) -> None:
