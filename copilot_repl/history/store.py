@@ -105,6 +105,7 @@ class Store:
         # One line each, reported once per process: the front end shows them.
         self.warnings: list[str] = []
         self._reported: set[str] = set()
+        self._origins: dict[str, str] = {}  # name -> what made it ("" : a person)
 
     def take_warnings(self) -> list[str]:
         """Warnings collected so far (stray files, open data dir), emptied."""
@@ -242,12 +243,18 @@ class Store:
 
     def listed(self, also: str | None = None) -> list[str]:
         """The names Tab, the toolbar and ``:ls`` show: all but what one-shots
-        and comparisons made (``also``: shown anyway, the current session)."""
-        return [s.name for s in self.summaries() if not s.origin or s.name == also]
+        and comparisons made (``also``: shown anyway, the current session).
+        A session's origin never changes, so it is looked up once per name:
+        the toolbar calls this at every redraw."""
+        names = self.names()
+        if any(n not in self._origins for n in names):
+            self._origins.update((s.name, s.origin) for s in self.summaries())
+        return [n for n in names if not self._origins.get(n) or n == also]
 
     def mark_origin(self, name: str, origin: str) -> None:
         """Record what made session ``name`` (see ``listed``)."""
         self.append(name, {"t": "meta", "origin": origin})
+        self._origins[name] = origin
 
     def _summary(self, name: str, hit: Any) -> tuple[Summary | None, list[int] | None]:
         """The summary, and its cache key if it may be cached (no reply is
