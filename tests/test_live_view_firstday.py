@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 import test_live_view
+from fakeserver import FakeServer, Reply
 from test_live_view import Screen, words
 
 pyte = pytest.importorskip("pyte")
@@ -60,3 +61,54 @@ def test_stacked_all_over_five_sessions_shows_every_header_while_streaming(
     assert [h.split("── ")[1].split()[0] for h in headers] == ["main", "s2", "s3", "s4", "s5"]
     assert all(h.startswith("── ") for h in headers), headers
     screen.prompt("s5")
+
+
+def tall_prompt(n: int) -> str:
+    """``n`` words of 8 columns each, after 6 columns of lead: behind the
+    26-column prompt of main every word starts at a multiple of 8, so a
+    terminal 80 wide never cuts one in two."""
+    return "lead: " + " ".join(f"q{i:06d}" for i in range(n))
+
+
+@pytest.mark.parametrize("rows", [16, 20, 30])
+def test_a_prompt_taller_than_the_screen_is_in_the_scrollback_once(
+    term: Callable[[int, int], Screen], server: FakeServer, rows: int
+) -> None:
+    """2: at 80xROWS a typed prompt of more rows than the screen: the
+    scrollback must hold the prompt line and every word of it once."""
+    screen = term(rows, 80)
+    n = 10 * (rows + 4)  # ten words a row: taller than the screen
+    server.queue(Reply(text="the end"))
+    screen.line(tall_prompt(n))
+    screen.shown(r"the end")
+    screen.prompt()
+    text = screen.transcript()
+    assert text.count("main openai:gpt-4o-mini › lead: q000000") == 1, text
+    seen = re.findall(r"q\d{6}", text)
+    twice = sorted({w for w in seen if seen.count(w) > 1})
+    missing = [f"q{i:06d}" for i in range(n) if f"q{i:06d}" not in seen]
+    assert not twice and not missing, f"twice: {twice[:5]}…, missing: {missing[:5]}…"
+
+
+def test_a_queued_prompt_is_shown_as_typed_above_its_reply(
+    term: Callable[[int, int], Screen],
+) -> None:
+    """6: a prompt typed while a reply streams had no prompt line above its
+    reply, a ``── main · streaming`` header stayed in the scrollback, and
+    ``queued for main…`` landed between the first prompt and its reply.
+    5: a command typed ahead was echoed without the model."""
+    screen = term(30, 100)
+    screen.line("#delay=0.03 " + words(60, "a"))
+    screen.wait(lambda: "a10" in screen.display, "the reply streaming")
+    screen.child.send("typed meanwhile\r")
+    screen.child.send(":ls\r")
+    screen.wait(lambda: "echo: typed meanwhile" in screen.display, "the queued reply")
+    screen.shown(r"\* +main")
+    screen.prompt()
+    t = screen.transcript()
+    assert "── main" not in t
+    assert t.count("main openai:gpt-4o-mini › typed meanwhile") == 1
+    assert t.count("main openai:gpt-4o-mini › :ls") == 1
+    order = ["echo: a0", "queued for main", "› typed meanwhile", "echo: typed meanwhile", "› :ls"]
+    at = [t.index(x) for x in order]
+    assert at == sorted(at), t

@@ -60,6 +60,7 @@ class ShellOutput:
         self._to_background: asyncio.Event | None = None
         self._plain_stream: PlainStream | None = None  # a plain reply being shown
         self._held: list[tuple[Any, ...]] | None = None  # lines said after the reply ended
+        self.introduced: set[str] = set()  # turns whose prompt line was just printed
         from copilot_repl.repl.masks import Masks
 
         self.masks = Masks()  # the Repl's, given at start: blind sessions' models hidden
@@ -194,7 +195,9 @@ class ShellOutput:
         return True
 
     async def follow(self, session: CopilotSession, turn: Turn) -> str:
-        if turn.state == "streaming":  # joined midway (a switch): say whose text this is
+        if turn.rid in self.introduced:
+            self.introduced.discard(turn.rid)  # its prompt line says whose text this is
+        elif turn.state == "streaming":  # joined midway (a switch): say whose text this is
             self._print(self._styled(f"── {self._who(session, turn)} · streaming", "bold"))
         if self.plain:
             stream: Any = stream_for(self.console, plain=True)

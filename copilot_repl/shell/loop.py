@@ -85,6 +85,7 @@ class Shell:
         self._typed: list[Turn] = []  # prompts typed ahead: shown when their turn comes
         self._reader: Any = None  # the callback reading keys ahead, while one is set
         self._tasks: set[asyncio.Task[None]] = set()
+        self._after_line: list[str] = []  # notices said once the line running ends
 
     def _prompt_session(self, input: Any, output: Any) -> PromptSession[str]:
         from prompt_toolkit import PromptSession
@@ -110,6 +111,9 @@ class Shell:
             output=output,
             enable_history_search=False,
             enable_open_in_editor=True,  # Ctrl-X Ctrl-E
+            # the line taken is printed again by _echo: a prompt taller than the
+            # screen is only partly drawn, and the scrollback must hold it whole
+            erase_when_done=True,
         )
 
     # -- what the prompt shows ------------------------------------------
@@ -201,20 +205,38 @@ class Shell:
         if self._held:
             text = self._held.pop(0)
             if text is not None:
-                self.out.status(f"{self.repl.current_name} › {text}")
+                self._echo(text)  # as if typed at the prompt now
             return text
         default, self._partial = self._partial, ""
         while True:
             try:
                 message = cast(Any, self._message)
-                return await self.session.prompt_async(
+                text = await self.session.prompt_async(
                     message, handle_sigint=False, default=default
                 )
+                self._echo(text)
+                return text
             except KeyboardInterrupt:
                 default = ""
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
                 return None
+
+    def _echo(self, text: str, session: CopilotSession | None = None) -> None:
+        """The prompt (of ``session``, default the current one) and the line
+        taken, printed once into the scrollback, the terminal wrapping it
+        (whatever its height)."""
+        from prompt_toolkit import print_formatted_text
+        from prompt_toolkit.formatted_text import FormattedText
+
+        line = FormattedText([*prompt_fragments(self.repl, session), ("", text)])
+        print_formatted_text(
+            line,
+            style=self.session.style,
+            output=self.session.output,
+            color_depth=self.session.color_depth,
+            include_default_pygments_style=False,
+        )
 
     async def _run_line(self, text: str) -> None:
         line = parse_line(text)
@@ -243,6 +265,9 @@ class Shell:
         finally:
             self.busy = None
             self._line = None
+            said, self._after_line = self._after_line, []
+            for text in said:
+                self.out.status(text)
 
     def _stopped(self) -> str:
         """What Ctrl-C (or Ctrl-Z) on a line that was not showing a reply did."""
@@ -279,7 +304,11 @@ class Shell:
         waiting = [t for t in session.pending if not t.cancelled]
         where = f"#{len(waiting)} in line" if turn in waiting else "next"
         how = "" if follow else " (in the background)"
-        self.out.status(f"queued for {session.session_id}{how}, {where}: {excerpt(text, 60)}")
+        said = f"queued for {session.session_id}{how}, {where}: {excerpt(text, 60)}"
+        if follow and self.busy is not None:
+            self._after_line.append(said)  # not between the reply shown and its prompt
+        else:
+            self.out.status(said)
         if follow:
             self._typed.append(turn)
 
@@ -298,6 +327,9 @@ class Shell:
                 self._typed.pop(0)
                 continue
             now = session.turn if session.turn is not None and session.turn.running else turn
+            if now is turn:  # its prompt line above its reply, as if typed now
+                self._echo(turn.prompt, session)
+                self.out.introduced.add(turn.rid)
             await self._run(self.repl.follow(session, now), None)
             if now.running:  # sent to the background
                 self._typed.clear()
@@ -419,9 +451,9 @@ def warm_imports() -> None:
     import rich.markdown  # noqa: F401
 
 
-def prompt_fragments(repl: Repl) -> list[tuple[str, str]]:
-    """The prompt: the current session and its model."""
-    s = repl.session
+def prompt_fragments(repl: Repl, session: CopilotSession | None = None) -> list[tuple[str, str]]:
+    """The prompt: the current session (or ``session``) and its model."""
+    s = session or repl.session
     if s is None:
         return [("", "> ")]
     return [
