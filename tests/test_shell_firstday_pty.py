@@ -13,7 +13,7 @@ import pytest
 import test_shell_pty
 from conftest import ROOT, run_cli
 from fakeserver import FakeServer
-from test_shell_pty import CTRL_D, GUARD, Launch, Term, slow
+from test_shell_pty import CTRL_D, GUARD, TAB, Launch, Term, slow
 
 launch = test_shell_pty.launch  # the fixture: copilot-repl in a pseudo-terminal
 
@@ -88,3 +88,34 @@ def test_vi_editing_mode_shows_the_mode_in_the_toolbar(launch: Launch, home: Pat
     term.send("\r")
     term.expect(r"echo: hello world")
     term.expect(r"INSERT")  # each new line starts in insert mode
+
+
+def test_keys_typed_during_a_reply_are_not_run_later_unseen(launch: Launch) -> None:
+    """7: Tab typed during a foreground reply switched sessions seconds
+    later; Ctrl-D quit without asking once the queue drained; :jobs ran
+    after the queued reply and reported nothing."""
+    term = launch()
+    term.line(":new other")
+    term.prompt("other")
+    term.send(TAB)
+    term.prompt("main")
+    term.line(slow(40, 0.03))
+    term.expect(r"w5 ")
+    term.send(TAB)
+    term.expect(r"Tab pressed during the reply: not run")
+    term.prompt("main")  # still main: no switch
+    term.line(slow(30, 0.03, word="x"))
+    term.expect(r"x3 ")
+    term.send("queued one\r")
+    term.send(":jobs\r")
+    term.expect(r"main openai:\S+ › :jobs")
+    term.expect(r"main .*(streaming|queued)")  # :jobs sees what is still to come
+    term.expect(r"echo: queued one")
+    term.prompt("main")
+    term.line(slow(20, 0.03, word="y"))
+    term.expect(r"y3 ")
+    term.send(CTRL_D)
+    term.expect(r"Ctrl-D was pressed during the reply; quit\? \[y/N\]")
+    term.line("n")
+    term.prompt("main")
+    assert term.child.isalive()

@@ -30,7 +30,7 @@ from copilot_repl.shell.keys import build_key_bindings
 from copilot_repl.shell.markdown_stream import make_console
 from copilot_repl.shell.terminal import TerminalOutput
 from copilot_repl.shell.toolbar import toolbar_fragments
-from copilot_repl.shell.tty import echo_on, no_echo
+from copilot_repl.shell.tty import echo_on, no_echo, pending_input
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -86,6 +86,7 @@ class Shell:
         self._reader: Any = None  # the callback reading keys ahead, while one is set
         self._tasks: set[asyncio.Task[None]] = set()
         self._after_line: list[str] = []  # notices said once the line running ends
+        self._quit_over_reply = False  # Ctrl-D was typed while a reply streamed
 
     def _prompt_session(self, input: Any, output: Any) -> PromptSession[str]:
         from prompt_toolkit import PromptSession
@@ -188,11 +189,14 @@ class Shell:
         try:
             while not self.repl.quitting:
                 text = await self._read()
+                typed = False
                 if text is None:
                     self.repl.quitting = True
+                    # Ctrl-D typed during a reply: asked, not obeyed unseen when it ends
+                    typed, self._quit_over_reply = self._quit_over_reply, False
                 else:
                     await self._run_line(text)
-                if self.repl.quitting and not await self._confirm_quit():
+                if self.repl.quitting and not await self._confirm_quit(typed_ahead=typed):
                     self.repl.quitting = False
         finally:
             loop.remove_signal_handler(signal.SIGINT)
@@ -247,7 +251,8 @@ class Shell:
             await self._run(self._queue(session, line.args), line)
         else:
             await self._run(self.repl.handle(text), line)
-        await self._follow_typed()
+        if not self._held:  # lines typed ahead run first (:jobs sees the queue)
+            await self._follow_typed()
 
     async def _run(self, work: Any, line: Line | None) -> None:
         """Run ``work`` (a coroutine) as the busy line: Ctrl-C and Ctrl-Z
@@ -373,7 +378,16 @@ class Shell:
         finally:
             if self._reader is not None:
                 loop.remove_reader(fd)
+                if not pipe:
+                    self._unfinished(pending_input(fd).decode("utf-8", "replace"))
             self._reader = None
+
+    def _unfinished(self, keys: str) -> None:
+        """Keys typed during the line without Enter: kept as the start of the
+        next prompt; a Tab among them is not run later, and says so."""
+        if "\t" in keys:
+            self.out.status("Tab pressed during the reply: not run (at the prompt it switches)")
+        self._keys(keys.replace("\t", ""))
 
     def _keys_fd(self) -> int | None:
         try:
@@ -411,6 +425,7 @@ class Shell:
                 self._partial = ""
             elif ch == "\x04" and not self._partial:  # Ctrl-D: quit, once the line ends
                 self._held.append(None)
+                self._quit_over_reply |= any(t.running for t in self.repl.turns())
             elif ch == "\x1b" or ch >= " " or ch == "\t":
                 self._partial += ch
 
@@ -432,11 +447,13 @@ class Shell:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _confirm_quit(self) -> bool:
+    async def _confirm_quit(self, *, typed_ahead: bool = False) -> bool:
         # an ended turn stays the session's until its queue moves on: not asked about
         live = (TurnState.QUEUED, TurnState.STREAMING)
         turns = [t for t in self.repl.turns() if not t.cancelled and t.state in live]
         if not turns:
+            if typed_ahead:
+                return await self.out.confirm("Ctrl-D was pressed during the reply; quit? [y/N] ")
             return True
         what = "1 reply is" if len(turns) == 1 else f"{len(turns)} replies are"
         return await self.out.confirm(f"{what} still streaming; quit and cancel? [y/N] ")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -61,3 +63,33 @@ def echo_on(stream: IO[Any] | None) -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, old)
+
+
+def pending_input(fd: int) -> bytes:
+    """What was typed on terminal ``fd`` without Enter (a cooked terminal
+    holds it back): read at once, in non-canonical mode, so the next prompt
+    does not run it as keys (b"" if not a terminal)."""
+    try:
+        import termios
+    except ImportError:
+        return b""
+    try:
+        old = termios.tcgetattr(fd)
+    except (termios.error, OSError):
+        return b""
+    new = list(old)
+    new[3] &= ~termios.ICANON
+    cc = list(new[6])
+    cc[termios.VMIN], cc[termios.VTIME] = 0, 0
+    new[6] = cc
+    chunks = []
+    try:
+        termios.tcsetattr(fd, termios.TCSANOW, new)
+        while data := os.read(fd, 4096):
+            chunks.append(data)
+    except (termios.error, OSError):
+        pass
+    finally:
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(fd, termios.TCSANOW, old)
+    return b"".join(chunks)
