@@ -170,6 +170,7 @@ class Commands:
                 "list": self.do_list,
                 "show": self.do_show,
                 "rm": self.do_rm,
+                "restore": self.do_restore,
                 "rename": self.do_rename,
                 "export": self.do_export,
                 "import": self.do_import,
@@ -273,9 +274,7 @@ class Commands:
             else:
                 self.line(f"deleted {', '.join(names)} for good")
             return 0
-        from copilot_repl.api import library
-
-        trashed = [(name, await library.trash_session(self.client, name)) for name in names]
+        trashed = [(name, await self.client.trash_session(name)) for name in names]
         if self.args.json:
             self.json({"trashed": [{"name": n, "entry": e.id} for n, e in trashed]})
             return 0
