@@ -109,6 +109,7 @@ def test_a_queued_prompt_is_shown_as_typed_above_its_reply(
     assert "── main" not in t
     assert t.count("main openai:gpt-4o-mini › typed meanwhile") == 1
     assert t.count("main openai:gpt-4o-mini › :ls") == 1
-    order = ["echo: a0", "queued for main", "› typed meanwhile", "echo: typed meanwhile", "› :ls"]
+    # the line typed ahead runs first (7), then the queued reply is followed
+    order = ["echo: a0", "queued for main", "› :ls", "› typed meanwhile", "echo: typed meanwhile"]
     at = [t.index(x) for x in order]
     assert at == sorted(at), t
