@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from conftest import Result, run_cli, run_proc
-from fakeserver import FakeServer
+from fakeserver import FakeServer, Reply
 
 from copilot_repl.history.store import Store
 
@@ -330,3 +330,16 @@ def test_tok_s_is_shown_only_when_meaningful(
     assert "tok/s" not in tiny  # 3 tokens at once: no rate worth a number
     rate = re.search(r"(\d+) tok/s", longer)
     assert rate and 10 <= int(rate.group(1)) <= 200, longer  # ~50 a second, as sent
+
+
+def test_copy_code_copies_a_code_block_as_written(server: FakeServer, home: Path) -> None:
+    reply = "Two ways:\n\n```python\nprint(1)\n    indented()\n```\n\nor\n\n~~~sh\necho hi\n~~~\n"
+    server.queue(Reply(text=reply))
+    r = run_cli(["--base-url", server.url], "show me\n:copy code\n")
+    assert r.code == 0, r.err
+    clip = home / "clipboard.txt"
+    assert clip.read_text() == "echo hi\n"
+    assert "copied the last code block of the last reply of main" in r.err
+    r = run_cli(["--base-url", server.url], ":copy code 1\n:copy code 3\n")
+    assert clip.read_text() == "print(1)\n    indented()\n"  # no leading space, no fence
+    assert r.code == 1 and "the last reply of main has 2 code blocks" in r.err
