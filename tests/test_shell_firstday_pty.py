@@ -119,3 +119,17 @@ def test_keys_typed_during_a_reply_are_not_run_later_unseen(launch: Launch) -> N
     term.line("n")
     term.prompt("main")
     assert term.child.isalive()
+
+
+def test_switch_shows_the_last_exchange_of_the_session_it_opens(launch: Launch) -> None:
+    term = launch()
+    term.line("first question")
+    term.expect(r"echo: first question")
+    term.line("where we left off")
+    term.expect(r"echo: where we left off")
+    term.line(":new other")
+    term.prompt("other")
+    term.line(":switch main")
+    term.expect(r"3\. user\s+where we left off\s+.*4\. assistant\s+echo: where we left off")
+    term.prompt("main")
+    assert "first question" not in term.plain[term.plain.rindex(":switch main") :]

@@ -69,16 +69,27 @@ class SessionCommands(CommandGroup):
     @command(
         "switch",
         usage=":switch NAME[@N]",
-        help="switch to a session (@N: show its message N, as :find lists them)",
+        help=(
+            "switch to a session and show its last exchange (@N: its message N, as :find "
+            "lists them)"
+        ),
         aliases=("s",),
         complete="session",
         nargs=(1, 1),
     )
     async def switch(self, a: Args) -> None:
         name, at, n = a.positional[0].partition("@")
-        await self.repl.switch_to(await self._session(name), show=not at)
+        session = await self._session(name)
+        running = session.turn is not None and session.turn.running
+        shown = running or session.session_id in self.repl.unseen  # switch_to shows those
+        await self.repl.switch_to(session, show=not at)
         if at:
             show_around(self.out, self.repl.current, message_number(n))
+        elif not shown and self.out.interactive:
+            msgs = session.messages
+            start = next((i for i in range(len(msgs) - 1, -1, -1) if msgs[i].role == "user"), 0)
+            for i in range(start, len(msgs)):  # where the conversation stands
+                self.out.message(msgs[i].role, msgs[i].content, f"{i + 1}. {msgs[i].role}")
 
     @command("next", help="switch to the next session (Tab on an empty line)", nargs=None)
     async def next(self, args: str) -> None:
