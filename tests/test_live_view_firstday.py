@@ -113,3 +113,18 @@ def test_a_queued_prompt_is_shown_as_typed_above_its_reply(
     order = ["echo: a0", "queued for main", "› :ls", "› typed meanwhile", "echo: typed meanwhile"]
     at = [t.index(x) for x in order]
     assert at == sorted(at), t
+
+
+def test_text_typed_while_a_reply_streams_shows_as_it_is_typed(
+    term: Callable[[int, int], Screen],
+) -> None:
+    """5: keys typed during a reply were invisible until the reply ended."""
+    screen = term(24, 80)
+    screen.line("#delay=0.03 " + words(80, "t"))
+    screen.wait(lambda: "t10" in screen.display, "the reply streaming")
+    screen.child.send("what abou")
+    screen.shown(r"next › what abou")
+    screen.child.send("\x7fut next\r")  # Backspace works; Enter queues it
+    screen.wait(lambda: "echo: what about next" in screen.display, "its reply")
+    screen.prompt()
+    assert screen.transcript().count("main openai:gpt-4o-mini › what about next") == 1

@@ -61,6 +61,7 @@ class ShellOutput:
         self._plain_stream: PlainStream | None = None  # a plain reply being shown
         self._held: list[tuple[Any, ...]] | None = None  # lines said after the reply ended
         self.introduced: set[str] = set()  # turns whose prompt line was just printed
+        self.typing: Callable[[], str] | None = None  # keys typed during a reply, no Enter yet
         from copilot_repl.repl.masks import Masks
 
         self.masks = Masks()  # the Repl's, given at start: blind sessions' models hidden
@@ -160,11 +161,18 @@ class ShellOutput:
 
     # -- the toolbar, while the prompt is not up --------------------------
     def toolbar_line(self) -> RenderableType | None:
-        """The prompt's bottom toolbar as one rich line (None: no prompt)."""
+        """The prompt's bottom toolbar as one rich line (None: no prompt);
+        while keys are typed during a reply, what they make so far."""
         bar = self.prompt.bottom_toolbar if self.prompt is not None else None
         if not callable(bar):
             return None
         from rich.text import Text
+
+        typed = self.typing() if self.typing is not None else ""
+        if typed:  # the line typed ahead, shown as it is typed (Enter queues it)
+            shown = clean(typed.replace("\n", " ⏎ "))[-max(self.console.width - 10, 10) :]
+            label, cursor = ("next › ", "▏") if not self.plain else ("next > ", "")
+            return Text.assemble((label, "dim"), shown, (cursor, "dim"), no_wrap=True, end="")
 
         try:
             fragments: list[Any] = list(cast(Any, bar)())

@@ -81,6 +81,7 @@ class Shell:
         self._line: Line | None = None  # the line running
         self._stop = ""  # why it was stopped: "interrupt" or "background"
         self._partial = ""  # keys typed ahead, no Enter yet
+        out.typing = lambda: _KEY_SEQUENCE.sub("", self._partial)  # shown under a reply
         self._held: list[str | None] = []  # lines typed ahead, run after (None: Ctrl-D)
         self._typed: list[Turn] = []  # prompts typed ahead: shown when their turn comes
         self._reader: Any = None  # the callback reading keys ahead, while one is set
@@ -383,11 +384,9 @@ class Shell:
             self._reader = None
 
     def _unfinished(self, keys: str) -> None:
-        """Keys typed during the line without Enter: kept as the start of the
-        next prompt; a Tab among them is not run later, and says so."""
-        if "\t" in keys:
-            self.out.status("Tab pressed during the reply: not run (at the prompt it switches)")
-        self._keys(keys.replace("\t", ""))
+        """Keys a terminal still held when the line ended: taken as typed
+        (a Tab is not run later, and says so; the rest starts the next prompt)."""
+        self._keys(keys)
 
     def _keys_fd(self) -> int | None:
         try:
@@ -419,6 +418,8 @@ class Shell:
                     continue
                 line, self._partial = _KEY_SEQUENCE.sub("", self._partial), ""
                 self._typed_ahead(line)
+            elif ch == "\t":
+                self.out.status("Tab pressed during the reply: not run (at the prompt it switches)")
             elif ch in "\x7f\x08":
                 self._partial = self._partial[:-1]
             elif ch == "\x15":  # Ctrl-U
@@ -426,7 +427,7 @@ class Shell:
             elif ch == "\x04" and not self._partial:  # Ctrl-D: quit, once the line ends
                 self._held.append(None)
                 self._quit_over_reply |= any(t.running for t in self.repl.turns())
-            elif ch == "\x1b" or ch >= " " or ch == "\t":
+            elif ch == "\x1b" or ch >= " ":
                 self._partial += ch
 
     def _typed_ahead(self, text: str) -> None:

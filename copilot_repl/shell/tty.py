@@ -12,8 +12,8 @@ from typing import IO, Any
 @contextmanager
 def no_echo(stream: IO[Any] | None) -> Iterator[None]:
     """Stop the terminal echoing keys (and ``^C``/``^Z``) into a streaming
-    reply; signals still work, without flushing output. Does nothing if
-    ``stream`` is not a terminal (or None)."""
+    reply, and hand them over as typed; signals still work, without
+    flushing output. Does nothing if ``stream`` is not a terminal (or None)."""
     try:
         import termios
     except ImportError:
@@ -29,7 +29,12 @@ def no_echo(stream: IO[Any] | None) -> Iterator[None]:
         yield
         return
     new = list(old)
-    new[3] &= ~(termios.ECHO | termios.ECHOCTL)
+    # keys come as typed (the shell shows them under the reply and does the
+    # editing), not a line at a time
+    new[3] &= ~(termios.ECHO | termios.ECHOCTL | termios.ICANON)
+    cc = list(new[6])
+    cc[termios.VMIN], cc[termios.VTIME] = 1, 0
+    new[6] = cc
     # and keep ^C/^Z from discarding output not yet shown: that would cut an
     # escape sequence or a UTF-8 character in half
     new[3] |= termios.NOFLSH
@@ -56,7 +61,7 @@ def echo_on(stream: IO[Any] | None) -> Iterator[None]:
         yield
         return
     new = list(old)
-    new[3] |= termios.ECHO | termios.ECHOCTL
+    new[3] |= termios.ECHO | termios.ECHOCTL | termios.ICANON
     new[3] &= ~termios.NOFLSH
     termios.tcsetattr(fd, termios.TCSANOW, new)
     try:
