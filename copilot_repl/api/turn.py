@@ -361,7 +361,7 @@ def _finish(turn: Turn, save: Save, saver: PartialSaver, event: Callable[..., No
             event(T.SESSION_ERROR, SessionErrorData("persistence", message))
     elif status == MessageStatus.ERROR:
         # no reply to save: a note that the turn failed (`sessions list` says so)
-        with contextlib.suppress(StoreError):
+        with contextlib.suppress(ReplError):  # the disk, or the session deleted
             save({"t": "meta", "failed": turn.error[:500] or "failed"})
     if (text or status == MessageStatus.DONE) and not turn.cancelled:
         # As the SDK: the usage of the model call, then the message; an

@@ -241,6 +241,8 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
         api_key_env=args.api_key_env,
         allow_insecure=args.allow_insecure,
     )
+    for key, none in (("role", None), ("system", None), ("options", [])):
+        vars(args).setdefault(key, none)  # subcommands without these options
     if args.role:  # as if its model (-m), system prompt (-s) and params (-o) were given
         role = cfg.role(args.role)
         cfg = with_request_options(cfg, role.params)
