@@ -234,7 +234,10 @@ class Shell:
         from prompt_toolkit import print_formatted_text
         from prompt_toolkit.formatted_text import FormattedText
 
-        line = FormattedText([*prompt_fragments(self.repl, session), ("", text)])
+        from copilot_repl.sanitize import clean
+
+        # as the prompt line showed it: no control reaches the terminal raw
+        line = FormattedText([*prompt_fragments(self.repl, session), ("", clean(text))])
         print_formatted_text(
             line,
             style=self.session.style,
