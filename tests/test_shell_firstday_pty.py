@@ -133,3 +133,32 @@ def test_switch_shows_the_last_exchange_of_the_session_it_opens(launch: Launch) 
     term.expect(r"3\. user\s+where we left off\s+.*4\. assistant\s+echo: where we left off")
     term.prompt("main")
     assert "first question" not in term.plain[term.plain.rindex(":switch main") :]
+
+
+def test_no_color_keeps_the_markdown_layout_and_drops_the_colour(
+    server: FakeServer, home: Path
+) -> None:
+    import re
+
+    from fakeserver import Reply
+
+    server.queue(Reply(text="# Plan\n\n- first step\n- second step\n\n**done**\n"))
+    env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm-256color", "NO_COLOR": "1"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "copilot_repl", "--base-url", server.url], env=env,
+        cwd=str(ROOT), dimensions=(30, 100), encoding="utf-8", timeout=GUARD,
+    )  # fmt: skip
+    term = Term(child)
+    try:
+        term.prompt("main")
+        term.line("go")
+        term.expect(r"• first step")  # Markdown laid out: a bullet, not "- first step"
+        term.expect(r"done")
+        term.prompt("main")
+        sgr = re.findall(r"\x1b\[([0-9;]*)m", term.raw)
+        params = {int(p) for seq in sgr for p in seq.split(";") if p}
+        colours = {p for p in params if 30 <= p <= 49 or 90 <= p <= 107}
+        assert not colours, sorted(colours)
+        assert "**done**" not in term.plain
+    finally:
+        child.close(force=True)

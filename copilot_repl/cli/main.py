@@ -78,7 +78,7 @@ def main(
 
     try:
         if interactive:
-            plain = args.plain or bool(env.get("NO_COLOR"))
+            plain = args.plain  # NO_COLOR: rich and prompt_toolkit drop the colour only
             return asyncio.run(_shell(client, args, plain, stderr))
         return asyncio.run(_script(client, args, stdin, stdout, stderr))
     except ReplError as exc:

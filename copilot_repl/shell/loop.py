@@ -525,7 +525,8 @@ async def run_shell(
         screen.write("".join(line + "\n" for line in welcome(repl)))  # before rich loads
         screen.flush()
         if input is None and output is None and file is None:  # drawn before prompt_toolkit loads
-            frame = FirstFrame.show(screen, sys.stdin, prompt_fragments(repl), plain=plain)
+            mono = plain or bool(os.environ.get("NO_COLOR"))  # as prompt_toolkit will draw it
+            frame = FirstFrame.show(screen, sys.stdin, prompt_fragments(repl), plain=mono)
         shell = Shell(repl, out, input=input, output=output, plain=plain)
         if frame is not None:
             frame.hand_over()  # prompt_toolkit's first draw replaces it
