@@ -136,7 +136,11 @@ _TOP_KEYS = {
     "auto_compact",
     "summary_model",
     "prices",
+    "editing_mode",
+    "roles",
 }
+EDITING_MODES = ("emacs", "vi")
+_ROLE_KEYS = ("system", "model", "params")
 MAX_SECONDS = 86_400.0
 # Numeric settings: (lowest, highest, an example of the right form).
 _RANGES: dict[str, tuple[float, float, str]] = {
@@ -205,6 +209,17 @@ def _did_you_mean(key: str, known: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True)
+class Role:
+    """``[roles.NAME]``: a system prompt, a model and request params to start
+    a session (or a one-shot) with; each optional."""
+
+    name: str
+    system: str = ""
+    model: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved configuration for one run."""
 
@@ -223,6 +238,15 @@ class Config:
     discover_model: bool = False
     # "provider:model" -> (input, output) in US dollars per million tokens
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    editing_mode: str = "emacs"  # the shell's keys: "emacs" or "vi"
+    roles: Mapping[str, Role] = field(default_factory=dict)  # [roles.NAME]
+
+    def role(self, name: str) -> Role:
+        try:
+            return self.roles[name]
+        except KeyError:
+            known = ", ".join(sorted(self.roles)) or "none; add [roles.NAME] to the config"
+            raise UsageError(f"unknown role {name!r} (known: {known})") from None
 
     def provider(self, name: str) -> ProviderConfig:
         try:
@@ -316,9 +340,14 @@ def load_config(
         **_library_settings(raw, path),
     )
     cfg = replace(cfg, model=_checked_model(cfg, default, path, "model"))
+    named_server = "openai" not in raw.get("providers", {})
+    if base_url and cfg.model.partition(":")[0] != "openai":
+        # an endpoint on the command line wins over the config's model: its
+        # server answers (a bare --model NAME is one of its models)
+        cfg = replace(cfg, model=cfg.resolve_model("openai"), discover_model=named_server)
     if model:
-        cfg = replace(cfg, model=cfg.resolve_model(model))
-    elif openai_url and not raw.get("model") and "openai" not in raw.get("providers", {}):
+        cfg = replace(cfg, model=cfg.resolve_model(model), discover_model=False)
+    elif openai_url and not raw.get("model") and named_server:
         # only a server was named: its own first model beats our guess
         cfg = replace(cfg, discover_model=True)
     return cfg
@@ -357,6 +386,44 @@ def _library_settings(raw: dict[str, Any], path: Path) -> dict[str, Any]:
         out["summary_model"] = raw["summary_model"]
     if "prices" in raw:
         out["prices"] = _parse_prices(raw["prices"], path)
+    if "editing_mode" in raw:
+        if raw["editing_mode"] not in EDITING_MODES:
+            raise ConfigError(
+                f'{_where(path, "editing_mode")}: editing_mode is "emacs" or "vi", '
+                f"not {raw['editing_mode']!r}"
+            )
+        out["editing_mode"] = raw["editing_mode"]
+    if "roles" in raw:
+        out["roles"] = _parse_roles(raw["roles"], path)
+    return out
+
+
+def _parse_roles(raw: Any, path: Path) -> dict[str, Role]:
+    """``[roles.NAME]``: ``system``, ``model``, ``params`` (as a provider's)."""
+    example = '[roles.reviewer]\nsystem = "You review code tersely."\nmodel = "openai:gpt-4o"'
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_where(path, 'roles')}: roles are tables, e.g. {example}")
+    out: dict[str, Role] = {}
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{_where(path, name, 'roles')}: a role is a table, e.g. {example}")
+        for key, value in table.items():
+            if key not in _ROLE_KEYS:
+                raise ConfigError(
+                    f"{_where(path, key, 'roles.' + name)}: unknown role setting {key!r}"
+                    f"{_did_you_mean(key, _ROLE_KEYS)} (a role has {', '.join(_ROLE_KEYS)})"
+                )
+            want: type = dict if key == "params" else str
+            if not isinstance(value, want):
+                raise ConfigError(
+                    f"{_where(path, key, 'roles.' + name)}: {key!r} must be {_expected(want)}"
+                )
+        problem = _params_problem(table.get("params", {}))
+        if problem:
+            raise ConfigError(f"{_where(path, 'params', 'roles.' + name)}: {problem}")
+        out[name] = Role(
+            name, table.get("system", ""), table.get("model", ""), table.get("params", {})
+        )
     return out
 
 
@@ -515,6 +582,36 @@ def _value_problem(key: str, value: Any) -> str:
     if key == "params":
         return _params_problem(value)
     return ""
+
+
+def request_option(text: str) -> tuple[str, Any]:
+    """``-o KEY=VALUE`` as llm spells it: VALUE read as JSON when it is
+    (``0.2``, ``400``, ``true``, ``[1, 2]``), else as a string."""
+    import json
+
+    key, eq, value = text.partition("=")
+    key = key.strip()
+    if not eq or not key:
+        raise UsageError(f"-o takes KEY=VALUE (e.g. -o temperature=0.2), not {text!r}")
+    try:
+        parsed: Any = json.loads(value)
+    except ValueError:
+        parsed = value
+    problem = _params_problem({key: parsed})
+    if problem:
+        raise UsageError(f"-o {text}: {problem}")
+    return key, parsed
+
+
+def with_request_options(cfg: Config, options: Mapping[str, Any]) -> Config:
+    """``cfg`` with ``options`` added to every provider's ``params`` (sent
+    with every request of this run; saved nowhere)."""
+    if not options:
+        return cfg
+    providers = {
+        name: replace(pc, params={**pc.params, **options}) for name, pc in cfg.providers.items()
+    }
+    return replace(cfg, providers=providers)
 
 
 def _params_problem(params: dict[str, Any]) -> str:

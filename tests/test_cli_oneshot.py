@@ -119,8 +119,8 @@ def test_near_miss_of_a_subcommand_is_not_sent(server: FakeServer) -> None:
 def test_help_lists_the_subcommands() -> None:
     r = run_cli(["--help"])
     assert r.code == 0
-    assert "copilot-repl sessions SUBCOMMAND" in r.out
-    assert "sessions list|show|rm|rename|export|import" in r.out
+    assert "copilot-repl SUBCOMMAND" in r.out
+    assert "sessions [list|show|rm|restore|rename|export|import]" in r.out
     assert "-p sessions" in r.out
 
 

@@ -26,9 +26,9 @@ FIXTURES = ROOT / "tests" / "fixtures"
 def sh_block(title: str) -> str:
     text = (ROOT / "README.md").read_text()
     section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
-    match = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert match, title
-    return match.group(1)
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    assert blocks, title
+    return "".join(blocks)
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")

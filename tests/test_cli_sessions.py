@@ -110,7 +110,7 @@ def test_rm_and_rename(server: FakeServer, home: Path) -> None:
     assert json.loads(r.out) == {"renamed": {"from": "other", "to": "renamed"}}
     r = sessions("rename", "main", "renamed")
     assert r.code == 1 and "already exists" in r.err
-    r = sessions("rm", "renamed", "main", "--json")
+    r = sessions("rm", "renamed", "main", "--json", "--purge")
     assert json.loads(r.out) == {"deleted": ["renamed", "main"]}
     assert Store(home).names() == []
     r = sessions("rm")

@@ -88,12 +88,12 @@ def test_compare_command_runs_and_reports(server: FakeServer, tmp_path: Path, ho
     prompts.write_text("one\ntwo\n")
     report = tmp_path / "r.md"
     line = f":compare --models echo,slow --prompts {prompts} --name c1 --report {report}\n"
-    r = run_cli(["--base-url", server.url], stdin=line + ":ls\n")
+    r = run_cli(["--base-url", server.url], stdin=line + ":ls --all\n")
     assert r.code == 0, r.err
     assert "c1: 4 replies to get" in r.err and r.err.count("[c1] openai:") == 4
     assert r.out.splitlines()[0].split()[:3] == ["openai:echo", "2", "0"]
     assert "===" not in r.out  # the replies were shown as progress, not again at the end
-    assert "c1-2-slow" in r.out  # an ordinary session
+    assert "c1-2-slow" in r.out  # an ordinary session (:ls lists it with --all)
     assert "## Prompt 2" in report.read_text()
     again = f":compare --name c1 --report {report}\n"
     r = run_cli(["--base-url", server.url], stdin=again)

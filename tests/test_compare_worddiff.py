@@ -62,3 +62,11 @@ def test_both_texts_come_back(a: str, b: str) -> None:
     assert "".join(tokens(a)) == a
     assert all(p.text for p in pieces)
     assert all(x.tag != y.tag for x, y in zip(pieces, pieces[1:], strict=False))
+
+
+def test_spaced_separates_touching_removed_and_added_words() -> None:
+    from copilot_repl.repl.worddiff import spaced
+
+    shown = spaced(diff("alpha beta", "alpha gamma"))
+    assert "".join(p.text for p in shown) == "alpha beta gamma"
+    assert spaced(diff("a b", "a b")) == diff("a b", "a b")

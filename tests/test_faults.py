@@ -177,7 +177,7 @@ def test_drop_mid_stream_keeps_the_partial_marked(
     assert reply[0] == "assistant" and reply[2] == "interrupted"
     assert reply[1] and r.out == reply[1] + "\n"
     r = run(server, tmp_path, ":history\n")
-    assert "=== assistant [interrupted] ===" in r.out
+    assert "=== 2. assistant [interrupted] ===" in r.out
 
 
 def test_partial_reply_is_sent_back_next_turn(server: FakeServer, tmp_path: Path) -> None:
@@ -363,7 +363,7 @@ def test_kill_9_while_streaming_keeps_earlier_messages_and_the_partial(
     r = run_proc(["--base-url", server.url], ":ls\n:history 1\nnext\n")
     assert r.code == 0, r.err
     assert r.out.split()[:4] == ["*", "main", "openai:gpt-4o-mini", "4"]
-    assert "=== assistant [interrupted] ===\n## Section 1" in r.out
+    assert "=== 4. assistant [interrupted] ===\n## Section 1" in r.out
     assert history(home)[-1] == ("assistant", "echo: next", "done")
 
 

@@ -169,7 +169,7 @@ def test_relaunch_keeps_history_and_reopens_the_last_session(
     assert r.code == 0, r.err
     r = cli(server, ":history\n:ls\n")
     assert r.code == 0, r.err
-    assert r.out.startswith("=== user ===\nhello a\n=== assistant ===\necho: hello a\n")
+    assert r.out.startswith("=== 1. user ===\nhello a\n=== 2. assistant ===\necho: hello a\n")
     rows = {row[1]: row for row in ls_rows(r.out.split("echo: hello a\n", 1)[1])}
     assert rows["a"][0] == "*" and rows["a"][3] == "2"
     assert rows["b"][3] == "2" and rows["main"][3] == "0"
@@ -287,7 +287,7 @@ def test_system(server: FakeServer, home: Path) -> None:
 def test_history_n(server: FakeServer) -> None:
     r = cli(server, "one\ntwo\n")
     r = cli(server, ":history 1\n")
-    assert r.out == "=== assistant ===\necho: two\n"
+    assert r.out == "=== 4. assistant ===\necho: two\n"
 
 
 def test_clear(server: FakeServer, home: Path) -> None:
@@ -337,7 +337,7 @@ def test_help(server: FakeServer) -> None:
     assert r.code == 0, r.err
     for usage in (":new [NAME]", ":switch NAME", ":rm NAME...", ":export [PATH", ":quit"):
         assert usage in r.out
-    assert ":ls [--tree]\n  list sessions" in r.out
+    assert ":ls [--tree] [--all]\n  list sessions" in r.out
     assert ":switch NAME[@N]\n  switch to a session" in r.out
 
 

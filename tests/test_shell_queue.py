@@ -55,8 +55,9 @@ async def test_a_prompt_typed_while_a_reply_streams_is_queued_and_shown_next(
     shell.send(slow(40, word="a") + "\r")
     await until(shell.streaming, "the first reply streaming")
     shell.send("second question\r")
+    await until(lambda: "main ⟳ +1 queued" in shell.toolbar(), "shown queued")
+    # said once the reply shown has ended, not between it and its prompt
     await until(lambda: "queued for main, #1 in line: second question" in shell.text, "echo")
-    assert "main ⟳ +1 queued" in shell.toolbar()
     await until(lambda: "echo: second question" in shell.text, "the second reply, shown")
     await shell.at_prompt()
     assert contents(shell.home, "main") == [

@@ -373,6 +373,7 @@ def test_summaries_of_unchanged_files_come_from_the_cache(tmp_path: Path) -> Non
         "model": "openai:gpt-4o-mini",
         "messages": 1,
         "created": 1000.0,
+        "origin": "",
     }
     assert stat.S_IMODE((tmp_path / "summaries.json").stat().st_mode) == 0o600
     # Same size, same mtime, same inode: the file is not read again.

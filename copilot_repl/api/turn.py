@@ -5,6 +5,7 @@ timer, even when the stream pauses) and at the end, with its figures."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import Callable
@@ -358,6 +359,10 @@ def _finish(turn: Turn, save: Save, saver: PartialSaver, event: Callable[..., No
         except ReplError as exc:  # the disk, or the session deleted by another process
             message = f"{exc}; the reply is kept in memory only (:export PATH saves it elsewhere)"
             event(T.SESSION_ERROR, SessionErrorData("persistence", message))
+    elif status == MessageStatus.ERROR:
+        # no reply to save: a note that the turn failed (`sessions list` says so)
+        with contextlib.suppress(ReplError):  # the disk, or the session deleted
+            save({"t": "meta", "failed": turn.error[:500] or "failed"})
     if (text or status == MessageStatus.DONE) and not turn.cancelled:
         # As the SDK: the usage of the model call, then the message; an
         # aborted turn has neither (its partial text is on disk, marked).

@@ -13,20 +13,34 @@ from typing import IO, Any, NoReturn
 from copilot_repl._version import __version__
 from copilot_repl.errors import BadUsage
 
-# name -> one-line help; `copilot-repl NAME --help` has the details
+# name -> (its arguments, one-line help); `copilot-repl NAME --help` has the details
 SUBCOMMANDS = {
-    "sessions": "list, show, rm, rename, export and import saved sessions",
-    "compare": "send each prompt of a file to each model; a summary per model",
-    "vote": "vote on blind comparisons: the queue, one pair at a time",
+    "sessions": (
+        "[list|show|rm|restore|rename|export|import]",
+        "manage saved sessions (each with --json; alone: list)",
+    ),
+    "compare": (
+        "--models A,B --prompts FILE [--blind]",
+        "send each prompt of a file to each model; a summary per model",
+    ),
+    "vote": (
+        "[[NAME] A|B|tie|bad] [--list]",
+        "vote on blind comparisons: the queue, one pair at a time",
+    ),
+    "models": ("[PROVIDER]", "list the models a provider offers"),
+    "completion": ("bash|zsh|fish", "print a completion script for that shell"),
 }
 
-EPILOG = """\
-subcommands:
-  sessions list|show|rm|rename|export|import   manage saved sessions (each with --json);
-                                                 see copilot-repl sessions --help
-  compare --models A,B --prompts FILE [--blind]  each prompt to each model (see --help)
-  vote [[NAME] A|B|tie|bad] [--list]           vote on blind comparisons (the queue)
 
+def subcommand_lines() -> str:
+    """The subcommands as ``--help`` lists them: every one in SUBCOMMANDS."""
+    lines = ["subcommands (copilot-repl NAME --help for each):"]
+    for name, (args, what) in SUBCOMMANDS.items():
+        lines += [f"  {name} {args}", f"      {what}"]
+    return "\n".join(lines) + "\n"
+
+
+EPILOG = """\
 examples:
   copilot-repl                                   chat (embedded local model if nothing is set up)
   copilot-repl "what is 2+2"                     one prompt, the reply on stdout, then exit
@@ -65,7 +79,7 @@ class LineParser(argparse.ArgumentParser):
 
 def add_global_options(p: argparse.ArgumentParser, *, default: Any = None) -> None:
     """The options every mode takes (data dir, config, providers)."""
-    p.add_argument("--model", metavar="[PROVIDER:]MODEL", default=default, help=(
+    p.add_argument("-m", "--model", metavar="[PROVIDER:]MODEL", default=default, help=(
         "model for new sessions, and for the session opened (it is switched, and says so)"
     ))  # fmt: skip
     p.add_argument(
@@ -96,9 +110,9 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
     p = LineParser(
         out=out or sys.stdout,
         prog="copilot-repl",
-        usage="copilot-repl [options] [PROMPT]\n       copilot-repl sessions SUBCOMMAND ...",
+        usage="copilot-repl [options] [PROMPT]\n       copilot-repl SUBCOMMAND ...",
         description="Juggle several LLM chat sessions in one terminal.",
-        epilog=EPILOG,
+        epilog=subcommand_lines() + "\n" + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # option prefixes would make subcommand detection guesswork
     )
@@ -126,7 +140,42 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
         help="prompts and script mode: every session event as one JSON object a line",
     )
     p.add_argument("--session", metavar="NAME", help="open (or create) this session")
+    p.add_argument(
+        "-c",
+        "--continue",
+        dest="cont",
+        action="store_true",
+        help="continue the most recent session (a one-shot's too)",
+    )
+    p.add_argument(
+        "-r",
+        "--resume",
+        metavar="NAME",
+        nargs="?",
+        const="",
+        help="resume session NAME; without NAME, pick one from a list (on a terminal)",
+    )
     add_global_options(p)
+    p.add_argument(
+        "-s",
+        "--system",
+        metavar="TEXT",
+        help="system prompt for new sessions and for the session opened",
+    )
+    p.add_argument(
+        "--role",
+        metavar="ROLE",
+        help="[roles.ROLE] of the config: its model, system prompt and params",
+    )
+    p.add_argument(
+        "-o",
+        "--option",
+        dest="options",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="a request option sent with every request (-o temperature=0.2 -o max_tokens=400)",
+    )
     p.add_argument("--plain", action="store_true", help="plain text, no colour or Markdown")
     p.add_argument("--version", action="version", version=f"copilot-repl {__version__}")
     return p
@@ -136,7 +185,8 @@ def split_subcommand(argv: Sequence[str]) -> tuple[list[str], str, list[str]] | 
     """``(options before, NAME, arguments after)`` if the first positional
     argument is a subcommand name; None otherwise (``-p`` given, ``--`` first)."""
     takes_value = {"--session", "--model", "--base-url", "--api-key-env", "--data-dir"}
-    takes_value |= {"--config", "-p", "--prompt", "-f", "--file"}
+    takes_value |= {"--config", "-p", "--prompt", "-f", "--file", "-r", "--resume", "-m"}
+    takes_value |= {"-s", "--system", "-o", "--option", "--role"}
     i = 0
     while i < len(argv):
         tok = argv[i]
@@ -177,8 +227,10 @@ def prompt_of(args: argparse.Namespace) -> str | None:
 
 
 def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
+    from dataclasses import replace
+
     from copilot_repl.api.client import CopilotClient
-    from copilot_repl.config import load_config
+    from copilot_repl.config import load_config, request_option, with_request_options
 
     cfg = load_config(
         env=env,
@@ -189,6 +241,18 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
         api_key_env=args.api_key_env,
         allow_insecure=args.allow_insecure,
     )
+    for key, none in (("role", None), ("system", None), ("options", [])):
+        vars(args).setdefault(key, none)  # subcommands without these options
+    if args.role:  # as if its model (-m), system prompt (-s) and params (-o) were given
+        role = cfg.role(args.role)
+        cfg = with_request_options(cfg, role.params)
+        if role.model and not args.model:
+            args.model = role.model
+            cfg = replace(cfg, model=cfg.resolve_model(role.model), discover_model=False)
+        args.system = args.system or role.system or None
+    cfg = with_request_options(cfg, dict(request_option(o) for o in args.options))
+    if args.system:
+        cfg = replace(cfg, system=args.system)  # new sessions; launch.py: the one opened
     if args.session:
         from copilot_repl.history.names import validate_name
 

@@ -93,6 +93,7 @@ def run_compare(
         for name in ("model", "base_url", "api_key_env", "data_dir", "config"):
             vars(args).setdefault(name, None)  # the options compare was not given
         vars(args).setdefault("allow_insecure", False)
+        args.options, args.role = [], None  # the models' own defaults: a fair comparison
         client = make_client(args, env)
         plan = make_plan(client, args)
         check_outputs(args)

@@ -5,13 +5,73 @@ stderr), never silently ignored."""
 from __future__ import annotations
 
 import argparse
-from typing import IO, TYPE_CHECKING
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any
 
-from copilot_repl.errors import ReplError
+from copilot_repl.errors import BadUsage, ReplError, SessionNotFound
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.api.session import CopilotSession
+    from copilot_repl.history.store import Store, Summary
+
+
+def choose_session(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    stdin: IO[Any],
+    stdout: IO[str],
+    *,
+    interactive: bool,
+) -> str | None:
+    """The session ``-c`` (the most recently modified, whatever made it) or
+    ``-r [NAME]`` (NAME, or one picked from a list on a terminal) means."""
+    from copilot_repl.cli.arguments import make_client
+
+    if args.session:
+        raise BadUsage("give --session, -c or -r: one of them")
+    if args.cont and args.resume is not None:
+        raise BadUsage("give -c or -r, not both")
+    store = make_client(args, env).store
+    if args.resume:
+        if not store.exists(args.resume):
+            raise SessionNotFound(f"no session named {args.resume!r} to resume")
+        return str(args.resume)
+    recent = sorted(store.summaries(), key=lambda s: -s.modified)
+    if args.cont:
+        return recent[0].name if recent else None  # none yet: as without -c
+    if not interactive:
+        raise BadUsage("-r without NAME picks from a list on a terminal; give NAME")
+    return pick(store, recent[:PICK], stdin, stdout)
+
+
+PICK = 20  # sessions the -r list offers
+
+
+def pick(store: Store, recent: list[Summary], stdin: IO[Any], stdout: IO[str]) -> str | None:
+    """Number the sessions with a preview of each one's last exchange; read
+    a number or a name (empty: none)."""
+    from copilot_repl.repl.wording import excerpt
+    from copilot_repl.sanitize import clean
+
+    if not recent:
+        stdout.write("no saved sessions yet\n")
+        return None
+    for i, s in enumerate(recent, 1):
+        stdout.write(f"{i:>3}  {clean(s.name)}  {s.model}  {s.messages} msgs\n")
+        for m in store.load(s.name).data.messages[-2:]:
+            mark = "›" if m.role == "user" else "‹"
+            stdout.write(f"       {mark} {clean(excerpt(m.content, 70))}\n")
+    stdout.write("resume which (number or name; Enter: none)? ")
+    stdout.flush()
+    answer = str(stdin.readline()).strip()
+    if not answer:
+        return None
+    if answer.isdigit() and 1 <= int(answer) <= len(recent):
+        return recent[int(answer) - 1].name
+    if store.exists(answer):
+        return answer
+    raise SessionNotFound(f"no session {answer!r} in the list")
 
 
 async def session_to_open(client: CopilotClient, name: str | None) -> str | None:
@@ -47,9 +107,9 @@ async def apply_model_options(
     stderr: IO[str],
     name: str | None = None,
 ) -> CopilotSession | None:
-    """Switch the session about to be opened to the model the command line
-    names; returns it if it was opened here."""
-    if not (args.model or args.base_url):
+    """Switch the session about to be opened to the model (and system
+    prompt) the command line names; returns it if it was opened here."""
+    if not (args.model or args.base_url or args.system):
         return None
     target_name = await session_to_open(client, name or args.session)
     if target_name is None:
@@ -60,8 +120,11 @@ async def apply_model_options(
         if name or args.session:
             raise  # asked for by name: its error is the answer
         return None  # the last session does not open: the front end says so, opens another
-    target = wanted_model(client, args, session.model)
+    target = wanted_model(client, args, session.model) if args.model or args.base_url else None
     if target is not None:
         await session.set_model(target)
         stderr.write(f"copilot-repl: {target_name} now uses {session.model}\n")
+    if args.system and args.system != session.system_message:
+        session.set_system(args.system)
+        stderr.write(f"copilot-repl: {target_name} has a new system prompt (-s)\n")
     return session

@@ -36,18 +36,12 @@ def main(
     stderr = stderr or sys.stderr
     env = os.environ if env is None else env
     sub = split_subcommand(argv)
-    if sub is not None and sub[1] == "compare":
-        from copilot_repl.cli.compare import run_compare
-
-        return run_compare(sub, stdout=stdout, stderr=stderr, env=env)
     if sub is not None and sub[1] == "vote":
         from copilot_repl.cli.vote import run_vote
 
         return run_vote(sub, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
     if sub is not None:
-        from copilot_repl.cli.sessions import run_subcommand
-
-        return run_subcommand(sub, stdout=stdout, stderr=stderr, env=env)
+        return _subcommand(sub, stdout=stdout, stderr=stderr, env=env)
     try:
         args = build_parser(stdout).parse_args(argv)
         prompt = prompt_of(args)
@@ -61,6 +55,16 @@ def main(
         return int(exc.code or 0)
     from copilot_repl.errors import ReplError
 
+    if args.cont or args.resume is not None:
+        from copilot_repl.cli.launch import choose_session
+
+        try:
+            args.session = choose_session(args, env, stdin, stdout, interactive=interactive)
+        except ReplError as exc:
+            stderr.write(f"copilot-repl: error: {exc}\n")
+            return 2
+        if args.session is None and args.resume is not None:
+            return 0  # nothing picked
     if prompt is not None:
         from copilot_repl.cli.oneshot import run_oneshot
 
@@ -74,12 +78,31 @@ def main(
 
     try:
         if interactive:
-            plain = args.plain or bool(env.get("NO_COLOR"))
+            plain = args.plain  # NO_COLOR: rich and prompt_toolkit drop the colour only
             return asyncio.run(_shell(client, args, plain, stderr))
         return asyncio.run(_script(client, args, stdin, stdout, stderr))
     except ReplError as exc:
         write_error(stderr, str(exc))
         return 1
+
+
+def _subcommand(
+    sub: tuple[list[str], str, list[str]],
+    *,
+    stdout: IO[str],
+    stderr: IO[str],
+    env: Mapping[str, str],
+) -> int:
+    """Each subcommand of arguments.SUBCOMMANDS, its module imported when used."""
+    if sub[1] == "compare":
+        from copilot_repl.cli.compare import run_compare as run
+    elif sub[1] == "models":
+        from copilot_repl.cli.models import run_models as run
+    elif sub[1] == "completion":
+        from copilot_repl.cli.completion import run_completion as run
+    else:
+        from copilot_repl.cli.sessions import run_subcommand as run
+    return run(sub, stdout=stdout, stderr=stderr, env=env)
 
 
 async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[str]) -> int:

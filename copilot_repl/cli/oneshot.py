@@ -115,7 +115,7 @@ async def _oneshot(
         await client.start()
         # subscribed from the start: --json shows session.start / resume too
         opts: dict[str, Any] = {"on_event": on_event, "streaming": bool(args.json)}
-        session = await _open(client, args, stderr, opts)
+        session, before = await _open(client, args, stderr, opts)
         for warning in session.warnings:
             out.warn(warning)
         session.warnings.clear()
@@ -125,29 +125,39 @@ async def _oneshot(
             await turn.wait()
         else:
             await out.follow(session, turn)
-        return 0 if turn.state == "done" else 1
+        if turn.state == "done":
+            return 0
+        if before is not None and not turn.text:
+            # the switch --model asked for did not get a reply: it is not kept
+            name, tried = session.session_id, session.model
+            await session.set_model(before)
+            stderr.write(f"copilot-repl: {name} stays on {before} (the turn on {tried} failed)\n")
+        return 1
     finally:
         await client.stop()
 
 
 async def _open(
     client: CopilotClient, args: argparse.Namespace, stderr: IO[str], opts: dict[str, Any]
-) -> CopilotSession:
+) -> tuple[CopilotSession, str | None]:
     """``--session NAME`` (created if missing; ``--model`` switches it), else
-    a new ``prompt-N``."""
+    a new ``prompt-N``; with the model it was on if it was switched."""
     from copilot_repl.cli.launch import apply_model_options
     from copilot_repl.history.names import free_name
 
     if args.session:
         if client.store.exists(args.session):
             session = await client.resume_session(args.session, opts)
+            before = session.model
             await apply_model_options(client, args, stderr, args.session)
-            return session
-        return await client.create_session(opts, session_id=args.session)
+            return session, (before if session.model != before else None)
+        return await client.create_session(opts, session_id=args.session), None
     for _ in range(100):  # another one-shot may take the same free name meanwhile
         try:
             name = free_name(client.store.names(), NAME_BASE)
-            return await client.create_session(opts, session_id=name)
+            session = await client.create_session(opts, session_id=name)
+            client.store.mark_origin(name, "oneshot")  # kept out of Tab and :ls
+            return session, None
         except SessionExists:
             continue
     raise SessionExists(f"no free {NAME_BASE}-N session name")

@@ -23,7 +23,8 @@ HELP = """\
 subcommands (each takes --json):
   list                              name, model, messages, created, modified, state
   show NAME [--last N]              the messages
-  rm NAME...                        delete sessions for good
+  rm NAME... [--purge]              move sessions to the trash (as :rm; --purge: for good)
+  restore NAME[~STAMP] [--as NEW]   bring a session back from the trash
   rename OLD NEW                    rename a session
   export NAME [--format md|json|html] [-o FILE] [--force]
   import [FILE|DIR] [ID...|--all] [--from copilot|llm] [--as NAME]
@@ -50,7 +51,6 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     sub = p.add_subparsers(dest="action", metavar="SUBCOMMAND", parser_class=LineParser)
-    sub.required = True
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
         parents: list[Any] = [common]
@@ -68,8 +68,12 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
     show = add("show", "show a session's messages")
     show.add_argument("name", metavar="NAME")
     show.add_argument("--last", metavar="N", type=_positive, help="only the last N messages")
-    rm = add("rm", "delete sessions for good")
+    rm = add("rm", "move sessions to the trash (restore brings them back)")
     rm.add_argument("names", metavar="NAME", nargs="+")
+    rm.add_argument("--purge", action="store_true", help="delete for good, at once")
+    res = add("restore", "bring a session back from the trash")
+    res.add_argument("entry", metavar="NAME[~STAMP]")
+    res.add_argument("--as", dest="as_name", metavar="NEW", help="restore under another name")
     ren = add("rename", "rename a session")
     ren.add_argument("old", metavar="OLD")
     ren.add_argument("new", metavar="NEW")
@@ -140,11 +144,12 @@ def _parse(head: list[str], rest: list[str], out: IO[str]) -> argparse.Namespace
     before = main_parser(out).parse_args(head)
     if before.prompt or before.prompt_opt or before.files or before.session:
         raise BadUsage("sessions takes no prompt, -f or --session")
-    args = build_parser(out).parse_args(rest)
+    args = build_parser(out).parse_args(rest or ["list"])  # alone: list
     shared = ("json", "model", "base_url", "api_key_env", "data_dir", "config", "allow_insecure")
     for key in shared:  # those the subcommand was not given: from before it
         vars(args).setdefault(key, vars(before)[key])
     args.session = None
+    args.options, args.system, args.role = before.options, None, None
     return args
 
 
@@ -165,6 +170,7 @@ class Commands:
                 "list": self.do_list,
                 "show": self.do_show,
                 "rm": self.do_rm,
+                "restore": self.do_restore,
                 "rename": self.do_rename,
                 "export": self.do_export,
                 "import": self.do_import,
@@ -257,13 +263,37 @@ class Commands:
                 )
             if busy.in_flight(self.store.root, name):  # waiting for its first token, say
                 raise UsageError(busy.refusal(name, "nothing was deleted; delete it"))
-        for name in names:
-            await self.client.delete_session(name)
-        if self.args.json:
-            self.json({"deleted": names})
-        else:
+        if self.args.purge:
+            from copilot_repl.history.search import forget_session_text
+
             for name in names:
-                self.line(f"deleted {name}")
+                await self.client.delete_session(name)
+                await asyncio.to_thread(forget_session_text, self.store, name)
+            if self.args.json:
+                self.json({"deleted": names})
+            else:
+                self.line(f"deleted {', '.join(names)} for good")
+            return 0
+        trashed = [(name, await self.client.trash_session(name)) for name in names]
+        if self.args.json:
+            self.json({"trashed": [{"name": n, "entry": e.id} for n, e in trashed]})
+            return 0
+        for name, entry in trashed:
+            self.line(
+                f"moved {name} to the trash ({entry.id}; "
+                f"copilot-repl sessions restore {name} brings it back)"
+            )
+        return 0
+
+    async def do_restore(self) -> int:
+        from copilot_repl.api import library
+
+        session = await library.restore_session(self.client, self.args.entry, self.args.as_name)
+        name, model, count = session.session_id, session.model, len(session.messages)
+        if self.args.json:
+            self.json({"restored": {"name": name, "model": model, "messages": count}})
+        else:
+            self.line(f"restored {name} ({count} messages, {model})")
         return 0
 
     async def do_rename(self) -> int:

@@ -45,6 +45,8 @@ class Loaded:
     read_only: str = ""  # why this session cannot be written to, or ""
     generation: int = 0  # counts changes to the message list (see Store.truncate)
     head: bytes = b""  # the header line's first HEAD bytes: which file this is
+    failed: str = ""  # the error of the last turn, if it failed with no reply
+    origin: str = ""  # what made it, if not a person ("oneshot", "compare")
 
     @property
     def state(self) -> str:
@@ -57,7 +59,7 @@ class Loaded:
         last = msgs[-1].status if msgs else "done"
         if last == "interrupted":
             return "interrupted"
-        if last == "error":
+        if last == "error" or self.failed:
             return "failed"
         return "idle"
 
@@ -134,12 +136,16 @@ def _apply(loaded: Loaded, rec: Record) -> None:
             _finish_parts(loaded)
         data.messages.append(rec)
         loaded.generation += 1
+        loaded.failed = ""
     elif isinstance(rec, Part):
         loaded.parts.setdefault(rec.id, []).append(rec.text)
     elif isinstance(rec, Meta):
         data.model = data.model if rec.model is None else rec.model
         data.system = data.system if rec.system is None else rec.system
+        loaded.failed = loaded.failed if rec.failed is None else rec.failed
+        loaded.origin = loaded.origin if rec.origin is None else rec.origin
     elif isinstance(rec, Truncate):
+        loaded.failed = ""
         if rec.keep < len(data.messages):
             del data.messages[rec.keep :]
             loaded.generation += 1

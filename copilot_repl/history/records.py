@@ -9,7 +9,11 @@ record. Keys may come in any order; unknown extra keys are ignored.
     {"t": "msg", "role": "user"|"assistant", "content": STR,
         "ts"?: NUM, "status"?: STR, "model"?: STR, "tokens"?: INT>=0, "id"?: STR}
     {"t": "part", "id": STR, "text": STR}   a growing reply, saved as it streams
-    {"t": "meta", "model"?: STR, "system"?: STR}
+    {"t": "meta", "model"?: STR, "system"?: STR, "failed"?: STR, "origin"?: STR}
+                                            failed: the last turn failed with no reply
+                                            (the error); a later message clears it
+                                            origin: what made it ("oneshot", "compare"):
+                                            kept out of Tab, the toolbar and :ls
     {"t": "truncate", "keep": INT}          keep only the first N messages, 0 <= N <= MAX_KEEP
 
 NUM is a finite JSON number, INT an integer (``12.0`` is accepted for
@@ -59,6 +63,8 @@ class Part:
 class Meta:
     model: str | None = None
     system: str | None = None
+    failed: str | None = None
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +140,9 @@ def check(rec: object, *, newer: bool = False) -> Record:
         model = _opt_str(rec, "model")
         if model == "":
             raise Corrupt("meta: empty model")
-        return Meta(model, _opt_str(rec, "system"))
+        return Meta(
+            model, _opt_str(rec, "system"), _opt_str(rec, "failed"), _opt_str(rec, "origin")
+        )
     if kind == "truncate":
         keep = rec.get("keep")
         if type(keep) is not int or not 0 <= keep <= MAX_KEEP:

@@ -93,6 +93,7 @@ class Summary:
     messages: int
     modified: float
     created: float
+    origin: str = ""  # "oneshot", "compare": listed only on request (:ls --all)
 
 
 class Store:
@@ -104,6 +105,7 @@ class Store:
         # One line each, reported once per process: the front end shows them.
         self.warnings: list[str] = []
         self._reported: set[str] = set()
+        self._origins: dict[str, str] = {}  # name -> what made it ("" : a person)
 
     def take_warnings(self) -> list[str]:
         """Warnings collected so far (stray files, open data dir), emptied."""
@@ -239,6 +241,21 @@ class Store:
             self._write_cache(fresh)
         return out
 
+    def listed(self, also: str | None = None) -> list[str]:
+        """The names Tab, the toolbar and ``:ls`` show: all but what one-shots
+        and comparisons made (``also``: shown anyway, the current session).
+        A session's origin never changes, so it is looked up once per name:
+        the toolbar calls this at every redraw."""
+        names = self.names()
+        if any(n not in self._origins for n in names):
+            self._origins.update((s.name, s.origin) for s in self.summaries())
+        return [n for n in names if not self._origins.get(n) or n == also]
+
+    def mark_origin(self, name: str, origin: str) -> None:
+        """Record what made session ``name`` (see ``listed``)."""
+        self.append(name, {"t": "meta", "origin": origin})
+        self._origins[name] = origin
+
     def _summary(self, name: str, hit: Any) -> tuple[Summary | None, list[int] | None]:
         """The summary, and its cache key if it may be cached (no reply is
         still streaming). None if ``name`` turned out to be a second name of
@@ -256,7 +273,9 @@ class Store:
             return cached, key
         loaded = self.load(name)
         data = loaded.data
-        summary = Summary(name, data.model, len(data.messages), data.modified, data.created)
+        summary = Summary(
+            name, data.model, len(data.messages), data.modified, data.created, loaded.origin
+        )
         return summary, None if loaded.parts else key
 
     def _read_cache(self) -> dict[str, Any]:

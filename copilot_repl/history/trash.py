@@ -7,6 +7,10 @@ the messages ``:clear`` removed, written whole before it gets its name). ``~``
 never occurs in a session name, so the name says all there is to know and no
 index file can disagree with the files.
 
+Users see and type a short stamp: ``NAME~YYYYMMDD-HHMMSS`` (local time of
+removal; ``.2``, ``.3`` for later removals of NAME within the same second),
+and any unique prefix of it; the nanosecond stamp of the file name works too.
+
 Every step is one rename, link or replace: a crash leaves the old state or the
 new one. Nothing is purged unless asked (``purge``, ``purge_older``); each
 function returns what it removed so the caller can say so.
@@ -24,7 +28,7 @@ import fcntl
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +60,7 @@ class Entry:
     stamp: int  # removed at, nanoseconds since the epoch
     kind: str  # "rm" or "clear"
     path: Path
+    label: str = ""  # the short stamp users see (set by ``entries``)
 
     @property
     def removed(self) -> float:
@@ -64,7 +69,12 @@ class Entry:
     @property
     def id(self) -> str:
         """What ``:restore`` and ``:trash rm`` take: ``NAME~STAMP``."""
-        return f"{self.name}~{self.stamp}"
+        return f"{self.name}~{self.label or short_stamp(self.stamp)}"
+
+
+def short_stamp(ns: int) -> str:
+    """``YYYYMMDD-HHMMSS``, local time."""
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(ns // 10**9))
 
 
 @dataclass(frozen=True)
@@ -120,16 +130,43 @@ def entries(store: Store) -> list[Entry]:
         return []
     except OSError as exc:
         raise StoreError(f"cannot list {trash_dir(store)}: {why(exc)}") from None
-    return sorted((e for e in found if e is not None), key=lambda e: -e.stamp)
+    return _labelled(sorted((e for e in found if e is not None), key=lambda e: e.stamp))
+
+
+def _labelled(oldest_first: list[Entry]) -> list[Entry]:
+    """Each entry with its short stamp (``.2``, ``.3`` for later ones of the
+    same name in the same second), newest first."""
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for e in oldest_first:
+        label = short_stamp(e.stamp)
+        n = seen[e.name, label] = seen.get((e.name, label), 0) + 1
+        out.append(replace(e, label=label if n == 1 else f"{label}.{n}"))
+    return out[::-1]
 
 
 def find(store: Store, spec: str) -> Entry:
-    """The entry ``spec`` names: ``NAME~STAMP``, or ``NAME`` (its newest)."""
+    """The entry ``spec`` names: ``NAME~STAMP`` (the short stamp, a unique
+    prefix of it, or the file's nanosecond stamp), or ``NAME`` (its newest)."""
     name, _, stamp = spec.partition("~")
-    for e in entries(store):
-        if e.name == name and (not stamp or str(e.stamp) == stamp):
-            return e
+    mine = [e for e in entries(store) if e.name == name]
+    if mine and not stamp:
+        return mine[0]
+    exact = [e for e in mine if stamp in (e.label, str(e.stamp))]
+    if exact:
+        return exact[0]
+    hits = [e for e in mine if e.label.startswith(stamp)]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        listed = ", ".join(e.id for e in hits[:5])
+        raise UsageError(f"{spec!r} matches {len(hits)} entries in the trash ({listed}): say which")
     raise SessionNotFound(f"nothing named {spec!r} in the trash (:trash lists it)")
+
+
+def _as_listed(store: Store, entry: Entry) -> Entry:
+    """``entry`` with the short stamp ``entries`` gives it."""
+    return next((e for e in entries(store) if e.path == entry.path), entry)
 
 
 # -- putting things in ------------------------------------------------------
@@ -160,7 +197,7 @@ def _trash_session(store: Store, name: str) -> Entry:
         raise StoreError(f"cannot move {src} to the trash: {why(exc)}") from None
     finally:
         os.close(fd)
-    return Entry(name, stamp, "rm", dst)
+    return _as_listed(store, Entry(name, stamp, "rm", dst))
 
 
 def trash_messages(store: Store, loaded: Loaded, keep: int = 0) -> Entry | None:
@@ -178,7 +215,7 @@ def trash_messages(store: Store, loaded: Loaded, keep: int = 0) -> Entry | None:
         files.create_new(dst, payload)
     except OSError as exc:
         raise StoreError(f"cannot write {dst}: {why(exc)}") from None
-    return Entry(data.name, stamp, "clear", dst)
+    return _as_listed(store, Entry(data.name, stamp, "clear", dst))
 
 
 def _header(line: bytes, data: SessionData, *, new_id: bool = True) -> dict[str, Any]:

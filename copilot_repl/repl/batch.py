@@ -523,6 +523,7 @@ async def ask(
     if plan.system:
         opts["system_message"] = plan.system
     session = await client.create_session(**opts)
+    client.store.mark_origin(name, "compare")  # kept out of Tab and :ls
     turn = await session.submit(prompt)
     if on_turn is not None:
         on_turn(turn)

@@ -110,7 +110,8 @@ class Repl:
         if current:
             yield current
         for summary in sorted(self.client.store.summaries(), key=lambda s: -s.modified):
-            yield summary.name
+            if not summary.origin:  # not a one-shot's or a comparison's
+                yield summary.name
 
     async def switch_to(self, session: CopilotSession, *, show: bool = True) -> None:
         self.session = session
@@ -132,7 +133,7 @@ class Repl:
         self.out.message(last.role, last.content, f"{session.session_id} · new reply")
 
     async def switch_by(self, step: int) -> None:
-        names = natural_sorted(self.client.store.names())  # the toolbar's order
+        names = natural_sorted(self.client.store.listed(self.current_name))  # the toolbar's
         if not names:
             return
         cur = self.current_name or names[0]

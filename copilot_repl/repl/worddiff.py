@@ -55,6 +55,23 @@ def diff(a: str, b: str) -> list[Piece]:
     return out
 
 
+def spaced(pieces: list[Piece]) -> list[Piece]:
+    """For showing in colour: a space between a removed and an added piece
+    that touch with no whitespace, so the words do not run together."""
+    out: list[Piece] = []
+    for p in pieces:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and {prev.tag, p.tag} == {"delete", "insert"}
+            and not prev.text[-1:].isspace()
+            and not p.text[:1].isspace()
+        ):
+            out.append(Piece("equal", " "))
+        out.append(p)
+    return out
+
+
 def side(pieces: list[Piece], which: Literal["a", "b"]) -> str:
     """One of the two texts again."""
     drop = "insert" if which == "a" else "delete"

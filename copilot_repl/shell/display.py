@@ -60,6 +60,8 @@ class ShellOutput:
         self._to_background: asyncio.Event | None = None
         self._plain_stream: PlainStream | None = None  # a plain reply being shown
         self._held: list[tuple[Any, ...]] | None = None  # lines said after the reply ended
+        self.introduced: set[str] = set()  # turns whose prompt line was just printed
+        self.typing: Callable[[], str] | None = None  # keys typed during a reply, no Enter yet
         from copilot_repl.repl.masks import Masks
 
         self.masks = Masks()  # the Repl's, given at start: blind sessions' models hidden
@@ -123,14 +125,14 @@ class ShellOutput:
         (``--plain``: the unified text of script mode)."""
         from rich.text import Text
 
-        from copilot_repl.repl.worddiff import unified
+        from copilot_repl.repl.worddiff import spaced, unified
 
         if self.plain:
             self._print(self._styled("\n".join(unified(pieces, a_label, b_label)), ""))
             return
         styles = {"equal": "", "delete": "red strike", "insert": "green"}
         body = Text()
-        for piece in pieces:
+        for piece in spaced(pieces):
             body.append(clean(piece.text), style=styles[piece.tag])
         self._print(self._styled(f"--- {a_label}", "red"))
         self._print(self._styled(f"+++ {b_label}", "green"))
@@ -159,11 +161,18 @@ class ShellOutput:
 
     # -- the toolbar, while the prompt is not up --------------------------
     def toolbar_line(self) -> RenderableType | None:
-        """The prompt's bottom toolbar as one rich line (None: no prompt)."""
+        """The prompt's bottom toolbar as one rich line (None: no prompt);
+        while keys are typed during a reply, what they make so far."""
         bar = self.prompt.bottom_toolbar if self.prompt is not None else None
         if not callable(bar):
             return None
         from rich.text import Text
+
+        typed = self.typing() if self.typing is not None else ""
+        if typed:  # the line typed ahead, shown as it is typed (Enter queues it)
+            shown = clean(typed.replace("\n", " ⏎ "))[-max(self.console.width - 10, 10) :]
+            label, cursor = ("next › ", "▏") if not self.plain else ("next > ", "")
+            return Text.assemble((label, "dim"), shown, (cursor, "dim"), no_wrap=True, end="")
 
         try:
             fragments: list[Any] = list(cast(Any, bar)())
@@ -194,7 +203,9 @@ class ShellOutput:
         return True
 
     async def follow(self, session: CopilotSession, turn: Turn) -> str:
-        if turn.state == "streaming":  # joined midway (a switch): say whose text this is
+        if turn.rid in self.introduced:
+            self.introduced.discard(turn.rid)  # its prompt line says whose text this is
+        elif turn.state == "streaming":  # joined midway (a switch): say whose text this is
             self._print(self._styled(f"── {self._who(session, turn)} · streaming", "bold"))
         if self.plain:
             stream: Any = stream_for(self.console, plain=True)
@@ -320,8 +331,8 @@ class ShellOutput:
         out: list[Any] = []
         for session, turn in shown:
             out.append(self._header(session, turn))
-            if each:
-                out.append(_NewestRows(turn, each, self.plain))
+            if each:  # ending with a newline: the next header starts a row
+                out.append(_NewestRows(turn, each, self.plain, end=True))
         if len(shown) < n:
             out.append(self._line(f"… and {n - len(shown)} more", "dim"))
         return out
@@ -374,10 +385,11 @@ class _NewestRows:
     it is given; only the end of the text is rendered, so the cost of a frame
     does not grow with the reply."""
 
-    def __init__(self, turn: Turn, rows: int, plain: bool) -> None:
+    def __init__(self, turn: Turn, rows: int, plain: bool, *, end: bool = False) -> None:
         self.turn = turn
         self.rows = rows
         self.plain = plain
+        self.end = end  # a newline after the last row (stacked under a header)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.text import Text
@@ -391,7 +403,7 @@ class _NewestRows:
         rows = render_rows(console, view, width)
         if turn.error:
             rows += render_rows(console, Text(f"error: {one_line(turn.error)}", "red"), width)
-        yield Rows(rows[-self.rows :])
+        yield Rows(rows[-self.rows :], end=self.end)
 
 
 async def _all_ended(turns: list[Turn]) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from copilot_repl.api.client import CopilotClient
+from copilot_repl.api.turn import TurnState
 from copilot_repl.errors import ReplError, UsageError
 from copilot_repl.repl.completion import Sources, make_completer
 from copilot_repl.repl.controller import Repl
@@ -29,7 +30,7 @@ from copilot_repl.shell.keys import build_key_bindings
 from copilot_repl.shell.markdown_stream import make_console
 from copilot_repl.shell.terminal import TerminalOutput
 from copilot_repl.shell.toolbar import toolbar_fragments
-from copilot_repl.shell.tty import echo_on, no_echo
+from copilot_repl.shell.tty import echo_on, no_echo, pending_input
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -80,10 +81,13 @@ class Shell:
         self._line: Line | None = None  # the line running
         self._stop = ""  # why it was stopped: "interrupt" or "background"
         self._partial = ""  # keys typed ahead, no Enter yet
+        out.typing = lambda: _KEY_SEQUENCE.sub("", self._partial)  # shown under a reply
         self._held: list[str | None] = []  # lines typed ahead, run after (None: Ctrl-D)
         self._typed: list[Turn] = []  # prompts typed ahead: shown when their turn comes
         self._reader: Any = None  # the callback reading keys ahead, while one is set
         self._tasks: set[asyncio.Task[None]] = set()
+        self._after_line: list[str] = []  # notices said once the line running ends
+        self._quit_over_reply = False  # Ctrl-D was typed while a reply streamed
 
     def _prompt_session(self, input: Any, output: Any) -> PromptSession[str]:
         from prompt_toolkit import PromptSession
@@ -95,6 +99,7 @@ class Shell:
         history = FileHistory(str(path)) if path is not None else InMemoryHistory()
         show_bidi_controls()
         return PromptSession(
+            vi_mode=self.repl.client.config.editing_mode == "vi",
             history=history,
             completer=make_completer(self._sources),  # type: ignore[arg-type]
             complete_while_typing=False,
@@ -108,6 +113,9 @@ class Shell:
             output=output,
             enable_history_search=False,
             enable_open_in_editor=True,  # Ctrl-X Ctrl-E
+            # the line taken is printed again by _echo: a prompt taller than the
+            # screen is only partly drawn, and the scrollback must hold it whole
+            erase_when_done=True,
         )
 
     # -- what the prompt shows ------------------------------------------
@@ -115,7 +123,7 @@ class Shell:
         return prompt_fragments(self.repl)
 
     def _toolbar(self) -> list[tuple[str, str]]:
-        names = natural_sorted(self.repl.client.store.names())
+        names = natural_sorted(self.repl.client.store.listed(self.repl.current_name))
         states = [(name, self.repl.display_state(name)) for name in names]
         queued = {}
         for name in names:
@@ -124,7 +132,19 @@ class Shell:
             if waiting:
                 queued[name] = len(waiting)
         width = self.session.output.get_size().columns
-        return toolbar_fragments(states, self.repl.current_name, width, queued)
+        mode = self._vi_mode()
+        bar = toolbar_fragments(states, self.repl.current_name, width - len(mode), queued)
+        return [("class:toolbar.mode", mode), *bar] if mode else bar
+
+    def _vi_mode(self) -> str:
+        """``editing_mode = "vi"``: the mode, as vi shows it ("" in emacs mode)."""
+        if self.repl.client.config.editing_mode != "vi":
+            return ""
+        from prompt_toolkit.key_binding.vi_state import InputMode
+
+        names = {InputMode.NAVIGATION: "NORMAL", InputMode.REPLACE: "REPLACE"}
+        mode = names.get(self.session.app.vi_state.input_mode, "INSERT")
+        return f"-- {mode} -- "
 
     def _sources(self) -> Sources:
         cfg = self.repl.client.config
@@ -170,11 +190,14 @@ class Shell:
         try:
             while not self.repl.quitting:
                 text = await self._read()
+                typed = False
                 if text is None:
                     self.repl.quitting = True
+                    # Ctrl-D typed during a reply: asked, not obeyed unseen when it ends
+                    typed, self._quit_over_reply = self._quit_over_reply, False
                 else:
                     await self._run_line(text)
-                if self.repl.quitting and not await self._confirm_quit():
+                if self.repl.quitting and not await self._confirm_quit(typed_ahead=typed):
                     self.repl.quitting = False
         finally:
             loop.remove_signal_handler(signal.SIGINT)
@@ -187,20 +210,41 @@ class Shell:
         if self._held:
             text = self._held.pop(0)
             if text is not None:
-                self.out.status(f"{self.repl.current_name} › {text}")
+                self._echo(text)  # as if typed at the prompt now
             return text
         default, self._partial = self._partial, ""
         while True:
             try:
                 message = cast(Any, self._message)
-                return await self.session.prompt_async(
+                text = await self.session.prompt_async(
                     message, handle_sigint=False, default=default
                 )
+                self._echo(text)
+                return text
             except KeyboardInterrupt:
                 default = ""
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
                 return None
+
+    def _echo(self, text: str, session: CopilotSession | None = None) -> None:
+        """The prompt (of ``session``, default the current one) and the line
+        taken, printed once into the scrollback, the terminal wrapping it
+        (whatever its height)."""
+        from prompt_toolkit import print_formatted_text
+        from prompt_toolkit.formatted_text import FormattedText
+
+        from copilot_repl.sanitize import clean
+
+        # as the prompt line showed it: no control reaches the terminal raw
+        line = FormattedText([*prompt_fragments(self.repl, session), ("", clean(text))])
+        print_formatted_text(
+            line,
+            style=self.session.style,
+            output=self.session.output,
+            color_depth=self.session.color_depth,
+            include_default_pygments_style=False,
+        )
 
     async def _run_line(self, text: str) -> None:
         line = parse_line(text)
@@ -211,7 +255,8 @@ class Shell:
             await self._run(self._queue(session, line.args), line)
         else:
             await self._run(self.repl.handle(text), line)
-        await self._follow_typed()
+        if not self._held:  # lines typed ahead run first (:jobs sees the queue)
+            await self._follow_typed()
 
     async def _run(self, work: Any, line: Line | None) -> None:
         """Run ``work`` (a coroutine) as the busy line: Ctrl-C and Ctrl-Z
@@ -229,6 +274,9 @@ class Shell:
         finally:
             self.busy = None
             self._line = None
+            said, self._after_line = self._after_line, []
+            for text in said:
+                self.out.status(text)
 
     def _stopped(self) -> str:
         """What Ctrl-C (or Ctrl-Z) on a line that was not showing a reply did."""
@@ -265,7 +313,11 @@ class Shell:
         waiting = [t for t in session.pending if not t.cancelled]
         where = f"#{len(waiting)} in line" if turn in waiting else "next"
         how = "" if follow else " (in the background)"
-        self.out.status(f"queued for {session.session_id}{how}, {where}: {excerpt(text, 60)}")
+        said = f"queued for {session.session_id}{how}, {where}: {excerpt(text, 60)}"
+        if follow and self.busy is not None:
+            self._after_line.append(said)  # not between the reply shown and its prompt
+        else:
+            self.out.status(said)
         if follow:
             self._typed.append(turn)
 
@@ -284,6 +336,9 @@ class Shell:
                 self._typed.pop(0)
                 continue
             now = session.turn if session.turn is not None and session.turn.running else turn
+            if now is turn:  # its prompt line above its reply, as if typed now
+                self._echo(turn.prompt, session)
+                self.out.introduced.add(turn.rid)
             await self._run(self.repl.follow(session, now), None)
             if now.running:  # sent to the background
                 self._typed.clear()
@@ -327,7 +382,14 @@ class Shell:
         finally:
             if self._reader is not None:
                 loop.remove_reader(fd)
+                if not pipe:
+                    self._unfinished(pending_input(fd).decode("utf-8", "replace"))
             self._reader = None
+
+    def _unfinished(self, keys: str) -> None:
+        """Keys a terminal still held when the line ended: taken as typed
+        (a Tab is not run later, and says so; the rest starts the next prompt)."""
+        self._keys(keys)
 
     def _keys_fd(self) -> int | None:
         try:
@@ -359,13 +421,16 @@ class Shell:
                     continue
                 line, self._partial = _KEY_SEQUENCE.sub("", self._partial), ""
                 self._typed_ahead(line)
+            elif ch == "\t":
+                self.out.status("Tab pressed during the reply: not run (at the prompt it switches)")
             elif ch in "\x7f\x08":
                 self._partial = self._partial[:-1]
             elif ch == "\x15":  # Ctrl-U
                 self._partial = ""
             elif ch == "\x04" and not self._partial:  # Ctrl-D: quit, once the line ends
                 self._held.append(None)
-            elif ch == "\x1b" or ch >= " " or ch == "\t":
+                self._quit_over_reply |= any(t.running for t in self.repl.turns())
+            elif ch == "\x1b" or ch >= " ":
                 self._partial += ch
 
     def _typed_ahead(self, text: str) -> None:
@@ -386,9 +451,13 @@ class Shell:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _confirm_quit(self) -> bool:
-        turns = [t for t in self.repl.turns() if not t.cancelled]
+    async def _confirm_quit(self, *, typed_ahead: bool = False) -> bool:
+        # an ended turn stays the session's until its queue moves on: not asked about
+        live = (TurnState.QUEUED, TurnState.STREAMING)
+        turns = [t for t in self.repl.turns() if not t.cancelled and t.state in live]
         if not turns:
+            if typed_ahead:
+                return await self.out.confirm("Ctrl-D was pressed during the reply; quit? [y/N] ")
             return True
         what = "1 reply is" if len(turns) == 1 else f"{len(turns)} replies are"
         return await self.out.confirm(f"{what} still streaming; quit and cancel? [y/N] ")
@@ -403,9 +472,9 @@ def warm_imports() -> None:
     import rich.markdown  # noqa: F401
 
 
-def prompt_fragments(repl: Repl) -> list[tuple[str, str]]:
-    """The prompt: the current session and its model."""
-    s = repl.session
+def prompt_fragments(repl: Repl, session: CopilotSession | None = None) -> list[tuple[str, str]]:
+    """The prompt: the current session (or ``session``) and its model."""
+    s = session or repl.session
     if s is None:
         return [("", "> ")]
     return [
@@ -456,7 +525,8 @@ async def run_shell(
         screen.write("".join(line + "\n" for line in welcome(repl)))  # before rich loads
         screen.flush()
         if input is None and output is None and file is None:  # drawn before prompt_toolkit loads
-            frame = FirstFrame.show(screen, sys.stdin, prompt_fragments(repl), plain=plain)
+            mono = plain or bool(os.environ.get("NO_COLOR"))  # as prompt_toolkit will draw it
+            frame = FirstFrame.show(screen, sys.stdin, prompt_fragments(repl), plain=mono)
         shell = Shell(repl, out, input=input, output=output, plain=plain)
         if frame is not None:
             frame.hand_over()  # prompt_toolkit's first draw replaces it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -10,8 +12,8 @@ from typing import IO, Any
 @contextmanager
 def no_echo(stream: IO[Any] | None) -> Iterator[None]:
     """Stop the terminal echoing keys (and ``^C``/``^Z``) into a streaming
-    reply; signals still work, without flushing output. Does nothing if
-    ``stream`` is not a terminal (or None)."""
+    reply, and hand them over as typed; signals still work, without
+    flushing output. Does nothing if ``stream`` is not a terminal (or None)."""
     try:
         import termios
     except ImportError:
@@ -27,7 +29,12 @@ def no_echo(stream: IO[Any] | None) -> Iterator[None]:
         yield
         return
     new = list(old)
-    new[3] &= ~(termios.ECHO | termios.ECHOCTL)
+    # keys come as typed (the shell shows them under the reply and does the
+    # editing), not a line at a time
+    new[3] &= ~(termios.ECHO | termios.ECHOCTL | termios.ICANON)
+    cc = list(new[6])
+    cc[termios.VMIN], cc[termios.VTIME] = 1, 0
+    new[6] = cc
     # and keep ^C/^Z from discarding output not yet shown: that would cut an
     # escape sequence or a UTF-8 character in half
     new[3] |= termios.NOFLSH
@@ -54,10 +61,40 @@ def echo_on(stream: IO[Any] | None) -> Iterator[None]:
         yield
         return
     new = list(old)
-    new[3] |= termios.ECHO | termios.ECHOCTL
+    new[3] |= termios.ECHO | termios.ECHOCTL | termios.ICANON
     new[3] &= ~termios.NOFLSH
     termios.tcsetattr(fd, termios.TCSANOW, new)
     try:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, old)
+
+
+def pending_input(fd: int) -> bytes:
+    """What was typed on terminal ``fd`` without Enter (a cooked terminal
+    holds it back): read at once, in non-canonical mode, so the next prompt
+    does not run it as keys (b"" if not a terminal)."""
+    try:
+        import termios
+    except ImportError:
+        return b""
+    try:
+        old = termios.tcgetattr(fd)
+    except (termios.error, OSError):
+        return b""
+    new = list(old)
+    new[3] &= ~termios.ICANON
+    cc = list(new[6])
+    cc[termios.VMIN], cc[termios.VTIME] = 0, 0
+    new[6] = cc
+    chunks = []
+    try:
+        termios.tcsetattr(fd, termios.TCSANOW, new)
+        while data := os.read(fd, 4096):
+            chunks.append(data)
+    except (termios.error, OSError):
+        pass
+    finally:
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(fd, termios.TCSANOW, old)
+    return b"".join(chunks)

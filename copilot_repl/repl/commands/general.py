@@ -3,6 +3,8 @@ clipboard."""
 
 from __future__ import annotations
 
+import re
+
 from copilot_repl.errors import UsageError
 from copilot_repl.history.files import write_output
 from copilot_repl.repl.commands.base import CommandGroup, positive
@@ -68,22 +70,40 @@ class GeneralCommands(CommandGroup):
 
     @command(
         "copy",
-        usage=":copy [N]",
-        help="copy the last reply (or the Nth last) to the clipboard and DATA_DIR/clipboard.txt",
-        nargs=(0, 1),
+        usage=":copy [N] | :copy code [N]",
+        help=(
+            "copy the last reply (or the Nth last) to the clipboard and DATA_DIR/clipboard.txt; "
+            "code: the last code block of the last reply (or its Nth)"
+        ),
+        nargs=(0, 2),
     )
     async def copy(self, a: Args) -> None:
         session = self.repl.current
         session.refresh()
         replies = [m for m in session.messages if m.role == "assistant"]
-        n = positive(a.positional[0]) if a.positional else 1
-        if n > len(replies):
+        words = list(a.positional)
+        code = bool(words) and words[0] == "code"
+        if code:
+            words.pop(0)
+        if len(words) > 1:
+            raise UsageError("usage: :copy [N] | :copy code [N]")
+        n = positive(words[0]) if words else 1
+        if not replies or (not code and n > len(replies)):
             have = count(len(replies), "reply", "replies")
             raise UsageError(f"{session.session_id} has {have}; nothing to copy")
-        text = replies[-n].content
+        if code:
+            blocks = code_blocks(replies[-1].content)
+            if not blocks or n > len(blocks):
+                have = count(len(blocks), "code block")
+                raise UsageError(f"the last reply of {session.session_id} has {have}")
+            text = blocks[n - 1] if words else blocks[-1]
+            which = f"code block {n}" if words else "the last code block"
+            what = f"{which} of the last reply of {session.session_id}"
+        else:
+            text = replies[-n].content
+            what = f"{'the last reply' if n == 1 else f'reply -{n}'} of {session.session_id}"
         path = self.client.store.root / CLIPBOARD_FILE
         write_output(path, text, overwrite=True)
-        what = f"{'the last reply' if n == 1 else f'reply -{n}'} of {session.session_id}"
         size = count(len(text), "character")
         terminal = self.out.terminal
         if terminal is not None and terminal.copy(text):
@@ -93,3 +113,12 @@ class GeneralCommands(CommandGroup):
             )
         else:
             self.out.note(f"copied {what} ({size}) to {path}")
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n(.*?)^ {0,3}\1[`~]*[ \t]*$", re.M | re.S)
+
+
+def code_blocks(text: str) -> list[str]:
+    """The fenced code blocks of a Markdown text, their contents as written
+    (no fence, no language, no leading space added)."""
+    return [m.group(2) for m in _FENCE.finditer(text)]

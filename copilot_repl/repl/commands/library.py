@@ -277,7 +277,7 @@ def history_view(
             continue
         mark = "" if m.status == "done" else f" [{m.status}]"
         replaced = " (summarised)" if current is not None and i <= current.upto else ""
-        number = f"{i}. " if all_messages else ""  # --all: numbered, for :fork @N
+        number = f"{i}. "  # numbered as :fork @N, :switch NAME@N and :find take them
         out.append((m.role, m.content, f"{number}{m.role}{mark}{replaced}"))
     return out
 

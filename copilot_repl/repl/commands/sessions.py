@@ -23,42 +23,73 @@ from copilot_repl.repl.commands.library import (
 from copilot_repl.repl.parsing import Args, natural_key
 from copilot_repl.repl.registry import command
 from copilot_repl.repl.transcript import transcript
+from copilot_repl.repl.wording import count
 
 
 class SessionCommands(CommandGroup):
     @command(
         "new",
-        usage=":new [NAME] [--model M] [--system TEXT]",
-        help="create a session and switch to it (no name: a free one is picked)",
+        usage=":new [NAME] [--model M] [--system TEXT] [--role R]",
+        help=(
+            "create a session and switch to it (no name: a free one is picked; --role: "
+            "the model and system prompt of [roles.R] in the config)"
+        ),
         complete="model",
-        flags={"--model": "model", "-m": "model", "--system": "system", "-s": "system"},
+        flags={
+            "--model": "model",
+            "-m": "model",
+            "--system": "system",
+            "-s": "system",
+            "--role": "role",
+        },
         nargs=(0, 1),
     )
     async def new(self, a: Args) -> None:
         opts: dict[str, str] = {}
         if a.positional:
             opts["session_id"] = a.positional[0]
-        if "model" in a.flags:
-            opts["model"] = a.flags["model"]
-        if "system" in a.flags:
-            opts["system_message"] = a.flags["system"]
+        role = self.client.config.role(a.flags["role"]) if "role" in a.flags else None
+        model = a.flags.get("model") or (role.model if role else "")
+        system = a.flags.get("system") or (role.system if role else "")
+        if model:
+            opts["model"] = model
+        if system:
+            opts["system_message"] = system
         session = await self.client.create_session(opts)
         await self.repl.switch_to(session)
-        self.out.note(f"created {session.session_id} ({session.model})")
+        as_role = f", role {role.name}" if role else ""
+        self.out.note(f"created {session.session_id} ({session.model}{as_role})")
+        if role and role.params:
+            keys = ", ".join(role.params)
+            self.out.status(
+                f"role {role.name}'s params ({keys}) apply to one-shots (--role); "
+                "here the provider's params do"
+            )
 
     @command(
         "switch",
         usage=":switch NAME[@N]",
-        help="switch to a session (@N: show its message N, as :find lists them)",
+        help=(
+            "switch to a session and show its last exchange (@N: its message N, as :find "
+            "lists them)"
+        ),
         aliases=("s",),
         complete="session",
         nargs=(1, 1),
     )
     async def switch(self, a: Args) -> None:
         name, at, n = a.positional[0].partition("@")
-        await self.repl.switch_to(await self._session(name), show=not at)
+        session = await self._session(name)
+        running = session.turn is not None and session.turn.running
+        shown = running or session.session_id in self.repl.unseen  # switch_to shows those
+        await self.repl.switch_to(session, show=not at)
         if at:
             show_around(self.out, self.repl.current, message_number(n))
+        elif not shown and self.out.interactive:
+            msgs = session.messages
+            start = next((i for i in range(len(msgs) - 1, -1, -1) if msgs[i].role == "user"), 0)
+            for i in range(start, len(msgs)):  # where the conversation stands
+                self.out.message(msgs[i].role, msgs[i].content, f"{i + 1}. {msgs[i].role}")
 
     @command("next", help="switch to the next session (Tab on an empty line)", nargs=None)
     async def next(self, args: str) -> None:
@@ -70,11 +101,14 @@ class SessionCommands(CommandGroup):
 
     @command(
         "ls",
-        usage=":ls [--tree]",
-        help="list sessions: current marked *, model, messages, last modified (--tree: forks)",
+        usage=":ls [--tree] [--all]",
+        help=(
+            "list sessions: current marked *, model, messages, last modified (--tree: forks; "
+            "--all: also those one-shots and :compare made)"
+        ),
         aliases=("list",),
-        flags={"--tree": "tree"},
-        switches=("tree",),
+        flags={"--tree": "tree", "--all": "all"},
+        switches=("tree", "all"),
     )
     async def ls(self, a: Args) -> None:
         if "tree" in a.switches:
@@ -82,7 +116,12 @@ class SessionCommands(CommandGroup):
             return
         cur = self.repl.current_name
         rows = []
-        for s in sorted(self.client.store.summaries(), key=lambda s: natural_key(s.name)):
+        every = "all" in a.switches
+        summaries = self.client.store.summaries()
+        hidden = [s for s in summaries if s.origin and s.name != cur]
+        if not every:
+            summaries = [s for s in summaries if not s.origin or s.name == cur]
+        for s in sorted(summaries, key=lambda s: natural_key(s.name)):
             state = self.repl.display_state(s.name)
             rows.append(
                 [
@@ -95,6 +134,9 @@ class SessionCommands(CommandGroup):
                 ]
             )
         self.out.table(["", "session", "model", "msgs", "modified", "state"], rows)
+        if hidden and not every:
+            what = count(len(hidden), "more session")
+            self.out.status(f"{what} from one-shots and comparisons: :ls --all lists them")
 
     @command(
         "rm",
@@ -170,7 +212,10 @@ class SessionCommands(CommandGroup):
     @command(
         "history",
         usage=":history [N] [--all]",
-        help="show the last N messages (all by default; --all: also those a summary replaced)",
+        help=(
+            "show the last N messages, numbered (all by default; --all: also those a "
+            "summary replaced)"
+        ),
         flags={"--all": "all"},
         switches=("all",),
         nargs=(0, 1),

@@ -1,0 +1,72 @@
+"""``copilot-repl models [PROVIDER]``: the models a provider offers, one
+``provider:model`` a line (``--json``: one JSON array), as ``:models`` lists
+them in the shell. Without PROVIDER, the default model's provider."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING
+
+from copilot_repl.errors import BadUsage, ReplError
+
+if TYPE_CHECKING:
+    from copilot_repl.api.client import CopilotClient
+
+
+def build_parser(out: IO[str]) -> argparse.ArgumentParser:
+    from copilot_repl.cli.arguments import LineParser, add_global_options
+
+    p = LineParser(
+        out=out,
+        prog="copilot-repl models",
+        description="List the models a provider offers (default: the default model's provider).",
+        allow_abbrev=False,
+    )
+    p.add_argument("provider", metavar="PROVIDER", nargs="?", help="openai, ollama, local, ...")
+    p.add_argument("--json", action="store_true", help="one JSON array")
+    add_global_options(p)
+    return p
+
+
+def run_models(
+    sub: tuple[list[str], str, list[str]],
+    *,
+    stdout: IO[str],
+    stderr: IO[str],
+    env: Mapping[str, str],
+) -> int:
+    """Run ``copilot-repl [OPTIONS] models [PROVIDER]``; returns the exit status."""
+    from copilot_repl.cli.arguments import make_client
+
+    head, _, rest = sub
+    try:
+        args = build_parser(stdout).parse_args([*head, *rest])
+        args.session, args.options, args.system, args.role = None, [], None, None
+        client = make_client(args, env)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except (BadUsage, ReplError) as exc:
+        stderr.write(f"copilot-repl: error: {exc} (see copilot-repl models --help)\n")
+        return 2
+    try:
+        models = asyncio.run(_list(client, args.provider))
+    except ReplError as exc:
+        stderr.write(f"copilot-repl: error: {exc}\n")
+        return 1
+    if args.json:
+        stdout.write(json.dumps(models, indent=2) + "\n")
+    else:
+        stdout.write("".join(f"{m}\n" for m in models))
+    return 0
+
+
+async def _list(client: CopilotClient, provider: str | None) -> list[str]:
+    name = (provider or client.config.model.partition(":")[0]).rstrip(":")
+    await client.start()
+    try:
+        return [f"{name}:{m}" for m in sorted(await client.provider(name).list_models())]
+    finally:
+        await client.stop()

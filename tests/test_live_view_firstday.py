@@ -1,0 +1,130 @@
+"""Issue 25's drawing bugs, as a terminal shows them: copilot-repl in a real
+pseudo-terminal drawn on a pyte screen (the harness of test_live_view.py).
+Timeouts are guards, not timing assertions."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+
+import pytest
+import test_live_view
+from fakeserver import FakeServer, Reply
+from test_live_view import Screen, words
+
+pyte = pytest.importorskip("pyte")
+term = test_live_view.term  # the fixture: copilot-repl in a pty, drawn on pyte
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+
+
+def test_stacked_ask_keeps_every_header_on_its_own_row(
+    term: Callable[[int, int], Screen],
+) -> None:
+    """3: at 60x24, :ask to three sessions (columns under 30 characters:
+    stacked) with one slow model: a reply's last row ran into the next
+    header (``…gamma── s2 (``) and s3's header was missing all along."""
+    screen = term(24, 60)
+    screen.line(":new s2")
+    screen.prompt("s2")
+    screen.line(":new s3 --model openai:slow")
+    screen.prompt("s3")
+    screen.line(":ask main,s2,s3 " + words(40, "g") + " gamma")
+    screen.wait(
+        lambda: re.search(r"── main \(.*TTFT", screen.display) and "s3 ⟳" in screen.display,
+        "main done while s3 streams",
+    )
+    rows = screen.display.splitlines()
+    headers = [r for r in rows if "── " in r]
+    assert [h.split("── ")[1].split()[0] for h in headers] == ["main", "s2", "s3"], rows
+    assert all(h.startswith("── ") for h in headers), headers  # none run into a reply's row
+    screen.prompt("s3")
+
+
+def test_stacked_all_over_five_sessions_shows_every_header_while_streaming(
+    term: Callable[[int, int], Screen],
+) -> None:
+    """3, at 120x40 with five sessions (one slow)."""
+    screen = term(40, 120)
+    for name in ("s2", "s3", "s4"):
+        screen.line(f":new {name}")
+        screen.prompt(name)
+    screen.line(":new s5 --model openai:slow")
+    screen.prompt("s5")
+    screen.line(":all " + words(60, "h"))
+    screen.wait(
+        lambda: re.search(r"── s4 \(.*TTFT", screen.display) and "s5 ⟳" in screen.display,
+        "the fast ones done while s5 streams",
+    )
+    headers = [r for r in screen.display.splitlines() if "── " in r]
+    assert [h.split("── ")[1].split()[0] for h in headers] == ["main", "s2", "s3", "s4", "s5"]
+    assert all(h.startswith("── ") for h in headers), headers
+    screen.prompt("s5")
+
+
+def tall_prompt(n: int) -> str:
+    """``n`` words of 8 columns each, after 6 columns of lead: behind the
+    26-column prompt of main every word starts at a multiple of 8, so a
+    terminal 80 wide never cuts one in two."""
+    return "lead: " + " ".join(f"q{i:06d}" for i in range(n))
+
+
+@pytest.mark.parametrize("rows", [16, 20, 30])
+def test_a_prompt_taller_than_the_screen_is_in_the_scrollback_once(
+    term: Callable[[int, int], Screen], server: FakeServer, rows: int
+) -> None:
+    """2: at 80xROWS a typed prompt of more rows than the screen: the
+    scrollback must hold the prompt line and every word of it once."""
+    screen = term(rows, 80)
+    n = 10 * (rows + 4)  # ten words a row: taller than the screen
+    server.queue(Reply(text="the end"))
+    screen.line(tall_prompt(n))
+    screen.shown(r"the end")
+    screen.prompt()
+    text = screen.transcript()
+    assert text.count("main openai:gpt-4o-mini › lead: q000000") == 1, text
+    seen = re.findall(r"q\d{6}", text)
+    twice = sorted({w for w in seen if seen.count(w) > 1})
+    missing = [f"q{i:06d}" for i in range(n) if f"q{i:06d}" not in seen]
+    assert not twice and not missing, f"twice: {twice[:5]}…, missing: {missing[:5]}…"
+
+
+def test_a_queued_prompt_is_shown_as_typed_above_its_reply(
+    term: Callable[[int, int], Screen],
+) -> None:
+    """6: a prompt typed while a reply streams had no prompt line above its
+    reply, a ``── main · streaming`` header stayed in the scrollback, and
+    ``queued for main…`` landed between the first prompt and its reply.
+    5: a command typed ahead was echoed without the model."""
+    screen = term(30, 100)
+    screen.line("#delay=0.03 " + words(60, "a"))
+    screen.wait(lambda: "a10" in screen.display, "the reply streaming")
+    screen.child.send("typed meanwhile\r")
+    screen.child.send(":ls\r")
+    screen.wait(lambda: "echo: typed meanwhile" in screen.display, "the queued reply")
+    screen.shown(r"\* +main")
+    screen.prompt()
+    t = screen.transcript()
+    assert "── main" not in t
+    assert t.count("main openai:gpt-4o-mini › typed meanwhile") == 1
+    assert t.count("main openai:gpt-4o-mini › :ls") == 1
+    # the line typed ahead runs first (7), then the queued reply is followed
+    order = ["echo: a0", "queued for main", "› :ls", "› typed meanwhile", "echo: typed meanwhile"]
+    at = [t.index(x) for x in order]
+    assert at == sorted(at), t
+
+
+def test_text_typed_while_a_reply_streams_shows_as_it_is_typed(
+    term: Callable[[int, int], Screen],
+) -> None:
+    """5: keys typed during a reply were invisible until the reply ended."""
+    screen = term(24, 80)
+    screen.line("#delay=0.03 " + words(80, "t"))
+    screen.wait(lambda: "t10" in screen.display, "the reply streaming")
+    screen.child.send("what abou")
+    screen.shown(r"next › what abou")
+    screen.child.send("\x7fut next\r")  # Backspace works; Enter queues it
+    screen.wait(lambda: "echo: what about next" in screen.display, "its reply")
+    screen.prompt()
+    assert screen.transcript().count("main openai:gpt-4o-mini › what about next") == 1

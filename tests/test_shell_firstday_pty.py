@@ -1,0 +1,164 @@
+"""Issue 25 (a user's first day, round three) in the interactive shell: a
+real pseudo-terminal (pexpect), keys typed as a user types them, and what
+the terminal shows checked. Timeouts are guards, not timing assertions."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+import test_shell_pty
+from conftest import ROOT, run_cli
+from fakeserver import FakeServer
+from test_shell_pty import CTRL_D, GUARD, TAB, Launch, Term, slow
+
+launch = test_shell_pty.launch  # the fixture: copilot-repl in a pseudo-terminal
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+
+
+def test_diff_in_colour_keeps_a_space_between_removed_and_added(launch: Launch) -> None:
+    """12: removed and added words ran together (``betagamma``)."""
+    term = launch()
+    term.line(":new a")
+    term.prompt("a")
+    term.line("alpha beta")
+    term.expect(r"echo: alpha beta")
+    term.line(":new b")
+    term.prompt("b")
+    term.line("alpha gamma")
+    term.expect(r"echo: alpha gamma")
+    term.prompt("b")
+    term.line(":diff a b")
+    term.expect(r"\+\+\+ b")
+    term.expect(r"echo: alpha beta gamma")
+    term.expect(r"alike")
+
+
+def test_ctrl_d_after_a_background_reply_ended_quits_without_asking(launch: Launch) -> None:
+    """11: Ctrl-D right after ``reply done`` asked "1 reply is still
+    streaming" (the ended turn was still the session's for a moment)."""
+    term = launch()
+    term.line(slow(10, 0.02) + " &")
+    term.prompt("main")
+    term.expect(r"\[main\] reply done")
+    term.send(CTRL_D)
+    assert term.exit_status() == 0
+    assert "still streaming" not in term.plain
+
+
+def test_resume_without_a_name_offers_a_list_with_previews(server: FakeServer, home: Path) -> None:
+    url = ["--base-url", server.url]
+    assert run_cli([*url, "--session", "work", "-p", "the plan for monday"]).code == 0
+    assert run_cli([*url, "-p", "what is 2+2"]).code == 0
+    env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "copilot_repl", *url, "-r"], env=env, cwd=str(ROOT),
+        dimensions=(30, 100), encoding="utf-8", timeout=GUARD,
+    )  # fmt: skip
+    term = Term(child)
+    try:
+        term.expect(r"1  prompt-1  openai:gpt-4o-mini  2 msgs")
+        term.expect(r"› what is 2\+2")
+        term.expect(r"2  work .*\n.*› the plan for monday\n.*‹ echo: the plan for monday")
+        term.expect(r"resume which")
+        term.line("2")
+        term.prompt("work")
+        term.send(CTRL_D)
+        assert term.exit_status() == 0
+    finally:
+        child.close(force=True)
+
+
+def test_vi_editing_mode_shows_the_mode_in_the_toolbar(launch: Launch, home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text('editing_mode = "vi"\n')
+    term = launch()
+    term.expect(r"-- INSERT --")
+    term.send("hello wrold")
+    term.send("\x1b")  # Esc: normal mode
+    term.expect(r"NORMAL")
+    term.send("bcwworld")  # back a word, change it
+    term.expect(r"INSERT")
+    term.send("\x1b")
+    term.expect(r"NORMAL")  # (Esc then Enter at once would be Alt-Enter)
+    term.send("\r")
+    term.expect(r"echo: hello world")
+    term.expect(r"INSERT")  # each new line starts in insert mode
+
+
+def test_keys_typed_during_a_reply_are_not_run_later_unseen(launch: Launch) -> None:
+    """7: Tab typed during a foreground reply switched sessions seconds
+    later; Ctrl-D quit without asking once the queue drained; :jobs ran
+    after the queued reply and reported nothing."""
+    term = launch()
+    term.line(":new other")
+    term.prompt("other")
+    term.send(TAB)
+    term.prompt("main")
+    term.line(slow(40, 0.03))
+    term.expect(r"w5 ")
+    term.send(TAB)
+    term.expect(r"Tab pressed during the reply: not run")
+    term.prompt("main")  # still main: no switch
+    term.line(slow(30, 0.03, word="x"))
+    term.expect(r"x3 ")
+    term.send("queued one\r")
+    term.send(":jobs\r")
+    term.expect(r"main openai:\S+ › :jobs")
+    term.expect(r"main .*(streaming|queued)")  # :jobs sees what is still to come
+    term.expect(r"echo: queued one")
+    term.prompt("main")
+    term.line(slow(20, 0.03, word="y"))
+    term.expect(r"y3 ")
+    term.send(CTRL_D)
+    term.expect(r"Ctrl-D was pressed during the reply; quit\? \[y/N\]")
+    term.line("n")
+    term.prompt("main")
+    assert term.child.isalive()
+
+
+def test_switch_shows_the_last_exchange_of_the_session_it_opens(launch: Launch) -> None:
+    term = launch()
+    term.line("first question")
+    term.expect(r"echo: first question")
+    term.line("where we left off")
+    term.expect(r"echo: where we left off")
+    term.line(":new other")
+    term.prompt("other")
+    term.line(":switch main")
+    term.expect(r"3\. user\s+where we left off\s+.*4\. assistant\s+echo: where we left off")
+    term.prompt("main")
+    assert "first question" not in term.plain[term.plain.rindex(":switch main") :]
+
+
+def test_no_color_keeps_the_markdown_layout_and_drops_the_colour(
+    server: FakeServer, home: Path
+) -> None:
+    import re
+
+    from fakeserver import Reply
+
+    server.queue(Reply(text="# Plan\n\n- first step\n- second step\n\n**done**\n"))
+    env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm-256color", "NO_COLOR": "1"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "copilot_repl", "--base-url", server.url], env=env,
+        cwd=str(ROOT), dimensions=(30, 100), encoding="utf-8", timeout=GUARD,
+    )  # fmt: skip
+    term = Term(child)
+    try:
+        term.prompt("main")
+        term.line("go")
+        term.expect(r"• first step")  # Markdown laid out: a bullet, not "- first step"
+        term.expect(r"done")
+        term.prompt("main")
+        sgr = re.findall(r"\x1b\[([0-9;]*)m", term.raw)
+        params = {int(p) for seq in sgr for p in seq.split(";") if p}
+        colours = {p for p in params if 30 <= p <= 49 or 90 <= p <= 107}
+        assert not colours, sorted(colours)
+        assert "**done**" not in term.plain
+    finally:
+        child.close(force=True)
