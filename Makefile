@@ -55,8 +55,8 @@ test: $(VENV)/.test-installed copilot-cli copilot-sdk-0.1 browser
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check copilot_repl tests bench examples
-	$(BIN)/ruff format --check copilot_repl tests bench examples
+	$(BIN)/ruff check copilot_repl tests bench examples tools
+	$(BIN)/ruff format --check copilot_repl tests bench examples tools
 	$(BIN)/mypy
 
 bench: $(VENV)/.test-installed

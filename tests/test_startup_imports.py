@@ -14,6 +14,7 @@ import pytest
 
 HEAVY = ("httpx", "httpcore", "rich", "prompt_toolkit", "sqlite3", "pygments", "markdown_it")
 HEAVY += ("hypothesis", "anyio", "h11")
+HEAVY += ("copilot", "pydantic", "dateutil")  # the real SDK and what it needs: never ours
 
 SERVER = ["--base-url", "http://127.0.0.1:9/v1"]  # nothing listens: nothing may be asked
 PROBE = """
@@ -88,3 +89,19 @@ def test_a_streamed_reply_in_script_mode_imports_no_cli_or_rendering_library(
         modules = loaded(["--base-url", server.url], "hello\n", tmp_path)
     assert "httpx" in modules  # the reply came through httpx
     assert not modules & {"click", "rich", "pygments", "markdown_it", "prompt_toolkit"}
+
+
+def test_the_whole_event_surface_is_loaded_only_by_the_sdk_module_paths() -> None:
+    """The 500 generated event types beyond those copilot_repl emits cost import
+    time: only ``copilot_repl.session_events`` and its twin load them."""
+    code = (
+        "import sys\n"
+        "import copilot_repl.api.client, copilot_repl.repl.controller\n"
+        "print('generated_events_all' in str(sorted(sys.modules)))\n"
+        "import copilot_repl.session_events\n"
+        "print('copilot_repl.api.generated_events_all' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.split() == ["False", "True"]

@@ -21,7 +21,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from copilot_repl._version import __version__
 from copilot_repl.api.events import (
+    PRODUCER,
     SessionEvent,
     SessionEventType,
     SessionResumeData,
@@ -162,7 +164,14 @@ class CopilotClient:
         self._subscribe(session, opts)
         self._open[name] = session
         # As the SDK: dispatched before create_session returns (an on_event handler sees it)
-        start = SessionStartData(name, model.partition(":")[2], datetime.now(UTC))
+        start = SessionStartData(
+            copilot_version=__version__,
+            producer=PRODUCER,
+            session_id=name,
+            start_time=datetime.now(UTC),
+            version=1,
+            selected_model=model.partition(":")[2],
+        )
         session._emit(SessionEvent(SessionEventType.SESSION_START, start, name))
         return session
 
@@ -188,7 +197,9 @@ class CopilotClient:
         if opts.get("system_message") is not None:
             session.set_system(system_text(opts["system_message"], self.config.system))
         resumed = SessionResumeData(
-            len(session.messages), session.model.partition(":")[2], datetime.now(UTC)
+            event_count=len(session.messages),
+            resume_time=datetime.now(UTC),
+            selected_model=session.model.partition(":")[2],
         )
         session._emit(SessionEvent(SessionEventType.SESSION_RESUME, resumed, session_id))
         return session

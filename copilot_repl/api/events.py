@@ -27,197 +27,52 @@ carries ``session_id`` (the client-wide ``CopilotClient.listen`` needs it).
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime, timedelta
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Any
 
+from copilot_repl.api.generated_events import *  # noqa: F403
+from copilot_repl.api.generated_events import (
+    AbortData,
+    AssistantMessageData,
+    AssistantMessageDeltaData,
+    AssistantReasoningData,
+    AssistantReasoningDeltaData,
+    AssistantTurnEndData,
+    AssistantTurnStartData,
+    AssistantUsageData,
+    PendingMessagesModifiedData,
+    SessionAutopilotStoppedData,
+    SessionErrorData,
+    SessionEventType,
+    SessionIdleData,
+    SessionInfoData,
+    SessionModelChangeData,
+    SessionResumeData,
+    SessionShutdownData,
+    SessionStartData,
+    SessionTitleChangedData,
+    SessionWarningData,
+    UserMessageData,
+)
+from copilot_repl.api.generated_events import __all__ as _generated
+
 __all__ = [
-    "AbortData",
-    "AssistantReasoningData",
-    "AssistantReasoningDeltaData",
-    "AssistantMessageData",
-    "AssistantMessageDeltaData",
-    "AssistantTurnEndData",
-    "AssistantTurnStartData",
-    "AssistantUsageData",
+    *_generated,
+    "Data",
     "EventData",
-    "PendingMessagesModifiedData",
-    "SessionAutopilotStoppedData",
-    "SessionErrorData",
     "SessionEvent",
-    "SessionEventType",
-    "SessionIdleData",
-    "SessionInfoData",
-    "SessionMode",
-    "SessionModelChangeData",
-    "SessionResumeData",
-    "SessionStartData",
-    "SessionWarningData",
     "StatusData",
-    "UserMessageData",
+    "data_class",
+    "session_event_from_dict",
+    "session_event_to_dict",
 ]
 
 
-class SessionEventType(StrEnum):
-    SESSION_START = "session.start"
-    SESSION_RESUME = "session.resume"
-    SESSION_ERROR = "session.error"
-    SESSION_IDLE = "session.idle"
-    SESSION_AUTOPILOT_STOPPED = "session.autopilot_stopped"  # never emitted: no autopilot
-    SESSION_INFO = "session.info"
-    SESSION_WARNING = "session.warning"
-    SESSION_MODEL_CHANGE = "session.model_change"
-    USER_MESSAGE = "user.message"
-    PENDING_MESSAGES_MODIFIED = "pending_messages.modified"
-    ASSISTANT_TURN_START = "assistant.turn_start"
-    ASSISTANT_MESSAGE = "assistant.message"
-    ASSISTANT_MESSAGE_DELTA = "assistant.message_delta"
-    ASSISTANT_REASONING = "assistant.reasoning"  # never emitted: chat replies only
-    ASSISTANT_REASONING_DELTA = "assistant.reasoning_delta"  # never emitted
-    ASSISTANT_TURN_END = "assistant.turn_end"
-    ASSISTANT_USAGE = "assistant.usage"
-    ABORT = "abort"
-    # copilot-repl's own (not in the SDK)
-    STATUS = "copilot_repl.status"
-    QUEUED = "copilot_repl.queued"
-
-
-@dataclass(slots=True)
-class SessionStartData:
-    session_id: str
-    selected_model: str | None = None
-    start_time: datetime | None = None
-
-
-@dataclass(slots=True)
-class SessionResumeData:
-    event_count: int = 0
-    selected_model: str | None = None
-    resume_time: datetime | None = None
-
-
-class SessionMode(Enum):
-    """The SDK's agent modes; copilot-repl sessions are always interactive."""
-
-    INTERACTIVE = "interactive"
-    PLAN = "plan"
-    AUTOPILOT = "autopilot"
-
-
-@dataclass(slots=True)
-class SessionIdleData:
-    aborted: bool | None = None
-    mode: SessionMode | None = None
-
-
-@dataclass(slots=True)
-class SessionAutopilotStoppedData:
-    """In the SDK for README code that waits on it; copilot-repl never sends it."""
-
-    reason: str
-    request_id: str | None = None
-
-
-@dataclass(slots=True)
-class SessionErrorData:
-    error_type: str
-    message: str
-    status_code: int | None = None
-    originating_message_id: str | None = None
-
-
-@dataclass(slots=True)
-class SessionInfoData:
-    info_type: str
-    message: str
-
-
-@dataclass(slots=True)
-class SessionWarningData:
-    message: str
-    warning_type: str
-
-
-@dataclass(slots=True)
-class SessionModelChangeData:
-    new_model: str
-    previous_model: str | None = None
-
-
-@dataclass(slots=True)
-class UserMessageData:
-    content: str
-    message_id: str | None = None
-    delivery: str | None = None  # "enqueue" or "immediate"
-
-
-@dataclass(slots=True)
-class PendingMessagesModifiedData:
-    pass
-
-
-@dataclass(slots=True)
-class AssistantTurnStartData:
-    turn_id: str
-    model: str | None = None
-
-
-@dataclass(slots=True)
-class AssistantTurnEndData:
-    turn_id: str
-    model: str | None = None
-
-
-@dataclass(slots=True)
-class AssistantMessageData:
-    content: str
-    message_id: str
-    model: str | None = None
-    output_tokens: int | None = None
-    turn_id: str | None = None
-    originating_message_id: str | None = None  # the prompt's message id
-    # copilot-repl: "done", "interrupted" or "error" (how the reply ended)
-    status: str = "done"
-
-
-@dataclass(slots=True)
-class AssistantMessageDeltaData:
-    delta_content: str
-    message_id: str
-
-
-@dataclass(slots=True)
-class AssistantReasoningData:
-    """In the SDK for README code that matches on it; copilot-repl never sends it."""
-
-    content: str
-    reasoning_id: str
-
-
-@dataclass(slots=True)
-class AssistantReasoningDeltaData:
-    """In the SDK for README code that matches on it; copilot-repl never sends it."""
-
-    delta_content: str
-    reasoning_id: str
-
-
-@dataclass(slots=True)
-class AssistantUsageData:
-    model: str
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    duration: timedelta | None = None
-    finish_reason: str | None = None
-    # copilot-repl: whether output_tokens was counted here, not by the provider
-    estimated: bool = False
-
-
-@dataclass(slots=True)
-class AbortData:
-    reason: str
+PRODUCER = "copilot-repl"  # session.start's producer (the CLI's: "copilot-agent")
 
 
 @dataclass(slots=True)
@@ -225,6 +80,18 @@ class StatusData:
     """copilot-repl: a passing status line."""
 
     message: str
+
+
+class Data:
+    """As the SDK's ``Data``: an event payload built by hand, its keyword
+    arguments become attributes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
 
 
 EventData = (
@@ -235,6 +102,8 @@ EventData = (
     | SessionInfoData
     | SessionWarningData
     | SessionModelChangeData
+    | SessionTitleChangedData
+    | SessionShutdownData
     | UserMessageData
     | PendingMessagesModifiedData
     | AssistantTurnStartData
@@ -260,6 +129,7 @@ class SessionEvent:
     parent_id: uuid.UUID | None = None
     ephemeral: bool | None = None
     agent_id: str | None = None  # the SDK's sub-agent id: always None (no sub-agents)
+    raw_type: str | None = None  # the SDK's: the wire type when it is not a known one
 
     def to_dict(self) -> dict[str, Any]:
         """The event as JSON-ready data, shaped like the SDK's wire format
@@ -272,11 +142,106 @@ class SessionEvent:
             "parentId": str(self.parent_id) if self.parent_id else None,
             "ephemeral": self.ephemeral,
             "sessionId": self.session_id,
-            "data": {k: _jsonable(v) for k, v in asdict(self.data).items() if v is not None},
+            "data": data_to_dict(self.data),
         }
 
 
+def session_event_from_dict(obj: dict[str, Any]) -> SessionEvent:
+    """An event from ``to_dict()``'s shape (or the SDK's camelCase wire shape).
+
+    Values are converted by their declared type: enums, datetimes, UUIDs,
+    durations (seconds, as ``to_dict()`` writes them); nested objects stay dicts.
+    """
+    raw_type = str(obj["type"])
+    kind = SessionEventType(raw_type)
+    body = obj.get("data") or {}
+    cls = data_class(kind)
+    data: Any = _data_from_dict(cls, body) if cls is not None else Data(**body)
+    parent = obj.get("parentId", obj.get("parent_id"))
+    return SessionEvent(
+        kind,
+        data,
+        str(obj.get("sessionId", obj.get("session_id")) or ""),
+        uuid.UUID(str(obj["id"])),
+        _datetime(obj["timestamp"]),
+        uuid.UUID(str(parent)) if parent else None,
+        obj.get("ephemeral"),
+        obj.get("agentId", obj.get("agent_id")),
+        raw_type if kind.value != raw_type else None,
+    )
+
+
+def data_class(kind: SessionEventType) -> type | None:
+    """The data class of an event type (``session.start`` -> ``SessionStartData``)."""
+    if kind in (SessionEventType.STATUS, SessionEventType.QUEUED):
+        return StatusData
+    name = "".join(w[:1].upper() + w[1:] for w in re.split(r"[._]", kind.value)) + "Data"
+    found = globals().get(name)
+    if found is None:
+        from copilot_repl.api import generated_events_all
+
+        found = vars(generated_events_all).get(name)
+    return found if isinstance(found, type) else None
+
+
+def _camel_to_snake(key: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
+
+
+def _data_from_dict(cls: type, body: dict[str, Any]) -> Any:
+    values = {_camel_to_snake(k): v for k, v in body.items()}
+    kwargs = {}
+    for f in fields(cls):
+        if f.name in values:
+            kwargs[f.name] = _value(str(f.type), values[f.name])
+        elif f.default is MISSING and f.default_factory is MISSING:
+            kwargs[f.name] = None  # required by the SDK but absent: kept visible as None
+    return cls(**kwargs)
+
+
+def _value(annotation: str, value: Any) -> Any:
+    if value is None:
+        return None
+    first = annotation.split("|")[0].strip()
+    if first == "datetime":
+        return _datetime(value)
+    if first == "timedelta" and isinstance(value, int | float):
+        return timedelta(seconds=value)
+    if first == "UUID":
+        return uuid.UUID(str(value))
+    kind = globals().get(first)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        try:
+            return kind(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _datetime(value: Any) -> datetime:
+    text = str(value)
+    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+
+
+def session_event_to_dict(event: SessionEvent) -> dict[str, Any]:
+    """As the SDK's function of that name."""
+    return event.to_dict()
+
+
+def data_to_dict(data: Any) -> dict[str, Any]:
+    """An event's data as JSON-ready snake_case keys (None values left out)."""
+    if isinstance(data, Data):
+        return {k: _jsonable(v) for k, v in data.to_dict().items() if v is not None}
+    return {k: _jsonable(v) for k, v in asdict(data).items() if v is not None}
+
+
 def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return data_to_dict(value)
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, timedelta):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from copilot_repl._version import __version__
 from copilot_repl.api.events import (
+    PRODUCER,
     AssistantMessageData,
     SessionEvent,
     SessionEventType,
@@ -18,14 +20,23 @@ T = SessionEventType
 
 
 def history_events(data: SessionData, session_id: str) -> list[SessionEvent]:
-    start = SessionStartData(session_id, data.model, _when(data.created))
+    start = SessionStartData(
+        copilot_version=__version__,
+        producer=PRODUCER,
+        session_id=session_id,
+        start_time=_when(data.created),
+        version=1,
+        selected_model=data.model.partition(":")[2],
+    )
     events = [SessionEvent(T.SESSION_START, start, session_id, timestamp=_when(data.created))]
     last_prompt: str | None = None
     for i, m in enumerate(data.messages):
         mid = m.id or f"{session_id}-{i}"
         if m.role == "user":
             last_prompt = mid
-            ev = SessionEvent(T.USER_MESSAGE, UserMessageData(m.content, mid), session_id)
+            ev = SessionEvent(
+                T.USER_MESSAGE, UserMessageData(m.content, message_id=mid), session_id
+            )
         else:
             body = AssistantMessageData(
                 content=m.content,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from copilot_repl.api.events import (
     AbortData,
+    AbortReason,
     AssistantMessageData,
     PendingMessagesModifiedData,
     SessionErrorData,
@@ -31,6 +32,7 @@ from copilot_repl.api.events import (
     SessionModelChangeData,
     StatusData,
     UserMessageData,
+    UserMessageDelivery,
 )
 from copilot_repl.api.history_events import history_events
 from copilot_repl.api.options import SendOptions, send_options
@@ -176,7 +178,7 @@ class CopilotSession:
         )
 
     def _error(self, error_type: str, message: str, message_id: str | None = None) -> None:
-        data = SessionErrorData(error_type, message, None, message_id)
+        data = SessionErrorData(error_type, message, originating_message_id=message_id)
         self._emit(SessionEvent(T.SESSION_ERROR, data, self.session_id))
 
     # -- disk -----------------------------------------------------------
@@ -270,6 +272,11 @@ class CopilotSession:
             raise RuntimeError("Session is disconnected")
         self.refresh()  # a session deleted by another process fails here, at once
         turn = Turn(self.session_id, self.model, prompt=opts.prompt, mode=opts.mode)
+        if self.busy:  # as the CLI: how the prompt reached the agent
+            immediate = opts.mode == "immediate"
+            turn.delivery = (
+                UserMessageDelivery.STEERING if immediate else UserMessageDelivery.QUEUED
+            )
         if opts.mode == "immediate":
             self._queue.appendleft(turn)
         else:
@@ -359,7 +366,7 @@ class CopilotSession:
             turn.state, turn.ended = TurnState.FAILED, time.monotonic()
             self._error("persistence", str(exc), turn.message_id)
             return
-        data = UserMessageData(turn.prompt, turn.message_id, turn.mode)
+        data = UserMessageData(turn.prompt, delivery=turn.delivery, message_id=turn.message_id)
         self._emit(SessionEvent(T.USER_MESSAGE, data, self.session_id))
         await self._stream(turn)
         if self._client.config.auto_compact and turn.state is TurnState.DONE:
@@ -440,7 +447,7 @@ class CopilotSession:
             await self._cancel(drop_queued=False)
 
     async def _cancel(self, *, drop_queued: bool) -> None:
-        self._emit(SessionEvent(T.ABORT, AbortData("user_requested"), self.session_id))
+        self._emit(SessionEvent(T.ABORT, AbortData(AbortReason.USER_INITIATED), self.session_id))
         if drop_queued:
             self._drop_queued()
         turn = self.turn
@@ -499,7 +506,9 @@ class CopilotSession:
         resolved = self._client.config.resolve_model(model)
         self._client.provider_config(resolved)
         self._save({"t": "meta", "model": resolved})
-        data = SessionModelChangeData(resolved, previous)
+        data = SessionModelChangeData(
+            new_model=resolved.partition(":")[2], previous_model=previous.partition(":")[2]
+        )
         self._emit(SessionEvent(T.SESSION_MODEL_CHANGE, data, self.session_id))
 
     def set_system(self, text: str) -> None:

@@ -24,6 +24,7 @@ from copilot_repl.api.events import (
     SessionEvent,
     SessionEventType,
     StatusData,
+    UserMessageDelivery,
 )
 from copilot_repl.errors import ProviderError, ReplError
 from copilot_repl.history.messages import MessageStatus, estimate_tokens
@@ -65,6 +66,7 @@ class Turn:
     prompt: str = ""
     message_id: str = field(default_factory=new_id)  # the prompt's id (send() returns it)
     mode: str = "enqueue"
+    delivery: UserMessageDelivery = UserMessageDelivery.IDLE  # user.message's delivery
     state: TurnState = TurnState.QUEUED
     created: float = field(default_factory=time.monotonic)
     started: float | None = None  # request sent
@@ -387,7 +389,10 @@ def _finish(turn: Turn, save: Save, saver: PartialSaver, event: Callable[..., No
         event(T.ASSISTANT_MESSAGE, data)
     if turn.error:
         failure = SessionErrorData(
-            turn.error_type or "query", turn.error, turn.status_code, turn.message_id
+            turn.error_type or "query",
+            turn.error,
+            status_code=turn.status_code,
+            originating_message_id=turn.message_id,
         )
         event(T.SESSION_ERROR, failure)
     event(T.ASSISTANT_TURN_END, AssistantTurnEndData(turn.rid, turn.model.partition(":")[2]))
