@@ -61,9 +61,13 @@ async def test_history_is_sent_and_saved(server: FakeServer, home: Path) -> None
     assert body["messages"][0]["content"] == "Be brief."
     lines = (home / "sessions" / "h.jsonl").read_text().splitlines()
     header = json.loads(lines[0])
-    assert header["t"] == "session" and header["schema"] == 1
-    roles = [json.loads(x)["role"] for x in lines[1:]]
+    assert header["t"] == "session" and header["schema"] == 2
+    records = [json.loads(x) for x in lines[1:]]
+    roles = [r["role"] for r in records if r["t"] == "msg"]
     assert roles == ["user", "assistant", "user", "assistant"]
+    # the event log: the other non-ephemeral events, saved as they happened
+    kinds = [r["type"] for r in records if r["t"] == "ev"]
+    assert kinds == ["session.start", *["assistant.turn_start", "assistant.turn_end"] * 2]
 
 
 async def test_events_stream_in_order(server: FakeServer, home: Path) -> None:
@@ -81,7 +85,8 @@ async def test_events_stream_in_order(server: FakeServer, home: Path) -> None:
     # as in the SDK: deltas only with streaming on
     assert "assistant.message_delta" not in [e.type for e in heard]
     assert "assistant.message" in [e.type for e in heard]
-    types = [e.type for e in seen if not e.ephemeral or e.type == "assistant.message_delta"]
+    shown = ("assistant.message_delta", "session.idle")  # ephemeral, as on the SDK
+    types = [e.type for e in seen if not e.ephemeral or e.type in shown]
     assert types[:2] == ["user.message", "assistant.turn_start"]
     assert [e.data.delta_content for e in seen if e.type == "assistant.message_delta"] == [
         "a",
@@ -210,7 +215,8 @@ async def test_a_price_table_gives_each_reply_a_cost(
     usage = {"in": turn.input_tokens, "out": turn.tokens}
     assert usage["in"] and usage["out"] and not turn.tokens_counted
     expected = round((usage["in"] * 1.0 + usage["out"] * 2.0) / 1_000_000, 6)
-    saved = [json.loads(x) for x in (home / "sessions" / "priced.jsonl").read_text().splitlines()]
+    lines = (home / "sessions" / "priced.jsonl").read_text().splitlines()
+    saved = [r for r in map(json.loads, lines) if r["t"] == "msg"]
     assert saved[-1]["figures"]["cost"] == expected == turn.figures()["cost"]
 
 

@@ -523,7 +523,16 @@ def test_requests_carry_no_key_without_one(server: FakeServer) -> None:
 def test_session_file_is_jsonl(server: FakeServer, home: Path) -> None:
     cli(server, "hi\n")
     lines = (home / "sessions" / "main.jsonl").read_text().splitlines()
-    assert [json.loads(line)["t"] for line in lines] == ["session", "msg", "msg"]
+    records = [json.loads(line) for line in lines]
+    assert [r["t"] for r in records] == ["session", "ev", "msg", "ev", "msg", "ev"]
+    events = [r.get("type") or r["role"] for r in records[1:]]
+    assert events == [
+        "session.start",
+        "user",
+        "assistant.turn_start",
+        "assistant",
+        "assistant.turn_end",
+    ]
 
 
 # -- rough edges: spaces after commas, busy sessions, prefixes, names ------------------

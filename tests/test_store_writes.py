@@ -247,7 +247,7 @@ def test_a_file_from_a_newer_copilot_repl_opens_read_only(tmp_path: Path) -> Non
     store.ensure()
     path = store.sessions_dir / "future.jsonl"
     lines = [
-        {"t": "session", "schema": 2, "model": "openai:x", "new-field": [1]},
+        {"t": "session", "schema": 3, "model": "openai:x", "new-field": [1]},
         msg("user", "hello"),
         {"t": "reaction", "emoji": "+1"},
     ]
@@ -256,7 +256,7 @@ def test_a_file_from_a_newer_copilot_repl_opens_read_only(tmp_path: Path) -> Non
     loaded = store.load("future")
     assert [m.content for m in loaded.data.messages] == ["hello"]
     assert loaded.read_only
-    assert any("written by a newer copilot-repl (schema 2" in w for w in loaded.warnings)
+    assert any("written by a newer copilot-repl (schema 3" in w for w in loaded.warnings)
     for attempt in (
         lambda: store.append("future", msg("user", "x")),
         lambda: store.append("future", msg("user", "x"), loaded=loaded),

@@ -193,7 +193,7 @@ class CopilotClient:
             session.settings = settings_from(opts)
             self._subscribe(session, opts)
         if opts.get("model") or opts.get("provider"):
-            await session.set_model(self._model_for(opts))
+            session._switch_model(self._model_for(opts))
         if opts.get("system_message") is not None:
             session.set_system(system_text(opts["system_message"], self.config.system))
         resumed = SessionResumeData(

@@ -67,6 +67,7 @@ __all__ = [
     "SessionEvent",
     "StatusData",
     "data_class",
+    "data_from_dict",
     "session_event_from_dict",
     "session_event_to_dict",
 ]
@@ -156,7 +157,7 @@ def session_event_from_dict(obj: dict[str, Any]) -> SessionEvent:
     kind = SessionEventType(raw_type)
     body = obj.get("data") or {}
     cls = data_class(kind)
-    data: Any = _data_from_dict(cls, body) if cls is not None else Data(**body)
+    data: Any = data_from_dict(cls, body) if cls is not None else Data(**body)
     parent = obj.get("parentId", obj.get("parent_id"))
     return SessionEvent(
         kind,
@@ -188,7 +189,7 @@ def _camel_to_snake(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
 
 
-def _data_from_dict(cls: type, body: dict[str, Any]) -> Any:
+def data_from_dict(cls: type, body: dict[str, Any]) -> Any:
     values = {_camel_to_snake(k): v for k, v in body.items()}
     kwargs = {}
     for f in fields(cls):

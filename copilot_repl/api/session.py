@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,12 +30,14 @@ from copilot_repl.api.events import (
     SessionEventType,
     SessionIdleData,
     SessionInfoData,
+    SessionMode,
     SessionModelChangeData,
     StatusData,
     UserMessageData,
     UserMessageDelivery,
+    data_to_dict,
 )
-from copilot_repl.api.history_events import history_events
+from copilot_repl.api.history_events import history_events, last_event_id
 from copilot_repl.api.options import SendOptions, send_options
 from copilot_repl.api.turn import Turn, TurnState, run_turn
 from copilot_repl.errors import ReplError, StoreError, TurnFailed, UsageError
@@ -50,6 +53,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[[SessionEvent], None]
 T = SessionEventType
+EVENT_SCHEMA = 2  # the first file schema that holds the event log
+# saved with their msg record (or, for copilot_repl's own, not at all)
+_SAVED_AS_MESSAGES = {T.USER_MESSAGE, T.ASSISTANT_MESSAGE, T.STATUS, T.QUEUED}
 log = logging.getLogger("copilot_repl")
 LOCK_POLL = 0.1  # seconds between looks at a turn lock another process holds
 
@@ -97,6 +103,13 @@ class CopilotSession:
         self.last_turn: Turn | None = None
         self.warnings: list[str] = list(loaded.warnings)
         loaded.warnings.clear()
+        # the event log: the newest non-ephemeral event (the next one's parent)
+        self._last: SessionEvent | None = None
+        self._tail: uuid.UUID | None | bool = False  # False: not read from the log yet
+        self._log_failed = False
+        # a session.resume is written with the next record, not alone: opening
+        # a session to look at it leaves its file as it was
+        self._deferred: list[dict[str, Any]] = []
 
     # -- what it is -----------------------------------------------------
     @property
@@ -163,7 +176,56 @@ class CopilotSession:
 
         return unsubscribe
 
+    def _stamp(self, event: SessionEvent) -> None:
+        """Chain ``event`` to its predecessor, as the SDK does: its parent is
+        the newest non-ephemeral event before it (None for the first)."""
+        if event is self._last or event.parent_id is not None:
+            return
+        if self._last is not None:
+            event.parent_id = self._last.id
+        else:
+            if self._tail is False:
+                self._tail = last_event_id(self._loaded.data, self.session_id)
+            event.parent_id = self._tail if isinstance(self._tail, uuid.UUID) else None
+        if not event.ephemeral and self._saved(event):
+            self._last = event
+
+    def _saved(self, event: SessionEvent) -> bool:
+        """Whether ``event`` goes into the saved log (schema 1 files: only
+        the messages; their other events are not kept)."""
+        if event.type in _SAVED_AS_MESSAGES:
+            return event.type in (T.USER_MESSAGE, T.ASSISTANT_MESSAGE)
+        return self._loaded.schema >= EVENT_SCHEMA and not self._loaded.read_only
+
+    def _log(self, event: SessionEvent) -> None:
+        """Save a non-ephemeral event as it happens (messages are saved as
+        ``msg`` records by the turn); schema 1 files get none (read-only for
+        older versions otherwise: their events are synthesised)."""
+        if not self._saved(event):
+            return
+        record: dict[str, Any] = {
+            "t": "ev",
+            "type": event.type.value,
+            "id": str(event.id),
+            "ts": event.timestamp.isoformat(),
+            "data": data_to_dict(event.data),
+        }
+        if event.parent_id is not None:
+            record["parent"] = str(event.parent_id)
+        if event.type is T.SESSION_RESUME:
+            self._deferred.append(record)
+            return
+        try:
+            self._save(record)
+        except ReplError as exc:
+            if not self._log_failed:  # said once: the events are kept in memory
+                self._log_failed = True
+                self.warnings.append(f"{self.session_id}: events not saved: {exc}")
+
     def _emit(self, event: SessionEvent) -> None:
+        self._stamp(event)
+        if not event.ephemeral and event.type not in _SAVED_AS_MESSAGES:
+            self._log(event)
         for handler in list(self._handlers):
             try:
                 handler(event)
@@ -185,6 +247,7 @@ class CopilotSession:
     def _save(self, *records: dict[str, Any]) -> None:
         """Append to disk, then read back (which also picks up what other
         processes wrote). If the disk fails, keep it in memory and raise."""
+        records, self._deferred = (*self._deferred, *records), []
         try:
             # into the very file this session was read from (checked under
             # the lock), and read back with what other processes appended
@@ -320,9 +383,8 @@ class CopilotSession:
             self._runner = None
             if aborted:  # as the CLI: the queue is reported (empty) before the idle
                 self._pending_changed()
-            self._emit(
-                SessionEvent(T.SESSION_IDLE, SessionIdleData(aborted or None), self.session_id)
-            )
+            idle = SessionIdleData(aborted or None, SessionMode.INTERACTIVE)
+            self._emit(SessionEvent(T.SESSION_IDLE, idle, self.session_id, ephemeral=True))
 
     async def _hold_turn_lock(self, turn: Turn) -> bool:
         """Wait for the session's turn lock (``history/busy.py``), held while
@@ -349,13 +411,20 @@ class CopilotSession:
     async def _answer(self, turn: Turn) -> None:
         """Save the prompt, then stream its reply."""
         turn.model = self.model  # a set_model() while it was queued applies
+        data = UserMessageData(turn.prompt, delivery=turn.delivery, message_id=turn.message_id)
+        event = SessionEvent(T.USER_MESSAGE, data, self.session_id)
+        self._stamp(event)
         record = {
             "t": "msg",
             "role": "user",
             "content": turn.prompt,
             "ts": time.time(),
             "id": turn.message_id,
+            "eid": str(event.id),
+            "data": {"delivery": turn.delivery.value},
         }
+        if event.parent_id is not None:
+            record["parent"] = str(event.parent_id)
         try:
             self.refresh()
             self._save(record)
@@ -366,8 +435,7 @@ class CopilotSession:
             turn.state, turn.ended = TurnState.FAILED, time.monotonic()
             self._error("persistence", str(exc), turn.message_id)
             return
-        data = UserMessageData(turn.prompt, delivery=turn.delivery, message_id=turn.message_id)
-        self._emit(SessionEvent(T.USER_MESSAGE, data, self.session_id))
+        self._emit(event)
         await self._stream(turn)
         if self._client.config.auto_compact and turn.state is TurnState.DONE:
             from copilot_repl.api.library import auto_compact
@@ -392,6 +460,7 @@ class CopilotSession:
                 self._save,
                 streaming=self.streaming,
                 ask_permission=self.settings.ask_permission,
+                stamp=self._stamp,
             ),
             name=f"reply:{self.session_id}",
         )
@@ -486,7 +555,11 @@ class CopilotSession:
 
     # -- history as events ------------------------------------------------
     async def get_events(self) -> list[SessionEvent]:
-        """The session's history as SDK events (replayed from disk)."""
+        """The session's saved event log: every non-ephemeral event, with the
+        ids, timestamps and parents they had live (older files: synthesised,
+        see ``api/history_events.py``)."""
+        if self._disconnected:
+            raise RuntimeError("Session is disconnected")
         self.refresh()
         return history_events(self._loaded.data, self.session_id)
 
@@ -504,12 +577,18 @@ class CopilotSession:
         a provider, or a model of the current provider)."""
         previous = self.model
         resolved = self._client.config.resolve_model(model)
-        self._client.provider_config(resolved)
-        self._save({"t": "meta", "model": resolved})
+        self._switch_model(resolved)
         data = SessionModelChangeData(
             new_model=resolved.partition(":")[2], previous_model=previous.partition(":")[2]
         )
         self._emit(SessionEvent(T.SESSION_MODEL_CHANGE, data, self.session_id))
+
+    def _switch_model(self, resolved: str) -> None:
+        """The model from now on, saved (``resume_session(model=...)``: no
+        ``session.model_change``, as with the SDK)."""
+        self._client.provider_config(resolved)
+        if resolved != self.model:
+            self._save({"t": "meta", "model": resolved})
 
     def set_system(self, text: str) -> None:
         self._save({"t": "meta", "system": text})

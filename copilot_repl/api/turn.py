@@ -227,10 +227,13 @@ async def run_turn(
     *,
     streaming: bool = True,
     ask_permission: AskFn | None = None,
+    stamp: Emit | None = None,
 ) -> None:
     """Stream one reply into ``turn``. Never raises for provider errors or
     cancellation: those end the turn with a state and events.
-    ``ask_permission``: how to ask about a tool this reply wants to use."""
+    ``ask_permission``: how to ask about a tool this reply wants to use.
+    ``stamp`` gives the ``assistant.message`` event its parent before its
+    record is saved (the record holds the event's id and parent)."""
     sid = turn.session_id
     model = turn.model.partition(":")[2]
 
@@ -289,12 +292,12 @@ async def run_turn(
         turn.cancelled = True
         saver.stop()
         _settle(turn, end)
-        _finish(turn, save, saver, event)
+        _finish(turn, save, event, emit, stamp or (lambda _e: None))
         raise
     finally:
         saver.stop()
     _settle(turn, end)
-    _finish(turn, save, saver, event)
+    _finish(turn, save, event, emit, stamp or (lambda _e: None))
 
 
 def _error_type(exc: ReplError) -> str:
@@ -341,11 +344,38 @@ def status_of(turn: Turn) -> MessageStatus:
     return MessageStatus.DONE
 
 
-def _finish(turn: Turn, save: Save, saver: PartialSaver, event: Callable[..., None]) -> None:
+def _finish(turn: Turn, save: Save, event: Callable[..., None], emit: Emit, stamp: Emit) -> None:
     text = turn.text
     status = status_of(turn)
+    model = turn.model.partition(":")[2]
+    answered = (text or status == MessageStatus.DONE) and not turn.cancelled
+    if answered:
+        # As the SDK: the usage of the model call, then the message; an
+        # aborted turn has neither (its partial text is on disk, marked).
+        usage = AssistantUsageData(
+            model=model,
+            input_tokens=turn.input_tokens,
+            output_tokens=turn.tokens,
+            duration=timedelta(seconds=turn.elapsed),
+            finish_reason=turn.finish_reason,
+            estimated=turn.tokens_counted,
+        )
+        event(T.ASSISTANT_USAGE, usage, ephemeral=True)
+    message: SessionEvent | None = None
+    if answered:
+        data = AssistantMessageData(
+            content=text,
+            message_id=turn.rid,
+            model=model,
+            output_tokens=turn.tokens,
+            turn_id=turn.rid,
+            originating_message_id=turn.message_id,
+            status=status.value,
+        )
+        message = SessionEvent(T.ASSISTANT_MESSAGE, data, session_id=turn.session_id)
+        stamp(message)
     if text or status == MessageStatus.DONE:
-        record = {
+        record: dict[str, Any] = {
             "t": "msg",
             "id": turn.rid,
             "role": "assistant",
@@ -356,37 +386,24 @@ def _finish(turn: Turn, save: Save, saver: PartialSaver, event: Callable[..., No
             "tokens": turn.tokens,
             "figures": turn.figures(),
         }
+        if message is not None:
+            record["eid"] = str(message.id)
+            record["data"] = {"turn_id": turn.rid}
+            if message.parent_id is not None:
+                record["parent"] = str(message.parent_id)
+        if turn.cancelled:  # cut by abort(): shown, but as on the SDK never sent again
+            record["aborted"] = True
         try:
             save(record)
         except ReplError as exc:  # the disk, or the session deleted by another process
-            message = f"{exc}; the reply is kept in memory only (:export PATH saves it elsewhere)"
-            event(T.SESSION_ERROR, SessionErrorData("persistence", message))
+            message_ = f"{exc}; the reply is kept in memory only (:export PATH saves it elsewhere)"
+            event(T.SESSION_ERROR, SessionErrorData("persistence", message_))
     elif status == MessageStatus.ERROR:
         # no reply to save: a note that the turn failed (`sessions list` says so)
         with contextlib.suppress(ReplError):  # the disk, or the session deleted
             save({"t": "meta", "failed": turn.error[:500] or "failed"})
-    if (text or status == MessageStatus.DONE) and not turn.cancelled:
-        # As the SDK: the usage of the model call, then the message; an
-        # aborted turn has neither (its partial text is on disk, marked).
-        usage = AssistantUsageData(
-            model=turn.model.partition(":")[2],
-            input_tokens=turn.input_tokens,
-            output_tokens=turn.tokens,
-            duration=timedelta(seconds=turn.elapsed),
-            finish_reason=turn.finish_reason,
-            estimated=turn.tokens_counted,
-        )
-        event(T.ASSISTANT_USAGE, usage, ephemeral=True)
-        data = AssistantMessageData(
-            content=text,
-            message_id=turn.rid,
-            model=turn.model.partition(":")[2],
-            output_tokens=turn.tokens,
-            turn_id=turn.rid,
-            originating_message_id=turn.message_id,
-            status=status.value,
-        )
-        event(T.ASSISTANT_MESSAGE, data)
+    if message is not None:
+        emit(message)
     if turn.error:
         failure = SessionErrorData(
             turn.error_type or "query",

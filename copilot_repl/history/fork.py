@@ -97,6 +97,8 @@ def message_record(m: Message, *, with_id: bool = True) -> dict[str, Any]:
         rec["model"] = m.model
     if m.tokens:
         rec["tokens"] = m.tokens
+    if m.aborted:  # not sent to a model in the copy either
+        rec["aborted"] = True
     return rec
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class MessageStatus(StrEnum):
@@ -34,6 +35,11 @@ class Message:
     model: str = ""
     tokens: int = 0
     id: str = ""  # user messages: send()'s message id; replies: the reply id
+    # the SDK event this message is (schema 2): its id, its parent's, its other data
+    eid: str = ""
+    parent: str = ""
+    data: dict[str, Any] | None = None
+    aborted: bool = False  # a partial reply cut by abort(): shown, never sent to a model
 
     def to_api(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}
@@ -49,6 +55,20 @@ class SessionData:
     created: float = 0.0
     modified: float = 0.0
     messages: list[Message] = field(default_factory=list)
+    # the session's event log in order (schema 2): the messages and the other
+    # saved events; api/history_events.py turns it into SDK events
+    log: list[Message | LoggedEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """A saved SDK event other than a message (an ``ev`` record)."""
+
+    type: str
+    id: str
+    ts: str  # ISO 8601, as the event's timestamp
+    parent: str = ""
+    data: dict[str, Any] | None = None
 
 
 def estimate_tokens(text: str) -> int:
@@ -84,5 +104,5 @@ def trim_history(
 def api_messages(system: str, messages: Iterable[Message]) -> list[dict[str, str]]:
     """The Chat Completions ``messages`` list: system prompt first."""
     out = [{"role": "system", "content": system}] if system else []
-    out.extend(m.to_api() for m in messages if m.content or m.role == "user")
+    out.extend(m.to_api() for m in messages if (m.content or m.role == "user") and not m.aborted)
     return out

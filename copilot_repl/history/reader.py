@@ -13,7 +13,7 @@ from typing import Any
 
 from copilot_repl.errors import SessionNotFound, StoreError
 from copilot_repl.history import files
-from copilot_repl.history.messages import INTERRUPTED, Message, SessionData
+from copilot_repl.history.messages import INTERRUPTED, LoggedEvent, Message, SessionData
 from copilot_repl.history.records import (
     SCHEMA,
     Corrupt,
@@ -135,8 +135,11 @@ def _apply(loaded: Loaded, rec: Record) -> None:
             loaded.parts.pop(rec.id, None)
             _finish_parts(loaded)
         data.messages.append(rec)
+        data.log.append(rec)
         loaded.generation += 1
         loaded.failed = ""
+    elif isinstance(rec, LoggedEvent):
+        data.log.append(rec)
     elif isinstance(rec, Part):
         loaded.parts.setdefault(rec.id, []).append(rec.text)
     elif isinstance(rec, Meta):
@@ -147,13 +150,23 @@ def _apply(loaded: Loaded, rec: Record) -> None:
     elif isinstance(rec, Truncate):
         loaded.failed = ""
         if rec.keep < len(data.messages):
+            first_gone = data.messages[rec.keep]
             del data.messages[rec.keep :]
+            _cut_log(data, first_gone)
             loaded.generation += 1
     else:
         data.model, data.system, data.created = rec.model, rec.system, rec.created
         loaded.schema = rec.schema
         if rec.schema > SCHEMA:
             loaded.read_only = newer_message(rec.schema)
+
+
+def _cut_log(data: SessionData, first_gone: Message) -> None:
+    """The log ends where the first message a truncate removed was."""
+    for i in range(len(data.log) - 1, -1, -1):
+        if data.log[i] is first_gone:
+            del data.log[i:]
+            return
 
 
 def parse_header(line: bytes, path: Path) -> Header:
@@ -182,9 +195,11 @@ def _finish_parts(loaded: Loaded) -> None:
         if not writer_alive(rid):
             text = "".join(loaded.parts.pop(rid))
             loaded.sealed.add(rid)
-            loaded.data.messages.append(
-                Message(role="assistant", content=text, ts=time.time(), status=INTERRUPTED, id=rid)
+            message = Message(
+                role="assistant", content=text, ts=time.time(), status=INTERRUPTED, id=rid
             )
+            loaded.data.messages.append(message)
+            loaded.data.log.append(message)
             loaded.generation += 1
 
 

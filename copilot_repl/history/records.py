@@ -7,7 +7,15 @@ record. Keys may come in any order; unknown extra keys are ignored.
     {"t": "session", "schema": 1, "model": STR, "system"?: STR, "created"?: NUM, "name"?: STR,
         "file_id"?: STR}                    file_id: random, tells this file from a later one
     {"t": "msg", "role": "user"|"assistant", "content": STR,
-        "ts"?: NUM, "status"?: STR, "model"?: STR, "tokens"?: INT>=0, "id"?: STR}
+        "ts"?: NUM, "status"?: STR, "model"?: STR, "tokens"?: INT>=0, "id"?: STR,
+        "eid"?: STR, "parent"?: STR, "data"?: OBJ, "aborted"?: BOOL}
+                                            schema 2: eid the SDK event's id (user.message,
+                                            assistant.message), parent its parent's id, data
+                                            its other fields; aborted: a partial reply cut by
+                                            abort() (no assistant.message; never sent again)
+    {"t": "ev", "type": STR, "id": STR, "ts": STR, "parent"?: STR, "data"?: OBJ}
+                                            schema 2: any other non-ephemeral SDK event, saved
+                                            as it happens (ts ISO 8601; data snake_case)
     {"t": "part", "id": STR, "text": STR}   a growing reply, saved as it streams
     {"t": "meta", "model"?: STR, "system"?: STR, "failed"?: STR, "origin"?: STR}
                                             failed: the last turn failed with no reply
@@ -15,6 +23,10 @@ record. Keys may come in any order; unknown extra keys are ignored.
                                             origin: what made it ("oneshot", "compare"):
                                             kept out of Tab, the toolbar and :ls
     {"t": "truncate", "keep": INT}          keep only the first N messages, 0 <= N <= MAX_KEEP
+
+Schema 1 files (older versions) have no ``ev`` records and no event keys: their
+events are synthesised when read (``api/history_events.py``). Version 1 of
+copilot-repl opens a schema 2 file read-only.
 
 NUM is a finite JSON number, INT an integer (``12.0`` is accepted for
 ``tokens``), STR a string (``model`` non-empty). A reply is complete when a
@@ -31,9 +43,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from copilot_repl.history.messages import DONE, Message
+from copilot_repl.history.messages import DONE, LoggedEvent, Message
 
-SCHEMA = 1
+SCHEMA = 2
 MAX_KEEP = 10**9
 
 # The C scanner behind json.loads, called directly: a third faster per line.
@@ -72,7 +84,7 @@ class Truncate:
     keep: int
 
 
-Record = Header | Message | Part | Meta | Truncate
+Record = Header | Message | Part | Meta | Truncate | LoggedEvent
 
 
 def dumps(record: dict[str, Any]) -> bytes:
@@ -148,6 +160,8 @@ def check(rec: object, *, newer: bool = False) -> Record:
         if type(keep) is not int or not 0 <= keep <= MAX_KEEP:
             raise Corrupt("truncate: keep is not an integer from 0 to 10**9")
         return Truncate(keep)
+    if kind == "ev":
+        return _event(rec)
     if kind == "session":
         return _header(rec, newer=newer)
     raise Corrupt("unknown record type")
@@ -170,9 +184,30 @@ def _message(rec: dict[str, Any]) -> Message:
     status, model, rid = rec.get("status", DONE), rec.get("model", ""), rec.get("id", "")
     if not (isinstance(status, str) and isinstance(model, str) and isinstance(rid, str)):
         raise Corrupt("msg: status, model or id is not a string")
-    return Message(
+    message = Message(
         role=role, content=content, ts=ts, status=status or DONE, model=model, tokens=tokens, id=rid
     )
+    if "eid" in rec:  # schema 2
+        message.eid, message.parent = _str(rec, "eid"), _opt_str(rec, "parent") or ""
+        message.data = _opt_obj(rec, "data")
+        message.aborted = rec.get("aborted") is True
+    elif rec.get("aborted") is True:
+        message.aborted = True
+    return message
+
+
+def _event(rec: dict[str, Any]) -> LoggedEvent:
+    kind, eid, ts = _str(rec, "type"), _str(rec, "id"), _str(rec, "ts")
+    if not kind or not eid:
+        raise Corrupt("ev: empty type or id")
+    return LoggedEvent(kind, eid, ts, _opt_str(rec, "parent") or "", _opt_obj(rec, "data"))
+
+
+def _opt_obj(rec: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = rec.get(key)
+    if value is not None and type(value) is not dict:
+        raise Corrupt(f"{key} is not an object")
+    return value
 
 
 def _header(rec: dict[str, Any], *, newer: bool) -> Header:

@@ -2,7 +2,7 @@
 
 Layout under the data dir (0700 when copilot-repl creates it; files 0600)::
 
-    sessions/NAME.jsonl     first line: {"t": "session", "schema": 1, ...}
+    sessions/NAME.jsonl     first line: {"t": "session", "schema": 2, ...}
     state.json              {"current": NAME}
     summaries.json          what :ls shows, by file size, mtime and inode (a cache)
     input_history           the shell's Up/Down history
