@@ -58,6 +58,8 @@ class ProviderConfig:
     max_reply_chars: int = 2_000_000  # a longer reply is cut (and kept) there
     max_retries: int = 3
     params: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)  # sent with every request
+    wire_model: str = ""  # the model name sent to the server, whatever the session's model
     model_path: str = ""
     threads: int = 0  # local: llama.cpp threads (0: local.decode_threads, cpu_count)
     cli_path: str = ""  # copilot: the `copilot` CLI to run

@@ -374,6 +374,8 @@ def test_summaries_of_unchanged_files_come_from_the_cache(tmp_path: Path) -> Non
         "messages": 1,
         "created": 1000.0,
         "origin": "",
+        "cwd": "",
+        "first_prompt": "1",
     }
     assert stat.S_IMODE((tmp_path / "summaries.json").stat().st_mode) == 0o600
     # Same size, same mtime, same inode: the file is not read again.

@@ -14,6 +14,8 @@ The interactive shell and script mode are front ends over this class.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -29,8 +31,16 @@ from copilot_repl.api.events import (
     SessionResumeData,
     SessionStartData,
 )
-from copilot_repl.api.metadata import ModelInfo, PingResponse, SessionListFilter, SessionMetadata
+from copilot_repl.api.metadata import (
+    ModelInfo,
+    PingResponse,
+    SessionContext,
+    SessionLifecycleEvent,
+    SessionListFilter,
+    SessionMetadata,
+)
 from copilot_repl.api.options import (
+    byok_config,
     check_session_options,
     merged,
     settings_from,
@@ -42,15 +52,25 @@ from copilot_repl.errors import ReplError, SessionExists, UsageError
 from copilot_repl.history import trash
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import free_name, validate_name
-from copilot_repl.history.store import Store
+from copilot_repl.history.store import Store, Summary
 from copilot_repl.history.trash import Entry
 from copilot_repl.providers import Provider, make_provider
 from copilot_repl.providers.security import check_api_key
 
 DISCOVER_TIMEOUT = 2.0  # seconds to wait for a server's model list at the first session
-CLIENT_OPTIONS = {"data_dir", "config_path", "model", "base_url"}
+CLIENT_OPTIONS = {"data_dir", "config_path", "model", "base_url", "working_directory"}
 # SDK client options about the CLI process that copilot-repl has no use for.
 IGNORED_CLIENT_OPTIONS = {
+    # SDK 1.0
+    "connection",  # a RuntimeConnection: which runtime process (none here)
+    "base_directory",  # the runtime's state directory
+    "telemetry",  # the runtime's OpenTelemetry export
+    "mode",  # "copilot-cli" or an embedding host's mode
+    "client_info",
+    "session_idle_timeout_seconds",
+    "builtin_plugin_directories",
+    "installation_confirmation_handler",
+    # SDK 0.1 and 1.0
     "cli_path",
     "cli_args",
     "cwd",
@@ -81,6 +101,9 @@ class CopilotClient:
         unknown = sorted(set(opts) - CLIENT_OPTIONS)
         if unknown:
             raise TypeError(f"CopilotClient() got an unexpected keyword argument {unknown[0]!r}")
+        # the working directory new sessions are created in (their context)
+        self.working_directory = str(opts.pop("working_directory", None) or "")
+        self._lifecycle: list[tuple[str | None, Callable[[SessionLifecycleEvent], None]]] = []
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.config = config or load_config(env=self.env, **opts)
         self.store = Store(self.config.data_dir)
@@ -159,6 +182,9 @@ class CopilotClient:
             system=system_text(opts.get("system_message"), self.config.system),
             created=now,
             modified=now,
+            cwd=os.path.realpath(
+                str(opts.get("working_directory") or self.working_directory or os.getcwd())
+            ),
         )
         session = CopilotSession(self, self.store.create(data), settings_from(opts))
         self._subscribe(session, opts)
@@ -173,6 +199,7 @@ class CopilotClient:
             selected_model=model.partition(":")[2],
         )
         session._emit(SessionEvent(SessionEventType.SESSION_START, start, name))
+        self.lifecycle("session.created", name)
         return session
 
     async def resume_session(
@@ -234,19 +261,15 @@ class CopilotClient:
         return self.config.resolve_model(str(opts.get("model") or ""))
 
     def _byok(self, provider: Mapping[str, Any], model: str) -> str:
-        """SDK ``provider={"base_url", "api_key"}`` (bring your own key): a
-        provider named after its URL; the key stays in memory."""
-        url = str(provider.get("base_url") or "")
-        if not url:
-            raise UsageError("provider needs base_url")
-        if provider.get("type", "openai") not in ("openai", None):
-            raise UsageError(
-                f"provider type {provider.get('type')!r}: copilot-repl speaks the OpenAI API"
-            )
+        """SDK ``provider={...}`` (bring your own key): a provider named after
+        its settings; the key stays in memory. Every key of the SDK's
+        ``ProviderConfig`` is honoured or refused in one line (``byok_config``)."""
         import hashlib
 
-        name = "byok-" + hashlib.sha256(url.encode()).hexdigest()[:8]
-        key = str(provider.get("api_key") or provider.get("bearer_token") or "")
+        url, settings, key = byok_config(provider)
+        model = model or str(provider.get("model_id") or "")
+        digest = json.dumps([url, sorted(settings.items(), key=str)], default=str)
+        name = "byok-" + hashlib.sha256(digest.encode()).hexdigest()[:8]
         if key:
             check_api_key("the provider's api_key", key)
         env_name = f"COPILOT_REPL_{name.replace('-', '_').upper()}_KEY"
@@ -258,21 +281,27 @@ class CopilotClient:
                 base_url=url,
                 api_key_env=env_name if key else "",
                 default_model=model or self.config.resolve_model("").partition(":")[2],
+                **settings,
             )
             self.config = replace(self.config, providers={**self.config.providers, name: pc})
         return f"{name}:{model or self.config.providers[name].default_model}"
 
     async def list_sessions(self, filter: SessionListFilter | None = None) -> list[SessionMetadata]:
-        """Saved sessions, most recently modified first. copilot-repl sessions
-        have no working directory, repository or branch: a filter naming one
-        matches none."""
+        """Saved sessions, most recently modified first, with their summary
+        (the first prompt) and context (the working directory they were
+        created in). A filter by ``working_directory`` (0.1: ``cwd``) keeps
+        the sessions created there; copilot-repl records no git root,
+        repository or branch, so a filter naming one matches none."""
+        fields: Mapping[str, Any] = {}
         if filter is not None:
             fields = filter if isinstance(filter, Mapping) else vars(filter)
-            if any(fields.values()):
-                return []
+        if any(fields.get(k) for k in ("git_root", "repository", "branch")):
+            return []
+        where = fields.get("working_directory") or fields.get("cwd")
         infos = [
-            _metadata(s.name, s.model, s.messages, s.modified, s.created)
+            _metadata(s)
             for s in self.store.summaries()
+            if not where or os.path.realpath(str(where)) == s.cwd
         ]
         return sorted(infos, key=lambda i: i.modified_time, reverse=True)
 
@@ -280,7 +309,7 @@ class CopilotClient:
         validate_name(session_id)
         for s in self.store.summaries():
             if s.name == session_id:
-                return _metadata(s.name, s.model, s.messages, s.modified, s.created)
+                return _metadata(s)
         return None
 
     async def get_last_session_id(self) -> str | None:
@@ -296,6 +325,7 @@ class CopilotClient:
         from copilot_repl.history.search import forget_session_text
 
         forget_session_text(self.store, session_id)  # gone for good: its text too
+        self.lifecycle("session.deleted", session_id)
         for name, pc in self.config.providers.items():
             if pc.kind == "copilot":  # keeps per-session state on disk: always asked
                 self.provider(name)
@@ -398,6 +428,39 @@ class CopilotClient:
             self._slots[name] = asyncio.Semaphore(self.config.provider(name).max_parallel)
         return self._slots[name]
 
+    # -- lifecycle events (SDK) -------------------------------------------
+    def on_lifecycle(
+        self,
+        kind_or_handler: str | Callable[[SessionLifecycleEvent], None],
+        handler: Callable[[SessionLifecycleEvent], None] | None = None,
+        /,
+    ) -> Callable[[], None]:
+        """As the SDK: ``on_lifecycle(handler)`` for every lifecycle event, or
+        ``on_lifecycle("session.created", handler)`` for one type
+        (``session.created``, ``session.deleted``, ``session.updated``: the
+        summary changed). Returns a function that unsubscribes."""
+        if isinstance(kind_or_handler, str) and handler is not None:
+            entry: tuple[str | None, Callable[[SessionLifecycleEvent], None]]
+            entry = (kind_or_handler, handler)
+        elif callable(kind_or_handler) and handler is None:
+            entry = (None, kind_or_handler)
+        else:
+            raise ValueError(
+                "Invalid arguments: use on_lifecycle(handler) or on_lifecycle(event_type, handler)"
+            )
+        self._lifecycle.append(entry)
+        return lambda: self._lifecycle.remove(entry) if entry in self._lifecycle else None
+
+    def lifecycle(self, kind: str, session_id: str) -> None:
+        """Tell the lifecycle handlers (errors in them are ignored, as by the SDK)."""
+        if not self._lifecycle:
+            return
+        event = SessionLifecycleEvent(kind, session_id)
+        for wanted, handler in list(self._lifecycle):
+            if wanted is None or wanted == kind:
+                with contextlib.suppress(Exception):  # as the SDK
+                    handler(event)
+
     # -- events for front ends ------------------------------------------
     def listen(self, handler: Callable[[SessionEvent], None]) -> Callable[[], None]:
         """copilot-repl extra: receive the events of every session (used by
@@ -411,13 +474,13 @@ class CopilotClient:
             handler(event)
 
 
-def _metadata(
-    name: str, model: str, messages: int, modified: float, created: float
-) -> SessionMetadata:
+def _metadata(s: Summary) -> SessionMetadata:
     return SessionMetadata(
-        session_id=name,
-        start_time=datetime.fromtimestamp(created or modified, UTC),
-        modified_time=datetime.fromtimestamp(modified, UTC),
-        model=model,
-        message_count=messages,
+        session_id=s.name,
+        start_time=datetime.fromtimestamp(s.created or s.modified, UTC),
+        modified_time=datetime.fromtimestamp(s.modified, UTC),
+        summary=s.first_prompt or None,
+        context=SessionContext(s.cwd) if s.cwd else None,
+        model=s.model,
+        message_count=s.messages,
     )

@@ -9,6 +9,25 @@ from typing import Any
 
 
 @dataclass
+class SessionContext:
+    """As the SDK's: where a session was created (copilot-repl knows the
+    working directory only)."""
+
+    working_directory: str
+    git_root: str | None = None
+    repository: str | None = None
+    branch: str | None = None
+
+    @property
+    def cwd(self) -> str:
+        """SDK 0.1's name."""
+        return self.working_directory
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cwd": self.working_directory}
+
+
+@dataclass
 class SessionMetadata:
     """As the SDK's ``SessionMetadata``; also subscriptable
     (``info["session_id"]``), as the Copilot SDK recipe writes it.
@@ -19,9 +38,26 @@ class SessionMetadata:
     modified_time: datetime
     is_remote: bool = False
     summary: str | None = None
-    context: Any = None
+    context: SessionContext | None = None
     model: str = ""
     message_count: int = 0
+
+    # SDK 0.1's names (camelCase; the times as ISO 8601 strings, as 0.1 had them)
+    @property
+    def sessionId(self) -> str:  # noqa: N802
+        return self.session_id
+
+    @property
+    def startTime(self) -> str:  # noqa: N802
+        return self.start_time.isoformat()
+
+    @property
+    def modifiedTime(self) -> str:  # noqa: N802
+        return self.modified_time.isoformat()
+
+    @property
+    def isRemote(self) -> bool:  # noqa: N802
+        return self.is_remote
 
     def __getitem__(self, key: str) -> Any:
         return vars(self)[key]  # the fields, as a dict: KeyError for anything else
@@ -39,6 +75,7 @@ class SessionMetadata:
             "modifiedTime": self.modified_time.isoformat(),
             "isRemote": self.is_remote,
             "summary": self.summary,
+            "context": self.context.to_dict() if self.context else None,
             "model": self.model,
             "messageCount": self.message_count,
         }
@@ -50,14 +87,50 @@ SessionInfo = SessionMetadata
 
 @dataclass
 class SessionListFilter:
-    """Accepted for compatibility; copilot-repl sessions have no working
-    directory or repository: a filter with any field set matches none."""
+    """As the SDK's: sessions created in ``working_directory`` (0.1: ``cwd``);
+    copilot-repl knows no git root, repository or branch: a filter naming
+    one of those matches none."""
 
     working_directory: str | None = None  # SDK 1.0's name
     git_root: str | None = None
     repository: str | None = None
     branch: str | None = None
     cwd: str | None = None  # SDK 0.1's name
+
+
+@dataclass
+class SessionLifecycleEvent:
+    """What ``CopilotClient.on_lifecycle`` handlers get: ``type`` is
+    ``session.created``, ``session.deleted`` or ``session.updated``."""
+
+    type: str
+    session_id: str
+    metadata: SessionMetadata | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeConnection:
+    """The SDK's choice of runtime process (stdio, TCP, a URL, in-process).
+    copilot-repl runs no runtime: accepted, and changes nothing."""
+
+    kind: str = "stdio"
+    details: tuple[tuple[str, Any], ...] = ()
+
+    @staticmethod
+    def for_stdio(**kw: Any) -> RuntimeConnection:
+        return RuntimeConnection("stdio", tuple(kw.items()))
+
+    @staticmethod
+    def for_tcp(**kw: Any) -> RuntimeConnection:
+        return RuntimeConnection("tcp", tuple(kw.items()))
+
+    @staticmethod
+    def for_uri(url: str, **kw: Any) -> RuntimeConnection:
+        return RuntimeConnection("uri", (("url", url), *kw.items()))
+
+    @staticmethod
+    def for_inprocess(**kw: Any) -> RuntimeConnection:
+        return RuntimeConnection("inprocess", tuple(kw.items()))
 
 
 @dataclass

@@ -27,6 +27,7 @@ SESSION_OPTIONS = {
     "on_event",
     "name",
     "client_name",
+    "working_directory",  # the session's context (list_sessions), no tools run there
 }
 # Part of the SDK, but about tools and agents that copilot-repl does not run.
 UNSUPPORTED = {
@@ -38,7 +39,6 @@ UNSUPPORTED = {
     "custom_agents": "custom agents",
     "agent": "custom agents",
     "default_agent": "custom agents",
-    "working_directory": "a working directory for tools",
     "additional_directories": "a working directory for tools",
     "on_user_input_request": "the ask_user tool",
     "skill_directories": "skills",
@@ -210,3 +210,53 @@ def file_block(path: Path, name: str | None = None) -> str:
     while fence in text:
         fence += "`"
     return f"\n\n{name or path.name}:\n{fence}\n{text.rstrip()}\n{fence}\n"
+
+
+# The SDK's ProviderConfig (1.0.27), key by key: honoured, or refused in one line.
+_BYOK_HONOURED = {"type", "base_url", "api_key", "bearer_token", "headers", "model_id"}
+_BYOK_HONOURED |= {"wire_model", "max_prompt_tokens", "max_output_tokens", "wire_api"}
+_BYOK_HONOURED |= {"transport", "model_provider"}  # model_provider: telemetry only (none here)
+_BYOK_REFUSED = {
+    "api_key_command": "a command run for each request's key (give api_key)",
+    "azure": "Azure OpenAI options (use its OpenAI-compatible base_url)",
+    "bearer_token_provider": "a per-request token callback (give bearer_token)",
+}
+
+
+def byok_config(provider: Mapping[str, Any]) -> tuple[str, dict[str, Any], str]:
+    """The base URL, the ``ProviderConfig`` settings and the key of an SDK
+    ``provider={...}`` option; ``UsageError`` (one line) for what copilot-repl
+    cannot honour."""
+    for key, value in provider.items():
+        if key in _BYOK_REFUSED and value not in (None, "", {}, [], False):
+            raise UsageError(f"provider {key}: copilot-repl does not support {_BYOK_REFUSED[key]}")
+        if key not in _BYOK_HONOURED and key not in _BYOK_REFUSED:
+            raise UsageError(f"provider {key!r}: not a provider option of the Copilot SDK")
+    url = str(provider.get("base_url") or "")
+    if not url:
+        raise UsageError("provider needs base_url")
+    kind = provider.get("type") or "openai"
+    if kind != "openai":
+        raise UsageError(f"provider type {kind!r}: copilot-repl speaks the OpenAI API")
+    if (provider.get("wire_api") or "completions") != "completions":
+        raise UsageError("provider wire_api 'responses': copilot-repl speaks Chat Completions")
+    if (provider.get("transport") or "http") != "http":
+        raise UsageError(f"provider transport {provider['transport']!r}: only http")
+    settings: dict[str, Any] = {}
+    headers = provider.get("headers") or {}
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise UsageError("provider headers: a dict of strings")
+    if headers:
+        settings["headers"] = dict(headers)
+    wire = provider.get("wire_model") or provider.get("model_id") or ""
+    if wire:
+        settings["wire_model"] = str(wire)
+    if provider.get("max_prompt_tokens"):
+        settings["context_tokens"] = int(provider["max_prompt_tokens"])
+    if provider.get("max_output_tokens"):
+        settings["reply_tokens"] = int(provider["max_output_tokens"])
+        settings["params"] = {"max_tokens": int(provider["max_output_tokens"])}
+    key = str(provider.get("bearer_token") or provider.get("api_key") or "")
+    return url, settings, key

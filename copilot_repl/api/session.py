@@ -32,6 +32,7 @@ from copilot_repl.api.events import (
     SessionInfoData,
     SessionMode,
     SessionModelChangeData,
+    SessionWarningData,
     StatusData,
     UserMessageData,
     UserMessageDelivery,
@@ -239,6 +240,26 @@ class CopilotSession:
             SessionEvent(T.SESSION_INFO, SessionInfoData(info_type, message), self.session_id)
         )
 
+    async def log(
+        self, message: str, *, level: str | None = None, ephemeral: bool | None = None
+    ) -> None:
+        """As the SDK: a message on the session's timeline, ``session.info``
+        (level "info", the default), ``session.warning`` or ``session.error``,
+        saved in the event log unless ``ephemeral``."""
+        if self._disconnected:
+            raise RuntimeError("Session is disconnected")
+        level = level or "info"
+        data: Any
+        if level == "info":
+            kind, data = T.SESSION_INFO, SessionInfoData("notification", message)
+        elif level == "warning":
+            kind, data = T.SESSION_WARNING, SessionWarningData(message, "notification")
+        elif level == "error":
+            kind, data = T.SESSION_ERROR, SessionErrorData("notification", message)
+        else:
+            raise ValueError(f"level {level!r}: one of info, warning, error")
+        self._emit(SessionEvent(kind, data, self.session_id, ephemeral=ephemeral or None))
+
     def _error(self, error_type: str, message: str, message_id: str | None = None) -> None:
         data = SessionErrorData(error_type, message, originating_message_id=message_id)
         self._emit(SessionEvent(T.SESSION_ERROR, data, self.session_id))
@@ -436,6 +457,11 @@ class CopilotSession:
             self._error("persistence", str(exc), turn.message_id)
             return
         self._emit(event)
+        if (
+            sum(m.role == "user" for m in self.messages[:2]) == 1
+            and self.messages[0].id == turn.message_id
+        ):
+            self._client.lifecycle("session.updated", self.session_id)  # its summary is set
         await self._stream(turn)
         if self._client.config.auto_compact and turn.state is TurnState.DONE:
             from copilot_repl.api.library import auto_compact

@@ -307,7 +307,6 @@ def _error_type(exc: ReplError) -> str:
             "AuthError": "authentication",
             "RateLimited": "rate_limit",
             "ContextTooLong": "context_limit",
-            "ModelNotFound": "model_not_found",
         }.get(name, "query")
     return "query"
 

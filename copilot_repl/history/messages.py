@@ -54,6 +54,7 @@ class SessionData:
     system: str = ""
     created: float = 0.0
     modified: float = 0.0
+    cwd: str = ""  # the working directory it was created for (SDK: its context)
     messages: list[Message] = field(default_factory=list)
     # the session's event log in order (schema 2): the messages and the other
     # saved events; api/history_events.py turns it into SDK events

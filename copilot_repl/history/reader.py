@@ -156,6 +156,7 @@ def _apply(loaded: Loaded, rec: Record) -> None:
             loaded.generation += 1
     else:
         data.model, data.system, data.created = rec.model, rec.system, rec.created
+        data.cwd = rec.cwd
         loaded.schema = rec.schema
         if rec.schema > SCHEMA:
             loaded.read_only = newer_message(rec.schema)

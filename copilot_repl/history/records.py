@@ -4,8 +4,9 @@ that turns a line into a checked record, and the one writer (pure).
 A session file is JSON Lines. Line 1 is the header; every later line is one
 record. Keys may come in any order; unknown extra keys are ignored.
 
-    {"t": "session", "schema": 1, "model": STR, "system"?: STR, "created"?: NUM, "name"?: STR,
-        "file_id"?: STR}                    file_id: random, tells this file from a later one
+    {"t": "session", "schema": 2, "model": STR, "system"?: STR, "created"?: NUM, "name"?: STR,
+        "file_id"?: STR, "cwd"?: STR}       file_id: random, tells this file from a later one;
+                                            cwd: the working directory it was created for
     {"t": "msg", "role": "user"|"assistant", "content": STR,
         "ts"?: NUM, "status"?: STR, "model"?: STR, "tokens"?: INT>=0, "id"?: STR,
         "eid"?: STR, "parent"?: STR, "data"?: OBJ, "aborted"?: BOOL}
@@ -63,6 +64,7 @@ class Header:
     system: str = ""
     created: float = 0.0
     name: str = ""
+    cwd: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +228,7 @@ def _header(rec: dict[str, Any], *, newer: bool) -> Header:
         _opt_str(rec, "system") or "",
         _num(rec, "created"),
         _opt_str(rec, "name") or "",
+        _opt_str(rec, "cwd") or "",
     )
 
 

@@ -82,6 +82,7 @@ __all__ = [
 ]
 
 SUFFIX = ".jsonl"
+SUMMARY_CHARS = 200  # of the first prompt, as a session's summary
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ class Summary:
     modified: float
     created: float
     origin: str = ""  # "oneshot", "compare": listed only on request (:ls --all)
+    cwd: str = ""  # the working directory it was created for
+    first_prompt: str = ""  # its first user message, first line (the SDK's summary)
 
 
 class Store:
@@ -273,8 +276,17 @@ class Store:
             return cached, key
         loaded = self.load(name)
         data = loaded.data
+        first = next((m.content for m in data.messages if m.role == "user"), "")
+        first = first.strip().partition("\n")[0][:SUMMARY_CHARS]
         summary = Summary(
-            name, data.model, len(data.messages), data.modified, data.created, loaded.origin
+            name,
+            data.model,
+            len(data.messages),
+            data.modified,
+            data.created,
+            loaded.origin,
+            data.cwd,
+            first,
         )
         return summary, None if loaded.parts else key
 
@@ -328,6 +340,8 @@ class Store:
             "system": data.system,
             "created": data.created,
         }
+        if data.cwd:
+            header["cwd"] = data.cwd
         check(header)  # never write a header that would not load
         for rec in records:
             check(rec)

@@ -114,7 +114,9 @@ class OpenAIProvider(Provider):
             except (httpx.InvalidURL, ValueError) as exc:
                 raise self._transport_error(httpx.InvalidURL(str(exc)), "") from None
             timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
-            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            headers = dict(self.config.headers)
+            if key:
+                headers["Authorization"] = f"Bearer {key}"
             limits = httpx.Limits(max_connections=max(self.config.max_parallel, 1) + 2)
             self._client = httpx.AsyncClient(
                 timeout=timeout, headers=headers, transport=self._transport, limits=limits
@@ -224,7 +226,8 @@ class OpenAIProvider(Provider):
                 await asyncio.sleep(wait)
 
     def _body(self, model: str, messages: list[dict[str, str]]) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
+        wire = self.config.wire_model or model
+        body: dict[str, Any] = {"model": wire, "messages": messages, "stream": True}
         body.update(self.config.params)
         if self.config.kind == "openai":
             body["stream_options"] = {"include_usage": True}

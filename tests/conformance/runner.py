@@ -220,6 +220,7 @@ def run_side(
         (home / "config.toml").write_text(REPL_CONFIG, encoding="utf-8")
         env["COPILOT_REPL_HOME"] = str(home)
         env["OPENAI_BASE_URL"] = server.url
+        env["PYTHONPATH"] = str(ROOT)  # the copilot_repl of this tree, not an installed one
     before = len(server.requests)
     proc = subprocess.run(
         [sys.executable, str(HERE / "observe.py"), str(trace_path), str(script)],

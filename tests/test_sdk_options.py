@@ -1,0 +1,134 @@
+"""SDK 1.0 options and calls that programs use (issue 23, items 6 to 10):
+BYOK provider options honoured or refused in one line, client options,
+SessionMetadata's 0.1 names, error types, lifecycle events, ``log()``,
+``list_sessions`` summary, context and working-directory filter."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from fakeserver import FakeServer
+
+from copilot_repl import CopilotClient, RuntimeConnection
+from copilot_repl.api.events import SessionEvent
+from copilot_repl.client import SessionListFilter
+from copilot_repl.errors import TurnFailed, UsageError
+
+
+def client_for(server: FakeServer, home: Path, **kw: object) -> CopilotClient:
+    return CopilotClient(data_dir=str(home), base_url=server.url, **kw)
+
+
+async def test_byok_headers_and_wire_model_reach_the_server(server: FakeServer, home: Path) -> None:
+    async with client_for(server, home) as client:
+        provider = {
+            "type": "openai",
+            "base_url": server.url,
+            "headers": {"X-Conformance": "yes"},
+            "wire_model": "wired-1",
+            "max_output_tokens": 77,
+        }
+        s = await client.create_session(model="gpt-4.1", provider=provider)
+        reply = await s.send_and_wait("hello")
+    request = server.requests[-1]
+    assert request["headers"].get("x-conformance") == "yes"
+    assert request["body"]["model"] == "wired-1"
+    assert request["body"]["max_tokens"] == 77
+    assert reply is not None and reply.data.model == "gpt-4.1"  # events name the session's model
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ({"api_key_command": "pass show key"}, "provider api_key_command"),
+        ({"azure": {"api_version": "2024"}}, "provider azure"),
+        ({"wire_api": "responses"}, "wire_api 'responses'"),
+        ({"transport": "websockets"}, "transport 'websockets'"),
+        ({"type": "anthropic"}, "provider type 'anthropic'"),
+        ({"colour": "blue"}, "provider 'colour': not a provider option"),
+    ],
+)
+async def test_a_provider_option_not_honoured_is_refused_in_one_line(
+    server: FakeServer, home: Path, option: dict[str, object], said: str
+) -> None:
+    async with client_for(server, home) as client:
+        with pytest.raises(UsageError) as caught:
+            await client.create_session(provider={"base_url": server.url, **option})
+    assert said in str(caught.value) and "\n" not in str(caught.value)
+
+
+async def test_sdk_1_client_options_are_accepted(server: FakeServer, home: Path) -> None:
+    connection = RuntimeConnection.for_stdio(path="/nowhere/copilot")
+    async with client_for(
+        server,
+        home,
+        working_directory=str(home.parent),
+        base_directory=None,
+        connection=connection,
+        telemetry={"otlp_endpoint": "http://127.0.0.1:9"},
+        mode="copilot-cli",
+    ) as client:
+        s = await client.create_session()
+        assert await s.send_and_wait("hi") is not None
+        listed = await client.list_sessions()
+    assert listed[0].context is not None
+    assert listed[0].context.working_directory == os.path.realpath(home.parent)
+
+
+async def test_metadata_has_the_0_1_names_summary_context_and_the_filter(
+    server: FakeServer, home: Path
+) -> None:
+    async with client_for(server, home) as client:
+        s = await client.create_session(session_id="meta")
+        await s.send_and_wait("What is the capital of France?\nmore lines")
+        listed = await client.list_sessions()
+        here = await client.list_sessions(SessionListFilter(working_directory=os.getcwd()))
+        there = await client.list_sessions(SessionListFilter(working_directory="/nonexistent"))
+        by_repo = await client.list_sessions(SessionListFilter(repository="o/r"))
+    info = listed[0]
+    assert (info.sessionId, info.isRemote) == ("meta", False)
+    assert info.startTime == info.start_time.isoformat()
+    assert info.modifiedTime == info.modified_time.isoformat()
+    assert info.summary == "What is the capital of France?"
+    assert info.context is not None and info.context.cwd == os.path.realpath(os.getcwd())
+    assert [i.session_id for i in here] == ["meta"]
+    assert there == [] and by_repo == []
+
+
+async def test_on_lifecycle_and_log(server: FakeServer, home: Path) -> None:
+    async with client_for(server, home) as client:
+        every: list[str] = []
+        created: list[str] = []
+        client.on_lifecycle(lambda e: every.append(e.type))
+        stop = client.on_lifecycle("session.created", lambda e: created.append(e.session_id))
+        seen: list[SessionEvent] = []
+        s = await client.create_session(session_id="lc", on_event=seen.append)
+        stop()
+        await client.create_session(session_id="lc2")
+        await s.send_and_wait("first")
+        await s.send_and_wait("second")
+        await s.log("a note")
+        await s.log("careful", level="warning")
+        await s.log("passing", ephemeral=True)
+        history = await s.get_events()
+        await client.delete_session("lc")
+    assert created == ["lc"]
+    assert every == ["session.created", "session.created", "session.updated", "session.deleted"]
+    notes = [(str(e.type), e.data.message, e.ephemeral) for e in seen if "message" in vars(e.data)]
+    assert ("session.info", "a note", None) in notes
+    assert ("session.warning", "careful", None) in notes
+    assert ("session.info", "passing", True) in notes
+    saved = [e.data.message for e in history if e.type in ("session.info", "session.warning")]
+    assert saved == ["a note", "careful"]  # the ephemeral one is not in the log
+
+
+async def test_a_404_is_a_query_error_as_the_sdk_says(server: FakeServer, home: Path) -> None:
+    async with client_for(server, home) as client:
+        errors: list[SessionEvent] = []
+        s = await client.create_session()
+        s.on(lambda e: errors.append(e) if e.type == "session.error" else None)
+        with pytest.raises(TurnFailed):
+            await s.send_and_wait("fail #status=404")
+    assert [e.data.error_type for e in errors] == ["query"]
