@@ -62,6 +62,7 @@ from copilot_repl.api.generated_events import __all__ as _generated
 
 __all__ = [
     *_generated,
+    "EMITTED_TYPES",
     "Data",
     "EventData",
     "SessionEvent",
@@ -73,6 +74,27 @@ __all__ = [
 ]
 
 
+# The SDK event types copilot_repl emits (the others exist, for programs that
+# match on them, and never come).
+EMITTED_TYPES = frozenset(
+    {
+        SessionEventType.SESSION_START,
+        SessionEventType.SESSION_RESUME,
+        SessionEventType.SESSION_ERROR,
+        SessionEventType.SESSION_IDLE,
+        SessionEventType.SESSION_INFO,
+        SessionEventType.SESSION_WARNING,
+        SessionEventType.SESSION_MODEL_CHANGE,
+        SessionEventType.USER_MESSAGE,
+        SessionEventType.PENDING_MESSAGES_MODIFIED,
+        SessionEventType.ASSISTANT_TURN_START,
+        SessionEventType.ASSISTANT_MESSAGE,
+        SessionEventType.ASSISTANT_MESSAGE_DELTA,
+        SessionEventType.ASSISTANT_TURN_END,
+        SessionEventType.ASSISTANT_USAGE,
+        SessionEventType.ABORT,
+    }
+)
 PRODUCER = "copilot-repl"  # session.start's producer (the CLI's: "copilot-agent")
 
 

@@ -224,9 +224,13 @@ class CopilotSession:
                 self.warnings.append(f"{self.session_id}: events not saved: {exc}")
 
     def _emit(self, event: SessionEvent) -> None:
+        """Chain, save (non-ephemeral) and dispatch an event."""
         self._stamp(event)
         if not event.ephemeral and event.type not in _SAVED_AS_MESSAGES:
             self._log(event)
+        self._dispatch(event)
+
+    def _dispatch(self, event: SessionEvent) -> None:
         for handler in list(self._handlers):
             try:
                 handler(event)

@@ -403,6 +403,8 @@ def _finish(turn: Turn, save: Save, event: Callable[..., None], emit: Emit, stam
             save({"t": "meta", "failed": turn.error[:500] or "failed"})
     if message is not None:
         emit(message)
+    # as the CLI: the turn ends, then its error is reported (and no session.idle follows)
+    event(T.ASSISTANT_TURN_END, AssistantTurnEndData(turn.rid, turn.model.partition(":")[2]))
     if turn.error:
         failure = SessionErrorData(
             turn.error_type or "query",
@@ -411,4 +413,3 @@ def _finish(turn: Turn, save: Save, event: Callable[..., None], emit: Emit, stam
             originating_message_id=turn.message_id,
         )
         event(T.SESSION_ERROR, failure)
-    event(T.ASSISTANT_TURN_END, AssistantTurnEndData(turn.rid, turn.model.partition(":")[2]))

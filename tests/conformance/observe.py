@@ -41,18 +41,44 @@ class Trace:
         self.out.flush()
 
 
+# The data fields the runner compares, by event type (and the message of a
+# session.error, shown in reports).
+FIELDS = {
+    "session.start": ("selected_model",),
+    "session.resume": ("selected_model",),
+    "session.model_change": ("previous_model", "new_model"),
+    "session.error": ("error_type", "status_code"),
+    "session.info": ("info_type", "message"),
+    "session.warning": ("warning_type", "message"),
+    "assistant.message": ("model",),
+    "assistant.usage": ("model",),
+    "abort": ("reason",),
+    "session.idle": ("aborted",),
+}
+
+
+def _plain(value: Any) -> Any:
+    value = getattr(value, "value", value)  # an enum member
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
 def describe(event: Any) -> dict[str, Any]:
-    """The parts of an event the runner compares."""
-    kind = getattr(event.type, "value", event.type)
+    """The parts of an event the runner compares: type, envelope (id,
+    parent, ephemeral) and the data fields named in FIELDS."""
+    kind = str(getattr(event.type, "value", event.type))
     data = event.data
-    out: dict[str, Any] = {"type": str(kind), "ephemeral": getattr(event, "ephemeral", None)}
+    parent = getattr(event, "parent_id", None)
+    out: dict[str, Any] = {
+        "type": kind,
+        "ephemeral": getattr(event, "ephemeral", None),
+        "id": str(getattr(event, "id", "")),
+        "parent": str(parent) if parent else None,
+    }
     if kind in ("user.message", "assistant.message"):
         out["content"] = getattr(data, "content", None)
-    elif kind == "session.error":
-        out["error_type"] = getattr(data, "error_type", None)
+    if kind == "session.error":
         out["message"] = getattr(data, "message", None)
-    elif kind == "session.idle":
-        out["aborted"] = getattr(data, "aborted", None)
+    out["fields"] = {k: _plain(getattr(data, k, None)) for k in FIELDS.get(kind, ())}
     return out
 
 
@@ -137,12 +163,23 @@ def observe_events(session_cls: type, name: str, trace: Trace) -> None:
     for method in ("destroy", "disconnect"):
         closing = getattr(session_cls, method, None)
         if closing is not None:
-            setattr(session_cls, method, _closing(closing))
+            setattr(session_cls, method, _closing(closing, trace))
 
 
-def _closing(method: Callable[..., Any]) -> Callable[..., Any]:
+def _closing(method: Callable[..., Any], trace: Trace) -> Callable[..., Any]:
+    """Record the session's ``get_events()`` (0.1: ``get_messages()``) just
+    before the program closes it, then close it."""
+
     @functools.wraps(method)
     async def close(self: Any, *args: Any, **kw: Any) -> Any:
+        if not getattr(self, CLOSED, False):
+            reader = getattr(self, "get_events", None) or getattr(self, "get_messages", None)
+            try:
+                history = [describe(e) for e in await reader()]
+            except Exception as exc:  # the program's own calls report it
+                trace(kind="history", session=self.session_id, error=repr(exc))
+            else:
+                trace(kind="history", session=self.session_id, events=history)
         setattr(self, CLOSED, True)
         return await method(self, *args, **kw)
 
@@ -160,7 +197,7 @@ def install(trace: Trace) -> None:
         import copilot_repl.api.client
         import copilot_repl.api.session
 
-        observe_events(copilot_repl.api.session.CopilotSession, "_emit", trace)
+        observe_events(copilot_repl.api.session.CopilotSession, "_dispatch", trace)
         wrap_session_calls(copilot_repl.api.client.CopilotClient, trace, byok=False)
 
 

@@ -121,6 +121,7 @@ class Allowed:
     ignored_types_01: set[str] = field(default_factory=set)
     loose_types: set[str] = field(default_factory=set)
     unordered_types: set[str] = field(default_factory=set)
+    ignored_fields: set[str] = field(default_factory=set)
     differences: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
@@ -149,6 +150,8 @@ def load_allowed(path: Path = ALLOWED) -> Allowed:
             allowed.loose_types.add(first)
         elif section.startswith("unordered"):
             allowed.unordered_types.add(first)
+        elif section.startswith("request fields"):
+            allowed.ignored_fields.add(first)
         elif section.startswith("allowed") and second:
             allowed.differences[(first, second)] = why
     return allowed
@@ -256,6 +259,15 @@ class Observed:
     stdout: list[str]
     code: int
     asked: list[str]
+    # per session: the data fields of FIELDS (observe.py), in order
+    fields: dict[str, list[Any]] = field(default_factory=dict)
+    # per session: (type, ephemeral, has a parent) of each compared event, in order
+    envelope: dict[str, list[Any]] = field(default_factory=dict)
+    # per session: get_events() before the program closed it (types, and whether
+    # every event seen live is in it with the same id)
+    history: dict[str, list[Any]] = field(default_factory=dict)
+    # per conversation (its first prompt): each chat request, in order
+    requests: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def asked(requests: list[dict[str, Any]]) -> list[str]:
@@ -269,6 +281,35 @@ def asked(requests: list[dict[str, Any]]) -> list[str]:
         if users:
             out.append(clean_text(str(users[-1].get("content"))))
     return sorted(out)
+
+
+def conversations(requests: list[dict[str, Any]], ignored_fields: set[str]) -> dict[str, list[Any]]:
+    """Each chat request in full, grouped by conversation (its first prompt:
+    requests of several sessions interleave), in order: the model, every
+    message with its role (the CLI's prompt tags removed), the custom
+    ``x-conformance*`` headers, whether a key was sent, and the body's other
+    keys (those ALLOWED.md lists under "Request fields ignored" left out)."""
+    out: dict[str, list[Any]] = {}
+    for req in requests:
+        body = req.get("body")
+        if not req["path"].endswith("/chat/completions") or not isinstance(body, dict):
+            continue
+        messages = [
+            (m.get("role"), clean_text(str(m.get("content"))))
+            for m in body.get("messages") or []
+            if not (m.get("role") == "system" and "system" in ignored_fields)
+        ]
+        users = [text for role, text in messages if role == "user"]
+        headers = {k.lower(): v for k, v in (req.get("headers") or {}).items()}
+        summary = {
+            "model": body.get("model"),
+            "messages": messages,
+            "headers": {k: v for k, v in headers.items() if k.startswith("x-conformance")},
+            "key sent": "authorization" in headers,
+            "other keys": sorted(set(body) - {"model", "messages"} - ignored_fields),
+        }
+        out.setdefault(users[0] if users else "", []).append(summary)
+    return out
 
 
 def labels(trace: list[dict[str, Any]]) -> dict[str, str]:
@@ -306,12 +347,58 @@ def observe(run: Run, allowed: Allowed, shape: str = "1.0") -> Observed:
             replies.setdefault(label, []).append(clean_text(rec.get("content")))
     for label, seen in unordered.items():
         events[label] += sorted(seen)
+    fields, envelope, history = _envelopes(run.trace, names, allowed, ignored)
     stdout = run.stdout
     for sid, label in sorted(names.items(), key=lambda kv: -len(kv[0])):
         stdout = stdout.replace(sid, label)
     stdout = _TIMESTAMP.sub("<time>", _UUID.sub("<uuid>", stdout))
     lines = [clean_text(x) for x in _REMINDER.sub("\n", _DATETIME_TAG.sub("", stdout)).splitlines()]
-    return Observed(events, replies, [x for x in lines if x], run.code, asked(run.requests))
+    return Observed(
+        events,
+        replies,
+        [x for x in lines if x],
+        run.code,
+        asked(run.requests),
+        fields,
+        envelope,
+        history,
+        conversations(run.requests, allowed.ignored_fields),
+    )
+
+
+def _envelopes(
+    trace: list[dict[str, Any]], names: dict[str, str], allowed: Allowed, ignored: set[str]
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]], dict[str, list[Any]]]:
+    """Per session: the data fields, the envelope of each compared event, and
+    get_events() (its types, and whether the ids seen live are in it)."""
+    fields: dict[str, list[Any]] = {}
+    envelope: dict[str, list[Any]] = {}
+    history: dict[str, list[Any]] = {}
+    live_ids: dict[str, list[tuple[str, str]]] = {}
+    skip = ignored | allowed.loose_types | allowed.unordered_types
+    for rec in trace:
+        if rec["kind"] == "event" and rec["type"] not in skip:
+            label = names[rec["session"]]
+            kind = rec["type"]
+            if rec.get("fields"):
+                fields.setdefault(label, []).append((kind, rec["fields"]))
+            envelope.setdefault(label, []).append(
+                (kind, bool(rec.get("ephemeral")), rec.get("parent") is not None)
+            )
+            if not rec.get("ephemeral"):
+                live_ids.setdefault(label, []).append((kind, rec.get("id", "")))
+        elif rec["kind"] == "history":
+            label = names.get(rec["session"], "S?")
+            if "error" in rec:
+                history.setdefault(label, []).append(("get_events() raised", rec["error"]))
+                continue
+            saved = [e for e in rec["events"] if e["type"] not in skip]
+            ids = {e["id"] for e in rec["events"]}
+            missing = sorted({k for k, i in live_ids.get(label, []) if i not in ids})
+            history.setdefault(label, []).append(
+                {"types": [e["type"] for e in saved], "live events missing": missing}
+            )
+    return fields, envelope, history
 
 
 @dataclass
@@ -340,6 +427,16 @@ def compare(program: str, sdk: Observed, repl: Observed, allowed: Allowed) -> li
         check(f"events {label}", sdk.events.get(label, []), repl.events.get(label, []))
     for label in sorted(set(sdk.replies) | set(repl.replies)):
         check(f"replies {label}", sdk.replies.get(label, []), repl.replies.get(label, []))
+    for what, a, b in (
+        ("fields", sdk.fields, repl.fields),
+        ("envelope", sdk.envelope, repl.envelope),
+        ("history", sdk.history, repl.history),
+    ):
+        for label in sorted(set(a) | set(b)):
+            check(f"{what} {label}", a.get(label, []), b.get(label, []))
+    keys = sorted(set(sdk.requests) | set(repl.requests))
+    for n, key in enumerate(keys, 1):
+        check(f"requests C{n}", sdk.requests.get(key, []), repl.requests.get(key, []))
     return diffs
 
 

@@ -27,7 +27,7 @@ from runner import (
     swap_imports,
 )
 
-from copilot_repl.api.events import SessionEventType
+from copilot_repl.api.events import EMITTED_TYPES
 
 PROGRAM_FILES = all_programs()
 
@@ -81,6 +81,97 @@ def test_unordered_and_loose_types_are_normalised_but_the_rest_is_kept() -> None
     assert d.events == {"S1": [*turn, "session.idle"]}  # ignored CLI-only type
 
 
+def request(*messages: tuple[str, str], model: str = "gpt-4.1", **body: object) -> dict:
+    chat = [{"role": r, "content": c} for r, c in messages]
+    return {
+        "path": "/v1/chat/completions",
+        "headers": {},
+        "body": {"model": model, "messages": chat, **body},
+    }
+
+
+def test_requests_are_compared_whole_per_conversation_and_in_order() -> None:
+    """History, model and other keys count; the CLI's prompt tags and the
+    fields ALLOWED.md names (its system prompt, tools, sampling) do not."""
+    allowed = load_allowed(ALLOWED)
+    tag = "<current_datetime>2026-01-01T00:00:00Z</current_datetime>\n\n"
+    sdk = Run(
+        "sdk",
+        0,
+        "",
+        "",
+        [],
+        [
+            request(("system", "You are GitHub Copilot"), ("user", tag + "one"), temperature=0),
+            request(("user", tag + "one"), ("user", tag + "two"), tools=[]),
+        ],
+    )
+    same = Run(
+        "repl", 0, "", "", [], [request(("user", "one")), request(("user", "one"), ("user", "two"))]
+    )
+    partial = Run(
+        "repl",
+        0,
+        "",
+        "",
+        [],
+        [
+            request(("user", "one")),
+            request(("user", "one"), ("assistant", "echo: o"), ("user", "two")),
+        ],
+    )
+    other_model = Run(
+        "repl",
+        0,
+        "",
+        "",
+        [],
+        [request(("user", "one"), model="x"), request(("user", "one"), ("user", "two"))],
+    )
+    a = observe(sdk, allowed)
+    assert compare("p", a, observe(same, allowed), allowed) == []
+    assert [d.what for d in compare("p", a, observe(partial, allowed), allowed)] == ["requests C1"]
+    assert [d.what for d in compare("p", a, observe(other_model, allowed), allowed)] == [
+        "requests C1"
+    ]
+
+
+def test_the_envelope_data_fields_and_get_events_are_compared() -> None:
+    allowed = load_allowed(ALLOWED)
+
+    def run(parent: str | None, status: int | None, saved: list[str]) -> Run:
+        trace = [
+            {"kind": "create", "session": "s"},
+            {"kind": "event", "session": "s", "type": "session.start", "id": "1", "parent": None},
+            {
+                "kind": "event",
+                "session": "s",
+                "type": "session.error",
+                "id": "2",
+                "parent": parent,
+                "fields": {"error_type": "query", "status_code": status},
+            },
+            {
+                "kind": "history",
+                "session": "s",
+                "events": [
+                    {"type": "session.start", "id": i}
+                    if i == "1"
+                    else {"type": "session.error", "id": i}
+                    for i in saved
+                ],
+            },
+        ]
+        return Run("x", 0, "", "", trace, [])
+
+    good = observe(run("1", 404, ["1", "2"]), allowed)
+    assert compare("p", good, observe(run("1", 404, ["1", "2"]), allowed), allowed) == []
+    found = {
+        d.what for d in compare("p", good, observe(run(None, None, ["1", "3"]), allowed), allowed)
+    }
+    assert found == {"envelope S1", "fields S1", "history S1"}
+
+
 def test_the_allow_list_parses_and_names_real_programs() -> None:
     allowed = load_allowed(ALLOWED)
     assert "session.usage_info" in allowed.ignored_types
@@ -89,12 +180,22 @@ def test_the_allow_list_parses_and_names_real_programs() -> None:
     names = {p.stem for p in PROGRAM_FILES}
     for program, what in allowed.differences:
         assert program in names, f"ALLOWED.md names no program {program!r}"
-        assert what.split()[0] in {"exit", "stdout", "asked", "events", "replies"}
+        assert what.split()[0] in {
+            "exit",
+            "stdout",
+            "asked",
+            "events",
+            "replies",
+            "fields",
+            "envelope",
+            "history",
+            "requests",
+        }
 
 
 def test_the_allow_list_ignores_no_event_copilot_repl_must_match() -> None:
     """Ignoring an SDK event type copilot_repl emits would hide a difference."""
-    ours = {t.value for t in SessionEventType if not t.value.startswith("copilot_repl.")}
+    ours = {t.value for t in EMITTED_TYPES}
     allowed = load_allowed(ALLOWED)
     assert not (allowed.ignored_types & ours)
     assert allowed.ignored_types_01 <= {"session.start", "session.resume"}
