@@ -480,6 +480,7 @@ class CopilotSession:
         budget = provider.config.context_tokens - provider.config.reply_tokens
         messages = self._request_messages(budget, turn.message_id)
         turn.price = self._client.config.prices.get(self.model)
+        turn.wire_model = provider.config.wire_model
         turn.task = asyncio.create_task(
             run_turn(
                 turn,

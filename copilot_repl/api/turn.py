@@ -67,6 +67,7 @@ class Turn:
     message_id: str = field(default_factory=new_id)  # the prompt's id (send() returns it)
     mode: str = "enqueue"
     delivery: UserMessageDelivery = UserMessageDelivery.IDLE  # user.message's delivery
+    wire_model: str = ""  # the model name the server is sent, when not the session's
     state: TurnState = TurnState.QUEUED
     created: float = field(default_factory=time.monotonic)
     started: float | None = None  # request sent
@@ -346,7 +347,7 @@ def status_of(turn: Turn) -> MessageStatus:
 def _finish(turn: Turn, save: Save, event: Callable[..., None], emit: Emit, stamp: Emit) -> None:
     text = turn.text
     status = status_of(turn)
-    model = turn.model.partition(":")[2]
+    model = turn.wire_model or turn.model.partition(":")[2]  # as the CLI: the wire model
     answered = (text or status == MessageStatus.DONE) and not turn.cancelled
     if answered:
         # As the SDK: the usage of the model call, then the message; an

@@ -197,7 +197,10 @@ def install(trace: Trace) -> None:
         import copilot_repl.api.client
         import copilot_repl.api.session
 
-        observe_events(copilot_repl.api.session.CopilotSession, "_dispatch", trace)
+        session_cls = copilot_repl.api.session.CopilotSession
+        # events as dispatched (chained); older trees dispatched from _emit
+        hook = "_dispatch" if "_dispatch" in vars(session_cls) else "_emit"
+        observe_events(session_cls, hook, trace)
         wrap_session_calls(copilot_repl.api.client.CopilotClient, trace, byok=False)
 
 

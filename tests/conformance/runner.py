@@ -10,9 +10,18 @@ two runs are compared:
   only as seen or not);
 - per session, the replies (``assistant.message`` contents, with the tags
   the CLI adds to each prompt, which the echo server echoes, removed);
+- per session, the data fields of the events (``FIELDS`` in observe.py:
+  status codes, error types, model names, abort reasons, logged messages);
+- per session, the envelope of each event (its type, ``ephemeral``, and
+  whether it has a parent: every event but a session's first has one);
+- per session, ``get_events()`` just before the program closes it: the
+  types in it, and the live events whose ids are not in it;
 - the program's standard output (session ids, UUIDs and timestamps masked);
-- what reached the model: the last prompt of each chat request the server
-  got, sorted (requests of several sessions interleave);
+- what reached the model: every chat request in full (model, all messages
+  with their roles, the ``x-conformance*`` headers, whether a key was sent,
+  the names of the other body keys), per conversation (its first prompt)
+  and in order; the fields ALLOWED.md lists under "Request fields ignored"
+  left out; and the last prompt of each request, sorted;
 - the exit status.
 
 Any difference not listed in ALLOWED.md fails. From the command line::
@@ -305,7 +314,7 @@ def conversations(requests: list[dict[str, Any]], ignored_fields: set[str]) -> d
             "model": body.get("model"),
             "messages": messages,
             "headers": {k: v for k, v in headers.items() if k.startswith("x-conformance")},
-            "key sent": "authorization" in headers,
+            "key sent": "authorization" in headers and "authorization" not in ignored_fields,
             "other keys": sorted(set(body) - {"model", "messages"} - ignored_fields),
         }
         out.setdefault(users[0] if users else "", []).append(summary)
