@@ -36,7 +36,7 @@ async def test_byok_headers_and_wire_model_reach_the_server(server: FakeServer, 
     assert request["headers"].get("x-conformance") == "yes"
     assert request["body"]["model"] == "wired-1"
     assert request["body"]["max_tokens"] == 77
-    assert reply is not None and reply.data.model == "gpt-4.1"  # events name the session's model
+    assert reply is not None and reply.data.model == "wired-1"  # as the CLI: the wire model
 
 
 @pytest.mark.parametrize(
