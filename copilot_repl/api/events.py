@@ -20,6 +20,14 @@ Notices use the SDK's own types: ``session.info`` (info_type "context_trimmed",
 as "starting local model…"; ``copilot_repl.queued``: waiting for a free slot
 at the provider), which no SDK program subscribes to by accident.
 
+The types themselves (``SessionEventType`` and every data class, with the
+SDK's fields) are generated from the installed SDK by
+``tools/gen_session_events.py``: those copilot_repl emits into
+``generated_events.py`` (imported here), the rest of the SDK's surface into
+``generated_events_all.py`` (imported only by the SDK's module paths). Every
+event but a session's first has a ``parent_id``: the newest non-ephemeral
+event before it, as on the SDK (``CopilotSession._stamp``).
+
 Differences from the SDK, kept on purpose: ``SessionEventType`` is a
 ``StrEnum`` (so ``event.type == "session.idle"`` also holds), and every event
 carries ``session_id`` (the client-wide ``CopilotClient.listen`` needs it).
