@@ -25,8 +25,10 @@ async def main() -> None:
             sid, on_permission_request=PermissionHandler.approve_all, model="gpt-4.1",
             on_event=later.append,
         )
-        print("on resume:", [e.type.value for e in later
-                             if e.type.value in ("session.resume", "session.model_change")])
+        # (whether session.resume itself reaches an on_event given to resume_session
+        # depends on timing on the SDK: not printed)
+        print("model_change on resume:",
+              any(e.type.value == "session.model_change" for e in later))
         await resumed.set_model("gpt-4.1-mini")
         changes = [e.data for e in later if e.type.value == "session.model_change"]
         print("model change:", [(c.previous_model, c.new_model) for c in changes])
