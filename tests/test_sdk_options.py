@@ -132,3 +132,15 @@ async def test_a_404_is_a_query_error_as_the_sdk_says(server: FakeServer, home: 
         with pytest.raises(TurnFailed):
             await s.send_and_wait("fail #status=404")
     assert [e.data.error_type for e in errors] == ["query"]
+
+
+async def test_reasoning_effort_is_sent_with_each_request(server: FakeServer, home: Path) -> None:
+    async with client_for(server, home) as client:
+        s = await client.create_session(reasoning_effort="low")
+        await s.send_and_wait("one")
+        await s.set_model("openai:gpt-4o-mini", reasoning_effort="high")
+        await s.send_and_wait("two")
+        plain = await client.create_session()
+        await plain.send_and_wait("three")
+    efforts = [r["body"].get("reasoning_effort") for r in server.requests if r["body"]]
+    assert efforts == ["low", "high", None]

@@ -481,6 +481,8 @@ class CopilotSession:
         messages = self._request_messages(budget, turn.message_id)
         turn.price = self._client.config.prices.get(self.model)
         turn.wire_model = provider.config.wire_model
+        if self.settings.reasoning_effort:  # as the CLI: sent with the request
+            turn.params["reasoning_effort"] = self.settings.reasoning_effort
         turn.task = asyncio.create_task(
             run_turn(
                 turn,
@@ -609,6 +611,8 @@ class CopilotSession:
         previous = self.model
         resolved = self._client.config.resolve_model(model)
         self._switch_model(resolved)
+        if reasoning_effort is not None:
+            self.settings.reasoning_effort = reasoning_effort or None
         data = SessionModelChangeData(
             new_model=resolved.partition(":")[2], previous_model=previous.partition(":")[2]
         )

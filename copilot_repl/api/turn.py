@@ -68,6 +68,7 @@ class Turn:
     mode: str = "enqueue"
     delivery: UserMessageDelivery = UserMessageDelivery.IDLE  # user.message's delivery
     wire_model: str = ""  # the model name the server is sent, when not the session's
+    params: dict[str, Any] = field(default_factory=dict)  # request parameters (SDK options)
     state: TurnState = TurnState.QUEUED
     created: float = field(default_factory=time.monotonic)
     started: float | None = None  # request sent
@@ -274,6 +275,7 @@ async def run_turn(
                 lambda s: event(T.STATUS, StatusData(s), ephemeral=True),
                 session_id=sid,
                 ask_permission=ask_permission,
+                params=turn.params or None,
             )
     except asyncio.CancelledError:
         turn.cancelled = True

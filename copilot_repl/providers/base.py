@@ -3,9 +3,9 @@ ask of it, each with a no-op default so a provider states only what it adds."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from copilot_repl.config import ProviderConfig
@@ -42,9 +42,12 @@ class Provider:
         *,
         session_id: str = "",
         ask_permission: AskFn | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> ReplyEnd:
         """Stream one reply to ``messages``. ``session_id``: the session it is
         for (a provider that keeps state per session keys it so);
+        ``params``: request parameters of this session (the SDK's
+        ``reasoning_effort``), sent by providers whose API takes them;
         ``ask_permission``: how to ask this session's user about a tool the
         model wants to use during this reply (None: refuse)."""
         raise NotImplementedError

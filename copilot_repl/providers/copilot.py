@@ -372,6 +372,7 @@ class CopilotProvider(Provider):
         *,
         session_id: str = "",
         ask_permission: AskFn | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> ReplyEnd:
         if not messages or messages[-1]["role"] != "user":
             raise CopilotError("nothing to send: the last message is not a user prompt")

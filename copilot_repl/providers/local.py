@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from copilot_repl.config import ProviderConfig
 from copilot_repl.errors import (
@@ -422,6 +422,7 @@ class LocalProvider(Provider):
         *,
         session_id: str = "",
         ask_permission: AskFn | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> ReplyEnd:
         client = await self._client(on_status)
         messages = await self._fit(messages, on_status)

@@ -195,9 +195,10 @@ class OpenAIProvider(Provider):
         *,
         session_id: str = "",
         ask_permission: AskFn | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> ReplyEnd:
         try:
-            return await self._stream(model, messages, on_delta, on_status)
+            return await self._stream(model, messages, on_delta, on_status, params or {})
         except ProviderError as exc:
             raise self._redacted(exc) from None
 
@@ -207,8 +208,10 @@ class OpenAIProvider(Provider):
         messages: list[dict[str, str]],
         on_delta: DeltaFn,
         on_status: StatusFn,
+        params: Mapping[str, Any],
     ) -> ReplyEnd:
         body = self._body(model, messages)
+        body.update(params)
         attempt = 0
         while True:
             try:
