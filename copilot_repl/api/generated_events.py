@@ -431,14 +431,26 @@ class Verbosity(Enum):
     HIGH = "high"
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class AbortData:
     """Turn abort information including the reason for termination"""
 
     reason: AbortReason
 
+    def __init__(self, reason: AbortReason) -> None:
+        self.reason = reason
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantMessageData:
     """Assistant response containing text content, optional tool requests, and interaction metadata"""
 
@@ -470,8 +482,75 @@ class AssistantMessageData:
     turn_id: str | None = None
     status: str = "done"  # copilot-repl: "done", "interrupted" or "error"
 
+    def __init__(
+        self,
+        content: str,
+        message_id: str,
+        api_call_id: str | None = None,
+        chunk_count: int | None = None,
+        chunk_index: int | None = None,
+        citations: Citations | None = None,
+        client_request_id: str | None = None,
+        encrypted_content: str | None = None,
+        fusion: FusionAttribution | None = None,
+        interaction_id: str | None = None,
+        model: str | None = None,
+        originating_message_id: str | None = None,
+        output_tokens: int | None = None,
+        parent_tool_call_id: str | None = None,
+        phase: str | None = None,
+        provider_id: str | None = None,
+        reasoning_blocks: AssistantMessageReasoningBlocks | None = None,
+        reasoning_opaque: str | None = None,
+        reasoning_text: str | None = None,
+        reasoning_wire_field: str | None = None,
+        request_id: str | None = None,
+        rte: bool | None = None,
+        server_tools: AssistantMessageServerTools | None = None,
+        service_request_id: str | None = None,
+        tool_requests: list[AssistantMessageToolRequest] | None = None,
+        turn_id: str | None = None,
+        status: str = "done",
+    ) -> None:
+        self.content = content
+        self.message_id = message_id
+        self.api_call_id = api_call_id
+        self.chunk_count = chunk_count
+        self.chunk_index = chunk_index
+        self.citations = citations
+        self.client_request_id = client_request_id
+        self.encrypted_content = encrypted_content
+        self.fusion = fusion
+        self.interaction_id = interaction_id
+        self.model = model
+        self.originating_message_id = originating_message_id
+        self.output_tokens = output_tokens
+        self.parent_tool_call_id = parent_tool_call_id
+        self.phase = phase
+        self.provider_id = provider_id
+        self.reasoning_blocks = reasoning_blocks
+        self.reasoning_opaque = reasoning_opaque
+        self.reasoning_text = reasoning_text
+        self.reasoning_wire_field = reasoning_wire_field
+        self.request_id = request_id
+        self.rte = rte
+        self.server_tools = server_tools
+        self.service_request_id = service_request_id
+        self.tool_requests = tool_requests
+        self.turn_id = turn_id
+        self.status = status
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantMessageDeltaData:
     """Streaming assistant message delta for incremental response updates"""
 
@@ -479,8 +558,24 @@ class AssistantMessageDeltaData:
     message_id: str
     parent_tool_call_id: str | None = None
 
+    def __init__(
+        self, delta_content: str, message_id: str, parent_tool_call_id: str | None = None
+    ) -> None:
+        self.delta_content = delta_content
+        self.message_id = message_id
+        self.parent_tool_call_id = parent_tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantReasoningData:
     """Assistant reasoning content for timeline display with complete thinking text"""
 
@@ -488,16 +583,43 @@ class AssistantReasoningData:
     reasoning_id: str
     rte: bool | None = None
 
+    def __init__(self, content: str, reasoning_id: str, rte: bool | None = None) -> None:
+        self.content = content
+        self.reasoning_id = reasoning_id
+        self.rte = rte
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantReasoningDeltaData:
     """Streaming reasoning delta for incremental extended thinking updates"""
 
     delta_content: str
     reasoning_id: str
 
+    def __init__(self, delta_content: str, reasoning_id: str) -> None:
+        self.delta_content = delta_content
+        self.reasoning_id = reasoning_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantTurnEndData:
     """Turn completion metadata including the turn identifier"""
 
@@ -505,8 +627,24 @@ class AssistantTurnEndData:
     model: str | None = None
     parent_tool_call_id: str | None = None
 
+    def __init__(
+        self, turn_id: str, model: str | None = None, parent_tool_call_id: str | None = None
+    ) -> None:
+        self.turn_id = turn_id
+        self.model = model
+        self.parent_tool_call_id = parent_tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantTurnStartData:
     """Turn initialization metadata including identifier and interaction tracking"""
 
@@ -515,8 +653,29 @@ class AssistantTurnStartData:
     model: str | None = None
     parent_tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        turn_id: str,
+        interaction_id: str | None = None,
+        model: str | None = None,
+        parent_tool_call_id: str | None = None,
+    ) -> None:
+        self.turn_id = turn_id
+        self.interaction_id = interaction_id
+        self.model = model
+        self.parent_tool_call_id = parent_tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantUsageData:
     """LLM API call usage metrics including tokens, costs, quotas, and billing information"""
 
@@ -589,23 +748,195 @@ class AssistantUsageData:
     websocket_fallback_status_code: int | None = None
     estimated: bool = False  # copilot-repl: output_tokens counted here
 
+    def __init__(
+        self,
+        model: str,
+        accepted_prediction_tokens: int | None = None,
+        accounting: UsageAccountingIdentity | None = None,
+        ai_credits_status: AiCreditsStatus | None = None,
+        api_call_id: str | None = None,
+        api_endpoint: AssistantUsageApiEndpoint | None = None,
+        _available_tool_count: int | None = None,
+        byok_kind: str | None = None,
+        _cache_details_reported: bool | None = None,
+        cache_expires_at: datetime | None = None,
+        _cache_policy_ttl_seconds: int | None = None,
+        cache_read_tokens: int | None = None,
+        _cache_ttl_seconds: int | None = None,
+        cache_write_tokens: int | None = None,
+        content_filter_triggered: bool | None = None,
+        copilot_usage: AssistantUsageCopilotUsage | None = None,
+        cost: float | None = None,
+        _custom_tool_call_count: int | None = None,
+        duration: timedelta | None = None,
+        finish_reason: str | None = None,
+        _frontier_source: str | None = None,
+        fusion: FusionAttribution | None = None,
+        initiator: str | None = None,
+        input_tokens: int | None = None,
+        interaction_type: str | None = None,
+        inter_token_latency: timedelta | None = None,
+        is_auto: bool | None = None,
+        is_byok: bool | None = None,
+        max_output_tokens: int | None = None,
+        max_prompt_tokens: int | None = None,
+        model_display_name: str | None = None,
+        model_provider: str | None = None,
+        _num_tool_calls: int | None = None,
+        _orphan_tool_call_count: int | None = None,
+        output_tokens: int | None = None,
+        output_ttft: timedelta | None = None,
+        parent_tool_call_id: str | None = None,
+        provider: ModelProviderRef | None = None,
+        provider_call_id: str | None = None,
+        _provider_type: str | None = None,
+        _quota_snapshots: dict[str, _AssistantUsageQuotaSnapshot] | None = None,
+        reasoning_effort: str | None = None,
+        reasoning_summary: ReasoningSummary | None = None,
+        reasoning_tokens: int | None = None,
+        rejected_prediction_tokens: int | None = None,
+        request_body_bytes: int | None = None,
+        request_body_compression_fallback: ModelCallRequestBodyCompressionFallback | None = None,
+        request_body_compression_fallback_from: ModelCallRequestBodyEncoding | None = None,
+        request_body_compression_rejected_status: int | None = None,
+        request_body_encoding: ModelCallRequestBodyEncoding | None = None,
+        request_body_wire_bytes: int | None = None,
+        rte: bool | None = None,
+        service_request_id: str | None = None,
+        _thinking_dropped_blocks: int | None = None,
+        _thinking_dropped_reasons: list[str] | None = None,
+        time_to_first_token: timedelta | None = None,
+        _tool_counts: dict[str, int] | None = None,
+        _tool_token_count: int | None = None,
+        transport: AssistantUsageTransport | None = None,
+        _unmatched_tool_result_count: int | None = None,
+        websocket_fallback_after: timedelta | None = None,
+        websocket_fallback_close_code: int | None = None,
+        websocket_fallback_error_kind: ModelCallWebSocketFallbackErrorKind | None = None,
+        websocket_fallback_reason: ModelCallWebSocketFallbackReason | None = None,
+        websocket_fallback_reconnect_attempted: bool | None = None,
+        websocket_fallback_started_this_call: bool | None = None,
+        websocket_fallback_status_code: int | None = None,
+        estimated: bool = False,
+    ) -> None:
+        self.model = model
+        self.accepted_prediction_tokens = accepted_prediction_tokens
+        self.accounting = accounting
+        self.ai_credits_status = ai_credits_status
+        self.api_call_id = api_call_id
+        self.api_endpoint = api_endpoint
+        self._available_tool_count = _available_tool_count
+        self.byok_kind = byok_kind
+        self._cache_details_reported = _cache_details_reported
+        self.cache_expires_at = cache_expires_at
+        self._cache_policy_ttl_seconds = _cache_policy_ttl_seconds
+        self.cache_read_tokens = cache_read_tokens
+        self._cache_ttl_seconds = _cache_ttl_seconds
+        self.cache_write_tokens = cache_write_tokens
+        self.content_filter_triggered = content_filter_triggered
+        self.copilot_usage = copilot_usage
+        self.cost = cost
+        self._custom_tool_call_count = _custom_tool_call_count
+        self.duration = duration
+        self.finish_reason = finish_reason
+        self._frontier_source = _frontier_source
+        self.fusion = fusion
+        self.initiator = initiator
+        self.input_tokens = input_tokens
+        self.interaction_type = interaction_type
+        self.inter_token_latency = inter_token_latency
+        self.is_auto = is_auto
+        self.is_byok = is_byok
+        self.max_output_tokens = max_output_tokens
+        self.max_prompt_tokens = max_prompt_tokens
+        self.model_display_name = model_display_name
+        self.model_provider = model_provider
+        self._num_tool_calls = _num_tool_calls
+        self._orphan_tool_call_count = _orphan_tool_call_count
+        self.output_tokens = output_tokens
+        self.output_ttft = output_ttft
+        self.parent_tool_call_id = parent_tool_call_id
+        self.provider = provider
+        self.provider_call_id = provider_call_id
+        self._provider_type = _provider_type
+        self._quota_snapshots = _quota_snapshots
+        self.reasoning_effort = reasoning_effort
+        self.reasoning_summary = reasoning_summary
+        self.reasoning_tokens = reasoning_tokens
+        self.rejected_prediction_tokens = rejected_prediction_tokens
+        self.request_body_bytes = request_body_bytes
+        self.request_body_compression_fallback = request_body_compression_fallback
+        self.request_body_compression_fallback_from = request_body_compression_fallback_from
+        self.request_body_compression_rejected_status = request_body_compression_rejected_status
+        self.request_body_encoding = request_body_encoding
+        self.request_body_wire_bytes = request_body_wire_bytes
+        self.rte = rte
+        self.service_request_id = service_request_id
+        self._thinking_dropped_blocks = _thinking_dropped_blocks
+        self._thinking_dropped_reasons = _thinking_dropped_reasons
+        self.time_to_first_token = time_to_first_token
+        self._tool_counts = _tool_counts
+        self._tool_token_count = _tool_token_count
+        self.transport = transport
+        self._unmatched_tool_result_count = _unmatched_tool_result_count
+        self.websocket_fallback_after = websocket_fallback_after
+        self.websocket_fallback_close_code = websocket_fallback_close_code
+        self.websocket_fallback_error_kind = websocket_fallback_error_kind
+        self.websocket_fallback_reason = websocket_fallback_reason
+        self.websocket_fallback_reconnect_attempted = websocket_fallback_reconnect_attempted
+        self.websocket_fallback_started_this_call = websocket_fallback_started_this_call
+        self.websocket_fallback_status_code = websocket_fallback_status_code
+        self.estimated = estimated
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PendingMessagesModifiedData:
     """Empty payload; the event signals that the pending message queue has changed"""
 
-    pass
+    def __init__(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class SessionAutopilotStoppedData:
     """The runtime has stopped continuing one Autopilot request. Attached background work may remain active; this is not session-wide idle."""
 
     reason: str
     request_id: str | None = None
 
+    def __init__(self, reason: str, request_id: str | None = None) -> None:
+        self.reason = reason
+        self.request_id = request_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionErrorData:
     """Error details for timeline display including message and optional diagnostic information"""
 
@@ -623,16 +954,68 @@ class SessionErrorData:
     status_code: int | None = None
     url: str | None = None
 
+    def __init__(
+        self,
+        error_type: str,
+        message: str,
+        eligible_for_auto_switch: bool | None = None,
+        error_code: str | None = None,
+        originating_message_id: str | None = None,
+        provider_call_id: str | None = None,
+        provider_error_param: str | None = None,
+        provider_error_type: str | None = None,
+        remediation: RemediationAction | None = None,
+        service_request_id: str | None = None,
+        stack: str | None = None,
+        status_code: int | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.error_type = error_type
+        self.message = message
+        self.eligible_for_auto_switch = eligible_for_auto_switch
+        self.error_code = error_code
+        self.originating_message_id = originating_message_id
+        self.provider_call_id = provider_call_id
+        self.provider_error_param = provider_error_param
+        self.provider_error_type = provider_error_type
+        self.remediation = remediation
+        self.service_request_id = service_request_id
+        self.stack = stack
+        self.status_code = status_code
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionIdleData:
     """Payload indicating the session is idle with no background agents or attached shell commands in flight"""
 
     aborted: bool | None = None
     mode: SessionMode | None = None
 
+    def __init__(self, aborted: bool | None = None, mode: SessionMode | None = None) -> None:
+        self.aborted = aborted
+        self.mode = mode
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionInfoData:
     """Informational message for timeline display with categorization"""
 
@@ -641,8 +1024,25 @@ class SessionInfoData:
     tip: str | None = None
     url: str | None = None
 
+    def __init__(
+        self, info_type: str, message: str, tip: str | None = None, url: str | None = None
+    ) -> None:
+        self.info_type = info_type
+        self.message = message
+        self.tip = tip
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionModelChangeData:
     """Model change details including previous and new model identifiers"""
 
@@ -666,8 +1066,59 @@ class SessionModelChangeData:
     source: ModelChangeSource | None = None
     verbosity: Verbosity | None = None
 
+    def __init__(
+        self,
+        new_model: str,
+        auto_tier: AutoTier | None = None,
+        auto_tier_managed: bool | None = None,
+        cause: str | None = None,
+        context_tier: ContextTier | None = None,
+        context_tier_managed: bool | None = None,
+        previous_auto_tier: AutoTier | None = None,
+        previous_model: str | None = None,
+        previous_provider_id: str | None = None,
+        previous_reasoning_effort: str | None = None,
+        previous_reasoning_summary: ReasoningSummary | None = None,
+        previous_verbosity: Verbosity | None = None,
+        provider_id: str | None = None,
+        reasoning_effort: str | None = None,
+        reasoning_effort_managed: bool | None = None,
+        reasoning_effort_model: str | None = None,
+        reasoning_summary: ReasoningSummary | None = None,
+        source: ModelChangeSource | None = None,
+        verbosity: Verbosity | None = None,
+    ) -> None:
+        self.new_model = new_model
+        self.auto_tier = auto_tier
+        self.auto_tier_managed = auto_tier_managed
+        self.cause = cause
+        self.context_tier = context_tier
+        self.context_tier_managed = context_tier_managed
+        self.previous_auto_tier = previous_auto_tier
+        self.previous_model = previous_model
+        self.previous_provider_id = previous_provider_id
+        self.previous_reasoning_effort = previous_reasoning_effort
+        self.previous_reasoning_summary = previous_reasoning_summary
+        self.previous_verbosity = previous_verbosity
+        self.provider_id = provider_id
+        self.reasoning_effort = reasoning_effort
+        self.reasoning_effort_managed = reasoning_effort_managed
+        self.reasoning_effort_model = reasoning_effort_model
+        self.reasoning_summary = reasoning_summary
+        self.source = source
+        self.verbosity = verbosity
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionResumeData:
     """Session resume metadata including current context and event count"""
 
@@ -692,8 +1143,61 @@ class SessionResumeData:
     session_was_active: bool | None = None
     verbosity: Verbosity | None = None
 
+    def __init__(
+        self,
+        event_count: int,
+        resume_time: datetime,
+        already_in_use: bool | None = None,
+        auto_tier: AutoTier | None = None,
+        auto_tier_managed: bool | None = None,
+        context: WorkingDirectoryContext | None = None,
+        context_tier: ContextTier | None = None,
+        context_tier_managed: bool | None = None,
+        continue_pending_work: bool | None = None,
+        events_file_size_bytes: int | None = None,
+        provider_id: str | None = None,
+        reasoning_effort: str | None = None,
+        reasoning_effort_managed: bool | None = None,
+        reasoning_effort_model: str | None = None,
+        reasoning_summary: ReasoningSummary | None = None,
+        remote_steerable: bool | None = None,
+        selected_model: str | None = None,
+        session_limits: SessionLimitsConfig | None = None,
+        session_was_active: bool | None = None,
+        verbosity: Verbosity | None = None,
+    ) -> None:
+        self.event_count = event_count
+        self.resume_time = resume_time
+        self.already_in_use = already_in_use
+        self.auto_tier = auto_tier
+        self.auto_tier_managed = auto_tier_managed
+        self.context = context
+        self.context_tier = context_tier
+        self.context_tier_managed = context_tier_managed
+        self.continue_pending_work = continue_pending_work
+        self.events_file_size_bytes = events_file_size_bytes
+        self.provider_id = provider_id
+        self.reasoning_effort = reasoning_effort
+        self.reasoning_effort_managed = reasoning_effort_managed
+        self.reasoning_effort_model = reasoning_effort_model
+        self.reasoning_summary = reasoning_summary
+        self.remote_steerable = remote_steerable
+        self.selected_model = selected_model
+        self.session_limits = session_limits
+        self.session_was_active = session_was_active
+        self.verbosity = verbosity
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionShutdownData:
     """Session termination metrics including usage statistics, code changes, and shutdown reason"""
 
@@ -718,8 +1222,61 @@ class SessionShutdownData:
     _total_premium_requests: float | None = None
     usage_accounting_watermarks: dict[str, int] | None = None
 
+    def __init__(
+        self,
+        code_changes: ShutdownCodeChanges,
+        model_metrics: dict[str, ShutdownModelMetric],
+        session_start_time: int,
+        shutdown_type: ShutdownType,
+        total_api_duration: timedelta,
+        _accounting_snapshot: UsageGetMetricsResult | None = None,
+        agent_metrics: dict[str, ShutdownAgentMetric] | None = None,
+        conversation_tokens: int | None = None,
+        current_model: str | None = None,
+        current_tokens: int | None = None,
+        error_reason: str | None = None,
+        events_file_size_bytes: int | None = None,
+        provider_model_metrics: list[UsageMetricsProviderModelMetric] | None = None,
+        system_tokens: int | None = None,
+        token_details: dict[str, ShutdownTokenDetail] | None = None,
+        tool_definitions_tokens: int | None = None,
+        _tool_usage_request_ids: list[str] | None = None,
+        total_nano_aiu: float | None = None,
+        _total_premium_requests: float | None = None,
+        usage_accounting_watermarks: dict[str, int] | None = None,
+    ) -> None:
+        self.code_changes = code_changes
+        self.model_metrics = model_metrics
+        self.session_start_time = session_start_time
+        self.shutdown_type = shutdown_type
+        self.total_api_duration = total_api_duration
+        self._accounting_snapshot = _accounting_snapshot
+        self.agent_metrics = agent_metrics
+        self.conversation_tokens = conversation_tokens
+        self.current_model = current_model
+        self.current_tokens = current_tokens
+        self.error_reason = error_reason
+        self.events_file_size_bytes = events_file_size_bytes
+        self.provider_model_metrics = provider_model_metrics
+        self.system_tokens = system_tokens
+        self.token_details = token_details
+        self.tool_definitions_tokens = tool_definitions_tokens
+        self._tool_usage_request_ids = _tool_usage_request_ids
+        self.total_nano_aiu = total_nano_aiu
+        self._total_premium_requests = _total_premium_requests
+        self.usage_accounting_watermarks = usage_accounting_watermarks
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionStartData:
     """Session initialization metadata including context and configuration"""
 
@@ -746,15 +1303,84 @@ class SessionStartData:
     session_limits: SessionLimitsConfig | None = None
     verbosity: Verbosity | None = None
 
+    def __init__(
+        self,
+        copilot_version: str,
+        producer: str,
+        session_id: str,
+        start_time: datetime,
+        version: int,
+        already_in_use: bool | None = None,
+        auto_tier: AutoTier | None = None,
+        auto_tier_managed: bool | None = None,
+        context: WorkingDirectoryContext | None = None,
+        context_tier: ContextTier | None = None,
+        context_tier_managed: bool | None = None,
+        detached_from_spawning_parent_session_id: str | None = None,
+        github_mcp_tool_config: GitHubMcpToolConfig | None = None,
+        provider_id: str | None = None,
+        reasoning_effort: str | None = None,
+        reasoning_effort_managed: bool | None = None,
+        reasoning_effort_model: str | None = None,
+        reasoning_summary: ReasoningSummary | None = None,
+        remote_steerable: bool | None = None,
+        selected_model: str | None = None,
+        session_limits: SessionLimitsConfig | None = None,
+        verbosity: Verbosity | None = None,
+    ) -> None:
+        self.copilot_version = copilot_version
+        self.producer = producer
+        self.session_id = session_id
+        self.start_time = start_time
+        self.version = version
+        self.already_in_use = already_in_use
+        self.auto_tier = auto_tier
+        self.auto_tier_managed = auto_tier_managed
+        self.context = context
+        self.context_tier = context_tier
+        self.context_tier_managed = context_tier_managed
+        self.detached_from_spawning_parent_session_id = detached_from_spawning_parent_session_id
+        self.github_mcp_tool_config = github_mcp_tool_config
+        self.provider_id = provider_id
+        self.reasoning_effort = reasoning_effort
+        self.reasoning_effort_managed = reasoning_effort_managed
+        self.reasoning_effort_model = reasoning_effort_model
+        self.reasoning_summary = reasoning_summary
+        self.remote_steerable = remote_steerable
+        self.selected_model = selected_model
+        self.session_limits = session_limits
+        self.verbosity = verbosity
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionTitleChangedData:
     """Session title change payload containing the new display title"""
 
     title: str
 
+    def __init__(self, title: str) -> None:
+        self.title = title
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionWarningData:
     """Warning message for timeline display with categorization"""
 
@@ -764,8 +1390,31 @@ class SessionWarningData:
     remediation: RemediationAction | None = None
     url: str | None = None
 
+    def __init__(
+        self,
+        message: str,
+        warning_type: str,
+        originating_message_id: str | None = None,
+        remediation: RemediationAction | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.message = message
+        self.warning_type = warning_type
+        self.originating_message_id = originating_message_id
+        self.remediation = remediation
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserMessageData:
     """Payload of `user.message` with displayed and model-transformed content, attachments, source/delivery metadata, mode, and telemetry IDs."""
 
@@ -783,3 +1432,44 @@ class UserMessageData:
     supported_native_document_mime_types: list[str] | None = None
     transformed_content: str | None = None
     turn_id: str | None = None
+
+    def __init__(
+        self,
+        content: str,
+        agent_mode: UserMessageAgentMode | None = None,
+        attachments: list[Attachment] | None = None,
+        delivery: UserMessageDelivery | None = None,
+        interaction_id: str | None = None,
+        is_autopilot_continuation: bool | None = None,
+        message_id: str | None = None,
+        native_document_path_fallback_paths: list[str] | None = None,
+        parent_agent_task_id: str | None = None,
+        responses_reasoning: ResponsesReasoning | None = None,
+        source: str | None = None,
+        supported_native_document_mime_types: list[str] | None = None,
+        transformed_content: str | None = None,
+        turn_id: str | None = None,
+    ) -> None:
+        self.content = content
+        self.agent_mode = agent_mode
+        self.attachments = attachments
+        self.delivery = delivery
+        self.interaction_id = interaction_id
+        self.is_autopilot_continuation = is_autopilot_continuation
+        self.message_id = message_id
+        self.native_document_path_fallback_paths = native_document_path_fallback_paths
+        self.parent_agent_task_id = parent_agent_task_id
+        self.responses_reasoning = responses_reasoning
+        self.source = source
+        self.supported_native_document_mime_types = supported_native_document_mime_types
+        self.transformed_content = transformed_content
+        self.turn_id = turn_id
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)

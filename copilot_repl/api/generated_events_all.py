@@ -1801,12 +1801,24 @@ class WorkspaceFileChangedOperation(Enum):
     UPDATE = "update"
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class RawSessionEventData:
     raw: Any
 
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteContentTerminal:
     """Deprecated for shell command exit metadata. Use ToolExecutionCompleteContentShellExit instead."""
 
@@ -1815,16 +1827,43 @@ class ToolExecutionCompleteContentTerminal:
     cwd: str | None = None
     exit_code: int | None = None
 
+    def __init__(self, text: str, cwd: str | None = None, exit_code: int | None = None) -> None:
+        self.text = text
+        self.cwd = cwd
+        self.exit_code = exit_code
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionPartialResultData:
     """Deprecated merged replacement snapshot of shell output. Use tool.shell_output for append-only, stream-tagged output instead."""
 
     partial_output: str
     tool_call_id: str
 
+    def __init__(self, partial_output: str, tool_call_id: str) -> None:
+        self.partial_output = partial_output
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantFusionPhaseActivityData:
     """Experimental content-safe activity signal for a running HydraFusion phase."""
 
@@ -1838,8 +1877,39 @@ class AssistantFusionPhaseActivityData:
     tool_call_id: str | None = None
     total_response_size_bytes: int | None = None
 
+    def __init__(
+        self,
+        activity: FusionPhaseActivityKind,
+        conversation_scope: FusionConversationScope,
+        fusion_id: str,
+        pattern: FusionPattern,
+        phase_id: str,
+        phase_kind: FusionPhaseKind,
+        role: str,
+        tool_call_id: str | None = None,
+        total_response_size_bytes: int | None = None,
+    ) -> None:
+        self.activity = activity
+        self.conversation_scope = conversation_scope
+        self.fusion_id = fusion_id
+        self.pattern = pattern
+        self.phase_id = phase_id
+        self.phase_kind = phase_kind
+        self.role = role
+        self.tool_call_id = tool_call_id
+        self.total_response_size_bytes = total_response_size_bytes
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantFusionPhaseCompletedData:
     """Experimental durable HydraFusion phase output and lossless replay checkpoint."""
 
@@ -1860,8 +1930,53 @@ class AssistantFusionPhaseCompletedData:
     reasoning_effort: str | None = None
     _staged_terminal: _FusionStagedTerminal | None = None
 
+    def __init__(
+        self,
+        content: str,
+        conversation_scope: FusionConversationScope,
+        duration_ms: float,
+        fusion_id: str,
+        model: str,
+        phase_id: str,
+        phase_kind: FusionPhaseKind,
+        role: str,
+        status: FusionPhaseStatus,
+        usage: FusionPhaseUsage,
+        verdict: str | None,
+        ended_with_background_work: bool | None = None,
+        _projection_message: Any = None,
+        _projection_mode: _FusionProjectionMode | None = None,
+        reasoning_effort: str | None = None,
+        _staged_terminal: _FusionStagedTerminal | None = None,
+    ) -> None:
+        self.content = content
+        self.conversation_scope = conversation_scope
+        self.duration_ms = duration_ms
+        self.fusion_id = fusion_id
+        self.model = model
+        self.phase_id = phase_id
+        self.phase_kind = phase_kind
+        self.role = role
+        self.status = status
+        self.usage = usage
+        self.verdict = verdict
+        self.ended_with_background_work = ended_with_background_work
+        self._projection_message = _projection_message
+        self._projection_mode = _projection_mode
+        self.reasoning_effort = reasoning_effort
+        self._staged_terminal = _staged_terminal
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantFusionPhaseFailedData:
     """Experimental durable typed HydraFusion phase failure and degradation transition."""
 
@@ -1879,8 +1994,47 @@ class AssistantFusionPhaseFailedData:
     error_message: str | None = None
     reasoning_effort: str | None = None
 
+    def __init__(
+        self,
+        conversation_scope: FusionConversationScope,
+        duration_ms: float,
+        fusion_id: str,
+        model: str,
+        phase_id: str,
+        phase_kind: FusionPhaseKind,
+        reason: str,
+        role: str,
+        status: FusionPhaseStatus,
+        usage: FusionPhaseUsage,
+        degraded_to_phase_id: str | None = None,
+        error_message: str | None = None,
+        reasoning_effort: str | None = None,
+    ) -> None:
+        self.conversation_scope = conversation_scope
+        self.duration_ms = duration_ms
+        self.fusion_id = fusion_id
+        self.model = model
+        self.phase_id = phase_id
+        self.phase_kind = phase_kind
+        self.reason = reason
+        self.role = role
+        self.status = status
+        self.usage = usage
+        self.degraded_to_phase_id = degraded_to_phase_id
+        self.error_message = error_message
+        self.reasoning_effort = reasoning_effort
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantFusionPhaseStartedData:
     """Experimental transient HydraFusion phase/model/role signal."""
 
@@ -1893,8 +2047,37 @@ class AssistantFusionPhaseStartedData:
     role: str
     reasoning_effort: str | None = None
 
+    def __init__(
+        self,
+        conversation_scope: FusionConversationScope,
+        fusion_id: str,
+        model: str,
+        pattern: FusionPattern,
+        phase_id: str,
+        phase_kind: FusionPhaseKind,
+        role: str,
+        reasoning_effort: str | None = None,
+    ) -> None:
+        self.conversation_scope = conversation_scope
+        self.fusion_id = fusion_id
+        self.model = model
+        self.pattern = pattern
+        self.phase_id = phase_id
+        self.phase_kind = phase_kind
+        self.role = role
+        self.reasoning_effort = reasoning_effort
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantMessageReasoningBlocks:
     """Neutral provider-tagged reasoning content blocks preserved verbatim for round-tripping"""
 
@@ -1902,8 +2085,27 @@ class AssistantMessageReasoningBlocks:
     blocks: list[Any] | None = None
     ordered_blocks: list[Any] | None = None
 
+    def __init__(
+        self,
+        provider: str,
+        blocks: list[Any] | None = None,
+        ordered_blocks: list[Any] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.blocks = blocks
+        self.ordered_blocks = ordered_blocks
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantMessageServerTools:
     """Neutral provider-tagged server-side tool-use payload (tool search, advisor) for verbatim round-tripping"""
 
@@ -1913,8 +2115,31 @@ class AssistantMessageServerTools:
     items: list[Any] | None = None
     raw_content_blocks: list[Any] | None = None
 
+    def __init__(
+        self,
+        provider: str,
+        advisor_model: str | None = None,
+        function_call_namespaces: dict[str, str] | None = None,
+        items: list[Any] | None = None,
+        raw_content_blocks: list[Any] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.advisor_model = advisor_model
+        self.function_call_namespaces = function_call_namespaces
+        self.items = items
+        self.raw_content_blocks = raw_content_blocks
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class BinaryAssetReference:
     """A reference to binary data persisted once on a session.binary_asset event and shared by id"""
 
@@ -1925,8 +2150,33 @@ class BinaryAssetReference:
     description: str | None = None
     metadata: dict[str, Any] | None = None
 
+    def __init__(
+        self,
+        asset_id: str,
+        byte_length: int,
+        mime_type: str,
+        type: BinaryAssetReferenceType,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.asset_id = asset_id
+        self.byte_length = byte_length
+        self.mime_type = mime_type
+        self.type = type
+        self.description = description
+        self.metadata = metadata
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CanvasRegistryChangedCanvas:
     """A single canvas declaration in `session.canvas.registry_changed`, including provider IDs, display metadata, input schema, and actions."""
 
@@ -1939,8 +2189,37 @@ class CanvasRegistryChangedCanvas:
     icon: str | None = None
     input_schema: Any = None
 
+    def __init__(
+        self,
+        canvas_id: str,
+        description: str,
+        display_name: str,
+        extension_id: str,
+        actions: list[CanvasRegistryChangedCanvasAction] | None = None,
+        extension_name: str | None = None,
+        icon: str | None = None,
+        input_schema: Any = None,
+    ) -> None:
+        self.canvas_id = canvas_id
+        self.description = description
+        self.display_name = display_name
+        self.extension_id = extension_id
+        self.actions = actions
+        self.extension_name = extension_name
+        self.icon = icon
+        self.input_schema = input_schema
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CanvasRegistryChangedCanvasAction:
     """A single action within a canvas declaration, with its name, optional description, and optional input schema."""
 
@@ -1948,8 +2227,22 @@ class CanvasRegistryChangedCanvasAction:
     description: str | None = None
     input_schema: Any = None
 
+    def __init__(self, name: str, description: str | None = None, input_schema: Any = None) -> None:
+        self.name = name
+        self.description = description
+        self.input_schema = input_schema
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CitableSource:
     """A source supplied by a tool that should be made available to the model as citable content."""
 
@@ -1959,8 +2252,31 @@ class CitableSource:
     title: str | None = None
     url: str | None = None
 
+    def __init__(
+        self,
+        content: str,
+        id: str,
+        path: str | None = None,
+        title: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.content = content
+        self.id = id
+        self.path = path
+        self.title = title
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CitationLocationBlock:
     """A content-block range within a structured source document."""
 
@@ -1968,8 +2284,21 @@ class CitationLocationBlock:
     start_block: int
     type: ClassVar[str] = "block"
 
+    def __init__(self, end_block: int, start_block: int) -> None:
+        self.end_block = end_block
+        self.start_block = start_block
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CitationLocationChar:
     """A character range within the source's text content."""
 
@@ -1977,8 +2306,21 @@ class CitationLocationChar:
     start_index: int
     type: ClassVar[str] = "char"
 
+    def __init__(self, end_index: int, start_index: int) -> None:
+        self.end_index = end_index
+        self.start_index = start_index
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CitationLocationPage:
     """A page range within a paginated source document."""
 
@@ -1986,8 +2328,21 @@ class CitationLocationPage:
     start_page: int
     type: ClassVar[str] = "page"
 
+    def __init__(self, end_page: int, start_page: int) -> None:
+        self.end_page = end_page
+        self.start_page = start_page
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CitationReference:
     """A single citation occurrence linking a span of generated text to a supporting source."""
 
@@ -1996,8 +2351,29 @@ class CitationReference:
     location: CitationLocation | None = None
     provider_metadata: Any = None
 
+    def __init__(
+        self,
+        source_id: str,
+        cited_text: str | None = None,
+        location: CitationLocation | None = None,
+        provider_metadata: Any = None,
+    ) -> None:
+        self.source_id = source_id
+        self.cited_text = cited_text
+        self.location = location
+        self.provider_metadata = provider_metadata
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CitationSource:
     """A source that backs one or more cited spans in the assistant's response."""
 
@@ -2007,8 +2383,31 @@ class CitationSource:
     title: str | None = None
     url: str | None = None
 
+    def __init__(
+        self,
+        id: str,
+        provider: CitationProvider,
+        path: str | None = None,
+        title: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.id = id
+        self.provider = provider
+        self.path = path
+        self.title = title
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CitationSpan:
     """A contiguous span of generated assistant text and the source references that support it."""
 
@@ -2016,16 +2415,45 @@ class CitationSpan:
     references: list[CitationReference]
     start_index: int
 
+    def __init__(
+        self, end_index: int, references: list[CitationReference], start_index: int
+    ) -> None:
+        self.end_index = end_index
+        self.references = references
+        self.start_index = start_index
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class Citations:
     """Provider-agnostic citations linking spans of the assistant's response to their supporting sources."""
 
     sources: list[CitationSource]
     spans: list[CitationSpan]
 
+    def __init__(self, sources: list[CitationSource], spans: list[CitationSpan]) -> None:
+        self.sources = sources
+        self.spans = spans
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class FusionAttribution:
     """Experimental attribution linking an ordinary event to the HydraFusion turn, phase, and concrete source that produced it."""
 
@@ -2042,23 +2470,89 @@ class FusionAttribution:
     source_model: str | None = None
     source_phase_id: str | None = None
 
+    def __init__(
+        self,
+        fusion_id: str,
+        pattern: str,
+        policy: str,
+        synthetic_model: str,
+        commit_id: str | None = None,
+        conversation_scope: str | None = None,
+        has_user_steering: bool | None = None,
+        phase_id: str | None = None,
+        phase_kind: str | None = None,
+        role: str | None = None,
+        source_model: str | None = None,
+        source_phase_id: str | None = None,
+    ) -> None:
+        self.fusion_id = fusion_id
+        self.pattern = pattern
+        self.policy = policy
+        self.synthetic_model = synthetic_model
+        self.commit_id = commit_id
+        self.conversation_scope = conversation_scope
+        self.has_user_steering = has_user_steering
+        self.phase_id = phase_id
+        self.phase_kind = phase_kind
+        self.role = role
+        self.source_model = source_model
+        self.source_phase_id = source_phase_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class FusionCritic:
     model: str
     phase_id: str
     reasoning_effort: str | None = None
 
+    def __init__(self, model: str, phase_id: str, reasoning_effort: str | None = None) -> None:
+        self.model = model
+        self.phase_id = phase_id
+        self.reasoning_effort = reasoning_effort
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class FusionFollowUpRecommendation:
     """Durable server recommendation for subsequent HydraFusion turns."""
 
     compaction_turn: FusionFollowUpAction
     user_turn: FusionFollowUpAction
 
+    def __init__(
+        self, compaction_turn: FusionFollowUpAction, user_turn: FusionFollowUpAction
+    ) -> None:
+        self.compaction_turn = compaction_turn
+        self.user_turn = user_turn
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class FusionPhasePlanStep:
     """Presentation-neutral phase planned for a HydraFusion turn."""
 
@@ -2067,8 +2561,25 @@ class FusionPhasePlanStep:
     role: str
     scope: FusionConversationScope
 
+    def __init__(
+        self, conditional: bool, kind: FusionPhaseKind, role: str, scope: FusionConversationScope
+    ) -> None:
+        self.conditional = conditional
+        self.kind = kind
+        self.role = role
+        self.scope = scope
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class FusionPhaseUsage:
     """Aggregate concrete-model usage for one HydraFusion phase."""
 
@@ -2079,8 +2590,33 @@ class FusionPhaseUsage:
     total_nano_aiu: float
     cache_write_tokens: int | None = None
 
+    def __init__(
+        self,
+        cached_tokens: int,
+        input_tokens: int,
+        output_tokens: int,
+        request_count: int,
+        total_nano_aiu: float,
+        cache_write_tokens: int | None = None,
+    ) -> None:
+        self.cached_tokens = cached_tokens
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.request_count = request_count
+        self.total_nano_aiu = total_nano_aiu
+        self.cache_write_tokens = cache_write_tokens
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class FusionScores:
     """Validated HydraFusion routing capability scores."""
 
@@ -2089,8 +2625,25 @@ class FusionScores:
     reasoning: float
     tool_use: float
 
+    def __init__(
+        self, code_gen: float, debugging: float, reasoning: float, tool_use: float
+    ) -> None:
+        self.code_gen = code_gen
+        self.debugging = debugging
+        self.reasoning = reasoning
+        self.tool_use = tool_use
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class _FusionStagedTerminal:
     """Internal durable terminal request staged by a HydraFusion phase until an idempotent final commit selects it."""
 
@@ -2100,8 +2653,31 @@ class _FusionStagedTerminal:
     tool_call_id: str
     tool_name: str
 
+    def __init__(
+        self,
+        arguments: str,
+        assistant_message: Any,
+        phase_id: str,
+        tool_call_id: str,
+        tool_name: str,
+    ) -> None:
+        self.arguments = arguments
+        self.assistant_message = assistant_message
+        self.phase_id = phase_id
+        self.tool_call_id = tool_call_id
+        self.tool_name = tool_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ModelProviderRef:
     """A neutral reference to the model provider that produced a model: an opaque id, a human-readable label, and the provider kind. Carried on each enumerated Model so consumers can group by provider without reaching into a provider-shaped internal type."""
 
@@ -2109,8 +2685,22 @@ class ModelProviderRef:
     kind: ModelProviderKind
     label: str
 
+    def __init__(self, id: str, kind: ModelProviderKind, label: str) -> None:
+        self.id = id
+        self.kind = kind
+        self.label = label
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class OmittedBinaryResult:
     """A binary result whose data was omitted from persistence due to the inline size limit"""
 
@@ -2121,16 +2711,54 @@ class OmittedBinaryResult:
     description: str | None = None
     metadata: dict[str, Any] | None = None
 
+    def __init__(
+        self,
+        byte_length: int,
+        mime_type: str,
+        omitted_reason: OmittedBinaryOmittedReason,
+        type: OmittedBinaryType,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.byte_length = byte_length
+        self.mime_type = mime_type
+        self.omitted_reason = omitted_reason
+        self.type = type
+        self.description = description
+        self.metadata = metadata
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionAssentDetectedData:
     """Historical decode-only contextual-assent marker. Current runtimes do not project it into the conversation or permission flow."""
 
     request_id: str
     turn_index: int
 
+    def __init__(self, request_id: str, turn_index: int) -> None:
+        self.request_id = request_id
+        self.turn_index = turn_index
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionAssistedApproval:
     """Assisted-approval judge information attached to a permission request. Present only in assisted mode; its absence means the judge did not evaluate the request. The `recommendation` conveys the judge's disposition for this request."""
 
@@ -2141,8 +2769,33 @@ class PermissionAssistedApproval:
     model: str | None = None
     reason: str | None = None
 
+    def __init__(
+        self,
+        recommendation: AssistedApprovalRecommendation,
+        evaluation: PermissionApprovalEvaluation | None = None,
+        evaluation_id: str | None = None,
+        failure_reason: AssistedApprovalJudgeFailureReason | None = None,
+        model: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.recommendation = recommendation
+        self.evaluation = evaluation
+        self.evaluation_id = evaluation_id
+        self.failure_reason = failure_reason
+        self.model = model
+        self.reason = reason
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionCarriedForwardData:
     """Historical decode-only receipt from the retired Assisted Permissions authorization extractor. Current runtimes ignore it for permission decisions."""
 
@@ -2151,8 +2804,29 @@ class PermissionCarriedForwardData:
     request_id: str
     tool_call_id: str
 
+    def __init__(
+        self,
+        decision_source: PermissionDecisionSource,
+        record_id: str,
+        request_id: str,
+        tool_call_id: str,
+    ) -> None:
+        self.decision_source = decision_source
+        self.record_id = record_id
+        self.request_id = request_id
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionContextualAuthorizationData:
     """Historical decode-only contextual authorization claim. Current runtimes preserve the payload but do not establish authority from it."""
 
@@ -2163,8 +2837,33 @@ class PermissionContextualAuthorizationData:
     span_start: int
     turn_index: int
 
+    def __init__(
+        self,
+        polarity: PermissionMessageAuthorizationPolarity,
+        record_id: str,
+        request_id: str,
+        span_end: int,
+        span_start: int,
+        turn_index: int,
+    ) -> None:
+        self.polarity = polarity
+        self.record_id = record_id
+        self.request_id = request_id
+        self.span_end = span_end
+        self.span_start = span_start
+        self.turn_index = turn_index
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionMessageAuthorizationData:
     """Historical decode-only claim from the retired Assisted Permissions authorization extractor. Current runtimes preserve the payload but do not establish authority from it."""
 
@@ -2178,23 +2877,79 @@ class PermissionMessageAuthorizationData:
     task: str | None = None
     world: Any = None
 
+    def __init__(
+        self,
+        action_class: str,
+        polarity: PermissionMessageAuthorizationPolarity,
+        record_id: str,
+        span_end: int,
+        span_start: int,
+        turn_index: int,
+        target_members: list[str] | None = None,
+        task: str | None = None,
+        world: Any = None,
+    ) -> None:
+        self.action_class = action_class
+        self.polarity = polarity
+        self.record_id = record_id
+        self.span_end = span_end
+        self.span_start = span_start
+        self.turn_index = turn_index
+        self.target_members = target_members
+        self.task = task
+        self.world = world
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionMessageAuthorizationDegradedData:
     """Historical decode-only degradation marker from the retired extractor. Current runtimes ignore it for permission decisions."""
 
     turn_index: int
 
+    def __init__(self, turn_index: int) -> None:
+        self.turn_index = turn_index
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionMessageAuthorizationReadData:
     """Historical decode-only extractor progress marker. Current runtimes do not run or resume extraction from it."""
 
     turn_index: int
     activates_extraction: bool | None = None
 
+    def __init__(self, turn_index: int, activates_extraction: bool | None = None) -> None:
+        self.turn_index = turn_index
+        self.activates_extraction = activates_extraction
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionSandboxPathGrant:
     """A sandbox filesystem policy edit that would let a blocked operation run inside the sandbox instead of outside it. Offered only on a sandbox escalation request whose denial adding this path lifts, and only when managed policy permits the grant. A host accepts it with session.sandbox.grantPathForRequest, which adds the path to the session's sandbox policy and re-runs the operation sandboxed; a host that persists sandbox settings may also save the path there."""
 
@@ -2203,8 +2958,29 @@ class PermissionSandboxPathGrant:
     denied_path: str | None = None
     removed_readonly_paths: list[str] | None = None
 
+    def __init__(
+        self,
+        access: PermissionSandboxPathGrantAccess,
+        path: str,
+        denied_path: str | None = None,
+        removed_readonly_paths: list[str] | None = None,
+    ) -> None:
+        self.access = access
+        self.path = path
+        self.denied_path = denied_path
+        self.removed_readonly_paths = removed_readonly_paths
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ProviderMonthlyUsage:
     """An authoritative monthly usage reading for the observation's provider, account, and service."""
 
@@ -2216,8 +2992,35 @@ class ProviderMonthlyUsage:
     queried_at: str | None = None
     reset_on: str | None = None
 
+    def __init__(
+        self,
+        scope: ProviderMonthlyUsageScope,
+        state: ProviderMonthlyUsageState,
+        unit: ProviderQuotaUnit,
+        consumed_quantity: float | None = None,
+        cycle_start: str | None = None,
+        queried_at: str | None = None,
+        reset_on: str | None = None,
+    ) -> None:
+        self.scope = scope
+        self.state = state
+        self.unit = unit
+        self.consumed_quantity = consumed_quantity
+        self.cycle_start = cycle_start
+        self.queried_at = queried_at
+        self.reset_on = reset_on
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ProviderQuotaState:
     """An account quota reading. Absence of a quantity is unknown, never zero."""
 
@@ -2242,8 +3045,61 @@ class ProviderQuotaState:
     service: str | None = None
     source: str | None = None
 
+    def __init__(
+        self,
+        access_state: ProviderQuotaAccessState,
+        capacity_state: ProviderQuotaCapacityState,
+        provider: ModelProviderRef,
+        quota_id: str,
+        unit: ProviderQuotaUnit,
+        acquisition_error: str | None = None,
+        acquisition_status: ProviderQuotaAcquisitionStatus | None = None,
+        available_quantity: int | None = None,
+        budget_metadata: ProviderQuotaBudgetMetadata | None = None,
+        compatibility_key: str | None = None,
+        entitled_quantity: int | None = None,
+        has_quota: bool | None = None,
+        http_status: int | None = None,
+        monthly_usage: ProviderMonthlyUsage | None = None,
+        observation_kind: ProviderQuotaObservationKind | None = None,
+        observed_at: str | None = None,
+        quantity_kind: ProviderQuotaQuantityKind | None = None,
+        reason: str | None = None,
+        service: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.access_state = access_state
+        self.capacity_state = capacity_state
+        self.provider = provider
+        self.quota_id = quota_id
+        self.unit = unit
+        self.acquisition_error = acquisition_error
+        self.acquisition_status = acquisition_status
+        self.available_quantity = available_quantity
+        self.budget_metadata = budget_metadata
+        self.compatibility_key = compatibility_key
+        self.entitled_quantity = entitled_quantity
+        self.has_quota = has_quota
+        self.http_status = http_status
+        self.monthly_usage = monthly_usage
+        self.observation_kind = observation_kind
+        self.observed_at = observed_at
+        self.quantity_kind = quantity_kind
+        self.reason = reason
+        self.service = service
+        self.source = source
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionAutoModeResolvedData:
     """Auto Intent resolution: the concrete model the session settled on for the first prompt of an auto-mode session, and why. Lets SDK clients render the chosen model and the full reason it was picked. The core selection fields (chosenModel/reasoningBucket/categoryScores) are stable; the routing-analytics fields (predictedLabel/confidence/candidateModels) mirror the upstream intent service and may evolve, hence the event's experimental stability."""
 
@@ -2264,15 +3120,72 @@ class SessionAutoModeResolvedData:
     selection_reason: str | None = None
     sticky_override: bool | None = None
 
+    def __init__(
+        self,
+        chosen_model: str,
+        available_models: list[str] | None = None,
+        candidate_models: list[str] | None = None,
+        category_scores: dict[str, float] | None = None,
+        chosen_shortfall: float | None = None,
+        confidence: float | None = None,
+        end_to_end_latency_ms: float | None = None,
+        fallback: bool | None = None,
+        fallback_reason: str | None = None,
+        has_image: bool | None = None,
+        predicted_label: str | None = None,
+        reasoning_bucket: AutoModeResolvedReasoningBucket | None = None,
+        router_latency_ms: float | None = None,
+        routing_method: str | None = None,
+        selection_reason: str | None = None,
+        sticky_override: bool | None = None,
+    ) -> None:
+        self.chosen_model = chosen_model
+        self.available_models = available_models
+        self.candidate_models = candidate_models
+        self.category_scores = category_scores
+        self.chosen_shortfall = chosen_shortfall
+        self.confidence = confidence
+        self.end_to_end_latency_ms = end_to_end_latency_ms
+        self.fallback = fallback
+        self.fallback_reason = fallback_reason
+        self.has_image = has_image
+        self.predicted_label = predicted_label
+        self.reasoning_bucket = reasoning_bucket
+        self.router_latency_ms = router_latency_ms
+        self.routing_method = routing_method
+        self.selection_reason = selection_reason
+        self.sticky_override = sticky_override
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionAutoTierRecommendationData:
     """Live-only Auto preference recommendation from Copilot API after a successful Auto model call."""
 
     recommended_auto_tier: RecommendedAutoTier
 
+    def __init__(self, recommended_auto_tier: RecommendedAutoTier) -> None:
+        self.recommended_auto_tier = recommended_auto_tier
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCanvasClosedData:
     """Payload of `session.canvas.closed` with the closed canvas instance ID, provider ID, and canvas ID."""
 
@@ -2280,8 +3193,22 @@ class SessionCanvasClosedData:
     extension_id: str
     instance_id: str
 
+    def __init__(self, canvas_id: str, extension_id: str, instance_id: str) -> None:
+        self.canvas_id = canvas_id
+        self.extension_id = extension_id
+        self.instance_id = instance_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCanvasOpenedData:
     """Payload of `session.canvas.opened` with canvas instance and provider IDs plus optional icon, title, status, URL, and input."""
 
@@ -2295,8 +3222,39 @@ class SessionCanvasOpenedData:
     title: str | None = None
     url: str | None = None
 
+    def __init__(
+        self,
+        canvas_id: str,
+        extension_id: str,
+        instance_id: str,
+        extension_name: str | None = None,
+        icon: str | None = None,
+        input: Any = None,
+        status: str | None = None,
+        title: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.canvas_id = canvas_id
+        self.extension_id = extension_id
+        self.instance_id = instance_id
+        self.extension_name = extension_name
+        self.icon = icon
+        self.input = input
+        self.status = status
+        self.title = title
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCanvasRecordedData:
     """Durable record that a canvas instance is open, used to restore open canvases on cold session resume. Intentionally omits the transient url and availability."""
 
@@ -2306,15 +3264,50 @@ class SessionCanvasRecordedData:
     input: Any = None
     title: str | None = None
 
+    def __init__(
+        self,
+        canvas_id: str,
+        extension_id: str,
+        instance_id: str,
+        input: Any = None,
+        title: str | None = None,
+    ) -> None:
+        self.canvas_id = canvas_id
+        self.extension_id = extension_id
+        self.instance_id = instance_id
+        self.input = input
+        self.title = title
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCanvasRegistryChangedData:
     """Payload of `session.canvas.registry_changed` listing the canvas declarations currently available."""
 
     canvases: list[CanvasRegistryChangedCanvas]
 
+    def __init__(self, canvases: list[CanvasRegistryChangedCanvas]) -> None:
+        self.canvases = canvases
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCanvasRemovedData:
     """Durable record that a canvas instance was closed, superseding a prior instance_recorded during resume replay."""
 
@@ -2322,8 +3315,22 @@ class SessionCanvasRemovedData:
     extension_id: str
     instance_id: str
 
+    def __init__(self, canvas_id: str, extension_id: str, instance_id: str) -> None:
+        self.canvas_id = canvas_id
+        self.extension_id = extension_id
+        self.instance_id = instance_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCanvasUnavailableData:
     """Transient signal that an open canvas instance's provider has dropped (for example the extension is reloading mid-session). The host should keep the panel mounted and surface a reconnecting affordance rather than tearing it down; a subsequent `session.canvas.opened` for the same instanceId clears the affordance once the provider reconnects with a fresh url. Ephemeral and never persisted, so it is never replayed on cold resume."""
 
@@ -2331,8 +3338,22 @@ class SessionCanvasUnavailableData:
     extension_id: str
     instance_id: str
 
+    def __init__(self, canvas_id: str, extension_id: str, instance_id: str) -> None:
+        self.canvas_id = canvas_id
+        self.extension_id = extension_id
+        self.instance_id = instance_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCompletionReceiptData:
     """Behavior-neutral record of structured runtime facts present when an agent completion decision is accepted."""
 
@@ -2345,8 +3366,37 @@ class SessionCompletionReceiptData:
     successful_tool_count: int
     final_tool: CompletionReceiptFinalTool | None = None
 
+    def __init__(
+        self,
+        attempt: int,
+        event_range: CompletionReceiptEventRange,
+        failed_tool_count: int,
+        schema_version: int,
+        source_event_id: str,
+        stop_reason: CompletionReceiptStopReason,
+        successful_tool_count: int,
+        final_tool: CompletionReceiptFinalTool | None = None,
+    ) -> None:
+        self.attempt = attempt
+        self.event_range = event_range
+        self.failed_tool_count = failed_tool_count
+        self.schema_version = schema_version
+        self.source_event_id = source_event_id
+        self.stop_reason = stop_reason
+        self.successful_tool_count = successful_tool_count
+        self.final_tool = final_tool
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionFusionCompletedData:
     """Experimental durable aggregate outcome of a HydraFusion turn."""
 
@@ -2370,8 +3420,59 @@ class SessionFusionCompletedData:
     awaiting_background_work: bool | None = None
     cache_write_tokens: int | None = None
 
+    def __init__(
+        self,
+        cached_tokens: int,
+        commit_id: str,
+        degraded_reason: str | None,
+        duration_ms: float,
+        final_source_model: str | None,
+        final_source_phase_id: str | None,
+        follow_up_model: str,
+        fusion_id: str,
+        input_tokens: int,
+        outcome: str,
+        output_tokens: int,
+        pattern: FusionPattern,
+        phase_count: int,
+        request_count: int,
+        synthetic_model: str,
+        total_nano_aiu: float,
+        turn_id: str,
+        awaiting_background_work: bool | None = None,
+        cache_write_tokens: int | None = None,
+    ) -> None:
+        self.cached_tokens = cached_tokens
+        self.commit_id = commit_id
+        self.degraded_reason = degraded_reason
+        self.duration_ms = duration_ms
+        self.final_source_model = final_source_model
+        self.final_source_phase_id = final_source_phase_id
+        self.follow_up_model = follow_up_model
+        self.fusion_id = fusion_id
+        self.input_tokens = input_tokens
+        self.outcome = outcome
+        self.output_tokens = output_tokens
+        self.pattern = pattern
+        self.phase_count = phase_count
+        self.request_count = request_count
+        self.synthetic_model = synthetic_model
+        self.total_nano_aiu = total_nano_aiu
+        self.turn_id = turn_id
+        self.awaiting_background_work = awaiting_background_work
+        self.cache_write_tokens = cache_write_tokens
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionFusionResolvedData:
     """Experimental durable validated HydraFusion route and turn policy."""
 
@@ -2402,8 +3503,73 @@ class SessionFusionResolvedData:
     scores: FusionScores | None = None
     selected_rule_id: str | None = None
 
+    def __init__(
+        self,
+        contract_version: int,
+        fallback_model: str,
+        follow_up_model: str,
+        fusion_id: str,
+        pattern: FusionPattern,
+        policy: str,
+        primary_model: str,
+        secondary_model: str | None,
+        synthetic_model: str,
+        turn_id: str,
+        critics: list[FusionCritic] | None = None,
+        follow_up: FusionFollowUpRecommendation | None = None,
+        hint: str | None = None,
+        judge_model: str | None = None,
+        model_universe_version: str | None = None,
+        phase_plan: list[FusionPhasePlanStep] | None = None,
+        plan_version: str | None = None,
+        policy_version: str | None = None,
+        repair_model: str | None = None,
+        route_source: str | None = None,
+        routing_latency_ms: float | None = None,
+        rule_id: str | None = None,
+        rule_index: int | None = None,
+        rule_name: str | None = None,
+        scores: FusionScores | None = None,
+        selected_rule_id: str | None = None,
+    ) -> None:
+        self.contract_version = contract_version
+        self.fallback_model = fallback_model
+        self.follow_up_model = follow_up_model
+        self.fusion_id = fusion_id
+        self.pattern = pattern
+        self.policy = policy
+        self.primary_model = primary_model
+        self.secondary_model = secondary_model
+        self.synthetic_model = synthetic_model
+        self.turn_id = turn_id
+        self.critics = critics
+        self.follow_up = follow_up
+        self.hint = hint
+        self.judge_model = judge_model
+        self.model_universe_version = model_universe_version
+        self.phase_plan = phase_plan
+        self.plan_version = plan_version
+        self.policy_version = policy_version
+        self.repair_model = repair_model
+        self.route_source = route_source
+        self.routing_latency_ms = routing_latency_ms
+        self.rule_id = rule_id
+        self.rule_index = rule_index
+        self.rule_name = rule_name
+        self.scores = scores
+        self.selected_rule_id = selected_rule_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionFusionRouteFailedData:
     """Experimental durable HydraFusion routing failure and the deterministic concrete fallback selected for the turn."""
 
@@ -2416,8 +3582,37 @@ class SessionFusionRouteFailedData:
     fusion_id: str | None = None
     routing_latency_ms: float | None = None
 
+    def __init__(
+        self,
+        attempt_id: str,
+        fallback_model: str,
+        policy: str,
+        reason: str,
+        synthetic_model: str,
+        error_message: str | None = None,
+        fusion_id: str | None = None,
+        routing_latency_ms: float | None = None,
+    ) -> None:
+        self.attempt_id = attempt_id
+        self.fallback_model = fallback_model
+        self.policy = policy
+        self.reason = reason
+        self.synthetic_model = synthetic_model
+        self.error_message = error_message
+        self.fusion_id = fusion_id
+        self.routing_latency_ms = routing_latency_ms
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionFusionRouteStartedData:
     """Experimental transient signal that HydraFusion routing has started for an eligible turn."""
 
@@ -2426,16 +3621,50 @@ class SessionFusionRouteStartedData:
     policy: str | None = None
     synthetic_model: str | None = None
 
+    def __init__(
+        self,
+        attempt_id: str,
+        turn_kind: FusionTurnKind,
+        policy: str | None = None,
+        synthetic_model: str | None = None,
+    ) -> None:
+        self.attempt_id = attempt_id
+        self.turn_kind = turn_kind
+        self.policy = policy
+        self.synthetic_model = synthetic_model
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionManagedPluginProgressData:
     """Experimental transient presentation-neutral progress for organization-required plugin preparation. Clients should localize the phase copy and display plugin specs without translating them."""
 
     phase: ManagedPluginProgressPhase
     plugin_specs: list[str]
 
+    def __init__(self, phase: ManagedPluginProgressPhase, plugin_specs: list[str]) -> None:
+        self.phase = phase
+        self.plugin_specs = plugin_specs
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionManagedSettingsEnforcedData:
     """Runtime enforcement of enterprise managed settings: fires when the session blocks or caps a runtime action because enterprise policy governs it, so SDK clients can explain *why* an action was governed. Unlike `session.managed_settings_resolved` (which reports *what* is managed), this reports a concrete governed action — e.g. a user or host tried to turn on bypass permissions or Assisted Permissions while the corresponding policy disables it. Emitted live (not persisted to the session event log) on user/host-initiated attempts only, never for silent policy application. Marked experimental while the managed-settings surface stabilizes."""
 
@@ -2445,8 +3674,31 @@ class SessionManagedSettingsEnforcedData:
     setting: str
     escalation: ManagedSettingsEnforcedEscalation | None = None
 
+    def __init__(
+        self,
+        action: ManagedSettingsEnforcedAction,
+        fail_closed: bool,
+        message: str,
+        setting: str,
+        escalation: ManagedSettingsEnforcedEscalation | None = None,
+    ) -> None:
+        self.action = action
+        self.fail_closed = fail_closed
+        self.message = message
+        self.setting = setting
+        self.escalation = escalation
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionManagedSettingsResolvedData:
     """Effective enterprise managed settings and contributing channels. Session events report applied policy; sessionless resolve reports an account/device snapshot, and compose reports a non-applying preview of candidate documents. Device values take precedence over server values, then the policy helper, per ordinary key, while permissions compose restrictively. Session-local SDK-client policy is included only in session results. Marked experimental while the managed-settings surface stabilizes."""
 
@@ -2463,8 +3715,45 @@ class SessionManagedSettingsResolvedData:
     sandbox_enabled_by_undetermined_policy: bool | None = None
     settings: Any = None
 
+    def __init__(
+        self,
+        bypass_permissions_disabled: bool,
+        device_managed: bool,
+        fail_closed: bool,
+        managed_keys: list[str],
+        server_managed: bool,
+        source: ManagedSettingsResolvedSource,
+        client_managed: bool | None = None,
+        permissions_allow_intersected: bool | None = None,
+        permissions_context: ManagedPermissionsContext | None = None,
+        policy_helper_managed: bool | None = None,
+        sandbox_enabled_by_undetermined_policy: bool | None = None,
+        settings: Any = None,
+    ) -> None:
+        self.bypass_permissions_disabled = bypass_permissions_disabled
+        self.device_managed = device_managed
+        self.fail_closed = fail_closed
+        self.managed_keys = managed_keys
+        self.server_managed = server_managed
+        self.source = source
+        self.client_managed = client_managed
+        self.permissions_allow_intersected = permissions_allow_intersected
+        self.permissions_context = permissions_context
+        self.policy_helper_managed = policy_helper_managed
+        self.sandbox_enabled_by_undetermined_policy = sandbox_enabled_by_undetermined_policy
+        self.settings = settings
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionPermissionsChangedData:
     """Permission-mode transition details."""
 
@@ -2472,15 +3761,46 @@ class SessionPermissionsChangedData:
     mode: PermissionMode | None = None
     previous_mode: PermissionMode | None = None
 
+    def __init__(
+        self,
+        assisted_approval_model: str | None = None,
+        mode: PermissionMode | None = None,
+        previous_mode: PermissionMode | None = None,
+    ) -> None:
+        self.assisted_approval_model = assisted_approval_model
+        self.mode = mode
+        self.previous_mode = previous_mode
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionQuotaObservationData:
     """A provider-owned quota observation, distinct from per-call usage and charge accounting."""
 
     observation: ProviderQuotaState
 
+    def __init__(self, observation: ProviderQuotaState) -> None:
+        self.observation = observation
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class TaskBlocker:
     """Structured reason that the task cannot continue without intervention"""
 
@@ -2489,23 +3809,69 @@ class TaskBlocker:
     reason: PermissionRecoveryReason
     resumable: bool
 
+    def __init__(
+        self,
+        kind: TaskBlockerKind,
+        permission_recovery: PermissionRecoveryData,
+        reason: PermissionRecoveryReason,
+        resumable: bool,
+    ) -> None:
+        self.kind = kind
+        self.permission_recovery = permission_recovery
+        self.reason = reason
+        self.resumable = resumable
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteFileEdit:
     """A file mutation that was actually committed by a built-in file editing tool."""
 
     kind: ToolExecutionCompleteFileEditKind
     path: str
 
+    def __init__(self, kind: ToolExecutionCompleteFileEditKind, path: str) -> None:
+        self.kind = kind
+        self.path = path
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteShellExecution:
     """Experimental shell completion facts retained independently of the full tool result."""
 
     exit_code: int
 
+    def __init__(self, exit_code: int) -> None:
+        self.exit_code = exit_code
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionUsage:
     """Authoritative usage reported by a separately metered runtime-owned tool operation. May be present on a failed tool when the service reported usage before local result processing failed. Missing token counts or billing mean unavailable, not zero."""
 
@@ -2521,8 +3887,43 @@ class ToolExecutionUsage:
     _quota_snapshots: dict[str, Any] | None = None
     total_tokens: int | None = None
 
+    def __init__(
+        self,
+        model: str,
+        request_id: str,
+        accounting: UsageAccountingIdentity | None = None,
+        copilot_usage: AssistantUsageCopilotUsage | None = None,
+        input_tokens: int | None = None,
+        input_tokens_details: ToolExecutionUsageTokenDetails | None = None,
+        output_tokens: int | None = None,
+        output_tokens_details: ToolExecutionUsageTokenDetails | None = None,
+        provider: ModelProviderRef | None = None,
+        _quota_snapshots: dict[str, Any] | None = None,
+        total_tokens: int | None = None,
+    ) -> None:
+        self.model = model
+        self.request_id = request_id
+        self.accounting = accounting
+        self.copilot_usage = copilot_usage
+        self.input_tokens = input_tokens
+        self.input_tokens_details = input_tokens_details
+        self.output_tokens = output_tokens
+        self.output_tokens_details = output_tokens_details
+        self.provider = provider
+        self._quota_snapshots = _quota_snapshots
+        self.total_tokens = total_tokens
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UiEphemeralQueryData:
     """Ordered output and terminal state for a transient query that does not modify conversation history."""
 
@@ -2532,8 +3933,31 @@ class UiEphemeralQueryData:
     chunk: str | None = None
     error: str | None = None
 
+    def __init__(
+        self,
+        phase: UIEphemeralQueryPhase,
+        request_id: str,
+        answer: str | None = None,
+        chunk: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.phase = phase
+        self.request_id = request_id
+        self.answer = answer
+        self.chunk = chunk
+        self.error = error
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class WorkflowRunSettledData:
     """Ephemeral signal that a workflow run reached a terminal status."""
 
@@ -2544,8 +3968,33 @@ class WorkflowRunSettledData:
     status: WorkflowRunSettledStatus
     failure_type: str | None = None
 
+    def __init__(
+        self,
+        consumed_nano_aiu: int,
+        consumed_subagents: int,
+        elapsed_ms: int,
+        run_id: str,
+        status: WorkflowRunSettledStatus,
+        failure_type: str | None = None,
+    ) -> None:
+        self.consumed_nano_aiu = consumed_nano_aiu
+        self.consumed_subagents = consumed_subagents
+        self.elapsed_ms = elapsed_ms
+        self.run_id = run_id
+        self.status = status
+        self.failure_type = failure_type
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class WorkflowRunStartedData:
     """Ephemeral signal that a workflow run attempt began executing."""
 
@@ -2553,16 +4002,43 @@ class WorkflowRunStartedData:
     run_id: str
     workflow_name: str
 
+    def __init__(self, attempt: int, run_id: str, workflow_name: str) -> None:
+        self.attempt = attempt
+        self.run_id = run_id
+        self.workflow_name = workflow_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class WorkflowRunUpdatedData:
     """Ephemeral invalidation signal for a changed workflow run."""
 
     revision: int
     run_id: str
 
+    def __init__(self, revision: int, run_id: str) -> None:
+        self.revision = revision
+        self.run_id = run_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AgentInterruptedData:
     """Metadata for work the user interrupted while the agent was running"""
 
@@ -2580,30 +4056,106 @@ class AgentInterruptedData:
     tool_names: list[str] | None = None
     transport: ModelCallFailureTransport | None = None
 
+    def __init__(
+        self,
+        activity: AgentInterruptedActivity,
+        elapsed: timedelta,
+        turn: int,
+        api_endpoint: str | None = None,
+        cancel_phase: AgentInterruptedCancelPhase | None = None,
+        interrupted_agent_count: int | None = None,
+        model: str | None = None,
+        output_ttft: timedelta | None = None,
+        reasoning_effort: str | None = None,
+        safe_tool_names: list[str] | None = None,
+        tool_call_ids: list[str] | None = None,
+        tool_names: list[str] | None = None,
+        transport: ModelCallFailureTransport | None = None,
+    ) -> None:
+        self.activity = activity
+        self.elapsed = elapsed
+        self.turn = turn
+        self.api_endpoint = api_endpoint
+        self.cancel_phase = cancel_phase
+        self.interrupted_agent_count = interrupted_agent_count
+        self.model = model
+        self.output_ttft = output_ttft
+        self.reasoning_effort = reasoning_effort
+        self.safe_tool_names = safe_tool_names
+        self.tool_call_ids = tool_call_ids
+        self.tool_names = tool_names
+        self.transport = transport
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantIdleData:
     """Payload emitted whenever the main agent's processing loop goes idle, including while related background work (running agents or in-flight attached shell commands) is still pending and the session-level idle event is therefore deferred"""
 
     aborted: bool | None = None
 
+    def __init__(self, aborted: bool | None = None) -> None:
+        self.aborted = aborted
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantIntentData:
     """Agent intent description for current activity or plan"""
 
     intent: str
 
+    def __init__(self, intent: str) -> None:
+        self.intent = intent
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantMessageStartData:
     """Streaming assistant message start metadata"""
 
     message_id: str
     phase: str | None = None
 
+    def __init__(self, message_id: str, phase: str | None = None) -> None:
+        self.message_id = message_id
+        self.phase = phase
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantMessageToolRequest:
     """A tool invocation request from the assistant"""
 
@@ -2617,16 +4169,60 @@ class AssistantMessageToolRequest:
     tool_title: str | None = None
     type: AssistantMessageToolRequestType | None = None
 
+    def __init__(
+        self,
+        name: str,
+        tool_call_id: str,
+        arguments: Any = None,
+        caller: AssistantMessageToolRequestCaller | None = None,
+        intention_summary: str | None = None,
+        mcp_server_name: str | None = None,
+        mcp_tool_name: str | None = None,
+        tool_title: str | None = None,
+        type: AssistantMessageToolRequestType | None = None,
+    ) -> None:
+        self.name = name
+        self.tool_call_id = tool_call_id
+        self.arguments = arguments
+        self.caller = caller
+        self.intention_summary = intention_summary
+        self.mcp_server_name = mcp_server_name
+        self.mcp_tool_name = mcp_tool_name
+        self.tool_title = tool_title
+        self.type = type
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantMessageToolRequestCaller:
     """Hosted program that requested this client tool call"""
 
     caller_id: str
     type: AssistantMessageToolRequestCallerType
 
+    def __init__(self, caller_id: str, type: AssistantMessageToolRequestCallerType) -> None:
+        self.caller_id = caller_id
+        self.type = type
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantServerToolProgressData:
     """Live progress signal for a provider-hosted server tool (e.g. hosted web search) while it runs, before the finalized serverTools envelope lands on the terminal assistant.message"""
 
@@ -2634,15 +4230,41 @@ class AssistantServerToolProgressData:
     output_index: int
     status: str
 
+    def __init__(self, kind: str, output_index: int, status: str) -> None:
+        self.kind = kind
+        self.output_index = output_index
+        self.status = status
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantStreamingDeltaData:
     """Streaming response progress with cumulative byte count"""
 
     total_response_size_bytes: int
 
+    def __init__(self, total_response_size_bytes: int) -> None:
+        self.total_response_size_bytes = total_response_size_bytes
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantToolCallDeltaData:
     """Streaming tool-call input delta for incremental tool-call updates"""
 
@@ -2651,8 +4273,29 @@ class AssistantToolCallDeltaData:
     tool_name: str | None = None
     tool_type: AssistantMessageToolRequestType | None = None
 
+    def __init__(
+        self,
+        input_delta: str,
+        tool_call_id: str,
+        tool_name: str | None = None,
+        tool_type: AssistantMessageToolRequestType | None = None,
+    ) -> None:
+        self.input_delta = input_delta
+        self.tool_call_id = tool_call_id
+        self.tool_name = tool_name
+        self.tool_type = tool_type
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantTurnRetryData:
     """Metadata for an additional model inference attempt within an existing assistant turn"""
 
@@ -2660,8 +4303,22 @@ class AssistantTurnRetryData:
     model: str | None = None
     reason: str | None = None
 
+    def __init__(self, turn_id: str, model: str | None = None, reason: str | None = None) -> None:
+        self.turn_id = turn_id
+        self.model = model
+        self.reason = reason
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantUsageCopilotUsage:
     """Per-request cost and usage data from the CAPI copilot_usage response field"""
 
@@ -2669,8 +4326,27 @@ class AssistantUsageCopilotUsage:
     model: str | None = None
     _token_details: list[AssistantUsageCopilotUsageTokenDetail] | None = None
 
+    def __init__(
+        self,
+        total_nano_aiu: float,
+        model: str | None = None,
+        _token_details: list[AssistantUsageCopilotUsageTokenDetail] | None = None,
+    ) -> None:
+        self.total_nano_aiu = total_nano_aiu
+        self.model = model
+        self._token_details = _token_details
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AssistantUsageCopilotUsageTokenDetail:
     """Token usage detail for a single billing category"""
 
@@ -2680,8 +4356,31 @@ class AssistantUsageCopilotUsageTokenDetail:
     token_type: str
     model: str | None = None
 
+    def __init__(
+        self,
+        batch_size: int,
+        cost_per_batch: int,
+        token_count: int,
+        token_type: str,
+        model: str | None = None,
+    ) -> None:
+        self.batch_size = batch_size
+        self.cost_per_batch = cost_per_batch
+        self.token_count = token_count
+        self.token_type = token_type
+        self.model = model
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class _AssistantUsageQuotaSnapshot:
     """Internal per-quota snapshot for assistant usage, including entitlement, consumed requests, overage, reset date, and remaining quota."""
 
@@ -2697,8 +4396,43 @@ class _AssistantUsageQuotaSnapshot:
     _reset_date: datetime | None = None
     _token_based_billing: bool | None = None
 
+    def __init__(
+        self,
+        _entitlement_requests: int,
+        _is_unlimited_entitlement: bool,
+        _overage: float,
+        _overage_allowed_with_exhausted_quota: bool,
+        _remaining_percentage: float,
+        _usage_allowed_with_exhausted_quota: bool,
+        _used_requests: int,
+        _has_quota: bool | None = None,
+        _overage_entitlement: float | None = None,
+        _reset_date: datetime | None = None,
+        _token_based_billing: bool | None = None,
+    ) -> None:
+        self._entitlement_requests = _entitlement_requests
+        self._is_unlimited_entitlement = _is_unlimited_entitlement
+        self._overage = _overage
+        self._overage_allowed_with_exhausted_quota = _overage_allowed_with_exhausted_quota
+        self._remaining_percentage = _remaining_percentage
+        self._usage_allowed_with_exhausted_quota = _usage_allowed_with_exhausted_quota
+        self._used_requests = _used_requests
+        self._has_quota = _has_quota
+        self._overage_entitlement = _overage_entitlement
+        self._reset_date = _reset_date
+        self._token_based_billing = _token_based_billing
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentBlob:
     """Blob attachment with inline base64-encoded data"""
 
@@ -2710,8 +4444,33 @@ class AttachmentBlob:
     display_name: str | None = None
     omitted_reason: OmittedBinaryOmittedReason | None = None
 
+    def __init__(
+        self,
+        mime_type: str,
+        asset_id: str | None = None,
+        byte_length: int | None = None,
+        data: str | None = None,
+        display_name: str | None = None,
+        omitted_reason: OmittedBinaryOmittedReason | None = None,
+    ) -> None:
+        self.mime_type = mime_type
+        self.asset_id = asset_id
+        self.byte_length = byte_length
+        self.data = data
+        self.display_name = display_name
+        self.omitted_reason = omitted_reason
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentDirectory:
     """Directory attachment"""
 
@@ -2720,8 +4479,22 @@ class AttachmentDirectory:
     type: ClassVar[str] = "directory"
     tagged_files_entry: str | None = None
 
+    def __init__(self, display_name: str, path: str, tagged_files_entry: str | None = None) -> None:
+        self.display_name = display_name
+        self.path = path
+        self.tagged_files_entry = tagged_files_entry
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentExtensionContext:
     """Structured context contributed by an extension. Composer pills displayed in the host are forwarded back through session.send.attachments, then rendered into the model prompt as an <extension_context> XML block."""
 
@@ -2733,8 +4506,33 @@ class AttachmentExtensionContext:
     instance_id: str | None = None
     payload: Any = None
 
+    def __init__(
+        self,
+        captured_at: datetime,
+        extension_id: str,
+        title: str,
+        canvas_id: str | None = None,
+        instance_id: str | None = None,
+        payload: Any = None,
+    ) -> None:
+        self.captured_at = captured_at
+        self.extension_id = extension_id
+        self.title = title
+        self.canvas_id = canvas_id
+        self.instance_id = instance_id
+        self.payload = payload
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentFile:
     """File attachment"""
 
@@ -2748,16 +4546,58 @@ class AttachmentFile:
     omitted_reason: OmittedBinaryOmittedReason | None = None
     tagged_files_entry: str | None = None
 
+    def __init__(
+        self,
+        display_name: str,
+        path: str,
+        asset_id: str | None = None,
+        byte_length: int | None = None,
+        line_range: AttachmentFileLineRange | None = None,
+        mime_type: str | None = None,
+        omitted_reason: OmittedBinaryOmittedReason | None = None,
+        tagged_files_entry: str | None = None,
+    ) -> None:
+        self.display_name = display_name
+        self.path = path
+        self.asset_id = asset_id
+        self.byte_length = byte_length
+        self.line_range = line_range
+        self.mime_type = mime_type
+        self.omitted_reason = omitted_reason
+        self.tagged_files_entry = tagged_files_entry
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentFileLineRange:
     """Optional line range to scope the attachment to a specific section of the file"""
 
     end: int
     start: int
 
+    def __init__(self, end: int, start: int) -> None:
+        self.end = end
+        self.start = start
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubActionsJob:
     """Pointer to a GitHub Actions job."""
 
@@ -2769,8 +4609,33 @@ class AttachmentGitHubActionsJob:
     workflow_name: str
     conclusion: str | None = None
 
+    def __init__(
+        self,
+        job_id: int,
+        job_name: str,
+        repo: GitHubRepoRef,
+        url: str,
+        workflow_name: str,
+        conclusion: str | None = None,
+    ) -> None:
+        self.job_id = job_id
+        self.job_name = job_name
+        self.repo = repo
+        self.url = url
+        self.workflow_name = workflow_name
+        self.conclusion = conclusion
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubCommit:
     """Pointer to a GitHub commit."""
 
@@ -2780,8 +4645,23 @@ class AttachmentGitHubCommit:
     type: ClassVar[str] = "github_commit"
     url: str
 
+    def __init__(self, message: str, oid: str, repo: GitHubRepoRef, url: str) -> None:
+        self.message = message
+        self.oid = oid
+        self.repo = repo
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubFile:
     """Pointer to a file in a GitHub repository at a specific ref."""
 
@@ -2791,8 +4671,23 @@ class AttachmentGitHubFile:
     type: ClassVar[str] = "github_file"
     url: str
 
+    def __init__(self, path: str, ref: str, repo: GitHubRepoRef, url: str) -> None:
+        self.path = path
+        self.ref = ref
+        self.repo = repo
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubFileDiff:
     """Pointer to a single-file diff. At least one of `head` and `base` must be present."""
 
@@ -2801,8 +4696,27 @@ class AttachmentGitHubFileDiff:
     base: AttachmentGitHubFileDiffSide | None = None
     head: AttachmentGitHubFileDiffSide | None = None
 
+    def __init__(
+        self,
+        url: str,
+        base: AttachmentGitHubFileDiffSide | None = None,
+        head: AttachmentGitHubFileDiffSide | None = None,
+    ) -> None:
+        self.url = url
+        self.base = base
+        self.head = head
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubFileDiffSide:
     """One side of a file diff (head or base)"""
 
@@ -2810,8 +4724,22 @@ class AttachmentGitHubFileDiffSide:
     ref: str
     repo: GitHubRepoRef
 
+    def __init__(self, path: str, ref: str, repo: GitHubRepoRef) -> None:
+        self.path = path
+        self.ref = ref
+        self.repo = repo
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubReference:
     """GitHub issue, pull request, or discussion reference"""
 
@@ -2822,8 +4750,31 @@ class AttachmentGitHubReference:
     type: ClassVar[str] = "github_reference"
     url: str
 
+    def __init__(
+        self,
+        number: int,
+        reference_type: AttachmentGitHubReferenceType,
+        state: str,
+        title: str,
+        url: str,
+    ) -> None:
+        self.number = number
+        self.reference_type = reference_type
+        self.state = state
+        self.title = title
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubRelease:
     """Pointer to a GitHub release."""
 
@@ -2833,8 +4784,23 @@ class AttachmentGitHubRelease:
     type: ClassVar[str] = "github_release"
     url: str
 
+    def __init__(self, name: str, repo: GitHubRepoRef, tag_name: str, url: str) -> None:
+        self.name = name
+        self.repo = repo
+        self.tag_name = tag_name
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubRepository:
     """Pointer to a GitHub repository."""
 
@@ -2844,8 +4810,25 @@ class AttachmentGitHubRepository:
     description: str | None = None
     ref: str | None = None
 
+    def __init__(
+        self, repo: GitHubRepoRef, url: str, description: str | None = None, ref: str | None = None
+    ) -> None:
+        self.repo = repo
+        self.url = url
+        self.description = description
+        self.ref = ref
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubSnippet:
     """Pointer to a line range inside a file in a GitHub repository."""
 
@@ -2856,8 +4839,31 @@ class AttachmentGitHubSnippet:
     type: ClassVar[str] = "github_snippet"
     url: str
 
+    def __init__(
+        self,
+        line_range: AttachmentFileLineRange,
+        path: str,
+        ref: str,
+        repo: GitHubRepoRef,
+        url: str,
+    ) -> None:
+        self.line_range = line_range
+        self.path = path
+        self.ref = ref
+        self.repo = repo
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubTreeComparison:
     """Pointer to a comparison between two git revisions."""
 
@@ -2866,24 +4872,68 @@ class AttachmentGitHubTreeComparison:
     type: ClassVar[str] = "github_tree_comparison"
     url: str
 
+    def __init__(
+        self,
+        base: AttachmentGitHubTreeComparisonSide,
+        head: AttachmentGitHubTreeComparisonSide,
+        url: str,
+    ) -> None:
+        self.base = base
+        self.head = head
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubTreeComparisonSide:
     """One side of a tree comparison (head or base)"""
 
     repo: GitHubRepoRef
     revision: str
 
+    def __init__(self, repo: GitHubRepoRef, revision: str) -> None:
+        self.repo = repo
+        self.revision = revision
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentGitHubUrl:
     """Generic GitHub URL reference."""
 
     type: ClassVar[str] = "github_url"
     url: str
 
+    def __init__(self, url: str) -> None:
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentSelection:
     """Code selection attachment from an editor"""
 
@@ -2893,40 +4943,111 @@ class AttachmentSelection:
     text: str
     type: ClassVar[str] = "selection"
 
+    def __init__(
+        self, display_name: str, file_path: str, selection: AttachmentSelectionDetails, text: str
+    ) -> None:
+        self.display_name = display_name
+        self.file_path = file_path
+        self.selection = selection
+        self.text = text
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentSelectionDetails:
     """Position range of the selection within the file"""
 
     end: AttachmentSelectionDetailsEnd
     start: AttachmentSelectionDetailsStart
 
+    def __init__(
+        self, end: AttachmentSelectionDetailsEnd, start: AttachmentSelectionDetailsStart
+    ) -> None:
+        self.end = end
+        self.start = start
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentSelectionDetailsEnd:
     """End position of the selection"""
 
     character: int
     line: int
 
+    def __init__(self, character: int, line: int) -> None:
+        self.character = character
+        self.line = line
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AttachmentSelectionDetailsStart:
     """Start position of the selection"""
 
     character: int
     line: int
 
+    def __init__(self, character: int, line: int) -> None:
+        self.character = character
+        self.line = line
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AutoModeSwitchCompletedData:
     """Auto mode switch completion notification"""
 
     request_id: str
     response: AutoModeSwitchResponse
 
+    def __init__(self, request_id: str, response: AutoModeSwitchResponse) -> None:
+        self.request_id = request_id
+        self.response = response
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class AutoModeSwitchRequestedData:
     """Auto mode switch request notification requiring user approval"""
 
@@ -2934,15 +5055,43 @@ class AutoModeSwitchRequestedData:
     error_code: str | None = None
     retry_after_seconds: int | None = None
 
+    def __init__(
+        self, request_id: str, error_code: str | None = None, retry_after_seconds: int | None = None
+    ) -> None:
+        self.request_id = request_id
+        self.error_code = error_code
+        self.retry_after_seconds = retry_after_seconds
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CapabilitiesChangedData:
     """Session capability change notification"""
 
     ui: CapabilitiesChangedUI | None = None
 
+    def __init__(self, ui: CapabilitiesChangedUI | None = None) -> None:
+        self.ui = ui
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CapabilitiesChangedUI:
     """UI capability changes"""
 
@@ -2950,15 +5099,46 @@ class CapabilitiesChangedUI:
     elicitation: bool | None = None
     mcp_apps: bool | None = None
 
+    def __init__(
+        self,
+        canvases: bool | None = None,
+        elicitation: bool | None = None,
+        mcp_apps: bool | None = None,
+    ) -> None:
+        self.canvases = canvases
+        self.elicitation = elicitation
+        self.mcp_apps = mcp_apps
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CommandCompletedData:
     """Queued command completion notification signaling UI dismissal"""
 
     request_id: str
 
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CommandExecuteData:
     """Registered command dispatch request routed to the owning client"""
 
@@ -2967,31 +5147,84 @@ class CommandExecuteData:
     command_name: str
     request_id: str
 
+    def __init__(self, args: str, command: str, command_name: str, request_id: str) -> None:
+        self.args = args
+        self.command = command
+        self.command_name = command_name
+        self.request_id = request_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CommandQueuedData:
     """Queued slash command dispatch request for client execution"""
 
     command: str
     request_id: str
 
+    def __init__(self, command: str, request_id: str) -> None:
+        self.command = command
+        self.request_id = request_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CommandsChangedCommand:
     """A single slash command available in the session, as listed by the `commands.changed` event."""
 
     name: str
     description: str | None = None
 
+    def __init__(self, name: str, description: str | None = None) -> None:
+        self.name = name
+        self.description = description
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CommandsChangedData:
     """SDK command registration change notification"""
 
     commands: list[CommandsChangedCommand]
 
+    def __init__(self, commands: list[CommandsChangedCommand]) -> None:
+        self.commands = commands
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CompactionCompleteCompactionTokensUsed:
     """Token usage breakdown for the compaction LLM call (aligned with assistant.usage format)"""
 
@@ -3007,8 +5240,43 @@ class CompactionCompleteCompactionTokensUsed:
     provider: ModelProviderRef | None = None
     request_count: int | None = None
 
+    def __init__(
+        self,
+        ai_credits_status: AiCreditsStatus | None = None,
+        cache_read_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+        _copilot_usage: _CompactionCompleteCompactionTokensUsedCopilotUsage | None = None,
+        duration: timedelta | None = None,
+        input_tokens: int | None = None,
+        model: str | None = None,
+        model_display_name: str | None = None,
+        output_tokens: int | None = None,
+        provider: ModelProviderRef | None = None,
+        request_count: int | None = None,
+    ) -> None:
+        self.ai_credits_status = ai_credits_status
+        self.cache_read_tokens = cache_read_tokens
+        self.cache_write_tokens = cache_write_tokens
+        self._copilot_usage = _copilot_usage
+        self.duration = duration
+        self.input_tokens = input_tokens
+        self.model = model
+        self.model_display_name = model_display_name
+        self.output_tokens = output_tokens
+        self.provider = provider
+        self.request_count = request_count
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class _CompactionCompleteCompactionTokensUsedCopilotUsage:
     """Per-request cost and usage data from the CAPI copilot_usage response field"""
 
@@ -3018,8 +5286,28 @@ class _CompactionCompleteCompactionTokensUsedCopilotUsage:
         None
     )
 
+    def __init__(
+        self,
+        total_nano_aiu: float,
+        _model: str | None = None,
+        _token_details: list[CompactionCompleteCompactionTokensUsedCopilotUsageTokenDetail]
+        | None = None,
+    ) -> None:
+        self.total_nano_aiu = total_nano_aiu
+        self._model = _model
+        self._token_details = _token_details
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CompactionCompleteCompactionTokensUsedCopilotUsageTokenDetail:
     """Token usage detail for a single billing category"""
 
@@ -3029,8 +5317,31 @@ class CompactionCompleteCompactionTokensUsedCopilotUsageTokenDetail:
     token_type: str
     model: str | None = None
 
+    def __init__(
+        self,
+        batch_size: int,
+        cost_per_batch: int,
+        token_count: int,
+        token_type: str,
+        model: str | None = None,
+    ) -> None:
+        self.batch_size = batch_size
+        self.cost_per_batch = cost_per_batch
+        self.token_count = token_count
+        self.token_type = token_type
+        self.model = model
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class _CompactionCompleteSummarizerProgress:
     """How far the compaction's summarizer model calls had progressed when the compaction's outcome was decided. Stream statistics describe the latest model request; durationMs and attemptCount cover every request."""
 
@@ -3050,16 +5361,72 @@ class _CompactionCompleteSummarizerProgress:
     _time_to_first_output: timedelta | None = None
     _time_to_first_token: timedelta | None = None
 
+    def __init__(
+        self,
+        _attempt_count: int,
+        _duration: timedelta,
+        _output_event_count: int,
+        _stream_event_count: int,
+        _attempt_age: timedelta | None = None,
+        _attempt_settled: bool | None = None,
+        _idle: timedelta | None = None,
+        _input_shrunk: bool | None = None,
+        _max_output_gap_after_answer: timedelta | None = None,
+        _max_output_gap_before_answer: timedelta | None = None,
+        _max_stream_event_gap: timedelta | None = None,
+        _since_last_output: timedelta | None = None,
+        _time_to_first_answer_output: timedelta | None = None,
+        _time_to_first_output: timedelta | None = None,
+        _time_to_first_token: timedelta | None = None,
+    ) -> None:
+        self._attempt_count = _attempt_count
+        self._duration = _duration
+        self._output_event_count = _output_event_count
+        self._stream_event_count = _stream_event_count
+        self._attempt_age = _attempt_age
+        self._attempt_settled = _attempt_settled
+        self._idle = _idle
+        self._input_shrunk = _input_shrunk
+        self._max_output_gap_after_answer = _max_output_gap_after_answer
+        self._max_output_gap_before_answer = _max_output_gap_before_answer
+        self._max_stream_event_gap = _max_stream_event_gap
+        self._since_last_output = _since_last_output
+        self._time_to_first_answer_output = _time_to_first_answer_output
+        self._time_to_first_output = _time_to_first_output
+        self._time_to_first_token = _time_to_first_token
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CompletionReceiptEventRange:
     """Inclusive durable event range summarized by a completion receipt."""
 
     end_event_id: str
     start_event_id: str
 
+    def __init__(self, end_event_id: str, start_event_id: str) -> None:
+        self.end_event_id = end_event_id
+        self.start_event_id = start_event_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CompletionReceiptFinalTool:
     """Final structured tool completion in the covered event range."""
 
@@ -3068,8 +5435,29 @@ class CompletionReceiptFinalTool:
     exit_code: int | None = None
     tool_name: str | None = None
 
+    def __init__(
+        self,
+        status: CompletionReceiptToolStatus,
+        tool_call_id: str,
+        exit_code: int | None = None,
+        tool_name: str | None = None,
+    ) -> None:
+        self.status = status
+        self.tool_call_id = tool_call_id
+        self.exit_code = exit_code
+        self.tool_name = tool_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class CustomAgentsUpdatedAgent:
     """A single loaded custom agent in `session.custom_agents_updated`, with identity, source, tools, invocability, and authored model configuration."""
 
@@ -3085,8 +5473,43 @@ class CustomAgentsUpdatedAgent:
     model_policy: AgentModelPolicy | None = None
     models: list[str] | None = None
 
+    def __init__(
+        self,
+        description: str,
+        display_name: str,
+        id: str,
+        name: str,
+        source: str,
+        tools: list[str] | None,
+        user_invocable: bool,
+        disable_model_invocation: bool | None = None,
+        model: str | None = None,
+        model_policy: AgentModelPolicy | None = None,
+        models: list[str] | None = None,
+    ) -> None:
+        self.description = description
+        self.display_name = display_name
+        self.id = id
+        self.name = name
+        self.source = source
+        self.tools = tools
+        self.user_invocable = user_invocable
+        self.disable_model_invocation = disable_model_invocation
+        self.model = model
+        self.model_policy = model_policy
+        self.models = models
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ElicitationCompletedData:
     """Elicitation request completion with the user's response"""
 
@@ -3094,8 +5517,27 @@ class ElicitationCompletedData:
     action: ElicitationCompletedAction | None = None
     content: dict[str, Any] | None = None
 
+    def __init__(
+        self,
+        request_id: str,
+        action: ElicitationCompletedAction | None = None,
+        content: dict[str, Any] | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.action = action
+        self.content = content
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ElicitationRequestedData:
     """Elicitation request; may be form-based (structured input) or URL-based (browser redirect)"""
 
@@ -3107,8 +5549,35 @@ class ElicitationRequestedData:
     tool_call_id: str | None = None
     url: str | None = None
 
+    def __init__(
+        self,
+        message: str,
+        request_id: str,
+        elicitation_source: str | None = None,
+        mode: ElicitationRequestedMode | None = None,
+        requested_schema: ElicitationRequestedSchema | None = None,
+        tool_call_id: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.message = message
+        self.request_id = request_id
+        self.elicitation_source = elicitation_source
+        self.mode = mode
+        self.requested_schema = requested_schema
+        self.tool_call_id = tool_call_id
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ElicitationRequestedSchema:
     """JSON Schema describing the form fields to present to the user (form mode only)"""
 
@@ -3116,8 +5585,24 @@ class ElicitationRequestedSchema:
     type: str
     required: list[str] | None = None
 
+    def __init__(
+        self, properties: dict[str, Any], type: str, required: list[str] | None = None
+    ) -> None:
+        self.properties = properties
+        self.type = type
+        self.required = required
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class EmbeddedBlobResourceContents:
     """Embedded binary resource contents identified by a URI, with an optional MIME type and a base64-encoded blob."""
 
@@ -3125,8 +5610,22 @@ class EmbeddedBlobResourceContents:
     uri: str
     mime_type: str | None = None
 
+    def __init__(self, blob: str, uri: str, mime_type: str | None = None) -> None:
+        self.blob = blob
+        self.uri = uri
+        self.mime_type = mime_type
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class EmbeddedTextResourceContents:
     """Embedded text resource contents identified by a URI, with an optional MIME type and a text payload."""
 
@@ -3134,8 +5633,22 @@ class EmbeddedTextResourceContents:
     uri: str
     mime_type: str | None = None
 
+    def __init__(self, text: str, uri: str, mime_type: str | None = None) -> None:
+        self.text = text
+        self.uri = uri
+        self.mime_type = mime_type
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ExitPlanModeCompletedData:
     """Plan mode exit completion with the user's approval decision and optional feedback"""
 
@@ -3145,8 +5658,31 @@ class ExitPlanModeCompletedData:
     feedback: str | None = None
     selected_action: ExitPlanModeAction | None = None
 
+    def __init__(
+        self,
+        request_id: str,
+        approved: bool | None = None,
+        auto_approve_edits: bool | None = None,
+        feedback: str | None = None,
+        selected_action: ExitPlanModeAction | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.approved = approved
+        self.auto_approve_edits = auto_approve_edits
+        self.feedback = feedback
+        self.selected_action = selected_action
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ExitPlanModeRequestedData:
     """Plan approval request with plan content and available user actions"""
 
@@ -3157,8 +5693,33 @@ class ExitPlanModeRequestedData:
     summary: str
     model: str | None = None
 
+    def __init__(
+        self,
+        actions: list[ExitPlanModeAction],
+        plan_content: str,
+        recommended_action: ExitPlanModeAction,
+        request_id: str,
+        summary: str,
+        model: str | None = None,
+    ) -> None:
+        self.actions = actions
+        self.plan_content = plan_content
+        self.recommended_action = recommended_action
+        self.request_id = request_id
+        self.summary = summary
+        self.model = model
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ExtensionsLoadedExtension:
     """A single extension discovered by `session.extensions_loaded`, including qualified ID, source, and current status."""
 
@@ -3167,15 +5728,48 @@ class ExtensionsLoadedExtension:
     source: ExtensionsLoadedExtensionSource
     status: ExtensionsLoadedExtensionStatus
 
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        source: ExtensionsLoadedExtensionSource,
+        status: ExtensionsLoadedExtensionStatus,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.source = source
+        self.status = status
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ExternalToolCompletedData:
     """External tool completion notification signaling UI dismissal"""
 
     request_id: str
 
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ExternalToolRequestedData:
     """External tool invocation request for client-side tool execution"""
 
@@ -3189,8 +5783,39 @@ class ExternalToolRequestedData:
     tracestate: str | None = None
     working_directory: str | None = None
 
+    def __init__(
+        self,
+        request_id: str,
+        session_id: str,
+        tool_call_id: str,
+        tool_name: str,
+        arguments: Any = None,
+        provider_id: str | None = None,
+        traceparent: str | None = None,
+        tracestate: str | None = None,
+        working_directory: str | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.session_id = session_id
+        self.tool_call_id = tool_call_id
+        self.tool_name = tool_name
+        self.arguments = arguments
+        self.provider_id = provider_id
+        self.traceparent = traceparent
+        self.tracestate = tracestate
+        self.working_directory = working_directory
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class GitHubMcpToolConfig:
     """Per-session configuration for the built-in GitHub MCP server"""
 
@@ -3199,8 +5824,29 @@ class GitHubMcpToolConfig:
     enable_all_tools: bool | None = None
     enable_insiders_mode: bool | None = None
 
+    def __init__(
+        self,
+        additional_tools: list[str] | None = None,
+        additional_toolsets: list[str] | None = None,
+        enable_all_tools: bool | None = None,
+        enable_insiders_mode: bool | None = None,
+    ) -> None:
+        self.additional_tools = additional_tools
+        self.additional_toolsets = additional_toolsets
+        self.enable_all_tools = enable_all_tools
+        self.enable_insiders_mode = enable_insiders_mode
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class GitHubRepoRef:
     """Pointer to a GitHub repository."""
 
@@ -3208,8 +5854,22 @@ class GitHubRepoRef:
     owner: str
     id: int | None = None
 
+    def __init__(self, name: str, owner: str, id: int | None = None) -> None:
+        self.name = name
+        self.owner = owner
+        self.id = id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class HandoffRepository:
     """Repository context for the handed-off session"""
 
@@ -3217,16 +5877,43 @@ class HandoffRepository:
     owner: str
     branch: str | None = None
 
+    def __init__(self, name: str, owner: str, branch: str | None = None) -> None:
+        self.name = name
+        self.owner = owner
+        self.branch = branch
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class HeaderEntry:
     """Single HTTP header entry as a name/value pair."""
 
     name: str
     value: str
 
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self.value = value
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class HookEndData:
     """Hook invocation completion details including output, success status, and error information"""
 
@@ -3237,8 +5924,33 @@ class HookEndData:
     output: Any = None
     parent_tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        hook_invocation_id: str,
+        hook_type: str,
+        success: bool,
+        error: HookEndError | None = None,
+        output: Any = None,
+        parent_tool_call_id: str | None = None,
+    ) -> None:
+        self.hook_invocation_id = hook_invocation_id
+        self.hook_type = hook_type
+        self.success = success
+        self.error = error
+        self.output = output
+        self.parent_tool_call_id = parent_tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class HookEndError:
     """Error details when the hook failed"""
 
@@ -3246,16 +5958,43 @@ class HookEndError:
     source: str | None = None
     stack: str | None = None
 
+    def __init__(self, message: str, source: str | None = None, stack: str | None = None) -> None:
+        self.message = message
+        self.source = source
+        self.stack = stack
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class HookProgressData:
     """Ephemeral progress update from a running hook process"""
 
     message: str
     temporary: bool | None = None
 
+    def __init__(self, message: str, temporary: bool | None = None) -> None:
+        self.message = message
+        self.temporary = temporary
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class HookStartData:
     """Hook invocation start details including type and input data"""
 
@@ -3264,8 +6003,29 @@ class HookStartData:
     input: Any = None
     parent_tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        hook_invocation_id: str,
+        hook_type: str,
+        input: Any = None,
+        parent_tool_call_id: str | None = None,
+    ) -> None:
+        self.hook_invocation_id = hook_invocation_id
+        self.hook_type = hook_type
+        self.input = input
+        self.parent_tool_call_id = parent_tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class HumanResponseRecordedData:
     """Durable request-correlated evidence for a typed response to a runtime-owned question or plan review."""
 
@@ -3274,8 +6034,29 @@ class HumanResponseRecordedData:
     response: HumanResponseRecordedResponse
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        actor: HumanResponseActor,
+        request_id: str,
+        response: HumanResponseRecordedResponse,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.actor = actor
+        self.request_id = request_id
+        self.response = response
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class HumanResponseRecordedResponse:
     """Exact runtime-owned question or reviewed plan paired with the typed response that settled it."""
 
@@ -3297,8 +6078,55 @@ class HumanResponseRecordedResponse:
     summary: str | None = None
     was_freeform: bool | None = None
 
+    def __init__(
+        self,
+        response_kind: HumanResponseRecordedResponseResponseKind,
+        actions: list[ExitPlanModeAction] | None = None,
+        allow_freeform: bool | None = None,
+        answer: str | None = None,
+        approved: bool | None = None,
+        auto_approve_edits: bool | None = None,
+        choices: list[str] | None = None,
+        content: dict[str, Any] | None = None,
+        feedback: str | None = None,
+        message: str | None = None,
+        plan_content: str | None = None,
+        question: str | None = None,
+        recommended_action: ExitPlanModeAction | None = None,
+        requested_schema: ElicitationRequestedSchema | None = None,
+        selected_action: ExitPlanModeAction | None = None,
+        summary: str | None = None,
+        was_freeform: bool | None = None,
+    ) -> None:
+        self.response_kind = response_kind
+        self.actions = actions
+        self.allow_freeform = allow_freeform
+        self.answer = answer
+        self.approved = approved
+        self.auto_approve_edits = auto_approve_edits
+        self.choices = choices
+        self.content = content
+        self.feedback = feedback
+        self.message = message
+        self.plan_content = plan_content
+        self.question = question
+        self.recommended_action = recommended_action
+        self.requested_schema = requested_schema
+        self.selected_action = selected_action
+        self.summary = summary
+        self.was_freeform = was_freeform
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class InstructionUpdateData:
     """An authoritative developer-instruction update. Event order defines instruction order. Persistent updates are durable and restore across replay, resume, rewind, fork, and compaction; turn-scoped updates must be emitted with ephemeral=true and are never restored."""
 
@@ -3309,16 +6137,54 @@ class InstructionUpdateData:
     lifetime: InstructionUpdateLifetime
     name: str | None = None
 
+    def __init__(
+        self,
+        authority: InstructionUpdateAuthority,
+        boundary: InstructionUpdateBoundary,
+        content: str,
+        fallback: InstructionUpdateFallback,
+        lifetime: InstructionUpdateLifetime,
+        name: str | None = None,
+    ) -> None:
+        self.authority = authority
+        self.boundary = boundary
+        self.content = content
+        self.fallback = fallback
+        self.lifetime = lifetime
+        self.name = name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ManagedPermissionsContext:
     """Reusable managed permission evaluation context. Treat permissions as runtime-owned policy data and retain it verbatim; it includes source-aware composition metadata. This is a snapshot, not a capability or approval token; only use contexts obtained from trusted policy sources."""
 
     fail_closed: bool
     permissions: Any = None
 
+    def __init__(self, fail_closed: bool, permissions: Any = None) -> None:
+        self.fail_closed = fail_closed
+        self.permissions = permissions
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpAppToolCallCompleteData:
     """MCP App view called a tool on a connected MCP server (SEP-1865)"""
 
@@ -3331,38 +6197,119 @@ class McpAppToolCallCompleteData:
     result: dict[str, Any] | None = None
     tool_meta: McpAppToolCallCompleteToolMeta | None = None
 
+    def __init__(
+        self,
+        duration_ms: float,
+        server_name: str,
+        success: bool,
+        tool_name: str,
+        arguments: dict[str, Any] | None = None,
+        error: McpAppToolCallCompleteError | None = None,
+        result: dict[str, Any] | None = None,
+        tool_meta: McpAppToolCallCompleteToolMeta | None = None,
+    ) -> None:
+        self.duration_ms = duration_ms
+        self.server_name = server_name
+        self.success = success
+        self.tool_name = tool_name
+        self.arguments = arguments
+        self.error = error
+        self.result = result
+        self.tool_meta = tool_meta
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpAppToolCallCompleteError:
     """Set when the underlying tools/call threw an error before returning a CallToolResult"""
 
     message: str
 
+    def __init__(self, message: str) -> None:
+        self.message = message
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpAppToolCallCompleteToolMeta:
     """The tool's `_meta.ui` block at the time of the call, so consumers can decide whether to forward the result to the model without re-listing tools."""
 
     ui: McpAppToolCallCompleteToolMetaUI | None = None
 
+    def __init__(self, ui: McpAppToolCallCompleteToolMetaUI | None = None) -> None:
+        self.ui = ui
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpAppToolCallCompleteToolMetaUI:
     """MCP App tool `_meta.ui` resource URI and SEP-1865 visibility captured with an `mcp_app.tool_call_complete` result."""
 
     resource_uri: str | None = None
     visibility: list[str] | None = None
 
+    def __init__(
+        self, resource_uri: str | None = None, visibility: list[str] | None = None
+    ) -> None:
+        self.resource_uri = resource_uri
+        self.visibility = visibility
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpHeadersRefreshCompletedData:
     """MCP headers refresh request completion notification"""
 
     outcome: McpHeadersRefreshCompletedOutcome
     request_id: str
 
+    def __init__(self, outcome: McpHeadersRefreshCompletedOutcome, request_id: str) -> None:
+        self.outcome = outcome
+        self.request_id = request_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpHeadersRefreshRequiredData:
     """Dynamic headers refresh request for a remote MCP server"""
 
@@ -3371,16 +6318,50 @@ class McpHeadersRefreshRequiredData:
     server_name: str
     server_url: str
 
+    def __init__(
+        self,
+        reason: McpHeadersRefreshRequiredReason,
+        request_id: str,
+        server_name: str,
+        server_url: str,
+    ) -> None:
+        self.reason = reason
+        self.request_id = request_id
+        self.server_name = server_name
+        self.server_url = server_url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpOauthCompletedData:
     """MCP OAuth request completion notification"""
 
     outcome: McpOauthCompletionOutcome
     request_id: str
 
+    def __init__(self, outcome: McpOauthCompletionOutcome, request_id: str) -> None:
+        self.outcome = outcome
+        self.request_id = request_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpOauthHttpResponse:
     """Raw HTTP response details from the OAuth auth challenge, as observed by the runtime."""
 
@@ -3388,8 +6369,24 @@ class McpOauthHttpResponse:
     status_code: int
     body: str | None = None
 
+    def __init__(
+        self, headers: list[HeaderEntry], status_code: int, body: str | None = None
+    ) -> None:
+        self.headers = headers
+        self.status_code = status_code
+        self.body = body
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpOauthRecoveryCompletedData:
     """Terminal outcome of a runtime-owned MCP OAuth recovery accepted through a runtimeRefresh handoff"""
 
@@ -3397,8 +6394,24 @@ class McpOauthRecoveryCompletedData:
     request_id: str
     server_name: str
 
+    def __init__(
+        self, outcome: McpOauthRecoveryCompletedOutcome, request_id: str, server_name: str
+    ) -> None:
+        self.outcome = outcome
+        self.request_id = request_id
+        self.server_name = server_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpOauthRequiredData:
     """OAuth authentication request for an MCP server"""
 
@@ -3412,8 +6425,39 @@ class McpOauthRequiredData:
     static_client_config: McpOauthRequiredStaticClientConfig | None = None
     www_authenticate_params: McpOauthWWWAuthenticateParams | None = None
 
+    def __init__(
+        self,
+        reason: McpOauthRequestReason,
+        request_id: str,
+        server_name: str,
+        server_url: str,
+        http_response: McpOauthHttpResponse | None = None,
+        resource_metadata: str | None = None,
+        runtime_refresh_supported: bool | None = None,
+        static_client_config: McpOauthRequiredStaticClientConfig | None = None,
+        www_authenticate_params: McpOauthWWWAuthenticateParams | None = None,
+    ) -> None:
+        self.reason = reason
+        self.request_id = request_id
+        self.server_name = server_name
+        self.server_url = server_url
+        self.http_response = http_response
+        self.resource_metadata = resource_metadata
+        self.runtime_refresh_supported = runtime_refresh_supported
+        self.static_client_config = static_client_config
+        self.www_authenticate_params = www_authenticate_params
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpOauthRequiredStaticClientConfig:
     """Static OAuth client configuration, if the server specifies one"""
 
@@ -3423,8 +6467,31 @@ class McpOauthRequiredStaticClientConfig:
     public_client: bool | None = None
     scope: str | None = None
 
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str | None = None,
+        grant_type: str | None = None,
+        public_client: bool | None = None,
+        scope: str | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.grant_type = grant_type
+        self.public_client = public_client
+        self.scope = scope
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpOauthWWWAuthenticateParams:
     """OAuth WWW-Authenticate parameters parsed from an MCP auth challenge"""
 
@@ -3432,29 +6499,84 @@ class McpOauthWWWAuthenticateParams:
     resource_metadata_url: str | None = None
     scope: str | None = None
 
+    def __init__(
+        self,
+        error: str | None = None,
+        resource_metadata_url: str | None = None,
+        scope: str | None = None,
+    ) -> None:
+        self.error = error
+        self.resource_metadata_url = resource_metadata_url
+        self.scope = scope
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpPromptsListChangedData:
     """Payload identifying the MCP server associated with a list change."""
 
     server_name: str
 
+    def __init__(self, server_name: str) -> None:
+        self.server_name = server_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpResourcesListChangedData:
     """Payload identifying the MCP server associated with a list change."""
 
     server_name: str
 
+    def __init__(self, server_name: str) -> None:
+        self.server_name = server_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpServerMetadata:
     """Server-advertised metadata learned through modern discovery or legacy initialization."""
 
     instructions: str | None
 
+    def __init__(self, instructions: str | None) -> None:
+        self.instructions = instructions
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpServersLoadedServer:
     """A single MCP server status summary in `session.mcp_servers_loaded`, including name, status, source, transport, and plugin metadata."""
 
@@ -3468,15 +6590,58 @@ class McpServersLoadedServer:
     source: McpServerSource | None = None
     transport: McpServerTransport | None = None
 
+    def __init__(
+        self,
+        name: str,
+        status: McpServerStatus,
+        display_name: str | None = None,
+        error: str | None = None,
+        plugin_name: str | None = None,
+        plugin_version: str | None = None,
+        server_metadata: McpServerMetadata | None = None,
+        source: McpServerSource | None = None,
+        transport: McpServerTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.status = status
+        self.display_name = display_name
+        self.error = error
+        self.plugin_name = plugin_name
+        self.plugin_version = plugin_version
+        self.server_metadata = server_metadata
+        self.source = source
+        self.transport = transport
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class McpToolsListChangedData:
     """Payload identifying the MCP server associated with a list change."""
 
     server_name: str
 
+    def __init__(self, server_name: str) -> None:
+        self.server_name = server_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ModelCallFailureData:
     """Failed LLM API call metadata for telemetry"""
 
@@ -3524,8 +6689,107 @@ class ModelCallFailureData:
     websocket_fallback_started_this_call: bool | None = None
     websocket_fallback_status_code: int | None = None
 
+    def __init__(
+        self,
+        source: ModelCallFailureSource,
+        api_call_id: str | None = None,
+        api_endpoint: AssistantUsageApiEndpoint | None = None,
+        bad_request_kind: ModelCallFailureBadRequestKind | None = None,
+        byok_kind: str | None = None,
+        duration: timedelta | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        error_type: str | None = None,
+        failure_kind: ModelCallFailureKind | None = None,
+        fusion: FusionAttribution | None = None,
+        initiator: str | None = None,
+        interaction_type: str | None = None,
+        is_auto: bool | None = None,
+        is_byok: bool | None = None,
+        max_output_tokens: int | None = None,
+        max_prompt_tokens: int | None = None,
+        model: str | None = None,
+        model_provider: str | None = None,
+        parent_tool_call_id: str | None = None,
+        provider_call_id: str | None = None,
+        _provider_type: str | None = None,
+        _quota_snapshots: dict[str, _AssistantUsageQuotaSnapshot] | None = None,
+        reasoning_effort: str | None = None,
+        request_body_bytes: int | None = None,
+        request_body_compression_fallback: ModelCallRequestBodyCompressionFallback | None = None,
+        request_body_compression_fallback_from: ModelCallRequestBodyEncoding | None = None,
+        request_body_compression_rejected_status: int | None = None,
+        request_body_encoding: ModelCallRequestBodyEncoding | None = None,
+        request_body_wire_bytes: int | None = None,
+        request_fingerprint: ModelCallFailureRequestFingerprint | None = None,
+        retry_attempt: int | None = None,
+        rte: bool | None = None,
+        service_request_id: str | None = None,
+        status_code: int | None = None,
+        transport: ModelCallFailureTransport | None = None,
+        websocket_fallback_after: timedelta | None = None,
+        websocket_fallback_close_code: int | None = None,
+        websocket_fallback_error_kind: ModelCallWebSocketFallbackErrorKind | None = None,
+        websocket_fallback_reason: ModelCallWebSocketFallbackReason | None = None,
+        websocket_fallback_reconnect_attempted: bool | None = None,
+        websocket_fallback_started_this_call: bool | None = None,
+        websocket_fallback_status_code: int | None = None,
+    ) -> None:
+        self.source = source
+        self.api_call_id = api_call_id
+        self.api_endpoint = api_endpoint
+        self.bad_request_kind = bad_request_kind
+        self.byok_kind = byok_kind
+        self.duration = duration
+        self.error_code = error_code
+        self.error_message = error_message
+        self.error_type = error_type
+        self.failure_kind = failure_kind
+        self.fusion = fusion
+        self.initiator = initiator
+        self.interaction_type = interaction_type
+        self.is_auto = is_auto
+        self.is_byok = is_byok
+        self.max_output_tokens = max_output_tokens
+        self.max_prompt_tokens = max_prompt_tokens
+        self.model = model
+        self.model_provider = model_provider
+        self.parent_tool_call_id = parent_tool_call_id
+        self.provider_call_id = provider_call_id
+        self._provider_type = _provider_type
+        self._quota_snapshots = _quota_snapshots
+        self.reasoning_effort = reasoning_effort
+        self.request_body_bytes = request_body_bytes
+        self.request_body_compression_fallback = request_body_compression_fallback
+        self.request_body_compression_fallback_from = request_body_compression_fallback_from
+        self.request_body_compression_rejected_status = request_body_compression_rejected_status
+        self.request_body_encoding = request_body_encoding
+        self.request_body_wire_bytes = request_body_wire_bytes
+        self.request_fingerprint = request_fingerprint
+        self.retry_attempt = retry_attempt
+        self.rte = rte
+        self.service_request_id = service_request_id
+        self.status_code = status_code
+        self.transport = transport
+        self.websocket_fallback_after = websocket_fallback_after
+        self.websocket_fallback_close_code = websocket_fallback_close_code
+        self.websocket_fallback_error_kind = websocket_fallback_error_kind
+        self.websocket_fallback_reason = websocket_fallback_reason
+        self.websocket_fallback_reconnect_attempted = websocket_fallback_reconnect_attempted
+        self.websocket_fallback_started_this_call = websocket_fallback_started_this_call
+        self.websocket_fallback_status_code = websocket_fallback_status_code
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ModelCallFailureRequestFingerprint:
     """Content-free structural summary of the failing request for diagnosing malformed 4xx calls"""
 
@@ -3543,8 +6807,47 @@ class ModelCallFailureRequestFingerprint:
     reasoning_item_count: int | None = None
     unmatched_tool_result_count: int | None = None
 
+    def __init__(
+        self,
+        image_part_count: int,
+        image_parts_missing_media_type: int,
+        message_count: int,
+        nameless_tool_call_count: int,
+        tool_call_count: int,
+        tool_result_message_count: int,
+        custom_tool_call_count: int | None = None,
+        encrypted_content_bytes: int | None = None,
+        image_bytes: int | None = None,
+        last_message_role: str | None = None,
+        orphan_tool_call_count: int | None = None,
+        reasoning_item_count: int | None = None,
+        unmatched_tool_result_count: int | None = None,
+    ) -> None:
+        self.image_part_count = image_part_count
+        self.image_parts_missing_media_type = image_parts_missing_media_type
+        self.message_count = message_count
+        self.nameless_tool_call_count = nameless_tool_call_count
+        self.tool_call_count = tool_call_count
+        self.tool_result_message_count = tool_result_message_count
+        self.custom_tool_call_count = custom_tool_call_count
+        self.encrypted_content_bytes = encrypted_content_bytes
+        self.image_bytes = image_bytes
+        self.last_message_role = last_message_role
+        self.orphan_tool_call_count = orphan_tool_call_count
+        self.reasoning_item_count = reasoning_item_count
+        self.unmatched_tool_result_count = unmatched_tool_result_count
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ModelCallFinalResultData:
     """Internal telemetry result for one logical model operation after all orchestrator-owned retries settle"""
 
@@ -3552,8 +6855,24 @@ class ModelCallFinalResultData:
     result: ModelCallFinalResult
     is_byok: bool | None = None
 
+    def __init__(
+        self, model: str, result: ModelCallFinalResult, is_byok: bool | None = None
+    ) -> None:
+        self.model = model
+        self.result = result
+        self.is_byok = is_byok
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ModelCallFinishedData:
     """Final lifecycle outcome for one logical model dispatch. A logical dispatch may include internal reconnect or fallback work, so event count is not provider HTTP-request count."""
 
@@ -3564,8 +6883,33 @@ class ModelCallFinishedData:
     contains_built_in_file_edit_request: bool | None = None
     interaction_id: str | None = None
 
+    def __init__(
+        self,
+        dispatch_duration: timedelta,
+        edit_classifier_version: int,
+        outcome: ModelCallFinishedOutcome,
+        turn_id: str,
+        contains_built_in_file_edit_request: bool | None = None,
+        interaction_id: str | None = None,
+    ) -> None:
+        self.dispatch_duration = dispatch_duration
+        self.edit_classifier_version = edit_classifier_version
+        self.outcome = outcome
+        self.turn_id = turn_id
+        self.contains_built_in_file_edit_request = contains_built_in_file_edit_request
+        self.interaction_id = interaction_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ModelCallStartData:
     """Model API dispatch metadata for internal telemetry"""
 
@@ -3575,8 +6919,31 @@ class ModelCallStartData:
     parent_tool_call_id: str | None = None
     _previous_response_id: str | None = None
 
+    def __init__(
+        self,
+        turn_id: str,
+        fusion: FusionAttribution | None = None,
+        model: str | None = None,
+        parent_tool_call_id: str | None = None,
+        _previous_response_id: str | None = None,
+    ) -> None:
+        self.turn_id = turn_id
+        self.fusion = fusion
+        self.model = model
+        self.parent_tool_call_id = parent_tool_call_id
+        self._previous_response_id = _previous_response_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionApprovalEvaluation:
     """Bounded runtime attribution, independent of free-text rationale. Telemetry revalidates this vocabulary before standard collection."""
 
@@ -3585,16 +6952,49 @@ class PermissionApprovalEvaluation:
     reason_code: PermissionApprovalEvaluationReasonCode
     judge_attempted: bool | None = None
 
+    def __init__(
+        self,
+        evaluation_stage: PermissionApprovalEvaluationEvaluationStage,
+        judge_status: PermissionApprovalEvaluationJudgeStatus,
+        reason_code: PermissionApprovalEvaluationReasonCode,
+        judge_attempted: bool | None = None,
+    ) -> None:
+        self.evaluation_stage = evaluation_stage
+        self.judge_status = judge_status
+        self.reason_code = reason_code
+        self.judge_attempted = judge_attempted
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionApproved:
     """Permission response variant indicating the request was approved without persisting an approval rule."""
 
     kind: ClassVar[str] = "approved"
     managed_approval_handled: bool | None = None
 
+    def __init__(self, managed_approval_handled: bool | None = None) -> None:
+        self.managed_approval_handled = managed_approval_handled
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionApprovedForLocation:
     """Permission response variant that approves a request and persists the provided approval to a project location key."""
 
@@ -3603,8 +7003,27 @@ class PermissionApprovedForLocation:
     location_key: str
     managed_approval_handled: bool | None = None
 
+    def __init__(
+        self,
+        approval: UserToolSessionApproval,
+        location_key: str,
+        managed_approval_handled: bool | None = None,
+    ) -> None:
+        self.approval = approval
+        self.location_key = location_key
+        self.managed_approval_handled = managed_approval_handled
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionApprovedForSession:
     """Permission response variant that approves a request and remembers the provided approval for the rest of the session."""
 
@@ -3612,24 +7031,63 @@ class PermissionApprovedForSession:
     kind: ClassVar[str] = "approved-for-session"
     managed_approval_handled: bool | None = None
 
+    def __init__(
+        self, approval: UserToolSessionApproval, managed_approval_handled: bool | None = None
+    ) -> None:
+        self.approval = approval
+        self.managed_approval_handled = managed_approval_handled
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionApprovedReadOnlyForSession:
     """Permission response variant that approves a request and records file-tool read authority for specific directories in this logical session."""
 
     directories: list[str]
     kind: ClassVar[str] = "approved-read-only-for-session"
 
+    def __init__(self, directories: list[str]) -> None:
+        self.directories = directories
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionCancelled:
     """Permission response variant indicating the request was cancelled before use, with an optional reason."""
 
     kind: ClassVar[str] = "cancelled"
     reason: str | None = None
 
+    def __init__(self, reason: str | None = None) -> None:
+        self.reason = reason
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionCompletedData:
     """Permission request completion notification signaling UI dismissal"""
 
@@ -3640,8 +7098,33 @@ class PermissionCompletedData:
     recovery_episode_id: str | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        request_id: str,
+        result: PermissionResult,
+        blocker: TaskBlocker | None = None,
+        decision_source: PermissionDecisionSource | None = None,
+        recovery_episode_id: str | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.result = result
+        self.blocker = blocker
+        self.decision_source = decision_source
+        self.recovery_episode_id = recovery_episode_id
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionDeniedByContentExclusionPolicy:
     """Permission response variant denying a path under content exclusion policy, with the path and message."""
 
@@ -3649,8 +7132,21 @@ class PermissionDeniedByContentExclusionPolicy:
     message: str
     path: str
 
+    def __init__(self, message: str, path: str) -> None:
+        self.message = message
+        self.path = path
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionDeniedByPermissionRequestHook:
     """Permission response variant denied by a permission-request hook, with optional message and interrupt flag."""
 
@@ -3658,16 +7154,41 @@ class PermissionDeniedByPermissionRequestHook:
     interrupt: bool | None = None
     message: str | None = None
 
+    def __init__(self, interrupt: bool | None = None, message: str | None = None) -> None:
+        self.interrupt = interrupt
+        self.message = message
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionDeniedByRules:
     """Permission response variant denied because matching approval rules explicitly blocked the request."""
 
     kind: ClassVar[str] = "denied-by-rules"
     rules: list[PermissionRule]
 
+    def __init__(self, rules: list[PermissionRule]) -> None:
+        self.rules = rules
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionDeniedInteractivelyByUser:
     """Permission response variant denied in an interactive user prompt, with optional feedback and force-reject flag."""
 
@@ -3675,15 +7196,40 @@ class PermissionDeniedInteractivelyByUser:
     feedback: str | None = None
     force_reject: bool | None = None
 
+    def __init__(self, feedback: str | None = None, force_reject: bool | None = None) -> None:
+        self.feedback = feedback
+        self.force_reject = force_reject
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionDeniedNoApprovalRuleAndCouldNotRequestFromUser:
     """Permission response variant denied because no approval rule matched and user confirmation was unavailable."""
 
     kind: ClassVar[str] = "denied-no-approval-rule-and-could-not-request-from-user"
 
+    def __init__(self) -> None:
+        pass
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestCommands:
     """Shell command permission prompt"""
 
@@ -3701,8 +7247,45 @@ class PermissionPromptRequestCommands:
     warning: str | None = None
     sandbox_path_grant: PermissionSandboxPathGrant | None = None
 
+    def __init__(
+        self,
+        can_offer_session_approval: bool,
+        command_identifiers: list[str],
+        full_command_text: str,
+        intention: str,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        managed_approval_required: bool | None = None,
+        request_sandbox_bypass: bool | None = None,
+        request_sandbox_bypass_reason: str | None = None,
+        request_sandbox_permissive: bool | None = None,
+        tool_call_id: str | None = None,
+        warning: str | None = None,
+        sandbox_path_grant: PermissionSandboxPathGrant | None = None,
+    ) -> None:
+        self.can_offer_session_approval = can_offer_session_approval
+        self.command_identifiers = command_identifiers
+        self.full_command_text = full_command_text
+        self.intention = intention
+        self.assisted_approval = assisted_approval
+        self.managed_approval_required = managed_approval_required
+        self.request_sandbox_bypass = request_sandbox_bypass
+        self.request_sandbox_bypass_reason = request_sandbox_bypass_reason
+        self.request_sandbox_permissive = request_sandbox_permissive
+        self.tool_call_id = tool_call_id
+        self.warning = warning
+        self.sandbox_path_grant = sandbox_path_grant
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestCustomTool:
     """Custom tool invocation permission prompt"""
 
@@ -3713,8 +7296,31 @@ class PermissionPromptRequestCustomTool:
     assisted_approval: PermissionAssistedApproval | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        tool_description: str,
+        tool_name: str,
+        args: Any = None,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.tool_description = tool_description
+        self.tool_name = tool_name
+        self.args = args
+        self.assisted_approval = assisted_approval
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestExtensionEnvAccess:
     """Extension sensitive environment variable access prompt"""
 
@@ -3724,8 +7330,29 @@ class PermissionPromptRequestExtensionEnvAccess:
     assisted_approval: PermissionAssistedApproval | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        environment_variables: list[str],
+        extension_name: str,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.environment_variables = environment_variables
+        self.extension_name = extension_name
+        self.assisted_approval = assisted_approval
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestExtensionManagement:
     """Extension management permission prompt"""
 
@@ -3735,8 +7362,29 @@ class PermissionPromptRequestExtensionManagement:
     extension_name: str | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        operation: str,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        extension_name: str | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.operation = operation
+        self.assisted_approval = assisted_approval
+        self.extension_name = extension_name
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestExtensionPermissionAccess:
     """Extension permission access prompt"""
 
@@ -3746,8 +7394,29 @@ class PermissionPromptRequestExtensionPermissionAccess:
     assisted_approval: PermissionAssistedApproval | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        capabilities: list[str],
+        extension_name: str,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.capabilities = capabilities
+        self.extension_name = extension_name
+        self.assisted_approval = assisted_approval
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestHook:
     """Hook confirmation permission prompt"""
 
@@ -3758,8 +7427,31 @@ class PermissionPromptRequestHook:
     tool_args: Any = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        tool_name: str,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        hook_message: str | None = None,
+        tool_args: Any = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.tool_name = tool_name
+        self.assisted_approval = assisted_approval
+        self.hook_message = hook_message
+        self.tool_args = tool_args
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestMcp:
     """MCP tool invocation permission prompt"""
 
@@ -3773,8 +7465,37 @@ class PermissionPromptRequestMcp:
     permission_recommendation: PermissionRecommendation | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        server_name: str,
+        tool_name: str,
+        tool_title: str,
+        args: Any = None,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        can_offer_server_wide_approval: bool | None = None,
+        permission_recommendation: PermissionRecommendation | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.server_name = server_name
+        self.tool_name = tool_name
+        self.tool_title = tool_title
+        self.args = args
+        self.assisted_approval = assisted_approval
+        self.can_offer_server_wide_approval = can_offer_server_wide_approval
+        self.permission_recommendation = permission_recommendation
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestMemory:
     """Memory operation permission prompt"""
 
@@ -3788,8 +7509,37 @@ class PermissionPromptRequestMemory:
     subject: str | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        fact: str,
+        action: PermissionRequestMemoryAction | None = None,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        citations: str | None = None,
+        direction: PermissionRequestMemoryDirection | None = None,
+        reason: str | None = None,
+        subject: str | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.fact = fact
+        self.action = action
+        self.assisted_approval = assisted_approval
+        self.citations = citations
+        self.direction = direction
+        self.reason = reason
+        self.subject = subject
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestPath:
     """Path access permission prompt"""
 
@@ -3800,8 +7550,31 @@ class PermissionPromptRequestPath:
     read_only_directories: list[str] | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        access_kind: PermissionPromptRequestPathAccessKind,
+        paths: list[str],
+        assisted_approval: PermissionAssistedApproval | None = None,
+        read_only_directories: list[str] | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.access_kind = access_kind
+        self.paths = paths
+        self.assisted_approval = assisted_approval
+        self.read_only_directories = read_only_directories
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestRead:
     """File read permission prompt"""
 
@@ -3813,8 +7586,33 @@ class PermissionPromptRequestRead:
     resolved_path: str | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        intention: str,
+        path: str,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        managed_approval_required: bool | None = None,
+        resolved_path: str | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.intention = intention
+        self.path = path
+        self.assisted_approval = assisted_approval
+        self.managed_approval_required = managed_approval_required
+        self.resolved_path = resolved_path
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestUrl:
     """URL access permission prompt"""
 
@@ -3828,8 +7626,37 @@ class PermissionPromptRequestUrl:
     request_sandbox_bypass_reason: str | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        intention: str,
+        url: str,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        managed_approval_required: bool | None = None,
+        redirected_from: str | None = None,
+        request_sandbox_bypass: bool | None = None,
+        request_sandbox_bypass_reason: str | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.intention = intention
+        self.url = url
+        self.assisted_approval = assisted_approval
+        self.managed_approval_required = managed_approval_required
+        self.redirected_from = redirected_from
+        self.request_sandbox_bypass = request_sandbox_bypass
+        self.request_sandbox_bypass_reason = request_sandbox_bypass_reason
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestWorkflow:
     """Workflow run or authoring permission prompt"""
 
@@ -3852,8 +7679,55 @@ class PermissionPromptRequestWorkflow:
     timeout_seconds: float | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        approval_key: str,
+        can_persist_approval: bool,
+        description: str,
+        name: str,
+        operation: WorkflowPermissionOperation,
+        phases: list[WorkflowPermissionPhase],
+        assisted_approval: PermissionAssistedApproval | None = None,
+        declared_max_ai_credits: float | None = None,
+        declared_max_concurrent_subagents: int | None = None,
+        declared_max_total_subagents: int | None = None,
+        declared_timeout_seconds: float | None = None,
+        managed_approval_required: bool | None = None,
+        max_ai_credits: float | None = None,
+        max_concurrent_subagents: int | None = None,
+        max_total_subagents: int | None = None,
+        timeout_seconds: float | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.approval_key = approval_key
+        self.can_persist_approval = can_persist_approval
+        self.description = description
+        self.name = name
+        self.operation = operation
+        self.phases = phases
+        self.assisted_approval = assisted_approval
+        self.declared_max_ai_credits = declared_max_ai_credits
+        self.declared_max_concurrent_subagents = declared_max_concurrent_subagents
+        self.declared_max_total_subagents = declared_max_total_subagents
+        self.declared_timeout_seconds = declared_timeout_seconds
+        self.managed_approval_required = managed_approval_required
+        self.max_ai_credits = max_ai_credits
+        self.max_concurrent_subagents = max_concurrent_subagents
+        self.max_total_subagents = max_total_subagents
+        self.timeout_seconds = timeout_seconds
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionPromptRequestWrite:
     """File write permission prompt"""
 
@@ -3869,8 +7743,41 @@ class PermissionPromptRequestWrite:
     resolved_path: str | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        can_offer_session_approval: bool,
+        diff: str,
+        file_name: str,
+        intention: str,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        file_edits: list[PermissionWriteFileEdit] | None = None,
+        managed_approval_required: bool | None = None,
+        new_file_contents: str | None = None,
+        resolved_path: str | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.can_offer_session_approval = can_offer_session_approval
+        self.diff = diff
+        self.file_name = file_name
+        self.intention = intention
+        self.assisted_approval = assisted_approval
+        self.file_edits = file_edits
+        self.managed_approval_required = managed_approval_required
+        self.new_file_contents = new_file_contents
+        self.resolved_path = resolved_path
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRecoveryAttempt:
     attempt_id: str
     disposition: PermissionRecoveryAttemptDisposition
@@ -3881,8 +7788,37 @@ class PermissionRecoveryAttempt:
     request_fingerprint: str
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        attempt_id: str,
+        disposition: PermissionRecoveryAttemptDisposition,
+        ordinal: int,
+        permission_kind: str,
+        reason: PermissionRecoveryAttemptReason,
+        relation: PermissionRecoveryAttemptRelation,
+        request_fingerprint: str,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.attempt_id = attempt_id
+        self.disposition = disposition
+        self.ordinal = ordinal
+        self.permission_kind = permission_kind
+        self.reason = reason
+        self.relation = relation
+        self.request_fingerprint = request_fingerprint
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRecoveryData:
     """Authoritative snapshot of an Autopilot permission-recovery episode"""
 
@@ -3895,8 +7831,37 @@ class PermissionRecoveryData:
     owner_agent_id: str | None = None
     owner_session_id: str | None = None
 
+    def __init__(
+        self,
+        attempts: list[PermissionRecoveryAttempt],
+        episode_id: str,
+        max_attempts: int,
+        on_blocked: PermissionRecoveryOnBlocked,
+        reason: PermissionRecoveryReason,
+        status: PermissionRecoveryStatus,
+        owner_agent_id: str | None = None,
+        owner_session_id: str | None = None,
+    ) -> None:
+        self.attempts = attempts
+        self.episode_id = episode_id
+        self.max_attempts = max_attempts
+        self.on_blocked = on_blocked
+        self.reason = reason
+        self.status = status
+        self.owner_agent_id = owner_agent_id
+        self.owner_session_id = owner_session_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestCustomTool:
     """Custom tool invocation permission request"""
 
@@ -3908,8 +7873,33 @@ class PermissionRequestCustomTool:
     managed_approval_required: bool | None = None
     skip_permission: bool | None = None
 
+    def __init__(
+        self,
+        tool_description: str,
+        tool_name: str,
+        args: Any = None,
+        tool_call_id: str | None = None,
+        managed_approval_required: bool | None = None,
+        skip_permission: bool | None = None,
+    ) -> None:
+        self.tool_description = tool_description
+        self.tool_name = tool_name
+        self.args = args
+        self.tool_call_id = tool_call_id
+        self.managed_approval_required = managed_approval_required
+        self.skip_permission = skip_permission
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestExtensionEnvAccess:
     """Extension sensitive environment variable access request"""
 
@@ -3919,8 +7909,29 @@ class PermissionRequestExtensionEnvAccess:
     tool_call_id: str | None = None
     managed_approval_required: bool | None = None
 
+    def __init__(
+        self,
+        environment_variables: list[str],
+        extension_name: str,
+        tool_call_id: str | None = None,
+        managed_approval_required: bool | None = None,
+    ) -> None:
+        self.environment_variables = environment_variables
+        self.extension_name = extension_name
+        self.tool_call_id = tool_call_id
+        self.managed_approval_required = managed_approval_required
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestExtensionManagement:
     """Extension management permission request"""
 
@@ -3930,8 +7941,29 @@ class PermissionRequestExtensionManagement:
     tool_call_id: str | None = None
     managed_approval_required: bool | None = None
 
+    def __init__(
+        self,
+        operation: str,
+        extension_name: str | None = None,
+        tool_call_id: str | None = None,
+        managed_approval_required: bool | None = None,
+    ) -> None:
+        self.operation = operation
+        self.extension_name = extension_name
+        self.tool_call_id = tool_call_id
+        self.managed_approval_required = managed_approval_required
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestExtensionPermissionAccess:
     """Extension permission access request"""
 
@@ -3941,8 +7973,29 @@ class PermissionRequestExtensionPermissionAccess:
     tool_call_id: str | None = None
     managed_approval_required: bool | None = None
 
+    def __init__(
+        self,
+        capabilities: list[str],
+        extension_name: str,
+        tool_call_id: str | None = None,
+        managed_approval_required: bool | None = None,
+    ) -> None:
+        self.capabilities = capabilities
+        self.extension_name = extension_name
+        self.tool_call_id = tool_call_id
+        self.managed_approval_required = managed_approval_required
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestHook:
     """Hook confirmation permission request"""
 
@@ -3953,8 +8006,31 @@ class PermissionRequestHook:
     tool_call_id: str | None = None
     managed_approval_required: bool | None = None
 
+    def __init__(
+        self,
+        tool_name: str,
+        hook_message: str | None = None,
+        tool_args: Any = None,
+        tool_call_id: str | None = None,
+        managed_approval_required: bool | None = None,
+    ) -> None:
+        self.tool_name = tool_name
+        self.hook_message = hook_message
+        self.tool_args = tool_args
+        self.tool_call_id = tool_call_id
+        self.managed_approval_required = managed_approval_required
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestMcp:
     """MCP tool invocation permission request"""
 
@@ -3968,8 +8044,37 @@ class PermissionRequestMcp:
     tool_call_id: str | None = None
     managed_approval_required: bool | None = None
 
+    def __init__(
+        self,
+        read_only: bool,
+        server_name: str,
+        tool_name: str,
+        tool_title: str,
+        args: Any = None,
+        permission_recommendation: PermissionRecommendation | None = None,
+        tool_call_id: str | None = None,
+        managed_approval_required: bool | None = None,
+    ) -> None:
+        self.read_only = read_only
+        self.server_name = server_name
+        self.tool_name = tool_name
+        self.tool_title = tool_title
+        self.args = args
+        self.permission_recommendation = permission_recommendation
+        self.tool_call_id = tool_call_id
+        self.managed_approval_required = managed_approval_required
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestMemory:
     """Memory operation permission request"""
 
@@ -3986,8 +8091,43 @@ class PermissionRequestMemory:
     tool_call_id: str | None = None
     managed_approval_required: bool | None = None
 
+    def __init__(
+        self,
+        fact: str,
+        action: PermissionRequestMemoryAction | None = None,
+        assisted_approval: PermissionAssistedApproval | None = None,
+        citations: str | None = None,
+        direction: PermissionRequestMemoryDirection | None = None,
+        reason: str | None = None,
+        repo_nwo: str | None = None,
+        scope: PermissionRequestMemoryScope | None = None,
+        subject: str | None = None,
+        tool_call_id: str | None = None,
+        managed_approval_required: bool | None = None,
+    ) -> None:
+        self.fact = fact
+        self.action = action
+        self.assisted_approval = assisted_approval
+        self.citations = citations
+        self.direction = direction
+        self.reason = reason
+        self.repo_nwo = repo_nwo
+        self.scope = scope
+        self.subject = subject
+        self.tool_call_id = tool_call_id
+        self.managed_approval_required = managed_approval_required
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestRead:
     """File or directory read permission request"""
 
@@ -4001,8 +8141,37 @@ class PermissionRequestRead:
     resolved_path: str | None = None
     sandbox_path_grant: PermissionSandboxPathGrant | None = None
 
+    def __init__(
+        self,
+        intention: str,
+        path: str,
+        managed_approval_required: bool | None = None,
+        request_sandbox_bypass: bool | None = None,
+        request_sandbox_bypass_reason: str | None = None,
+        tool_call_id: str | None = None,
+        resolved_path: str | None = None,
+        sandbox_path_grant: PermissionSandboxPathGrant | None = None,
+    ) -> None:
+        self.intention = intention
+        self.path = path
+        self.managed_approval_required = managed_approval_required
+        self.request_sandbox_bypass = request_sandbox_bypass
+        self.request_sandbox_bypass_reason = request_sandbox_bypass_reason
+        self.tool_call_id = tool_call_id
+        self.resolved_path = resolved_path
+        self.sandbox_path_grant = sandbox_path_grant
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestShell:
     """Shell command permission request"""
 
@@ -4025,31 +8194,116 @@ class PermissionRequestShell:
     warning: str | None = None
     sandbox_path_grant: PermissionSandboxPathGrant | None = None
 
+    def __init__(
+        self,
+        can_offer_session_approval: bool,
+        commands: list[PermissionRequestShellCommand],
+        full_command_text: str,
+        has_write_file_redirection: bool,
+        intention: str,
+        possible_paths: list[str],
+        possible_urls: list[PermissionRequestShellPossibleUrl],
+        command_segments: list[PermissionRequestShellCommandSegment] | None = None,
+        managed_approval_required: bool | None = None,
+        request_sandbox_bypass: bool | None = None,
+        request_sandbox_bypass_reason: str | None = None,
+        request_sandbox_permissive: bool | None = None,
+        resolved_paths: dict[str, str] | None = None,
+        resolved_working_directory: str | None = None,
+        tool_call_id: str | None = None,
+        warning: str | None = None,
+        sandbox_path_grant: PermissionSandboxPathGrant | None = None,
+    ) -> None:
+        self.can_offer_session_approval = can_offer_session_approval
+        self.commands = commands
+        self.full_command_text = full_command_text
+        self.has_write_file_redirection = has_write_file_redirection
+        self.intention = intention
+        self.possible_paths = possible_paths
+        self.possible_urls = possible_urls
+        self.command_segments = command_segments
+        self.managed_approval_required = managed_approval_required
+        self.request_sandbox_bypass = request_sandbox_bypass
+        self.request_sandbox_bypass_reason = request_sandbox_bypass_reason
+        self.request_sandbox_permissive = request_sandbox_permissive
+        self.resolved_paths = resolved_paths
+        self.resolved_working_directory = resolved_working_directory
+        self.tool_call_id = tool_call_id
+        self.warning = warning
+        self.sandbox_path_grant = sandbox_path_grant
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestShellCommand:
     """A parsed command identifier in a shell permission request, including whether it is read-only."""
 
     identifier: str
     read_only: bool
 
+    def __init__(self, identifier: str, read_only: bool) -> None:
+        self.identifier = identifier
+        self.read_only = read_only
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestShellCommandSegment:
     """A parsed shell command segment used for argument-aware managed policy matching."""
 
     full_command_text: str
     identifier: str
 
+    def __init__(self, full_command_text: str, identifier: str) -> None:
+        self.full_command_text = full_command_text
+        self.identifier = identifier
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestShellPossibleUrl:
     """A URL that may be accessed by a command in a shell permission request."""
 
     url: str
 
+    def __init__(self, url: str) -> None:
+        self.url = url
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestUrl:
     """URL access permission request"""
 
@@ -4062,8 +8316,35 @@ class PermissionRequestUrl:
     request_sandbox_bypass_reason: str | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        intention: str,
+        url: str,
+        managed_approval_required: bool | None = None,
+        redirected_from: str | None = None,
+        request_sandbox_bypass: bool | None = None,
+        request_sandbox_bypass_reason: str | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.intention = intention
+        self.url = url
+        self.managed_approval_required = managed_approval_required
+        self.redirected_from = redirected_from
+        self.request_sandbox_bypass = request_sandbox_bypass
+        self.request_sandbox_bypass_reason = request_sandbox_bypass_reason
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestWorkflow:
     """Workflow run or authoring permission request"""
 
@@ -4085,8 +8366,53 @@ class PermissionRequestWorkflow:
     timeout_seconds: float | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        approval_key: str,
+        can_persist_approval: bool,
+        description: str,
+        name: str,
+        operation: WorkflowPermissionOperation,
+        phases: list[WorkflowPermissionPhase],
+        declared_max_ai_credits: float | None = None,
+        declared_max_concurrent_subagents: int | None = None,
+        declared_max_total_subagents: int | None = None,
+        declared_timeout_seconds: float | None = None,
+        managed_approval_required: bool | None = None,
+        max_ai_credits: float | None = None,
+        max_concurrent_subagents: int | None = None,
+        max_total_subagents: int | None = None,
+        timeout_seconds: float | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.approval_key = approval_key
+        self.can_persist_approval = can_persist_approval
+        self.description = description
+        self.name = name
+        self.operation = operation
+        self.phases = phases
+        self.declared_max_ai_credits = declared_max_ai_credits
+        self.declared_max_concurrent_subagents = declared_max_concurrent_subagents
+        self.declared_max_total_subagents = declared_max_total_subagents
+        self.declared_timeout_seconds = declared_timeout_seconds
+        self.managed_approval_required = managed_approval_required
+        self.max_ai_credits = max_ai_credits
+        self.max_concurrent_subagents = max_concurrent_subagents
+        self.max_total_subagents = max_total_subagents
+        self.timeout_seconds = timeout_seconds
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestWrite:
     """File write permission request"""
 
@@ -4104,8 +8430,45 @@ class PermissionRequestWrite:
     tool_call_id: str | None = None
     sandbox_path_grant: PermissionSandboxPathGrant | None = None
 
+    def __init__(
+        self,
+        can_offer_session_approval: bool,
+        diff: str,
+        file_name: str,
+        intention: str,
+        file_edits: list[PermissionWriteFileEdit] | None = None,
+        managed_approval_required: bool | None = None,
+        new_file_contents: str | None = None,
+        request_sandbox_bypass: bool | None = None,
+        request_sandbox_bypass_reason: str | None = None,
+        resolved_path: str | None = None,
+        tool_call_id: str | None = None,
+        sandbox_path_grant: PermissionSandboxPathGrant | None = None,
+    ) -> None:
+        self.can_offer_session_approval = can_offer_session_approval
+        self.diff = diff
+        self.file_name = file_name
+        self.intention = intention
+        self.file_edits = file_edits
+        self.managed_approval_required = managed_approval_required
+        self.new_file_contents = new_file_contents
+        self.request_sandbox_bypass = request_sandbox_bypass
+        self.request_sandbox_bypass_reason = request_sandbox_bypass_reason
+        self.resolved_path = resolved_path
+        self.tool_call_id = tool_call_id
+        self.sandbox_path_grant = sandbox_path_grant
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRequestedData:
     """Permission request notification requiring client approval with request details"""
 
@@ -4121,32 +8484,110 @@ class PermissionRequestedData:
     resolved_by_hook: bool | None = None
     risk_assessment: Any = None
 
+    def __init__(
+        self,
+        permission_request: PermissionRequest,
+        request_id: str,
+        agent_mode: SessionMode | None = None,
+        fusion: FusionAttribution | None = None,
+        owner_agent_id: str | None = None,
+        owner_session_id: str | None = None,
+        permission_mode: PermissionMode | None = None,
+        prompt_request: PermissionPromptRequest | None = None,
+        recovery_episode_id: str | None = None,
+        resolved_by_hook: bool | None = None,
+        risk_assessment: Any = None,
+    ) -> None:
+        self.permission_request = permission_request
+        self.request_id = request_id
+        self.agent_mode = agent_mode
+        self.fusion = fusion
+        self.owner_agent_id = owner_agent_id
+        self.owner_session_id = owner_session_id
+        self.permission_mode = permission_mode
+        self.prompt_request = prompt_request
+        self.recovery_episode_id = recovery_episode_id
+        self.resolved_by_hook = resolved_by_hook
+        self.risk_assessment = risk_assessment
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionRule:
     """A permission approval or denial rule matched against a tool request, identified by a rule kind with an optional argument value."""
 
     argument: str | None
     kind: str
 
+    def __init__(self, argument: str | None, kind: str) -> None:
+        self.argument = argument
+        self.kind = kind
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionWriteFileContent:
     """A named, complete UTF-8 text snapshot for a pending file operation."""
 
     content: str
     path: str
 
+    def __init__(self, content: str, path: str) -> None:
+        self.content = content
+        self.path = path
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PermissionWriteFileEdit:
     """Complete text snapshots for one proposed file change. At least one side is present. Different before and after paths describe a move."""
 
     after: PermissionWriteFileContent | None = None
     before: PermissionWriteFileContent | None = None
 
+    def __init__(
+        self,
+        after: PermissionWriteFileContent | None = None,
+        before: PermissionWriteFileContent | None = None,
+    ) -> None:
+        self.after = after
+        self.before = before
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PersistedBinaryImage:
     """Binary result returned by a tool for the model"""
 
@@ -4156,8 +8597,31 @@ class PersistedBinaryImage:
     description: str | None = None
     metadata: dict[str, Any] | None = None
 
+    def __init__(
+        self,
+        data: str,
+        mime_type: str,
+        type: PersistedBinaryImageType,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.data = data
+        self.mime_type = mime_type
+        self.type = type
+        self.description = description
+        self.metadata = metadata
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PromptCacheBreakData:
     """A detected loss of a previously cached prompt prefix"""
 
@@ -4186,8 +8650,69 @@ class PromptCacheBreakData:
     _tools_removed_raw: list[str] | None = None
     _tools_reordered: bool | None = None
 
+    def __init__(
+        self,
+        contributing_reasons: list[str],
+        frontier_tokens: int,
+        primary_reason: str,
+        retention_ratio: float,
+        shortfall_tokens: int,
+        survived_tokens: int,
+        _after_request: Any = None,
+        _agent_name: str | None = None,
+        _before_request: Any = None,
+        _cache_config_changed_fields: list[str] | None = None,
+        _model_from: str | None = None,
+        _model_to: str | None = None,
+        _rewrite_message_index: int | None = None,
+        _rewrite_shape: str | None = None,
+        _rewrite_source: list[str] | None = None,
+        _system_segments_changed: list[str] | None = None,
+        _tools_added: list[str] | None = None,
+        _tools_added_raw: list[str] | None = None,
+        _tools_redefined: list[str] | None = None,
+        _tools_redefined_parts: list[str] | None = None,
+        _tools_redefined_raw: list[str] | None = None,
+        _tools_removed: list[str] | None = None,
+        _tools_removed_raw: list[str] | None = None,
+        _tools_reordered: bool | None = None,
+    ) -> None:
+        self.contributing_reasons = contributing_reasons
+        self.frontier_tokens = frontier_tokens
+        self.primary_reason = primary_reason
+        self.retention_ratio = retention_ratio
+        self.shortfall_tokens = shortfall_tokens
+        self.survived_tokens = survived_tokens
+        self._after_request = _after_request
+        self._agent_name = _agent_name
+        self._before_request = _before_request
+        self._cache_config_changed_fields = _cache_config_changed_fields
+        self._model_from = _model_from
+        self._model_to = _model_to
+        self._rewrite_message_index = _rewrite_message_index
+        self._rewrite_shape = _rewrite_shape
+        self._rewrite_source = _rewrite_source
+        self._system_segments_changed = _system_segments_changed
+        self._tools_added = _tools_added
+        self._tools_added_raw = _tools_added_raw
+        self._tools_redefined = _tools_redefined
+        self._tools_redefined_parts = _tools_redefined_parts
+        self._tools_redefined_raw = _tools_redefined_raw
+        self._tools_removed = _tools_removed
+        self._tools_removed_raw = _tools_removed_raw
+        self._tools_reordered = _tools_reordered
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ProviderQuotaBudgetMetadata:
     """Authoritative budget measurements and policy metadata, independent of provider."""
 
@@ -4203,8 +8728,43 @@ class ProviderQuotaBudgetMetadata:
     reset_estimated: bool | None = None
     token_based_billing: bool | None = None
 
+    def __init__(
+        self,
+        consumed: float,
+        entitlement: float,
+        overage: float,
+        overage_allowed_when_exhausted: bool,
+        remaining_percentage: float,
+        unlimited: bool,
+        usage_allowed_when_exhausted: bool,
+        overage_limit: float | None = None,
+        reset_at_epoch_ms: float | None = None,
+        reset_estimated: bool | None = None,
+        token_based_billing: bool | None = None,
+    ) -> None:
+        self.consumed = consumed
+        self.entitlement = entitlement
+        self.overage = overage
+        self.overage_allowed_when_exhausted = overage_allowed_when_exhausted
+        self.remaining_percentage = remaining_percentage
+        self.unlimited = unlimited
+        self.usage_allowed_when_exhausted = usage_allowed_when_exhausted
+        self.overage_limit = overage_limit
+        self.reset_at_epoch_ms = reset_at_epoch_ms
+        self.reset_estimated = reset_estimated
+        self.token_based_billing = token_based_billing
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ResponsesReasoning:
     """Original request-level and effective conversation reasoning effort for a provider history boundary; the historical type name is retained for compatibility"""
 
@@ -4212,15 +8772,41 @@ class ResponsesReasoning:
     initial_effort: str
     model: str
 
+    def __init__(self, effort: str, initial_effort: str, model: str) -> None:
+        self.effort = effort
+        self.initial_effort = initial_effort
+        self.model = model
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SamplingCompletedData:
     """Sampling request completion notification signaling UI dismissal"""
 
     request_id: str
 
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SamplingRequestedData:
     """Sampling request from an MCP server; contains the server name and a requestId for correlation"""
 
@@ -4228,8 +8814,22 @@ class SamplingRequestedData:
     request_id: str
     server_name: str
 
+    def __init__(self, mcp_request_id: Any, request_id: str, server_name: str) -> None:
+        self.mcp_request_id = mcp_request_id
+        self.request_id = request_id
+        self.server_name = server_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SandboxDecisionData:
     """Payload of `sandbox.decision`, a bounded governance record of what the process sandbox was configured to do and whether it took effect. Discriminated by `kind`."""
 
@@ -4264,8 +8864,81 @@ class SandboxDecisionData:
     source: SandboxBypassSource | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        control: SandboxControl,
+        enforcement_point: SandboxEnforcementPoint,
+        kind: SandboxDecisionDataKind,
+        outcome: SandboxOutcome,
+        platform: SandboxPlatform,
+        add_current_working_directory: bool | None = None,
+        allow_bypass: bool | None = None,
+        allow_local_network: bool | None = None,
+        allow_outbound: bool | None = None,
+        attestation: SandboxAttestation | None = None,
+        backend: SandboxBackend | None = None,
+        command: str | None = None,
+        confidence: SandboxDenialConfidence | None = None,
+        degradation_reason: SandboxDegradationReason | None = None,
+        denial_class: SandboxDenialClass | None = None,
+        denied_paths_count: int | None = None,
+        denied_resource: str | None = None,
+        duration_ms: float | None = None,
+        effective_filesystem_policy: SandboxFilesystemPolicyDetails | None = None,
+        gh_auth: bool | None = None,
+        git_auth: bool | None = None,
+        keychain_access: bool | None = None,
+        permissive_source: SandboxPermissiveSource | None = None,
+        policy_source: SandboxPolicySource | None = None,
+        process_name: str | None = None,
+        proxy_mode: SandboxProxyMode | None = None,
+        readonly_paths_count: int | None = None,
+        readwrite_paths_count: int | None = None,
+        source: SandboxBypassSource | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.control = control
+        self.enforcement_point = enforcement_point
+        self.kind = kind
+        self.outcome = outcome
+        self.platform = platform
+        self.add_current_working_directory = add_current_working_directory
+        self.allow_bypass = allow_bypass
+        self.allow_local_network = allow_local_network
+        self.allow_outbound = allow_outbound
+        self.attestation = attestation
+        self.backend = backend
+        self.command = command
+        self.confidence = confidence
+        self.degradation_reason = degradation_reason
+        self.denial_class = denial_class
+        self.denied_paths_count = denied_paths_count
+        self.denied_resource = denied_resource
+        self.duration_ms = duration_ms
+        self.effective_filesystem_policy = effective_filesystem_policy
+        self.gh_auth = gh_auth
+        self.git_auth = git_auth
+        self.keychain_access = keychain_access
+        self.permissive_source = permissive_source
+        self.policy_source = policy_source
+        self.process_name = process_name
+        self.proxy_mode = proxy_mode
+        self.readonly_paths_count = readonly_paths_count
+        self.readwrite_paths_count = readwrite_paths_count
+        self.source = source
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SandboxFilesystemPolicyDetails:
     """Effective sandbox filesystem rules, in policy order. Only populated when content capture is enabled, since these are real host paths."""
 
@@ -4273,8 +8946,24 @@ class SandboxFilesystemPolicyDetails:
     readonly_paths: list[str]
     readwrite_paths: list[str]
 
+    def __init__(
+        self, denied_paths: list[str], readonly_paths: list[str], readwrite_paths: list[str]
+    ) -> None:
+        self.denied_paths = denied_paths
+        self.readonly_paths = readonly_paths
+        self.readwrite_paths = readwrite_paths
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionAutoTierSwitchFailedData:
     """A transient Auto preference failure emitted when the runtime cannot mint or accept a usable model and token pair. The previously effective preference remains active, so SDK clients can surface a non-blocking failure without changing their committed-tier state. This event is ephemeral and is not persisted or replayed on resume."""
 
@@ -4282,8 +8971,27 @@ class SessionAutoTierSwitchFailedData:
     requested_auto_tier: AutoTier | None
     effective_auto_tier: AutoTier | None = None
 
+    def __init__(
+        self,
+        reason: AutoTierSwitchFailureReason,
+        requested_auto_tier: AutoTier | None,
+        effective_auto_tier: AutoTier | None = None,
+    ) -> None:
+        self.reason = reason
+        self.requested_auto_tier = requested_auto_tier
+        self.effective_auto_tier = effective_auto_tier
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionAutopilotObjectiveChangedData:
     """Autopilot objective state file operation details indicating what changed"""
 
@@ -4291,15 +8999,44 @@ class SessionAutopilotObjectiveChangedData:
     id: int | None = None
     status: AutopilotObjectiveChangedStatus | None = None
 
+    def __init__(
+        self,
+        operation: AutopilotObjectiveChangedOperation,
+        id: int | None = None,
+        status: AutopilotObjectiveChangedStatus | None = None,
+    ) -> None:
+        self.operation = operation
+        self.id = id
+        self.status = status
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionBackgroundTasksChangedData:
     """Empty payload for `session.background_tasks_changed`, indicating background task state changed."""
 
-    pass
+    def __init__(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class SessionBinaryAssetData:
     """Canonical bytes for a content-addressed binary asset shared by reference across events"""
 
@@ -4311,8 +9048,35 @@ class SessionBinaryAssetData:
     description: str | None = None
     metadata: dict[str, Any] | None = None
 
+    def __init__(
+        self,
+        asset_id: str,
+        byte_length: int,
+        data: str,
+        mime_type: str,
+        type: BinaryAssetType,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.asset_id = asset_id
+        self.byte_length = byte_length
+        self.data = data
+        self.mime_type = mime_type
+        self.type = type
+        self.description = description
+        self.metadata = metadata
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCompactionCompleteData:
     """Conversation compaction results including success status, metrics, and optional error details"""
 
@@ -4350,8 +9114,87 @@ class SessionCompactionCompleteData:
     tool_definitions_tokens: int | None = None
     trigger: CompactionTrigger | None = None
 
+    def __init__(
+        self,
+        success: bool,
+        _active_workflow_summary: str | None = None,
+        behavior_model_id: str | None = None,
+        checkpoint_number: int | None = None,
+        checkpoint_path: str | None = None,
+        compaction_attempt_id: str | None = None,
+        compaction_tokens_used: CompactionCompleteCompactionTokensUsed | None = None,
+        conversation_tokens: int | None = None,
+        custom_instructions: str | None = None,
+        error: str | None = None,
+        failure_reason: str | None = None,
+        initial_model: str | None = None,
+        messages_removed: int | None = None,
+        model: str | None = None,
+        outcome: str | None = None,
+        outcome_reason: str | None = None,
+        post_compaction_tokens: int | None = None,
+        pre_compaction_messages_length: int | None = None,
+        pre_compaction_tokens: int | None = None,
+        request_id: str | None = None,
+        responses_reasoning: ResponsesReasoning | None = None,
+        service_request_id: str | None = None,
+        status_code: int | None = None,
+        _summarizer_progress: _CompactionCompleteSummarizerProgress | None = None,
+        summary_content: str | None = None,
+        switch_target_model: str | None = None,
+        system_tokens: int | None = None,
+        target_prompt_token_limit: int | None = None,
+        token_accounting_basis: str | None = None,
+        token_limit: int | None = None,
+        tokens_removed: int | None = None,
+        tool_definitions_tokens: int | None = None,
+        trigger: CompactionTrigger | None = None,
+    ) -> None:
+        self.success = success
+        self._active_workflow_summary = _active_workflow_summary
+        self.behavior_model_id = behavior_model_id
+        self.checkpoint_number = checkpoint_number
+        self.checkpoint_path = checkpoint_path
+        self.compaction_attempt_id = compaction_attempt_id
+        self.compaction_tokens_used = compaction_tokens_used
+        self.conversation_tokens = conversation_tokens
+        self.custom_instructions = custom_instructions
+        self.error = error
+        self.failure_reason = failure_reason
+        self.initial_model = initial_model
+        self.messages_removed = messages_removed
+        self.model = model
+        self.outcome = outcome
+        self.outcome_reason = outcome_reason
+        self.post_compaction_tokens = post_compaction_tokens
+        self.pre_compaction_messages_length = pre_compaction_messages_length
+        self.pre_compaction_tokens = pre_compaction_tokens
+        self.request_id = request_id
+        self.responses_reasoning = responses_reasoning
+        self.service_request_id = service_request_id
+        self.status_code = status_code
+        self._summarizer_progress = _summarizer_progress
+        self.summary_content = summary_content
+        self.switch_target_model = switch_target_model
+        self.system_tokens = system_tokens
+        self.target_prompt_token_limit = target_prompt_token_limit
+        self.token_accounting_basis = token_accounting_basis
+        self.token_limit = token_limit
+        self.tokens_removed = tokens_removed
+        self.tool_definitions_tokens = tool_definitions_tokens
+        self.trigger = trigger
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCompactionStartData:
     """Context window breakdown at the start of LLM-powered conversation compaction"""
 
@@ -4366,8 +9209,41 @@ class SessionCompactionStartData:
     tool_definitions_tokens: int | None = None
     trigger: CompactionTrigger | None = None
 
+    def __init__(
+        self,
+        compaction_attempt_id: str | None = None,
+        conversation_tokens: int | None = None,
+        current_tokens: int | None = None,
+        model: str | None = None,
+        switch_target_model: str | None = None,
+        system_tokens: int | None = None,
+        target_prompt_token_limit: int | None = None,
+        token_limit: int | None = None,
+        tool_definitions_tokens: int | None = None,
+        trigger: CompactionTrigger | None = None,
+    ) -> None:
+        self.compaction_attempt_id = compaction_attempt_id
+        self.conversation_tokens = conversation_tokens
+        self.current_tokens = current_tokens
+        self.model = model
+        self.switch_target_model = switch_target_model
+        self.system_tokens = system_tokens
+        self.target_prompt_token_limit = target_prompt_token_limit
+        self.token_limit = token_limit
+        self.tool_definitions_tokens = tool_definitions_tokens
+        self.trigger = trigger
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionContextChangedData:
     """Working directory and git context at session start"""
 
@@ -4381,16 +9257,60 @@ class SessionContextChangedData:
     repository: str | None = None
     repository_host: str | None = None
 
+    def __init__(
+        self,
+        cwd: str,
+        base_commit: str | None = None,
+        branch: str | None = None,
+        git_root: str | None = None,
+        head_commit: str | None = None,
+        host_type: WorkingDirectoryContextHostType | None = None,
+        pending_git_context: bool | None = None,
+        repository: str | None = None,
+        repository_host: str | None = None,
+    ) -> None:
+        self.cwd = cwd
+        self.base_commit = base_commit
+        self.branch = branch
+        self.git_root = git_root
+        self.head_commit = head_commit
+        self.host_type = host_type
+        self.pending_git_context = pending_git_context
+        self.repository = repository
+        self.repository_host = repository_host
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionContextClearedData:
     """Context-cleared details emitted when the host clears the conversation (the session.history.clearContext RPC / Session.clearContextMessages)"""
 
     messages_cleared: int
     initial_message: str | None = None
 
+    def __init__(self, messages_cleared: int, initial_message: str | None = None) -> None:
+        self.messages_cleared = messages_cleared
+        self.initial_message = initial_message
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCustomAgentsUpdatedData:
     """Payload of `session.custom_agents_updated` with loaded custom agents plus non-fatal warnings and fatal errors."""
 
@@ -4398,8 +9318,24 @@ class SessionCustomAgentsUpdatedData:
     errors: list[str]
     warnings: list[str]
 
+    def __init__(
+        self, agents: list[CustomAgentsUpdatedAgent], errors: list[str], warnings: list[str]
+    ) -> None:
+        self.agents = agents
+        self.errors = errors
+        self.warnings = warnings
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionCustomNotificationData:
     """Opaque custom notification data. Consumers may branch on source and name, but payload semantics are source-defined."""
 
@@ -4409,22 +9345,69 @@ class SessionCustomNotificationData:
     subject: dict[str, str] | None = None
     version: int | None = None
 
+    def __init__(
+        self,
+        name: str,
+        payload: Any,
+        source: str,
+        subject: dict[str, str] | None = None,
+        version: int | None = None,
+    ) -> None:
+        self.name = name
+        self.payload = payload
+        self.source = source
+        self.subject = subject
+        self.version = version
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionExtensionsAttachmentsPushedData:
     """Payload of `session.extensions.attachments_pushed` with extension-contributed attachments for the next send."""
 
     attachments: list[Attachment]
 
+    def __init__(self, attachments: list[Attachment]) -> None:
+        self.attachments = attachments
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionExtensionsLoadedData:
     """Payload of `session.extensions_loaded` listing discovered extensions and their statuses."""
 
     extensions: list[ExtensionsLoadedExtension]
 
+    def __init__(self, extensions: list[ExtensionsLoadedExtension]) -> None:
+        self.extensions = extensions
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionHandoffData:
     """Session handoff metadata including source, context, and repository information"""
 
@@ -4436,8 +9419,35 @@ class SessionHandoffData:
     repository: HandoffRepository | None = None
     summary: str | None = None
 
+    def __init__(
+        self,
+        handoff_time: datetime,
+        source_type: HandoffSourceType,
+        context: str | None = None,
+        host: str | None = None,
+        remote_session_id: str | None = None,
+        repository: HandoffRepository | None = None,
+        summary: str | None = None,
+    ) -> None:
+        self.handoff_time = handoff_time
+        self.source_type = source_type
+        self.context = context
+        self.host = host
+        self.remote_session_id = remote_session_id
+        self.repository = repository
+        self.summary = summary
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionIndexedSearchData:
     """Transient indexed-search status and diagnostics from the live runtime service. Never persisted or used to infer activation from session history."""
 
@@ -4462,23 +9472,101 @@ class SessionIndexedSearchData:
     walk_duration_ms: float | None = None
     warm_start: bool | None = None
 
+    def __init__(
+        self,
+        kind: SessionIndexedSearchDataKind,
+        added_file_count: float | None = None,
+        changed_file_count: float | None = None,
+        deleted_file_count: float | None = None,
+        disabled_reason: IndexedSearchDisabledReason | None = None,
+        eligible: bool | None = None,
+        error_message: str | None = None,
+        error_type: IndexedSearchErrorType | None = None,
+        exit_code: float | None = None,
+        file_count: float | None = None,
+        forced_by_env: bool | None = None,
+        outcome: IndexedSearchOutcome | None = None,
+        phase: IndexedSearchIncrementalPhase | None = None,
+        startup_duration_ms: float | None = None,
+        state: IndexedSearchState | None = None,
+        total_change_count: float | None = None,
+        total_duration_ms: float | None = None,
+        update_duration_ms: float | None = None,
+        walk_duration_ms: float | None = None,
+        warm_start: bool | None = None,
+    ) -> None:
+        self.kind = kind
+        self.added_file_count = added_file_count
+        self.changed_file_count = changed_file_count
+        self.deleted_file_count = deleted_file_count
+        self.disabled_reason = disabled_reason
+        self.eligible = eligible
+        self.error_message = error_message
+        self.error_type = error_type
+        self.exit_code = exit_code
+        self.file_count = file_count
+        self.forced_by_env = forced_by_env
+        self.outcome = outcome
+        self.phase = phase
+        self.startup_duration_ms = startup_duration_ms
+        self.state = state
+        self.total_change_count = total_change_count
+        self.total_duration_ms = total_duration_ms
+        self.update_duration_ms = update_duration_ms
+        self.walk_duration_ms = walk_duration_ms
+        self.warm_start = warm_start
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionLimitsConfig:
     """Optional session limits."""
 
     max_ai_credits: float | None = None
 
+    def __init__(self, max_ai_credits: float | None = None) -> None:
+        self.max_ai_credits = max_ai_credits
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionLimitsExhaustedCompletedData:
     """Session limit exhaustion prompt completion notification."""
 
     request_id: str
     response: SessionLimitsExhaustedResponse
 
+    def __init__(self, request_id: str, response: SessionLimitsExhaustedResponse) -> None:
+        self.request_id = request_id
+        self.response = response
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionLimitsExhaustedRequestedData:
     """Session limit exhaustion notification requiring user action."""
 
@@ -4486,8 +9574,22 @@ class SessionLimitsExhaustedRequestedData:
     request_id: str
     used_ai_credits: float
 
+    def __init__(self, max_ai_credits: float, request_id: str, used_ai_credits: float) -> None:
+        self.max_ai_credits = max_ai_credits
+        self.request_id = request_id
+        self.used_ai_credits = used_ai_credits
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionLimitsExhaustedResponse:
     """The user's selected action for an exhausted session limit."""
 
@@ -4495,22 +9597,65 @@ class SessionLimitsExhaustedResponse:
     additional_ai_credits: float | None = None
     max_ai_credits: float | None = None
 
+    def __init__(
+        self,
+        action: SessionLimitsExhaustedResponseAction,
+        additional_ai_credits: float | None = None,
+        max_ai_credits: float | None = None,
+    ) -> None:
+        self.action = action
+        self.additional_ai_credits = additional_ai_credits
+        self.max_ai_credits = max_ai_credits
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionMcpServerNeedsReconnectData:
     """Payload of `session.mcp_server_needs_reconnect` identifying an MCP server whose connection must be re-established."""
 
     server_name: str
 
+    def __init__(self, server_name: str) -> None:
+        self.server_name = server_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionMcpServerRemovedData:
     """Payload of `session.mcp_server_removed` identifying an MCP server the graph no longer runs."""
 
     server_name: str
 
+    def __init__(self, server_name: str) -> None:
+        self.server_name = server_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionMcpServerStatusChangedData:
     """Payload of `session.mcp_server_status_changed` for one MCP server's status and optional failure error."""
 
@@ -4520,31 +9665,92 @@ class SessionMcpServerStatusChangedData:
     error: str | None = None
     error_classification: str | None = None
 
+    def __init__(
+        self,
+        server_name: str,
+        status: McpServerStatus,
+        config_source: str | None = None,
+        error: str | None = None,
+        error_classification: str | None = None,
+    ) -> None:
+        self.server_name = server_name
+        self.status = status
+        self.config_source = config_source
+        self.error = error
+        self.error_classification = error_classification
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionMcpServerToolsLoadedData:
     """Payload of `session.mcp_server_tools_loaded`, emitted once per connection when an MCP server's tools first become available from tools/list or a cached snapshot. A connected server is still loading tools if this event has not fired since the server last left connected; it can precede connected when the tools come from a cached snapshot."""
 
     server_name: str
     tool_count: int
 
+    def __init__(self, server_name: str, tool_count: int) -> None:
+        self.server_name = server_name
+        self.tool_count = tool_count
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionMcpServersLoadedData:
     """Payload of `session.mcp_servers_loaded` listing MCP server status summaries."""
 
     servers: list[McpServersLoadedServer]
 
+    def __init__(self, servers: list[McpServersLoadedServer]) -> None:
+        self.servers = servers
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionModeChangedData:
     """Agent mode change details including previous and new modes"""
 
     new_mode: SessionMode
     previous_mode: SessionMode
 
+    def __init__(self, new_mode: SessionMode, previous_mode: SessionMode) -> None:
+        self.new_mode = new_mode
+        self.previous_mode = previous_mode
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionModeNoticeDeliveredData:
     """Records that a mode transition notice reached the model so cache-stable mode tools can remain offered across resume."""
 
@@ -4552,16 +9758,48 @@ class SessionModeNoticeDeliveredData:
     content: str | None = None
     instruction_update_persisted: bool | None = None
 
+    def __init__(
+        self,
+        mode: SessionMode,
+        content: str | None = None,
+        instruction_update_persisted: bool | None = None,
+    ) -> None:
+        self.mode = mode
+        self.content = content
+        self.instruction_update_persisted = instruction_update_persisted
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionModelDeselectedData:
     """The model the user had explicitly selected is no longer available, because the host that published it withdrew it, so the session no longer has an explicit selection. The next turn resolves a default as though the user had never chosen a model. Clients should stop presenting the previous model as selected. This event is durable because resume rebuilds the selected model from the event log; without it a resumed session would restore a model its provider no longer serves. Reasoning effort, verbosity, and other session-level preferences are deliberately unchanged, because they belong to the session rather than to the model."""
 
     previous_model: str
     reason: ModelDeselectedReason
 
+    def __init__(self, previous_model: str, reason: ModelDeselectedReason) -> None:
+        self.previous_model = previous_model
+        self.reason = reason
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionPermissionRecoveryData:
     """Authoritative snapshot of an Autopilot permission-recovery episode"""
 
@@ -4574,29 +9812,94 @@ class SessionPermissionRecoveryData:
     owner_agent_id: str | None = None
     owner_session_id: str | None = None
 
+    def __init__(
+        self,
+        attempts: list[PermissionRecoveryAttempt],
+        episode_id: str,
+        max_attempts: int,
+        on_blocked: PermissionRecoveryOnBlocked,
+        reason: PermissionRecoveryReason,
+        status: PermissionRecoveryStatus,
+        owner_agent_id: str | None = None,
+        owner_session_id: str | None = None,
+    ) -> None:
+        self.attempts = attempts
+        self.episode_id = episode_id
+        self.max_attempts = max_attempts
+        self.on_blocked = on_blocked
+        self.reason = reason
+        self.status = status
+        self.owner_agent_id = owner_agent_id
+        self.owner_session_id = owner_session_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionPlanChangedData:
     """Plan file operation details indicating what changed"""
 
     operation: PlanChangedOperation
 
+    def __init__(self, operation: PlanChangedOperation) -> None:
+        self.operation = operation
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionRemoteSteerableChangedData:
     """Notifies that the session's remote steering capability has changed"""
 
     remote_steerable: bool
 
+    def __init__(self, remote_steerable: bool) -> None:
+        self.remote_steerable = remote_steerable
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionScheduleCancelledData:
     """Scheduled prompt cancelled from the schedule manager dialog"""
 
     id: int
 
+    def __init__(self, id: int) -> None:
+        self.id = id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionScheduleCreatedData:
     """Scheduled prompt registered via /every or /after"""
 
@@ -4611,30 +9914,100 @@ class SessionScheduleCreatedData:
     self_paced: bool | None = None
     tz: str | None = None
 
+    def __init__(
+        self,
+        id: int,
+        prompt: str,
+        at: int | None = None,
+        cron: str | None = None,
+        display_prompt: str | None = None,
+        interval: timedelta | None = None,
+        origin: ScheduleOrigin | None = None,
+        recurring: bool | None = None,
+        self_paced: bool | None = None,
+        tz: str | None = None,
+    ) -> None:
+        self.id = id
+        self.prompt = prompt
+        self.at = at
+        self.cron = cron
+        self.display_prompt = display_prompt
+        self.interval = interval
+        self.origin = origin
+        self.recurring = recurring
+        self.self_paced = self_paced
+        self.tz = tz
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionScheduleRearmedData:
     """Self-paced schedule re-armed for its next run"""
 
     id: int
     next_run_at: int
 
+    def __init__(self, id: int, next_run_at: int) -> None:
+        self.id = id
+        self.next_run_at = next_run_at
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionSessionLimitsChangedData:
     """Session limits update details. Null clears the limits."""
 
     session_limits: SessionLimitsConfig | None
 
+    def __init__(self, session_limits: SessionLimitsConfig | None) -> None:
+        self.session_limits = session_limits
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionSkillsLoadedData:
     """Payload of `session.skills_loaded` listing resolved skill metadata."""
 
     skills: list[SkillsLoadedSkill]
 
+    def __init__(self, skills: list[SkillsLoadedSkill]) -> None:
+        self.skills = skills
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionSnapshotRewindData:
     """Session rewind details including target event and count of removed events"""
 
@@ -4642,8 +10015,24 @@ class SessionSnapshotRewindData:
     up_to_event_id: str
     event_ids: list[str] | None = None
 
+    def __init__(
+        self, events_removed: int, up_to_event_id: str, event_ids: list[str] | None = None
+    ) -> None:
+        self.events_removed = events_removed
+        self.up_to_event_id = up_to_event_id
+        self.event_ids = event_ids
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionTaskCompleteData:
     """Task completion notification with summary from the agent"""
 
@@ -4654,22 +10043,69 @@ class SessionTaskCompleteData:
     success: bool | None = None
     summary: str | None = None
 
+    def __init__(
+        self,
+        blocker: TaskBlocker | None = None,
+        objective_id: int | None = None,
+        outcome: TaskCompletionOutcome | None = None,
+        reason: str | None = None,
+        success: bool | None = None,
+        summary: str | None = None,
+    ) -> None:
+        self.blocker = blocker
+        self.objective_id = objective_id
+        self.outcome = outcome
+        self.reason = reason
+        self.success = success
+        self.summary = summary
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionTodosChangedData:
     """Signal-only event: the agent's todos or todo_deps table was written to. No payload — clients should call session.plan.readSqlTodosWithDependencies() to fetch the current state. Events arrive in order; clients can debounce on arrival if needed."""
 
-    pass
+    def __init__(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class SessionToolsUpdatedData:
     """Payload of `session.tools_updated` identifying the model whose resolved tools were updated."""
 
     model: str
 
+    def __init__(self, model: str) -> None:
+        self.model = model
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionTruncationData:
     """Conversation truncation statistics including token counts and removed content metrics"""
 
@@ -4682,8 +10118,37 @@ class SessionTruncationData:
     token_limit: int
     tokens_removed_during_truncation: int
 
+    def __init__(
+        self,
+        messages_removed_during_truncation: int,
+        performed_by: str,
+        post_truncation_messages_length: int,
+        post_truncation_tokens_in_messages: int,
+        pre_truncation_messages_length: int,
+        pre_truncation_tokens_in_messages: int,
+        token_limit: int,
+        tokens_removed_during_truncation: int,
+    ) -> None:
+        self.messages_removed_during_truncation = messages_removed_during_truncation
+        self.performed_by = performed_by
+        self.post_truncation_messages_length = post_truncation_messages_length
+        self.post_truncation_tokens_in_messages = post_truncation_tokens_in_messages
+        self.pre_truncation_messages_length = pre_truncation_messages_length
+        self.pre_truncation_tokens_in_messages = pre_truncation_tokens_in_messages
+        self.token_limit = token_limit
+        self.tokens_removed_during_truncation = tokens_removed_during_truncation
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionUsageCheckpointData:
     """Durable session usage checkpoint for reconstructing aggregate accounting on resume"""
 
@@ -4696,8 +10161,37 @@ class SessionUsageCheckpointData:
     _total_premium_requests: float | None = None
     usage_accounting_watermarks: dict[str, int] | None = None
 
+    def __init__(
+        self,
+        total_nano_aiu: float,
+        _accounting_snapshot: UsageGetMetricsResult | None = None,
+        _model_cache_state: list[_UsageCheckpointModelCacheState] | None = None,
+        _prompt_cache_break_state: list[Any] | None = None,
+        provider_model_metrics: list[UsageMetricsProviderModelMetric] | None = None,
+        _tool_usage_request_ids: list[str] | None = None,
+        _total_premium_requests: float | None = None,
+        usage_accounting_watermarks: dict[str, int] | None = None,
+    ) -> None:
+        self.total_nano_aiu = total_nano_aiu
+        self._accounting_snapshot = _accounting_snapshot
+        self._model_cache_state = _model_cache_state
+        self._prompt_cache_break_state = _prompt_cache_break_state
+        self.provider_model_metrics = provider_model_metrics
+        self._tool_usage_request_ids = _tool_usage_request_ids
+        self._total_premium_requests = _total_premium_requests
+        self.usage_accounting_watermarks = usage_accounting_watermarks
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionUsageInfoData:
     """Current context window usage statistics including token and message counts"""
 
@@ -4709,16 +10203,56 @@ class SessionUsageInfoData:
     system_tokens: int | None = None
     tool_definitions_tokens: int | None = None
 
+    def __init__(
+        self,
+        current_tokens: int,
+        messages_length: int,
+        token_limit: int,
+        conversation_tokens: int | None = None,
+        is_initial: bool | None = None,
+        system_tokens: int | None = None,
+        tool_definitions_tokens: int | None = None,
+    ) -> None:
+        self.current_tokens = current_tokens
+        self.messages_length = messages_length
+        self.token_limit = token_limit
+        self.conversation_tokens = conversation_tokens
+        self.is_initial = is_initial
+        self.system_tokens = system_tokens
+        self.tool_definitions_tokens = tool_definitions_tokens
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SessionWorkspaceFileChangedData:
     """Workspace file change details including path and operation type"""
 
     operation: WorkspaceFileChangedOperation
     path: str
 
+    def __init__(self, operation: WorkspaceFileChangedOperation, path: str) -> None:
+        self.operation = operation
+        self.path = path
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ShutdownAgentMetric:
     """Usage attributed to one agent instance at session shutdown."""
 
@@ -4728,8 +10262,31 @@ class ShutdownAgentMetric:
     agent_display_name: str | None = None
     agent_name: str | None = None
 
+    def __init__(
+        self,
+        model_metrics: dict[str, ShutdownModelMetric],
+        total_api_duration: timedelta,
+        total_nano_aiu: float,
+        agent_display_name: str | None = None,
+        agent_name: str | None = None,
+    ) -> None:
+        self.model_metrics = model_metrics
+        self.total_api_duration = total_api_duration
+        self.total_nano_aiu = total_nano_aiu
+        self.agent_display_name = agent_display_name
+        self.agent_name = agent_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ShutdownCodeChanges:
     """Aggregate code change metrics for the session"""
 
@@ -4737,8 +10294,22 @@ class ShutdownCodeChanges:
     lines_added: int
     lines_removed: int
 
+    def __init__(self, files_modified: list[str], lines_added: int, lines_removed: int) -> None:
+        self.files_modified = files_modified
+        self.lines_added = lines_added
+        self.lines_removed = lines_removed
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ShutdownModelMetric:
     """Per-model shutdown metrics with request counts, token usage, nano-AI units, and token details."""
 
@@ -4747,23 +10318,69 @@ class ShutdownModelMetric:
     token_details: dict[str, ShutdownModelMetricTokenDetail] | None = None
     total_nano_aiu: float | None = None
 
+    def __init__(
+        self,
+        requests: ShutdownModelMetricRequests,
+        usage: ShutdownModelMetricUsage,
+        token_details: dict[str, ShutdownModelMetricTokenDetail] | None = None,
+        total_nano_aiu: float | None = None,
+    ) -> None:
+        self.requests = requests
+        self.usage = usage
+        self.token_details = token_details
+        self.total_nano_aiu = total_nano_aiu
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ShutdownModelMetricRequests:
     """Request count and cost metrics"""
 
     cost: float | None = None
     count: int | None = None
 
+    def __init__(self, cost: float | None = None, count: int | None = None) -> None:
+        self.cost = cost
+        self.count = count
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ShutdownModelMetricTokenDetail:
     """A token-type entry in a shutdown model metric, storing the accumulated token count."""
 
     token_count: int
 
+    def __init__(self, token_count: int) -> None:
+        self.token_count = token_count
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ShutdownModelMetricUsage:
     """Token usage breakdown"""
 
@@ -4773,15 +10390,50 @@ class ShutdownModelMetricUsage:
     output_tokens: int
     reasoning_tokens: int | None = None
 
+    def __init__(
+        self,
+        cache_read_tokens: int,
+        cache_write_tokens: int,
+        input_tokens: int,
+        output_tokens: int,
+        reasoning_tokens: int | None = None,
+    ) -> None:
+        self.cache_read_tokens = cache_read_tokens
+        self.cache_write_tokens = cache_write_tokens
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.reasoning_tokens = reasoning_tokens
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ShutdownTokenDetail:
     """A session-wide shutdown token-type entry storing the accumulated token count."""
 
     token_count: int
 
+    def __init__(self, token_count: int) -> None:
+        self.token_count = token_count
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SkillContextDeliveredData:
     """Exact skill context delivered to the model during a tool phase. This is not a user submission or another skill invocation."""
 
@@ -4789,8 +10441,22 @@ class SkillContextDeliveredData:
     source: str
     interaction_id: str | None = None
 
+    def __init__(self, content: str, source: str, interaction_id: str | None = None) -> None:
+        self.content = content
+        self.source = source
+        self.interaction_id = interaction_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SkillContextDeliveredRefData:
     """Internal durable receipt that reconstructs exact model-visible skill context from earlier session content."""
 
@@ -4800,8 +10466,31 @@ class SkillContextDeliveredRefData:
     prefix: str | None = None
     suffix: str | None = None
 
+    def __init__(
+        self,
+        content_id: str,
+        source: str,
+        interaction_id: str | None = None,
+        prefix: str | None = None,
+        suffix: str | None = None,
+    ) -> None:
+        self.content_id = content_id
+        self.source = source
+        self.interaction_id = interaction_id
+        self.prefix = prefix
+        self.suffix = suffix
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SkillInvokedData:
     """Skill invocation details including content, allowed tools, and plugin metadata"""
 
@@ -4818,8 +10507,45 @@ class SkillInvokedData:
     source: str | None = None
     trigger: SkillInvokedTrigger | None = None
 
+    def __init__(
+        self,
+        content: str,
+        name: str,
+        path: str,
+        allowed_tools: list[str] | None = None,
+        description: str | None = None,
+        disable_model_invocation: bool | None = None,
+        invoked_at_turn: int | None = None,
+        model: str | None = None,
+        plugin_name: str | None = None,
+        plugin_version: str | None = None,
+        source: str | None = None,
+        trigger: SkillInvokedTrigger | None = None,
+    ) -> None:
+        self.content = content
+        self.name = name
+        self.path = path
+        self.allowed_tools = allowed_tools
+        self.description = description
+        self.disable_model_invocation = disable_model_invocation
+        self.invoked_at_turn = invoked_at_turn
+        self.model = model
+        self.plugin_name = plugin_name
+        self.plugin_version = plugin_version
+        self.source = source
+        self.trigger = trigger
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SkillInvokedRefData:
     """Internal durable skill invocation receipt whose content resolves from an earlier inline skill event in the same session."""
 
@@ -4837,8 +10563,47 @@ class SkillInvokedRefData:
     source: str | None = None
     trigger: SkillInvokedTrigger | None = None
 
+    def __init__(
+        self,
+        content_id: str,
+        content_length: int,
+        name: str,
+        path: str,
+        allowed_tools: list[str] | None = None,
+        description: str | None = None,
+        disable_model_invocation: bool | None = None,
+        invoked_at_turn: int | None = None,
+        model: str | None = None,
+        plugin_name: str | None = None,
+        plugin_version: str | None = None,
+        source: str | None = None,
+        trigger: SkillInvokedTrigger | None = None,
+    ) -> None:
+        self.content_id = content_id
+        self.content_length = content_length
+        self.name = name
+        self.path = path
+        self.allowed_tools = allowed_tools
+        self.description = description
+        self.disable_model_invocation = disable_model_invocation
+        self.invoked_at_turn = invoked_at_turn
+        self.model = model
+        self.plugin_name = plugin_name
+        self.plugin_version = plugin_version
+        self.source = source
+        self.trigger = trigger
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SkillsLoadedSkill:
     """A single resolved skill in `session.skills_loaded`, including source, invocability, enabled state, path, and argument hint."""
 
@@ -4851,8 +10616,37 @@ class SkillsLoadedSkill:
     command_name: str | None = None
     path: str | None = None
 
+    def __init__(
+        self,
+        description: str,
+        enabled: bool,
+        name: str,
+        source: SkillSource,
+        user_invocable: bool,
+        argument_hint: str | None = None,
+        command_name: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.description = description
+        self.enabled = enabled
+        self.name = name
+        self.source = source
+        self.user_invocable = user_invocable
+        self.argument_hint = argument_hint
+        self.command_name = command_name
+        self.path = path
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SubagentCompletedData:
     """Sub-agent completion details for successful execution"""
 
@@ -4872,8 +10666,51 @@ class SubagentCompletedData:
     total_tokens: int | None = None
     total_tool_calls: int | None = None
 
+    def __init__(
+        self,
+        agent_display_name: str,
+        agent_name: str,
+        tool_call_id: str,
+        cancelled: bool | None = None,
+        configured_model_matches_actual: bool | None = None,
+        configured_model_preference: str | None = None,
+        duration: timedelta | None = None,
+        explicit_model_matches_preference: bool | None = None,
+        explicit_model_override: str | None = None,
+        first_dispatched_model: str | None = None,
+        model: str | None = None,
+        model_override_reason: str | None = None,
+        model_selection_source: SubagentModelSelectionSource | None = None,
+        total_tokens: int | None = None,
+        total_tool_calls: int | None = None,
+    ) -> None:
+        self.agent_display_name = agent_display_name
+        self.agent_name = agent_name
+        self.tool_call_id = tool_call_id
+        self.cancelled = cancelled
+        self.configured_model_matches_actual = configured_model_matches_actual
+        self.configured_model_preference = configured_model_preference
+        self.duration = duration
+        self.explicit_model_matches_preference = explicit_model_matches_preference
+        self.explicit_model_override = explicit_model_override
+        self.first_dispatched_model = first_dispatched_model
+        self.model = model
+        self.model_override_reason = model_override_reason
+        self.model_selection_source = model_selection_source
+        self.total_tokens = total_tokens
+        self.total_tool_calls = total_tool_calls
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SubagentConfiguredData:
     """Resolved runtime configuration for a configured sub-agent"""
 
@@ -4882,15 +10719,46 @@ class SubagentConfiguredData:
     context_tier: str | None = None
     reasoning_effort: str | None = None
 
+    def __init__(
+        self,
+        model: str,
+        multi_turn: bool,
+        context_tier: str | None = None,
+        reasoning_effort: str | None = None,
+    ) -> None:
+        self.model = model
+        self.multi_turn = multi_turn
+        self.context_tier = context_tier
+        self.reasoning_effort = reasoning_effort
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SubagentDeselectedData:
     """Empty payload; the event signals that the custom agent was deselected, returning to the default agent"""
 
-    pass
+    def __init__(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class SubagentFailedData:
     """Sub-agent failure details including error message and agent information"""
 
@@ -4910,8 +10778,51 @@ class SubagentFailedData:
     total_tokens: int | None = None
     total_tool_calls: int | None = None
 
+    def __init__(
+        self,
+        agent_display_name: str,
+        agent_name: str,
+        error: str,
+        tool_call_id: str,
+        configured_model_matches_actual: bool | None = None,
+        configured_model_preference: str | None = None,
+        duration: timedelta | None = None,
+        explicit_model_matches_preference: bool | None = None,
+        explicit_model_override: str | None = None,
+        first_dispatched_model: str | None = None,
+        model: str | None = None,
+        model_override_reason: str | None = None,
+        model_selection_source: SubagentModelSelectionSource | None = None,
+        total_tokens: int | None = None,
+        total_tool_calls: int | None = None,
+    ) -> None:
+        self.agent_display_name = agent_display_name
+        self.agent_name = agent_name
+        self.error = error
+        self.tool_call_id = tool_call_id
+        self.configured_model_matches_actual = configured_model_matches_actual
+        self.configured_model_preference = configured_model_preference
+        self.duration = duration
+        self.explicit_model_matches_preference = explicit_model_matches_preference
+        self.explicit_model_override = explicit_model_override
+        self.first_dispatched_model = first_dispatched_model
+        self.model = model
+        self.model_override_reason = model_override_reason
+        self.model_selection_source = model_selection_source
+        self.total_tokens = total_tokens
+        self.total_tool_calls = total_tool_calls
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SubagentSelectedData:
     """Custom agent selection details including name and available tools"""
 
@@ -4919,8 +10830,22 @@ class SubagentSelectedData:
     agent_name: str
     tools: list[str] | None
 
+    def __init__(self, agent_display_name: str, agent_name: str, tools: list[str] | None) -> None:
+        self.agent_display_name = agent_display_name
+        self.agent_name = agent_name
+        self.tools = tools
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SubagentStartedData:
     """Sub-agent startup details including parent tool call and agent information"""
 
@@ -4937,8 +10862,45 @@ class SubagentStartedData:
     task_model_source: SubagentTaskModelSource | None = None
     workflow_run_id: str | None = None
 
+    def __init__(
+        self,
+        agent_description: str,
+        agent_display_name: str,
+        agent_name: str,
+        tool_call_id: str,
+        agent_type: str | None = None,
+        execution_mode: str | None = None,
+        model: str | None = None,
+        model_selection_source: SubagentModelSelectionSource | None = None,
+        parent_id: str | None = None,
+        resumable: bool | None = None,
+        task_model_source: SubagentTaskModelSource | None = None,
+        workflow_run_id: str | None = None,
+    ) -> None:
+        self.agent_description = agent_description
+        self.agent_display_name = agent_display_name
+        self.agent_name = agent_name
+        self.tool_call_id = tool_call_id
+        self.agent_type = agent_type
+        self.execution_mode = execution_mode
+        self.model = model
+        self.model_selection_source = model_selection_source
+        self.parent_id = parent_id
+        self.resumable = resumable
+        self.task_model_source = task_model_source
+        self.workflow_run_id = workflow_run_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemMessageContentBlock:
     """One persisted structured system-message block and its cache intent"""
 
@@ -4946,8 +10908,24 @@ class SystemMessageContentBlock:
     cache_breakpoint: bool | None = None
     is_static: bool | None = None
 
+    def __init__(
+        self, content: str, cache_breakpoint: bool | None = None, is_static: bool | None = None
+    ) -> None:
+        self.content = content
+        self.cache_breakpoint = cache_breakpoint
+        self.is_static = is_static
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemMessageData:
     """System/developer instruction content with role and optional template metadata"""
 
@@ -4958,16 +10936,56 @@ class SystemMessageData:
     metadata: SystemMessageMetadata | None = None
     name: str | None = None
 
+    def __init__(
+        self,
+        content: str,
+        role: SystemMessageRole,
+        content_blocks: list[SystemMessageContentBlock] | None = None,
+        interaction_id: str | None = None,
+        metadata: SystemMessageMetadata | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.content = content
+        self.role = role
+        self.content_blocks = content_blocks
+        self.interaction_id = interaction_id
+        self.metadata = metadata
+        self.name = name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemMessageMetadata:
     """Metadata about the prompt template and its construction"""
 
     prompt_version: str | None = None
     variables: dict[str, Any] | None = None
 
+    def __init__(
+        self, prompt_version: str | None = None, variables: dict[str, Any] | None = None
+    ) -> None:
+        self.prompt_version = prompt_version
+        self.variables = variables
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemNotificationAgentCompleted:
     """System notification metadata for a background agent that completed or failed, including agent ID, type, status, description, and prompt."""
 
@@ -4979,8 +10997,33 @@ class SystemNotificationAgentCompleted:
     display_name: str | None = None
     prompt: str | None = None
 
+    def __init__(
+        self,
+        agent_id: str,
+        agent_type: str,
+        status: SystemNotificationAgentCompletedStatus,
+        description: str | None = None,
+        display_name: str | None = None,
+        prompt: str | None = None,
+    ) -> None:
+        self.agent_id = agent_id
+        self.agent_type = agent_type
+        self.status = status
+        self.description = description
+        self.display_name = display_name
+        self.prompt = prompt
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemNotificationAgentIdle:
     """System notification metadata for a background agent that became idle, including agent ID, type, and description."""
 
@@ -4990,8 +11033,29 @@ class SystemNotificationAgentIdle:
     description: str | None = None
     display_name: str | None = None
 
+    def __init__(
+        self,
+        agent_id: str,
+        agent_type: str,
+        description: str | None = None,
+        display_name: str | None = None,
+    ) -> None:
+        self.agent_id = agent_id
+        self.agent_type = agent_type
+        self.description = description
+        self.display_name = display_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemNotificationData:
     """System-generated notification for runtime events like background task completion"""
 
@@ -4999,8 +11063,27 @@ class SystemNotificationData:
     kind: SystemNotification
     responses_reasoning: ResponsesReasoning | None = None
 
+    def __init__(
+        self,
+        content: str,
+        kind: SystemNotification,
+        responses_reasoning: ResponsesReasoning | None = None,
+    ) -> None:
+        self.content = content
+        self.kind = kind
+        self.responses_reasoning = responses_reasoning
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemNotificationInstructionDiscovered:
     """System notification metadata for an instruction file discovered during tool access, including source, trigger file, and tool."""
 
@@ -5010,8 +11093,25 @@ class SystemNotificationInstructionDiscovered:
     type: ClassVar[str] = "instruction_discovered"
     description: str | None = None
 
+    def __init__(
+        self, source_path: str, trigger_file: str, trigger_tool: str, description: str | None = None
+    ) -> None:
+        self.source_path = source_path
+        self.trigger_file = trigger_file
+        self.trigger_tool = trigger_tool
+        self.description = description
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemNotificationNewInboxMessage:
     """System notification metadata for a new inbox message, including entry ID, sender details, and summary."""
 
@@ -5021,8 +11121,23 @@ class SystemNotificationNewInboxMessage:
     summary: str
     type: ClassVar[str] = "new_inbox_message"
 
+    def __init__(self, entry_id: str, sender_name: str, sender_type: str, summary: str) -> None:
+        self.entry_id = entry_id
+        self.sender_name = sender_name
+        self.sender_type = sender_type
+        self.summary = summary
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemNotificationShellCompleted:
     """System notification metadata for a shell session that completed, including shell ID, optional exit code, and description."""
 
@@ -5031,8 +11146,24 @@ class SystemNotificationShellCompleted:
     description: str | None = None
     exit_code: int | None = None
 
+    def __init__(
+        self, shell_id: str, description: str | None = None, exit_code: int | None = None
+    ) -> None:
+        self.shell_id = shell_id
+        self.description = description
+        self.exit_code = exit_code
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemNotificationShellDetachedCompleted:
     """System notification metadata for a detached shell session that completed, including shell ID and description."""
 
@@ -5040,16 +11171,41 @@ class SystemNotificationShellDetachedCompleted:
     type: ClassVar[str] = "shell_detached_completed"
     description: str | None = None
 
+    def __init__(self, shell_id: str, description: str | None = None) -> None:
+        self.shell_id = shell_id
+        self.description = description
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemNotificationUnclassified:
     """System notification metadata from an external host that does not match a runtime-owned notification kind."""
 
     type: ClassVar[str] = "unclassified"
     metadata: Any = None
 
+    def __init__(self, metadata: Any = None) -> None:
+        self.metadata = metadata
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemNotificationWorkflowCompleted:
     """System notification metadata for a workflow execution attempt that reached a terminal state."""
 
@@ -5066,16 +11222,66 @@ class SystemNotificationWorkflowCompleted:
     result_preview: str | None = None
     retry_guidance: str | None = None
 
+    def __init__(
+        self,
+        attempt: int,
+        consumed_nano_aiu: int,
+        consumed_subagents: int,
+        elapsed_ms: int,
+        run_id: str,
+        status: SystemNotificationWorkflowCompletedStatus,
+        workflow_name: str,
+        failure: Any = None,
+        pause_info: SystemNotificationWorkflowPauseInfo | None = None,
+        result_preview: str | None = None,
+        retry_guidance: str | None = None,
+    ) -> None:
+        self.attempt = attempt
+        self.consumed_nano_aiu = consumed_nano_aiu
+        self.consumed_subagents = consumed_subagents
+        self.elapsed_ms = elapsed_ms
+        self.run_id = run_id
+        self.status = status
+        self.workflow_name = workflow_name
+        self.failure = failure
+        self.pause_info = pause_info
+        self.result_preview = result_preview
+        self.retry_guidance = retry_guidance
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class SystemNotificationWorkflowPauseInfo:
     """Durable metadata describing who initiated a workflow pause."""
 
     type: SystemNotificationWorkflowPauseInfoType
     key: str | None = None
 
+    def __init__(
+        self, type: SystemNotificationWorkflowPauseInfoType, key: str | None = None
+    ) -> None:
+        self.type = type
+        self.key = key
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteContentAudio:
     """Audio content block with base64-encoded data"""
 
@@ -5083,8 +11289,21 @@ class ToolExecutionCompleteContentAudio:
     mime_type: str
     type: ClassVar[str] = "audio"
 
+    def __init__(self, data: str, mime_type: str) -> None:
+        self.data = data
+        self.mime_type = mime_type
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteContentImage:
     """Image content block with base64-encoded data"""
 
@@ -5092,16 +11311,41 @@ class ToolExecutionCompleteContentImage:
     mime_type: str
     type: ClassVar[str] = "image"
 
+    def __init__(self, data: str, mime_type: str) -> None:
+        self.data = data
+        self.mime_type = mime_type
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteContentResource:
     """Embedded resource content block with inline text or binary data"""
 
     resource: ToolExecutionCompleteContentResourceDetails
     type: ClassVar[str] = "resource"
 
+    def __init__(self, resource: ToolExecutionCompleteContentResourceDetails) -> None:
+        self.resource = resource
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteContentResourceLink:
     """Resource link content block referencing an external resource"""
 
@@ -5114,8 +11358,35 @@ class ToolExecutionCompleteContentResourceLink:
     size: int | None = None
     title: str | None = None
 
+    def __init__(
+        self,
+        name: str,
+        uri: str,
+        description: str | None = None,
+        icons: list[ToolExecutionCompleteContentResourceLinkIcon] | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        self.name = name
+        self.uri = uri
+        self.description = description
+        self.icons = icons
+        self.mime_type = mime_type
+        self.size = size
+        self.title = title
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteContentResourceLinkIcon:
     """Icon image for a resource"""
 
@@ -5124,8 +11395,29 @@ class ToolExecutionCompleteContentResourceLinkIcon:
     sizes: list[str] | None = None
     theme: ToolExecutionCompleteContentResourceLinkIconTheme | None = None
 
+    def __init__(
+        self,
+        src: str,
+        mime_type: str | None = None,
+        sizes: list[str] | None = None,
+        theme: ToolExecutionCompleteContentResourceLinkIconTheme | None = None,
+    ) -> None:
+        self.src = src
+        self.mime_type = mime_type
+        self.sizes = sizes
+        self.theme = theme
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteContentShellExit:
     """Shell command exit metadata with optional output preview"""
 
@@ -5137,16 +11429,53 @@ class ToolExecutionCompleteContentShellExit:
     output_preview: str | None = None
     output_truncated: bool | None = None
 
+    def __init__(
+        self,
+        exit_code: int,
+        shell_id: str,
+        cwd: str | None = None,
+        output_file_path: str | None = None,
+        output_preview: str | None = None,
+        output_truncated: bool | None = None,
+    ) -> None:
+        self.exit_code = exit_code
+        self.shell_id = shell_id
+        self.cwd = cwd
+        self.output_file_path = output_file_path
+        self.output_preview = output_preview
+        self.output_truncated = output_truncated
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteContentText:
     """Plain text content block"""
 
     text: str
     type: ClassVar[str] = "text"
 
+    def __init__(self, text: str) -> None:
+        self.text = text
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteData:
     """Tool execution completion results including success status, detailed output, and error information"""
 
@@ -5169,8 +11498,57 @@ class ToolExecutionCompleteData:
     tool_usage: ToolExecutionUsage | None = None
     turn_id: str | None = None
 
+    def __init__(
+        self,
+        success: bool,
+        tool_call_id: str,
+        error: ToolExecutionCompleteError | None = None,
+        file_edits: list[ToolExecutionCompleteFileEdit] | None = None,
+        fusion: FusionAttribution | None = None,
+        interaction_id: str | None = None,
+        is_user_requested: bool | None = None,
+        mcp_meta: Any = None,
+        model: str | None = None,
+        parent_tool_call_id: str | None = None,
+        result: ToolExecutionCompleteResult | None = None,
+        rte: bool | None = None,
+        sandboxed: bool | None = None,
+        shell_execution: ToolExecutionCompleteShellExecution | None = None,
+        tool_description: ToolExecutionCompleteToolDescription | None = None,
+        tool_telemetry: dict[str, Any] | None = None,
+        tool_usage: ToolExecutionUsage | None = None,
+        turn_id: str | None = None,
+    ) -> None:
+        self.success = success
+        self.tool_call_id = tool_call_id
+        self.error = error
+        self.file_edits = file_edits
+        self.fusion = fusion
+        self.interaction_id = interaction_id
+        self.is_user_requested = is_user_requested
+        self.mcp_meta = mcp_meta
+        self.model = model
+        self.parent_tool_call_id = parent_tool_call_id
+        self.result = result
+        self.rte = rte
+        self.sandboxed = sandboxed
+        self.shell_execution = shell_execution
+        self.tool_description = tool_description
+        self.tool_telemetry = tool_telemetry
+        self.tool_usage = tool_usage
+        self.turn_id = turn_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteError:
     """Error details when the tool execution failed"""
 
@@ -5178,8 +11556,24 @@ class ToolExecutionCompleteError:
     code: str | None = None
     remediation: RemediationAction | None = None
 
+    def __init__(
+        self, message: str, code: str | None = None, remediation: RemediationAction | None = None
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.remediation = remediation
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteResult:
     """Tool execution result on success"""
 
@@ -5192,8 +11586,37 @@ class ToolExecutionCompleteResult:
     structured_content: Any = None
     ui_resource: ToolExecutionCompleteUIResource | None = None
 
+    def __init__(
+        self,
+        content: str,
+        binary_results_for_llm: list[PersistedBinaryResult] | None = None,
+        citable_sources: list[CitableSource] | None = None,
+        contents: list[ToolExecutionCompleteContent] | None = None,
+        detailed_content: str | None = None,
+        mcp_meta: Any = None,
+        structured_content: Any = None,
+        ui_resource: ToolExecutionCompleteUIResource | None = None,
+    ) -> None:
+        self.content = content
+        self.binary_results_for_llm = binary_results_for_llm
+        self.citable_sources = citable_sources
+        self.contents = contents
+        self.detailed_content = detailed_content
+        self.mcp_meta = mcp_meta
+        self.structured_content = structured_content
+        self.ui_resource = ui_resource
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteToolDescription:
     """Tool definition metadata, present for MCP tools with MCP Apps support"""
 
@@ -5201,23 +11624,71 @@ class ToolExecutionCompleteToolDescription:
     _meta: ToolExecutionCompleteToolDescriptionMeta | None = None
     description: str | None = None
 
+    def __init__(
+        self,
+        name: str,
+        _meta: ToolExecutionCompleteToolDescriptionMeta | None = None,
+        description: str | None = None,
+    ) -> None:
+        self.name = name
+        self._meta = _meta
+        self.description = description
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteToolDescriptionMeta:
     """MCP Apps metadata for UI resource association"""
 
     ui: ToolExecutionCompleteToolDescriptionMetaUI | None = None
 
+    def __init__(self, ui: ToolExecutionCompleteToolDescriptionMetaUI | None = None) -> None:
+        self.ui = ui
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteToolDescriptionMetaUI:
     """MCP Apps tool `_meta.ui` resource URI and visibility captured on `tool.execution_complete`."""
 
     resource_uri: str | None = None
     visibility: list[ToolExecutionCompleteToolDescriptionMetaUIVisibility] | None = None
 
+    def __init__(
+        self,
+        resource_uri: str | None = None,
+        visibility: list[ToolExecutionCompleteToolDescriptionMetaUIVisibility] | None = None,
+    ) -> None:
+        self.resource_uri = resource_uri
+        self.visibility = visibility
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteUIResource:
     """MCP Apps UI resource content for rendering in a sandboxed iframe"""
 
@@ -5227,15 +11698,50 @@ class ToolExecutionCompleteUIResource:
     blob: str | None = None
     text: str | None = None
 
+    def __init__(
+        self,
+        mime_type: str,
+        uri: str,
+        _meta: ToolExecutionCompleteUIResourceMeta | None = None,
+        blob: str | None = None,
+        text: str | None = None,
+    ) -> None:
+        self.mime_type = mime_type
+        self.uri = uri
+        self._meta = _meta
+        self.blob = blob
+        self.text = text
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteUIResourceMeta:
     """Resource-level UI metadata (CSP, permissions, visual preferences)"""
 
     ui: ToolExecutionCompleteUIResourceMetaUI | None = None
 
+    def __init__(self, ui: ToolExecutionCompleteUIResourceMetaUI | None = None) -> None:
+        self.ui = ui
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteUIResourceMetaUI:
     """MCP Apps UI resource metadata for a completed tool result, including CSP, permissions, domain, and border preference."""
 
@@ -5244,8 +11750,29 @@ class ToolExecutionCompleteUIResourceMetaUI:
     permissions: ToolExecutionCompleteUIResourceMetaUIPermissions | None = None
     prefers_border: bool | None = None
 
+    def __init__(
+        self,
+        csp: ToolExecutionCompleteUIResourceMetaUICsp | None = None,
+        domain: str | None = None,
+        permissions: ToolExecutionCompleteUIResourceMetaUIPermissions | None = None,
+        prefers_border: bool | None = None,
+    ) -> None:
+        self.csp = csp
+        self.domain = domain
+        self.permissions = permissions
+        self.prefers_border = prefers_border
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteUIResourceMetaUICsp:
     """CSP domain allowlists for an MCP Apps UI resource, including connect, resource, frame, and base URI domains."""
 
@@ -5254,8 +11781,29 @@ class ToolExecutionCompleteUIResourceMetaUICsp:
     frame_domains: list[str] | None = None
     resource_domains: list[str] | None = None
 
+    def __init__(
+        self,
+        base_uri_domains: list[str] | None = None,
+        connect_domains: list[str] | None = None,
+        frame_domains: list[str] | None = None,
+        resource_domains: list[str] | None = None,
+    ) -> None:
+        self.base_uri_domains = base_uri_domains
+        self.connect_domains = connect_domains
+        self.frame_domains = frame_domains
+        self.resource_domains = resource_domains
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteUIResourceMetaUIPermissions:
     """Browser permission metadata for an MCP Apps UI resource, including camera, microphone, geolocation, and clipboard-write."""
 
@@ -5264,36 +11812,98 @@ class ToolExecutionCompleteUIResourceMetaUIPermissions:
     geolocation: ToolExecutionCompleteUIResourceMetaUIPermissionsGeolocation | None = None
     microphone: ToolExecutionCompleteUIResourceMetaUIPermissionsMicrophone | None = None
 
+    def __init__(
+        self,
+        camera: ToolExecutionCompleteUIResourceMetaUIPermissionsCamera | None = None,
+        clipboard_write: ToolExecutionCompleteUIResourceMetaUIPermissionsClipboardWrite
+        | None = None,
+        geolocation: ToolExecutionCompleteUIResourceMetaUIPermissionsGeolocation | None = None,
+        microphone: ToolExecutionCompleteUIResourceMetaUIPermissionsMicrophone | None = None,
+    ) -> None:
+        self.camera = camera
+        self.clipboard_write = clipboard_write
+        self.geolocation = geolocation
+        self.microphone = microphone
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteUIResourceMetaUIPermissionsCamera:
     """Marker object for camera permission on an MCP Apps UI resource."""
 
-    pass
+    def __init__(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteUIResourceMetaUIPermissionsClipboardWrite:
     """Marker object for clipboard-write permission on an MCP Apps UI resource."""
 
-    pass
+    def __init__(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteUIResourceMetaUIPermissionsGeolocation:
     """Marker object for geolocation permission on an MCP Apps UI resource."""
 
-    pass
+    def __init__(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteUIResourceMetaUIPermissionsMicrophone:
     """Marker object for microphone permission on an MCP Apps UI resource."""
 
-    pass
+    def __init__(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
 
 
-@dataclass
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionProgressData:
     """Tool execution progress notification with status message"""
 
@@ -5301,8 +11911,24 @@ class ToolExecutionProgressData:
     tool_call_id: str
     structured_content: Any = None
 
+    def __init__(
+        self, progress_message: str, tool_call_id: str, structured_content: Any = None
+    ) -> None:
+        self.progress_message = progress_message
+        self.tool_call_id = tool_call_id
+        self.structured_content = structured_content
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionStartData:
     """Tool execution startup details including MCP server information when applicable"""
 
@@ -5324,8 +11950,55 @@ class ToolExecutionStartData:
     tool_title: str | None = None
     turn_id: str | None = None
 
+    def __init__(
+        self,
+        tool_call_id: str,
+        tool_name: str,
+        arguments: Any = None,
+        display_verbatim: bool | None = None,
+        fusion: FusionAttribution | None = None,
+        mcp_config_server_name: str | None = None,
+        mcp_config_source: McpServerSource | None = None,
+        mcp_server_name: str | None = None,
+        mcp_tool_name: str | None = None,
+        mcp_transport: McpServerTransport | None = None,
+        model: str | None = None,
+        parent_tool_call_id: str | None = None,
+        rte: bool | None = None,
+        shell_tool_info: ToolExecutionStartShellToolInfo | None = None,
+        tool_description: ToolExecutionStartToolDescription | None = None,
+        tool_title: str | None = None,
+        turn_id: str | None = None,
+    ) -> None:
+        self.tool_call_id = tool_call_id
+        self.tool_name = tool_name
+        self.arguments = arguments
+        self.display_verbatim = display_verbatim
+        self.fusion = fusion
+        self.mcp_config_server_name = mcp_config_server_name
+        self.mcp_config_source = mcp_config_source
+        self.mcp_server_name = mcp_server_name
+        self.mcp_tool_name = mcp_tool_name
+        self.mcp_transport = mcp_transport
+        self.model = model
+        self.parent_tool_call_id = parent_tool_call_id
+        self.rte = rte
+        self.shell_tool_info = shell_tool_info
+        self.tool_description = tool_description
+        self.tool_title = tool_title
+        self.turn_id = turn_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionStartShellToolInfo:
     """Shell-aware path hints for a shell tool's command, captured at start time so consumers can snapshot a file's pre-image before the tool runs."""
 
@@ -5333,8 +12006,27 @@ class ToolExecutionStartShellToolInfo:
     possible_paths: list[str]
     display_command: str | None = None
 
+    def __init__(
+        self,
+        has_write_file_redirection: bool,
+        possible_paths: list[str],
+        display_command: str | None = None,
+    ) -> None:
+        self.has_write_file_redirection = has_write_file_redirection
+        self.possible_paths = possible_paths
+        self.display_command = display_command
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionStartToolDescription:
     """Tool definition metadata, present for MCP tools with MCP Apps support"""
 
@@ -5342,39 +12034,113 @@ class ToolExecutionStartToolDescription:
     _meta: ToolExecutionStartToolDescriptionMeta | None = None
     description: str | None = None
 
+    def __init__(
+        self,
+        name: str,
+        _meta: ToolExecutionStartToolDescriptionMeta | None = None,
+        description: str | None = None,
+    ) -> None:
+        self.name = name
+        self._meta = _meta
+        self.description = description
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionStartToolDescriptionMeta:
     """MCP Apps metadata for UI resource association"""
 
     ui: ToolExecutionStartToolDescriptionMetaUI | None = None
 
+    def __init__(self, ui: ToolExecutionStartToolDescriptionMetaUI | None = None) -> None:
+        self.ui = ui
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionStartToolDescriptionMetaUI:
     """MCP Apps tool `_meta.ui` resource URI and visibility captured on `tool.execution_start`."""
 
     resource_uri: str | None = None
     visibility: list[ToolExecutionStartToolDescriptionMetaUIVisibility] | None = None
 
+    def __init__(
+        self,
+        resource_uri: str | None = None,
+        visibility: list[ToolExecutionStartToolDescriptionMetaUIVisibility] | None = None,
+    ) -> None:
+        self.resource_uri = resource_uri
+        self.visibility = visibility
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionUsageTokenDetails:
     """Provider-reported image and text token counts, which are subsets of the corresponding total rather than additional tokens."""
 
     image_tokens: int
     text_tokens: int
 
+    def __init__(self, image_tokens: int, text_tokens: int) -> None:
+        self.image_tokens = image_tokens
+        self.text_tokens = text_tokens
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolSearchActivatedData:
     """Persisted generic client-side tool activations restored when a session resumes."""
 
     strategy: str
     tool_names: list[str]
 
+    def __init__(self, strategy: str, tool_names: list[str]) -> None:
+        self.strategy = strategy
+        self.tool_names = tool_names
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolShellOutputData:
     """Live, append-only shell output. Not persisted or replayed to late subscribers. Text is decoded and redacted per chunk; chunks need not contain complete lines."""
 
@@ -5384,8 +12150,31 @@ class ToolShellOutputData:
     fusion: FusionAttribution | None = None
     stream: ToolShellOutputStream | None = None
 
+    def __init__(
+        self,
+        sequence: int,
+        text: str,
+        tool_call_id: str,
+        fusion: FusionAttribution | None = None,
+        stream: ToolShellOutputStream | None = None,
+    ) -> None:
+        self.sequence = sequence
+        self.text = text
+        self.tool_call_id = tool_call_id
+        self.fusion = fusion
+        self.stream = stream
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class ToolUserRequestedData:
     """User-initiated tool invocation request with tool name and arguments"""
 
@@ -5393,8 +12182,22 @@ class ToolUserRequestedData:
     tool_name: str
     arguments: Any = None
 
+    def __init__(self, tool_call_id: str, tool_name: str, arguments: Any = None) -> None:
+        self.tool_call_id = tool_call_id
+        self.tool_name = tool_name
+        self.arguments = arguments
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UsageAccountingIdentity:
     """Ordered accounting identity assigned under the source session's emission lock."""
 
@@ -5402,8 +12205,22 @@ class UsageAccountingIdentity:
     source_session_id: str
     usage_id: str
 
+    def __init__(self, sequence: int, source_session_id: str, usage_id: str) -> None:
+        self.sequence = sequence
+        self.source_session_id = source_session_id
+        self.usage_id = usage_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class _UsageCheckpointModelCacheState:
     """Internal prompt-cache expiration state for one model"""
 
@@ -5411,8 +12228,22 @@ class _UsageCheckpointModelCacheState:
     _cache_ttl_seconds: int
     model_id: str
 
+    def __init__(self, cache_expires_at: datetime, _cache_ttl_seconds: int, model_id: str) -> None:
+        self.cache_expires_at = cache_expires_at
+        self._cache_ttl_seconds = _cache_ttl_seconds
+        self.model_id = model_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UsageGetMetricsResult:
     """Accumulated session usage metrics, including premium request cost, token counts, model breakdown, and code-change totals."""
 
@@ -5431,8 +12262,49 @@ class UsageGetMetricsResult:
     token_details: dict[str, UsageMetricsTokenDetail] | None = None
     total_nano_aiu: float | None = None
 
+    def __init__(
+        self,
+        code_changes: UsageMetricsCodeChanges,
+        last_call_input_tokens: int,
+        last_call_output_tokens: int,
+        model_metrics: dict[str, UsageMetricsModelMetric],
+        session_start_time: datetime,
+        total_api_duration: timedelta,
+        total_premium_request_cost: float,
+        total_user_requests: int,
+        agent_metrics: dict[str, UsageMetricsAgentMetric] | None = None,
+        ai_credits_status: AiCreditsStatus | None = None,
+        current_model: str | None = None,
+        provider_model_metrics: list[UsageMetricsProviderModelMetric] | None = None,
+        token_details: dict[str, UsageMetricsTokenDetail] | None = None,
+        total_nano_aiu: float | None = None,
+    ) -> None:
+        self.code_changes = code_changes
+        self.last_call_input_tokens = last_call_input_tokens
+        self.last_call_output_tokens = last_call_output_tokens
+        self.model_metrics = model_metrics
+        self.session_start_time = session_start_time
+        self.total_api_duration = total_api_duration
+        self.total_premium_request_cost = total_premium_request_cost
+        self.total_user_requests = total_user_requests
+        self.agent_metrics = agent_metrics
+        self.ai_credits_status = ai_credits_status
+        self.current_model = current_model
+        self.provider_model_metrics = provider_model_metrics
+        self.token_details = token_details
+        self.total_nano_aiu = total_nano_aiu
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UsageMetricsAgentMetric:
     """Usage attributed to one agent instance, including its identity, API duration, AI units, and per-model breakdown."""
 
@@ -5442,8 +12314,31 @@ class UsageMetricsAgentMetric:
     agent_display_name: str | None = None
     agent_name: str | None = None
 
+    def __init__(
+        self,
+        model_metrics: dict[str, UsageMetricsModelMetric],
+        total_api_duration: timedelta,
+        total_nano_aiu: float,
+        agent_display_name: str | None = None,
+        agent_name: str | None = None,
+    ) -> None:
+        self.model_metrics = model_metrics
+        self.total_api_duration = total_api_duration
+        self.total_nano_aiu = total_nano_aiu
+        self.agent_display_name = agent_display_name
+        self.agent_name = agent_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UsageMetricsCodeChanges:
     """Aggregated code change metrics"""
 
@@ -5452,8 +12347,29 @@ class UsageMetricsCodeChanges:
     lines_added: int
     lines_removed: int
 
+    def __init__(
+        self,
+        files_modified: list[str],
+        files_modified_count: int,
+        lines_added: int,
+        lines_removed: int,
+    ) -> None:
+        self.files_modified = files_modified
+        self.files_modified_count = files_modified_count
+        self.lines_added = lines_added
+        self.lines_removed = lines_removed
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UsageMetricsModelMetric:
     """Per-model usage metrics, including request counts/costs, token usage, nano-AI units, and per-token-type details."""
 
@@ -5464,23 +12380,73 @@ class UsageMetricsModelMetric:
     token_details: dict[str, UsageMetricsModelMetricTokenDetail] | None = None
     total_nano_aiu: float | None = None
 
+    def __init__(
+        self,
+        requests: UsageMetricsModelMetricRequests,
+        usage: UsageMetricsModelMetricUsage,
+        ai_credits_status: AiCreditsStatus | None = None,
+        cache_expires_at: datetime | None = None,
+        token_details: dict[str, UsageMetricsModelMetricTokenDetail] | None = None,
+        total_nano_aiu: float | None = None,
+    ) -> None:
+        self.requests = requests
+        self.usage = usage
+        self.ai_credits_status = ai_credits_status
+        self.cache_expires_at = cache_expires_at
+        self.token_details = token_details
+        self.total_nano_aiu = total_nano_aiu
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UsageMetricsModelMetricRequests:
     """Request count and cost metrics for this model"""
 
     cost: float
     count: int
 
+    def __init__(self, cost: float, count: int) -> None:
+        self.cost = cost
+        self.count = count
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UsageMetricsModelMetricTokenDetail:
     """Per-model token-detail entry containing the accumulated token count for one token type."""
 
     token_count: int
 
+    def __init__(self, token_count: int) -> None:
+        self.token_count = token_count
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UsageMetricsModelMetricUsage:
     """Token usage metrics for this model"""
 
@@ -5490,8 +12456,31 @@ class UsageMetricsModelMetricUsage:
     output_tokens: int
     reasoning_tokens: int | None = None
 
+    def __init__(
+        self,
+        cache_read_tokens: int,
+        cache_write_tokens: int,
+        input_tokens: int,
+        output_tokens: int,
+        reasoning_tokens: int | None = None,
+    ) -> None:
+        self.cache_read_tokens = cache_read_tokens
+        self.cache_write_tokens = cache_write_tokens
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.reasoning_tokens = reasoning_tokens
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UsageMetricsProviderModelMetric:
     """Usage for one recorded provider and model, without merging identical model IDs across providers."""
 
@@ -5500,15 +12489,48 @@ class UsageMetricsProviderModelMetric:
     provider: ModelProviderRef | None
     model_display_name: str | None = None
 
+    def __init__(
+        self,
+        metrics: UsageMetricsModelMetric,
+        model_id: str | None,
+        provider: ModelProviderRef | None,
+        model_display_name: str | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.model_id = model_id
+        self.provider = provider
+        self.model_display_name = model_display_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UsageMetricsTokenDetail:
     """Session-wide token-detail entry containing the accumulated token count for one token type."""
 
     token_count: int
 
+    def __init__(self, token_count: int) -> None:
+        self.token_count = token_count
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserInputCompletedData:
     """User input request completion with the user's response"""
 
@@ -5516,8 +12538,24 @@ class UserInputCompletedData:
     answer: str | None = None
     was_freeform: bool | None = None
 
+    def __init__(
+        self, request_id: str, answer: str | None = None, was_freeform: bool | None = None
+    ) -> None:
+        self.request_id = request_id
+        self.answer = answer
+        self.was_freeform = was_freeform
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserInputRequestedData:
     """User input request notification with question and optional predefined choices"""
 
@@ -5527,24 +12565,71 @@ class UserInputRequestedData:
     choices: list[str] | None = None
     tool_call_id: str | None = None
 
+    def __init__(
+        self,
+        question: str,
+        request_id: str,
+        allow_freeform: bool | None = None,
+        choices: list[str] | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.question = question
+        self.request_id = request_id
+        self.allow_freeform = allow_freeform
+        self.choices = choices
+        self.tool_call_id = tool_call_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserToolSessionApprovalCommands:
     """Session-scoped tool-approval rule for specific shell command identifiers."""
 
     command_identifiers: list[str]
     kind: ClassVar[str] = "commands"
 
+    def __init__(self, command_identifiers: list[str]) -> None:
+        self.command_identifiers = command_identifiers
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserToolSessionApprovalCustomTool:
     """Session-scoped tool-approval rule for a custom tool, keyed by tool name."""
 
     kind: ClassVar[str] = "custom-tool"
     tool_name: str
 
+    def __init__(self, tool_name: str) -> None:
+        self.tool_name = tool_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserToolSessionApprovalExtensionEnvAccess:
     """Session-scoped tool-approval rule for an extension's access to sensitive environment variables, keyed by extension name and the exact set of variable names."""
 
@@ -5552,24 +12637,61 @@ class UserToolSessionApprovalExtensionEnvAccess:
     extension_name: str
     kind: ClassVar[str] = "extension-env-access"
 
+    def __init__(self, environment_variables: list[str], extension_name: str) -> None:
+        self.environment_variables = environment_variables
+        self.extension_name = extension_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserToolSessionApprovalExtensionManagement:
     """Session-scoped tool-approval rule for extension-management operations, optionally narrowed by operation."""
 
     kind: ClassVar[str] = "extension-management"
     operation: str | None = None
 
+    def __init__(self, operation: str | None = None) -> None:
+        self.operation = operation
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserToolSessionApprovalExtensionPermissionAccess:
     """Session-scoped tool-approval rule for an extension's permission-gated capability access, keyed by extension name."""
 
     extension_name: str
     kind: ClassVar[str] = "extension-permission-access"
 
+    def __init__(self, extension_name: str) -> None:
+        self.extension_name = extension_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserToolSessionApprovalMcp:
     """Session-scoped tool-approval rule for an MCP server tool, or all tools on the server when `toolName` is null."""
 
@@ -5577,45 +12699,119 @@ class UserToolSessionApprovalMcp:
     server_name: str
     tool_name: str | None
 
+    def __init__(self, server_name: str, tool_name: str | None) -> None:
+        self.server_name = server_name
+        self.tool_name = tool_name
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserToolSessionApprovalMemory:
     """Session-scoped tool-approval rule for writes to long-term memory."""
 
     kind: ClassVar[str] = "memory"
 
+    def __init__(self) -> None:
+        pass
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserToolSessionApprovalRead:
     """Session-scoped tool-approval rule for read-only filesystem operations."""
 
     kind: ClassVar[str] = "read"
 
+    def __init__(self) -> None:
+        pass
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserToolSessionApprovalWorkflow:
     """Session-scoped workflow approval, optionally narrowed by approval key."""
 
     kind: ClassVar[str] = "workflow"
     approval_key: str | None = None
 
+    def __init__(self, approval_key: str | None = None) -> None:
+        self.approval_key = approval_key
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class UserToolSessionApprovalWrite:
     """Session-scoped tool-approval rule for filesystem write operations."""
 
     kind: ClassVar[str] = "write"
 
+    def __init__(self) -> None:
+        pass
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class WorkflowPermissionPhase:
     """A declared phase shown in a workflow permission prompt."""
 
     title: str
     detail: str | None = None
 
+    def __init__(self, title: str, detail: str | None = None) -> None:
+        self.title = title
+        self.detail = detail
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class WorkingDirectoryContext:
     """Working directory and git context at session start"""
 
@@ -5628,6 +12824,37 @@ class WorkingDirectoryContext:
     pending_git_context: bool | None = None
     repository: str | None = None
     repository_host: str | None = None
+
+    def __init__(
+        self,
+        cwd: str,
+        base_commit: str | None = None,
+        branch: str | None = None,
+        git_root: str | None = None,
+        head_commit: str | None = None,
+        host_type: WorkingDirectoryContextHostType | None = None,
+        pending_git_context: bool | None = None,
+        repository: str | None = None,
+        repository_host: str | None = None,
+    ) -> None:
+        self.cwd = cwd
+        self.base_commit = base_commit
+        self.branch = branch
+        self.git_root = git_root
+        self.head_commit = head_commit
+        self.host_type = host_type
+        self.pending_git_context = pending_git_context
+        self.repository = repository
+        self.repository_host = repository_host
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
 
 
 ToolExecutionCompleteContent = (
