@@ -66,7 +66,7 @@ def _document(store: Store, name: str) -> dict[str, Any]:
     extras = record_extras(store.path(data.name))
     messages = []
     for m in data.messages:
-        item = asdict(m)
+        item = _message_dict(m)
         item.update(extras.get(m.id, {}) if m.id else {})
         messages.append(item)
     return {
@@ -220,10 +220,19 @@ def _text(text: str, where: str) -> None:
         raise ImportFailed(f"{where} holds a lone surrogate ({bad}), which is not text")
 
 
+def _message_dict(m: Message) -> dict[str, Any]:
+    """A message's fields, without the event-log ones it does not have."""
+    item = asdict(m)
+    for key, empty in (("eid", ""), ("parent", ""), ("data", None), ("aborted", False)):
+        if item.get(key) == empty:
+            del item[key]
+    return item
+
+
 def message_records(imported: Imported) -> list[dict[str, Any]]:
     out = []
     for msg, extra in zip(imported.data.messages, imported.extras, strict=True):
-        rec: dict[str, Any] = {"t": "msg", **asdict(msg), **extra}
+        rec: dict[str, Any] = {"t": "msg", **_message_dict(msg), **extra}
         if not rec["id"]:
             del rec["id"]
         out.append(rec)
