@@ -131,6 +131,7 @@ class Allowed:
     loose_types: set[str] = field(default_factory=set)
     unordered_types: set[str] = field(default_factory=set)
     ignored_fields: set[str] = field(default_factory=set)
+    optional_after: set[tuple[str, str]] = field(default_factory=set)
     differences: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
@@ -161,6 +162,8 @@ def load_allowed(path: Path = ALLOWED) -> Allowed:
             allowed.unordered_types.add(first)
         elif section.startswith("request fields"):
             allowed.ignored_fields.add(first)
+        elif section.startswith("optional") and second:
+            allowed.optional_after.add((first, second))
         elif section.startswith("allowed") and second:
             allowed.differences[(first, second)] = why
     return allowed
@@ -333,13 +336,33 @@ def labels(trace: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
+def _without_optional(
+    trace: list[dict[str, Any]], allowed: Allowed, ignored: set[str]
+) -> list[dict[str, Any]]:
+    """The trace without the events ALLOWED.md lists as optional right after
+    another one ("Optional events": `session.idle` after `session.error`)."""
+    if not allowed.optional_after:
+        return trace
+    out, last = [], {}  # last compared event type per session
+    for rec in trace:
+        if rec["kind"] == "event" and rec["type"] not in ignored:
+            session, kind = rec["session"], rec["type"]
+            if (kind, last.get(session)) in allowed.optional_after:
+                continue
+            if kind not in allowed.unordered_types:
+                last[session] = kind
+        out.append(rec)
+    return out
+
+
 def observe(run: Run, allowed: Allowed, shape: str = "1.0") -> Observed:
     names = labels(run.trace)
     events: dict[str, list[str]] = {}
     replies: dict[str, list[str]] = {}
     unordered: dict[str, set[str]] = {}
     ignored = allowed.ignored_types | (allowed.ignored_types_01 if shape == "0.1" else set())
-    for rec in run.trace:
+    trace = _without_optional(run.trace, allowed, ignored)
+    for rec in trace:
         if rec["kind"] != "event" or rec["type"] in ignored:
             continue
         label = names[rec["session"]]
@@ -348,7 +371,9 @@ def observe(run: Run, allowed: Allowed, shape: str = "1.0") -> Observed:
         if kind in allowed.unordered_types:  # compared as "seen at all", after the rest
             unordered.setdefault(label, set()).add(f"{kind} (seen)")
             continue
-        if kind == "session.idle" and rec.get("aborted"):
+        if kind == "session.idle" and (
+            rec.get("aborted") or (rec.get("fields") or {}).get("aborted")
+        ):
             kind = "session.idle(aborted)"
         if not (seq and seq[-1] == kind and kind in allowed.loose_types):
             seq.append(kind)
@@ -356,7 +381,7 @@ def observe(run: Run, allowed: Allowed, shape: str = "1.0") -> Observed:
             replies.setdefault(label, []).append(clean_text(rec.get("content")))
     for label, seen in unordered.items():
         events[label] += sorted(seen)
-    fields, envelope, history = _envelopes(run.trace, names, allowed, ignored)
+    fields, envelope, history = _envelopes(trace, names, allowed, ignored)
     stdout = run.stdout
     for sid, label in sorted(names.items(), key=lambda kv: -len(kv[0])):
         stdout = stdout.replace(sid, label)

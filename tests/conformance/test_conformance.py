@@ -225,3 +225,16 @@ def test_swapping_imports_changes_only_the_package_name() -> None:
 def test_swapping_imports_leaves_text_without_copilot_imports_alone(text: str) -> None:
     if "copilot" not in text:
         assert swap_imports(text) == text
+
+
+def test_an_optional_event_is_dropped_only_where_allowed_md_says() -> None:
+    """`session.idle` right after `session.error` may be missing on the SDK
+    side; anywhere else a missing idle is a difference."""
+    allowed = load_allowed(ALLOWED)
+    failed = ("user.message", "assistant.turn_start", "assistant.turn_end", "session.error")
+    with_idle = observe(run_of(*failed, "session.idle"), allowed)
+    without = observe(run_of(*failed), allowed)
+    assert compare("p", with_idle, without, allowed) == []
+    answered = ("user.message", "assistant.turn_start", "assistant.message", "assistant.turn_end")
+    a, b = observe(run_of(*answered, "session.idle"), allowed), observe(run_of(*answered), allowed)
+    assert [d.what for d in compare("p", a, b, allowed)] == ["events S1", "envelope S1"]
