@@ -406,7 +406,7 @@ def _finish(turn: Turn, save: Save, event: Callable[..., None], emit: Emit, stam
             save({"t": "meta", "failed": turn.error[:500] or "failed"})
     if message is not None:
         emit(message)
-    # as the CLI: the turn ends, then its error is reported (and no session.idle follows)
+    # as the CLI: the turn ends, then its error is reported
     event(T.ASSISTANT_TURN_END, AssistantTurnEndData(turn.rid, turn.model.partition(":")[2]))
     if turn.error:
         failure = SessionErrorData(
