@@ -262,7 +262,9 @@ def test_sessions_rm_and_delete_session_leave_no_text_in_the_index(home: Path) -
     store = store_with(home, a=[("user", f"key {secret}")], b=[("user", f"key {other}")], c=filler)
     with SearchIndex(store) as index:
         assert found(index, secret) == [("a", 1)] and found(index, other) == [("b", 1)]
-    assert run_cli(["sessions", "rm", "a"]).code == 0
+    # `sessions rm` moves to the trash (restorable, so still found by :find
+    # --trash); --purge deletes for good, and its text leaves the index too
+    assert run_cli(["sessions", "rm", "a", "--purge"]).code == 0
 
     async def delete() -> None:
         client = CopilotClient({"base_url": "http://127.0.0.1:9/v1"})
