@@ -155,7 +155,7 @@ def test_vote_alone_in_the_shell_walks_the_queue(
     assert run_proc([*args, "--prompts", str(prompts)]).code == 0
     s = Screen(["--base-url", server.url], home)
     s.wait_for(r"(hidden|openai:\S+) ›")
-    s.term.line(":ls")
+    s.term.line(":ls --all")  # compare's sessions are left out of :ls
     s.wait_for(r"cmp-\w+-1-\w{4} +hidden")
     s.term.line(":vote")
     s.wait_for(r"1 of 2 · a: A better")
@@ -164,7 +164,7 @@ def test_vote_alone_in_the_shell_walks_the_queue(
     s.key("a")
     s.wait_for(r"2 votes recorded; 0 waiting")
     s.wait_for(r"openai:\S+ ›")  # the prompt is back, the model shown
-    s.term.line(":ls")
+    s.term.line(":ls --all")  # compare's sessions are left out of :ls
     s.wait_for(r"cmp-\w+-1-\w{4} +openai:")
     s.term.send("\x04")
     assert s.exit_status() == 0
