@@ -719,6 +719,9 @@ def bench_users(sizes: Sizes) -> list[Row]:
         goal=Goal("ratio", 1.3),
     )
     alone = Row("users", "a send, no other session streaming → its request on the wire")
+    probe_floor = Row(
+        "users", f"floor: a bare httpx request while {k - 1} bare streams → on the wire"
+    )
     probe = Row(
         "users",
         f"a send while {k - 1} others stream → its request on the wire",
@@ -736,6 +739,10 @@ def bench_users(sizes: Sizes) -> list[Row]:
             got_alone = arrivals.take()[1:]  # the first warmed the provider up
             p = with_server(server, lambda: _users(home, "probe", k, d, server.url, arrivals.url))
             got = arrivals.take()[1:]
+            pf = with_server(
+                server, lambda: _users(home, "probe-floor", k, d, server.url, arrivals.url)
+            )
+            got_floor = arrivals.take()[1:]  # the first warmed its client up
             if s["empty"] or s["chars"] != f["chars"]:
                 streams.problem(f"replies differ: {s} against the floor's {f}")
             if len(got) != 1 or p["streaming_when_sent"] == 0:
@@ -749,7 +756,9 @@ def bench_users(sizes: Sizes) -> list[Row]:
             if got and got_alone:
                 alone.samples.append(Sample(wall=got_alone[0].first_byte - a["sent"]))
                 probe.samples.append(Sample(wall=got[0].first_byte - p["sent"]))
-    return [base, many, floor, streams, alone, probe]
+            if got_floor:
+                probe_floor.samples.append(Sample(wall=got_floor[0].first_byte - pf["sent"]))
+    return [base, many, floor, streams, alone, probe_floor, probe]
 
 
 # A second interpreter whose llama-cpp-python is another build (e.g. pip's

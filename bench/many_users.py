@@ -16,6 +16,9 @@ interpreter:
         sends to PROBE_URL (bench/arrival.py notes when its request arrives):
         prints the monotonic time of that send, for the caller to subtract.
         Another session has used PROBE_URL's provider once before.
+    python bench/many_users.py probe-floor N DELTAS URL PROBE_URL
+        The floor of ``probe``: N - 1 bare async httpx streams (as ``floor``),
+        then one bare request to PROBE_URL from a client used once before.
 
 Prints one JSON object. COPILOT_REPL_HOME must name a scratch dir.
 """
@@ -78,25 +81,36 @@ async def stream(n: int, deltas: int, url: str) -> dict[str, Any]:
     return {"wall": wall, "chars": sum(sizes), "empty": sizes.count(0)}
 
 
-async def floor(n: int, deltas: int, url: str) -> dict[str, Any]:
-    import httpx
-
-    body = {
+def _body(prompt: str) -> dict[str, Any]:
+    return {
         "model": "m",
-        "messages": [{"role": "user", "content": f"go #deltas={deltas}"}],
+        "messages": [{"role": "user", "content": prompt}],
         "stream": True,
         "stream_options": {"include_usage": True},
     }
 
+
+async def _bare_stream(http: Any, url: str, body: dict[str, Any], on_event: Any = None) -> int:
+    """One bare streamed request: aiter_lines, json.loads per event."""
+    got = 0
+    async with http.stream("POST", f"{url}/chat/completions", json=body) as resp:
+        async for line in resp.aiter_lines():
+            if not line.startswith("data:") or line == "data: [DONE]":
+                continue
+            for choice in json.loads(line[5:]).get("choices") or ():
+                got += len((choice.get("delta") or {}).get("content") or "")
+            if on_event is not None:
+                on_event()
+    return got
+
+
+async def floor(n: int, deltas: int, url: str) -> dict[str, Any]:
+    import httpx
+
+    body = _body(f"go #deltas={deltas}")
+
     async def one(http: httpx.AsyncClient) -> int:
-        got = 0
-        async with http.stream("POST", f"{url}/chat/completions", json=body) as resp:
-            async for line in resp.aiter_lines():
-                if not line.startswith("data:") or line == "data: [DONE]":
-                    continue
-                for choice in json.loads(line[5:]).get("choices") or ():
-                    got += len((choice.get("delta") or {}).get("content") or "")
-        return got
+        return await _bare_stream(http, url, body)
 
     limits = httpx.Limits(max_connections=n + 8, max_keepalive_connections=n + 8)
     async with httpx.AsyncClient(timeout=600, limits=limits) as http:
@@ -142,6 +156,39 @@ async def probe(n: int, deltas: int, url: str, probe_url: str) -> dict[str, Any]
     return {"sent": sent, "streaming_when_sent": still}
 
 
+async def probe_floor(n: int, deltas: int, url: str, probe_url: str) -> dict[str, Any]:
+    """The floor of ``probe``: N - 1 bare async httpx streams, then one more
+    bare request to PROBE_URL from its own client (used once before)."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=n + 8, max_keepalive_connections=n + 8)
+    async with (
+        httpx.AsyncClient(timeout=600, limits=limits) as http,
+        httpx.AsyncClient(timeout=60) as other,
+    ):
+        await _bare_stream(other, probe_url, _body("hi"))
+        started = asyncio.Event()
+        streaming: set[int] = set()
+
+        def seen(i: int) -> Any:
+            def on() -> None:
+                streaming.add(i)
+                if len(streaming) == n - 1:
+                    started.set()
+
+            return on
+
+        body = _body(f"go #deltas={deltas}")
+        runs = (_bare_stream(http, url, body, seen(i)) for i in range(n - 1))
+        waits = [asyncio.ensure_future(r) for r in runs]
+        await asyncio.wait_for(started.wait(), 300)
+        sent = time.monotonic()
+        await _bare_stream(other, probe_url, _body("one more question"))
+        still = sum(not w.done() for w in waits)
+        await asyncio.gather(*waits)
+    return {"sent": sent, "streaming_when_sent": still}
+
+
 def main(argv: list[str]) -> dict[str, Any]:
     mode = argv[0]
     if mode == "resident":
@@ -150,6 +197,8 @@ def main(argv: list[str]) -> dict[str, Any]:
         return asyncio.run(stream(int(argv[1]), int(argv[2]), argv[3]))
     if mode == "floor":
         return asyncio.run(floor(int(argv[1]), int(argv[2]), argv[3]))
+    if mode == "probe-floor":
+        return asyncio.run(probe_floor(int(argv[1]), int(argv[2]), argv[3], argv[4]))
     if mode == "probe":
         return asyncio.run(probe(int(argv[1]), int(argv[2]), argv[3], argv[4]))
     raise SystemExit(f"unknown mode {mode!r}")

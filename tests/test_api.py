@@ -14,9 +14,11 @@ from fakeserver import FakeServer, Reply
 
 from copilot_repl import CopilotClient
 from copilot_repl.api.events import SessionEvent
+from copilot_repl.api.turn import Turn, TurnState
 from copilot_repl.errors import ReplError, SessionExists, SessionNotFound, UsageError
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.store import Store
+from copilot_repl.providers import priority
 
 
 def client_for(server: FakeServer, home: Path, **kw: object) -> CopilotClient:
@@ -296,3 +298,42 @@ async def failed_turn_error(client: CopilotClient) -> Any:
             await s.send_and_wait("hello")
     (error,) = [e.data for e in seen if e.type == "session.error"]
     return error
+
+
+async def test_a_send_leaves_before_the_streaming_replies_take_more(
+    server: FakeServer, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26: one event loop serves every session; a prompt sent while
+    other replies stream has its request written before they process another
+    piece (providers/priority.py), instead of a step behind each of them for
+    each of its dozen loop iterations (1.6 s with 99 others)."""
+    monkeypatch.setattr(priority, "MAX_HOLD", 600.0)  # a slow machine does not end it
+    async with client_for(server, home) as client:
+        busy = [
+            await client.create_session(session_id=f"busy{i}", streaming=True) for i in range(3)
+        ]
+        probe = await client.create_session(session_id="probe")
+        sending: list[Turn] = []
+        during: list[str] = []
+        after: list[str] = []
+        streaming = asyncio.Event()
+
+        def on(event: SessionEvent) -> None:
+            if event.type != "assistant.message_delta":
+                return
+            streaming.set()
+            hold = sending[0].hold if sending else None
+            if hold is not None:
+                (after if hold.done else during).append(event.data.delta_content)
+
+        for s in busy:
+            s.on(on)
+        waits = [asyncio.ensure_future(s.send_and_wait("go #deltas=20000", 120)) for s in busy]
+        await streaming.wait()
+        turn = await probe.submit("one more question")
+        sending.append(turn)
+        await turn.wait()
+        await asyncio.gather(*waits)
+    assert turn.state is TurnState.DONE and turn.hold is not None and turn.hold.done
+    assert after, "the others had ended before it was sent: nothing shown"
+    assert during == []

@@ -373,6 +373,7 @@ class CopilotSession:
         if self._runner is None or self._runner.done():
             if self._lock is None:  # taken now: a purge right after this finds it held
                 self._lock = busy.try_hold(self._client.store.root, self.session_id)
+            turn.hold_sends()  # it starts now: the streaming replies let it out first
             self._runner = asyncio.create_task(self._run_queue(), name=f"queue:{self.session_id}")
         return turn
 
@@ -393,12 +394,14 @@ class CopilotSession:
                     turn.end_unstarted()
                     continue
                 self.turn = turn
+                turn.hold_sends()
                 try:
                     if await self._hold_turn_lock(turn):
                         await self._answer(turn)
                     else:
                         turn.end_unstarted()
                 finally:
+                    turn.release_hold()
                     self.turn = None
                     self.last_turn = turn
                     turn.mark_ended()
@@ -421,11 +424,15 @@ class CopilotSession:
         if self._lock is None:
             note = f"waiting: {self.session_id} is answering a prompt in another process"
             self._emit(SessionEvent(T.QUEUED, StatusData(note), self.session_id, ephemeral=True))
+            if turn.hold is not None:
+                turn.hold.pause()  # the other replies do not wait for this wait
         while self._lock is None:
             if turn.cancelled:
                 return False
             await asyncio.sleep(LOCK_POLL)
             self._lock = busy.try_hold(root, self.session_id)
+        if turn.hold is not None:
+            turn.hold.resume()
         return True
 
     def _release_lock(self) -> None:

@@ -30,6 +30,7 @@ from copilot_repl.errors import ProviderError, ReplError
 from copilot_repl.history.messages import MessageStatus, estimate_tokens
 from copilot_repl.history.store import PROCESS_TOKEN
 from copilot_repl.providers.base import AskFn, Provider, ReplyEnd
+from copilot_repl.providers.priority import CURRENT_HOLD, SENDS, Hold
 from copilot_repl.sanitize import redact
 
 SAVE_EVERY = 1.0  # seconds: at most this much received text is ever unsaved
@@ -91,6 +92,9 @@ class Turn:
     # functions given each piece of the reply as it arrives, whatever the
     # session's ``streaming`` setting (how the front ends follow a reply)
     watchers: list[Callable[[str], None]] = field(default_factory=list)
+    # on from when it is about to start until its request is written: the
+    # replies streaming meanwhile let it out first (providers/priority.py)
+    hold: Hold | None = None
     _done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -164,8 +168,18 @@ class Turn:
         self.watchers.append(fn)
         return lambda: self.watchers.remove(fn) if fn in self.watchers else None
 
+    def hold_sends(self) -> None:
+        """It starts now: put its hold on (providers/priority.py)."""
+        if self.hold is None:
+            self.hold = SENDS.hold()
+
+    def release_hold(self) -> None:
+        if self.hold is not None:
+            self.hold.release()
+
     def end_unstarted(self) -> None:
         """End a turn that never started (cancelled while queued)."""
+        self.release_hold()
         self.state = TurnState.INTERRUPTED
         self.cancelled = True
         self.ended = time.monotonic()
@@ -260,11 +274,21 @@ async def run_turn(
         saver.tick(now)
 
     end: ReplyEnd | None = None
+    hold = turn.hold
+    if hold is not None:
+        if provider.follows_hold:
+            CURRENT_HOLD.set(hold)  # this task's own context
+        else:
+            hold.release()
     try:
         if slot.locked():
             note = f"queued: waiting for a free slot at {provider.config.name}"
             event(T.QUEUED, StatusData(note), ephemeral=True)
+            if hold is not None:
+                hold.pause()  # not while it waits
         async with slot:
+            if hold is not None:
+                hold.resume()
             turn.state = TurnState.STREAMING
             turn.started = time.monotonic()
             event(T.ASSISTANT_TURN_START, AssistantTurnStartData(turn.rid, model))
@@ -299,6 +323,7 @@ async def run_turn(
         raise
     finally:
         saver.stop()
+        turn.release_hold()
     _settle(turn, end)
     _finish(turn, save, event, emit, stamp or (lambda _e: None))
 

@@ -32,6 +32,9 @@ class Provider:
     config: ProviderConfig
     # Set when the user agreed to send a key over plain http (the shell asks).
     allow_insecure: bool = False
+    # True: follows its request's hold (providers/priority.py) and releases it
+    # once the request is written; otherwise the turn releases it at once.
+    follows_hold: bool = False
 
     async def stream(
         self,

@@ -31,6 +31,7 @@ from copilot_repl.errors import (
     UsageError,
 )
 from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.priority import CURRENT_HOLD, SENDS
 from copilot_repl.providers.security import check_api_key, check_transport_security, redact
 from copilot_repl.providers.wire import (
     MAX_WAIT,
@@ -80,6 +81,8 @@ class _Received:
 
 class OpenAIProvider(Provider):
     """Streams chat completions from ``config.base_url``."""
+
+    follows_hold = True
 
     def __init__(
         self,
@@ -241,11 +244,18 @@ class OpenAIProvider(Provider):
 
         url = f"{self.url}/chat/completions"
         got = _Received()
+        hold = CURRENT_HOLD.get()
+        # the hold follows the request out (providers/priority.py)
+        ext = {"trace": hold.trace} if hold is not None and not hold.done else None
         try:
             # The first-text deadline; once text flows, moved on by each event.
             async with asyncio.timeout(self.config.first_token_timeout) as deadline:
                 client = self._http()
-                async with client.stream("POST", url, json=body, headers=SSE_HEADERS) as resp:
+                async with client.stream(
+                    "POST", url, json=body, headers=SSE_HEADERS, extensions=ext
+                ) as resp:
+                    if hold is not None:
+                        hold.release()
                     if resp.status_code != 200:
                         await self._raise_status(resp, model)
                     _check_event_stream(resp, url)
@@ -340,7 +350,10 @@ class OpenAIProvider(Provider):
     ) -> bool:
         """Feed the body to ``reader`` and the events to ``got``; True at [DONE]."""
         loop = asyncio.get_running_loop()
+        sends = SENDS
         async for piece in resp.aiter_text():
+            if sends.held:  # a new request is about to leave: it goes first
+                await sends.wait()
             before = got.progress
             for event, data in reader.feed(piece):
                 if self._take(event, data, on_delta, got):
