@@ -10,6 +10,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 MAX_WAIT = 60.0  # the longest wait between retries, whatever Retry-After says
 MAX_TOKENS = 2**53  # a token count above this is not one
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_scan = json.JSONDecoder().scan_once  # json.loads without its two whitespace matches
+# json.loads less its whitespace matches (as history/records.py reads its lines)
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _loads(data: str) -> Any:
