@@ -8,6 +8,7 @@ checks three things: the one error (its class and words), what was passed to
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -25,7 +26,7 @@ from copilot_repl.errors import (
 )
 from copilot_repl.providers.base import ReplyEnd
 from copilot_repl.providers.copilot import turn_error
-from copilot_repl.providers.openai import OpenAIProvider
+from copilot_repl.providers.openai import OpenAIProvider, _plain_http_context
 from copilot_repl.providers.wire import MAX_WAIT, retry_after
 
 TEXT = "echo: one two three"
@@ -348,3 +349,12 @@ def test_copilot_turn_errors_carry_the_status(
     # the SDK's session.error event data, as the Copilot provider is given it
     error = turn_error(SimpleNamespace(message="it failed", **fields))
     assert type(error) is kind and error.status_code == status
+
+
+def test_a_plain_http_client_trusts_no_certificate() -> None:
+    """Issue 26: a provider at an http:// URL builds its client without
+    reading the CA bundle (40-90 ms); its TLS context, never used, would
+    refuse any certificate rather than accept one unchecked."""
+    context = _plain_http_context()
+    assert context.cert_store_stats()["x509_ca"] == 0
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
