@@ -23,11 +23,12 @@ from copilot_repl.cli.main import main
 out, err = io.StringIO(), io.StringIO()
 code = main(json.loads(sys.argv[1]), stdout=out, stderr=err)
 roots = sorted({m.split(".")[0] for m, mod in sys.modules.items() if mod is not None})
-print(json.dumps({"code": code, "err": err.getvalue(), "modules": roots}))
+result = {"code": code, "err": err.getvalue(), "modules": roots, "all": sorted(sys.modules)}
+print(json.dumps(result))
 """
 
 
-def loaded(argv: list[str], stdin: str, home: Path) -> set[str]:
+def loaded(argv: list[str], stdin: str, home: Path, key: str = "modules") -> set[str]:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(argv)],
         input=stdin,
@@ -39,7 +40,7 @@ def loaded(argv: list[str], stdin: str, home: Path) -> set[str]:
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.splitlines()[-1])
     assert result["code"] == 0, result["err"]
-    return set(result["modules"])
+    return set(result[key])
 
 
 @pytest.mark.parametrize(
@@ -105,3 +106,11 @@ def test_the_whole_event_surface_is_loaded_only_by_the_sdk_module_paths() -> Non
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert proc.stdout.split() == ["False", "True"]
+
+
+def test_script_mode_builds_the_commands_at_the_first_one(tmp_path: Path) -> None:
+    """Issue 26: a script of prompts alone (or none) does not import the
+    command modules (~20 ms of a one-shot); a command line does."""
+    argv = [*SERVER, "--model", "openai:gpt-4o-mini"]
+    assert "copilot_repl.repl.commands" not in loaded(argv, "", tmp_path, "all")
+    assert "copilot_repl.repl.commands" in loaded(argv, ":ls\n", tmp_path, "all")

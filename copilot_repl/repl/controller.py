@@ -6,6 +6,7 @@ lines for the front end. The shell and script mode share it."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,6 @@ class Repl:
 
     def __init__(self, client: CopilotClient, out: Frontend) -> None:
         from copilot_repl.history.blinds import BlindStore
-        from copilot_repl.repl.commands import command_groups
         from copilot_repl.repl.masks import Masks
 
         self.client = client
@@ -45,8 +45,15 @@ class Repl:
         self.known_models: dict[str, list[str]] = {}  # what :models listed, per provider
         self.failed = False
         self.quitting = False
-        self.registry = Registry(*command_groups(self))
         self._unlisten = client.listen(self._on_event)
+
+    @functools.cached_property
+    def registry(self) -> Registry:
+        """The commands, built at the first one: a script of prompts alone
+        (a one-shot) does not import them (~20 ms)."""
+        from copilot_repl.repl.commands import command_groups
+
+        return Registry(*command_groups(self))
 
     # -- the current session --------------------------------------------
     @property
