@@ -751,8 +751,8 @@ def bench_users(sizes: Sizes) -> list[Row]:
                 continue
             base.samples.append(Sample(wall=0.0, rss_kb=r["before_kb"]))
             many.samples.append(Sample(wall=0.0, rss_kb=r["after_kb"]))
-            floor.samples.append(Sample(wall=f["wall"]))
-            streams.samples.append(Sample(wall=s["wall"]))
+            floor.samples.append(Sample(wall=f["wall"], cpu=f["cpu"]))
+            streams.samples.append(Sample(wall=s["wall"], cpu=s["cpu"]))
             if got and got_alone:
                 alone.samples.append(Sample(wall=got_alone[0].first_byte - a["sent"]))
                 probe.samples.append(Sample(wall=got[0].first_byte - p["sent"]))

@@ -7,7 +7,8 @@ interpreter:
         (VmRSS) before the first and after the last, in kB.
     python bench/many_users.py stream N DELTAS URL
         N sessions each send one prompt at once and wait for its reply of
-        DELTAS deltas: the wall time from the first send to the last reply.
+        DELTAS deltas: the wall time from the first send to the last reply
+        (and the process's CPU time over it).
     python bench/many_users.py floor N DELTAS URL
         The floor of ``stream``: N concurrent bare async httpx streams of the
         same request (httpx.AsyncClient, aiter_lines, json.loads per event).
@@ -72,13 +73,13 @@ async def stream(n: int, deltas: int, url: str) -> dict[str, Any]:
     configure(url)
     async with CopilotClient() as client:
         sessions = [await client.create_session(model="bench:m") for _ in range(n)]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         replies = await asyncio.gather(
             *(s.send_and_wait(f"go #deltas={deltas}", timeout=600) for s in sessions)
         )
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     sizes = [len(r.data.content) if r is not None else 0 for r in replies]
-    return {"wall": wall, "chars": sum(sizes), "empty": sizes.count(0)}
+    return {"wall": wall, "cpu": cpu, "chars": sum(sizes), "empty": sizes.count(0)}
 
 
 def _body(prompt: str) -> dict[str, Any]:
@@ -114,10 +115,10 @@ async def floor(n: int, deltas: int, url: str) -> dict[str, Any]:
 
     limits = httpx.Limits(max_connections=n + 8, max_keepalive_connections=n + 8)
     async with httpx.AsyncClient(timeout=600, limits=limits) as http:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sizes = await asyncio.gather(*(one(http) for _ in range(n)))
-        wall = time.perf_counter() - t0
-    return {"wall": wall, "chars": sum(sizes), "empty": sizes.count(0)}
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"wall": wall, "cpu": cpu, "chars": sum(sizes), "empty": sizes.count(0)}
 
 
 async def probe(n: int, deltas: int, url: str, probe_url: str) -> dict[str, Any]:
