@@ -55,6 +55,7 @@ from copilot_repl.history.names import free_name, validate_name
 from copilot_repl.history.store import Store, Summary
 from copilot_repl.history.trash import Entry
 from copilot_repl.providers import Provider, make_provider
+from copilot_repl.providers.priority import Sends
 from copilot_repl.providers.security import check_api_key
 
 DISCOVER_TIMEOUT = 2.0  # seconds to wait for a server's model list at the first session
@@ -109,6 +110,9 @@ class CopilotClient:
         self.store = Store(self.config.data_dir)
         self._transport = transport
         self._providers: dict[str, Provider] = {}
+        # requests about to leave, which this client's streaming replies let
+        # out first (providers/priority.py)
+        self.sends = Sends()
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._open: dict[str, CopilotSession] = {}
         self._listeners: list[Callable[[SessionEvent], None]] = []

@@ -373,7 +373,7 @@ class CopilotSession:
         if self._runner is None or self._runner.done():
             if self._lock is None:  # taken now: a purge right after this finds it held
                 self._lock = busy.try_hold(self._client.store.root, self.session_id)
-            turn.hold_sends()  # it starts now: the streaming replies let it out first
+            turn.hold_sends(self._client.sends)  # it starts now: streaming replies let it out
             self._runner = asyncio.create_task(self._run_queue(), name=f"queue:{self.session_id}")
         return turn
 
@@ -394,7 +394,7 @@ class CopilotSession:
                     turn.end_unstarted()
                     continue
                 self.turn = turn
-                turn.hold_sends()
+                turn.hold_sends(self._client.sends)
                 try:
                     if await self._hold_turn_lock(turn):
                         await self._answer(turn)
@@ -501,6 +501,7 @@ class CopilotSession:
                 streaming=self.streaming,
                 ask_permission=self.settings.ask_permission,
                 stamp=self._stamp,
+                sends=self._client.sends,
             ),
             name=f"reply:{self.session_id}",
         )

@@ -30,7 +30,7 @@ from copilot_repl.errors import ProviderError, ReplError
 from copilot_repl.history.messages import MessageStatus, estimate_tokens
 from copilot_repl.history.store import PROCESS_TOKEN
 from copilot_repl.providers.base import AskFn, Provider, ReplyEnd
-from copilot_repl.providers.priority import CURRENT_HOLD, SENDS, Hold
+from copilot_repl.providers.priority import CURRENT_HOLD, CURRENT_SENDS, Hold, Sends
 from copilot_repl.sanitize import redact
 
 SAVE_EVERY = 1.0  # seconds: at most this much received text is ever unsaved
@@ -168,10 +168,10 @@ class Turn:
         self.watchers.append(fn)
         return lambda: self.watchers.remove(fn) if fn in self.watchers else None
 
-    def hold_sends(self) -> None:
+    def hold_sends(self, sends: Sends) -> None:
         """It starts now: put its hold on (providers/priority.py)."""
         if self.hold is None:
-            self.hold = SENDS.hold()
+            self.hold = sends.hold()
 
     def release_hold(self) -> None:
         if self.hold is not None:
@@ -244,6 +244,7 @@ async def run_turn(
     streaming: bool = True,
     ask_permission: AskFn | None = None,
     stamp: Emit | None = None,
+    sends: Sends | None = None,
 ) -> None:
     """Stream one reply into ``turn``. Never raises for provider errors or
     cancellation: those end the turn with a state and events.
@@ -274,6 +275,8 @@ async def run_turn(
         saver.tick(now)
 
     end: ReplyEnd | None = None
+    if sends is not None:
+        CURRENT_SENDS.set(sends)  # this task's own context
     hold = turn.hold
     if hold is not None:
         if provider.follows_hold:

@@ -32,7 +32,7 @@ from copilot_repl.errors import (
     UsageError,
 )
 from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
-from copilot_repl.providers.priority import CURRENT_HOLD, SENDS
+from copilot_repl.providers.priority import CURRENT_HOLD, CURRENT_SENDS
 from copilot_repl.providers.security import check_api_key, check_transport_security, redact
 from copilot_repl.providers.wire import (
     MAX_WAIT,
@@ -356,9 +356,9 @@ class OpenAIProvider(Provider):
     ) -> bool:
         """Feed the body to ``reader`` and the events to ``got``; True at [DONE]."""
         loop = asyncio.get_running_loop()
-        sends = SENDS
+        sends = CURRENT_SENDS.get()
         async for piece in resp.aiter_text():
-            if sends.held:  # a new request is about to leave: it goes first
+            if sends is not None and sends.held:  # a new request is about to leave: it goes first
                 await sends.wait()
             before = got.progress
             for event, data in reader.feed(piece):

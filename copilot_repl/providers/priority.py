@@ -6,10 +6,10 @@ stream faster than the process reads them, each loop iteration gives every
 one of them a step (a read of up to 64 KiB: hundreds of deltas), and a new
 request needs a dozen iterations (tasks, locks, connect, write) before its
 bytes leave: with 99 replies streaming, seconds. So a turn about to send
-holds ``SENDS`` from the moment it starts until its request is written
+holds its client's ``Sends`` from the moment it starts until its request is written
 (connecting included: completing a connect takes loop iterations too), and
 a streaming reply does not process its next piece while a hold is on
-(``if SENDS.held: await SENDS.wait()``, once a piece). Holds on for longer
+(``if sends.held: await sends.wait()``, once a piece). Holds on for longer
 than ``MAX_HOLD`` in a row no longer stop anything (a slow connect, or many
 users sending all the time: every stream gets its fair share again), so a
 stream never waits longer than that.
@@ -102,8 +102,12 @@ class Hold:
             self.release()
 
 
-SENDS = Sends()
-# the hold of the turn this task streams (set by api/turn.run_turn)
+# Per task, set by api/turn.run_turn: the hold of the turn this task streams,
+# and the Sends of its client (one per CopilotClient: the sessions of one
+# client share an event loop, and nothing is shared between clients).
 CURRENT_HOLD: contextvars.ContextVar[Hold | None] = contextvars.ContextVar(
     "copilot_repl_send_hold", default=None
+)
+CURRENT_SENDS: contextvars.ContextVar[Sends | None] = contextvars.ContextVar(
+    "copilot_repl_sends", default=None
 )
