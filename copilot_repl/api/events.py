@@ -261,7 +261,25 @@ def _value(annotation: str, value: Any) -> Any:
             return kind(value)
         except ValueError:
             return value
+    listed = re.fullmatch(r"list\[(\w+)\]", first)
+    item = _data_class(listed.group(1)) if listed else None
+    if item is not None and isinstance(value, list):  # e.g. tool_requests
+        return [data_from_dict(item, v) if isinstance(v, dict) else v for v in value]
+    nested = _data_class(first)
+    if nested is not None and isinstance(value, dict):  # e.g. a tool call's result
+        return data_from_dict(nested, value)
     return value
+
+
+def _data_class(name: str) -> type | None:
+    """The generated data class of that name (those copilot_repl emits, else
+    the rest of the SDK's surface); None for anything else."""
+    kind = globals().get(name)
+    if kind is None and re.fullmatch(r"[A-Z]\w*", name):
+        from copilot_repl.api import generated_events_all
+
+        kind = getattr(generated_events_all, name, None)  # not our type: a generated one
+    return kind if isinstance(kind, type) and is_dataclass(kind) else None
 
 
 def _datetime(value: Any) -> datetime:
