@@ -92,7 +92,7 @@ out = sys.stdout
 with httpx.Client(timeout=60) as client:
     for _ in range(2):
         body = {"model": "gpt-4o-mini", "messages": messages, "stream": True,
-                "stream_options": {"include_usage": True}, "tools": tools, "tool_choice": "auto"}
+                "stream_options": {"include_usage": True}, "tools": tools}
         calls = {}
         with connect_sse(client, "POST", url + "/chat/completions", json=body) as source:
             for event in source.iter_sse():

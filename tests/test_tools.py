@@ -142,7 +142,7 @@ async def test_streamed_tool_calls_are_assembled(server: FakeServer) -> None:
     ]
     assert len({c.id for c in end.tool_calls}) == 2
     body = server.requests[-1]["body"]
-    assert body["tools"] == tools and body["tool_choice"] == "auto"
+    assert body["tools"] == tools and "tool_choice" not in body  # as the CLI
 
 
 # -- the session loop ------------------------------------------------------------------------

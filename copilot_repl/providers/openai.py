@@ -226,9 +226,8 @@ class OpenAIProvider(Provider):
     ) -> ReplyEnd:
         body = self._body(model, messages)
         body.update(params)
-        if tools:
+        if tools:  # tool_choice left out, as the CLI does: "auto" is the default
             body["tools"] = tools
-            body["tool_choice"] = "auto"
         attempt = 0
         while True:
             try:
