@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from arrival import ArrivalServer
-from floors import ASYNC_FLOOR, BARE_FLOOR, IMPORTS, NOTHING, SYNC_FLOOR
+from floors import (
+    ASYNC_FLOOR,
+    BARE_FLOOR,
+    IMPORTS,
+    NOTHING,
+    SYNC_FLOOR,
+    TOOL_FLOOR,
+    TOOL_REPL,
+)
 from harness import (
     CLI,
     PROMPT_RE,
@@ -804,8 +812,40 @@ def bench_llama_builds(sizes: Sizes) -> list[Row]:
     return [row for pair in zip(*pairs, strict=True) for row in pair]
 
 
+def bench_tools(sizes: Sizes) -> list[Row]:
+    """A turn with one tool call: two requests, through the API and the floor."""
+    prompt = 'add #call=add:{"a":2,"b":40}'
+    floor = Row("tools", "floor: httpx + httpx-sse, tool call + 2 requests")
+    repl = Row(
+        "tools",
+        "copilot_repl API, define a Tool, one call, send_and_wait",
+        floor=floor,
+        goal=Goal("ratio", 2.0),
+    )
+    with ServerProcess() as server, scratch() as tmp:
+        homes = Homes(tmp)
+        for timed in _rounds(sizes):
+            f = floor_child(TOOL_FLOOR, server, prompt)
+            home = homes.new()
+            r = with_server(
+                server,
+                lambda home=home: checked(  # type: ignore[misc]
+                    run_child([PYTHON, "-c", TOOL_REPL, server.url, prompt], env=child_env(home)),
+                    "the API",
+                ),
+            )
+            for row, result in ((floor, f), (repl, r)):
+                if result.out.strip() != b"tools: 42":
+                    row.problem(f"printed {result.out[:80]!r}, not 'tools: 42'")
+            if timed:
+                floor.samples.append(f.sample)
+                repl.samples.append(r.sample)
+    return [floor, repl]
+
+
 BENCHES: dict[str, Bench] = {
     "script": bench_script,
+    "tools": bench_tools,
     "start": bench_start,
     "render": bench_render,
     "fanout": bench_fanout,

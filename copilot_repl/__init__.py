@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         SessionMetadata,
     )
     from copilot_repl.api.session import CopilotSession
+    from copilot_repl.api.tools import Tool, ToolInvocation, ToolResult, define_tool
     from copilot_repl.api.types import (
         MessageOptions,
         PermissionHandler,
@@ -58,7 +59,11 @@ __all__ = [
     "SessionListFilter",
     "SessionMetadata",
     "SystemMessageConfig",
+    "Tool",
+    "ToolInvocation",
+    "ToolResult",
     "__version__",
+    "define_tool",
 ]
 
 _LAZY = {
@@ -79,6 +84,10 @@ _LAZY = {
     "ResumeSessionConfig": "api.types",
     "SessionConfig": "api.types",
     "SystemMessageConfig": "api.types",
+    "Tool": "api.tools",
+    "ToolInvocation": "api.tools",
+    "ToolResult": "api.tools",
+    "define_tool": "api.tools",
 }
 
 

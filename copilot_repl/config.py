@@ -18,6 +18,16 @@ Read from a TOML file (standard library ``tomllib``)::
     [aliases]
     claude-sonnet-4 = "work:qwen2.5"
 
+    [mcp.fs]                              # an MCP server (the [mcp] extra): stdio...
+    command = "npx"
+    args = ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
+    env = { LOG_LEVEL = "warn" }          # the child gets these (and PATH, HOME...)
+    pass_env = ["GITHUB_TOKEN"]           # ...and these of ours, no other variable
+    timeout = 60                          # seconds a call may take
+
+    [mcp.web]                             # ...or streamable HTTP
+    url = "http://127.0.0.1:9000/mcp"
+
 Every value is checked when the file is loaded: an error names the file, the
 line and the expected form (a misspelt setting gets "did you mean").
 """
@@ -67,6 +77,19 @@ class ProviderConfig:
     byok_type: str = "openai"
     byok_api_key_env: str = ""
     tools: bool = False  # copilot: let the model use the CLI's tools
+
+
+@dataclass(frozen=True)
+class McpServerConfig:
+    """An MCP server a session can take tools from (``[mcp.NAME]``)."""
+
+    name: str
+    command: str = ""  # stdio: the program, run with args
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)  # given to the child as they are
+    pass_env: tuple[str, ...] = ()  # our variables the child may see (no others)
+    url: str = ""  # streamable HTTP
+    timeout: float = 60.0  # seconds a tool call may take
 
 
 BUILTIN_PROVIDERS: dict[str, ProviderConfig] = {
@@ -140,6 +163,7 @@ _TOP_KEYS = {
     "prices",
     "editing_mode",
     "roles",
+    "mcp",
 }
 EDITING_MODES = ("emacs", "vi")
 _ROLE_KEYS = ("system", "model", "params")
@@ -242,6 +266,7 @@ class Config:
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     editing_mode: str = "emacs"  # the shell's keys: "emacs" or "vi"
     roles: Mapping[str, Role] = field(default_factory=dict)  # [roles.NAME]
+    mcp: Mapping[str, McpServerConfig] = field(default_factory=dict)  # [mcp.NAME]
 
     def role(self, name: str) -> Role:
         try:
@@ -397,6 +422,52 @@ def _library_settings(raw: dict[str, Any], path: Path) -> dict[str, Any]:
         out["editing_mode"] = raw["editing_mode"]
     if "roles" in raw:
         out["roles"] = _parse_roles(raw["roles"], path)
+    if "mcp" in raw:
+        out["mcp"] = _parse_mcp(raw["mcp"], path)
+    return out
+
+
+def _parse_mcp(raw: Any, path: Path) -> dict[str, McpServerConfig]:
+    """``[mcp.NAME]``: ``command`` (with ``args``, ``env``, ``pass_env``) or ``url``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_where(path, 'mcp')}: [mcp] must hold tables, e.g. [mcp.fs]")
+    out: dict[str, McpServerConfig] = {}
+    for name, table in raw.items():
+        where = _where(path, name, "mcp")
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,32}", name):
+            raise ConfigError(f"{where}: an MCP server name is letters, digits and _ (at most 32)")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [mcp.{name}] must be a table")
+        unknown = sorted(set(table) - {"command", "args", "env", "pass_env", "url", "timeout"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting {unknown[0]!r} in [mcp.{name}]")
+        command, url = table.get("command", ""), table.get("url", "")
+        args, env, pass_env = table.get("args", []), table.get("env", {}), table.get("pass_env", [])
+        timeout = table.get("timeout", 60.0)
+        ok = (
+            isinstance(command, str)
+            and isinstance(url, str)
+            and bool(command) != bool(url)
+            and isinstance(args, list)
+            and all(isinstance(a, str) for a in args)
+            and isinstance(env, dict)
+            and all(isinstance(v, str) for v in env.values())
+            and isinstance(pass_env, list)
+            and all(isinstance(v, str) for v in pass_env)
+            and isinstance(timeout, int | float)
+            and not isinstance(timeout, bool)
+            and 0 < timeout <= MAX_SECONDS
+        )
+        if not ok:
+            raise ConfigError(
+                f'{where}: [mcp.{name}] needs command = "program" (with args = [...], '
+                'env = {...}, pass_env = [...]) or url = "http://...", and timeout in seconds'
+            )
+        if url and url_problem(url):
+            raise ConfigError(f"{where}: url {redact(url)!r} {url_problem(url)}")
+        out[name] = McpServerConfig(
+            name, command, tuple(args), dict(env), tuple(pass_env), url, float(timeout)
+        )
     return out
 
 

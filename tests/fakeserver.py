@@ -35,6 +35,14 @@ line / after the headers, nothing sent), ``endless`` (content that never
 ends), ``endless_error`` (HTTP 500 whose body never ends), ``invalid_utf8``,
 ``huge`` and ``escape``. ``Reply.usage_json`` replaces the usage object's JSON.
 
+A model that calls tools: when a request offers ``tools`` and its last message
+is the user's, each ``#call=NAME:ARGS`` in that message (ARGS: raw text without
+spaces, sent as is, so ``#call=f:{bad`` is malformed JSON; no ``:ARGS`` means
+``{}``) becomes one streamed ``tool_calls`` entry, its arguments split across
+three chunks, and the reply ends with ``finish_reason: "tool_calls"``. When the
+last message is a ``tool`` result, the reply is ``"tools: "`` plus the tool
+results in order, joined with `` | ``. ``Reply.tool_calls`` scripts the same.
+
 Lone surrogates ``\\udc80``-``\\udcff`` in a delta are sent as the raw bytes
 ``0x80``-``0xff`` (``surrogateescape``), which is how the ``invalid_utf8`` fault
 puts invalid UTF-8 on the wire.
@@ -149,6 +157,7 @@ class Reply:
     inject: list[str] = field(default_factory=list)  # raw SSE text for fault "inject"
     usage_json: str | None = None  # the usage object as raw JSON, instead of the real one
     gate: threading.Event | None = None  # answer only once it is set (a reply held back)
+    tool_calls: list[tuple[str, str]] | None = None  # (name, raw arguments) streamed as calls
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -193,6 +202,33 @@ def parse_directives(text: str) -> tuple[dict[str, str], str]:
     if not found:
         return {}, text
     return found, _DIRECTIVE_RE.sub("", text).strip()
+
+
+_CALL_RE = re.compile(r"#call=([A-Za-z0-9_.-]+)(?::(\S+))?")
+
+
+def tool_calls_in(prompt: str) -> list[tuple[str, str]]:
+    """The ``#call=NAME:ARGS`` directives of a prompt, in order."""
+    return [(m.group(1), m.group(2) or "{}") for m in _CALL_RE.finditer(prompt)]
+
+
+def reply_for_tools(body: dict[str, Any]) -> Reply | None:
+    """The tool-calling model's reply, or None when it has nothing to do."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return None
+    last = messages[-1]
+    if last.get("role") == "tool":
+        results = []
+        for message in reversed(messages):
+            if not isinstance(message, dict) or message.get("role") != "tool":
+                break
+            results.append(content_text(message.get("content")))
+        return Reply(text="tools: " + " | ".join(reversed(results)))
+    if last.get("role") != "user" or not body.get("tools"):
+        return None
+    calls = tool_calls_in(content_text(last.get("content")))
+    return Reply(tool_calls=calls, finish_reason="tool_calls") if calls else None
 
 
 def reply_from_prompt(prompt: str, model: str) -> Reply:
@@ -345,8 +381,19 @@ class ChunkFormatter:
         )
 
     def finish(self) -> str:
-        reason = json.dumps(self.plan.reply.finish_reason)
+        reply = self.plan.reply
+        stop = reply.tool_calls and reply.finish_reason == "stop"
+        reason = json.dumps("tool_calls" if stop else reply.finish_reason)
         return self.head + f'"choices":[{{"index":0,"delta":{{}},"finish_reason":{reason}}}]}}\n\n'
+
+    def tool_call(self, index: int, call_id: str, name: str, arguments: str) -> str:
+        call: dict[str, Any] = {"index": index}
+        if call_id:
+            call.update(id=call_id, type="function", function={"name": name, "arguments": ""})
+        else:
+            call["function"] = {"arguments": arguments}
+        delta = json.dumps({"tool_calls": [call]}, separators=_COMPACT, ensure_ascii=False)
+        return self.head + f'"choices":[{{"index":0,"delta":{delta},"finish_reason":null}}]}}\n\n'
 
     def usage(self) -> str:
         raw = self.plan.reply.usage_json
@@ -389,6 +436,11 @@ def stream_events(plan: Plan) -> Iterator[str | Op]:
     fault, delay, deltas = plan.reply.fault, plan.reply.delay, plan.deltas
     cut = _cut_index(fault, len(deltas))
     yield fmt.role()
+    for index, (name, arguments) in enumerate(plan.reply.tool_calls or []):
+        yield fmt.tool_call(index, f"call_{plan.ident[-8:]}_{index}", name, "")
+        third = max(len(arguments) // 3, 1)
+        for start in range(0, len(arguments), third):
+            yield fmt.tool_call(index, "", name, arguments[start : start + third])
     if fault == "endless":
         while True:
             yield fmt.content(ENDLESS_DELTA)
@@ -432,6 +484,16 @@ def stream_events(plan: Plan) -> Iterator[str | Op]:
 
 def completion_json(plan: Plan) -> bytes:
     finish = None if plan.reply.fault == "no_finish" else plan.reply.finish_reason
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(plan.deltas)}
+    if plan.reply.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{plan.ident[-8:]}_{index}",
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }
+            for index, (name, arguments) in enumerate(plan.reply.tool_calls)
+        ]
     body = {
         "id": plan.ident,
         "object": "chat.completion",
@@ -440,7 +502,7 @@ def completion_json(plan: Plan) -> bytes:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": "".join(plan.deltas)},
+                "message": message,
                 "finish_reason": finish,
             }
         ],
@@ -569,6 +631,8 @@ class _Handler(BaseHTTPRequestHandler):
         responder = self.fake.responders.get(model)
         if reply is None and responder is not None:
             reply = responder(body)
+        if reply is None:
+            reply = reply_for_tools(body)
         if reply is None:
             reply = reply_from_prompt(last_user_text(body), model)
             reply.first_delay = max(reply.first_delay, self.fake.first_delay)

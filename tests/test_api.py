@@ -121,8 +121,10 @@ async def test_options_are_checked(server: FakeServer, home: Path) -> None:
             await s.send({"prompt": "x", "colour": "red"})
         with pytest.raises(UsageError, match="attachment"):
             await s.send({"prompt": "x", "attachments": [{"type": "image", "path": "a.png"}]})
-        with pytest.raises(UsageError, match="tool calling"):
+        with pytest.raises(TypeError, match="Tool objects"):
             await client.create_session(tools=[object()])
+        with pytest.raises(UsageError, match="MCP servers"):
+            await client.create_session(mcp_servers={"fs": {"command": "x"}})
         with pytest.raises(UsageError):
             await s.send("   ")
         with pytest.raises(SessionNotFound):

@@ -87,7 +87,7 @@ def test_ask_completes_each_name_of_its_comma_list(src: Sources) -> None:
 
 
 def test_flags_of_new(src: Sources) -> None:
-    assert suggest(":new --", src) == ("--", ["--model", "--system", "--role"])
+    assert suggest(":new --", src) == ("--", ["--model", "--system", "--role", "--tools"])
     assert suggest(":new work --m", src) == ("--m", ["--model"])
     assert suggest(":switch --", src) == ("--", [])
 

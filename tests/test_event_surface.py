@@ -26,7 +26,11 @@ from copilot_repl.api.events import (
 sdk = pytest.importorskip("copilot.generated.session_events")
 ROOT = Path(__file__).resolve().parent.parent
 OUR_EXTRA_MEMBERS = {"STATUS", "QUEUED"}
-OUR_EXTRA_FIELDS = {"AssistantMessageData": ["status"], "AssistantUsageData": ["estimated"]}
+OUR_EXTRA_FIELDS = {
+    "AssistantMessageData": ["status"],
+    "AssistantUsageData": ["estimated"],
+    "ToolExecutionCompleteData": ["duration"],
+}
 OUR_EXTRA_EVENT_FIELDS = ["session_id"]
 
 

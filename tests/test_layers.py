@@ -187,7 +187,11 @@ def test_public_api_is_pinned() -> None:
         "SessionListFilter",
         "SessionMetadata",
         "SystemMessageConfig",
+        "Tool",
+        "ToolInvocation",
+        "ToolResult",
         "__version__",
+        "define_tool",
     ]
     for name in copilot_repl.__all__:
         assert getattr(copilot_repl, name) is not None

@@ -59,6 +59,13 @@ EMITTED = [
     "AssistantUsageData",
     "AbortData",
     "SessionShutdownData",
+    # tools (api/toolrun.py)
+    "ToolExecutionStartData",
+    "ToolExecutionCompleteData",
+    "PermissionRequestedData",
+    "PermissionCompletedData",
+    "ExternalToolRequestedData",
+    "ExternalToolCompletedData",
 ]
 
 # copilot-repl's own additions, appended after the SDK's fields (all with defaults).
@@ -68,6 +75,9 @@ EXTRA_FIELDS: dict[str, list[tuple[str, str, str, str]]] = {
     ],
     "AssistantUsageData": [
         ("estimated", "bool", "False", "copilot-repl: output_tokens counted here"),
+    ],
+    "ToolExecutionCompleteData": [
+        ("duration", "float | None", "None", "copilot-repl: seconds the call took"),
     ],
 }
 EXTRA_MEMBERS = [

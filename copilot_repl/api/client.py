@@ -18,10 +18,10 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot_repl._version import __version__
 from copilot_repl.api.events import (
@@ -57,6 +57,10 @@ from copilot_repl.history.trash import Entry
 from copilot_repl.providers import Provider, make_provider
 from copilot_repl.providers.priority import Sends
 from copilot_repl.providers.security import check_api_key
+
+if TYPE_CHECKING:
+    from copilot_repl.api.mcp import McpServer
+    from copilot_repl.api.tools import Tool
 
 DISCOVER_TIMEOUT = 2.0  # seconds to wait for a server's model list at the first session
 CLIENT_OPTIONS = {"data_dir", "config_path", "model", "base_url", "working_directory"}
@@ -117,6 +121,7 @@ class CopilotClient:
         self._open: dict[str, CopilotSession] = {}
         self._listeners: list[Callable[[SessionEvent], None]] = []
         self._extra_env: dict[str, str] = {}
+        self._mcp: dict[str, McpServer] = {}
         self._state = "disconnected"
 
     # -- lifecycle ------------------------------------------------------
@@ -140,8 +145,32 @@ class CopilotClient:
             except Exception as exc:  # keep stopping the others
                 errors.append(exc)
         self._providers.clear()
+        servers, self._mcp = list(self._mcp.values()), {}
+        for server in servers:
+            await server.aclose()
         self._state = "disconnected"
         return errors
+
+    async def mcp_tools(self, names: Iterable[str]) -> list[Tool]:
+        """copilot-repl extra: the tools of the MCP servers named (``[mcp.NAME]``
+        in config.toml), each started on first use; ``UsageError`` naming an
+        unknown server or one that cannot start."""
+        from copilot_repl.api.mcp import McpServer
+
+        out: list[Tool] = []
+        for name in names:
+            config = self.config.mcp.get(name)
+            if config is None:
+                known = ", ".join(sorted(self.config.mcp)) or "none configured"
+                raise UsageError(
+                    f"unknown MCP server {name!r} ([mcp.NAME] in config.toml: {known})"
+                )
+            server = self._mcp.get(name)
+            if server is None:
+                server = McpServer(config, self.env, self.config.data_dir / "logs")
+                self._mcp[name] = server
+            out += await server.tools()
+        return out
 
     async def force_stop(self) -> None:
         """Stop without waiting for anything to end cleanly."""

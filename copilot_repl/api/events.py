@@ -14,6 +14,15 @@ works as with the SDK. The types a turn emits, in order::
     assistant.turn_end        data.turn_id
     session.idle              once the queue is empty (data.aborted after an abort)
 
+A reply that calls tools (``tools=`` of ``create_session``) is one round: its
+``assistant.message`` carries ``tool_requests`` (content often ""), then for
+each call ``tool.execution_start``, ``permission.requested``/``completed``
+(kind "custom-tool"; none for ``skip_permission`` tools), while the handler
+runs ``external_tool.requested``/``completed``, and ``tool.execution_complete``
+(``success``, ``result.content`` or ``error.message``); ``assistant.turn_end``
+closes the round and a new ``assistant.turn_start`` opens the next model call
+(api/toolrun.py).
+
 Notices use the SDK's own types: ``session.info`` (info_type "context_trimmed",
 ...), ``session.warning``. copilot-repl's extras live under
 ``copilot_repl.*`` names (``copilot_repl.status``: a passing status line such
@@ -101,6 +110,12 @@ EMITTED_TYPES = frozenset(
         SessionEventType.ASSISTANT_TURN_END,
         SessionEventType.ASSISTANT_USAGE,
         SessionEventType.ABORT,
+        SessionEventType.TOOL_EXECUTION_START,
+        SessionEventType.TOOL_EXECUTION_COMPLETE,
+        SessionEventType.PERMISSION_REQUESTED,
+        SessionEventType.PERMISSION_COMPLETED,
+        SessionEventType.EXTERNAL_TOOL_REQUESTED,
+        SessionEventType.EXTERNAL_TOOL_COMPLETED,
     }
 )
 PRODUCER = "copilot-repl"  # session.start's producer (the CLI's: "copilot-agent")
@@ -246,7 +261,25 @@ def _value(annotation: str, value: Any) -> Any:
             return kind(value)
         except ValueError:
             return value
+    listed = re.fullmatch(r"list\[(\w+)\]", first)
+    item = _data_class(listed.group(1)) if listed else None
+    if item is not None and isinstance(value, list):  # e.g. tool_requests
+        return [data_from_dict(item, v) if isinstance(v, dict) else v for v in value]
+    nested = _data_class(first)
+    if nested is not None and isinstance(value, dict):  # e.g. a tool call's result
+        return data_from_dict(nested, value)
     return value
+
+
+def _data_class(name: str) -> type | None:
+    """The generated data class of that name (those copilot_repl emits, else
+    the rest of the SDK's surface); None for anything else."""
+    kind = globals().get(name)
+    if kind is None and re.fullmatch(r"[A-Z]\w*", name):
+        from copilot_repl.api import generated_events_all
+
+        kind = getattr(generated_events_all, name, None)  # not our type: a generated one
+    return kind if isinstance(kind, type) and is_dataclass(kind) else None
 
 
 def _datetime(value: Any) -> datetime:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # the nested types, defined with the rest of the surface
     from copilot_repl.api.generated_events_all import (
@@ -20,12 +20,24 @@ if TYPE_CHECKING:  # the nested types, defined with the rest of the surface
         FusionAttribution,
         GitHubMcpToolConfig,
         ModelProviderRef,
+        PermissionPromptRequest,
+        PermissionRequest,
+        PermissionResult,
         ResponsesReasoning,
         SessionLimitsConfig,
         ShutdownAgentMetric,
         ShutdownCodeChanges,
         ShutdownModelMetric,
         ShutdownTokenDetail,
+        TaskBlocker,
+        ToolExecutionCompleteError,
+        ToolExecutionCompleteFileEdit,
+        ToolExecutionCompleteResult,
+        ToolExecutionCompleteShellExecution,
+        ToolExecutionCompleteToolDescription,
+        ToolExecutionStartShellToolInfo,
+        ToolExecutionStartToolDescription,
+        ToolExecutionUsage,
         UsageAccountingIdentity,
         UsageGetMetricsResult,
         UsageMetricsProviderModelMetric,
@@ -62,12 +74,20 @@ __all__ = [
     "AssistantUsageTransport",
     "AutoTier",
     "ContextTier",
+    "ExternalToolCompletedData",
+    "ExternalToolRequestedData",
+    "McpServerSource",
+    "McpServerTransport",
     "ModelCallRequestBodyCompressionFallback",
     "ModelCallRequestBodyEncoding",
     "ModelCallWebSocketFallbackErrorKind",
     "ModelCallWebSocketFallbackReason",
     "ModelChangeSource",
     "PendingMessagesModifiedData",
+    "PermissionCompletedData",
+    "PermissionDecisionSource",
+    "PermissionMode",
+    "PermissionRequestedData",
     "ReasoningSummary",
     "RemediationAction",
     "SessionAutopilotStoppedData",
@@ -83,6 +103,8 @@ __all__ = [
     "SessionTitleChangedData",
     "SessionWarningData",
     "ShutdownType",
+    "ToolExecutionCompleteData",
+    "ToolExecutionStartData",
     "UserMessageAgentMode",
     "UserMessageData",
     "UserMessageDelivery",
@@ -259,6 +281,14 @@ class SessionEventType(StrEnum):
         return cls.UNKNOWN
 
 
+class PermissionMode(Enum):
+    """Permission mode for the session."""
+
+    MANUAL = "manual"
+    ASSISTED = "assisted"
+    ALLOW_ALL = "allow-all"
+
+
 class AbortReason(Enum):
     """Finite reason code describing why the current turn was aborted"""
 
@@ -310,6 +340,26 @@ class ContextTier(Enum):
 
     DEFAULT = "default"
     LONG_CONTEXT = "long_context"
+
+
+class McpServerSource(Enum):
+    """Configuration source: user, workspace, plugin, builtin, managed, or account"""
+
+    USER = "user"
+    WORKSPACE = "workspace"
+    PLUGIN = "plugin"
+    BUILTIN = "builtin"
+    MANAGED = "managed"
+    ACCOUNT = "account"
+
+
+class McpServerTransport(Enum):
+    """Transport mechanism: stdio, http, sse (deprecated), or memory (in-process MCP server)"""
+
+    STDIO = "stdio"
+    HTTP = "http"
+    SSE = "sse"
+    MEMORY = "memory"
 
 
 class ModelCallRequestBodyCompressionFallback(Enum):
@@ -370,6 +420,16 @@ class ModelChangeSource(Enum):
     CHANGEBOARDING_SHORTCUT = "changeboarding_shortcut"
     SDK = "sdk"
     AUTO_TIER_RECOMMENDATION = "auto_tier_recommendation"
+
+
+class PermissionDecisionSource(Enum):
+    """Controlled reason or actor responsible for a permission response."""
+
+    ASSISTED_APPROVAL = "assisted_approval"
+    HUMAN_RESPONSE = "human_response"
+    HOST_POLICY = "host_policy"
+    UNATTENDED_FALLBACK = "unattended_fallback"
+    AUTHORIZATION_CARRY_FORWARD = "authorization_carry_forward"
 
 
 class ReasoningSummary(Enum):
@@ -899,11 +959,165 @@ class AssistantUsageData:
 
 
 @dataclass(init=False, repr=False, eq=False)
+class ExternalToolCompletedData:
+    """External tool completion notification signaling UI dismissal"""
+
+    request_id: str
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
+class ExternalToolRequestedData:
+    """External tool invocation request for client-side tool execution"""
+
+    request_id: str
+    session_id: str
+    tool_call_id: str
+    tool_name: str
+    arguments: Any = None
+    provider_id: str | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
+    working_directory: str | None = None
+
+    def __init__(
+        self,
+        request_id: str,
+        session_id: str,
+        tool_call_id: str,
+        tool_name: str,
+        arguments: Any = None,
+        provider_id: str | None = None,
+        traceparent: str | None = None,
+        tracestate: str | None = None,
+        working_directory: str | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.session_id = session_id
+        self.tool_call_id = tool_call_id
+        self.tool_name = tool_name
+        self.arguments = arguments
+        self.provider_id = provider_id
+        self.traceparent = traceparent
+        self.tracestate = tracestate
+        self.working_directory = working_directory
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
 class PendingMessagesModifiedData:
     """Empty payload; the event signals that the pending message queue has changed"""
 
     def __init__(self) -> None:
         pass
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
+class PermissionCompletedData:
+    """Permission request completion notification signaling UI dismissal"""
+
+    request_id: str
+    result: PermissionResult
+    blocker: TaskBlocker | None = None
+    decision_source: PermissionDecisionSource | None = None
+    recovery_episode_id: str | None = None
+    tool_call_id: str | None = None
+
+    def __init__(
+        self,
+        request_id: str,
+        result: PermissionResult,
+        blocker: TaskBlocker | None = None,
+        decision_source: PermissionDecisionSource | None = None,
+        recovery_episode_id: str | None = None,
+        tool_call_id: str | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.result = result
+        self.blocker = blocker
+        self.decision_source = decision_source
+        self.recovery_episode_id = recovery_episode_id
+        self.tool_call_id = tool_call_id
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
+class PermissionRequestedData:
+    """Permission request notification requiring client approval with request details"""
+
+    permission_request: PermissionRequest
+    request_id: str
+    agent_mode: SessionMode | None = None
+    fusion: FusionAttribution | None = None
+    owner_agent_id: str | None = None
+    owner_session_id: str | None = None
+    permission_mode: PermissionMode | None = None
+    prompt_request: PermissionPromptRequest | None = None
+    recovery_episode_id: str | None = None
+    resolved_by_hook: bool | None = None
+    risk_assessment: Any = None
+
+    def __init__(
+        self,
+        permission_request: PermissionRequest,
+        request_id: str,
+        agent_mode: SessionMode | None = None,
+        fusion: FusionAttribution | None = None,
+        owner_agent_id: str | None = None,
+        owner_session_id: str | None = None,
+        permission_mode: PermissionMode | None = None,
+        prompt_request: PermissionPromptRequest | None = None,
+        recovery_episode_id: str | None = None,
+        resolved_by_hook: bool | None = None,
+        risk_assessment: Any = None,
+    ) -> None:
+        self.permission_request = permission_request
+        self.request_id = request_id
+        self.agent_mode = agent_mode
+        self.fusion = fusion
+        self.owner_agent_id = owner_agent_id
+        self.owner_session_id = owner_session_id
+        self.permission_mode = permission_mode
+        self.prompt_request = prompt_request
+        self.recovery_episode_id = recovery_episode_id
+        self.resolved_by_hook = resolved_by_hook
+        self.risk_assessment = risk_assessment
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -1403,6 +1617,152 @@ class SessionWarningData:
         self.originating_message_id = originating_message_id
         self.remediation = remediation
         self.url = url
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
+class ToolExecutionCompleteData:
+    """Tool execution completion results including success status, detailed output, and error information"""
+
+    success: bool
+    tool_call_id: str
+    error: ToolExecutionCompleteError | None = None
+    file_edits: list[ToolExecutionCompleteFileEdit] | None = None
+    fusion: FusionAttribution | None = None
+    interaction_id: str | None = None
+    is_user_requested: bool | None = None
+    mcp_meta: Any = None
+    model: str | None = None
+    parent_tool_call_id: str | None = None
+    result: ToolExecutionCompleteResult | None = None
+    rte: bool | None = None
+    sandboxed: bool | None = None
+    shell_execution: ToolExecutionCompleteShellExecution | None = None
+    tool_description: ToolExecutionCompleteToolDescription | None = None
+    tool_telemetry: dict[str, Any] | None = None
+    tool_usage: ToolExecutionUsage | None = None
+    turn_id: str | None = None
+    duration: float | None = None  # copilot-repl: seconds the call took
+
+    def __init__(
+        self,
+        success: bool,
+        tool_call_id: str,
+        error: ToolExecutionCompleteError | None = None,
+        file_edits: list[ToolExecutionCompleteFileEdit] | None = None,
+        fusion: FusionAttribution | None = None,
+        interaction_id: str | None = None,
+        is_user_requested: bool | None = None,
+        mcp_meta: Any = None,
+        model: str | None = None,
+        parent_tool_call_id: str | None = None,
+        result: ToolExecutionCompleteResult | None = None,
+        rte: bool | None = None,
+        sandboxed: bool | None = None,
+        shell_execution: ToolExecutionCompleteShellExecution | None = None,
+        tool_description: ToolExecutionCompleteToolDescription | None = None,
+        tool_telemetry: dict[str, Any] | None = None,
+        tool_usage: ToolExecutionUsage | None = None,
+        turn_id: str | None = None,
+        duration: float | None = None,
+    ) -> None:
+        self.success = success
+        self.tool_call_id = tool_call_id
+        self.error = error
+        self.file_edits = file_edits
+        self.fusion = fusion
+        self.interaction_id = interaction_id
+        self.is_user_requested = is_user_requested
+        self.mcp_meta = mcp_meta
+        self.model = model
+        self.parent_tool_call_id = parent_tool_call_id
+        self.result = result
+        self.rte = rte
+        self.sandboxed = sandboxed
+        self.shell_execution = shell_execution
+        self.tool_description = tool_description
+        self.tool_telemetry = tool_telemetry
+        self.tool_usage = tool_usage
+        self.turn_id = turn_id
+        self.duration = duration
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+
+@dataclass(init=False, repr=False, eq=False)
+class ToolExecutionStartData:
+    """Tool execution startup details including MCP server information when applicable"""
+
+    tool_call_id: str
+    tool_name: str
+    arguments: Any = None
+    display_verbatim: bool | None = None
+    fusion: FusionAttribution | None = None
+    mcp_config_server_name: str | None = None
+    mcp_config_source: McpServerSource | None = None
+    mcp_server_name: str | None = None
+    mcp_tool_name: str | None = None
+    mcp_transport: McpServerTransport | None = None
+    model: str | None = None
+    parent_tool_call_id: str | None = None
+    rte: bool | None = None
+    shell_tool_info: ToolExecutionStartShellToolInfo | None = None
+    tool_description: ToolExecutionStartToolDescription | None = None
+    tool_title: str | None = None
+    turn_id: str | None = None
+
+    def __init__(
+        self,
+        tool_call_id: str,
+        tool_name: str,
+        arguments: Any = None,
+        display_verbatim: bool | None = None,
+        fusion: FusionAttribution | None = None,
+        mcp_config_server_name: str | None = None,
+        mcp_config_source: McpServerSource | None = None,
+        mcp_server_name: str | None = None,
+        mcp_tool_name: str | None = None,
+        mcp_transport: McpServerTransport | None = None,
+        model: str | None = None,
+        parent_tool_call_id: str | None = None,
+        rte: bool | None = None,
+        shell_tool_info: ToolExecutionStartShellToolInfo | None = None,
+        tool_description: ToolExecutionStartToolDescription | None = None,
+        tool_title: str | None = None,
+        turn_id: str | None = None,
+    ) -> None:
+        self.tool_call_id = tool_call_id
+        self.tool_name = tool_name
+        self.arguments = arguments
+        self.display_verbatim = display_verbatim
+        self.fusion = fusion
+        self.mcp_config_server_name = mcp_config_server_name
+        self.mcp_config_source = mcp_config_source
+        self.mcp_server_name = mcp_server_name
+        self.mcp_tool_name = mcp_tool_name
+        self.mcp_transport = mcp_transport
+        self.model = model
+        self.parent_tool_call_id = parent_tool_call_id
+        self.rte = rte
+        self.shell_tool_info = shell_tool_info
+        self.tool_description = tool_description
+        self.tool_title = tool_title
+        self.turn_id = turn_id
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())

@@ -53,6 +53,18 @@ from copilot_repl.api.generated_events import (
     ContextTier as ContextTier,
 )
 from copilot_repl.api.generated_events import (
+    ExternalToolCompletedData as ExternalToolCompletedData,
+)
+from copilot_repl.api.generated_events import (
+    ExternalToolRequestedData as ExternalToolRequestedData,
+)
+from copilot_repl.api.generated_events import (
+    McpServerSource as McpServerSource,
+)
+from copilot_repl.api.generated_events import (
+    McpServerTransport as McpServerTransport,
+)
+from copilot_repl.api.generated_events import (
     ModelCallRequestBodyCompressionFallback as ModelCallRequestBodyCompressionFallback,
 )
 from copilot_repl.api.generated_events import (
@@ -69,6 +81,18 @@ from copilot_repl.api.generated_events import (
 )
 from copilot_repl.api.generated_events import (
     PendingMessagesModifiedData as PendingMessagesModifiedData,
+)
+from copilot_repl.api.generated_events import (
+    PermissionCompletedData as PermissionCompletedData,
+)
+from copilot_repl.api.generated_events import (
+    PermissionDecisionSource as PermissionDecisionSource,
+)
+from copilot_repl.api.generated_events import (
+    PermissionMode as PermissionMode,
+)
+from copilot_repl.api.generated_events import (
+    PermissionRequestedData as PermissionRequestedData,
 )
 from copilot_repl.api.generated_events import (
     ReasoningSummary as ReasoningSummary,
@@ -114,6 +138,12 @@ from copilot_repl.api.generated_events import (
 )
 from copilot_repl.api.generated_events import (
     ShutdownType as ShutdownType,
+)
+from copilot_repl.api.generated_events import (
+    ToolExecutionCompleteData as ToolExecutionCompleteData,
+)
+from copilot_repl.api.generated_events import (
+    ToolExecutionStartData as ToolExecutionStartData,
 )
 from copilot_repl.api.generated_events import (
     UserMessageAgentMode as UserMessageAgentMode,
@@ -242,8 +272,6 @@ __all__ = [
     "ExtensionsLoadedExtension",
     "ExtensionsLoadedExtensionSource",
     "ExtensionsLoadedExtensionStatus",
-    "ExternalToolCompletedData",
-    "ExternalToolRequestedData",
     "FusionAttribution",
     "FusionConversationScope",
     "FusionCritic",
@@ -305,9 +333,7 @@ __all__ = [
     "McpPromptsListChangedData",
     "McpResourcesListChangedData",
     "McpServerMetadata",
-    "McpServerSource",
     "McpServerStatus",
-    "McpServerTransport",
     "McpServersLoadedServer",
     "McpToolsListChangedData",
     "ModelCallFailureBadRequestKind",
@@ -339,9 +365,7 @@ __all__ = [
     "PermissionAssistedApproval",
     "PermissionCancelled",
     "PermissionCarriedForwardData",
-    "PermissionCompletedData",
     "PermissionContextualAuthorizationData",
-    "PermissionDecisionSource",
     "PermissionDeniedByContentExclusionPolicy",
     "PermissionDeniedByPermissionRequestHook",
     "PermissionDeniedByRules",
@@ -351,7 +375,6 @@ __all__ = [
     "PermissionMessageAuthorizationDegradedData",
     "PermissionMessageAuthorizationPolarity",
     "PermissionMessageAuthorizationReadData",
-    "PermissionMode",
     "PermissionPromptRequest",
     "PermissionPromptRequestCommands",
     "PermissionPromptRequestCustomTool",
@@ -395,7 +418,6 @@ __all__ = [
     "PermissionRequestUrl",
     "PermissionRequestWorkflow",
     "PermissionRequestWrite",
-    "PermissionRequestedData",
     "PermissionResult",
     "PermissionRule",
     "PermissionSandboxPathGrant",
@@ -557,7 +579,6 @@ __all__ = [
     "ToolExecutionCompleteContentShellExit",
     "ToolExecutionCompleteContentTerminal",
     "ToolExecutionCompleteContentText",
-    "ToolExecutionCompleteData",
     "ToolExecutionCompleteError",
     "ToolExecutionCompleteFileEdit",
     "ToolExecutionCompleteFileEditKind",
@@ -578,7 +599,6 @@ __all__ = [
     "ToolExecutionCompleteUIResourceMetaUIPermissionsMicrophone",
     "ToolExecutionPartialResultData",
     "ToolExecutionProgressData",
-    "ToolExecutionStartData",
     "ToolExecutionStartShellToolInfo",
     "ToolExecutionStartToolDescription",
     "ToolExecutionStartToolDescriptionMeta",
@@ -740,14 +760,6 @@ class PermissionMessageAuthorizationPolarity(Enum):
 
     GRANT = "grant"
     DENIAL = "denial"
-
-
-class PermissionMode(Enum):
-    """Permission mode for the session."""
-
-    MANUAL = "manual"
-    ASSISTED = "assisted"
-    ALLOW_ALL = "allow-all"
 
 
 class PermissionRecommendation(Enum):
@@ -1119,17 +1131,6 @@ class McpOauthRequestReason(Enum):
     UPSCOPE = "upscope"
 
 
-class McpServerSource(Enum):
-    """Configuration source: user, workspace, plugin, builtin, managed, or account"""
-
-    USER = "user"
-    WORKSPACE = "workspace"
-    PLUGIN = "plugin"
-    BUILTIN = "builtin"
-    MANAGED = "managed"
-    ACCOUNT = "account"
-
-
 class McpServerStatus(Enum):
     """Connection status: connected, failed, needs-auth, pending, disabled, stopped, or not_configured"""
 
@@ -1140,15 +1141,6 @@ class McpServerStatus(Enum):
     DISABLED = "disabled"
     STOPPED = "stopped"
     NOT_CONFIGURED = "not_configured"
-
-
-class McpServerTransport(Enum):
-    """Transport mechanism: stdio, http, sse (deprecated), or memory (in-process MCP server)"""
-
-    STDIO = "stdio"
-    HTTP = "http"
-    SSE = "sse"
-    MEMORY = "memory"
 
 
 class ModelCallFailureBadRequestKind(Enum):
@@ -1284,16 +1276,6 @@ class PermissionApprovalEvaluationReasonCode(Enum):
     @classmethod
     def _missing_(cls, value: object) -> PermissionApprovalEvaluationReasonCode | None:
         return cls.UNKNOWN
-
-
-class PermissionDecisionSource(Enum):
-    """Controlled reason or actor responsible for a permission response."""
-
-    ASSISTED_APPROVAL = "assisted_approval"
-    HUMAN_RESPONSE = "human_response"
-    HOST_POLICY = "host_policy"
-    UNATTENDED_FALLBACK = "unattended_fallback"
-    AUTHORIZATION_CARRY_FORWARD = "authorization_carry_forward"
 
 
 class PermissionPromptRequestPathAccessKind(Enum):
@@ -5751,71 +5733,6 @@ class ExtensionsLoadedExtension:
 
 
 @dataclass(init=False, repr=False, eq=False)
-class ExternalToolCompletedData:
-    """External tool completion notification signaling UI dismissal"""
-
-    request_id: str
-
-    def __init__(self, request_id: str) -> None:
-        self.request_id = request_id
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__qualname__}({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return vars(self) == vars(other)
-
-
-@dataclass(init=False, repr=False, eq=False)
-class ExternalToolRequestedData:
-    """External tool invocation request for client-side tool execution"""
-
-    request_id: str
-    session_id: str
-    tool_call_id: str
-    tool_name: str
-    arguments: Any = None
-    provider_id: str | None = None
-    traceparent: str | None = None
-    tracestate: str | None = None
-    working_directory: str | None = None
-
-    def __init__(
-        self,
-        request_id: str,
-        session_id: str,
-        tool_call_id: str,
-        tool_name: str,
-        arguments: Any = None,
-        provider_id: str | None = None,
-        traceparent: str | None = None,
-        tracestate: str | None = None,
-        working_directory: str | None = None,
-    ) -> None:
-        self.request_id = request_id
-        self.session_id = session_id
-        self.tool_call_id = tool_call_id
-        self.tool_name = tool_name
-        self.arguments = arguments
-        self.provider_id = provider_id
-        self.traceparent = traceparent
-        self.tracestate = tracestate
-        self.working_directory = working_directory
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__qualname__}({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return vars(self) == vars(other)
-
-
-@dataclass(init=False, repr=False, eq=False)
 class GitHubMcpToolConfig:
     """Per-session configuration for the built-in GitHub MCP server"""
 
@@ -7076,43 +6993,6 @@ class PermissionCancelled:
 
     def __init__(self, reason: str | None = None) -> None:
         self.reason = reason
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__qualname__}({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return vars(self) == vars(other)
-
-
-@dataclass(init=False, repr=False, eq=False)
-class PermissionCompletedData:
-    """Permission request completion notification signaling UI dismissal"""
-
-    request_id: str
-    result: PermissionResult
-    blocker: TaskBlocker | None = None
-    decision_source: PermissionDecisionSource | None = None
-    recovery_episode_id: str | None = None
-    tool_call_id: str | None = None
-
-    def __init__(
-        self,
-        request_id: str,
-        result: PermissionResult,
-        blocker: TaskBlocker | None = None,
-        decision_source: PermissionDecisionSource | None = None,
-        recovery_episode_id: str | None = None,
-        tool_call_id: str | None = None,
-    ) -> None:
-        self.request_id = request_id
-        self.result = result
-        self.blocker = blocker
-        self.decision_source = decision_source
-        self.recovery_episode_id = recovery_episode_id
-        self.tool_call_id = tool_call_id
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -8457,58 +8337,6 @@ class PermissionRequestWrite:
         self.resolved_path = resolved_path
         self.tool_call_id = tool_call_id
         self.sandbox_path_grant = sandbox_path_grant
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__qualname__}({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return vars(self) == vars(other)
-
-
-@dataclass(init=False, repr=False, eq=False)
-class PermissionRequestedData:
-    """Permission request notification requiring client approval with request details"""
-
-    permission_request: PermissionRequest
-    request_id: str
-    agent_mode: SessionMode | None = None
-    fusion: FusionAttribution | None = None
-    owner_agent_id: str | None = None
-    owner_session_id: str | None = None
-    permission_mode: PermissionMode | None = None
-    prompt_request: PermissionPromptRequest | None = None
-    recovery_episode_id: str | None = None
-    resolved_by_hook: bool | None = None
-    risk_assessment: Any = None
-
-    def __init__(
-        self,
-        permission_request: PermissionRequest,
-        request_id: str,
-        agent_mode: SessionMode | None = None,
-        fusion: FusionAttribution | None = None,
-        owner_agent_id: str | None = None,
-        owner_session_id: str | None = None,
-        permission_mode: PermissionMode | None = None,
-        prompt_request: PermissionPromptRequest | None = None,
-        recovery_episode_id: str | None = None,
-        resolved_by_hook: bool | None = None,
-        risk_assessment: Any = None,
-    ) -> None:
-        self.permission_request = permission_request
-        self.request_id = request_id
-        self.agent_mode = agent_mode
-        self.fusion = fusion
-        self.owner_agent_id = owner_agent_id
-        self.owner_session_id = owner_session_id
-        self.permission_mode = permission_mode
-        self.prompt_request = prompt_request
-        self.recovery_episode_id = recovery_episode_id
-        self.resolved_by_hook = resolved_by_hook
-        self.risk_assessment = risk_assessment
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -11476,79 +11304,6 @@ class ToolExecutionCompleteContentText:
 
 
 @dataclass(init=False, repr=False, eq=False)
-class ToolExecutionCompleteData:
-    """Tool execution completion results including success status, detailed output, and error information"""
-
-    success: bool
-    tool_call_id: str
-    error: ToolExecutionCompleteError | None = None
-    file_edits: list[ToolExecutionCompleteFileEdit] | None = None
-    fusion: FusionAttribution | None = None
-    interaction_id: str | None = None
-    is_user_requested: bool | None = None
-    mcp_meta: Any = None
-    model: str | None = None
-    parent_tool_call_id: str | None = None
-    result: ToolExecutionCompleteResult | None = None
-    rte: bool | None = None
-    sandboxed: bool | None = None
-    shell_execution: ToolExecutionCompleteShellExecution | None = None
-    tool_description: ToolExecutionCompleteToolDescription | None = None
-    tool_telemetry: dict[str, Any] | None = None
-    tool_usage: ToolExecutionUsage | None = None
-    turn_id: str | None = None
-
-    def __init__(
-        self,
-        success: bool,
-        tool_call_id: str,
-        error: ToolExecutionCompleteError | None = None,
-        file_edits: list[ToolExecutionCompleteFileEdit] | None = None,
-        fusion: FusionAttribution | None = None,
-        interaction_id: str | None = None,
-        is_user_requested: bool | None = None,
-        mcp_meta: Any = None,
-        model: str | None = None,
-        parent_tool_call_id: str | None = None,
-        result: ToolExecutionCompleteResult | None = None,
-        rte: bool | None = None,
-        sandboxed: bool | None = None,
-        shell_execution: ToolExecutionCompleteShellExecution | None = None,
-        tool_description: ToolExecutionCompleteToolDescription | None = None,
-        tool_telemetry: dict[str, Any] | None = None,
-        tool_usage: ToolExecutionUsage | None = None,
-        turn_id: str | None = None,
-    ) -> None:
-        self.success = success
-        self.tool_call_id = tool_call_id
-        self.error = error
-        self.file_edits = file_edits
-        self.fusion = fusion
-        self.interaction_id = interaction_id
-        self.is_user_requested = is_user_requested
-        self.mcp_meta = mcp_meta
-        self.model = model
-        self.parent_tool_call_id = parent_tool_call_id
-        self.result = result
-        self.rte = rte
-        self.sandboxed = sandboxed
-        self.shell_execution = shell_execution
-        self.tool_description = tool_description
-        self.tool_telemetry = tool_telemetry
-        self.tool_usage = tool_usage
-        self.turn_id = turn_id
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__qualname__}({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return vars(self) == vars(other)
-
-
-@dataclass(init=False, repr=False, eq=False)
 class ToolExecutionCompleteError:
     """Error details when the tool execution failed"""
 
@@ -11917,76 +11672,6 @@ class ToolExecutionProgressData:
         self.progress_message = progress_message
         self.tool_call_id = tool_call_id
         self.structured_content = structured_content
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__qualname__}({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return vars(self) == vars(other)
-
-
-@dataclass(init=False, repr=False, eq=False)
-class ToolExecutionStartData:
-    """Tool execution startup details including MCP server information when applicable"""
-
-    tool_call_id: str
-    tool_name: str
-    arguments: Any = None
-    display_verbatim: bool | None = None
-    fusion: FusionAttribution | None = None
-    mcp_config_server_name: str | None = None
-    mcp_config_source: McpServerSource | None = None
-    mcp_server_name: str | None = None
-    mcp_tool_name: str | None = None
-    mcp_transport: McpServerTransport | None = None
-    model: str | None = None
-    parent_tool_call_id: str | None = None
-    rte: bool | None = None
-    shell_tool_info: ToolExecutionStartShellToolInfo | None = None
-    tool_description: ToolExecutionStartToolDescription | None = None
-    tool_title: str | None = None
-    turn_id: str | None = None
-
-    def __init__(
-        self,
-        tool_call_id: str,
-        tool_name: str,
-        arguments: Any = None,
-        display_verbatim: bool | None = None,
-        fusion: FusionAttribution | None = None,
-        mcp_config_server_name: str | None = None,
-        mcp_config_source: McpServerSource | None = None,
-        mcp_server_name: str | None = None,
-        mcp_tool_name: str | None = None,
-        mcp_transport: McpServerTransport | None = None,
-        model: str | None = None,
-        parent_tool_call_id: str | None = None,
-        rte: bool | None = None,
-        shell_tool_info: ToolExecutionStartShellToolInfo | None = None,
-        tool_description: ToolExecutionStartToolDescription | None = None,
-        tool_title: str | None = None,
-        turn_id: str | None = None,
-    ) -> None:
-        self.tool_call_id = tool_call_id
-        self.tool_name = tool_name
-        self.arguments = arguments
-        self.display_verbatim = display_verbatim
-        self.fusion = fusion
-        self.mcp_config_server_name = mcp_config_server_name
-        self.mcp_config_source = mcp_config_source
-        self.mcp_server_name = mcp_server_name
-        self.mcp_tool_name = mcp_tool_name
-        self.mcp_transport = mcp_transport
-        self.model = model
-        self.parent_tool_call_id = parent_tool_call_id
-        self.rte = rte
-        self.shell_tool_info = shell_tool_info
-        self.tool_description = tool_description
-        self.tool_title = tool_title
-        self.turn_id = turn_id
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())

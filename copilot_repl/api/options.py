@@ -1,14 +1,15 @@
 """The options of ``create_session``/``resume_session`` and ``send``, in both
 shapes the Copilot SDK has had: a dict (0.1: ``create_session({...})``,
 ``send({"prompt": ...})``) and keywords (1.0). Options copilot-repl cannot
-honour (it runs chat only: no tools, MCP servers, hooks or agents) fail with
-one line naming the option, unless they are empty."""
+honour (MCP servers through the SDK, hooks, agents) fail with one line naming
+the option, unless they are empty. ``tools`` (``define_tool``),
+``available_tools`` and ``excluded_tools`` are honoured (see api/toolrun.py)."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,12 @@ SESSION_OPTIONS = {
     "name",
     "client_name",
     "working_directory",  # the session's context (list_sessions), no tools run there
+    "tools",
+    "available_tools",
+    "excluded_tools",
 }
 # Part of the SDK, but about tools and agents that copilot-repl does not run.
 UNSUPPORTED = {
-    "tools": "tool calling",
-    "available_tools": "tool calling",
-    "excluded_tools": "tool calling",
     "mcp_servers": "MCP servers",
     "hooks": "session hooks",
     "custom_agents": "custom agents",
@@ -70,6 +71,11 @@ class SessionSettings:
     streaming: bool = False
     ask_permission: AskFn | None = None
     reasoning_effort: str | None = None
+    # the SDK's on_permission_request itself: asked about tools (custom-tool)
+    permission_handler: PermissionFn | None = None
+    tools: list[Any] = field(default_factory=list)  # copilot_repl.tools.Tool
+    available_tools: list[str] | None = None
+    excluded_tools: list[str] | None = None
 
 
 @dataclass
@@ -106,11 +112,49 @@ def settings_from(opts: Mapping[str, Any]) -> SessionSettings:
     handler = opts.get("on_permission_request")
     if handler is not None and not callable(handler):
         raise ValueError("on_permission_request must be callable when provided.")
+    tools = list(opts.get("tools") or [])
+    from copilot_repl.api.tools import Tool
+
+    for tool in tools:
+        if not isinstance(tool, Tool):
+            raise TypeError(f"tools must be Tool objects (define_tool), not {type(tool).__name__}")
+    names = [t.name for t in tools]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"two tools are named {twice[0]!r}")
     return SessionSettings(
         streaming=bool(opts.get("streaming", False)),
         ask_permission=_asker(handler) if handler is not None else None,
         reasoning_effort=opts.get("reasoning_effort"),
+        permission_handler=handler,
+        tools=tools,
+        available_tools=_names(opts.get("available_tools"), "available_tools"),
+        excluded_tools=_names(opts.get("excluded_tools"), "excluded_tools"),
     )
+
+
+def _names(value: Any, what: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{what} must be a list of tool names")
+    return list(value)
+
+
+async def decide(handler: PermissionFn | None, request: Any, session_id: str) -> tuple[str, str]:
+    """Ask an SDK permission handler about ``request``: ("approved", ""),
+    ("denied", feedback) or ("no-handler", "")."""
+    if handler is None:
+        return "no-handler", ""
+    result = handler(request, {"session_id": session_id})
+    if inspect.isawaitable(result):
+        result = await result
+    if _approved(result):
+        return "approved", ""
+    feedback = result.get("feedback") if isinstance(result, Mapping) else None
+    if feedback is None and not isinstance(result, Mapping | bool):
+        feedback = getattr(result, "feedback", None)
+    return "denied", feedback if isinstance(feedback, str) else ""
 
 
 def _asker(handler: PermissionFn) -> AskFn:

@@ -49,6 +49,8 @@ from copilot_repl.history.store import Loaded, apply_record
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.api.options import SessionSettings
+    from copilot_repl.api.toolrun import ToolBox
+    from copilot_repl.api.tools import Tool
     from copilot_repl.history.compact import Compaction
     from copilot_repl.history.trash import Entry
 
@@ -194,7 +196,7 @@ class CopilotSession:
     def _saved(self, event: SessionEvent) -> bool:
         """Whether ``event`` goes into the saved log (schema 1 files: only
         the messages; their other events are not kept)."""
-        if event.type in _SAVED_AS_MESSAGES:
+        if event.type in _SAVED_AS_MESSAGES and not _asks_for_tools(event):
             return event.type in (T.USER_MESSAGE, T.ASSISTANT_MESSAGE)
         return self._loaded.schema >= EVENT_SCHEMA and not self._loaded.read_only
 
@@ -226,7 +228,9 @@ class CopilotSession:
     def _emit(self, event: SessionEvent) -> None:
         """Chain, save (non-ephemeral) and dispatch an event."""
         self._stamp(event)
-        if not event.ephemeral and event.type not in _SAVED_AS_MESSAGES:
+        # a message asking for tools is an event of the log: the reply's own
+        # msg record (its text) comes after the rounds it holds
+        if not event.ephemeral and (event.type not in _SAVED_AS_MESSAGES or _asks_for_tools(event)):
             self._log(event)
         self._dispatch(event)
 
@@ -502,12 +506,35 @@ class CopilotSession:
                 ask_permission=self.settings.ask_permission,
                 stamp=self._stamp,
                 sends=self._client.sends,
+                tools=self._toolbox(),
             ),
             name=f"reply:{self.session_id}",
         )
         await turn.task
 
-    def _request_messages(self, budget: int, until_id: str = "") -> list[dict[str, str]]:
+    def _toolbox(self) -> ToolBox | None:
+        """The session's tools for a turn (None: it has none)."""
+        settings = self.settings
+        if not settings.tools:
+            return None
+        from copilot_repl.api.toolrun import ToolBox
+
+        return ToolBox(
+            list(settings.tools),
+            settings.permission_handler,
+            settings.available_tools,
+            settings.excluded_tools,
+        )
+
+    async def set_tools(self, tools: list[Tool]) -> None:
+        """Replace the session's tools (as the SDK's experimental
+        ``set_tools``): the next model call offers the new ones."""
+        from copilot_repl.api.options import settings_from
+
+        checked = settings_from({"tools": tools})
+        self.settings.tools = checked.tools
+
+    def _request_messages(self, budget: int, until_id: str = "") -> list[dict[str, Any]]:
         """The history up to (and including) this turn's own prompt: a prompt
         another process appended meanwhile is not answered by this reply."""
         msgs = self.messages
@@ -693,7 +720,17 @@ async def _let_start() -> None:
         await asyncio.sleep(0)
 
 
+def _asks_for_tools(event: SessionEvent) -> bool:
+    data = event.data
+    return isinstance(data, AssistantMessageData) and bool(data.tool_requests)
+
+
 def _keep_answer(event: SessionEvent, into: list[SessionEvent], mine: list[str]) -> None:
     data = event.data
-    if isinstance(data, AssistantMessageData) and data.originating_message_id in mine:
+    # as the SDK: a message asking for tools is not the answer
+    if (
+        isinstance(data, AssistantMessageData)
+        and data.originating_message_id in mine
+        and not data.tool_requests
+    ):
         into.append(event)

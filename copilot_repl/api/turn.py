@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot_repl.api.events import (
     AssistantMessageData,
@@ -31,9 +31,13 @@ from copilot_repl.history.messages import MessageStatus, estimate_tokens
 from copilot_repl.history.store import PROCESS_TOKEN
 from copilot_repl.providers.base import AskFn, Provider, ReplyEnd
 from copilot_repl.providers.priority import CURRENT_HOLD, CURRENT_SENDS, Hold, Sends
+
+if TYPE_CHECKING:
+    from copilot_repl.api.toolrun import ToolBox
 from copilot_repl.sanitize import redact
 
 SAVE_EVERY = 1.0  # seconds: at most this much received text is ever unsaved
+MAX_TOOL_ROUNDS = 25  # model calls in a row that ask for tools; then the turn stops
 _ids = itertools.count(1)
 
 Emit = Callable[[SessionEvent], None]
@@ -95,11 +99,19 @@ class Turn:
     # on from when it is about to start until its request is written: the
     # replies streaming meanwhile let it out first (providers/priority.py)
     hold: Hold | None = None
+    # the rounds of tool calls before the reply (saved with it: Message.tools)
+    tool_rounds: list[dict[str, Any]] = field(default_factory=list)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+    @property
+    def call_id(self) -> str:
+        """The id of the model call under way (``turn_id`` of its events): the
+        reply's id, then ``ID.1``, ``ID.2``... after each round of tools."""
+        return f"{self.rid}.{len(self.tool_rounds)}" if self.tool_rounds else self.rid
 
     @property
     def elapsed(self) -> float:
@@ -232,11 +244,16 @@ class PartialSaver:
             self._timer.cancel()
             self._timer = None
 
+    def restart(self) -> None:
+        """A new round of the turn: its parts start again from none."""
+        self.stop()
+        self.saved = 0
+
 
 async def run_turn(
     turn: Turn,
     provider: Provider,
-    messages: list[dict[str, str]],
+    messages: list[dict[str, Any]],
     slot: asyncio.Semaphore,
     emit: Emit,
     save: Save,
@@ -245,9 +262,11 @@ async def run_turn(
     ask_permission: AskFn | None = None,
     stamp: Emit | None = None,
     sends: Sends | None = None,
+    tools: ToolBox | None = None,
 ) -> None:
-    """Stream one reply into ``turn``. Never raises for provider errors or
-    cancellation: those end the turn with a state and events.
+    """Stream one reply into ``turn``; when it asks for tools, run them and
+    ask again (at most MAX_TOOL_ROUNDS times). Never raises for provider
+    errors or cancellation: those end the turn with a state and events.
     ``ask_permission``: how to ask about a tool this reply wants to use.
     ``stamp`` gives the ``assistant.message`` event its parent before its
     record is saved (the record holds the event's id and parent)."""
@@ -283,27 +302,43 @@ async def run_turn(
             CURRENT_HOLD.set(hold)  # this task's own context
         else:
             hold.release()
+    definitions = tools.definitions() if tools is not None else []
+    rounds = 0
     try:
-        if slot.locked():
-            note = f"queued: waiting for a free slot at {provider.config.name}"
-            event(T.QUEUED, StatusData(note), ephemeral=True)
-            if hold is not None:
-                hold.pause()  # not while it waits
-        async with slot:
-            if hold is not None:
-                hold.resume()
-            turn.state = TurnState.STREAMING
-            turn.started = time.monotonic()
-            event(T.ASSISTANT_TURN_START, AssistantTurnStartData(turn.rid, model))
-            end = await provider.stream(
-                model,
-                messages,
-                on_delta,
-                lambda s: event(T.STATUS, StatusData(s), ephemeral=True),
-                session_id=sid,
-                ask_permission=ask_permission,
-                params=turn.params or None,
-            )
+        while True:
+            if slot.locked():
+                note = f"queued: waiting for a free slot at {provider.config.name}"
+                event(T.QUEUED, StatusData(note), ephemeral=True)
+                if hold is not None:
+                    hold.pause()  # not while it waits
+            async with slot:
+                if hold is not None:
+                    hold.resume()
+                turn.state = TurnState.STREAMING
+                if turn.started is None:
+                    turn.started = time.monotonic()
+                event(T.ASSISTANT_TURN_START, AssistantTurnStartData(turn.call_id, model))
+                end = await provider.stream(
+                    model,
+                    messages,
+                    on_delta,
+                    lambda s: event(T.STATUS, StatusData(s), ephemeral=True),
+                    session_id=sid,
+                    ask_permission=ask_permission,
+                    params=turn.params or None,
+                    tools=definitions or None,
+                )
+            if tools is None or not end.tool_calls:
+                break
+            rounds += 1
+            messages = [*messages, *await _tool_round(turn, end, tools, saver, event)]
+            end = None
+            if rounds >= MAX_TOOL_ROUNDS:
+                turn.error = (
+                    f"the model asked for tools {rounds} times in a row; the turn was stopped"
+                )
+                turn.error_type = "tool_rounds"
+                break
     except asyncio.CancelledError:
         turn.cancelled = True
     except ReplError as exc:
@@ -329,6 +364,54 @@ async def run_turn(
         turn.release_hold()
     _settle(turn, end)
     _finish(turn, save, event, emit, stamp or (lambda _e: None))
+
+
+async def _tool_round(
+    turn: Turn,
+    end: ReplyEnd,
+    tools: ToolBox,
+    saver: PartialSaver,
+    event: Callable[..., None],
+) -> list[dict[str, Any]]:
+    """The model asked for tools: say so (usage, the message with its
+    ``tool_requests``), run them, end this model call's turn and open the
+    next one's; returns the messages that carry the calls and results. The
+    rounds are saved with the reply that follows them (one ``msg`` record;
+    its ``part`` records, keyed by the reply's id, span all the rounds)."""
+    from copilot_repl.api.toolrun import run_round, tool_requests
+
+    model = turn.model.partition(":")[2]
+    text = turn.text
+    round_id = turn.call_id
+    usage = AssistantUsageData(
+        model=model, input_tokens=end.prompt_tokens, output_tokens=end.completion_tokens
+    )
+    event(T.ASSISTANT_USAGE, usage, ephemeral=True)
+    message = AssistantMessageData(
+        content=text,
+        message_id=f"{round_id}.tools",
+        model=model,
+        turn_id=round_id,
+        originating_message_id=turn.message_id,
+        tool_requests=tool_requests(end.tool_calls),
+    )
+    event(T.ASSISTANT_MESSAGE, message)
+    out, saved = await run_round(
+        tools,
+        end.tool_calls,
+        event,
+        text=text,
+        session_id=turn.session_id,
+        model=model,
+        turn_id=round_id,
+    )
+    turn.tool_rounds.append(saved)
+    event(T.ASSISTANT_TURN_END, AssistantTurnEndData(round_id, model))
+    saver.flush()  # what streamed so far is on disk before the next call
+    turn.parts.clear()
+    turn.chars = 0
+    saver.restart()
+    return out
 
 
 def _error_type(exc: ReplError) -> str:
@@ -398,13 +481,13 @@ def _finish(turn: Turn, save: Save, event: Callable[..., None], emit: Emit, stam
             message_id=turn.rid,
             model=model,
             output_tokens=turn.tokens,
-            turn_id=turn.rid,
+            turn_id=turn.call_id,
             originating_message_id=turn.message_id,
             status=status.value,
         )
         message = SessionEvent(T.ASSISTANT_MESSAGE, data, session_id=turn.session_id)
         stamp(message)
-    if text or status == MessageStatus.DONE:
+    if text or status == MessageStatus.DONE or turn.tool_rounds:
         record: dict[str, Any] = {
             "t": "msg",
             "id": turn.rid,
@@ -418,11 +501,13 @@ def _finish(turn: Turn, save: Save, event: Callable[..., None], emit: Emit, stam
         }
         if message is not None:
             record["eid"] = str(message.id)
-            record["data"] = {"turn_id": turn.rid}
+            record["data"] = {"turn_id": turn.call_id}
             if message.parent_id is not None:
                 record["parent"] = str(message.parent_id)
         if turn.cancelled:  # cut by abort(): shown, but as on the SDK never sent again
             record["aborted"] = True
+        if turn.tool_rounds:
+            record["tools"] = turn.tool_rounds
         try:
             save(record)
         except ReplError as exc:  # the disk, or the session deleted by another process
@@ -435,7 +520,7 @@ def _finish(turn: Turn, save: Save, event: Callable[..., None], emit: Emit, stam
     if message is not None:
         emit(message)
     # as the CLI: the turn ends, then its error is reported
-    event(T.ASSISTANT_TURN_END, AssistantTurnEndData(turn.rid, turn.model.partition(":")[2]))
+    event(T.ASSISTANT_TURN_END, AssistantTurnEndData(turn.call_id, turn.model.partition(":")[2]))
     if turn.error:
         failure = SessionErrorData(
             turn.error_type or "query",

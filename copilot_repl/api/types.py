@@ -7,7 +7,8 @@ as in ``copilot.types`` of SDK 0.1) and ``PermissionHandler`` (as in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, NotRequired, TypedDict
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, NotRequired, TypedDict
 
 from copilot_repl.api.events import SessionEvent
 
@@ -81,3 +82,24 @@ class PermissionHandler:
     @staticmethod
     def deny_all(request: Any, invocation: Any) -> dict[str, str]:
         return {"kind": "denied-interactively-by-user"}
+
+
+# The decisions a permission handler returns, as the SDK's generated
+# ``copilot.generated.rpc`` classes (also importable from there).
+@dataclass
+class PermissionDecisionApproveOnce:
+    kind: ClassVar[str] = "approve-once"
+
+
+@dataclass
+class PermissionDecisionReject:
+    """Refuse, optionally telling the model why (``feedback``)."""
+
+    kind: ClassVar[str] = "reject"
+    feedback: str | None = None
+
+
+@dataclass
+class PermissionDecisionDeniedInteractivelyByUser:
+    kind: ClassVar[str] = "denied-interactively-by-user"
+    feedback: str | None = None

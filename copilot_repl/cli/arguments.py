@@ -8,10 +8,13 @@ import argparse
 import difflib
 import sys
 from collections.abc import Mapping, Sequence
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from copilot_repl._version import __version__
 from copilot_repl.errors import BadUsage
+
+if TYPE_CHECKING:
+    from copilot_repl.repl.tools import ToolPolicy
 
 # name -> (its arguments, one-line help); `copilot-repl NAME --help` has the details
 SUBCOMMANDS = {
@@ -155,6 +158,20 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
         const="",
         help="resume session NAME; without NAME, pick one from a list (on a terminal)",
     )
+    p.add_argument(
+        "--tools",
+        metavar="MCP,MCP",
+        default="",
+        help="give the sessions prompted the tools of these MCP servers ([mcp.NAME] in config)",
+    )
+    p.add_argument(
+        "--allow-tool",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="run this tool without asking (repeatable); else script mode refuses it",
+    )
+    p.add_argument("--allow-all-tools", action="store_true", help="run every tool without asking")
     add_global_options(p)
     p.add_argument(
         "-s",
@@ -260,3 +277,11 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
     client = CopilotClient(config=cfg, env=env)
     client.store.ensure()  # a data dir that cannot be made or entered: one line, exit 2
     return client
+
+
+def tool_options(args: argparse.Namespace) -> tuple[ToolPolicy, list[str]]:
+    """--allow-tool / --allow-all-tools, and the MCP servers of --tools."""
+    from copilot_repl.repl.tools import ToolPolicy
+
+    policy = ToolPolicy.of(args.allow_tool, args.allow_all_tools)
+    return policy, [n for n in args.tools.split(",") if n]

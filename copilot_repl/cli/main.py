@@ -111,7 +111,9 @@ async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[
 
     await client.start()
     await apply_model_options(client, args, stderr)
-    return await run_shell(client, args.session, plain=plain)
+    from copilot_repl.cli.arguments import tool_options
+
+    return await run_shell(client, args.session, plain=plain, tools=tool_options(args))
 
 
 async def _script(
@@ -123,6 +125,9 @@ async def _script(
 
     out = JsonScriptOutput(stdout, stderr) if args.json else ScriptOutput(stdout, stderr)
     repl = Repl(client, out)
+    from copilot_repl.cli.arguments import tool_options
+
+    repl.tool_policy, repl.default_tools = tool_options(args)
     try:
         await client.start()
         if isinstance(out, JsonScriptOutput):

@@ -98,6 +98,7 @@ def run_oneshot(
 async def _oneshot(
     client: CopilotClient, args: argparse.Namespace, text: str, stdout: IO[str], stderr: IO[str]
 ) -> int:
+    from copilot_repl.cli.arguments import tool_options
     from copilot_repl.cli.script import JsonLines, ScriptOutput
     from copilot_repl.history.blinds import BlindStore
     from copilot_repl.repl.masks import Masks
@@ -106,15 +107,21 @@ async def _oneshot(
     masks = Masks(BlindStore(client.config.data_dir))
     lines = JsonLines(stdout, masks) if args.json else None
 
+    calls: dict[str, tuple[str, Any]] = {}
+
     def on_event(event: SessionEvent) -> None:
         if lines is not None:
             lines.event(event)
-        _report(event, out)
+        _report(event, out, calls)
 
     try:
         await client.start()
         # subscribed from the start: --json shows session.start / resume too
         opts: dict[str, Any] = {"on_event": on_event, "streaming": bool(args.json)}
+        policy, servers = tool_options(args)
+        if servers:
+            opts["tools"] = await client.mcp_tools(servers)
+        opts["on_permission_request"] = policy.handler("", None, out.warn)
         session, before = await _open(client, args, stderr, opts)
         for warning in session.warnings:
             out.warn(warning)
@@ -171,8 +178,10 @@ def _check_transport(client: CopilotClient, session: CopilotSession) -> None:
         raise InsecureTransport(host)
 
 
-def _report(event: SessionEvent, out: ScriptOutput) -> None:
-    """Errors, warnings and statuses on stderr, one line each."""
+def _report(event: SessionEvent, out: ScriptOutput, calls: dict[str, tuple[str, Any]]) -> None:
+    """Errors, warnings, statuses and tool calls on stderr, one line each."""
+    from copilot_repl.repl.tools import tool_line
+
     kind = event.type
     if kind == "session.error":
         out.error(event.data.message)
@@ -180,3 +189,7 @@ def _report(event: SessionEvent, out: ScriptOutput) -> None:
         out.warn(event.data.message)
     elif kind in ("copilot_repl.status", "copilot_repl.queued"):
         out.status(event.data.message)
+    elif kind == "tool.execution_start":
+        calls[event.data.tool_call_id] = (event.data.tool_name, event.data.arguments)
+    elif kind == "tool.execution_complete":
+        out.status(tool_line(*calls.pop(event.data.tool_call_id, ("tool", {})), done=event.data))

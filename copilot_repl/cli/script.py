@@ -66,6 +66,9 @@ class ScriptOutput:
     async def confirm(self, question: str) -> bool:
         return False
 
+    async def ask(self, question: str) -> str:
+        return ""
+
     def message(self, role: str, text: str, label: str) -> None:
         self.stdout.write(f"=== {label} ===\n{clean(text)}\n")
 

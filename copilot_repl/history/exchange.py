@@ -223,7 +223,14 @@ def _text(text: str, where: str) -> None:
 def _message_dict(m: Message) -> dict[str, Any]:
     """A message's fields, without the event-log ones it does not have."""
     item = asdict(m)
-    for key, empty in (("eid", ""), ("parent", ""), ("data", None), ("aborted", False)):
+    empty_fields = (
+        ("eid", ""),
+        ("parent", ""),
+        ("data", None),
+        ("aborted", False),
+        ("tools", None),
+    )
+    for key, empty in empty_fields:
         if item.get(key) == empty:
             del item[key]
     return item
@@ -235,6 +242,8 @@ def message_records(imported: Imported) -> list[dict[str, Any]]:
         rec: dict[str, Any] = {"t": "msg", **_message_dict(msg), **extra}
         if not rec["id"]:
             del rec["id"]
+        if rec.get("tools") is None:
+            rec.pop("tools", None)
         out.append(rec)
     return out
 

@@ -99,6 +99,8 @@ def message_record(m: Message, *, with_id: bool = True) -> dict[str, Any]:
         rec["tokens"] = m.tokens
     if m.aborted:  # not sent to a model in the copy either
         rec["aborted"] = True
+    if m.tools:
+        rec["tools"] = m.tools
     return rec
 
 

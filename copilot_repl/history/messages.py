@@ -3,6 +3,7 @@ them: token estimates, trimming a history to a budget, the request list."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -40,9 +41,40 @@ class Message:
     parent: str = ""
     data: dict[str, Any] | None = None
     aborted: bool = False  # a partial reply cut by abort(): shown, never sent to a model
+    # replies: the rounds of tool calls before the text, each
+    # {"text", "calls": [OpenAI tool_calls], "results": [{"tool_call_id", "content", "ok"}]}
+    tools: list[dict[str, Any]] | None = None
 
     def to_api(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}
+
+    def api_list(self) -> list[dict[str, Any]]:
+        """The request messages it stands for: its tool rounds (each the
+        assistant's calls, then one ``tool`` message a call), then its text."""
+        out: list[dict[str, Any]] = []
+        for round_ in self.tools or ():
+            calls = round_.get("calls") or []
+            out.append(
+                {"role": "assistant", "content": round_.get("text", ""), "tool_calls": calls}
+            )
+            out += [
+                {
+                    "role": "tool",
+                    "tool_call_id": r.get("tool_call_id", ""),
+                    "content": r.get("content", ""),
+                }
+                for r in round_.get("results") or []
+            ]
+        if self.content or self.role == "user":
+            out.append(self.to_api())
+        return out
+
+    @property
+    def size(self) -> int:
+        """Characters it takes in a request (its tool rounds included)."""
+        if not self.tools:
+            return len(self.content)
+        return len(self.content) + len(json.dumps(self.tools, ensure_ascii=False))
 
 
 @dataclass
@@ -88,10 +120,10 @@ def trim_history(
     if not messages:
         return [], 0
     used = estimate_tokens(system) if system else 0
-    used += estimate_tokens(messages[-1].content)
+    used += _cost(messages[-1])
     start = len(messages) - 1
     while start > 0:
-        cost = estimate_tokens(messages[start - 1].content)
+        cost = _cost(messages[start - 1])
         if used + cost > budget:
             break
         used += cost
@@ -102,8 +134,22 @@ def trim_history(
     return list(messages[start:]), start
 
 
-def api_messages(system: str, messages: Iterable[Message]) -> list[dict[str, str]]:
+def _cost(message: Message) -> int:
+    """Its tokens, estimated (a reply's tool calls and results count: they are
+    sent with it, and a round is never split from its results)."""
+    if not message.tools:
+        return estimate_tokens(message.content)
+    return message.size // 4 + 4
+
+
+def api_messages(system: str, messages: Iterable[Message]) -> list[dict[str, Any]]:
     """The Chat Completions ``messages`` list: system prompt first."""
-    out = [{"role": "system", "content": system}] if system else []
-    out.extend(m.to_api() for m in messages if (m.content or m.role == "user") and not m.aborted)
+    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for m in messages:
+        if m.aborted:
+            continue
+        if m.tools:
+            out += m.api_list()
+        elif m.content or m.role == "user":
+            out.append(m.to_api())
     return out

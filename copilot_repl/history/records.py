@@ -9,7 +9,8 @@ record. Keys may come in any order; unknown extra keys are ignored.
                                             cwd: the working directory it was created for
     {"t": "msg", "role": "user"|"assistant", "content": STR,
         "ts"?: NUM, "status"?: STR, "model"?: STR, "tokens"?: INT>=0, "id"?: STR,
-        "eid"?: STR, "parent"?: STR, "data"?: OBJ, "aborted"?: BOOL}
+        "eid"?: STR, "parent"?: STR, "data"?: OBJ, "aborted"?: BOOL,
+        "tools"?: [ROUND]}                  a reply's tool calls, before its text
                                             schema 2: eid the SDK event's id (user.message,
                                             assistant.message), parent its parent's id, data
                                             its other fields; aborted: a partial reply cut by
@@ -17,6 +18,9 @@ record. Keys may come in any order; unknown extra keys are ignored.
     {"t": "ev", "type": STR, "id": STR, "ts": STR, "parent"?: STR, "data"?: OBJ}
                                             schema 2: any other non-ephemeral SDK event, saved
                                             as it happens (ts ISO 8601; data snake_case)
+    ROUND: {"text": STR, "calls": [{"id", "type": "function", "function": {"name", "arguments"}}],
+        "results": [{"tool_call_id": STR, "content": STR, "ok": BOOL}]}
+        (an extra key: a reader of an earlier version ignores it and sees the reply alone)
     {"t": "part", "id": STR, "text": STR}   a growing reply, saved as it streams
     {"t": "meta", "model"?: STR, "system"?: STR, "failed"?: STR, "origin"?: STR}
                                             failed: the last turn failed with no reply
@@ -186,8 +190,18 @@ def _message(rec: dict[str, Any]) -> Message:
     status, model, rid = rec.get("status", DONE), rec.get("model", ""), rec.get("id", "")
     if not (isinstance(status, str) and isinstance(model, str) and isinstance(rid, str)):
         raise Corrupt("msg: status, model or id is not a string")
+    tools = rec.get("tools")
+    if tools is not None:
+        tools = _rounds(tools)
     message = Message(
-        role=role, content=content, ts=ts, status=status or DONE, model=model, tokens=tokens, id=rid
+        role=role,
+        content=content,
+        ts=ts,
+        status=status or DONE,
+        model=model,
+        tokens=tokens,
+        id=rid,
+        tools=tools,
     )
     if "eid" in rec:  # schema 2
         message.eid, message.parent = _str(rec, "eid"), _opt_str(rec, "parent") or ""
@@ -210,6 +224,32 @@ def _opt_obj(rec: dict[str, Any], key: str) -> dict[str, Any] | None:
     if value is not None and type(value) is not dict:
         raise Corrupt(f"{key} is not an object")
     return value
+
+
+def _rounds(value: Any) -> list[dict[str, Any]] | None:
+    """A reply's tool rounds, checked for their shape (None when empty)."""
+    if type(value) is not list:
+        raise Corrupt("msg: tools is not a list")
+    for round_ in value:
+        if type(round_) is not dict or not isinstance(round_.get("text", ""), str):
+            raise Corrupt("msg: a tool round is not an object")
+        calls, results = round_.get("calls"), round_.get("results")
+        if type(calls) is not list or type(results) is not list:
+            raise Corrupt("msg: a tool round has no calls or results list")
+        for call in calls:
+            function = call.get("function") if type(call) is dict else None
+            if type(function) is not dict or not isinstance(call.get("id"), str):
+                raise Corrupt("msg: a tool call is not an object with an id and a function")
+            if not (
+                isinstance(function.get("name"), str) and isinstance(function.get("arguments"), str)
+            ):
+                raise Corrupt("msg: a tool call's name or arguments is not a string")
+        for result in results:
+            if type(result) is not dict or not isinstance(result.get("content"), str):
+                raise Corrupt("msg: a tool result is not an object with a content string")
+            if not isinstance(result.get("tool_call_id"), str):
+                raise Corrupt("msg: a tool result has no tool_call_id")
+    return value or None
 
 
 def _header(rec: dict[str, Any], *, newer: bool) -> Header:

@@ -32,6 +32,7 @@ from typing import TypeVar
 
 from copilot_repl.errors import SessionNotFound, StoreError, UsageError
 from copilot_repl.history.files import why
+from copilot_repl.history.messages import Message
 from copilot_repl.history.store import SUFFIX, Store
 
 INDEX_FILE = "search.db"
@@ -198,9 +199,9 @@ class SearchIndex:
         model = loaded.data.model
         top = db.execute("SELECT max(rowid) FROM msgs").fetchone()[0] or 0
         rows = [
-            ((top // 2 + i) * 2 + (m.role == "user"), m.content, name, n, m.ts, m.model or model)
+            ((top // 2 + i) * 2 + (m.role == "user"), _text(m), name, n, m.ts, m.model or model)
             for i, (n, m) in enumerate(enumerate(loaded.data.messages, 1), 1)
-            if m.content
+            if m.content or m.tools
         ]
         db.executemany(
             "INSERT INTO msgs(rowid, content, session, n, ts, model) VALUES (?, ?, ?, ?, ?, ?)",
@@ -360,6 +361,19 @@ def _writable(path: Path) -> bool:
     if not os.access(path.parent, os.W_OK):
         return False
     return not stat.S_ISREG(st.st_mode) or os.access(path, os.W_OK)
+
+
+def _text(m: Message) -> str:
+    """What is searched of a message: its text, then its tool calls and results."""
+    if not m.tools:
+        return m.content
+    lines = [m.content] if m.content else []
+    for round_ in m.tools:
+        for call in round_.get("calls") or []:
+            function = call.get("function") or {}
+            lines.append(f"⚙ {function.get('name', '')} {function.get('arguments', '')}")
+        lines += [str(r.get("content", "")) for r in round_.get("results") or []]
+    return "\n".join(lines)
 
 
 def forget_session_text(store: Store, name: str) -> None:

@@ -4,7 +4,7 @@ ask of it, each with a no-op default so a provider states only what it adds."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,6 +17,16 @@ AskFn = Callable[[str], Awaitable[bool]]
 
 
 @dataclass
+class ToolCall:
+    """A tool the model asks to call: ``arguments`` as the model sent them
+    (JSON text, which may be malformed: the caller decides what to tell it)."""
+
+    id: str
+    name: str
+    arguments: str = ""
+
+
+@dataclass
 class ReplyEnd:
     """How a streamed reply ended."""
 
@@ -24,6 +34,7 @@ class ReplyEnd:
     finish_reason: str | None
     completion_tokens: int | None = None
     prompt_tokens: int | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
 
 class Provider:
@@ -39,20 +50,24 @@ class Provider:
     async def stream(
         self,
         model: str,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         on_delta: DeltaFn,
         on_status: StatusFn,
         *,
         session_id: str = "",
         ask_permission: AskFn | None = None,
         params: Mapping[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ReplyEnd:
         """Stream one reply to ``messages``. ``session_id``: the session it is
         for (a provider that keeps state per session keys it so);
         ``params``: request parameters of this session (the SDK's
         ``reasoning_effort``), sent by providers whose API takes them;
         ``ask_permission``: how to ask this session's user about a tool the
-        model wants to use during this reply (None: refuse)."""
+        model wants to use during this reply (None: refuse); ``tools``: OpenAI
+        function definitions the model may call (its calls come back in
+        ``ReplyEnd.tool_calls``; a provider that cannot offer tools raises
+        ``UsageError`` when given some)."""
         raise NotImplementedError
 
     async def list_models(self) -> list[str]:

@@ -366,14 +366,20 @@ class CopilotProvider(Provider):
     async def stream(
         self,
         model: str,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         on_delta: DeltaFn,
         on_status: StatusFn,
         *,
         session_id: str = "",
         ask_permission: AskFn | None = None,
         params: Mapping[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ReplyEnd:
+        if tools:
+            raise UsageError(
+                "the copilot provider does not run copilot-repl tools yet; use a provider "
+                "of kind openai for a session with tools"
+            )
         if not messages or messages[-1]["role"] != "user":
             raise CopilotError("nothing to send: the last message is not a user prompt")
         self._check_byok()

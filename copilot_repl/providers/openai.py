@@ -31,7 +31,7 @@ from copilot_repl.errors import (
     StreamError,
     UsageError,
 )
-from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn, ToolCall
 from copilot_repl.providers.priority import CURRENT_HOLD, CURRENT_SENDS
 from copilot_repl.providers.security import check_api_key, check_transport_security, redact
 from copilot_repl.providers.wire import (
@@ -73,11 +73,23 @@ class _Received:
     finish: str | None = None
     completion_tokens: int | None = None
     prompt_tokens: int | None = None
+    calls: dict[int, list[str]] = field(default_factory=dict)  # index: [id, name, args...]
 
     def end(self) -> ReplyEnd:
+        calls = [
+            ToolCall(parts[0] or f"call_{index}", parts[1], "".join(parts[2:]))
+            for index, parts in sorted(self.calls.items())
+        ]
         return ReplyEnd(
-            "".join(self.parts), self.finish, self.completion_tokens, self.prompt_tokens
+            "".join(self.parts), self.finish, self.completion_tokens, self.prompt_tokens, calls
         )
+
+    def call_piece(self, index: int, ident: str, name: str, args: str) -> None:
+        parts = self.calls.setdefault(index, ["", ""])
+        parts[0] = parts[0] or ident
+        parts[1] = parts[1] or name
+        if args:
+            parts.append(args)
 
 
 class OpenAIProvider(Provider):
@@ -198,29 +210,33 @@ class OpenAIProvider(Provider):
     async def stream(
         self,
         model: str,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         on_delta: DeltaFn,
         on_status: StatusFn,
         *,
         session_id: str = "",
         ask_permission: AskFn | None = None,
         params: Mapping[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ReplyEnd:
         try:
-            return await self._stream(model, messages, on_delta, on_status, params or {})
+            return await self._stream(model, messages, on_delta, on_status, params or {}, tools)
         except ProviderError as exc:
             raise self._redacted(exc) from None
 
     async def _stream(
         self,
         model: str,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         on_delta: DeltaFn,
         on_status: StatusFn,
         params: Mapping[str, Any],
+        tools: list[dict[str, Any]] | None = None,
     ) -> ReplyEnd:
         body = self._body(model, messages)
         body.update(params)
+        if tools:  # tool_choice left out, as the CLI does: "auto" is the default
+            body["tools"] = tools
         attempt = 0
         while True:
             try:
@@ -237,7 +253,7 @@ class OpenAIProvider(Provider):
                 on_status(f"{what}, retrying in {shown} s ({attempt}/{self.config.max_retries})")
                 await asyncio.sleep(wait)
 
-    def _body(self, model: str, messages: list[dict[str, str]]) -> dict[str, Any]:
+    def _body(self, model: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
         wire = self.config.wire_model or model
         body: dict[str, Any] = {"model": wire, "messages": messages, "stream": True}
         body.update(self.config.params)
@@ -389,6 +405,15 @@ class OpenAIProvider(Provider):
         if chunk.prompt_tokens is not None:
             got.prompt_tokens = chunk.prompt_tokens
         got.finish = chunk.finish or got.finish
+        for index, ident, name, args in chunk.tool_calls or ():
+            got.call_piece(index, ident, name, args)
+            got.chars += len(args)
+            if got.chars > self.config.max_reply_chars:
+                raise StreamError(
+                    f"the tool calls from {self.config.name} passed "
+                    f"{self.config.max_reply_chars:,} characters "
+                    f"(max_reply_chars in [providers.{self.config.name}])"
+                )
         if chunk.text:
             room = self.config.max_reply_chars - got.chars
             text = chunk.text[: max(room, 0)]

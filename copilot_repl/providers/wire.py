@@ -49,6 +49,8 @@ class Chunk:
     prompt_tokens: int | None = None
     progress: bool = False  # it carried text, reasoning or a finish (not a keep-alive)
     reasoning: int = 0  # characters of reasoning it carried (shown nowhere, but counted)
+    # pieces of tool calls: (index, id, name, arguments piece), in order
+    tool_calls: list[tuple[int, str, str, str]] | None = None
 
 
 # -- the event stream ---------------------------------------------------------------
@@ -201,10 +203,43 @@ def _apply_choice(choice: Any, chunk: Chunk, name: str, data: str) -> None:
         if not isinstance(finish, str):
             _malformed(name, data, "finish_reason is not a string")
         chunk.finish = finish
+    calls = delta.get("tool_calls")
+    if calls is not None:
+        _apply_tool_calls(calls, chunk, name, data)
     reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-    chunk.progress = chunk.progress or bool(text or finish or isinstance(reasoning, str))
+    chunk.progress = chunk.progress or bool(
+        text or finish or isinstance(reasoning, str) or chunk.tool_calls
+    )
     if isinstance(reasoning, str):
         chunk.reasoning += len(reasoning)
+
+
+def _apply_tool_calls(calls: Any, chunk: Chunk, name: str, data: str) -> None:
+    """``delta.tool_calls``: the first piece of a call names it (``id``,
+    ``function.name``), the next ones carry more of its ``arguments``."""
+    if not isinstance(calls, list):
+        _malformed(name, data, "tool_calls is not a list")
+    pieces = chunk.tool_calls if chunk.tool_calls is not None else []
+    for call in calls:
+        if not isinstance(call, dict):
+            _malformed(name, data, "a tool call is not an object")
+        index = call.get("index", 0)
+        function = call.get("function") or {}
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 1024:
+            _malformed(name, data, "a tool call's index is not a small number")
+        if not isinstance(function, dict):
+            _malformed(name, data, "a tool call's function is not an object")
+        ident, fname, args = (
+            call.get("id") or "",
+            function.get("name") or "",
+            function.get("arguments") or "",
+        )
+        if not (isinstance(ident, str) and isinstance(fname, str) and isinstance(args, str)):
+            _malformed(name, data, "a tool call's id, name or arguments is not a string")
+        if _SURROGATE.search(args + fname):
+            _malformed(name, data, "a tool call is not valid Unicode")
+        pieces.append((index, ident, fname, args))
+    chunk.tool_calls = pieces
 
 
 def _count(value: Any) -> int | None:

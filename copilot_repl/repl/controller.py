@@ -15,6 +15,7 @@ from copilot_repl.errors import InsecureTransport, ReplError, UsageError
 from copilot_repl.repl.frontend import Frontend
 from copilot_repl.repl.parsing import natural_sorted, parse_line
 from copilot_repl.repl.registry import Registry
+from copilot_repl.repl.tools import tool_line
 from copilot_repl.repl.wording import count
 from copilot_repl.sanitize import redact
 
@@ -46,6 +47,15 @@ class Repl:
         self.failed = False
         self.quitting = False
         self._unlisten = client.listen(self._on_event)
+        from copilot_repl.repl.tools import ToolPolicy
+
+        self.tool_policy = ToolPolicy()  # --allow-tool, and the answers given
+        self.default_tools: list[str] = []  # --tools: MCP servers of the sessions prompted
+        self.tool_sets: dict[str, list[str]] = {}  # session -> its MCP servers
+        self._calls: dict[str, tuple[str, str]] = {}  # tool call id -> (tool, arguments)
+        # permission questions of sessions not on screen, asked when switched to
+        self._questions: dict[str, tuple[str, asyncio.Future[str]]] = {}
+        self._asking = asyncio.Lock()
 
     @functools.cached_property
     def registry(self) -> Registry:
@@ -128,6 +138,7 @@ class Repl:
         session.warnings.clear()
         if not show:
             return
+        await self.answer_pending(session)
         turn = session.turn
         if turn is not None and turn.running:
             await self.follow(session, turn)
@@ -149,9 +160,12 @@ class Repl:
         await self.switch_to(await self.client.resume_session(target))
 
     def display_state(self, name: str) -> str:
-        """idle, queued, streaming, unread (a reply not seen yet) or failed."""
+        """idle, queued, streaming, unread (a reply not seen yet), failed, or
+        permission (a tool waits for the user's answer)."""
         opened = self.client.opened(name)
         state = opened.state if opened is not None else "idle"
+        if name in self.tool_policy.waiting:
+            return "permission"
         if state not in ("queued", "streaming") and name in self.unseen:
             return "unread"
         return state
@@ -179,6 +193,8 @@ class Repl:
             self.report(exc)
         finally:
             self.show_store_warnings()
+        if self.session is not None and self.session.session_id in self._questions:
+            await self.answer_pending(self.session)
 
     def show_store_warnings(self) -> None:
         """What the store noticed about files it does not own (stray names,
@@ -195,18 +211,60 @@ class Repl:
 
     def adopt(self, session: CopilotSession) -> None:
         """Let the model's tool permission requests be asked in the shell
-        (copilot provider, tools = true); script mode refuses them."""
+        (copilot provider, tools = true; the session's own tools, see
+        repl/tools.py); script mode refuses them unless --allow-tool."""
         if self.out.interactive and session.settings.ask_permission is None:
             out = self.out
             session.settings.ask_permission = lambda what: out.confirm(
                 f"the model asks to use {what}; allow it? [y/N] "
             )
+        if session.settings.permission_handler is None:
+            sid = session.session_id
+            ask = (lambda q: self.ask_tool(sid, q)) if self.out.interactive else None
+            session.settings.permission_handler = self.tool_policy.handler(sid, ask, self.out.warn)
+
+    async def ask_tool(self, sid: str, question: str) -> str:
+        """A session's permission question: asked at once if its reply is on
+        screen, else kept (toolbar ⚠, :jobs) until the user switches to it."""
+        session = self.client.opened(sid)
+        turn = session.turn if session is not None else None
+        if turn is not None and turn.rid in self.followed:  # on screen (:ask, :all too)
+            async with self._asking:  # one question at a time
+                return await self.out.ask(question)
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._questions[sid] = (question, future)
+        self.out.notice(f"[{sid}] waits for permission to run a tool: :switch {sid} to answer")
+        try:
+            return await future
+        finally:
+            self._questions.pop(sid, None)
+
+    async def answer_pending(self, session: CopilotSession) -> None:
+        """Put the session's waiting permission question, if any, to the user."""
+        waiting = self._questions.get(session.session_id)
+        if waiting is not None and not waiting[1].done():
+            async with self._asking:
+                answer = await self.out.ask(waiting[0])
+            if not waiting[1].done():
+                waiting[1].set_result(answer)
+
+    async def ready(self, session: CopilotSession) -> None:
+        """Before a prompt: permissions asked here, and the --tools of the run."""
+        self.adopt(session)
+        if self.default_tools and session.session_id not in self.tool_sets:
+            await self.equip(session, self.default_tools)
+
+    async def equip(self, session: CopilotSession, servers: list[str]) -> None:
+        """Give a session the tools of these MCP servers (none: no tools)."""
+        tools = await self.client.mcp_tools(servers)
+        await session.set_tools(tools)
+        self.tool_sets[session.session_id] = list(servers)
 
     async def prompt(self, session: CopilotSession, text: str, *, background: bool) -> None:
         if not text.strip():
             raise UsageError("the prompt is empty")
         await self.check_transport(session)
-        self.adopt(session)
+        await self.ready(session)
         ahead = session.busy
         turn = await session.submit(text)
         if background or session is not self.session:
@@ -218,6 +276,7 @@ class Repl:
         await self.follow(session, turn)
 
     async def follow(self, session: CopilotSession, turn: Turn) -> None:
+        await self.answer_pending(session)  # else the reply would wait on screen for it
         if not self.out.interactive:  # script mode: the replies queued ahead first, in order
             while (ahead := session.turn or next(iter(session.pending), None)) not in (None, turn):
                 assert ahead is not None
@@ -249,7 +308,7 @@ class Repl:
             await self.check_transport(s)
         items = list(shown or [])
         for s in sessions:
-            self.adopt(s)
+            await self.ready(s)
             items.append((s, await s.submit(text)))
         new = [t for _, t in items[len(shown or []) :]]
         self.followed.update(t.rid for t in new)
@@ -320,15 +379,23 @@ class Repl:
             self.out.status(prefix + scrub(sid, event.data.message))
         elif kind is T.ASSISTANT_TURN_END:
             self._turn_ended(sid, event.data.turn_id)
+        elif kind is T.TOOL_EXECUTION_START:
+            self._calls[event.data.tool_call_id] = (event.data.tool_name, event.data.arguments)
+            if self.out.interactive:  # a passing line; script mode says only how it ended
+                self.out.status(prefix + tool_line(event.data.tool_name, event.data.arguments))
+        elif kind is T.TOOL_EXECUTION_COMPLETE:
+            name, args = self._calls.pop(event.data.tool_call_id, ("tool", {}))
+            self.out.status(prefix + tool_line(name, args, done=event.data))
 
     def _turn_ended(self, sid: str, turn_id: str) -> None:
         """A reply nobody was watching ended: note it, and show it at once if
-        it belongs to the current session in the shell."""
-        if turn_id in self.followed:
-            return
+        it belongs to the current session in the shell. (A round of tool calls
+        ends a model call, not the reply: its turn_id is not the reply's.)"""
         session = self.client.opened(sid)
         turn = session.turn if session is not None else None
-        if session is None or turn is None or turn.rid != turn_id:
+        if session is None or turn is None or turn.call_id != turn_id:
+            return
+        if turn.rid in self.followed:
             return
         if not turn.cancelled and turn.text:
             if self.out.interactive and sid == self.current_name:

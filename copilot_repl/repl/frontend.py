@@ -93,3 +93,7 @@ class Frontend(Protocol):
     async def confirm(self, question: str) -> bool:
         """Ask a yes/no question (script mode: always no)."""
         ...
+
+    async def ask(self, question: str) -> str:
+        """Ask a question; the answer as typed ("" when nobody can answer)."""
+        ...

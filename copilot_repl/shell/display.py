@@ -40,6 +40,7 @@ TOOLBAR_STYLES = {
     "class:toolbar.queued": "yellow",
     "class:toolbar.unread": "bold cyan",
     "class:toolbar.failed": "red",
+    "class:toolbar.permission": "bold yellow",
     "class:toolbar.more": "dim",
 }
 
@@ -148,16 +149,18 @@ class ShellOutput:
         self._print(table)
 
     async def confirm(self, question: str) -> bool:
+        return (await self.ask(question)).strip().lower() in ("y", "yes")
+
+    async def ask(self, question: str) -> str:
         if self.prompt is None:
-            return False
+            return ""
         from prompt_toolkit import PromptSession
 
         ask: PromptSession[str] = PromptSession(input=self.prompt.input, output=self.prompt.output)
         try:
-            answer = await ask.prompt_async(question, handle_sigint=False)
+            return await ask.prompt_async(question, handle_sigint=False)
         except (KeyboardInterrupt, EOFError):
-            return False
-        return answer.strip().lower() in ("y", "yes")
+            return ""
 
     # -- the toolbar, while the prompt is not up --------------------------
     def toolbar_line(self) -> RenderableType | None:

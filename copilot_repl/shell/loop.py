@@ -37,12 +37,14 @@ if TYPE_CHECKING:
 
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
+    from copilot_repl.repl.tools import ToolPolicy
     from copilot_repl.shell.display import ShellOutput
 
 STYLE = {
     "toolbar.current": "reverse bold",
     "toolbar.streaming": "ansigreen",
     "toolbar.queued": "ansiyellow",
+    "toolbar.permission": "bold ansiyellow",
     "toolbar.unread": "ansicyan bold",
     "toolbar.failed": "ansired",
     "bottom-toolbar": "noreverse",
@@ -305,7 +307,7 @@ class Shell:
             if self._needs_question(session):
                 self._held.append(text)  # asked at the prompt, not over a reply
                 return
-            self.repl.adopt(session)
+            await self.repl.ready(session)
             turn = await session.submit(text)
         except ReplError as exc:
             self.repl.fail(str(exc))
@@ -513,10 +515,14 @@ async def run_shell(
     input: Any = None,
     output: Any = None,
     file: IO[str] | None = None,
+    tools: tuple[ToolPolicy, list[str]] | None = None,
 ) -> int:
-    """Run the interactive shell until :quit or Ctrl-D; returns the exit status."""
+    """Run the interactive shell until :quit or Ctrl-D; returns the exit status.
+    ``tools``: --allow-tool and --tools (see cli/main.py)."""
     out = TerminalOutput(lambda: make_console(file or sys.stdout, plain=plain), plain=plain)
     repl = Repl(client, out)
+    if tools is not None:
+        repl.tool_policy, repl.default_tools = tools
     frame: FirstFrame | None = None
     try:
         await client.start()

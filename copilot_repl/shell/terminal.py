@@ -28,9 +28,9 @@ class TerminalOutput(ShellOutput):
         # read ahead, echo on) for as long as it runs
         self.own_terminal: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
 
-    async def confirm(self, question: str) -> bool:
+    async def ask(self, question: str) -> str:
         with self.own_terminal():  # the answer is not a key typed ahead
-            return await super().confirm(question)
+            return await super().ask(question)
 
     async def edit(self, text: str) -> str:
         with self.own_terminal():

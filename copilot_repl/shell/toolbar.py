@@ -10,6 +10,7 @@ GLYPHS = {
     "streaming": " ⟳",
     "unread": " ●new",
     "failed": " ✗failed",
+    "permission": " ⚠",
 }
 
 

@@ -130,6 +130,7 @@ class Allowed:
     ignored_types_01: set[str] = field(default_factory=set)
     loose_types: set[str] = field(default_factory=set)
     unordered_types: set[str] = field(default_factory=set)
+    round_types: set[str] = field(default_factory=set)
     ignored_fields: set[str] = field(default_factory=set)
     optional_after: set[tuple[str, str]] = field(default_factory=set)
     differences: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -158,6 +159,8 @@ def load_allowed(path: Path = ALLOWED) -> Allowed:
             allowed.ignored_types.add(first)
         elif section.startswith("loosely"):
             allowed.loose_types.add(first)
+        elif section.startswith("tool round"):
+            allowed.round_types.add(first)
         elif section.startswith("unordered"):
             allowed.unordered_types.add(first)
         elif section.startswith("request fields"):
@@ -381,6 +384,8 @@ def observe(run: Run, allowed: Allowed, shape: str = "1.0") -> Observed:
             replies.setdefault(label, []).append(clean_text(rec.get("content")))
     for label, seen in unordered.items():
         events[label] += sorted(seen)
+    for label, seq in events.items():
+        events[label] = sort_rounds(seq, allowed.round_types)
     fields, envelope, history = _envelopes(trace, names, allowed, ignored)
     stdout = run.stdout
     for sid, label in sorted(names.items(), key=lambda kv: -len(kv[0])):
@@ -398,6 +403,23 @@ def observe(run: Run, allowed: Allowed, shape: str = "1.0") -> Observed:
         history,
         conversations(run.requests, allowed.ignored_fields),
     )
+
+
+def sort_rounds(seq: list[str], round_types: set[str]) -> list[str]:
+    """Each run of tool-round events holding several ``tool.execution_start``
+    sorted: the CLI runs the calls of one reply together, so how their events
+    interleave is not something a program can rely on."""
+    out: list[str] = []
+    run: list[str] = []
+    for kind in [*seq, ""]:
+        if kind in round_types:
+            run.append(kind)
+            continue
+        out += sorted(run) if run.count("tool.execution_start") > 1 else run
+        run = []
+        if kind:
+            out.append(kind)
+    return out
 
 
 def _envelopes(

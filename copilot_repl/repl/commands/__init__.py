@@ -12,6 +12,7 @@ from copilot_repl.repl.commands.general import GeneralCommands
 from copilot_repl.repl.commands.library import LibraryCommands
 from copilot_repl.repl.commands.parallel import ParallelCommands
 from copilot_repl.repl.commands.sessions import SessionCommands
+from copilot_repl.repl.commands.tools import ToolCommands
 from copilot_repl.repl.commands.view import ViewCommands
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ GROUPS = (
     ParallelCommands,
     ViewCommands,
     CompareCommands,
+    ToolCommands,
     GeneralCommands,
 )
 

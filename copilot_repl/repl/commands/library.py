@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from copilot_repl.api import library
 from copilot_repl.errors import UsageError
@@ -278,8 +278,30 @@ def history_view(
         mark = "" if m.status == "done" else f" [{m.status}]"
         replaced = " (summarised)" if current is not None and i <= current.upto else ""
         number = f"{i}. "  # numbered as :fork @N, :switch NAME@N and :find take them
+        out += [("note", line, "tool") for line in tool_lines(m.tools)]
         out.append((m.role, m.content, f"{number}{m.role}{mark}{replaced}"))
     return out
+
+
+def tool_lines(rounds: list[dict[str, Any]] | None) -> list[str]:
+    """A reply's tool calls, one line each: the call and what it gave (cut,
+    on one line, control characters made visible: tool output is untrusted)."""
+    from copilot_repl.sanitize import one_line
+
+    lines = []
+    for round_ in rounds or ():
+        results = {r.get("tool_call_id"): r for r in round_.get("results") or []}
+        for call in round_.get("calls") or []:
+            function = call.get("function") or {}
+            result = results.get(call.get("id"), {})
+            status = "ok" if result.get("ok", True) else "failed"
+            name, args = (
+                one_line(str(function.get("name")), 64),
+                one_line(str(function.get("arguments")), 60),
+            )
+            said = one_line(str(result.get("content", "")), 160)
+            lines.append(f"⚙ {name} {args} · {status}: {said}")
+    return lines
 
 
 def show_around(out: Frontend, session: CopilotSession, n: int, context: int = 2) -> None:

@@ -72,6 +72,8 @@ class ParallelCommands(CommandGroup):
             if t.started is None:  # still waiting for its turn
                 place[t.session_id] = place.get(t.session_id, 0) + 1
                 state = f"queued #{place[t.session_id]}"
+            elif t.session_id in self.repl.tool_policy.waiting:
+                state = "waits for permission"
             when = f"{t.elapsed:.1f} s"
             model = self.repl.masks.model(t.session_id, t.model)
             rows.append([t.session_id, model, state, when, live_tokens(t), excerpt(t.prompt)])

@@ -29,10 +29,11 @@ from copilot_repl.repl.wording import count
 class SessionCommands(CommandGroup):
     @command(
         "new",
-        usage=":new [NAME] [--model M] [--system TEXT] [--role R]",
+        usage=":new [NAME] [--model M] [--system TEXT] [--role R] [--tools MCP,MCP]",
         help=(
             "create a session and switch to it (no name: a free one is picked; --role: "
-            "the model and system prompt of [roles.R] in the config)"
+            "the model and system prompt of [roles.R] in the config; --tools: the MCP "
+            "servers of config.toml whose tools it may call)"
         ),
         complete="model",
         flags={
@@ -41,6 +42,7 @@ class SessionCommands(CommandGroup):
             "--system": "system",
             "-s": "system",
             "--role": "role",
+            "--tools": "tools",
         },
         nargs=(0, 1),
     )
@@ -55,7 +57,12 @@ class SessionCommands(CommandGroup):
             opts["model"] = model
         if system:
             opts["system_message"] = system
+        servers = [n for n in a.flags.get("tools", "").split(",") if n]
+        if servers:  # checked before the session is made: a wrong name makes none
+            await self.client.mcp_tools(servers)
         session = await self.client.create_session(opts)
+        if servers:
+            await self.repl.equip(session, servers)
         await self.repl.switch_to(session)
         as_role = f", role {role.name}" if role else ""
         self.out.note(f"created {session.session_id} ({session.model}{as_role})")
@@ -123,6 +130,7 @@ class SessionCommands(CommandGroup):
             summaries = [s for s in summaries if not s.origin or s.name == cur]
         for s in sorted(summaries, key=lambda s: natural_key(s.name)):
             state = self.repl.display_state(s.name)
+            state = "waits for permission" if state == "permission" else state
             rows.append(
                 [
                     "*" if s.name == cur else " ",
