@@ -143,7 +143,11 @@ class ShellOutput:
         from rich import box
         from rich.table import Table
 
-        table = Table(*header, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for i, name in enumerate(header):
+            # a cell stays on its row ("waits for permission" split in two
+            # reads as two states); the last column, free text, may wrap
+            table.add_column(name, no_wrap=i < len(header) - 1, overflow="ellipsis")
         for row in rows:
             table.add_row(*(self._styled(c, "") for c in row))
         self._print(table)
