@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 FANOUT_FPS = 8.0
 MIN_COLUMN = 30  # narrower than this, replies are stacked, not side by side
+SHORT_CELL = 24  # a table column whose values are all this short never wraps
 # the toolbar's prompt_toolkit classes, as rich styles (for the live region)
 TOOLBAR_STYLES = {
     "class:toolbar.current": "reverse bold",
@@ -145,9 +146,10 @@ class ShellOutput:
 
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         for i, name in enumerate(header):
-            # a cell stays on its row ("waits for permission" split in two
-            # reads as two states); the last column, free text, may wrap
-            table.add_column(name, no_wrap=i < len(header) - 1, overflow="ellipsis")
+            # a short value stays on its row ("waits for permission" split
+            # in two reads as two states); long text (help, prompts) wraps
+            longest = max((len(row[i]) for row in rows if i < len(row)), default=0)
+            table.add_column(name, no_wrap=max(longest, len(name)) <= SHORT_CELL)
         for row in rows:
             table.add_row(*(self._styled(c, "") for c in row))
         self._print(table)
