@@ -357,17 +357,24 @@ def test_a_history_that_tokenizes_badly_is_trimmed_by_the_real_tokenizer(
     assert not events.of("session.error")
 
 
+async def killed_mid_reply(client: CopilotClient, sig: int) -> tuple[Any, Events]:
+    """A session whose server is sent ``sig`` once its reply has begun,
+    after the turn has ended."""
+    session = await client.create_session(model="local", streaming=True)
+    events = Events(session)
+    await session.send("Tell me a long story about a dragon and a lighthouse.")
+    await asyncio.wait_for(events.first_delta.wait(), 120)
+    server = client.provider("local").server  # type: ignore[attr-defined]
+    os.kill(server.proc.pid, sig)
+    await session.wait(30)
+    return session, events
+
+
 def test_a_server_that_dies_mid_reply_is_one_error_and_the_next_prompt_restarts_it(
     client: CopilotClient, loop: asyncio.AbstractEventLoop
 ) -> None:
     async def main() -> None:
-        session = await client.create_session(model="local", streaming=True)
-        events = Events(session)
-        await session.send("Tell me a long story about a dragon and a lighthouse.")
-        await asyncio.wait_for(events.first_delta.wait(), 120)
-        server = client.provider("local").server  # type: ignore[attr-defined]
-        os.kill(server.proc.pid, signal.SIGKILL)
-        await session.wait(30)
+        session, events = await killed_mid_reply(client, signal.SIGKILL)
         errors = [e.data.message for e in events.of("session.error")]
         assert errors == [errors[0]] and "local model server was killed by SIGKILL" in errors[0]
         assert session.messages[-1].status == "interrupted"  # the partial reply is kept
@@ -392,13 +399,7 @@ def test_a_server_that_crashes_says_where_why_and_how_to_rebuild(
     log holds faulthandler's dump, never nothing."""
 
     async def main() -> None:
-        session = await client.create_session(model="local", streaming=True)
-        events = Events(session)
-        await session.send("Tell me a long story about a dragon and a lighthouse.")
-        await asyncio.wait_for(events.first_delta.wait(), 120)
-        server = client.provider("local").server  # type: ignore[attr-defined]
-        os.kill(server.proc.pid, signal.SIGSEGV)
-        await session.wait(30)
+        _, events = await killed_mid_reply(client, signal.SIGSEGV)
         errors = [e.data.message for e in events.of("session.error")]
         assert len(errors) == 1, errors
         assert "local model server was killed by SIGSEGV" in errors[0]

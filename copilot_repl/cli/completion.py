@@ -13,6 +13,7 @@ import io
 from collections.abc import Mapping
 from typing import IO
 
+from copilot_repl.cli.output import write_error
 from copilot_repl.errors import BadUsage, ReplError
 
 SHELLS = ("bash", "zsh", "fish")
@@ -59,7 +60,7 @@ def run_completion(
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except BadUsage as exc:
-        stderr.write(f"copilot-repl: error: {exc} (see copilot-repl completion --help)\n")
+        write_error(stderr, f"{exc} (see copilot-repl completion --help)")
         return 2
     except ReplError:
         return 1  # completing: say nothing

@@ -61,7 +61,7 @@ def main(
         try:
             args.session = choose_session(args, env, stdin, stdout, interactive=interactive)
         except ReplError as exc:
-            stderr.write(f"copilot-repl: error: {exc}\n")
+            write_error(stderr, str(exc))
             return 2
         if args.session is None and args.resume is not None:
             return 0  # nothing picked

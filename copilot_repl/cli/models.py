@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING
 
+from copilot_repl.cli.output import write_error
 from copilot_repl.errors import BadUsage, ReplError
 
 if TYPE_CHECKING:
@@ -49,12 +50,12 @@ def run_models(
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except (BadUsage, ReplError) as exc:
-        stderr.write(f"copilot-repl: error: {exc} (see copilot-repl models --help)\n")
+        write_error(stderr, f"{exc} (see copilot-repl models --help)")
         return 2
     try:
         models = asyncio.run(_list(client, args.provider))
     except ReplError as exc:
-        stderr.write(f"copilot-repl: error: {exc}\n")
+        write_error(stderr, str(exc))
         return 1
     if args.json:
         stdout.write(json.dumps(models, indent=2) + "\n")

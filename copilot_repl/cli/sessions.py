@@ -345,14 +345,13 @@ class Commands:
     async def do_import(self) -> int:
         from copilot_repl.history.exchange import write_sessions
         from copilot_repl.history.importers import gather
-        from copilot_repl.sanitize import one_line
 
         a = self.args
         items, failed = gather(
             a.source, a.ids, kind=a.kind, every=a.all, env=self.client.env, as_name=a.as_name
         )
         for line in failed:  # one line each; the others are imported
-            self.stderr.write(f"copilot-repl: error: {one_line(line)}\n")
+            write_error(self.stderr, line)
         for _, imported in items:
             data = imported.data
             resolve = self.client.config.resolve_model
