@@ -1,5 +1,5 @@
 """The shell's Markdown renderer alone: feed N fakeserver deltas to
-``copilot_repl.shell.markdown_stream.MarkdownStream`` on a 120x40 colour console writing to
+``copilot_repl.render.markdown_stream.MarkdownStream`` on a 120x40 colour console writing to
 /dev/null, no network, no pty. Prints the seconds the feeding took.
 
     .venv/bin/python bench/render_only.py 20000
@@ -19,7 +19,7 @@ def main() -> int:
     from fakeserver import markdown_deltas
     from rich.console import Console
 
-    from copilot_repl.shell.markdown_stream import MarkdownStream
+    from copilot_repl.render.markdown_stream import MarkdownStream
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     deltas = markdown_deltas(n)

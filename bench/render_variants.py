@@ -2,12 +2,12 @@
 against prototype variants of it, each fed N fakeserver deltas on a 120x40
 colour console writing to /dev/null (no network, no pty). Evidence for
 bench/RESULTS.md, not a benchmark of the product: the variants subclass
-``copilot_repl.shell.markdown_stream.MarkdownStream`` here; nothing in copilot_repl changes.
+``copilot_repl.render.markdown_stream.MarkdownStream`` here; nothing in copilot_repl changes.
 
     .venv/bin/python bench/render_variants.py [N [REPEATS]]
 
 Variants:
-  current          copilot_repl.shell.markdown_stream.MarkdownStream
+  current          copilot_repl.render.markdown_stream.MarkdownStream
   no-force         after printing a finished block, blank the live region
                    instead of a forced re-parse + repaint of the tail (the
                    8 fps timed repaint redraws it)
@@ -72,7 +72,7 @@ def _variants() -> dict[str, type[Any]]:
     from rich.console import RenderableType
     from rich.text import Text
 
-    from copilot_repl.shell.markdown_stream import MarkdownStream
+    from copilot_repl.render.markdown_stream import MarkdownStream
 
     class NoForce(MarkdownStream):
         def feed(self, delta: str) -> None:

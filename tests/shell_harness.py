@@ -22,9 +22,9 @@ from rich.console import Console
 
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.config import load_config
+from copilot_repl.render.markdown_stream import make_console
 from copilot_repl.repl.controller import Repl
 from copilot_repl.shell.loop import Shell
-from copilot_repl.shell.markdown_stream import make_console
 from copilot_repl.shell.terminal import TerminalOutput
 
 GUARD = 10.0  # seconds: a guard against hanging, not a timing assertion

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.style import Style
 from rich.syntax import Syntax
 
-from copilot_repl.shell.markdown import CodeBlockView
+from copilot_repl.render.markdown import CodeBlockView
 
 CORPUS = {
     "python": (

@@ -1,5 +1,5 @@
 """The wings depend one way only: history -> providers -> api -> repl ->
-front ends (shell/, cli/script.py, ...) -> cli/main.py. A module may import its own
+render -> front ends (shell/, cli/script.py, ...) -> cli/main.py. A module may import its own
 wing or a lower one, never a higher one; and no import circles."""
 
 from __future__ import annotations
@@ -28,22 +28,24 @@ RANKS = {
     "copilot_repl.generated": 3,
     "copilot_repl": 3,  # __init__: lazy re-exports of the API
     "copilot_repl.repl": 4,
-    "copilot_repl.shell": 5,
-    # cli/: the front ends the command line starts (5), and the entry point
-    # that picks one (cli/__init__ and cli/main, 6)
-    "copilot_repl.cli": 6,
-    "copilot_repl.cli.arguments": 5,
-    "copilot_repl.cli.output": 5,
-    "copilot_repl.cli.launch": 5,
-    "copilot_repl.cli.script": 5,
-    "copilot_repl.cli.oneshot": 5,
-    "copilot_repl.cli.sessions": 5,
-    "copilot_repl.cli.compare": 5,
+    # render/: rich drawing a reply, for any front end (no prompt_toolkit)
+    "copilot_repl.render": 5,
+    "copilot_repl.shell": 6,
+    # cli/: the front ends the command line starts (6), and the entry point
+    # that picks one (cli/__init__ and cli/main, 7)
+    "copilot_repl.cli": 7,
+    "copilot_repl.cli.arguments": 6,
+    "copilot_repl.cli.output": 6,
+    "copilot_repl.cli.launch": 6,
+    "copilot_repl.cli.script": 6,
+    "copilot_repl.cli.oneshot": 6,
+    "copilot_repl.cli.sessions": 6,
+    "copilot_repl.cli.compare": 6,
     # `vote` picks a front end as main does: the shell's queue on a terminal
-    "copilot_repl.cli.vote": 6,
-    "copilot_repl.__main__": 6,
+    "copilot_repl.cli.vote": 7,
+    "copilot_repl.__main__": 7,
 }
-FRONT_END = 5  # a new top-level module is a front end unless listed above
+FRONT_END = 6  # a new top-level module is a front end unless listed above
 
 
 def module_name(path: Path) -> str:
@@ -107,6 +109,27 @@ def test_no_wing_imports_a_higher_one() -> None:
     assert upward_imports() == []
 
 
+def test_a_front_end_imports_no_other_front_end() -> None:
+    """The shell imports nothing of cli/, and cli/'s front ends nothing of the
+    shell (only the modules that pick a front end, main and vote, may): what
+    both need lives below them (render/, repl/)."""
+    pickers = {"copilot_repl.cli.main", "copilot_repl.cli.vote"}
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        mine = module_name(path)
+        for line, target in imports(path):
+            crosses = (
+                mine.startswith("copilot_repl.shell") and target.startswith("copilot_repl.cli")
+            ) or (
+                mine.startswith("copilot_repl.cli.")
+                and mine not in pickers
+                and target.startswith("copilot_repl.shell")
+            )
+            if crosses:
+                bad.append(f"{path.relative_to(PKG.parent)}:{line}: {mine} imports {target}")
+    assert bad == []
+
+
 def test_no_import_circles_at_module_level() -> None:
     graph: dict[str, set[str]] = {}
     for path in PKG.rglob("*.py"):
@@ -158,8 +181,10 @@ def test_the_check_catches_an_upward_import(tmp_path: Path) -> None:
         ("copilot_repl.api.session", 3),
         ("copilot_repl.session", 3),
         ("copilot_repl.repl.commands.sessions", 4),
-        ("copilot_repl.cli.oneshot", 5),
-        ("copilot_repl.cli.main", 6),
+        ("copilot_repl.render.markdown_stream", 5),
+        ("copilot_repl.shell.display", 6),
+        ("copilot_repl.cli.oneshot", 6),
+        ("copilot_repl.cli.main", 7),
     ],
 )
 def test_ranks(module: str, expected: int) -> None:

@@ -11,9 +11,14 @@ import pytest
 from fakeserver import ESCAPE_TEXT, markdown_deltas, split_words
 from rich.console import Console
 
-from copilot_repl.shell.blocks import BlockSplitter
-from copilot_repl.shell.markdown import markdown
-from copilot_repl.shell.markdown_stream import MarkdownStream, PlainStream, make_console, stream_for
+from copilot_repl.render.blocks import BlockSplitter
+from copilot_repl.render.markdown import markdown
+from copilot_repl.render.markdown_stream import (
+    MarkdownStream,
+    PlainStream,
+    make_console,
+    stream_for,
+)
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 RAW_ESCAPES = ("\x1b[2J", "\x1b]52", "\x1b]8;", "\x07")

@@ -29,9 +29,9 @@ from shell_harness import (
     until,
 )
 
+from copilot_repl.render.markdown_stream import make_console
 from copilot_repl.repl.controller import Repl
 from copilot_repl.shell.loop import Shell, run_shell
-from copilot_repl.shell.markdown_stream import make_console
 from copilot_repl.shell.terminal import TerminalOutput
 
 CTRL_X_CTRL_E = "\x18\x05"

@@ -13,12 +13,12 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from copilot_repl.render.blocks import recent
+from copilot_repl.render.live_region import LiveRegion, Rows, render_rows
+from copilot_repl.render.markdown import markdown
+from copilot_repl.render.markdown_stream import MarkdownStream, PlainStream, stream_for
 from copilot_repl.repl.wording import count
 from copilot_repl.sanitize import clean, one_line
-from copilot_repl.shell.blocks import recent
-from copilot_repl.shell.live_region import LiveRegion, Rows, render_rows
-from copilot_repl.shell.markdown import markdown
-from copilot_repl.shell.markdown_stream import MarkdownStream, PlainStream, stream_for
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession

@@ -21,13 +21,13 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.api.turn import TurnState
 from copilot_repl.errors import ReplError, UsageError
+from copilot_repl.render.markdown_stream import make_console
 from copilot_repl.repl.completion import Sources, make_completer
 from copilot_repl.repl.controller import Repl
 from copilot_repl.repl.parsing import Line, natural_sorted, parse_line
 from copilot_repl.repl.wording import count, excerpt
 from copilot_repl.shell.first_frame import FirstFrame
 from copilot_repl.shell.keys import build_key_bindings
-from copilot_repl.shell.markdown_stream import make_console
 from copilot_repl.shell.terminal import TerminalOutput
 from copilot_repl.shell.toolbar import toolbar_fragments
 from copilot_repl.shell.tty import echo_on, no_echo, pending_input

@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
+from copilot_repl.render.blocks import BlockSplitter, recent
+from copilot_repl.render.live_region import LiveRegion, Rows, render_rows
+from copilot_repl.render.markdown import markdown
 from copilot_repl.sanitize import clean
-from copilot_repl.shell.blocks import BlockSplitter, recent
-from copilot_repl.shell.live_region import LiveRegion, Rows, render_rows
-from copilot_repl.shell.markdown import markdown
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
