@@ -52,7 +52,8 @@ from copilot_repl.errors import ReplError, SessionExists, UsageError
 from copilot_repl.history import trash
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import free_name, validate_name
-from copilot_repl.history.store import Store, Summary
+from copilot_repl.history.store import Store
+from copilot_repl.history.summaries import Summary
 from copilot_repl.history.trash import Entry
 from copilot_repl.providers import Provider, make_provider
 from copilot_repl.providers.priority import Sends

@@ -13,7 +13,8 @@ from copilot_repl.errors import BadUsage, ReplError, SessionNotFound
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.api.session import CopilotSession
-    from copilot_repl.history.store import Store, Summary
+    from copilot_repl.history.store import Store
+    from copilot_repl.history.summaries import Summary
 
 
 def choose_session(

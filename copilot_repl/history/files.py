@@ -95,6 +95,21 @@ def read_from(fd: int, offset: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
+def read_small(path: Path, limit: int = 64 << 20) -> bytes:
+    """A small state file's bytes (b"" if absent, unreadable or not a
+    regular file), at most ``limit`` of them."""
+    try:
+        fd = open_regular(path, os.O_RDONLY)
+    except (OSError, StoreError):
+        return b""
+    try:
+        return read_from(fd, 0, min(os.fstat(fd).st_size, limit))
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
 def first_line(fd: int, limit: int = 64 << 20) -> bytes:
     """The first line of the file without its newline (b"" if it has none)."""
     got = b""

@@ -3,9 +3,9 @@
 Layout under the data dir (0700 when copilot-repl creates it; files 0600)::
 
     sessions/NAME.jsonl     first line: {"t": "session", "schema": 2, ...}
-    state.json              {"current": NAME}
-    summaries.json          what :ls shows, by file size, mtime and inode (a cache)
-    input_history           the shell's Up/Down history
+    state.json              {"current": NAME}                    (state.py)
+    summaries.json          what :ls shows, by file size, mtime and inode (a cache: summaries.py)
+    input_history           the shell's Up/Down history          (input_history.py)
 
 The records and their shapes are documented in ``records.py``; every line is
 checked against them when read, and every record before it is written.
@@ -39,11 +39,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +52,9 @@ from copilot_repl.errors import (
     SessionNotFound,
     StoreError,
 )
-from copilot_repl.history import files
+from copilot_repl.history import files, state, summaries
 from copilot_repl.history.files import NotRegular, why
+from copilot_repl.history.input_history import input_history_path
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import validate_name
 from copilot_repl.history.reader import (
@@ -68,6 +67,7 @@ from copilot_repl.history.reader import (
     read_new,
 )
 from copilot_repl.history.records import SCHEMA, Corrupt, Header, check, dumps, parse
+from copilot_repl.history.summaries import Summary
 from copilot_repl.history.writers import PROCESS_TOKEN, pid_exists
 
 __all__ = [
@@ -82,21 +82,6 @@ __all__ = [
 ]
 
 SUFFIX = ".jsonl"
-SUMMARY_CHARS = 200  # of the first prompt, as a session's summary
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What ``:ls`` shows."""
-
-    name: str
-    model: str
-    messages: int
-    modified: float
-    created: float
-    origin: str = ""  # "oneshot", "compare": listed only on request (:ls --all)
-    cwd: str = ""  # the working directory it was created for
-    first_prompt: str = ""  # its first user message, first line (the SDK's summary)
 
 
 class Store:
@@ -221,7 +206,7 @@ class Store:
         A file unchanged since it was last summarised (same size, mtime and
         inode) is not read again: the summaries are cached in ``summaries.json``.
         A file that cannot be loaded is skipped and reported once."""
-        cache = self._read_cache()
+        cache = summaries.read_cache(self.root)
         fresh: dict[str, dict[str, Any]] = {}
         out = []
         for name in self.names():
@@ -238,10 +223,10 @@ class Store:
             if summary is None:
                 continue
             if key is not None:
-                fresh[name] = _cache_entry(summary, key)
+                fresh[name] = summaries.cache_entry(summary, key)
             out.append(summary)
         if fresh != cache:
-            self._write_cache(fresh)
+            summaries.write_cache(self.root, fresh)
         return out
 
     def listed(self, also: str | None = None) -> list[str]:
@@ -271,50 +256,11 @@ class Store:
                 return None, None
             st = os.lstat(path)
         key = [st.st_size, st.st_mtime_ns, st.st_ino]
-        cached = _from_cache(name, hit, key, st.st_mtime)
+        cached = summaries.from_cache(name, hit, key, st.st_mtime)
         if cached is not None:
             return cached, key
         loaded = self.load(name)
-        data = loaded.data
-        first = next((m.content for m in data.messages if m.role == "user"), "")
-        first = first.strip().partition("\n")[0][:SUMMARY_CHARS]
-        summary = Summary(
-            name,
-            data.model,
-            len(data.messages),
-            data.modified,
-            data.created,
-            loaded.origin,
-            data.cwd,
-            first,
-        )
-        return summary, None if loaded.parts else key
-
-    def _read_cache(self) -> dict[str, Any]:
-        raw = self._read_small(self.root / "summaries.json")
-        try:
-            data = json.loads(raw) if raw else {}
-        except (ValueError, RecursionError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def _write_cache(self, cache: dict[str, dict[str, Any]]) -> None:
-        with contextlib.suppress(OSError):  # a cache: :ls reads the files again next time
-            data = json.dumps(cache, separators=(",", ":")).encode()
-            files.write_atomic(self.root / "summaries.json", data)
-
-    def _read_small(self, path: Path) -> bytes:
-        """A small state file's bytes (b"" if absent, unreadable or not a file)."""
-        try:
-            fd = files.open_regular(path, os.O_RDONLY)
-        except (OSError, StoreError):
-            return b""
-        try:
-            return files.read_from(fd, 0, min(os.fstat(fd).st_size, 64 << 20))
-        except OSError:
-            return b""
-        finally:
-            os.close(fd)
+        return summaries.summarize(name, loaded), None if loaded.parts else key
 
     # -- create / delete / rename ---------------------------------------
     def create(
@@ -613,68 +559,15 @@ class Store:
 
     def _named_current(self) -> str | None:
         """The name ``state.json`` holds, whether or not it is a session."""
-        try:
-            state = json.loads(self._read_small(self.root / "state.json") or b"null")
-        except (ValueError, RecursionError):
-            return None
-        name = state.get("current") if isinstance(state, dict) else None
-        return name if isinstance(name, str) else None
+        return state.named_current(self.root)
 
     def set_current(self, name: str) -> None:
-        with contextlib.suppress(OSError):  # losing "last active session" is harmless
-            files.write_atomic(self.root / "state.json", json.dumps({"current": name}).encode())
+        state.set_current(self.root, name)
 
     def input_history_path(self) -> Path | None:
-        """The shell's Up/Down history file, created 0600; None if it cannot
-        be used as a plain file (a FIFO, a symlink, a directory under that
-        name: the shell then keeps its history in memory, and says so)."""
-        path = self.root / "input_history"
-        try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
-            fd = os.open(path, flags, 0o600)
-        except OSError:
-            fd = -1
-        if fd < 0:
-            self._warn_once(f"{path} cannot be used; the input history is kept in memory only")
-            return None
-        try:
-            regular = stat.S_ISREG(os.fstat(fd).st_mode)
-        finally:
-            os.close(fd)
-        if not regular:
-            self._warn_once(
-                f"{path} is not a regular file; the input history is kept in memory only"
-            )
-            return None
-        return path
-
-
-# The types a cached summary's fields may have (``Summary``'s annotations).
-_CACHED_TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
-_NOT_CACHED = ("name", "modified")  # the file's name and mtime say these
-
-
-def _cache_entry(summary: Summary, key: list[int]) -> dict[str, Any]:
-    """A summary as ``summaries.json`` keeps it: its fields, and the file's
-    size, mtime and inode it is valid for."""
-    entry = {k: v for k, v in asdict(summary).items() if k not in _NOT_CACHED}
-    return {"key": key, **entry}
-
-
-def _from_cache(name: str, hit: Any, key: list[int], mtime: float) -> Summary | None:
-    """The cached summary, if it is for this very file and holds every
-    field of ``Summary``, each of its type; else None (read the file)."""
-    if not isinstance(hit, dict) or hit.get("key") != key:
-        return None
-    values: dict[str, Any] = {}
-    for f in fields(Summary):
-        if f.name in _NOT_CACHED:
-            continue
-        value = hit.get(f.name)
-        if type(value) is not _CACHED_TYPES[str(f.type)]:
-            return None
-        values[f.name] = value
-    return Summary(name=name, modified=mtime, **values)
+        """The shell's Up/Down history file (``input_history.py``); None if it
+        cannot be used as a plain file (said once in ``warnings``)."""
+        return input_history_path(self.root, self._warn_once)
 
 
 def _read_back(fd: int, loaded: Loaded, path: Path) -> None:

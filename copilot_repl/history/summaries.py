@@ -1,0 +1,92 @@
+"""What ``:ls`` shows of each session (``Summary``), and ``summaries.json``,
+the cache that spares reading a file unchanged since it was last summarised:
+an entry holds for the file's size, mtime and inode (its key) only. A cache:
+a bad or missing one is read as empty, and it is replaced whole."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from copilot_repl.history import files
+from copilot_repl.history.reader import Loaded
+
+CACHE = "summaries.json"
+SUMMARY_CHARS = 200  # of the first prompt, as a session's summary
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What ``:ls`` shows."""
+
+    name: str
+    model: str
+    messages: int
+    modified: float
+    created: float
+    origin: str = ""  # "oneshot", "compare": listed only on request (:ls --all)
+    cwd: str = ""  # the working directory it was created for
+    first_prompt: str = ""  # its first user message, first line (the SDK's summary)
+
+
+def summarize(name: str, loaded: Loaded) -> Summary:
+    """The summary of a session as ``load`` gave it."""
+    data = loaded.data
+    first = next((m.content for m in data.messages if m.role == "user"), "")
+    first = first.strip().partition("\n")[0][:SUMMARY_CHARS]
+    return Summary(
+        name,
+        data.model,
+        len(data.messages),
+        data.modified,
+        data.created,
+        loaded.origin,
+        data.cwd,
+        first,
+    )
+
+
+def read_cache(root: Path) -> dict[str, Any]:
+    raw = files.read_small(root / CACHE)
+    try:
+        data = json.loads(raw) if raw else {}
+    except (ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_cache(root: Path, cache: dict[str, dict[str, Any]]) -> None:
+    with contextlib.suppress(OSError):  # a cache: :ls reads the files again next time
+        data = json.dumps(cache, separators=(",", ":")).encode()
+        files.write_atomic(root / CACHE, data)
+
+
+# The types a cached summary's fields may have (``Summary``'s annotations).
+_CACHED_TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
+_NOT_CACHED = ("name", "modified")  # the file's name and mtime say these
+
+
+def cache_entry(summary: Summary, key: list[int]) -> dict[str, Any]:
+    """A summary as ``summaries.json`` keeps it: its fields, and the file's
+    size, mtime and inode it is valid for."""
+    entry = {k: v for k, v in asdict(summary).items() if k not in _NOT_CACHED}
+    return {"key": key, **entry}
+
+
+def from_cache(name: str, hit: Any, key: list[int], mtime: float) -> Summary | None:
+    """The cached summary, if it is for this very file and holds every
+    field of ``Summary``, each of its type; else None (read the file)."""
+    if not isinstance(hit, dict) or hit.get("key") != key:
+        return None
+    values: dict[str, Any] = {}
+    for f in fields(Summary):
+        if f.name in _NOT_CACHED:
+            continue
+        value = hit.get(f.name)
+        if type(value) is not _CACHED_TYPES[str(f.type)]:
+            return None
+        values[f.name] = value
+    return Summary(name=name, modified=mtime, **values)
