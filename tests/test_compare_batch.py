@@ -18,9 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copilot_repl.errors import UsageError
+from copilot_repl.history.comparisons import Journal, Plan, Result
 from copilot_repl.history.store import Store
 from copilot_repl.history.votes import Side, Vote, VoteStore
-from copilot_repl.repl.batch import Journal, Plan, Result, parse_prompts, report_markdown
+from copilot_repl.repl.batch import parse_prompts, report_markdown
 
 
 def chats(server: FakeServer) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from copilot_repl.config import BUILTIN_PROVIDERS, LOCAL_MODEL, load_config
+from copilot_repl.config import BUILTIN_PROVIDERS, LOCAL_MODEL, ProviderSettings, load_config
 from copilot_repl.errors import ConfigError, UsageError
 
 GOOD = """\
@@ -321,6 +322,38 @@ def test_a_number_out_of_range_shows_an_example(tmp_path: Path) -> None:
         f"config file {path}, line 2: read_timeout = nan: expected a number above 0 "
         "and at most 86400 (e.g. read_timeout = 60)"
     )
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return repr(value)
+
+
+def test_each_declared_provider_setting_is_read_from_the_file(tmp_path: Path) -> None:
+    """A setting declared once on ProviderSettings is a setting of the file:
+    each one the file may set is read back (with a value other than its
+    default); one out of its range names an example of the right form."""
+    other = {str: "x", bool: True, int: 7, float: 7.5, dict: {"seed": 7}}
+    settable = [f for f in fields(ProviderSettings) if f.metadata.get("in_file", True)]
+    assert {f.name for f in settable} >= {"base_url", "read_timeout", "threads", "tools"}
+    for f in settable:
+        if f.name == "name":
+            continue
+        kind = {"str": str, "bool": bool, "int": int, "float": float}.get(str(f.type), dict)
+        value = "http://127.0.0.1:1/v1" if f.name.endswith("base_url") else other[kind]
+        value = "copilot" if f.name == "kind" else value
+        path = write(tmp_path, f"[providers.copilot]\n{f.name} = {_toml(value)}\n")
+        got = load_config(env={}, data_dir=tmp_path, config_path=path).providers["copilot"]
+        assert asdict(got)[f.name] == value, f.name
+        if "range" in f.metadata:
+            path = write(tmp_path, f"[providers.copilot]\n{f.name} = -5\n")
+            with pytest.raises(ConfigError, match=rf"\(e\.g\. {f.name} = \d+\)$"):
+                load_config(env={}, data_dir=tmp_path, config_path=path)
 
 
 def test_userinfo_in_a_bad_url_is_not_shown(tmp_path: Path) -> None:

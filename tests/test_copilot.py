@@ -26,7 +26,7 @@ from fakeserver import FakeServer, markdown_deltas
 
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.api.events import SessionEvent
-from copilot_repl.config import ProviderConfig
+from copilot_repl.config import ProviderSettings
 from copilot_repl.errors import CopilotError, ReplError
 from copilot_repl.providers.copilot import FRESH_NOTE, CopilotProvider
 from copilot_repl.providers.copilot_cli import SDK_DIST, find_cli
@@ -34,7 +34,7 @@ from copilot_repl.providers.copilot_sync import DEFAULT_SYSTEM
 
 try:
     metadata.distribution(SDK_DIST)
-    CLI = find_cli(ProviderConfig(name="copilot", kind="copilot"), os.environ)
+    CLI = find_cli(ProviderSettings(name="copilot", kind="copilot"), os.environ)
 except metadata.PackageNotFoundError:
     pytest.skip(
         "github-copilot-sdk is not installed: pip install 'copilot-repl[copilot]' (or make test)",
@@ -424,7 +424,7 @@ def test_the_login_hint_names_the_cli_where_it_was_found(tmp_path: Path) -> None
     env = {"HOME": str(Path.home()), "PATH": "/nonexistent"}
     if os.environ.get("XDG_CACHE_HOME"):
         env["XDG_CACHE_HOME"] = os.environ["XDG_CACHE_HOME"]
-    config = ProviderConfig(name="copilot", kind="copilot")
+    config = ProviderSettings(name="copilot", kind="copilot")
     provider = CopilotProvider(config, env, data_dir=tmp_path)
     hint = provider.login_hint()
     assert str(find_cli(config, env)) in hint

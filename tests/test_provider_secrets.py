@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fakeserver import FakeServer, Reply
 
-from copilot_repl.config import BUILTIN_PROVIDERS, ProviderConfig
+from copilot_repl.config import BUILTIN_PROVIDERS, ProviderSettings
 from copilot_repl.errors import AuthError, ConnectError, ProviderError
 from copilot_repl.providers.childproc import Child, child_env
 from copilot_repl.providers.copilot_cli import CliProcess, cli_env
@@ -28,7 +28,7 @@ DUMP_ENV = "import json, os; print(json.dumps(dict(os.environ)))"
 
 
 def provider(url: str, key: str | None = None) -> OpenAIProvider:
-    config = ProviderConfig(
+    config = ProviderSettings(
         name="openai", base_url=url, api_key_env="OPENAI_API_KEY", max_retries=0
     )
     return OpenAIProvider(config, {} if key is None else {"OPENAI_API_KEY": key})
@@ -295,7 +295,7 @@ async def test_a_bad_byok_key_for_copilot_is_named_before_the_cli_starts(
 ) -> None:
     from copilot_repl.providers.copilot import CopilotProvider
 
-    config = ProviderConfig(
+    config = ProviderSettings(
         name="copilot",
         kind="copilot",
         byok_base_url=server.url,

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from fakeserver import FakeServer, Reply, count_prompt_tokens
 
-from copilot_repl.config import ProviderConfig
+from copilot_repl.config import ProviderSettings
 from copilot_repl.errors import (
     AuthError,
     CopilotError,
@@ -49,7 +49,7 @@ async def ask(server: FakeServer, prompt: str = "hello", **settings: object) -> 
     """One streamed reply; ``settings`` override the provider config."""
     values: dict[str, object] = {"max_retries": 2, "read_timeout": 10.0, "connect_timeout": 2.0}
     values.update(settings)
-    config = ProviderConfig(name="openai", base_url=server.url, **values)  # type: ignore[arg-type]
+    config = ProviderSettings(name="openai", base_url=server.url, **values)  # type: ignore[arg-type]
     provider = OpenAIProvider(config, {})
     out = Outcome()
     messages = [{"role": "user", "content": prompt}]
@@ -309,7 +309,7 @@ async def test_a_drop_after_the_finish_keeps_the_reply_complete(server: FakeServ
 
 @pytest.mark.parametrize("url", ["http://xn--a.com/v1", "http://a\x00b/v1"])
 async def test_a_url_httpx_cannot_use_is_one_clean_line(url: str) -> None:
-    config = ProviderConfig(name="byok", base_url=url, max_retries=0)
+    config = ProviderSettings(name="byok", base_url=url, max_retries=0)
     provider = OpenAIProvider(config, {})
     errors: list[ProviderError] = []
     for call in (

@@ -19,7 +19,7 @@ from copilot_repl import CopilotClient
 from copilot_repl.api.events import SessionEvent
 from copilot_repl.api.toolrun import MAX_TOOL_OUTPUT
 from copilot_repl.api.turn import MAX_TOOL_ROUNDS
-from copilot_repl.config import ProviderConfig
+from copilot_repl.config import ProviderSettings
 from copilot_repl.generated.rpc import PermissionDecisionReject
 from copilot_repl.providers.openai import OpenAIProvider
 from copilot_repl.session import PermissionHandler
@@ -126,7 +126,7 @@ def test_pydantic_is_imported_only_when_a_tool_is_defined() -> None:
 # -- the openai provider -----------------------------------------------------------------
 async def test_streamed_tool_calls_are_assembled(server: FakeServer) -> None:
     server.queue(Reply(tool_calls=[("a", '{"x": 1, "y": "two"}'), ("b", "{bad")]))
-    config = ProviderConfig(name="openai", kind="openai", base_url=server.url)
+    config = ProviderSettings(name="openai", kind="openai", base_url=server.url)
     provider = OpenAIProvider(config, {})
     tools = [{"type": "function", "function": {"name": "a", "parameters": {}}}]
     try:

@@ -47,7 +47,7 @@ from copilot_repl.api.options import (
     system_text,
 )
 from copilot_repl.api.session import CopilotSession
-from copilot_repl.config import Config, ProviderConfig, load_config
+from copilot_repl.config import Config, ProviderSettings, load_config
 from copilot_repl.errors import ReplError, SessionExists, UsageError
 from copilot_repl.history import trash
 from copilot_repl.history.messages import SessionData
@@ -310,7 +310,7 @@ class CopilotClient:
         if key:
             self._extra_env[env_name] = key
         if name not in self.config.providers:
-            pc = ProviderConfig(
+            pc = ProviderSettings(
                 name=name,
                 base_url=url,
                 api_key_env=env_name if key else "",
@@ -426,7 +426,7 @@ class CopilotClient:
             del self._open[session.session_id]
 
     # -- providers ------------------------------------------------------
-    def provider_config(self, model: str) -> ProviderConfig:
+    def provider_config(self, model: str) -> ProviderSettings:
         name, sep, _ = model.partition(":")
         if not sep:
             raise UsageError(f"model {model!r} should be provider:model")

@@ -1,6 +1,6 @@
 """``copilot-repl compare``: each prompt of a file to each model, with a
 progress bar on a terminal (a line per reply otherwise), then a summary per
-model. The run is journaled in the data dir (``repl/batch.py``): the same
+model. The run is journaled in the data dir (``history/comparisons.py``): the same
 command run again after an interruption (Ctrl-C, kill -9, a crash) resumes
 where it stopped. Exit status 0 (every reply came), 1 (some failed or the
 run could not go on), 2 (bad usage), 130 (interrupted)."""
@@ -131,16 +131,18 @@ def make_plan(client: Any, args: argparse.Namespace) -> Any:
 async def _main(
     client: Any, plan: Any, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]
 ) -> int:
+    from copilot_repl.api.batch import run
+    from copilot_repl.history.comparisons import Journal, matchups
     from copilot_repl.repl import batch
 
     await client.start()
-    _, already = batch.Journal(client.config.data_dir, plan.name).read()
+    _, already = Journal(client.config.data_dir, plan.name).read()
     if already:
         stderr.write(f"resuming {plan.name}: {len(already)} of {len(plan.pairs())} already in\n")
     progress = _Progress(stderr, len(plan.pairs()), len(already), blind=plan.blind)
     try:
         with progress:
-            results = await batch.run(
+            results = await run(
                 client, plan, retry_failed=args.retry_failed, on_result=progress.advance
             )
         if args.judge:
@@ -154,7 +156,7 @@ async def _main(
 
         doc = {
             "name": plan.name,
-            "journal": str(batch.Journal(client.config.data_dir, plan.name).path),
+            "journal": str(Journal(client.config.data_dir, plan.name).path),
             "summary": [s.to_dict() for s in summary],
         }
         stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -165,7 +167,7 @@ async def _main(
 
             left = len(BlindStore(client.config.data_dir).pending(plan.name))
             stderr.write(
-                f"comparison {plan.name}: {left} of {len(batch.matchups(plan))} pairs wait "
+                f"comparison {plan.name}: {left} of {len(matchups(plan))} pairs wait "
                 "for a vote: copilot-repl vote\n"
             )
         else:

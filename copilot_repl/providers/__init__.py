@@ -10,14 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from copilot_repl.config import ProviderConfig
+from copilot_repl.config import ProviderSettings
 from copilot_repl.providers.base import Provider, ReplyEnd
 
 __all__ = ["Provider", "ReplyEnd", "make_provider"]
 
 
 def make_provider(
-    config: ProviderConfig,
+    config: ProviderSettings,
     env: Mapping[str, str],
     *,
     allow_insecure: bool = False,

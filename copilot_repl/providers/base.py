@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from copilot_repl.config import ProviderConfig
+    from copilot_repl.config import ProviderSettings
 
 DeltaFn = Callable[[str], None]
 StatusFn = Callable[[str], None]
@@ -40,7 +40,7 @@ class ReplyEnd:
 class Provider:
     """Base of the providers (``openai``, ``local``, ``copilot``)."""
 
-    config: ProviderConfig
+    config: ProviderSettings
     # Set when the user agreed to send a key over plain http (the shell asks).
     allow_insecure: bool = False
     # True: follows its request's hold (providers/priority.py) and releases it

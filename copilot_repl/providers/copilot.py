@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from copilot_repl.config import ProviderConfig, default_data_dir
+from copilot_repl.config import ProviderSettings, default_data_dir
 from copilot_repl.errors import (
     AuthError,
     CopilotError,
@@ -145,7 +145,7 @@ class CopilotProvider(Provider):
 
     def __init__(
         self,
-        config: ProviderConfig,
+        config: ProviderSettings,
         env: Mapping[str, str],
         *,
         data_dir: Path | None = None,

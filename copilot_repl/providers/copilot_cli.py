@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from copilot_repl.config import ProviderConfig
+from copilot_repl.config import ProviderSettings
 from copilot_repl.errors import CopilotError
 from copilot_repl.providers.childproc import Child, child_env
 
@@ -101,7 +101,7 @@ def _executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
-def find_cli(config: ProviderConfig, env: Mapping[str, str]) -> Path:
+def find_cli(config: ProviderSettings, env: Mapping[str, str]) -> Path:
     """config ``cli_path``, then ``COPILOT_CLI_PATH``, then ``copilot`` on PATH,
     then the ``make copilot-cli`` copy."""
     given = (

@@ -33,7 +33,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from copilot_repl.config import ProviderConfig
+from copilot_repl.config import ProviderSettings
 from copilot_repl.errors import (
     ConnectError,
     ContextTooLong,
@@ -103,7 +103,7 @@ def bundled_model_path() -> Path:
     return path
 
 
-def model_path(config: ProviderConfig) -> Path:
+def model_path(config: ProviderSettings) -> Path:
     """The GGUF to serve: ``model_path`` from the config, else the bundled one."""
     if not config.model_path:
         return bundled_model_path()
@@ -130,7 +130,7 @@ def decode_threads() -> int:
     return max(cpu_count() - 1, 1)
 
 
-def server_command(config: ProviderConfig, model: Path, port: int) -> list[str]:
+def server_command(config: ProviderSettings, model: Path, port: int) -> list[str]:
     """The llama_cpp.server command line, with the defaults that matter overridden."""
     return [
         sys.executable, "-m", "copilot_repl.providers.llama_server",
@@ -223,7 +223,7 @@ def fit_messages(
 class LocalServer:
     """One llama.cpp server process, started on demand."""
 
-    def __init__(self, config: ProviderConfig, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, config: ProviderSettings, env: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.env = os.environ if env is None else env
         self.child = Child()
@@ -385,7 +385,7 @@ class LocalServer:
 class LocalProvider(Provider):
     """A provider that starts the embedded server, then streams like OpenAI."""
 
-    def __init__(self, config: ProviderConfig, env: Mapping[str, str]) -> None:
+    def __init__(self, config: ProviderSettings, env: Mapping[str, str]) -> None:
         self.config = config
         self.server = LocalServer(config, env)
         self._http: OpenAIProvider | None = None

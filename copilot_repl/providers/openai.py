@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from copilot_repl.config import ProviderConfig
+from copilot_repl.config import ProviderSettings
 from copilot_repl.errors import (
     AuthError,
     ConnectError,
@@ -99,7 +99,7 @@ class OpenAIProvider(Provider):
 
     def __init__(
         self,
-        config: ProviderConfig,
+        config: ProviderSettings,
         env: Mapping[str, str],
         *,
         allow_insecure: bool = False,

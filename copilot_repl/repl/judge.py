@@ -25,7 +25,7 @@ from copilot_repl.history.votes import HUMAN, JUDGE, Side, Vote, VoteStore
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
-    from copilot_repl.repl.batch import Plan, Result
+    from copilot_repl.history.comparisons import Plan, Result
 
 SYSTEM = (
     "You judge two replies to the same prompt. Answer on one line: first the word A "
@@ -92,7 +92,7 @@ async def judge_run(
 ) -> list[Judged]:
     """Judge every pair of ``plan`` whose two replies came and that this
     judge has not voted on yet; each vote is appended as it is made."""
-    from copilot_repl.repl.batch import matchups
+    from copilot_repl.history.comparisons import matchups
 
     data_dir = client.config.data_dir
     store = VoteStore(data_dir)

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 from copilot_repl.repl.ratings import Match, Rating, rate
 
 if TYPE_CHECKING:
+    from copilot_repl.history.comparisons import Plan, Result
     from copilot_repl.history.votes import Vote
-    from copilot_repl.repl.batch import Plan, Result
 
 Run = tuple["Plan", Sequence["Result"]]
 

@@ -88,12 +88,12 @@ def sdk01_dir(env: Mapping[str, str] | None = None) -> Path | None:
 
 
 def cli_for_10() -> Path | None:
-    from copilot_repl.config import ProviderConfig
+    from copilot_repl.config import ProviderSettings
     from copilot_repl.errors import CopilotError
     from copilot_repl.providers.copilot_cli import find_cli
 
     try:
-        return find_cli(ProviderConfig(name="copilot", kind="copilot"), os.environ)
+        return find_cli(ProviderSettings(name="copilot", kind="copilot"), os.environ)
     except CopilotError:
         return None
 

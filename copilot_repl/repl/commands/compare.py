@@ -31,8 +31,8 @@ from copilot_repl.repl.wording import count, excerpt
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
+    from copilot_repl.history.comparisons import Plan
     from copilot_repl.history.messages import Message
-    from copilot_repl.repl.batch import Plan
 
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -324,7 +324,7 @@ class CompareCommands(CommandGroup):
 
     def _html(self, path: Path, votes: list[Vote]) -> None:
         """``:scores --html FILE``: every vote, with the batch runs they came from."""
-        from copilot_repl.repl.batch import load_run
+        from copilot_repl.history.comparisons import load_run
         from copilot_repl.repl.report import report_html
 
         runs = []
@@ -477,6 +477,8 @@ class CompareCommands(CommandGroup):
         switches=("retry_failed",),
     )
     async def compare(self, a: Args) -> None:
+        from copilot_repl.api.batch import run
+        from copilot_repl.history.comparisons import Result, load_run
         from copilot_repl.repl import batch
 
         f = a.flags
@@ -484,7 +486,7 @@ class CompareCommands(CommandGroup):
         if "models" not in f and "prompts" not in f:
             if "name" not in f or "report" not in f:
                 raise BadArgs()
-            plan, results, warnings = batch.load_run(data_dir, f["name"])
+            plan, results, warnings = load_run(data_dir, f["name"])
             for w in warnings:
                 self.out.warn(w)
         else:
@@ -496,7 +498,7 @@ class CompareCommands(CommandGroup):
                     batch.check_output(Path(f[option]).expanduser(), f"--{option}")
             todo = len(plan.pairs())
 
-            def progress(r: batch.Result) -> None:
+            def progress(r: Result) -> None:
                 err = f" · {r.error}" if r.error else ""
                 line = f"{r.model} · prompt {r.prompt_index + 1} · {r.status}"
                 self.out.status(f"[{plan.name}] {line} · {batch.figures_line(r.figures)}{err}")
@@ -510,7 +512,7 @@ class CompareCommands(CommandGroup):
                 followed.add(turn.rid)
 
             try:
-                results = await batch.run(
+                results = await run(
                     self.client,
                     plan,
                     retry_failed="retry_failed" in a.switches,
