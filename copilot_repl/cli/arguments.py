@@ -249,6 +249,9 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.config import load_config, request_option, with_request_options
 
+    for key in ("model", "base_url", "api_key_env", "data_dir", "config", "session"):
+        vars(args).setdefault(key, None)  # subcommands not given these options
+    vars(args).setdefault("allow_insecure", False)
     cfg = load_config(
         env=env,
         data_dir=args.data_dir,
@@ -259,7 +262,7 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
         allow_insecure=args.allow_insecure,
     )
     for key, none in (("role", None), ("system", None), ("options", [])):
-        vars(args).setdefault(key, none)  # subcommands without these options
+        vars(args).setdefault(key, none)
     if args.role:  # as if its model (-m), system prompt (-s) and params (-o) were given
         role = cfg.role(args.role)
         cfg = with_request_options(cfg, role.params)

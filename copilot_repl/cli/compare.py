@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from copilot_repl.cli.output import is_tty, write_error, write_table
-from copilot_repl.errors import BadUsage, ReplError, UsageError
+from copilot_repl.cli.arguments import LineParser, add_global_options, make_client
+from copilot_repl.cli.output import is_tty, run_subcommand, write_table
+from copilot_repl.errors import UsageError
 from copilot_repl.sanitize import clean
 
 HELP = """\
@@ -37,8 +38,6 @@ A line "# tag: NAME" in PROMPTS tags the prompts after it (:scores --tag).
 
 
 def build_parser(out: IO[str]) -> argparse.ArgumentParser:
-    from copilot_repl.cli.arguments import LineParser, add_global_options
-
     p = LineParser(
         out=out,
         prog="copilot-repl compare",
@@ -85,36 +84,26 @@ def run_compare(
 ) -> int:
     """Run ``copilot-repl [OPTIONS] compare ARGS``; returns the exit status."""
     head, _, rest = sub
-    try:
-        args = build_parser(stdout).parse_args([*head, *rest])
-        from copilot_repl.cli.arguments import make_client
 
-        args.session = None
-        for name in ("model", "base_url", "api_key_env", "data_dir", "config"):
-            vars(args).setdefault(name, None)  # the options compare was not given
-        vars(args).setdefault("allow_insecure", False)
+    def setup() -> tuple[Any, Any, argparse.Namespace]:
+        args = build_parser(stdout).parse_args([*head, *rest])
         args.options, args.role = [], None  # the models' own defaults: a fair comparison
         client = make_client(args, env)
         plan = make_plan(client, args)
         check_outputs(args)
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except (BadUsage, UsageError) as exc:
-        write_error(stderr, f"{exc} (see copilot-repl compare --help)")
-        return 2
-    except ReplError as exc:
-        write_error(stderr, str(exc))
-        return 2
-    try:
-        return asyncio.run(_main(client, plan, args, stdout, stderr))
-    except KeyboardInterrupt:
-        stderr.write(
-            f"copilot-repl: interrupted; run the same command again to resume {plan.name}\n"
-        )
-        return 130
-    except ReplError as exc:
-        write_error(stderr, str(exc))
-        return 1
+        return client, plan, args
+
+    def act(ready: tuple[Any, Any, argparse.Namespace]) -> int:
+        client, plan, args = ready
+        try:
+            return asyncio.run(_main(client, plan, args, stdout, stderr))
+        except KeyboardInterrupt:
+            stderr.write(
+                f"copilot-repl: interrupted; run the same command again to resume {plan.name}\n"
+            )
+            return 130
+
+    return run_subcommand("compare", stderr, setup, act, hinted=(UsageError,))
 
 
 def make_plan(client: Any, args: argparse.Namespace) -> Any:

@@ -13,7 +13,9 @@ import io
 from collections.abc import Mapping
 from typing import IO
 
-from copilot_repl.cli.output import write_error
+from copilot_repl.cli.arguments import SUBCOMMANDS, LineParser, add_global_options, make_client
+from copilot_repl.cli.arguments import build_parser as main_parser
+from copilot_repl.cli.output import run_subcommand
 from copilot_repl.errors import BadUsage, ReplError
 
 SHELLS = ("bash", "zsh", "fish")
@@ -24,8 +26,6 @@ FILE_OPTS = ("-f", "--file", "--config", "--data-dir")
 
 
 def build_parser(out: IO[str]) -> argparse.ArgumentParser:
-    from copilot_repl.cli.arguments import LineParser, add_global_options
-
     p = LineParser(
         out=out,
         prog="copilot-repl completion",
@@ -50,28 +50,28 @@ def run_completion(
     env: Mapping[str, str],
 ) -> int:
     head, _, rest = sub
-    try:
+
+    def setup() -> argparse.Namespace:
         args = build_parser(stdout).parse_args([*head, *rest])
-        if args.list:
-            stdout.write("".join(f"{w}\n" for w in _words(args, env)))
-            return 0
-        if args.shell is None:
+        if args.list is None and args.shell is None:
             raise BadUsage("give the shell: bash, zsh or fish")
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except BadUsage as exc:
-        write_error(stderr, f"{exc} (see copilot-repl completion --help)")
-        return 2
-    except ReplError:
-        return 1  # completing: say nothing
-    stdout.write(script(args.shell))
-    return 0
+        return args
+
+    def act(args: argparse.Namespace) -> int:
+        if args.list:
+            try:
+                words = _words(args, env)
+            except ReplError:
+                return 1  # completing: say nothing
+            stdout.write("".join(f"{w}\n" for w in words))
+            return 0
+        stdout.write(script(args.shell))
+        return 0
+
+    return run_subcommand("completion", stderr, setup, act)
 
 
 def _words(args: argparse.Namespace, env: Mapping[str, str]) -> list[str]:
-    from copilot_repl.cli.arguments import make_client
-
-    args.session, args.options, args.system, args.role = None, [], None, None
     client = make_client(args, env)
     if args.list == "sessions":
         return sorted(client.store.names())
@@ -82,16 +82,12 @@ def _words(args: argparse.Namespace, env: Mapping[str, str]) -> list[str]:
 
 def options() -> list[str]:
     """Every option of the main parser, long and short."""
-    from copilot_repl.cli.arguments import build_parser as main_parser
-
     parser = main_parser(io.StringIO())
     return sorted({s for a in parser._actions for s in a.option_strings})
 
 
 def subcommands() -> dict[str, list[str]]:
     """Each subcommand and the words that may follow it."""
-    from copilot_repl.cli.arguments import SUBCOMMANDS
-
     words: dict[str, list[str]] = {name: [] for name in SUBCOMMANDS}
     words["sessions"] = ["list", "show", "rm", "restore", "rename", "export", "import"]
     words["completion"] = list(SHELLS)

@@ -101,7 +101,7 @@ def _subcommand(
     elif sub[1] == "completion":
         from copilot_repl.cli.completion import run_completion as run
     else:
-        from copilot_repl.cli.sessions import run_subcommand as run
+        from copilot_repl.cli.sessions import run_sessions as run
     return run(sub, stdout=stdout, stderr=stderr, env=env)
 
 

@@ -10,16 +10,15 @@ import json
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING
 
-from copilot_repl.cli.output import write_error
-from copilot_repl.errors import BadUsage, ReplError
+from copilot_repl.cli.arguments import LineParser, add_global_options, make_client
+from copilot_repl.cli.output import run_subcommand
+from copilot_repl.errors import ReplError
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
 
 
 def build_parser(out: IO[str]) -> argparse.ArgumentParser:
-    from copilot_repl.cli.arguments import LineParser, add_global_options
-
     p = LineParser(
         out=out,
         prog="copilot-repl models",
@@ -40,28 +39,22 @@ def run_models(
     env: Mapping[str, str],
 ) -> int:
     """Run ``copilot-repl [OPTIONS] models [PROVIDER]``; returns the exit status."""
-    from copilot_repl.cli.arguments import make_client
-
     head, _, rest = sub
-    try:
+
+    def setup() -> tuple[CopilotClient, argparse.Namespace]:
         args = build_parser(stdout).parse_args([*head, *rest])
-        args.session, args.options, args.system, args.role = None, [], None, None
-        client = make_client(args, env)
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except (BadUsage, ReplError) as exc:
-        write_error(stderr, f"{exc} (see copilot-repl models --help)")
-        return 2
-    try:
+        return make_client(args, env), args
+
+    def act(ready: tuple[CopilotClient, argparse.Namespace]) -> int:
+        client, args = ready
         models = asyncio.run(_list(client, args.provider))
-    except ReplError as exc:
-        write_error(stderr, str(exc))
-        return 1
-    if args.json:
-        stdout.write(json.dumps(models, indent=2) + "\n")
-    else:
-        stdout.write("".join(f"{m}\n" for m in models))
-    return 0
+        if args.json:
+            stdout.write(json.dumps(models, indent=2) + "\n")
+        else:
+            stdout.write("".join(f"{m}\n" for m in models))
+        return 0
+
+    return run_subcommand("models", stderr, setup, act, hinted=(ReplError,))
 
 
 async def _list(client: CopilotClient, provider: str | None) -> list[str]:

@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from copilot_repl.cli.output import write_error, write_table, write_warning
+from copilot_repl.cli.arguments import LineParser, add_global_options, make_client
+from copilot_repl.cli.arguments import build_parser as main_parser
+from copilot_repl.cli.output import run_subcommand, write_error, write_table, write_warning
 from copilot_repl.errors import BadUsage, ReplError, SessionNotFound, UsageError
 
 if TYPE_CHECKING:
@@ -35,8 +37,6 @@ interrupted (the last reply was cut short); failed (the last turn failed).
 
 
 def build_parser(out: IO[str]) -> argparse.ArgumentParser:
-    from copilot_repl.cli.arguments import LineParser, add_global_options
-
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="one JSON document"
@@ -103,7 +103,7 @@ def _positive(text: str) -> int:
     return n
 
 
-def run_subcommand(
+def run_sessions(
     sub: tuple[list[str], str, list[str]],
     *,
     stdout: IO[str],
@@ -112,35 +112,16 @@ def run_subcommand(
 ) -> int:
     """Run ``copilot-repl [OPTIONS] sessions ARGS``; returns the exit status."""
     head, _, rest = sub
-    try:
-        args = _parse(head, rest, stdout)
-    except BadUsage as exc:
-        write_error(stderr, f"{exc} (see copilot-repl sessions --help)")
-        return 2
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    try:
-        from copilot_repl.cli.arguments import make_client
 
-        client = make_client(args, env)
-    except ReplError as exc:
-        write_error(stderr, str(exc))
-        return 2
-    cmd = Commands(client, args, stdout, stderr)
-    try:
-        return asyncio.run(cmd.run())
-    except BadUsage as exc:
-        write_error(stderr, str(exc))
-        return 2
-    except ReplError as exc:
-        write_error(stderr, str(exc))
-        return 1
+    def setup() -> Commands:
+        args = _parse(head, rest, stdout)
+        return Commands(make_client(args, env), args, stdout, stderr)
+
+    return run_subcommand("sessions", stderr, setup, lambda cmd: asyncio.run(cmd.run()))
 
 
 def _parse(head: list[str], rest: list[str], out: IO[str]) -> argparse.Namespace:
     """Options given before ``sessions`` and after the subcommand both count."""
-    from copilot_repl.cli.arguments import build_parser as main_parser
-
     before = main_parser(out).parse_args(head)
     if before.prompt or before.prompt_opt or before.files or before.session:
         raise BadUsage("sessions takes no prompt, -f or --session")

@@ -17,8 +17,9 @@ import json
 from collections.abc import Mapping
 from typing import IO, Any
 
-from copilot_repl.cli.output import is_tty, write_error, write_table
-from copilot_repl.errors import BadUsage, ReplError, UsageError
+from copilot_repl.cli.arguments import LineParser, add_global_options, make_client
+from copilot_repl.cli.output import is_tty, run_subcommand, write_table
+from copilot_repl.errors import BadUsage, UsageError
 
 HELP = """\
 keys in the queue: a (A is better), b, t (tie), x (both bad), s (skip: later),
@@ -28,8 +29,6 @@ A vote is kept in DATA_DIR/votes.jsonl; what waits, in DATA_DIR/blind/.
 
 
 def build_parser(out: IO[str]) -> argparse.ArgumentParser:
-    from copilot_repl.cli.arguments import LineParser, add_global_options
-
     p = LineParser(
         out=out,
         prog="copilot-repl vote",
@@ -56,33 +55,17 @@ def run_vote(
 ) -> int:
     """Run ``copilot-repl [OPTIONS] vote ARGS``; returns the exit status."""
     head, _, rest = sub
-    try:
+
+    def setup() -> tuple[Any, argparse.Namespace]:
         args = build_parser(stdout).parse_args([*head, *rest])
         if len(args.words) > 2:
             raise BadUsage("give [NAME] VERDICT")
-        from copilot_repl.cli.arguments import make_client
+        return make_client(args, env), args
 
-        args.session = None
-        for name in ("model", "base_url", "api_key_env", "data_dir", "config"):
-            setattr(args, name, getattr(args, name, None))
-        args.allow_insecure = getattr(args, "allow_insecure", False)
-        client = make_client(args, env)
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except BadUsage as exc:
-        write_error(stderr, f"{exc} (see copilot-repl vote --help)")
-        return 2
-    except ReplError as exc:
-        write_error(stderr, str(exc))
-        return 2
-    try:
-        return _run(client, args, stdin, stdout, stderr)
-    except BadUsage as exc:
-        write_error(stderr, str(exc))
-        return 2
-    except ReplError as exc:
-        write_error(stderr, str(exc))
-        return 1
+    def act(ready: tuple[Any, argparse.Namespace]) -> int:
+        return _run(*ready, stdin, stdout, stderr)
+
+    return run_subcommand("vote", stderr, setup, act)
 
 
 def _run(
