@@ -16,6 +16,8 @@ from fakeserver import FakeServer
 from hypothesis import settings
 
 if TYPE_CHECKING:
+    from pty_harness import Launch
+    from screen_harness import Start
     from shell_harness import Harness
 
 from copilot_repl.cli.main import main
@@ -131,3 +133,24 @@ def spawn(args: list[str], first_line: bytes) -> subprocess.Popen[bytes]:
     proc.stdin.write(first_line)
     proc.stdin.flush()
     return proc
+
+
+@pytest.fixture
+def launch(server: FakeServer, home: Path) -> Iterator[Launch]:
+    """copilot-repl in a pseudo-terminal (tests/pty_harness.py): ``launch()``
+    starts one and waits for the prompt of ``session``."""
+    from pty_harness import launcher  # pexpect: only where a terminal is driven
+
+    with launcher(server.url, home) as start:
+        yield start
+
+
+@pytest.fixture
+def term(server: FakeServer, home: Path) -> Iterator[Start]:
+    """copilot-repl in a pseudo-terminal drawn on a pyte screen
+    (tests/screen_harness.py): ``term(rows, cols)`` starts one at its prompt."""
+    pytest.importorskip("pyte")
+    from screen_harness import screens
+
+    with screens(server.url, home) as start:
+        yield start

@@ -1,5 +1,6 @@
 """What many tests use: sessions made on disk, records read back from a
-file, and waiting for a state (never for a time)."""
+file, waiting for a state (never for a time), the keys a test types and a
+prompt whose reply streams slowly."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ from copilot_repl.history.messages import SessionData
 from copilot_repl.history.store import Store
 
 MODEL = "openai:gpt-4o-mini"
+TAB, SHIFT_TAB, CTRL_C, CTRL_D, UP, ESC_ENTER = "\t", "\x1b[Z", "\x03", "\x04", "\x1b[A", "\x1b\r"
+CTRL_Z = "\x1a"
+
+
+def slow(n: int, delay: float = 0.05, word: str = "w") -> str:
+    """A prompt whose echo reply streams ``n`` words, ``delay`` s apart."""
+    return f"#delay={delay} " + " ".join(f"{word}{i}" for i in range(n))
 
 
 def new_store(root: Path, *names: str, model: str = MODEL) -> Store:

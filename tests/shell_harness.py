@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fakeserver import FakeServer
-from helpers import session_records
+from helpers import (  # noqa: F401  (the keys: tests take them from here)
+    CTRL_C,
+    CTRL_D,
+    CTRL_Z,
+    ESC_ENTER,
+    SHIFT_TAB,
+    TAB,
+    UP,
+    session_records,
+    slow,
+)
 from prompt_toolkit.application import get_app_or_none
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
@@ -28,13 +38,6 @@ from copilot_repl.shell.loop import Shell
 from copilot_repl.shell.terminal import TerminalOutput
 
 GUARD = 10.0  # seconds: a guard against hanging, not a timing assertion
-TAB, SHIFT_TAB, CTRL_C, CTRL_D, UP, ESC_ENTER = "\t", "\x1b[Z", "\x03", "\x04", "\x1b[A", "\x1b\r"
-CTRL_Z = "\x1a"
-
-
-def slow(n: int, delay: float = 0.05, word: str = "w") -> str:
-    """A prompt whose echo reply streams ``n`` words, ``delay`` s apart."""
-    return f"#delay={delay} " + " ".join(f"{word}{i}" for i in range(n))
 
 
 def make_client(server: FakeServer, home: Path) -> CopilotClient:

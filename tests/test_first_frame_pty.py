@@ -15,7 +15,8 @@ from pathlib import Path
 import pexpect
 import pytest
 from fakeserver import FakeServer
-from test_shell_pty import CTRL_D, GUARD, ROOT, Term, saved
+from helpers import CTRL_D
+from pty_harness import GUARD, ROOT, Term, saved
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 PROMPT = re.compile(r"main\x1b\[[0-9;]*m openai:\S+\x1b\[0m ›")

@@ -10,7 +10,6 @@ assertions: the checks are on what was shown, in what order."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -18,125 +17,18 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pexpect
 import pytest
 from fakeserver import FakeServer, Reply
 
 pyte = pytest.importorskip("pyte")
 
-ROOT = Path(__file__).resolve().parent.parent
-GUARD = 30.0  # seconds: a guard against a hang, generous for a loaded machine
-TAB, CTRL_Z = "\t", "\x1a"
+from helpers import CTRL_Z, TAB  # noqa: E402  (after the skip: pyte may be missing)
+from screen_harness import GUARD, ROOT, Screen, words  # noqa: E402
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
-
-
-class Screen:
-    """copilot-repl in a pseudo-terminal of ``rows`` x ``cols``, drawn on a
-    pyte screen that answers the cursor-position requests as a terminal does
-    and keeps the lines that scroll off the top (the scrollback)."""
-
-    def __init__(self, url: str, home: Path, rows: int, cols: int) -> None:
-        self.screen = pyte.HistoryScreen(cols, rows, history=100_000, ratio=0.5)
-        self.screen.set_mode(pyte.modes.LNM)
-        self.stream = pyte.Stream(self.screen)
-        env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm-256color"}
-        env["XTERM_VERSION"] = "pyte"  # it cuts lines on a resize, as xterm does
-        for var in ("NO_COLOR", "COLUMNS", "LINES"):  # the size is the terminal's
-            env.pop(var, None)
-        self.child = pexpect.spawn(
-            sys.executable,
-            ["-m", "copilot_repl", "--base-url", url],
-            env=env,
-            cwd=str(ROOT),
-            dimensions=(rows, cols),
-            encoding="utf-8",
-        )
-        self.screen.write_process_input = self.child.send
-
-    def pump(self, timeout: float = 0.05) -> None:
-        with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
-            self.stream.feed(self.child.read_nonblocking(65536, timeout=timeout))
-
-    @property
-    def display(self) -> str:
-        return "\n".join(line.rstrip() for line in self.screen.display)
-
-    def transcript(self) -> str:
-        """The scrollback, then the screen."""
-        cols = self.screen.columns
-        past = ["".join(line[x].data for x in range(cols)).rstrip() for line in self.history()]
-        return "\n".join([*past, self.display])
-
-    def history(self) -> list[dict[int, object]]:
-        return list(self.screen.history.top)
-
-    def wait(self, cond: Callable[[], object], what: str) -> None:
-        end = time.monotonic() + GUARD
-        while not cond():
-            if time.monotonic() > end:
-                raise AssertionError(f"gave up waiting for {what}; the screen:\n{self.display}")
-            self.pump(0.1)
-
-    def shown(self, pattern: str) -> None:
-        self.wait(lambda: re.search(pattern, self.display), repr(pattern))
-
-    def prompt(self, name: str = "main") -> None:
-        """Wait for the empty prompt of session ``name`` (a regex) at the cursor."""
-        self.wait(lambda: self._at_empty_prompt(name), f"the prompt of {name}")
-
-    def line(self, text: str) -> None:
-        """Type ``text`` and Enter at the prompt; return once the shell has
-        taken it: the prompt at the cursor is no longer empty, or the line
-        is on the screen after a prompt one more time (a quick command is
-        done and the next empty prompt up between two looks at the screen)."""
-        typed = ("›" + text[:30]).replace(" ", "")
-        before = self._rows().count(typed)
-        self.child.send(text + "\r")
-        self.wait(
-            lambda: not self._at_empty_prompt() or self._rows().count(typed) > before,
-            f"{text[:30]!r} taken",
-        )
-
-    def _rows(self) -> str:
-        """The scrollback and the screen as one string without blanks: a line
-        wrapped over rows reads whole."""
-        return self.transcript().replace("\n", "").replace(" ", "")
-
-    def _at_empty_prompt(self, name: str = r"\S+") -> bool:
-        row = self.screen.display[self.screen.cursor.y].rstrip()
-        return bool(re.fullmatch(rf"{name} openai:\S+ ›", row))
-
-    def resize(self, rows: int, cols: int) -> None:
-        self.screen.resize(rows, cols)
-        self.child.setwinsize(rows, cols)
-
-    def close(self) -> None:
-        if self.child.isalive():
-            self.child.terminate(force=True)
-        self.child.close()
-
-
-@pytest.fixture
-def term(server: FakeServer, home: Path) -> Iterator[Callable[[int, int], Screen]]:
-    screens: list[Screen] = []
-
-    def start(rows: int, cols: int) -> Screen:
-        screen = Screen(server.url, home, rows, cols)
-        screens.append(screen)
-        screen.prompt()
-        return screen
-
-    yield start
-    for screen in screens:
-        screen.close()
-
-
-def words(n: int, word: str = "p") -> str:
-    return " ".join(f"{word}{i}" for i in range(n))
 
 
 def newest(text: str, word: str = "p") -> int:

@@ -1,5 +1,5 @@
 """Issue 25's drawing bugs, as a terminal shows them: copilot-repl in a real
-pseudo-terminal drawn on a pyte screen (the harness of test_live_view.py).
+pseudo-terminal drawn on a pyte screen (tests/screen_harness.py).
 Timeouts are guards, not timing assertions."""
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ import sys
 from collections.abc import Callable
 
 import pytest
-import test_live_view
 from fakeserver import FakeServer, Reply
-from test_live_view import Screen, words
 
 pyte = pytest.importorskip("pyte")
-term = test_live_view.term  # the fixture: copilot-repl in a pty, drawn on pyte
+
+from screen_harness import Screen, words  # noqa: E402  (after the skip: pyte may be missing)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 

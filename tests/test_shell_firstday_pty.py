@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pexpect
 import pytest
-import test_shell_pty
 from conftest import ROOT, run_cli
 from fakeserver import FakeServer
-from test_shell_pty import CTRL_D, GUARD, TAB, Launch, Term, slow
-
-launch = test_shell_pty.launch  # the fixture: copilot-repl in a pseudo-terminal
+from helpers import CTRL_D, TAB, slow
+from pty_harness import GUARD, Launch, Term
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_shell_pty import Launch, launch, saved, slow
-
-__all__ = ["launch"]  # the fixture, imported
+from helpers import slow
+from pty_harness import Launch, saved
 
 
 def test_a_line_typed_while_a_reply_streams_is_queued(launch: Launch, home: Path) -> None:

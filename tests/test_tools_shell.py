@@ -15,7 +15,7 @@ import pexpect
 import pytest
 from conftest import run_cli
 from fakeserver import FakeServer
-from test_shell_pty import GUARD, ROOT, Term
+from pty_harness import GUARD, ROOT, Term
 
 from copilot_repl.repl.tools import ToolPolicy
 from copilot_repl.shell.toolbar import toolbar_fragments

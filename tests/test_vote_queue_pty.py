@@ -20,7 +20,7 @@ import pyte
 import pytest
 from conftest import run_proc
 from fakeserver import FakeServer
-from test_shell_pty import GUARD, ROOT, Term
+from pty_harness import GUARD, ROOT, Term
 
 from copilot_repl.history.blinds import BlindStore
 from copilot_repl.history.votes import VoteStore
