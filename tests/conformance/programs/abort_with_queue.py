@@ -1,4 +1,5 @@
-"""abort() while a reply streams and another prompt waits behind it."""
+"""abort() while a reply streams and another prompt waits behind it; the
+prompt sent after the abort shows whether the waiting one was asked."""
 # sdk: 1.0
 
 import asyncio
@@ -30,7 +31,8 @@ async def main() -> None:
         await session.send("Then a poem")
         await session.abort()
         await asyncio.wait_for(idle.wait(), 60)
-        await asyncio.sleep(2)
+        # a prompt still queued would be asked before this one (prompts go in order)
+        await session.send_and_wait("Last: a haiku", timeout=60)
         for prompt in prompts:
             print("asked:", prompt)
         await session.disconnect()
