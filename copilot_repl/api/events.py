@@ -133,8 +133,7 @@ class Data:
     arguments become attributes."""
 
     def __init__(self, **kwargs: Any) -> None:
-        for key, value in kwargs.items():
-            setattr(self, key, value)
+        self.__dict__.update(kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -235,6 +234,12 @@ def _camel_to_snake(key: str) -> str:
 
 
 def data_from_dict(cls: type, body: dict[str, Any]) -> Any:
+    return cls(**data_kwargs(cls, body))
+
+
+def data_kwargs(cls: type, body: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of the data class ``cls`` that ``body`` (the
+    wire's camelCase keys) gives, each converted to its field's type."""
     values = {_camel_to_snake(k): v for k, v in body.items()}
     kwargs = {}
     for f in fields(cls):
@@ -242,7 +247,7 @@ def data_from_dict(cls: type, body: dict[str, Any]) -> Any:
             kwargs[f.name] = _value(str(f.type), values[f.name])
         elif f.default is MISSING and f.default_factory is MISSING:
             kwargs[f.name] = None  # required by the SDK but absent: kept visible as None
-    return cls(**kwargs)
+    return kwargs
 
 
 def _value(annotation: str, value: Any) -> Any:

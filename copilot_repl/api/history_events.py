@@ -12,7 +12,6 @@ in place of the ``assistant.message`` of a reply cut by ``abort()``.
 from __future__ import annotations
 
 import uuid
-from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +25,7 @@ from copilot_repl.api.events import (
     SessionEventType,
     SessionStartData,
     UserMessageData,
-    data_from_dict,
+    data_kwargs,
     session_event_from_dict,
 )
 from copilot_repl.history.messages import LoggedEvent, Message, SessionData
@@ -112,35 +111,36 @@ def _message_event(
         mid = m.id or None
         extra.pop("content", None)
         extra.pop("message_id", None)
-        user = _fill(UserMessageData(m.content, message_id=mid), extra)
+        user = _with_saved(UserMessageData, {"content": m.content, "message_id": mid}, extra)
         event = SessionEvent(T.USER_MESSAGE, user, session_id)
     else:
         if m.aborted:
             return None
-        body = AssistantMessageData(
-            content=m.content,
-            message_id=m.id or str(_synth_id(session_id, m, "reply")),
-            model=m.model.partition(":")[2] or None,
-            output_tokens=m.tokens or None,
-            originating_message_id=prompt,
-            status=str(m.status),
-        )
-        event = SessionEvent(T.ASSISTANT_MESSAGE, _fill(body, extra), session_id)
+        own = {
+            "content": m.content,
+            "message_id": m.id or str(_synth_id(session_id, m, "reply")),
+            "model": m.model.partition(":")[2] or None,
+            "output_tokens": m.tokens or None,
+            "originating_message_id": prompt,
+            "status": str(m.status),
+        }
+        body = _with_saved(AssistantMessageData, own, extra)
+        event = SessionEvent(T.ASSISTANT_MESSAGE, body, session_id)
     event.id = _uuid(m.eid) or _synth_id(session_id, m, m.role)
     event.parent_id = _uuid(m.parent) or parent
     event.timestamp = _when(m.ts)
     return event
 
 
-def _fill(data: Any, extra: dict[str, Any]) -> Any:
-    """Set the saved fields the message record does not hold itself."""
+def _with_saved(cls: type, own: dict[str, Any], extra: dict[str, Any]) -> Any:
+    """``cls(**own)``, with the saved fields (``extra``) that the message
+    record does not hold itself."""
+    kwargs = dict(own)
     if extra:
-        saved = data_from_dict(type(data), extra)
-        for f in fields(data):
-            value = getattr(saved, f.name)
-            if value is not None and getattr(data, f.name) is None:
-                setattr(data, f.name, value)
-    return data
+        for key, value in data_kwargs(cls, extra).items():
+            if value is not None and kwargs.get(key) is None:
+                kwargs[key] = value
+    return cls(**kwargs)
 
 
 def _uuid(text: str) -> uuid.UUID | None:

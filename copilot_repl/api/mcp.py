@@ -134,6 +134,7 @@ class McpServer:
             )
         except Exception as exc:  # the server died, the connection broke
             return _failed(f"MCP server {self.name} failed during {tool}: {_reason(exc)}")
+        # the mcp package's content blocks: only its text blocks have .text
         texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
         text = "\n".join(texts)
         if result.is_error:

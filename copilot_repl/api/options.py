@@ -153,7 +153,7 @@ async def decide(handler: PermissionFn | None, request: Any, session_id: str) ->
         return "approved", ""
     feedback = result.get("feedback") if isinstance(result, Mapping) else None
     if feedback is None and not isinstance(result, Mapping | bool):
-        feedback = getattr(result, "feedback", None)
+        feedback = getattr(result, "feedback", None)  # an SDK result object, or the user's
     return "denied", feedback if isinstance(feedback, str) else ""
 
 

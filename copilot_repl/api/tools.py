@@ -117,6 +117,7 @@ def define_tool(
     }
 
     def decorator(fn: Callable[..., Any]) -> Tool:
+        # the user's callable: a functools.partial or a callable object has no __name__
         tool_name = name if name is not None else getattr(fn, "__name__", "unknown")
         call = _Call.of(fn, params_type)
         return Tool(
