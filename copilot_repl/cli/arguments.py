@@ -1,17 +1,19 @@
 """The command line's arguments: the parser (errors as one line, exit 2),
-the options every mode shares, subcommand detection, the one-shot prompt,
-and the client the options describe."""
+the options every mode shares, subcommand detection and the exit status of a
+subcommand's errors, the one-shot prompt, and the client the options describe."""
 
 from __future__ import annotations
 
 import argparse
 import difflib
 import sys
-from collections.abc import Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from copilot_repl._version import __version__
-from copilot_repl.errors import BadUsage
+from copilot_repl.cli.output import write_error
+from copilot_repl.errors import BadUsage, ReplError
 
 if TYPE_CHECKING:
     from copilot_repl.repl.tools import ToolPolicy
@@ -198,6 +200,26 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
     return p
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """``copilot-repl [OPTIONS] NAME ARGS``: what a subcommand is given."""
+
+    head: list[str]  # the options before NAME
+    name: str
+    rest: list[str]  # the arguments after it
+    stdin: IO[Any]
+    stdout: IO[str]
+    stderr: IO[str]
+    env: Mapping[str, str]
+
+    @property
+    def argv(self) -> list[str]:
+        return [*self.head, *self.rest]
+
+
+Ready = TypeVar("Ready")
+
+
 def split_subcommand(argv: Sequence[str]) -> tuple[list[str], str, list[str]] | None:
     """``(options before, NAME, arguments after)`` if the first positional
     argument is a subcommand name; None otherwise (``-p`` given, ``--`` first)."""
@@ -216,6 +238,39 @@ def split_subcommand(argv: Sequence[str]) -> tuple[list[str], str, list[str]] | 
             return list(argv[:i]), tok, list(argv[i + 1 :])
         return None
     return None
+
+
+def run_subcommand(
+    call: Invocation,
+    setup: Callable[[], Ready],
+    act: Callable[[Ready], int],
+    *,
+    hinted: tuple[type[ReplError], ...] = (BadUsage,),
+) -> int:
+    """``copilot-repl NAME``'s exit status, the same for every subcommand:
+    ``setup`` (parse the arguments, build the client) exits as argparse does
+    for ``--help``; its ``hinted`` errors are one line ending "(see
+    copilot-repl NAME --help)", other errors one line; both exit 2. Then
+    ``act(what setup made)``: a usage error exits 2, any other error 1."""
+    stderr = call.stderr
+    try:
+        ready = setup()
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except hinted as exc:
+        write_error(stderr, f"{exc} (see copilot-repl {call.name} --help)")
+        return 2
+    except ReplError as exc:
+        write_error(stderr, str(exc))
+        return 2
+    try:
+        return act(ready)
+    except BadUsage as exc:
+        write_error(stderr, str(exc))
+        return 2
+    except ReplError as exc:
+        write_error(stderr, str(exc))
+        return 1
 
 
 def prompt_of(args: argparse.Namespace) -> str | None:

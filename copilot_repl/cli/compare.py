@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from copilot_repl.cli.arguments import LineParser, add_global_options, make_client
-from copilot_repl.cli.output import is_tty, run_subcommand, write_table
+from copilot_repl.cli.arguments import (
+    Invocation,
+    LineParser,
+    add_global_options,
+    make_client,
+    run_subcommand,
+)
+from copilot_repl.cli.output import is_tty, write_table
 from copilot_repl.errors import UsageError
 from copilot_repl.sanitize import clean
 
@@ -75,18 +80,12 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def run_compare(
-    sub: tuple[list[str], str, list[str]],
-    *,
-    stdout: IO[str],
-    stderr: IO[str],
-    env: Mapping[str, str],
-) -> int:
+def run_compare(call: Invocation) -> int:
     """Run ``copilot-repl [OPTIONS] compare ARGS``; returns the exit status."""
-    head, _, rest = sub
+    stdout, stderr, env = call.stdout, call.stderr, call.env
 
     def setup() -> tuple[Any, Any, argparse.Namespace]:
-        args = build_parser(stdout).parse_args([*head, *rest])
+        args = build_parser(stdout).parse_args(call.argv)
         args.options, args.role = [], None  # the models' own defaults: a fair comparison
         client = make_client(args, env)
         plan = make_plan(client, args)
@@ -103,7 +102,7 @@ def run_compare(
             )
             return 130
 
-    return run_subcommand("compare", stderr, setup, act, hinted=(UsageError,))
+    return run_subcommand(call, setup, act, hinted=(UsageError,))
 
 
 def make_plan(client: Any, args: argparse.Namespace) -> Any:

@@ -13,9 +13,15 @@ import io
 from collections.abc import Mapping
 from typing import IO
 
-from copilot_repl.cli.arguments import SUBCOMMANDS, LineParser, add_global_options, make_client
+from copilot_repl.cli.arguments import (
+    SUBCOMMANDS,
+    Invocation,
+    LineParser,
+    add_global_options,
+    make_client,
+    run_subcommand,
+)
 from copilot_repl.cli.arguments import build_parser as main_parser
-from copilot_repl.cli.output import run_subcommand
 from copilot_repl.errors import BadUsage, ReplError
 
 SHELLS = ("bash", "zsh", "fish")
@@ -42,17 +48,11 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
     return p
 
 
-def run_completion(
-    sub: tuple[list[str], str, list[str]],
-    *,
-    stdout: IO[str],
-    stderr: IO[str],
-    env: Mapping[str, str],
-) -> int:
-    head, _, rest = sub
+def run_completion(call: Invocation) -> int:
+    stdout, env = call.stdout, call.env
 
     def setup() -> argparse.Namespace:
-        args = build_parser(stdout).parse_args([*head, *rest])
+        args = build_parser(stdout).parse_args(call.argv)
         if args.list is None and args.shell is None:
             raise BadUsage("give the shell: bash, zsh or fish")
         return args
@@ -68,7 +68,7 @@ def run_completion(
         stdout.write(script(args.shell))
         return 0
 
-    return run_subcommand("completion", stderr, setup, act)
+    return run_subcommand(call, setup, act)
 
 
 def _words(args: argparse.Namespace, env: Mapping[str, str]) -> list[str]:

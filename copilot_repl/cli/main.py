@@ -11,7 +11,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from copilot_repl.cli.arguments import build_parser, make_client, prompt_of, split_subcommand
+from copilot_repl.cli.arguments import (
+    Invocation,
+    build_parser,
+    make_client,
+    prompt_of,
+    split_subcommand,
+)
 from copilot_repl.cli.output import is_tty, write_error
 from copilot_repl.errors import BadUsage
 
@@ -36,12 +42,8 @@ def main(
     stderr = stderr or sys.stderr
     env = os.environ if env is None else env
     sub = split_subcommand(argv)
-    if sub is not None and sub[1] == "vote":
-        from copilot_repl.cli.vote import run_vote
-
-        return run_vote(sub, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
     if sub is not None:
-        return _subcommand(sub, stdout=stdout, stderr=stderr, env=env)
+        return _subcommand(Invocation(*sub, stdin, stdout, stderr, env))
     try:
         args = build_parser(stdout).parse_args(argv)
         prompt = prompt_of(args)
@@ -86,23 +88,19 @@ def main(
         return 1
 
 
-def _subcommand(
-    sub: tuple[list[str], str, list[str]],
-    *,
-    stdout: IO[str],
-    stderr: IO[str],
-    env: Mapping[str, str],
-) -> int:
+def _subcommand(call: Invocation) -> int:
     """Each subcommand of arguments.SUBCOMMANDS, its module imported when used."""
-    if sub[1] == "compare":
+    if call.name == "compare":
         from copilot_repl.cli.compare import run_compare as run
-    elif sub[1] == "models":
+    elif call.name == "models":
         from copilot_repl.cli.models import run_models as run
-    elif sub[1] == "completion":
+    elif call.name == "completion":
         from copilot_repl.cli.completion import run_completion as run
+    elif call.name == "vote":
+        from copilot_repl.cli.vote import run_vote as run
     else:
         from copilot_repl.cli.sessions import run_sessions as run
-    return run(sub, stdout=stdout, stderr=stderr, env=env)
+    return run(call)
 
 
 async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[str]) -> int:

@@ -7,11 +7,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING
 
-from copilot_repl.cli.arguments import LineParser, add_global_options, make_client
-from copilot_repl.cli.output import run_subcommand
+from copilot_repl.cli.arguments import (
+    Invocation,
+    LineParser,
+    add_global_options,
+    make_client,
+    run_subcommand,
+)
 from copilot_repl.errors import ReplError
 
 if TYPE_CHECKING:
@@ -31,18 +35,12 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
     return p
 
 
-def run_models(
-    sub: tuple[list[str], str, list[str]],
-    *,
-    stdout: IO[str],
-    stderr: IO[str],
-    env: Mapping[str, str],
-) -> int:
+def run_models(call: Invocation) -> int:
     """Run ``copilot-repl [OPTIONS] models [PROVIDER]``; returns the exit status."""
-    head, _, rest = sub
+    stdout, env = call.stdout, call.env
 
     def setup() -> tuple[CopilotClient, argparse.Namespace]:
-        args = build_parser(stdout).parse_args([*head, *rest])
+        args = build_parser(stdout).parse_args(call.argv)
         return make_client(args, env), args
 
     def act(ready: tuple[CopilotClient, argparse.Namespace]) -> int:
@@ -54,7 +52,7 @@ def run_models(
             stdout.write("".join(f"{m}\n" for m in models))
         return 0
 
-    return run_subcommand("models", stderr, setup, act, hinted=(ReplError,))
+    return run_subcommand(call, setup, act, hinted=(ReplError,))
 
 
 async def _list(client: CopilotClient, provider: str | None) -> list[str]:

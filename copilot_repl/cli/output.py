@@ -1,17 +1,12 @@
 """What the command-line front ends write the same way: the error and warning lines,
-the exit status of a subcommand's errors, plain-text tables (their cells made
-safe: model names and session names may come from servers and files), and
-whether a stream is a terminal."""
+plain-text tables (their cells made safe: model names and session names may
+come from servers and files), and whether a stream is a terminal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
-from copilot_repl.errors import BadUsage, ReplError
 from copilot_repl.sanitize import clean, one_line
-
-Ready = TypeVar("Ready")
 
 
 def write_error(stream: IO[str], text: str) -> None:
@@ -42,36 +37,3 @@ def is_tty(stream: IO[Any]) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # closed, or not a file at all
         return False
-
-
-def run_subcommand(
-    name: str,
-    stderr: IO[str],
-    setup: Callable[[], Ready],
-    act: Callable[[Ready], int],
-    *,
-    hinted: tuple[type[ReplError], ...] = (BadUsage,),
-) -> int:
-    """``copilot-repl NAME``'s exit status, the same for every subcommand:
-    ``setup`` (parse the arguments, build the client) exits as argparse does
-    for ``--help``; its ``hinted`` errors are one line ending "(see
-    copilot-repl NAME --help)", other errors one line; both exit 2. Then
-    ``act(what setup made)``: a usage error exits 2, any other error 1."""
-    try:
-        ready = setup()
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except hinted as exc:
-        write_error(stderr, f"{exc} (see copilot-repl {name} --help)")
-        return 2
-    except ReplError as exc:
-        write_error(stderr, str(exc))
-        return 2
-    try:
-        return act(ready)
-    except BadUsage as exc:
-        write_error(stderr, str(exc))
-        return 2
-    except ReplError as exc:
-        write_error(stderr, str(exc))
-        return 1

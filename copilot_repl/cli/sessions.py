@@ -8,14 +8,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from copilot_repl.cli.arguments import LineParser, add_global_options, make_client
+from copilot_repl.cli.arguments import (
+    Invocation,
+    LineParser,
+    add_global_options,
+    make_client,
+    run_subcommand,
+)
 from copilot_repl.cli.arguments import build_parser as main_parser
-from copilot_repl.cli.output import run_subcommand, write_error, write_table, write_warning
+from copilot_repl.cli.output import write_error, write_table, write_warning
 from copilot_repl.errors import BadUsage, ReplError, SessionNotFound, UsageError
 
 if TYPE_CHECKING:
@@ -103,21 +108,15 @@ def _positive(text: str) -> int:
     return n
 
 
-def run_sessions(
-    sub: tuple[list[str], str, list[str]],
-    *,
-    stdout: IO[str],
-    stderr: IO[str],
-    env: Mapping[str, str],
-) -> int:
+def run_sessions(call: Invocation) -> int:
     """Run ``copilot-repl [OPTIONS] sessions ARGS``; returns the exit status."""
-    head, _, rest = sub
+    stdout, stderr, env = call.stdout, call.stderr, call.env
 
     def setup() -> Commands:
-        args = _parse(head, rest, stdout)
+        args = _parse(call.head, call.rest, stdout)
         return Commands(make_client(args, env), args, stdout, stderr)
 
-    return run_subcommand("sessions", stderr, setup, lambda cmd: asyncio.run(cmd.run()))
+    return run_subcommand(call, setup, lambda cmd: asyncio.run(cmd.run()))
 
 
 def _parse(head: list[str], rest: list[str], out: IO[str]) -> argparse.Namespace:

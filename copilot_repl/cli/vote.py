@@ -14,11 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import Mapping
 from typing import IO, Any
 
-from copilot_repl.cli.arguments import LineParser, add_global_options, make_client
-from copilot_repl.cli.output import is_tty, run_subcommand, write_table
+from copilot_repl.cli.arguments import (
+    Invocation,
+    LineParser,
+    add_global_options,
+    make_client,
+    run_subcommand,
+)
+from copilot_repl.cli.output import is_tty, write_table
 from copilot_repl.errors import BadUsage, UsageError
 
 HELP = """\
@@ -45,27 +50,20 @@ def build_parser(out: IO[str]) -> argparse.ArgumentParser:
     return p
 
 
-def run_vote(
-    sub: tuple[list[str], str, list[str]],
-    *,
-    stdin: IO[Any],
-    stdout: IO[str],
-    stderr: IO[str],
-    env: Mapping[str, str],
-) -> int:
+def run_vote(call: Invocation) -> int:
     """Run ``copilot-repl [OPTIONS] vote ARGS``; returns the exit status."""
-    head, _, rest = sub
+    stdout, stderr, env = call.stdout, call.stderr, call.env
 
     def setup() -> tuple[Any, argparse.Namespace]:
-        args = build_parser(stdout).parse_args([*head, *rest])
+        args = build_parser(stdout).parse_args(call.argv)
         if len(args.words) > 2:
             raise BadUsage("give [NAME] VERDICT")
         return make_client(args, env), args
 
     def act(ready: tuple[Any, argparse.Namespace]) -> int:
-        return _run(*ready, stdin, stdout, stderr)
+        return _run(*ready, call.stdin, stdout, stderr)
 
-    return run_subcommand("vote", stderr, setup, act)
+    return run_subcommand(call, setup, act)
 
 
 def _run(
