@@ -14,6 +14,7 @@ the code itself lives in ``copilot_repl.api``.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from copilot_repl._version import __version__
@@ -94,7 +95,5 @@ _LAZY = {
 def __getattr__(name: str) -> Any:  # PEP 562: the module's lazy attributes
     """Import the API on first use, so ``copilot-repl --version`` starts fast."""
     if name in _LAZY:
-        from importlib import import_module
-
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)  # the name asked for
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

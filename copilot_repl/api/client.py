@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -298,7 +299,6 @@ class CopilotClient:
         """SDK ``provider={...}`` (bring your own key): a provider named after
         its settings; the key stays in memory. Every key of the SDK's
         ``ProviderConfig`` is honoured or refused in one line (``byok_config``)."""
-        import hashlib
 
         url, settings, key = byok_config(provider)
         model = model or str(provider.get("model_id") or "")

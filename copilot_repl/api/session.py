@@ -39,10 +39,10 @@ from copilot_repl.api.events import (
     data_to_dict,
 )
 from copilot_repl.api.history_events import history_events, last_event_id
-from copilot_repl.api.options import SendOptions, send_options
+from copilot_repl.api.options import SendOptions, send_options, settings_from
 from copilot_repl.api.turn import Turn, TurnState, run_turn
 from copilot_repl.errors import ReplError, StoreError, TurnFailed, UsageError
-from copilot_repl.history import busy
+from copilot_repl.history import busy, trash
 from copilot_repl.history.messages import Message, api_messages, trim_history
 from copilot_repl.history.store import Loaded, apply_record
 
@@ -529,7 +529,6 @@ class CopilotSession:
     async def set_tools(self, tools: list[Tool]) -> None:
         """Replace the session's tools (as the SDK's experimental
         ``set_tools``): the next model call offers the new ones."""
-        from copilot_repl.api.options import settings_from
 
         checked = settings_from({"tools": tools})
         self.settings.tools = checked.tools
@@ -671,7 +670,6 @@ class CopilotSession:
         """copilot-repl extra (``:clear``): the messages go to the trash
         first; with ``purge`` they leave the disk (the file is rewritten
         without them, backups and the search index too)."""
-        from copilot_repl.history import trash
         from copilot_repl.history.search import forget_session_text
 
         store = self._client.store

@@ -8,7 +8,7 @@ import argparse
 import difflib
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from copilot_repl._version import __version__
@@ -299,8 +299,6 @@ def prompt_of(args: argparse.Namespace) -> str | None:
 
 
 def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
-    from dataclasses import replace
-
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.config import load_config, request_option, with_request_options
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from pathlib import Path
 from typing import IO, Any
 
+from copilot_repl.api.batch import run
 from copilot_repl.cli.arguments import (
     Invocation,
     LineParser,
@@ -21,7 +23,14 @@ from copilot_repl.cli.arguments import (
 )
 from copilot_repl.cli.output import is_tty, write_table
 from copilot_repl.errors import UsageError
-from copilot_repl.sanitize import clean
+from copilot_repl.history.blinds import BlindStore
+from copilot_repl.history.comparisons import Journal, matchups
+from copilot_repl.repl import batch
+from copilot_repl.repl.batch import check_output
+from copilot_repl.repl.batch import make_plan as plan_of
+from copilot_repl.repl.judge import Judged, judge_run
+from copilot_repl.repl.wording import figures_line
+from copilot_repl.sanitize import clean, one_line
 
 HELP = """\
 PROMPTS: a text file, one prompt a line (blank lines and # comments skipped;
@@ -106,8 +115,6 @@ def run_compare(call: Invocation) -> int:
 
 
 def make_plan(client: Any, args: argparse.Namespace) -> Any:
-    from copilot_repl.repl.batch import make_plan as plan_of
-
     if args.judge:  # an unknown provider says so before anything is asked
         args.judge = client.config.resolve_model(args.judge)
         client.provider_config(args.judge)
@@ -119,9 +126,6 @@ def make_plan(client: Any, args: argparse.Namespace) -> Any:
 async def _main(
     client: Any, plan: Any, args: argparse.Namespace, stdout: IO[str], stderr: IO[str]
 ) -> int:
-    from copilot_repl.api.batch import run
-    from copilot_repl.history.comparisons import Journal, matchups
-    from copilot_repl.repl import batch
 
     await client.start()
     _, already = Journal(client.config.data_dir, plan.name).read()
@@ -140,8 +144,6 @@ async def _main(
     batch.write_outputs(client.config.data_dir, plan, results, _path(args.out), _path(args.report))
     summary = batch.summarize(plan, results)
     if args.json:
-        import json
-
         doc = {
             "name": plan.name,
             "journal": str(Journal(client.config.data_dir, plan.name).path),
@@ -151,8 +153,6 @@ async def _main(
     else:
         print_table(stdout, batch.SUMMARY_HEADER, [s.cells() for s in summary])
         if plan.blind:
-            from copilot_repl.history.blinds import BlindStore
-
             left = len(BlindStore(client.config.data_dir).pending(plan.name))
             stderr.write(
                 f"comparison {plan.name}: {left} of {len(matchups(plan))} pairs wait "
@@ -165,7 +165,6 @@ async def _main(
 
 def check_outputs(args: argparse.Namespace) -> None:
     """``--out`` and ``--report`` are checked before any request is spent."""
-    from copilot_repl.repl.batch import check_output
 
     for option, value in (("--out", args.out), ("--report", args.report)):
         path = _path(value)
@@ -231,9 +230,6 @@ class _Progress:
             self._bar.__exit__(*exc)
 
     def advance(self, result: Any) -> None:
-        from copilot_repl.repl.batch import figures_line
-        from copilot_repl.sanitize import one_line
-
         self.count += 1
         what = f"{result.model} · prompt {result.prompt_index + 1} · {result.status}"
         if self.blind:
@@ -248,9 +244,6 @@ class _Progress:
 
 
 async def _judge(client: Any, plan: Any, results: list[Any], judge: str, stderr: IO[str]) -> None:
-    from copilot_repl.repl.judge import Judged, judge_run
-    from copilot_repl.sanitize import one_line
-
     model = judge
 
     def said(j: Judged) -> None:

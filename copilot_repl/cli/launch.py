@@ -8,7 +8,9 @@ import argparse
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
+from copilot_repl.cli.arguments import make_client
 from copilot_repl.errors import BadUsage, ReplError, SessionNotFound
+from copilot_repl.sanitize import clean
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
@@ -27,7 +29,6 @@ def choose_session(
 ) -> str | None:
     """The session ``-c`` (the most recently modified, whatever made it) or
     ``-r [NAME]`` (NAME, or one picked from a list on a terminal) means."""
-    from copilot_repl.cli.arguments import make_client
 
     if args.session:
         raise BadUsage("give --session, -c or -r: one of them")
@@ -53,7 +54,6 @@ def pick(store: Store, recent: list[Summary], stdin: IO[Any], stdout: IO[str]) -
     """Number the sessions with a preview of each one's last exchange; read
     a number or a name (empty: none)."""
     from copilot_repl.repl.wording import excerpt
-    from copilot_repl.sanitize import clean
 
     if not recent:
         stdout.write("no saved sessions yet\n")

@@ -17,9 +17,10 @@ from copilot_repl.cli.arguments import (
     make_client,
     prompt_of,
     split_subcommand,
+    tool_options,
 )
 from copilot_repl.cli.output import is_tty, write_error
-from copilot_repl.errors import BadUsage
+from copilot_repl.errors import BadUsage, ReplError
 
 
 def main(
@@ -55,7 +56,6 @@ def main(
         return 2
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
-    from copilot_repl.errors import ReplError
 
     if args.cont or args.resume is not None:
         from copilot_repl.cli.launch import choose_session
@@ -109,7 +109,6 @@ async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[
 
     await client.start()
     await apply_model_options(client, args, stderr)
-    from copilot_repl.cli.arguments import tool_options
 
     return await run_shell(client, args.session, plain=plain, tools=tool_options(args))
 
@@ -123,7 +122,6 @@ async def _script(
 
     out = JsonScriptOutput(stdout, stderr) if args.json else ScriptOutput(stdout, stderr)
     repl = Repl(client, out)
-    from copilot_repl.cli.arguments import tool_options
 
     repl.tool_policy, repl.default_tools = tool_options(args)
     try:

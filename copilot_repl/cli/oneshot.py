@@ -18,8 +18,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from copilot_repl.api.options import file_block
+from copilot_repl.cli.arguments import make_client, tool_options
+from copilot_repl.cli.launch import apply_model_options
 from copilot_repl.cli.output import is_tty, write_error
+from copilot_repl.cli.script import JsonLines, ScriptOutput
 from copilot_repl.errors import InsecureTransport, ReplError, SessionExists, UsageError
+from copilot_repl.history.blinds import BlindStore
+from copilot_repl.history.names import free_name
+from copilot_repl.repl.masks import Masks
+from copilot_repl.repl.tools import tool_line
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
@@ -58,7 +66,6 @@ def read_stdin(stdin: IO[Any]) -> str:
 
 def build_prompt(prompt: str, files: list[str], piped: str) -> str:
     """The prompt, then stdin's block, then one block per file."""
-    from copilot_repl.api.options import file_block
 
     if not prompt.strip():
         raise UsageError("the prompt is empty")
@@ -79,7 +86,6 @@ def run_oneshot(
     stderr: IO[str],
     env: Mapping[str, str],
 ) -> int:
-    from copilot_repl.cli.arguments import make_client
 
     try:
         piped = "" if is_tty(stdin) else read_stdin(stdin)
@@ -98,10 +104,6 @@ def run_oneshot(
 async def _oneshot(
     client: CopilotClient, args: argparse.Namespace, text: str, stdout: IO[str], stderr: IO[str]
 ) -> int:
-    from copilot_repl.cli.arguments import tool_options
-    from copilot_repl.cli.script import JsonLines, ScriptOutput
-    from copilot_repl.history.blinds import BlindStore
-    from copilot_repl.repl.masks import Masks
 
     out = ScriptOutput(stdout, stderr)
     masks = Masks(BlindStore(client.config.data_dir))
@@ -149,8 +151,6 @@ async def _open(
 ) -> tuple[CopilotSession, str | None]:
     """``--session NAME`` (created if missing; ``--model`` switches it), else
     a new ``prompt-N``; with the model it was on if it was switched."""
-    from copilot_repl.cli.launch import apply_model_options
-    from copilot_repl.history.names import free_name
 
     if args.session:
         if client.store.exists(args.session):
@@ -180,7 +180,6 @@ def _check_transport(client: CopilotClient, session: CopilotSession) -> None:
 
 def _report(event: SessionEvent, out: ScriptOutput, calls: dict[str, tuple[str, Any]]) -> None:
     """Errors, warnings, statuses and tool calls on stderr, one line each."""
-    from copilot_repl.repl.tools import tool_line
 
     kind = event.type
     if kind == "session.error":

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from copilot_repl.cli.output import write_error, write_table, write_warning
+from copilot_repl.repl.masks import Masks
 from copilot_repl.sanitize import clean, one_line
 
 if TYPE_CHECKING:
@@ -40,8 +41,6 @@ class ScriptOutput:
     terminal: Terminal | None = None  # no editor, clipboard, :view or coloured :diff
 
     def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
-        from copilot_repl.repl.masks import Masks
-
         self.stdout = stdout
         self.stderr = stderr
         self.masks = Masks()

@@ -20,8 +20,13 @@ from copilot_repl.cli.arguments import (
     run_subcommand,
 )
 from copilot_repl.cli.arguments import build_parser as main_parser
-from copilot_repl.cli.output import write_error, write_table, write_warning
+from copilot_repl.cli.output import is_tty, write_error, write_table, write_warning
 from copilot_repl.errors import BadUsage, ReplError, SessionNotFound, UsageError
+from copilot_repl.history import busy
+from copilot_repl.history.blinds import HIDDEN, BlindStore
+from copilot_repl.history.files import write_output
+from copilot_repl.history.names import validate_name
+from copilot_repl.sanitize import clean
 
 if TYPE_CHECKING:
     from copilot_repl.history.store import Store
@@ -164,8 +169,6 @@ class Commands:
         self.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
 
     def line(self, text: str) -> None:
-        from copilot_repl.sanitize import clean
-
         self.stdout.write(clean(text) + "\n")
 
     def table(self, header: list[str], rows: list[list[str]]) -> None:
@@ -173,8 +176,6 @@ class Commands:
 
     # -- list --------------------------------------------------------------
     async def do_list(self) -> int:
-        from copilot_repl.history.blinds import HIDDEN, BlindStore
-
         hidden = BlindStore(self.store.root).hidden()  # blind comparisons before the vote
         infos = []
         for name in self.store.names():
@@ -229,9 +230,6 @@ class Commands:
 
     # -- rm / rename ----------------------------------------------------------
     async def do_rm(self) -> int:
-        from copilot_repl.history import busy
-        from copilot_repl.history.names import validate_name
-
         names = list(dict.fromkeys(self.args.names))
         for name in names:
             validate_name(name)
@@ -293,7 +291,6 @@ class Commands:
         if a.json and not a.output:
             raise BadUsage("sessions export: --json reports where it wrote: give -o FILE")
         if a.format == "md":
-            from copilot_repl.history.blinds import BlindStore
             from copilot_repl.repl.masks import Masks
             from copilot_repl.repl.transcript import transcript
 
@@ -307,9 +304,6 @@ class Commands:
         if not text.endswith("\n"):
             text += "\n"
         if not a.output:
-            from copilot_repl.cli.output import is_tty
-            from copilot_repl.sanitize import clean
-
             # on a terminal, escapes are shown (␛), never run, whatever the format
             self.stdout.write(clean(text) if is_tty(self.stdout) else text)
             return 0
@@ -377,8 +371,6 @@ def session_info(store: Store, name: str) -> dict[str, Any]:
 
 
 def _write_file(path: Path, text: str, *, force: bool) -> None:
-    from copilot_repl.history.files import write_output
-
     if path.is_dir():
         raise UsageError(f"{path} is a directory; give a file name")
     try:
@@ -406,8 +398,6 @@ def html_page(doc: dict[str, Any]) -> str:
     """A self-contained HTML page of an exported session (all text escaped,
     control characters shown as on screen)."""
     from html import escape as html_escape
-
-    from copilot_repl.sanitize import clean
 
     def escape(text: str) -> str:
         return html_escape(clean(text))

@@ -25,6 +25,9 @@ from copilot_repl.cli.arguments import (
 )
 from copilot_repl.cli.output import is_tty, write_table
 from copilot_repl.errors import BadUsage, UsageError
+from copilot_repl.history.blinds import BlindStore
+from copilot_repl.repl import blind
+from copilot_repl.repl.wording import excerpt
 
 HELP = """\
 keys in the queue: a (A is better), b, t (tie), x (both bad), s (skip: later),
@@ -69,8 +72,6 @@ def run_vote(call: Invocation) -> int:
 def _run(
     client: Any, args: argparse.Namespace, stdin: IO[Any], stdout: IO[str], stderr: IO[str]
 ) -> int:
-    from copilot_repl.history.blinds import BlindStore
-    from copilot_repl.repl import blind
 
     data_dir = client.config.data_dir
     store = client.store
@@ -135,7 +136,6 @@ def _list(blinds: Any, as_json: bool, stdout: IO[str]) -> int:
         ]
         stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         return 0
-    from copilot_repl.repl.wording import excerpt
 
     rows = [[p.name, p.run or "-", ",".join(sorted(p.labels)), excerpt(p.prompt)] for p in pending]
     write_table(stdout, ["name", "batch", "labels", "prompt"], rows)

@@ -27,6 +27,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -498,8 +499,6 @@ def since_ago(text: str, now: float | None = None) -> float:
         unit = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[m.group(2)]
         return now - int(m.group(1)) * unit
     try:
-        from datetime import datetime
-
         return datetime.strptime(text.strip(), "%Y-%m-%d").timestamp()
     except ValueError:
         raise UsageError(

@@ -22,7 +22,9 @@ module imports nothing of llama_cpp until ``main`` runs in the child.
 
 from __future__ import annotations
 
+import faulthandler
 import re
+import runpy
 import sys
 from collections.abc import Sequence
 
@@ -133,8 +135,6 @@ def load_without_repacking() -> None:  # pragma: no cover - runs in the child
 
 
 def main(argv: Sequence[str]) -> None:  # pragma: no cover - runs in the child
-    import faulthandler
-    import runpy
 
     faulthandler.enable(all_threads=True)  # sys.stderr is the log
     import llama_cpp.llama_cpp as lib

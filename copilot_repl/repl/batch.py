@@ -12,7 +12,7 @@ import os
 import re
 import statistics
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,8 @@ from copilot_repl.history.inputs import loads, lone_surrogate, read_text
 from copilot_repl.history.names import validate_name
 from copilot_repl.history.records import dumps
 from copilot_repl.history.votes import VoteStore
+from copilot_repl.repl.report import report_html
+from copilot_repl.repl.wording import cost_of, figures_line
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
@@ -228,11 +230,6 @@ SUMMARY_HEADER = ["model", "replies", "failed", "median TTFT", "median tok/s", "
 SUMMARY_HEADER = [*SUMMARY_HEADER, "cost"]
 
 
-def cost_of(figures: Mapping[str, Any]) -> float | None:
-    value = figures.get("cost", figures.get("cost_usd"))
-    return float(value) if isinstance(value, int | float) else None
-
-
 def summarize(plan: Plan, results: Sequence[Result]) -> list[ModelSummary]:
     out = []
     for model in plan.models:
@@ -259,30 +256,6 @@ def summarize(plan: Plan, results: Sequence[Result]) -> list[ModelSummary]:
     return out
 
 
-def figures_line(figures: Mapping[str, Any], *, short: bool = False) -> str:
-    """``0.21 s to first token · 48 tok/s · 3.1 s · 12→140 tokens · $0.0004``
-    (``short``: ``TTFT 0.21 s`` and no total time)."""
-    bits = []
-    if isinstance(figures.get("ttft_s"), int | float):
-        ttft = figures["ttft_s"]
-        bits.append(f"TTFT {ttft:.2f} s" if short else f"{ttft:.2f} s to first token")
-    if isinstance(figures.get("tok_s"), int | float):
-        bits.append(f"{figures['tok_s']:.0f} tok/s")
-    if isinstance(figures.get("total_s"), int | float) and not short:
-        bits.append(f"{figures['total_s']:.1f} s")
-    out_tokens = figures.get("tokens_out")
-    if out_tokens is not None:
-        mark = "~" if figures.get("counted") else ""
-        tin = figures.get("tokens_in")
-        bits.append(
-            f"{tin}→{mark}{out_tokens} tokens" if tin is not None else f"{mark}{out_tokens} tokens"
-        )
-    cost = cost_of(figures)
-    if cost is not None:
-        bits.append(f"${cost:.4f}")
-    return " · ".join(bits)
-
-
 def _cell(text: str) -> str:
     """Text inside one Markdown table cell."""
     body = text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "")
@@ -293,8 +266,6 @@ def report(plan: Plan, results: Sequence[Result], votes: Sequence[Vote], path: P
     """``--report FILE``: HTML for a ``.html`` file (``repl/report.py``), else
     Markdown. The votes shown are this run's and those among its models."""
     if path.suffix.lower() in (".html", ".htm"):
-        from copilot_repl.repl.report import report_html
-
         mine = [
             v
             for v in votes

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from copilot_repl.errors import SessionNotFound, UsageError
 from copilot_repl.history.blinds import BlindStore, Pending
 from copilot_repl.history.exchange import record_extras
+from copilot_repl.repl.wording import figures_line
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -107,8 +108,6 @@ def cast(data_dir: Path, store: Store, pending: Pending, verdict: str, **extra: 
 def reveal_rows(store: Store, vote: Vote, figures: dict[str, str]) -> list[list[str]]:
     """``label, model, from, session, figures, mark`` for each side of a
     vote just cast; ``figures`` by label (else from the session file)."""
-    from copilot_repl.repl.batch import figures_line
-
     saved = {}
     if len(figures) < len(vote.labels):
         pending = Pending(vote.name or "x", vote.prompt, vote.labels)

@@ -15,7 +15,7 @@ from copilot_repl.errors import InsecureTransport, ReplError, UsageError
 from copilot_repl.repl.frontend import Frontend
 from copilot_repl.repl.parsing import natural_sorted, parse_line
 from copilot_repl.repl.registry import Registry
-from copilot_repl.repl.tools import tool_line
+from copilot_repl.repl.tools import ToolPolicy, tool_line
 from copilot_repl.repl.wording import count
 from copilot_repl.sanitize import redact
 
@@ -47,7 +47,6 @@ class Repl:
         self.failed = False
         self.quitting = False
         self._unlisten = client.listen(self._on_event)
-        from copilot_repl.repl.tools import ToolPolicy
 
         self.tool_policy = ToolPolicy()  # --allow-tool, and the answers given
         self.default_tools: list[str] = []  # --tools: MCP servers of the sessions prompted

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from copilot_repl.errors import ReplError
+from copilot_repl.history.comparisons import matchups
 from copilot_repl.history.votes import HUMAN, JUDGE, Side, Vote, VoteStore
 
 if TYPE_CHECKING:
@@ -92,7 +93,6 @@ async def judge_run(
 ) -> list[Judged]:
     """Judge every pair of ``plan`` whose two replies came and that this
     judge has not voted on yet; each vote is appended as it is made."""
-    from copilot_repl.history.comparisons import matchups
 
     data_dir = client.config.data_dir
     store = VoteStore(data_dir)

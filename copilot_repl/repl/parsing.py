@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 from collections.abc import Collection, Mapping, Sequence
@@ -106,7 +107,6 @@ def parse_args(
 
 def nearest(word: str, choices: Sequence[str]) -> str | None:
     """The closest known word, for 'did you mean' hints."""
-    import difflib  # here: 1 ms of start-up, needed only after a typo
 
     prefixed = sorted((c for c in choices if c.startswith(word)), key=len) if word else []
     if prefixed:

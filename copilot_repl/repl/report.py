@@ -22,7 +22,9 @@ from html import escape
 from itertools import combinations
 from typing import TYPE_CHECKING
 
+from copilot_repl.repl.judge import agreement
 from copilot_repl.repl.ratings import Match, Rating, rate
+from copilot_repl.repl.wording import figures_line
 
 if TYPE_CHECKING:
     from copilot_repl.history.comparisons import Plan, Result
@@ -107,8 +109,6 @@ def _ratings_section(people: Sequence[Vote], judges: Sequence[Vote]) -> list[str
         out.append(ratings_svg(ratings, css))
         out.append(_ratings_table(ratings, css))
     if judges and people:
-        from copilot_repl.repl.judge import agreement
-
         agreed, compared = agreement([*people, *judges])
         if compared:
             out.append(
@@ -335,8 +335,6 @@ def _stats_table(values: dict[str, list[float]], unit: str, key: str) -> str:
 
 # -- the prompts -----------------------------------------------------------------
 def _prompts_section(runs: Sequence[Run], votes: Sequence[Vote]) -> list[str]:
-    from copilot_repl.repl.batch import figures_line
-
     out = ['<section id="prompts"><h2>Every prompt, the replies side by side</h2>']
     for plan, results in runs:
         found = {(r.prompt_index, r.model): r for r in results}

@@ -11,6 +11,7 @@ told the tool was refused). While a session waits for an answer it is in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,8 +103,6 @@ def tool_line(name: str, arguments: Any, *, done: Any = None) -> str:
 
 
 def _args(args: Any) -> str:
-    import json
-
     try:
         return json.dumps(args, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):

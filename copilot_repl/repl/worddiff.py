@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Literal
 
 Tag = Literal["equal", "delete", "insert"]
@@ -31,7 +32,6 @@ def tokens(text: str) -> list[str]:
 
 def diff(a: str, b: str) -> list[Piece]:
     """Pieces whose kept + removed parts make ``a`` and kept + added make ``b``."""
-    from difflib import SequenceMatcher
 
     ta, tb = tokens(a), tokens(b)
     out: list[Piece] = []

@@ -18,14 +18,17 @@ import sys
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from copilot_repl._version import __version__
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.api.turn import TurnState
 from copilot_repl.errors import ReplError, UsageError
+from copilot_repl.history.trash import entries
 from copilot_repl.render.markdown_stream import make_console
 from copilot_repl.repl.completion import Sources, make_completer
 from copilot_repl.repl.controller import Repl
 from copilot_repl.repl.parsing import Line, natural_sorted, parse_line
 from copilot_repl.repl.wording import count, excerpt
+from copilot_repl.sanitize import BIDI_CONTROLS, clean
 from copilot_repl.shell.first_frame import FirstFrame
 from copilot_repl.shell.keys import build_key_bindings
 from copilot_repl.shell.terminal import TerminalOutput
@@ -153,7 +156,6 @@ class Shell:
         models = {f"{p.name}:{p.default_model}" for p in cfg.providers.values()} | set(cfg.aliases)
         for provider, names in self.repl.known_models.items():
             models.update(f"{provider}:{m}" for m in names)
-        from copilot_repl.history.trash import entries
 
         store = self.repl.client.store
         in_trash = entries(store)
@@ -235,8 +237,6 @@ class Shell:
         (whatever its height)."""
         from prompt_toolkit import print_formatted_text
         from prompt_toolkit.formatted_text import FormattedText
-
-        from copilot_repl.sanitize import clean
 
         # as the prompt line showed it: no control reaches the terminal raw
         line = FormattedText([*prompt_fragments(self.repl, session), ("", clean(text))])
@@ -489,7 +489,6 @@ def prompt_fragments(repl: Repl, session: CopilotSession | None = None) -> list[
 def welcome(repl: Repl) -> list[str]:
     """The start-up lines: how to get help and quit, and where the session
     that was reopened left off."""
-    from copilot_repl._version import __version__
 
     lines = [f"copilot-repl {__version__} · :help lists commands · Ctrl-D quits"]
     session = repl.session
@@ -557,8 +556,6 @@ def show_bidi_controls() -> None:
     line: prompt_toolkit draws the characters of ``Char.display_mappings``
     as given (the text itself is unchanged)."""
     from prompt_toolkit.layout.screen import Char
-
-    from copilot_repl.sanitize import BIDI_CONTROLS
 
     for c in BIDI_CONTROLS:
         Char.display_mappings.setdefault(c, f"⟦U+{ord(c):04X}⟧")

@@ -14,6 +14,18 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any
 
+from prompt_toolkit.application import Application
+from prompt_toolkit.formatted_text import ANSI
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.layout import HSplit, Layout, Window
+from prompt_toolkit.layout.controls import FormattedTextControl
+from rich import box
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
 from copilot_repl.sanitize import clean
 
 if TYPE_CHECKING:
@@ -24,13 +36,6 @@ HELP_KEYS = "a: A better · b: B better · t: tie · x: both bad · s: skip · q
 
 def render(item: Item, width: int, *, plain: bool = False) -> list[str]:
     """The pair as lines of text with ANSI styles, ``width`` columns wide."""
-    from rich import box
-    from rich.console import Console, Group
-    from rich.markdown import Markdown
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
     buf = io.StringIO()
     console = Console(
         file=buf,
@@ -95,12 +100,6 @@ class _View:
 
 async def walk(queue: Queue, *, input: Any = None, output: Any = None, plain: bool = False) -> None:
     """Vote through ``queue`` until it is empty or ``q`` is pressed."""
-    from prompt_toolkit.application import Application
-    from prompt_toolkit.formatted_text import ANSI
-    from prompt_toolkit.key_binding import KeyBindings
-    from prompt_toolkit.layout import HSplit, Layout, Window
-    from prompt_toolkit.layout.controls import FormattedTextControl
-
     view = _View(queue, plain)
     if view.item is None:
         return

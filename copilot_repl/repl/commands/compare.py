@@ -15,10 +15,12 @@ import json
 import os
 import random
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from copilot_repl.api.turn import Turn, TurnState
 from copilot_repl.errors import SessionExists, UsageError
 from copilot_repl.history.exchange import record_extras
 from copilot_repl.history.files import write_output
@@ -26,7 +28,7 @@ from copilot_repl.history.votes import Side, Vote, VoteStore
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.parsing import Args, split_targets
 from copilot_repl.repl.registry import BadArgs, command
-from copilot_repl.repl.wording import count, excerpt
+from copilot_repl.repl.wording import count, excerpt, figures_line
 
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
@@ -167,8 +169,6 @@ class CompareCommands(CommandGroup):
             self.round = None
         for side in pending.labels.values():
             self.repl.masks.reveal(side.session)
-        from copilot_repl.repl.batch import figures_line
-
         figures = {}
         if rnd is not None:
             figures = {k: figures_line(t.figures(), short=True) for k, t in rnd.turns.items()}
@@ -393,7 +393,6 @@ class CompareCommands(CommandGroup):
         self, session: CopilotSession, after: list[Message], prompt: str
     ) -> tuple[CopilotSession, Turn] | None:
         """The original's reply as an ended turn, to show beside the new ones."""
-        from copilot_repl.api.turn import Turn, TurnState
 
         reply = next((m for m in after if m.role == "assistant"), None)
         if reply is None:
@@ -501,7 +500,7 @@ class CompareCommands(CommandGroup):
             def progress(r: Result) -> None:
                 err = f" · {r.error}" if r.error else ""
                 line = f"{r.model} · prompt {r.prompt_index + 1} · {r.status}"
-                self.out.status(f"[{plan.name}] {line} · {batch.figures_line(r.figures)}{err}")
+                self.out.status(f"[{plan.name}] {line} · {figures_line(r.figures)}{err}")
 
             self.out.note(f"{plan.name}: {count(todo, 'reply', 'replies')} to get")
             followed = self.repl.followed  # shown here: no "reply done" notice for each
@@ -543,8 +542,6 @@ class CompareCommands(CommandGroup):
 
 
 def _age(ts: float) -> str:
-    import time
-
     seconds = max(0.0, time.time() - ts)
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size:

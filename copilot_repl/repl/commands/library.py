@@ -18,6 +18,7 @@ from copilot_repl.history.store import Store
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.parsing import Args
 from copilot_repl.repl.registry import command
+from copilot_repl.sanitize import one_line
 
 # The modules behind these commands (search: sqlite3; trash, fork, compaction)
 # are imported where used: start-up registers the commands without them.
@@ -286,7 +287,6 @@ def history_view(
 def tool_lines(rounds: list[dict[str, Any]] | None) -> list[str]:
     """A reply's tool calls, one line each: the call and what it gave (cut,
     on one line, control characters made visible: tool output is untrusted)."""
-    from copilot_repl.sanitize import one_line
 
     lines = []
     for round_ in rounds or ():
