@@ -114,3 +114,39 @@ def test_script_mode_builds_the_commands_at_the_first_one(tmp_path: Path) -> Non
     argv = [*SERVER, "--model", "openai:gpt-4o-mini"]
     assert "copilot_repl.repl.commands" not in loaded(argv, "", tmp_path, "all")
     assert "copilot_repl.repl.commands" in loaded(argv, ":ls\n", tmp_path, "all")
+
+
+def test_each_import_inside_a_function_says_why() -> None:
+    """An import inside a function is there to keep start-up light (or for an
+    optional extra, or a platform): a comment on it, or on the line above its
+    group of imports, says which; any other import belongs at the module top."""
+    import ast
+
+    pkg = Path(__file__).resolve().parent.parent / "copilot_repl"
+    unexplained, found = [], 0
+    for path in sorted(pkg.rglob("*.py")):
+        if "generated" in path.name or "generated" in path.parts:
+            continue
+        text = path.read_text()
+        lines = text.splitlines()
+        functions = [
+            n
+            for n in ast.walk(ast.parse(text))
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        lazy = {
+            s.lineno
+            for fn in functions
+            for s in ast.walk(fn)
+            if isinstance(s, ast.Import | ast.ImportFrom)
+        }
+        for lineno in sorted(lazy):
+            found += 1
+            i = lineno - 1
+            above = i - 1
+            while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
+                above -= 1
+            if "#" not in lines[i] and not (above >= 0 and lines[above].strip().startswith("#")):
+                unexplained.append(f"{path.relative_to(pkg)}:{lineno}")
+    assert found  # the scan sees them: rich, prompt_toolkit and httpx are imported this way
+    assert unexplained == []

@@ -157,6 +157,7 @@ class CopilotClient:
         """copilot-repl extra: the tools of the MCP servers named (``[mcp.NAME]``
         in config.toml), each started on first use; ``UsageError`` naming an
         unknown server or one that cannot start."""
+        # the [mcp] extra, only when an MCP server is used
         from copilot_repl.api.mcp import McpServer
 
         out: list[Tool] = []
@@ -356,6 +357,7 @@ class CopilotClient:
         validate_name(session_id)
         await self._close(session_id)
         self.store.delete(session_id)
+        # start-up: sqlite3 (the full-text index) only when needed
         from copilot_repl.history.search import forget_session_text
 
         forget_session_text(self.store, session_id)  # gone for good: its text too
@@ -399,6 +401,7 @@ class CopilotClient:
         """copilot-repl extra (the SDK's fork, at a message): a new session with
         messages 1..``at`` (default all) of ``session_id``, recording its parent.
         ``model`` and ``system_message`` may be given; see api/library.py."""
+        # start-up: not on the path to the first prompt
         from copilot_repl.api.library import fork_session
 
         return await fork_session(self, session_id, new_session_id, at=at, **kw)

@@ -223,6 +223,7 @@ def data_class(kind: SessionEventType) -> type | None:
     name = "".join(w[:1].upper() + w[1:] for w in re.split(r"[._]", kind.value)) + "Data"
     found = globals().get(name)
     if found is None:
+        # start-up: the SDK's whole event surface, only when asked
         from copilot_repl.api import generated_events_all
 
         found = vars(generated_events_all).get(name)
@@ -281,6 +282,7 @@ def _data_class(name: str) -> type | None:
     the rest of the SDK's surface); None for anything else."""
     kind = globals().get(name)
     if kind is None and re.fullmatch(r"[A-Z]\w*", name):
+        # start-up: the SDK's whole event surface, only when asked
         from copilot_repl.api import generated_events_all
 
         kind = getattr(generated_events_all, name, None)  # not our type: a generated one

@@ -70,6 +70,7 @@ class McpServer:
 
     async def _serve(self) -> None:
         try:
+            # the [mcp] extra, only when an MCP server is used
             from mcp import Client
             from mcp.client.stdio import StdioServerParameters, stdio_client
         except ImportError:

@@ -113,7 +113,7 @@ def settings_from(opts: Mapping[str, Any]) -> SessionSettings:
     if handler is not None and not callable(handler):
         raise ValueError("on_permission_request must be callable when provided.")
     tools = list(opts.get("tools") or [])
-    from copilot_repl.api.tools import Tool
+    from copilot_repl.api.tools import Tool  # start-up: only a session with tools
 
     for tool in tools:
         if not isinstance(tool, Tool):
@@ -241,7 +241,7 @@ def attachments_text(attachments: list[Any]) -> str:
 def file_block(path: Path, name: str | None = None) -> str:
     """A text file as a fenced block (refuses binary, missing and big files,
     and anything not a regular file: ``history/inputs.py``)."""
-    from copilot_repl.history.inputs import read_bytes
+    from copilot_repl.history.inputs import read_bytes  # start-up: only -f needs it
 
     data = read_bytes(path, limit=MAX_ATTACHMENT, doing="attach")
     if b"\x00" in data:

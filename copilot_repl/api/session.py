@@ -479,6 +479,7 @@ class CopilotSession:
             self._client.lifecycle("session.updated", self.session_id)  # its summary is set
         await self._stream(turn)
         if self._client.config.auto_compact and turn.state is TurnState.DONE:
+            # start-up: not on the path to the first prompt
             from copilot_repl.api.library import auto_compact
 
             said = await auto_compact(self._client, self)
@@ -517,7 +518,7 @@ class CopilotSession:
         settings = self.settings
         if not settings.tools:
             return None
-        from copilot_repl.api.toolrun import ToolBox
+        from copilot_repl.api.toolrun import ToolBox  # start-up: only a turn with tools
 
         return ToolBox(
             list(settings.tools),
@@ -560,6 +561,7 @@ class CopilotSession:
     async def compact(self, focus: str = "", *, model: str | None = None) -> Compaction:
         """copilot-repl extra: a model's summary stands in for the older
         messages in later requests (they stay on disk); see api/library.py."""
+        # start-up: not on the path to the first prompt
         from copilot_repl.api.library import compact_session
 
         return await compact_session(self._client, self, focus, model=model)
@@ -670,6 +672,7 @@ class CopilotSession:
         """copilot-repl extra (``:clear``): the messages go to the trash
         first; with ``purge`` they leave the disk (the file is rewritten
         without them, backups and the search index too)."""
+        # start-up: sqlite3 (the full-text index) only when needed
         from copilot_repl.history.search import forget_session_text
 
         store = self._client.store

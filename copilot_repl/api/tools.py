@@ -173,6 +173,7 @@ class _Call:
         return None
 
     async def run(self, invocation: ToolInvocation) -> ToolResult:
+        # optional: only a tool whose parameters are a Pydantic model
         from pydantic import ValidationError
 
         try:

@@ -378,6 +378,7 @@ async def _tool_round(
     next one's; returns the messages that carry the calls and results. The
     rounds are saved with the reply that follows them (one ``msg`` record;
     its ``part`` records, keyed by the reply's id, span all the rounds)."""
+    # start-up: only a turn with tools
     from copilot_repl.api.toolrun import run_round, tool_requests
 
     model = turn.model.partition(":")[2]

@@ -299,6 +299,7 @@ def prompt_of(args: argparse.Namespace) -> str | None:
 
 
 def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
+    # start-up: --version and --help stay fast
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.config import load_config, request_option, with_request_options
 
@@ -327,6 +328,7 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
     if args.system:
         cfg = replace(cfg, system=args.system)  # new sessions; launch.py: the one opened
     if args.session:
+        # start-up: --version and --help stay fast
         from copilot_repl.history.names import validate_name
 
         validate_name(args.session)
@@ -337,7 +339,7 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
 
 def tool_options(args: argparse.Namespace) -> tuple[ToolPolicy, list[str]]:
     """--allow-tool / --allow-all-tools, and the MCP servers of --tools."""
-    from copilot_repl.repl.tools import ToolPolicy
+    from copilot_repl.repl.tools import ToolPolicy  # start-up: --version and --help stay fast
 
     policy = ToolPolicy.of(args.allow_tool, args.allow_all_tools)
     return policy, [n for n in args.tools.split(",") if n]

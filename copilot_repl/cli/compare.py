@@ -180,6 +180,7 @@ def print_table(stream: IO[str], header: list[str], rows: list[list[str]]) -> No
     if not is_tty(stream):
         write_table(stream, header, rows)
         return
+    # rich: only a table for a terminal (--json and pipes skip it)
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -204,6 +205,7 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if is_tty(self.stream):
+            # rich: the progress bar only on a terminal
             from rich.console import Console
             from rich.progress import (
                 BarColumn,

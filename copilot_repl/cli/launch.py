@@ -53,7 +53,7 @@ PICK = 20  # sessions the -r list offers
 def pick(store: Store, recent: list[Summary], stdin: IO[Any], stdout: IO[str]) -> str | None:
     """Number the sessions with a preview of each one's last exchange; read
     a number or a name (empty: none)."""
-    from copilot_repl.repl.wording import excerpt
+    from copilot_repl.repl.wording import excerpt  # start-up: only the picker needs it
 
     if not recent:
         stdout.write("no saved sessions yet\n")

@@ -58,6 +58,7 @@ def main(
         return int(exc.code or 0)
 
     if args.cont or args.resume is not None:
+        # start-up: each front end loads when it is chosen
         from copilot_repl.cli.launch import choose_session
 
         try:
@@ -68,6 +69,7 @@ def main(
         if args.session is None and args.resume is not None:
             return 0  # nothing picked
     if prompt is not None:
+        # start-up: each front end loads when it is chosen
         from copilot_repl.cli.oneshot import run_oneshot
 
         return run_oneshot(args, prompt, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
@@ -91,19 +93,25 @@ def main(
 def _subcommand(call: Invocation) -> int:
     """Each subcommand of arguments.SUBCOMMANDS, its module imported when used."""
     if call.name == "compare":
+        # start-up: each front end loads when it is chosen
         from copilot_repl.cli.compare import run_compare as run
     elif call.name == "models":
+        # start-up: each front end loads when it is chosen
         from copilot_repl.cli.models import run_models as run
     elif call.name == "completion":
+        # start-up: each front end loads when it is chosen
         from copilot_repl.cli.completion import run_completion as run
     elif call.name == "vote":
+        # start-up: each front end loads when it is chosen
         from copilot_repl.cli.vote import run_vote as run
     else:
+        # start-up: each front end loads when it is chosen
         from copilot_repl.cli.sessions import run_sessions as run
     return run(call)
 
 
 async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[str]) -> int:
+    # start-up: each front end loads when it is chosen
     from copilot_repl.cli.launch import apply_model_options
     from copilot_repl.shell.loop import run_shell
 
@@ -116,6 +124,7 @@ async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[
 async def _script(
     client: Any, args: argparse.Namespace, stdin: IO[Any], stdout: IO[str], stderr: IO[str]
 ) -> int:
+    # start-up: each front end loads when it is chosen
     from copilot_repl.cli.launch import apply_model_options
     from copilot_repl.cli.script import JsonScriptOutput, ScriptOutput, run_script
     from copilot_repl.repl.controller import Repl

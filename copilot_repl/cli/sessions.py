@@ -213,6 +213,7 @@ class Commands:
 
     # -- show --------------------------------------------------------------
     async def do_show(self) -> int:
+        # start-up: sessions list stays light; only this action needs it
         from copilot_repl.history.exchange import export_session
 
         doc = export_session(self.store, self.args.name)
@@ -242,6 +243,7 @@ class Commands:
             if busy.in_flight(self.store.root, name):  # waiting for its first token, say
                 raise UsageError(busy.refusal(name, "nothing was deleted; delete it"))
         if self.args.purge:
+            # start-up: sqlite3 (the full-text index) only when needed
             from copilot_repl.history.search import forget_session_text
 
             for name in names:
@@ -264,6 +266,7 @@ class Commands:
         return 0
 
     async def do_restore(self) -> int:
+        # start-up: sessions list stays light; only this action needs it
         from copilot_repl.api import library
 
         session = await library.restore_session(self.client, self.args.entry, self.args.as_name)
@@ -285,12 +288,14 @@ class Commands:
 
     # -- export ------------------------------------------------------------
     async def do_export(self) -> int:
+        # start-up: sessions list stays light; only this action needs it
         from copilot_repl.history.exchange import export_session
 
         a = self.args
         if a.json and not a.output:
             raise BadUsage("sessions export: --json reports where it wrote: give -o FILE")
         if a.format == "md":
+            # start-up: sessions list stays light; only this action needs it
             from copilot_repl.repl.masks import Masks
             from copilot_repl.repl.transcript import transcript
 
@@ -317,6 +322,7 @@ class Commands:
 
     # -- import ------------------------------------------------------------
     async def do_import(self) -> int:
+        # start-up: llm's log needs sqlite3
         from copilot_repl.history.exchange import write_sessions
         from copilot_repl.history.importers import gather
 
@@ -397,6 +403,7 @@ def _local(ts: float) -> str:
 def html_page(doc: dict[str, Any]) -> str:
     """A self-contained HTML page of an exported session (all text escaped,
     control characters shown as on screen)."""
+    # start-up: sessions list stays light; only this action needs it
     from html import escape as html_escape
 
     def escape(text: str) -> str:

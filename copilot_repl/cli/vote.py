@@ -107,6 +107,7 @@ def _run(
             f"{queue.left()} comparisons wait; the queue needs a terminal "
             "(or give a verdict: copilot-repl vote [NAME] A|B|tie|bad)"
         )
+    # start-up: the vote queue (rich, prompt_toolkit) only on a terminal
     from copilot_repl.shell.votequeue import walk
 
     asyncio.run(walk(queue))

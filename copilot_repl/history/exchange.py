@@ -53,6 +53,7 @@ def export_session(store: Store, name: str) -> dict[str, Any]:
     """The session as a JSON-ready document (replies still streaming in
     another process are left out until they end). A session whose blind
     comparison waits for its vote comes without its models and figures."""
+    # start-up: not on the path to the first prompt
     from copilot_repl.history.blinds import BlindStore, mask_document
 
     doc = _document(store, name)

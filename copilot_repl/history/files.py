@@ -291,7 +291,7 @@ def rename_noreplace(src: Path, dst: Path) -> None:
 def _renameat2(src: Path, dst: Path) -> bool:
     """True if renamed; False if renameat2 is not available here."""
     try:
-        import ctypes
+        import ctypes  # ctypes (~3 ms): only where the system call is needed
 
         libc = ctypes.CDLL(None, use_errno=True)
         call = libc.renameat2

@@ -25,13 +25,16 @@ def make_provider(
     data_dir: Path | None = None,
 ) -> Provider:
     if config.kind == "copilot":
+        # start-up: a provider's module (and httpx) when first used
         from copilot_repl.providers.copilot import CopilotProvider
 
         return CopilotProvider(config, env, data_dir=data_dir, allow_insecure=allow_insecure)
     if config.kind == "local":
+        # start-up: a provider's module (and httpx) when first used
         from copilot_repl.providers.local import LocalProvider
 
         return LocalProvider(config, env)
+    # start-up: a provider's module (and httpx) when first used
     from copilot_repl.providers.openai import OpenAIProvider
 
     return OpenAIProvider(config, env, allow_insecure=allow_insecure, transport=transport)

@@ -39,7 +39,7 @@ def _prctl() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        import ctypes
+        import ctypes  # ctypes (~3 ms): only where the system call is needed
 
         fn: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
         return fn

@@ -122,7 +122,7 @@ def load_without_repacking() -> None:  # pragma: no cover - runs in the child
     (``use_extra_bufts = False``): no repacking into AMX (or other CPU)
     buffers. It patches a foreign module's attribute: ``Llama()`` reads it
     when it loads a model, and llama-cpp-python has no keyword for it."""
-    import llama_cpp.llama_cpp as lib
+    import llama_cpp.llama_cpp as lib  # the llama.cpp server's own process only (the [local] extra)
 
     default_params = lib.llama_model_default_params
 
@@ -137,7 +137,7 @@ def load_without_repacking() -> None:  # pragma: no cover - runs in the child
 def main(argv: Sequence[str]) -> None:  # pragma: no cover - runs in the child
 
     faulthandler.enable(all_threads=True)  # sys.stderr is the log
-    import llama_cpp.llama_cpp as lib
+    import llama_cpp.llama_cpp as lib  # the llama.cpp server's own process only (the [local] extra)
 
     info = lib.llama_print_system_info().decode("utf-8", "replace").strip()
     print(SYSTEM_INFO + " ".join(info.split()), file=sys.stderr, flush=True)

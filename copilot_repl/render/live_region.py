@@ -29,6 +29,7 @@ class _Raw:
         self.text = text
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        # start-up: rich loads with the first reply drawn
         from rich.segment import ControlType, Segment
 
         if self.text:
@@ -43,7 +44,7 @@ class Rows:
         self.end = end  # a newline after the last row too
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich.segment import Segment
+        from rich.segment import Segment  # start-up: rich loads with the first reply drawn
 
         line = Segment.line()
         for i, row in enumerate(self.rows):
@@ -66,7 +67,7 @@ def render_rows(
 
 def _trimmed(row: Row) -> Row:
     """``row`` without the trailing blanks that show nothing (no background)."""
-    from rich.segment import Segment
+    from rich.segment import Segment  # start-up: rich loads with the first reply drawn
 
     out = list(row)
     while out:
@@ -145,7 +146,7 @@ class LiveRegion:
         return _Raw("\r\x1b[2K" + "\x1b[1A\x1b[2K" * (min(rows, self.console.height) - 1))
 
     def _draw(self) -> Rows:
-        from rich.segment import Segment
+        from rich.segment import Segment  # start-up: rich loads with the first reply drawn
 
         width = self.console.width
         rows = [_trimmed(list(Segment.divide(row, [width]))[0]) for row in self.rows]

@@ -26,7 +26,7 @@ def markdown(text: str) -> Markdown:
 def _markdown_class() -> type[Markdown]:
     """rich's Markdown, with code blocks drawn by ``CodeBlockView`` (rich's
     ``Syntax`` costs ~1 ms a block; this, about a third of that)."""
-    from rich.markdown import CodeBlock, Markdown
+    from rich.markdown import CodeBlock, Markdown  # start-up: rich loads with the first reply drawn
 
     class FastCodeBlock(CodeBlock):
         def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -42,6 +42,7 @@ def _markdown_class() -> type[Markdown]:
 def _lexer(name: str) -> Any:
     """The pygments lexer for a fence's language, as rich would make it, or
     None if pygments does not know it (the code is shown plain)."""
+    # start-up: pygments loads with the first code block
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
@@ -53,7 +54,7 @@ def _lexer(name: str) -> Any:
 
 @functools.lru_cache(maxsize=8)
 def _code_theme(name: str) -> Any:
-    from rich.syntax import Syntax
+    from rich.syntax import Syntax  # start-up: rich loads with the first reply drawn
 
     return Syntax.get_theme(name)
 
@@ -69,7 +70,7 @@ class CodeBlockView:
         self.theme = _code_theme(theme)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich.segment import Segment
+        from rich.segment import Segment  # start-up: rich loads with the first reply drawn
 
         theme = self.theme
         background = theme.get_background_style()
@@ -130,7 +131,7 @@ class CodeBlockView:
 
     def _tokens(self) -> Iterable[tuple[Any, str]]:
         if self.lexer is None:
-            from pygments.token import Token
+            from pygments.token import Token  # start-up: pygments loads with the first code block
 
             return [(Token.Text, self.code)]
         text = self.code
@@ -147,7 +148,7 @@ class CodeBlockView:
 def _cells(text: str) -> int:
     if text.isascii():
         return len(text)
-    from rich.cells import cell_len
+    from rich.cells import cell_len  # start-up: rich loads with the first reply drawn
 
     return cell_len(text)
 
@@ -156,6 +157,7 @@ def _cut_cells(text: str, room: int) -> tuple[str, str]:
     """``text`` cut so that the first part fits in ``room`` cells."""
     if text.isascii():
         return text[:room], text[room:]
+    # start-up: rich loads with the first reply drawn
     from rich.cells import get_character_cell_size
 
     used = 0

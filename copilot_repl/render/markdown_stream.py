@@ -111,7 +111,7 @@ class MarkdownStream:
         if leaving:
             above.append(Rows(leaving, end=True))
         if above:
-            from rich.console import Group
+            from rich.console import Group  # start-up: rich loads with the first reply drawn
 
             self.region.rows = rows
             self.console.print(Group(*above))  # the region is redrawn below it
@@ -132,6 +132,7 @@ class MarkdownStream:
         the whole reply were one document: none before the first block, none
         after a rule (it ends in one) or before a list, quote or table (they
         start with one)."""
+        # start-up: rich loads with the first reply drawn
         from rich.console import Group
         from rich.text import Text
 
@@ -207,7 +208,7 @@ def _uncommitted(rows: list[Row], committed: str, count: int) -> list[Row]:
 def _after(row: Row, n: int) -> Row:
     """``row`` after its first ``n`` non-blank characters (and the blanks
     after them); [] if nothing else shows."""
-    from rich.segment import Segment
+    from rich.segment import Segment  # start-up: rich loads with the first reply drawn
 
     if n <= 0:
         return row
@@ -270,7 +271,7 @@ class PlainStream:
 
 
 def make_console(file: IO[str], *, plain: bool, width: int | None = None) -> Console:
-    from rich.console import Console
+    from rich.console import Console  # start-up: rich loads with the first reply drawn
 
     return Console(
         file=file,

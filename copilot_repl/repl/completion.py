@@ -116,6 +116,7 @@ def _find(name: str, commands: Sequence[Command]) -> Command | None:
 
 def make_completer(sources: Callable[[], Sources]) -> object:
     """The prompt_toolkit adapter around ``suggest``."""
+    # start-up: prompt_toolkit loads after the first frame
     from prompt_toolkit.completion import Completer, Completion
 
     class ReplCompleter(Completer):

@@ -31,6 +31,7 @@ class Repl:
     """State of one interactive or scripted run."""
 
     def __init__(self, client: CopilotClient, out: Frontend) -> None:
+        # start-up: not on the path to the first prompt
         from copilot_repl.history.blinds import BlindStore
         from copilot_repl.repl.masks import Masks
 
@@ -60,6 +61,7 @@ class Repl:
     def registry(self) -> Registry:
         """The commands, built at the first one: a script of prompts alone
         (a one-shot) does not import them (~20 ms)."""
+        # start-up: not on the path to the first prompt
         from copilot_repl.repl.commands import command_groups
 
         return Registry(*command_groups(self))
@@ -83,6 +85,7 @@ class Repl:
         self.show_store_warnings()
         days = self.client.config.trash_days
         if days > 0:  # never silently: it says what went
+            # start-up: not on the path to the first prompt
             from copilot_repl.api.library import purge_old_trash
 
             gone, kept = purge_old_trash(self.client)

@@ -64,7 +64,7 @@ class ShellOutput:
         self._held: list[tuple[Any, ...]] | None = None  # lines said after the reply ended
         self.introduced: set[str] = set()  # turns whose prompt line was just printed
         self.typing: Callable[[], str] | None = None  # keys typed during a reply, no Enter yet
-        from copilot_repl.repl.masks import Masks
+        from copilot_repl.repl.masks import Masks  # start-up: not on the path to the first prompt
 
         self.masks = Masks()  # the Repl's, given at start: blind sessions' models hidden
 
@@ -86,6 +86,7 @@ class ShellOutput:
             return
         app = self.prompt.app if self.prompt is not None else None
         if app is not None and app.is_running:
+            # start-up: prompt_toolkit loads after the first frame
             from prompt_toolkit.application import run_in_terminal
 
             task = asyncio.ensure_future(run_in_terminal(lambda: self.console.print(*items, **kw)))
@@ -97,7 +98,7 @@ class ShellOutput:
             self.console.print(*items, **kw)
 
     def _styled(self, text: str, style: str) -> RenderableType:
-        from rich.text import Text
+        from rich.text import Text  # start-up: rich loads with the first reply drawn
 
         return Text(clean(text), style="" if self.plain else style)
 
@@ -125,8 +126,9 @@ class ShellOutput:
     def word_diff(self, pieces: list[Piece], a_label: str, b_label: str) -> None:
         """``:diff``: removed words red and struck through, added ones green
         (``--plain``: the unified text of script mode)."""
-        from rich.text import Text
+        from rich.text import Text  # start-up: rich loads with the first reply drawn
 
+        # start-up: not on the path to the first prompt
         from copilot_repl.repl.worddiff import spaced, unified
 
         if self.plain:
@@ -141,6 +143,7 @@ class ShellOutput:
         self._print(body)
 
     def table(self, header: list[str], rows: list[list[str]]) -> None:
+        # start-up: rich loads with the first reply drawn
         from rich import box
         from rich.table import Table
 
@@ -160,6 +163,7 @@ class ShellOutput:
     async def ask(self, question: str) -> str:
         if self.prompt is None:
             return ""
+        # start-up: prompt_toolkit loads after the first frame
         from prompt_toolkit import PromptSession
 
         ask: PromptSession[str] = PromptSession(input=self.prompt.input, output=self.prompt.output)
@@ -175,7 +179,7 @@ class ShellOutput:
         bar = self.prompt.bottom_toolbar if self.prompt is not None else None
         if not callable(bar):
             return None
-        from rich.text import Text
+        from rich.text import Text  # start-up: rich loads with the first reply drawn
 
         typed = self.typing() if self.typing is not None else ""
         if typed:  # the line typed ahead, shown as it is typed (Enter queues it)
@@ -295,7 +299,7 @@ class ShellOutput:
         return n > 0 and self.console.width // n >= MIN_COLUMN
 
     def _live_fanout(self, items: list[Item], room: int) -> list[Any]:
-        from rich.console import Group
+        from rich.console import Group  # start-up: rich loads with the first reply drawn
 
         console = self.console
         footer = self.toolbar_line()
@@ -312,6 +316,7 @@ class ShellOutput:
     def _columns(self, items: list[Item], *, body: int, final: bool) -> RenderableType:
         """One row of columns; ``body``: rows of text shown per column (the
         newest), unless ``final`` (all of it)."""
+        # start-up: rich loads with the first reply drawn
         from rich import box
         from rich.table import Table
 
@@ -347,6 +352,7 @@ class ShellOutput:
         return out
 
     def _final_fanout(self, items: list[Item]) -> RenderableType:
+        # start-up: rich loads with the first reply drawn
         from rich.console import Group
         from rich.text import Text
 
@@ -370,7 +376,7 @@ class ShellOutput:
 
     def _line(self, text: str, style: str, *, wrap: bool = False) -> RenderableType:
         """One line of text, cut with … if too long (unless ``wrap``)."""
-        from rich.text import Text
+        from rich.text import Text  # start-up: rich loads with the first reply drawn
 
         style = "" if self.plain else style
         overflow: Literal["fold", "ellipsis"] = "fold" if wrap else "ellipsis"
@@ -382,7 +388,7 @@ class ShellOutput:
             return self._styled("queued…", "dim")
         body = markdown(text) if text and not self.plain else self._styled(text, "")
         if turn.error:
-            from rich.console import Group
+            from rich.console import Group  # start-up: rich loads with the first reply drawn
 
             error = self._styled(f"error: {one_line(turn.error)}", "red")
             return Group(body, error) if text else error
@@ -401,7 +407,7 @@ class _NewestRows:
         self.end = end  # a newline after the last row (stacked under a header)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich.text import Text
+        from rich.text import Text  # start-up: rich loads with the first reply drawn
 
         turn, width = self.turn, options.max_width
         if turn.state == "queued":

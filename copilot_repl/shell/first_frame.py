@@ -53,7 +53,7 @@ class FirstFrame:
         """Draw the prompt on ``screen``; None (nothing drawn) if it cannot be
         drawn the way prompt_toolkit would replace it."""
         try:
-            import termios
+            import termios  # POSIX terminals only
         except ImportError:
             return None
         width = sum(len(text) for _, text in fragments)
@@ -88,7 +88,7 @@ class FirstFrame:
         if not self.up:
             return
         self.up = False
-        import termios
+        import termios  # POSIX terminals only
 
         with contextlib.suppress(termios.error):
             termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)

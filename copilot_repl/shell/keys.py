@@ -8,6 +8,7 @@ from typing import Any
 def build_key_bindings() -> Any:
     """Tab / Shift-Tab on an empty line switch sessions; Esc Enter inserts a
     newline; Ctrl-Z at the prompt does nothing."""
+    # start-up: prompt_toolkit loads after the first frame
     from prompt_toolkit.filters import Condition
     from prompt_toolkit.key_binding import KeyBindings
 
@@ -15,6 +16,7 @@ def build_key_bindings() -> Any:
 
     @Condition
     def empty() -> bool:
+        # start-up: prompt_toolkit loads after the first frame
         from prompt_toolkit.application import get_app
 
         return not get_app().current_buffer.text

@@ -95,6 +95,7 @@ class Shell:
         self._quit_over_reply = False  # Ctrl-D was typed while a reply streamed
 
     def _prompt_session(self, input: Any, output: Any) -> PromptSession[str]:
+        # start-up: prompt_toolkit loads after the first frame
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import FileHistory, InMemoryHistory
         from prompt_toolkit.output import ColorDepth
@@ -145,6 +146,7 @@ class Shell:
         """``editing_mode = "vi"``: the mode, as vi shows it ("" in emacs mode)."""
         if self.repl.client.config.editing_mode != "vi":
             return ""
+        # start-up: prompt_toolkit loads after the first frame
         from prompt_toolkit.key_binding.vi_state import InputMode
 
         names = {InputMode.NAVIGATION: "NORMAL", InputMode.REPLACE: "REPLACE"}
@@ -235,6 +237,7 @@ class Shell:
         """The prompt (of ``session``, default the current one) and the line
         taken, printed once into the scrollback, the terminal wrapping it
         (whatever its height)."""
+        # start-up: prompt_toolkit loads after the first frame
         from prompt_toolkit import print_formatted_text
         from prompt_toolkit.formatted_text import FormattedText
 
@@ -351,6 +354,7 @@ class Shell:
         if fd is None:
             yield
             return
+        # start-up: prompt_toolkit loads after the first frame
         from prompt_toolkit.input.typeahead import get_typeahead
 
         loop = asyncio.get_running_loop()
@@ -555,6 +559,7 @@ def show_bidi_controls() -> None:
     name (⟦U+202E⟧), as the output does, instead of letting it reorder the
     line: prompt_toolkit draws the characters of ``Char.display_mappings``
     as given (the text itself is unchanged)."""
+    # start-up: prompt_toolkit loads after the first frame
     from prompt_toolkit.layout.screen import Char
 
     for c in BIDI_CONTROLS:

@@ -34,12 +34,13 @@ class TerminalOutput(ShellOutput):
 
     async def edit(self, text: str) -> str:
         with self.own_terminal():
-            from copilot_repl.shell.editor import edit_text
+            from copilot_repl.shell.editor import edit_text  # start-up: only :edit
 
             return await edit_text(text, self.env)
 
     async def vote_queue(self, queue: Queue) -> None:
         """Walk the vote queue full screen (``shell/votequeue.py``)."""
+        # start-up: the vote queue (rich, prompt_toolkit) only on a terminal
         from copilot_repl.shell.votequeue import walk
 
         prompt = self.prompt

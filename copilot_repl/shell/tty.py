@@ -15,7 +15,7 @@ def no_echo(stream: IO[Any] | None) -> Iterator[None]:
     reply, and hand them over as typed; signals still work, without
     flushing output. Does nothing if ``stream`` is not a terminal (or None)."""
     try:
-        import termios
+        import termios  # POSIX terminals only
     except ImportError:
         yield
         return
@@ -50,7 +50,7 @@ def echo_on(stream: IO[Any] | None) -> Iterator[None]:
     """Give the terminal back its usual echo for a child process (an
     editor) while ``no_echo`` is in force; restored after."""
     try:
-        import termios
+        import termios  # POSIX terminals only
     except ImportError:
         yield
         return
@@ -75,7 +75,7 @@ def pending_input(fd: int) -> bytes:
     holds it back): read at once, in non-canonical mode, so the next prompt
     does not run it as keys (b"" if not a terminal)."""
     try:
-        import termios
+        import termios  # POSIX terminals only
     except ImportError:
         return b""
     try:

@@ -79,6 +79,7 @@ def gather(
         imported = checked(read_document(path))
         return [(as_name or imported.data.name, imported)], []
     if found == "copilot":
+        # start-up: llm's log needs sqlite3
         from copilot_repl.history.importers import copilot as reader
     else:
         from copilot_repl.history.importers import llm as reader  # type: ignore[no-redef]

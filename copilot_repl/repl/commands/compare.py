@@ -75,6 +75,7 @@ class CompareCommands(CommandGroup):
         nargs=None,
     )
     async def blind(self, args: str) -> None:
+        # start-up: only this command needs it
         from copilot_repl.history.blinds import BlindStore, Pending
 
         wanted, prompt = split_targets(args)
@@ -127,7 +128,7 @@ class CompareCommands(CommandGroup):
             self.out.note(f":vote {'|'.join(sides)}|tie|bad — which reply is better?")
 
     def _free_round_name(self) -> str:
-        from copilot_repl.history.blinds import BlindStore
+        from copilot_repl.history.blinds import BlindStore  # start-up: only this command needs it
 
         names = set(self.client.store.names())
         pending = BlindStore(self.client.config.data_dir).path
@@ -147,7 +148,7 @@ class CompareCommands(CommandGroup):
         nargs=(0, 2),
     )
     async def vote(self, a: Args) -> None:
-        from copilot_repl.repl import blind
+        from copilot_repl.repl import blind  # start-up: only this command needs it
 
         data_dir = self.client.config.data_dir
         if not a.positional:
@@ -177,7 +178,7 @@ class CompareCommands(CommandGroup):
         self.out.note(f"vote recorded ({what}); :scores shows the ratings")
 
     async def _walk_queue(self) -> None:
-        from copilot_repl.repl import blind
+        from copilot_repl.repl import blind  # start-up: only this command needs it
 
         queue = blind.Queue(self.client.config.data_dir, self.client.store)
         if not queue.pairs():
@@ -201,7 +202,7 @@ class CompareCommands(CommandGroup):
         nargs=None,
     )
     async def blinds(self, args: str) -> None:
-        from copilot_repl.history.blinds import BlindStore
+        from copilot_repl.history.blinds import BlindStore  # start-up: only this command needs it
 
         store = BlindStore(self.client.config.data_dir)
         words = args.split()
@@ -258,6 +259,7 @@ class CompareCommands(CommandGroup):
         switches=("json",),
     )
     async def scores(self, a: Args) -> None:
+        # start-up: only this command needs it
         from copilot_repl.repl.judge import agreement
         from copilot_repl.repl.ratings import Match, forest, rate
 
@@ -324,6 +326,7 @@ class CompareCommands(CommandGroup):
 
     def _html(self, path: Path, votes: list[Vote]) -> None:
         """``:scores --html FILE``: every vote, with the batch runs they came from."""
+        # start-up: only this command needs it
         from copilot_repl.history.comparisons import load_run
         from copilot_repl.repl.report import report_html
 
@@ -420,6 +423,7 @@ class CompareCommands(CommandGroup):
         nargs=(2, 2),
     )
     async def diff(self, a: Args) -> None:
+        # start-up: only this command needs it
         from copilot_repl.repl.worddiff import diff, stats, unified
 
         (la, ta), (lb, tb) = [await self._message(ref) for ref in a.positional]
@@ -476,6 +480,7 @@ class CompareCommands(CommandGroup):
         switches=("retry_failed",),
     )
     async def compare(self, a: Args) -> None:
+        # start-up: only this command needs it
         from copilot_repl.api.batch import run
         from copilot_repl.history.comparisons import Result, load_run
         from copilot_repl.repl import batch
@@ -535,7 +540,7 @@ class CompareCommands(CommandGroup):
             self.out.warn(f"{count(len(failed), 'reply', 'replies')} failed (--retry-failed)")
 
     def _plan(self, f: dict[str, str]) -> Plan:
-        from copilot_repl.repl.batch import make_plan
+        from copilot_repl.repl.batch import make_plan  # start-up: only this command needs it
 
         prompts = Path(f["prompts"]).expanduser()
         return make_plan(self.client, f["models"], prompts, f.get("system", ""), f.get("name", ""))
