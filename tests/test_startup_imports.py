@@ -46,8 +46,8 @@ def loaded(argv: list[str], stdin: str, home: Path, key: str = "modules") -> set
 @pytest.mark.parametrize(
     ("argv", "stdin", "also_absent"),
     [
-        (["--version"], "", ("asyncio",)),
-        (["--help"], "", ("asyncio",)),
+        (["--version"], "", ("asyncio", "dataclasses")),
+        (["--help"], "", ("asyncio", "dataclasses")),
         # script mode; with --model, as only a server named would be asked for its models
         ([*SERVER, "--model", "openai:gpt-4o-mini"], "", ()),  # empty input
         ([*SERVER, "--model", "openai:gpt-4o-mini"], ":ls\n:help\n", ()),

@@ -8,8 +8,7 @@ import argparse
 import difflib
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 from copilot_repl._version import __version__
 from copilot_repl.cli.output import write_error
@@ -200,8 +199,7 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
     return p
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):  # not a dataclass: --version stays without dataclasses
     """``copilot-repl [OPTIONS] NAME ARGS``: what a subcommand is given."""
 
     head: list[str]  # the options before NAME
@@ -299,7 +297,9 @@ def prompt_of(args: argparse.Namespace) -> str | None:
 
 
 def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
-    # start-up: --version and --help stay fast
+    # start-up: --version and --help stay fast (no dataclasses, no client)
+    from dataclasses import replace
+
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.config import load_config, request_option, with_request_options
 
