@@ -300,6 +300,7 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
     # start-up: --version and --help stay fast (no dataclasses, no client)
     from dataclasses import replace
 
+    # start-up: the client and config load only when a client is made
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.config import load_config, request_option, with_request_options
 
