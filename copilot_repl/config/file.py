@@ -3,7 +3,6 @@ error names the file and the line)."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,6 +34,8 @@ def expected(want: type | tuple[type, ...]) -> str:
 
 
 def did_you_mean(key: str, known: Iterable[str]) -> str:
+    import difflib  # start-up: an SDK program (no CLI) loads it only after a typo
+
     close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
