@@ -91,6 +91,8 @@ class SessionData:
     # the session's event log in order (schema 2): the messages and the other
     # saved events; api/history_events.py turns it into SDK events
     log: list[Message | LoggedEvent] = field(default_factory=list)
+    # its tool set (records.py, TOOLSET), the last saved; None: none was saved
+    tools: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
