@@ -525,6 +525,7 @@ class CopilotSession:
             settings.permission_handler,
             settings.available_tools,
             settings.excluded_tools,
+            self._client.config.tool_timeout,
         )
 
     async def set_tools(self, tools: list[Tool]) -> None:

@@ -10,7 +10,12 @@ ends with ``tool.execution_complete``. What the model is told for an unknown
 tool, malformed arguments, a refusal or a handler's exception is the CLI's
 wording. Tool output is untrusted text: capped at ``MAX_TOOL_OUTPUT``
 characters before it reaches the model, and a handler that runs longer than
-``TOOL_TIMEOUT`` seconds is a failure.
+the session's tool timeout (``tool_timeout`` in config.toml, ``TOOL_TIMEOUT``
+seconds by default) fails with a ``timeout`` result the model is told, and
+the turn goes on. The timeout counts from when the handler starts (not while
+the user answers the permission question) and is the same for sync and async
+handlers and MCP calls; a sync handler runs in a thread of its own (see
+``api/tools.in_thread``), which a timeout gives up on but cannot kill.
 """
 
 from __future__ import annotations
@@ -43,11 +48,11 @@ from copilot_repl.api.generated_events_all import (
     ToolExecutionCompleteResult,
 )
 from copilot_repl.api.options import PermissionFn, decide
-from copilot_repl.api.tools import Tool, ToolInvocation, ToolResult
+from copilot_repl.api.tools import Tool, ToolInvocation, ToolResult, in_thread
 from copilot_repl.providers.base import ToolCall
 
 MAX_TOOL_OUTPUT = 64 * 1024  # characters of one tool's output the model is given
-TOOL_TIMEOUT = 600.0  # seconds a handler may run
+TOOL_TIMEOUT = 120.0  # seconds a handler may run (``tool_timeout`` in config.toml)
 T = SessionEventType
 Event = Callable[..., None]
 
@@ -232,7 +237,11 @@ async def _invoke(tool: Tool, c: _Call, session_id: str) -> ToolResult:
             error="no handler",
         )
     invocation = ToolInvocation(session_id, c.call.id, tool.name, c.arguments)
-    result: Any = tool.handler(invocation)
+    result: Any
+    if inspect.iscoroutinefunction(tool.handler):  # define_tool's: a sync fn in a thread
+        result = tool.handler(invocation)
+    else:  # a blocking handler must not stall the loop, and can be timed out
+        result = await in_thread(tool.handler, invocation)
     if inspect.isawaitable(result):
         result = await result
     if result is None:
