@@ -122,10 +122,10 @@ def trim_history(
     if not messages:
         return [], 0
     used = estimate_tokens(system) if system else 0
-    used += _cost(messages[-1])
+    used += message_tokens(messages[-1])
     start = len(messages) - 1
     while start > 0:
-        cost = _cost(messages[start - 1])
+        cost = message_tokens(messages[start - 1])
         if used + cost > budget:
             break
         used += cost
@@ -136,7 +136,7 @@ def trim_history(
     return list(messages[start:]), start
 
 
-def _cost(message: Message) -> int:
+def message_tokens(message: Message) -> int:
     """Its tokens, estimated (a reply's tool calls and results count: they are
     sent with it, and a round is never split from its results)."""
     if not message.tools:
