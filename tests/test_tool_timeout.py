@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakeserver import FakeServer
@@ -92,3 +94,45 @@ def test_the_timeout_is_a_checked_config_key(tmp_path: Path) -> None:
         config.write_text(f"tool_timeout = {bad}\n")
         with pytest.raises(ConfigError, match="'tool_timeout' is seconds, more than 0"):
             load_config(env={}, data_dir=tmp_path, config_path=config)
+
+
+async def test_each_call_of_a_round_has_its_own_duration(server: FakeServer, home: Path) -> None:
+    fast_done = asyncio.Event()
+    gap = 0.5
+
+    @define_tool(description="slow")
+    async def slow() -> str:
+        await fast_done.wait()
+        until = time.monotonic() + gap  # ends at least ``gap`` after fast did
+        while time.monotonic() < until:
+            await asyncio.sleep(0.05)
+        return "slow"
+
+    @define_tool(description="fast")
+    async def fast() -> str:
+        return "fast"
+
+    async with CopilotClient(data_dir=str(home), base_url=server.url) as client:
+        session = await client.create_session(
+            tools=[slow, fast], on_permission_request=PermissionHandler.approve_all
+        )
+        seen: list[Any] = []
+
+        def on(event: Any) -> None:
+            seen.append(event)
+            if (
+                event.type.value == "external_tool.completed"
+                and len([e for e in seen if e.type.value == "external_tool.completed"]) == 1
+            ):
+                fast_done.set()  # the first to end is fast
+
+        session.on(on)
+        reply = await session.send_and_wait("x #call=slow:{} #call=fast:{}")
+    assert reply is not None and reply.data.content == "tools: slow | fast"
+    took = {
+        e.data.result.content: e.data.duration
+        for e in seen
+        if e.type.value == "tool.execution_complete"
+    }
+    # slow started first and ended ``gap`` after fast: fast's time is its own
+    assert took["fast"] + gap * 0.8 <= took["slow"]

@@ -94,7 +94,8 @@ class _Call:
     error: str | None = None  # None: it succeeded
     approved: bool = False
     malformed: bool = False
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)  # then: when its handler started
+    ended: float | None = None  # when its handler ended
 
     @property
     def wire_arguments(self) -> str:
@@ -211,6 +212,7 @@ async def _run(box: ToolBox, c: _Call, event: Event, session_id: str) -> None:
     tool = c.tool
     assert tool is not None
     request_id = f"tool-{c.call.id}"
+    c.started = time.monotonic()  # its time is its own: not the permission question's
     event(
         T.EXTERNAL_TOOL_REQUESTED,
         ExternalToolRequestedData(request_id, session_id, c.call.id, tool.name, c.arguments),
@@ -225,6 +227,7 @@ async def _run(box: ToolBox, c: _Call, event: Event, session_id: str) -> None:
         )
     except Exception as exc:  # a handler not made by define_tool
         result = ToolResult(result_type="failure", error=str(exc), _from_exception=True)
+    c.ended = time.monotonic()
     event(T.EXTERNAL_TOOL_COMPLETED, ExternalToolCompletedData(request_id))
     _take_result(c, tool, result)
 
@@ -275,7 +278,8 @@ def _capped(text: str) -> str:
 
 
 def _complete(c: _Call, event: Event, model: str, turn_id: str) -> None:
-    duration = round(time.monotonic() - c.started, 3)
+    # each call's own time, though the calls of a round end together
+    duration = round((c.ended or time.monotonic()) - c.started, 3)
     if c.error is None:
         data = ToolExecutionCompleteData(
             True,
