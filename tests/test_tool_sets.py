@@ -105,3 +105,17 @@ def test_tool_names_and_servers_are_completed() -> None:
     assert suggest(":tools on t-add,t-", src) == ("t-", ["t-shout"])
     assert suggest(":tools fs,", src) == ("", ["t"])
     assert suggest(":new rev --tools f", src) == ("f", ["fs"])
+
+
+def test_a_saved_server_gone_from_the_config_is_one_line_and_the_session_goes_on(
+    server: FakeServer, config: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("mcp")
+    made = run_cli(["--config", str(config), "--base-url", server.url], ":new rev --tools t\n")
+    assert made.code == 0, made.err
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    later = run_cli(["--config", str(empty), "--base-url", server.url, "--session", "rev"], "hi\n")
+    assert later.code == 0, later.err
+    assert "rev: MCP server t is no longer in config.toml" in later.err
+    assert "echo: hi" in later.out
