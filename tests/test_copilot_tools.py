@@ -188,3 +188,29 @@ async def test_abort_while_a_tool_runs_and_the_next_turn_goes_on(
         await session.abort()
         reply = await session.send_and_wait("after", timeout=WAIT)
     assert reply is not None and reply.data.content.endswith("after")
+
+
+async def test_a_relaunch_after_a_tool_turn_resumes_the_same_cli_session(
+    tmp_path: Path, server: FakeServer, home: Path
+) -> None:
+    config = str(write_config(tmp_path, server))
+    async with CopilotClient(data_dir=str(home), config_path=config) as first:
+        session = await first.create_session(
+            session_id="work",
+            model="copilot:gpt-4o-mini",
+            tools=[get_weather],
+            on_permission_request=PermissionHandler.approve_all,
+        )
+        await session.send_and_wait('a #call=get_weather:{"city":"Rome"}', timeout=WAIT)
+    async with CopilotClient(data_dir=str(home), config_path=config) as second:
+        session = await second.resume_session(
+            "work", tools=[get_weather], on_permission_request=PermissionHandler.approve_all
+        )
+        seen: list[SessionEvent] = []
+        session.on(seen.append)
+        reply = await session.send_and_wait("after relaunch", timeout=WAIT)
+    assert reply is not None and reply.data.content.endswith("after relaunch")
+    statuses = [e.data.message for e in seen if e.type.value == "copilot_repl.status"]
+    assert FRESH_NOTE not in statuses  # our history is what the CLI session saw
+    roles = [m["role"] for m in chat_bodies(server)[-1]["messages"]]
+    assert roles[-5:] == ["user", "assistant", "tool", "assistant", "user"]
