@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from copilot_repl import CopilotClient
 from copilot_repl.api.events import SessionEvent
-from copilot_repl.config import ProviderConfig
+from copilot_repl.config import ProviderSettings
 from copilot_repl.errors import CopilotError
 from copilot_repl.generated.rpc import PermissionDecisionReject
 from copilot_repl.providers.copilot import FRESH_NOTE
@@ -28,7 +28,7 @@ from copilot_repl.tools import define_tool
 
 try:
     metadata.distribution(SDK_DIST)
-    find_cli(ProviderConfig(name="copilot", kind="copilot"), os.environ)
+    find_cli(ProviderSettings(name="copilot", kind="copilot"), os.environ)
 except metadata.PackageNotFoundError:
     pytest.skip("github-copilot-sdk is not installed", allow_module_level=True)
 except CopilotError as exc:

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT
 from fakeserver import FakeServer
 
-from copilot_repl.config import ProviderConfig
+from copilot_repl.config import ProviderSettings
 from copilot_repl.errors import CopilotError
 from copilot_repl.providers.copilot_cli import find_cli
 
@@ -45,7 +45,7 @@ def captures() -> list[tuple[str, list[tuple[str, list[str]]]]]:
 
 def have_copilot_cli() -> bool:
     try:
-        find_cli(ProviderConfig(name="copilot", kind="copilot"), os.environ)
+        find_cli(ProviderSettings(name="copilot", kind="copilot"), os.environ)
     except CopilotError:
         return False
     return True
