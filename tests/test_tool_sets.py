@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 from fakeserver import FakeServer
+from shell_harness import TAB, Harness, until
 
 from copilot_repl.history.store import Store
 from copilot_repl.repl.commands import command_groups
@@ -119,3 +120,17 @@ def test_a_saved_server_gone_from_the_config_is_one_line_and_the_session_goes_on
     assert later.code == 0, later.err
     assert "rev: MCP server t is no longer in config.toml" in later.err
     assert "echo: hi" in later.out
+
+
+async def test_tab_completes_a_tool_name_in_the_shell(shell: Harness) -> None:
+    from copilot_repl.tools import define_tool
+
+    tool = define_tool("get_weather", description="weather")(lambda: "sunny")
+    await shell.repl.current.set_tools([tool])
+    shell.send(":tools off get_w")
+    await shell.typed(":tools off get_w")
+    shell.send(TAB)
+    await shell.typed(":tools off get_weather")
+    shell.send("\r")
+    await until(lambda: "get_weather off" in shell.text, ":tools off get_weather")
+    assert shell.repl.current.settings.excluded_tools == ["get_weather"]
