@@ -134,3 +134,17 @@ async def test_tab_completes_a_tool_name_in_the_shell(shell: Harness) -> None:
     shell.send("\r")
     await until(lambda: "get_weather off" in shell.text, ":tools off get_weather")
     assert shell.repl.current.settings.excluded_tools == ["get_weather"]
+
+
+def test_a_fork_has_its_parents_tool_set(home: Path) -> None:
+    from copilot_repl.history.fork import fork
+
+    toolset = {"v": 1, "servers": ["t"], "off": ["t-add"]}
+    old_file(
+        home,
+        "parent",
+        {"t": "session", "schema": 2, "model": "openai:m"},
+        {"t": "msg", "role": "user", "content": "hi", "ts": 1.0},
+        {"t": "meta", "tools": toolset},
+    )
+    assert fork(Store(home), "parent", "child").data.tools == toolset
