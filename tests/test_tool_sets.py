@@ -148,3 +148,23 @@ def test_a_fork_has_its_parents_tool_set(home: Path) -> None:
         {"t": "meta", "tools": toolset},
     )
     assert fork(Store(home), "parent", "child").data.tools == toolset
+
+
+def test_tools_given_at_launch_are_for_that_run_and_keep_the_tools_turned_off(
+    server: FakeServer, config: Path, home: Path
+) -> None:
+    pytest.importorskip("mcp")
+    base = ["--config", str(config), "--base-url", server.url, "--allow-all-tools"]
+    assert run_cli(base, ":new rev --tools t\n:tools off t-add\n").code == 0
+    launched = run_cli([*base, "--session", "rev", "--tools", "t"], ":tools\n:tools off t-shout\n")
+    assert launched.code == 0, launched.err
+    rows = {
+        line.split()[0]: line.split()[1] for line in launched.out.splitlines() if "mcp t" in line
+    }
+    assert rows["t-add"] == "off" and rows["t-shout"] == "on"
+    saved = [
+        json.loads(line)["tools"]
+        for line in (home / "sessions" / "rev.jsonl").read_text().splitlines()
+        if '"tools": {' in line or '"tools":{' in line
+    ]
+    assert saved[-1] == {"v": 1, "servers": ["t"], "off": ["t-add", "t-shout"]}

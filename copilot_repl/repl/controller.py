@@ -256,8 +256,9 @@ class Repl:
         self.adopt(session)
         if session.session_id in self.tool_sets:
             return
-        if self.default_tools:
-            await self.equip(session, self.default_tools)
+        if self.default_tools:  # for this run: the saved set stays, its tools off stay off
+            saved = session.saved_tools
+            await self.equip(session, self.default_tools, saved[1] if saved else [], save=False)
         else:
             await self.restore_tools(session)
 
