@@ -26,7 +26,8 @@ the shell (``ask_permission``), refused in script mode. A session's own tools
 our turn loop as with any provider: when the model asks for them, ``stream``
 returns the calls while the CLI's turn waits; the next ``stream`` call carries
 the results (``tool`` messages), which the registered handlers hand to the CLI,
-and streams what follows.
+and streams what follows. The CLI waits for them (measured: a result given
+after 330 s still completed the turn; ``tool_timeout`` is far below that).
 With ``byok_base_url`` the CLI routes through that OpenAI-compatible server
 (offline: no GitHub login, telemetry or updates).
 """
