@@ -16,7 +16,7 @@ from copilot_repl.errors import ProviderError, ReplError, UsageError
 from copilot_repl.history import compact, trash
 from copilot_repl.history.compact import Compaction
 from copilot_repl.history.fork import fork
-from copilot_repl.history.messages import Message, estimate_tokens
+from copilot_repl.history.messages import Message, estimate_tokens, message_tokens
 from copilot_repl.history.store import Store
 
 if TYPE_CHECKING:
@@ -175,8 +175,8 @@ def _piece_end(
 ) -> int:
     used = 200 + (estimate_tokens(summary.text) if summary is not None else 0)
     end = start
-    while end < upto and used + estimate_tokens(messages[end].content) <= budget:
-        used += estimate_tokens(messages[end].content)
+    while end < upto and used + message_tokens(messages[end]) <= budget:
+        used += message_tokens(messages[end])
         end += 1
     return max(end, start + 1)
 
@@ -188,7 +188,7 @@ def should_auto_compact(
     ``fraction`` of the window (0: never)."""
     if fraction <= 0:
         return False
-    used = estimate_tokens(system) + sum(estimate_tokens(m.content) for m in messages)
+    used = estimate_tokens(system) + sum(message_tokens(m) for m in messages)
     return used > fraction * context_tokens
 
 

@@ -525,6 +525,7 @@ class CopilotSession:
             settings.permission_handler,
             settings.available_tools,
             settings.excluded_tools,
+            self._client.config.tool_timeout,
         )
 
     async def set_tools(self, tools: list[Tool]) -> None:
@@ -533,6 +534,23 @@ class CopilotSession:
 
         checked = settings_from({"tools": tools})
         self.settings.tools = checked.tools
+
+    @property
+    def saved_tools(self) -> tuple[list[str], list[str]] | None:
+        """copilot-repl extra: the tool set saved with the session (the MCP
+        servers it uses, the tools turned off); None: none was saved."""
+        saved = self._loaded.data.tools
+        if saved is None:
+            return None
+        return list(saved["servers"]), list(saved["off"])
+
+    def save_tools(self, servers: list[str], off: list[str]) -> None:
+        """copilot-repl extra: save the session's tool set (kept across
+        launches; ``saved_tools`` reads it back)."""
+        from copilot_repl.history.records import TOOLSET_VERSION
+
+        toolset = {"v": TOOLSET_VERSION, "servers": list(servers), "off": list(off)}
+        self._save({"t": "meta", "tools": toolset})
 
     def _request_messages(self, budget: int, until_id: str = "") -> list[dict[str, Any]]:
         """The history up to (and including) this turn's own prompt: a prompt

@@ -10,7 +10,12 @@ ends with ``tool.execution_complete``. What the model is told for an unknown
 tool, malformed arguments, a refusal or a handler's exception is the CLI's
 wording. Tool output is untrusted text: capped at ``MAX_TOOL_OUTPUT``
 characters before it reaches the model, and a handler that runs longer than
-``TOOL_TIMEOUT`` seconds is a failure.
+the session's tool timeout (``tool_timeout`` in config.toml, ``TOOL_TIMEOUT``
+seconds by default) fails with a ``timeout`` result the model is told, and
+the turn goes on. The timeout counts from when the handler starts (not while
+the user answers the permission question) and is the same for sync and async
+handlers and MCP calls; a sync handler runs in a thread of its own (see
+``api/tools.in_thread``), which a timeout gives up on but cannot kill.
 """
 
 from __future__ import annotations
@@ -43,11 +48,11 @@ from copilot_repl.api.generated_events_all import (
     ToolExecutionCompleteResult,
 )
 from copilot_repl.api.options import PermissionFn, decide
-from copilot_repl.api.tools import Tool, ToolInvocation, ToolResult
+from copilot_repl.api.tools import Tool, ToolInvocation, ToolResult, in_thread
 from copilot_repl.providers.base import ToolCall
 
 MAX_TOOL_OUTPUT = 64 * 1024  # characters of one tool's output the model is given
-TOOL_TIMEOUT = 600.0  # seconds a handler may run
+TOOL_TIMEOUT = 120.0  # seconds a handler may run (``tool_timeout`` in config.toml)
 T = SessionEventType
 Event = Callable[..., None]
 
@@ -89,7 +94,8 @@ class _Call:
     error: str | None = None  # None: it succeeded
     approved: bool = False
     malformed: bool = False
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)  # then: when its handler started
+    ended: float | None = None  # when its handler ended
 
     @property
     def wire_arguments(self) -> str:
@@ -206,6 +212,7 @@ async def _run(box: ToolBox, c: _Call, event: Event, session_id: str) -> None:
     tool = c.tool
     assert tool is not None
     request_id = f"tool-{c.call.id}"
+    c.started = time.monotonic()  # its time is its own: not the permission question's
     event(
         T.EXTERNAL_TOOL_REQUESTED,
         ExternalToolRequestedData(request_id, session_id, c.call.id, tool.name, c.arguments),
@@ -220,6 +227,7 @@ async def _run(box: ToolBox, c: _Call, event: Event, session_id: str) -> None:
         )
     except Exception as exc:  # a handler not made by define_tool
         result = ToolResult(result_type="failure", error=str(exc), _from_exception=True)
+    c.ended = time.monotonic()
     event(T.EXTERNAL_TOOL_COMPLETED, ExternalToolCompletedData(request_id))
     _take_result(c, tool, result)
 
@@ -232,7 +240,11 @@ async def _invoke(tool: Tool, c: _Call, session_id: str) -> ToolResult:
             error="no handler",
         )
     invocation = ToolInvocation(session_id, c.call.id, tool.name, c.arguments)
-    result: Any = tool.handler(invocation)
+    result: Any
+    if inspect.iscoroutinefunction(tool.handler):  # define_tool's: a sync fn in a thread
+        result = tool.handler(invocation)
+    else:  # a blocking handler must not stall the loop, and can be timed out
+        result = await in_thread(tool.handler, invocation)
     if inspect.isawaitable(result):
         result = await result
     if result is None:
@@ -266,7 +278,8 @@ def _capped(text: str) -> str:
 
 
 def _complete(c: _Call, event: Event, model: str, turn_id: str) -> None:
-    duration = round(time.monotonic() - c.started, 3)
+    # each call's own time, though the calls of a round end together
+    duration = round((c.ended or time.monotonic()) - c.started, 3)
     if c.error is None:
         data = ToolExecutionCompleteData(
             True,

@@ -9,12 +9,22 @@ program without tools, and the shell, start without it.
 A handler's exception becomes the SDK's failure result (the model is told the
 tool failed, never the exception's text); arguments that do not validate
 become a failure result naming the fields, as with the SDK.
+
+A plain (sync) handler runs in a thread of its own (``in_thread``), unlike
+the SDK, which calls it on the event loop: a handler that blocks cannot stall
+the other sessions, and the tool timeout (``tool_timeout``) can give up on it.
+Python cannot kill a thread: one that never returns runs on, unseen, until
+the process exits (it never keeps the process from exiting).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import inspect
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -189,7 +199,10 @@ class _Call:
                     args.append(raw)
             if self.takes_invocation:
                 args.append(invocation)
-            result = self.fn(*args)
+            if inspect.iscoroutinefunction(self.fn):
+                result = self.fn(*args)
+            else:
+                result = await in_thread(self.fn, *args)
             if inspect.isawaitable(result):
                 result = await result
             return normalize_result(result)
@@ -203,6 +216,36 @@ class _Call:
                 tool_telemetry={},
                 _from_exception=True,
             )
+
+
+async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a daemon thread of its own, awaited: cancelling the
+    wait (a timeout, an abort) leaves the thread to finish, or not, unseen."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # given up on
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = context.run(fn, *args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(settle, result, error)
+
+    name = getattr(fn, "__name__", "handler")  # any callable
+    threading.Thread(target=work, name=f"tool:{name}", daemon=True).start()
+    return await future
 
 
 def _invalid(exc: Any) -> ToolResult:

@@ -4,6 +4,7 @@ Read from a TOML file (standard library ``tomllib``)::
 
     model = "openai:gpt-4o-mini"          # default for new sessions
     system = "You are concise."           # default system prompt
+    tool_timeout = 120                    # seconds a tool call may run (then it fails)
 
     [providers.work]                      # any OpenAI-compatible server
     base_url = "http://127.0.0.1:8080/v1"

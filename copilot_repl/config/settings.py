@@ -117,6 +117,7 @@ class Config:
     trash_days: float = 0.0  # purge trash items older than this at start-up (0: never)
     auto_compact: float = 0.0  # compact when a request would fill this much of the window
     summary_model: str = ""  # the model :compact asks ("" : the session's own)
+    tool_timeout: float = 120.0  # seconds a tool call may run (a handler, an MCP call)
     # True: only --base-url / OPENAI_BASE_URL was given; the default model is
     # the first one that server lists (CopilotClient asks it once)
     discover_model: bool = field(default=False, metadata=NOT_IN_FILE)

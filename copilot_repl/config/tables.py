@@ -66,7 +66,8 @@ def _provider_fields(name: str, table: dict[str, Any], path: Path) -> dict[str, 
 
 def library_settings(raw: dict[str, Any], path: Path) -> dict[str, Any]:
     """``trash_days`` (>= 0), ``auto_compact`` (0, or more than 0 and below 1),
-    ``summary_model``, ``editing_mode`` and the ``prices``, ``roles`` and ``mcp`` tables."""
+    ``tool_timeout`` (> 0), ``summary_model``, ``editing_mode`` and the ``prices``,
+    ``roles`` and ``mcp`` tables."""
     out: dict[str, Any] = {}
     for key in ("trash_days", "auto_compact"):
         if key in raw:
@@ -79,6 +80,18 @@ def library_settings(raw: dict[str, Any], path: Path) -> dict[str, Any]:
             f"{where(path, 'auto_compact')}: 'auto_compact' is a fraction of the context "
             "window, e.g. 0.8 (0: off)"
         )
+    if "tool_timeout" in raw:
+        value = raw["tool_timeout"]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 < value <= MAX_SECONDS
+        ):
+            raise ConfigError(
+                f"{where(path, 'tool_timeout')}: 'tool_timeout' is seconds, more than 0 "
+                "(tool_timeout = 120)"
+            )
+        out["tool_timeout"] = float(value)
     if "summary_model" in raw:
         if not isinstance(raw["summary_model"], str):
             raise ConfigError(f"{where(path, 'summary_model')}: 'summary_model' must be a string")

@@ -13,6 +13,12 @@ load the session unchanged, with all its messages::
 (role and content), so a summary no longer applies once ``:clear``/``:retry``
 or anything else changed them. The last record whose digest still matches is
 the session's compaction. Pure functions, but for ``read_compactions``.
+
+Tool calls and their results are kept as pairs: a reply holds its rounds
+(``Message.tools``), so a cut between messages never parts a result from its
+call. The rounds of the summarised messages are summarised with them, each
+call written next to its result; the rounds of the messages kept are sent
+whole. Sizes count the rounds.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from copilot_repl.history.messages import Message, estimate_tokens
+from copilot_repl.history.messages import Message, message_tokens
 
 MARKER = b'{"t":"meta","summary":'
 KEEP_RECENT = 4  # messages always sent as they are (at least)
@@ -140,10 +146,10 @@ def plan(messages: Sequence[Message], *, keep_tokens: int, keep: int = KEEP_RECE
     with a prompt. 0 if there is nothing worth summarising."""
     n = len(messages)
     start = n - min(keep, n)
-    used = sum(estimate_tokens(m.content) for m in messages[start:])
-    while start > 0 and used + estimate_tokens(messages[start - 1].content) <= keep_tokens:
+    used = sum(message_tokens(m) for m in messages[start:])
+    while start > 0 and used + message_tokens(messages[start - 1]) <= keep_tokens:
         start -= 1
-        used += estimate_tokens(messages[start].content)
+        used += message_tokens(messages[start])
     while start > 0 and messages[start].role != "user":
         start -= 1
     return start if start >= 2 else 0
@@ -159,7 +165,7 @@ def summary_request(
     if start:
         lines.append(f"[summary of messages 1-{start}]\n{previous.text if previous else ''}")
     for i, m in enumerate(messages[start:upto], start + 1):
-        lines.append(f"[{i}. {m.role}]\n{m.content}")
+        lines.append(f"[{i}. {m.role}]\n{transcript(m)}")
     ask = (
         "Summarise the conversation above so that it can continue without it: the user's "
         "goals, decisions, facts, names, code and open questions. Be concise; write in the "
@@ -171,6 +177,27 @@ def summary_request(
         {"role": "system", "content": "You write faithful, compact summaries of conversations."},
         {"role": "user", "content": "\n\n".join(lines) + "\n\n---\n" + ask},
     ]
+
+
+def transcript(m: Message) -> str:
+    """A message as the summariser reads it: its tool rounds, each call with
+    its result, then its text."""
+    parts: list[str] = []
+    for round_ in m.tools or ():
+        if round_.get("text"):
+            parts.append(str(round_["text"]))
+        results = {r.get("tool_call_id"): r for r in round_.get("results") or []}
+        for call in round_.get("calls") or []:
+            function = call.get("function") or {}
+            result = results.get(call.get("id")) or {}
+            how = "result" if result.get("ok", True) else "failed"
+            parts.append(
+                f"(called the tool {function.get('name')} with {function.get('arguments')}; "
+                f"{how}: {result.get('content', '')})"
+            )
+    if m.content or not parts:
+        parts.append(m.content)
+    return "\n".join(parts)
 
 
 def make(

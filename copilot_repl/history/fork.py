@@ -73,6 +73,8 @@ def fork(
     kept = compact.current(compact.read_compactions(store.path(src.data.name)), messages[:at])
     if kept is not None and kept.upto < at:
         lines.append(kept.record())
+    if src.data.tools is not None:  # the fork has the tools its parent had
+        lines.append({"t": "meta", "tools": src.data.tools})
     for rec in lines:
         check(rec)
     store.ensure()

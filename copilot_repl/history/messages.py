@@ -91,6 +91,8 @@ class SessionData:
     # the session's event log in order (schema 2): the messages and the other
     # saved events; api/history_events.py turns it into SDK events
     log: list[Message | LoggedEvent] = field(default_factory=list)
+    # its tool set (records.py, TOOLSET), the last saved; None: none was saved
+    tools: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +122,10 @@ def trim_history(
     if not messages:
         return [], 0
     used = estimate_tokens(system) if system else 0
-    used += _cost(messages[-1])
+    used += message_tokens(messages[-1])
     start = len(messages) - 1
     while start > 0:
-        cost = _cost(messages[start - 1])
+        cost = message_tokens(messages[start - 1])
         if used + cost > budget:
             break
         used += cost
@@ -134,7 +136,7 @@ def trim_history(
     return list(messages[start:]), start
 
 
-def _cost(message: Message) -> int:
+def message_tokens(message: Message) -> int:
     """Its tokens, estimated (a reply's tool calls and results count: they are
     sent with it, and a round is never split from its results)."""
     if not message.tools:

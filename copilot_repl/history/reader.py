@@ -147,6 +147,7 @@ def _apply(loaded: Loaded, rec: Record) -> None:
         data.system = data.system if rec.system is None else rec.system
         loaded.failed = loaded.failed if rec.failed is None else rec.failed
         loaded.origin = loaded.origin if rec.origin is None else rec.origin
+        data.tools = data.tools if rec.tools is None else rec.tools
     elif isinstance(rec, Truncate):
         loaded.failed = ""
         if rec.keep < len(data.messages):

@@ -22,11 +22,17 @@ record. Keys may come in any order; unknown extra keys are ignored.
         "results": [{"tool_call_id": STR, "content": STR, "ok": BOOL}]}
         (an extra key: a reader of an earlier version ignores it and sees the reply alone)
     {"t": "part", "id": STR, "text": STR}   a growing reply, saved as it streams
-    {"t": "meta", "model"?: STR, "system"?: STR, "failed"?: STR, "origin"?: STR}
+    {"t": "meta", "model"?: STR, "system"?: STR, "failed"?: STR, "origin"?: STR,
+        "tools"?: TOOLSET}
                                             failed: the last turn failed with no reply
                                             (the error); a later message clears it
                                             origin: what made it ("oneshot", "compare"):
                                             kept out of Tab, the toolbar and :ls
+                                            tools: the session's tool set, the last wins
+    TOOLSET: {"v": 1, "servers": [STR], "off": [STR]}
+        the MCP servers whose tools the session may call, and the tools turned off;
+        v: its version (a set of a later version is ignored: the session loads
+        without it; files of earlier versions have none: no tools)
     {"t": "truncate", "keep": INT}          keep only the first N messages, 0 <= N <= MAX_KEEP
 
 Schema 1 files (older versions) have no ``ev`` records and no event keys: their
@@ -51,6 +57,7 @@ from typing import Any
 from copilot_repl.history.messages import DONE, LoggedEvent, Message
 
 SCHEMA = 2
+TOOLSET_VERSION = 1  # of the ``tools`` of a meta record
 MAX_KEEP = 10**9
 
 # The C scanner behind json.loads, called directly: a third faster per line.
@@ -83,6 +90,7 @@ class Meta:
     system: str | None = None
     failed: str | None = None
     origin: str | None = None
+    tools: dict[str, Any] | None = None  # TOOLSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +167,11 @@ def check(rec: object, *, newer: bool = False) -> Record:
         if model == "":
             raise Corrupt("meta: empty model")
         return Meta(
-            model, _opt_str(rec, "system"), _opt_str(rec, "failed"), _opt_str(rec, "origin")
+            model,
+            _opt_str(rec, "system"),
+            _opt_str(rec, "failed"),
+            _opt_str(rec, "origin"),
+            _toolset(rec.get("tools")),
         )
     if kind == "truncate":
         keep = rec.get("keep")
@@ -217,6 +229,21 @@ def _event(rec: dict[str, Any]) -> LoggedEvent:
     if not kind or not eid:
         raise Corrupt("ev: empty type or id")
     return LoggedEvent(kind, eid, ts, _opt_str(rec, "parent") or "", _opt_obj(rec, "data"))
+
+
+def _toolset(value: Any) -> dict[str, Any] | None:
+    """A TOOLSET, checked (None: absent, or of a later version)."""
+    if value is None:
+        return None
+    if type(value) is not dict or type(value.get("v")) is not int:
+        raise Corrupt("meta: tools is not a versioned tool set")
+    if value["v"] > TOOLSET_VERSION:
+        return None
+    servers, off = value.get("servers", []), value.get("off", [])
+    for names in (servers, off):
+        if type(names) is not list or not all(isinstance(n, str) for n in names):
+            raise Corrupt("meta: tools has a servers or off that is not a list of strings")
+    return {"v": value["v"], "servers": servers, "off": off}
 
 
 def _opt_obj(rec: dict[str, Any], key: str) -> dict[str, Any] | None:

@@ -18,10 +18,16 @@ the new prompt is exactly that, only the prompt is sent; otherwise (``:clear``,
 reply, first use of a session with history) the CLI session is replaced by
 one seeded from our transcript, and the status line says so.
 
-Replies cannot run anything: no tools are offered, every permission request
-is refused, and the session's own system prompt replaces the CLI's agent
-prompt. ``tools = true`` offers the CLI's built-in tools; their permission
-requests are asked in the shell (``ask_permission``), refused in script mode.
+The CLI's built-in tools are off, every permission request is refused, and
+the session's own system prompt replaces the CLI's agent prompt. ``tools =
+true`` offers the CLI's built-in tools; their permission requests are asked in
+the shell (``ask_permission``), refused in script mode. A session's own tools
+(``define_tool``, MCP servers) are registered with the CLI session, and run by
+our turn loop as with any provider: when the model asks for them, ``stream``
+returns the calls while the CLI's turn waits; the next ``stream`` call carries
+the results (``tool`` messages), which the registered handlers hand to the CLI,
+and streams what follows. The CLI waits for them (measured: a result given
+after 330 s still completed the turn; ``tool_timeout`` is far below that).
 With ``byok_base_url`` the CLI routes through that OpenAI-compatible server
 (offline: no GitHub login, telemetry or updates).
 """
@@ -31,12 +37,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import re
 import shlex
 import shutil
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +56,7 @@ from copilot_repl.errors import (
     ProviderError,
     UsageError,
 )
-from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn, ToolCall
 from copilot_repl.providers.childproc import STOP_TIMEOUT
 from copilot_repl.providers.copilot_cli import (
     CLI_HINT,
@@ -70,11 +77,21 @@ SETTLE_TIMEOUT = 5.0  # how long an aborted or failed turn may take to go idle
 class CliTurn:
     """Collects the events of one reply."""
 
-    def __init__(self, on_delta: DeltaFn, on_status: StatusFn) -> None:
+    def __init__(
+        self,
+        on_delta: DeltaFn,
+        on_status: StatusFn,
+        ours: frozenset[str] = frozenset(),
+        builtins: bool = False,
+    ) -> None:
         self.on_delta = on_delta
         self.on_status = on_status
         self.parts: list[str] = []
         self.idle: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # the calls of a reply that asks for our tools (``ours``: their names)
+        self.calls: asyncio.Future[list[ToolCall]] = self.idle.get_loop().create_future()
+        self.ours = ours
+        self.builtins = builtins  # the CLI's own tools are on (``tools = true``)
         self.error: ProviderError | None = None
         self.tokens: int | None = None  # output tokens, when the model reports them
         self._streamed = False  # deltas arrived for the current assistant message
@@ -82,6 +99,13 @@ class CliTurn:
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+    def next_round(self, on_delta: DeltaFn, on_status: StatusFn) -> None:
+        """The tools ran: the reply goes on, its text from none, streamed to
+        the caller of this model call."""
+        self.on_delta, self.on_status = on_delta, on_status
+        self.parts = []
+        self.calls = self.idle.get_loop().create_future()
 
     def __call__(self, event: Any) -> None:
         # ``event`` is the SDK's: its data class depends on the event type and
@@ -94,6 +118,9 @@ class CliTurn:
             if not self._streamed:  # a reply that did not stream: show it whole
                 self._delta(getattr(data, "content", None) or "")  # SDK data
             self._streamed = False
+            calls = self._our_calls(getattr(data, "tool_requests", None) or [])  # SDK data
+            if calls and not self.calls.done():
+                self.calls.set_result(calls)
         elif kind == "assistant.usage":
             tokens = getattr(data, "output_tokens", None)  # SDK data: may be absent
             if isinstance(tokens, int):
@@ -107,6 +134,14 @@ class CliTurn:
         elif kind == "session.idle":
             self._settle()
 
+    def _our_calls(self, requests: list[Any]) -> list[ToolCall]:
+        """The model's calls, when it asks for one of our tools (the CLI's
+        built-in tools, on with ``tools = true``, it runs itself)."""
+        if not self.ours:
+            return []
+        calls = [_tool_call(r) for r in requests]
+        return [c for c in calls if c.name in self.ours] if self.builtins else calls
+
     def _settle(self) -> None:
         if not self.idle.done():
             self.idle.set_result(None)
@@ -116,6 +151,14 @@ class CliTurn:
             self._streamed = True
             self.parts.append(text)
             self.on_delta(text)
+
+
+def _tool_call(request: Any) -> ToolCall:
+    """One of the SDK's ``tool_requests``, as the model made it."""
+    arguments = getattr(request, "arguments", None)  # SDK data: parsed, or the raw text
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+    ident = str(getattr(request, "tool_call_id", "") or "")  # SDK data
+    return ToolCall(ident, str(getattr(request, "name", "") or ""), text)  # SDK data
 
 
 def turn_error(data: Any) -> ProviderError:
@@ -140,6 +183,43 @@ class Runtime:
     client: Any
 
 
+@dataclass
+class _Round:
+    """A CLI turn under way; between two model calls of our turn loop, one
+    whose model asked for our tools, waiting for their results."""
+
+    rt: Runtime
+    sid: str
+    session: Any  # the SDK session
+    turn: CliTurn
+    unsubscribe: Callable[[], None]
+    before: Synced  # what the CLI session had seen before the turn
+    answers: dict[str, asyncio.Future[str]] = field(default_factory=dict)
+
+    def answer(self, call_id: str) -> asyncio.Future[str]:
+        """The result of a call, whoever comes first: the CLI asking for it,
+        or our loop giving it."""
+        if call_id not in self.answers:
+            self.answers[call_id] = asyncio.get_running_loop().create_future()
+        return self.answers[call_id]
+
+    def give(self, messages: list[dict[str, Any]]) -> None:
+        """The ``tool`` messages that end ``messages``: the round's results."""
+        for m in reversed(messages):
+            if m["role"] != "tool":
+                break
+            future = self.answer(str(m.get("tool_call_id", "")))
+            if not future.done():
+                future.set_result(str(m["content"]))
+
+    def close(self) -> None:
+        """Stop listening; a call still waiting is told it was abandoned."""
+        self.unsubscribe()
+        for future in self.answers.values():
+            if not future.done():
+                future.set_result("The tool call was abandoned.")
+
+
 class CopilotProvider(Provider):
     """Streams replies from Copilot CLI sessions (see the module docstring)."""
 
@@ -162,6 +242,10 @@ class CopilotProvider(Provider):
         self._lock = asyncio.Lock()
         self._live: dict[str, Any] = {}  # session id -> SDK session
         self._synced: dict[str, Synced] = {}
+        self._toolsets: dict[str, str] = {}  # session id -> the tools its CLI session has
+        # the CLI turn under way in each session (between two model calls
+        # when its model asked for our tools: it waits for their results)
+        self._rounds: dict[str, _Round] = {}
 
     # -- settings -------------------------------------------------------
     @property
@@ -289,7 +373,9 @@ class CopilotProvider(Provider):
             self._synced[sid] = synced
             self.sync.save(sid, synced)
 
-    def _options(self, session_id: str, model: str, system: str) -> dict[str, Any]:
+    def _options(
+        self, session_id: str, model: str, system: str, tools: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         opts: dict[str, Any] = {
             "model": model,
             "streaming": True,
@@ -297,9 +383,41 @@ class CopilotProvider(Provider):
             "system_message": {"mode": "replace", "content": system},
             "available_tools": ["builtin:*"] if self.config.tools else [],
         }
+        if tools:
+            opts["tools"] = [self._sdk_tool(session_id, t["function"]) for t in tools]
+            opts["available_tools"] += [t["function"]["name"] for t in tools]
         if self.byok:
             opts["provider"] = self._provider_option()
         return opts
+
+    def _sdk_tool(self, session_id: str, function: dict[str, Any]) -> Any:
+        """One of our tools, as the SDK registers it with the CLI session. It
+        runs nothing: our turn loop asks permission and runs the tool (as
+        with every provider), and its handler gives the CLI that result."""
+        sdk = importlib.import_module("copilot")
+
+        async def handler(invocation: Any) -> Any:
+            call_id = str(invocation.tool_call_id)  # SDK's ToolInvocation
+            content = await self._answer(session_id, call_id)
+            return sdk.ToolResult(text_result_for_llm=content)
+
+        return sdk.Tool(
+            name=function["name"],
+            description=function.get("description", ""),
+            parameters=function.get("parameters"),
+            handler=handler,
+            skip_permission=True,  # asked by our loop before the result is given
+        )
+
+    def _answer(self, session_id: str, call_id: str) -> asyncio.Future[str]:
+        """The result of one call of the round under way (set by the next
+        ``stream`` call, which carries the ``tool`` messages)."""
+        round_ = self._rounds.get(session_id)
+        if round_ is None:
+            failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            failed.set_result("The tool call was abandoned.")
+            return failed
+        return round_.answer(call_id)
 
     def _permission_for(self, session_id: str) -> Callable[[Any, Any], Awaitable[Any]]:
         """The CLI session's permission handler: it asks with the asker of
@@ -315,18 +433,33 @@ class CopilotProvider(Provider):
         return permission
 
     async def _session(
-        self, rt: Runtime, sid: str, model: str, earlier: list[Message], on_status: StatusFn
+        self,
+        rt: Runtime,
+        sid: str,
+        model: str,
+        earlier: list[Message],
+        on_status: StatusFn,
+        tools: list[dict[str, Any]],
     ) -> Any:
         """The CLI session for ``sid``, resumed if it has seen exactly
-        ``earlier``, else replaced by one seeded from it."""
+        ``earlier`` (resumed again when its tools changed), else replaced by
+        one seeded from it."""
         state = self._state(sid)
+        toolset = json.dumps(tools, sort_keys=True)
         if (
             state is not None
             and (state.provider, state.model) == (self.config.name, model)
             and (state.seen, state.digest) == (len(earlier), digest(earlier))
         ):
-            live = self._live.get(sid) or await self._resume(rt, sid, model, state.system)
+            live = self._live.get(sid)
+            if live is not None and self._toolsets.get(sid) != toolset:
+                self._live.pop(sid, None)
+                with contextlib.suppress(Exception):
+                    await live.disconnect()
+                live = None
+            live = live or await self._resume(rt, sid, model, state.system, tools)
             if live is not None:
+                self._toolsets[sid] = toolset
                 return live
         if state is not None or any(m["role"] != "system" for m in earlier):
             on_status(FRESH_NOTE)
@@ -334,17 +467,21 @@ class CopilotProvider(Provider):
         system = seeded_system(earlier)
         try:
             self._live[sid] = await rt.client.create_session(
-                session_id=sid, **self._options(sid, model, system)
+                session_id=sid, **self._options(sid, model, system, tools)
             )
+            self._toolsets[sid] = toolset
         except Exception as exc:
             error = CopilotError(f"the Copilot CLI cannot start a session: {short_error(exc)}")
             raise self._with_login_hint(error) from None
         self._remember(sid, Synced(self.config.name, model, system, len(earlier), digest(earlier)))
         return self._live[sid]
 
-    async def _resume(self, rt: Runtime, sid: str, model: str, system: str) -> Any:
+    async def _resume(
+        self, rt: Runtime, sid: str, model: str, system: str, tools: list[dict[str, Any]]
+    ) -> Any:
         try:
-            session = await rt.client.resume_session(sid, **self._options(sid, model, system))
+            opts = self._options(sid, model, system, tools)
+            session = await rt.client.resume_session(sid, **opts)
         except Exception:  # gone or unreadable: start afresh from our transcript
             return None
         self._live[sid] = session
@@ -375,51 +512,86 @@ class CopilotProvider(Provider):
         params: Mapping[str, Any] | None = None,
         tools: list[dict[str, Any]] | None = None,
     ) -> ReplyEnd:
-        if tools:
-            raise UsageError(
-                "the copilot provider does not run copilot-repl tools yet; use a provider "
-                "of kind openai for a session with tools"
-            )
-        if not messages or messages[-1]["role"] != "user":
+        """One model call of the turn. When the model asks for our tools the
+        CLI's turn is kept waiting for their results, and the calls are
+        returned; the next call, whose messages end with the ``tool``
+        results, gives them to the CLI and streams what follows."""
+        if not messages:
+            raise CopilotError("nothing to send: the last message is not a user prompt")
+        sid = session_id or f"copilot-repl-{uuid.uuid4().hex}"
+        waiting = self._rounds.pop(sid, None)
+        if messages[-1]["role"] == "tool":
+            if waiting is None:
+                raise CopilotError("the Copilot CLI session lost this turn's tool calls")
+            self._rounds[sid] = waiting
+            waiting.turn.next_round(on_delta, on_status)
+            waiting.give(messages)
+            return await self._reply(waiting, messages, session_id, ask_permission)
+        if waiting is not None:  # a turn cancelled while its tools ran
+            await self._drop_round(waiting)
+        if messages[-1]["role"] != "user":
             raise CopilotError("nothing to send: the last message is not a user prompt")
         self._check_byok()
         rt = await self._ensure(on_status)
-        sid = session_id or f"copilot-repl-{uuid.uuid4().hex}"
         earlier, prompt = messages[:-1], messages[-1]
-        session = await self._session(rt, sid, model, earlier, on_status)
+        session = await self._session(rt, sid, model, earlier, on_status, tools or [])
         before = self._state(sid)
         assert before is not None
         self._remember(sid, None)  # unknown until the turn ends well
-        if ask_permission is not None:
-            self._askers[sid] = ask_permission
+        ours = frozenset(t["function"]["name"] for t in tools or [])
+        turn = CliTurn(on_delta, on_status, ours, self.config.tools)
+        started = _Round(rt, sid, session, turn, session.on(turn), before)
+        self._rounds[sid] = started  # from now: the CLI may ask for a tool's result
         try:
-            turn = await self._turn(rt, session, prompt["content"], on_delta, on_status)
-        finally:
-            self._askers.pop(sid, None)
+            await self._send(session, prompt["content"])
+        except BaseException:
+            started.close()
+            self._rounds.pop(sid, None)
             if not session_id:
                 await self.forget_session(sid)
-        text = turn.text
-        if session_id and self._live.get(sid) is session:
-            seen = [*messages, {"role": "assistant", "content": text}] if text else messages
-            self._remember(sid, replace(before, seen=len(seen), digest=digest(seen)))
-        return ReplyEnd(text, "stop", turn.tokens)
+            raise
+        return await self._reply(started, messages, session_id, ask_permission)
 
-    async def _turn(
-        self, rt: Runtime, session: Any, prompt: str, on_delta: DeltaFn, on_status: StatusFn
-    ) -> CliTurn:
-        turn = CliTurn(on_delta, on_status)
-        unsubscribe = session.on(turn)
+    async def _reply(
+        self,
+        round_: _Round,
+        messages: list[dict[str, Any]],
+        session_id: str,
+        ask_permission: AskFn | None,
+    ) -> ReplyEnd:
+        """Wait for the CLI turn to end, or to ask for our tools."""
+        turn, session, sid = round_.turn, round_.session, round_.sid
+        if ask_permission is not None:
+            self._askers[sid] = ask_permission
+        calls: list[ToolCall] = []
         try:
-            await self._send(session, prompt)
-            await self._until_idle(rt, turn)
+            calls = await self._until_idle(round_.rt, turn)
         except asyncio.CancelledError:
             await self._abort(session, turn)
             raise
         finally:
-            unsubscribe()
+            self._askers.pop(sid, None)
+            if not calls:
+                round_.close()
+                if self._rounds.get(sid) is round_:
+                    del self._rounds[sid]
+                if not session_id:
+                    await self.forget_session(sid)
+        if calls:
+            return ReplyEnd(turn.text, "tool_calls", tool_calls=calls)
         if turn.error is not None:
             raise self._with_login_hint(turn.error)
-        return turn
+        text = turn.text
+        if session_id and self._live.get(sid) is session:
+            seen = [*messages, {"role": "assistant", "content": text}] if text else messages
+            self._remember(sid, replace(round_.before, seen=len(seen), digest=digest(seen)))
+        return ReplyEnd(text, "stop", turn.tokens)
+
+    async def _drop_round(self, round_: _Round) -> None:
+        """A turn that asked for tools and was then cancelled: stop the CLI's
+        turn (the next prompt starts a fresh CLI session from our history)."""
+        round_.close()
+        await self._abort(round_.session, round_.turn)
 
     def login_hint(self) -> str:
         """How to log in, naming the CLI by the path it was found at (the
@@ -446,15 +618,19 @@ class CopilotProvider(Provider):
         except Exception as exc:
             raise CopilotError(f"the Copilot CLI refused the prompt: {short_error(exc)}") from None
 
-    async def _until_idle(self, rt: Runtime, turn: CliTurn) -> None:
+    async def _until_idle(self, rt: Runtime, turn: CliTurn) -> list[ToolCall]:
+        """Until the turn ends ([]) or its model asks for our tools (the calls)."""
         exited = rt.process.exited
         assert exited is not None
-        waits: list[asyncio.Future[Any]] = [turn.idle, exited]
+        waits: list[asyncio.Future[Any]] = [turn.idle, turn.calls, exited]
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if turn.calls.done() and not turn.idle.done():
+            return turn.calls.result()
         if not turn.idle.done():
             raise CopilotError(
                 f"the Copilot CLI exited in the middle of the reply; {rt.process.tail()}"
             )
+        return []
 
     async def _abort(self, session: Any, turn: CliTurn) -> None:
         """Ctrl-C: stop the CLI's turn and let it settle (the partial reply is
@@ -477,6 +653,9 @@ class CopilotProvider(Provider):
 
     async def forget_session(self, session_id: str) -> None:
         """``:rm``: delete the CLI session and our sidecar (the CLI need not run)."""
+        waiting = self._rounds.pop(session_id, None)
+        if waiting is not None:
+            waiting.close()
         self._remember(session_id, None)
         rt = self._runtime
         if rt is not None and rt.process.running:
@@ -486,6 +665,9 @@ class CopilotProvider(Provider):
             self._remove_state_dir(session_id)
 
     async def aclose(self) -> None:
+        for waiting in self._rounds.values():
+            waiting.close()
+        self._rounds.clear()
         async with self._lock:
             await self._close_runtime()
 

@@ -7,10 +7,11 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 DEFAULT_SYSTEM = "You are a helpful assistant."
 
-Message = dict[str, str]
+Message = dict[str, Any]
 
 
 @dataclass
@@ -76,9 +77,22 @@ def seeded_system(messages: list[Message]) -> str:
         "Continue it: answer the next user message.",
     ]
     for m in turns:
-        who = "User" if m["role"] == "user" else "Assistant"
-        lines += ["", f"{who}: {m['content']}"]
+        lines += ["", *_transcript_lines(m)]
     return "\n".join(lines)
+
+
+def _transcript_lines(m: dict[str, Any]) -> list[str]:
+    """One message in the seed transcript (a tool round: each call, each result)."""
+    if m["role"] == "tool":
+        return [f"Tool result: {m['content']}"]
+    who = "User" if m["role"] == "user" else "Assistant"
+    lines = [f"{who}: {m['content']}"] if m["content"] or not m.get("tool_calls") else []
+    for call in m.get("tool_calls") or ():
+        function = call.get("function") or {}
+        lines.append(
+            f"Assistant called the tool {function.get('name')}: {function.get('arguments')}"
+        )
+    return lines
 
 
 # -- one turn ----------------------------------------------------------------

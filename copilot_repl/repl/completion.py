@@ -26,6 +26,8 @@ class Sources:
     trash: Sequence[str] = ()  # trash entries: NAME and NAME~STAMP
     counts: Mapping[str, int] = field(default_factory=dict)  # messages per session, for @N
     current: str = ""
+    tools: Sequence[str] = ()  # the current session's tools
+    servers: Sequence[str] = ()  # the MCP servers of config.toml
 
 
 def suggest(before_cursor: str, src: Sources) -> tuple[str, list[str]]:
@@ -50,7 +52,26 @@ def suggest(before_cursor: str, src: Sources) -> tuple[str, list[str]]:
         listed, _, word = word.rpartition(",")
         names = ",".join([*done, listed]).replace(" ", "").split(",")
         return word, [s for s in src.sessions if s.startswith(word) and s not in names]
+    listing = _name_list(cmd, word, done, src)
+    if listing is not None:  # NAME,NAME: complete the name after the last comma
+        listed, _, piece = word.rpartition(",")
+        taken = set(listed.split(","))
+        return piece, [n for n in listing if n.startswith(piece) and n not in taken]
     return word, [c for c in _candidates(cmd, word, done, src) if c.startswith(word)]
+
+
+def _name_list(cmd: Command, word: str, done: list[str], src: Sources) -> Sequence[str] | None:
+    """The names a comma-separated list at the cursor takes: MCP servers
+    (``--tools``, ``:tools MCP,MCP``) or tools (``:tools on|off TOOL,TOOL``)."""
+    if done and done[-1] == "--tools":
+        return src.servers
+    if cmd.complete != "tools":
+        return None
+    if not done and "," in word:
+        return src.servers
+    if len(done) == 1 and done[0] in ("on", "off"):
+        return src.tools
+    return None
 
 
 def _candidates(cmd: Command, word: str, done: list[str], src: Sources) -> Iterable[str]:
@@ -75,6 +96,8 @@ def _candidates(cmd: Command, word: str, done: list[str], src: Sources) -> Itera
         return src.models
     if cmd.complete == "provider" and not done:
         return src.providers
+    if cmd.complete == "tools" and not done:
+        return ["off", "on", *src.servers]
     if cmd.complete == "command" and not done:
         return sorted({n for c in src.commands for n in (c.name, *c.aliases)})
     return []

@@ -251,16 +251,69 @@ class Repl:
                 waiting[1].set_result(answer)
 
     async def ready(self, session: CopilotSession) -> None:
-        """Before a prompt: permissions asked here, and the --tools of the run."""
+        """Before a prompt: permissions asked here, and its tools (the --tools
+        of the run, else the tool set saved with it)."""
         self.adopt(session)
-        if self.default_tools and session.session_id not in self.tool_sets:
-            await self.equip(session, self.default_tools)
+        if session.session_id in self.tool_sets:
+            return
+        if self.default_tools:  # for this run: the saved set stays, its tools off stay off
+            saved = session.saved_tools
+            await self.equip(session, self.default_tools, saved[1] if saved else [], save=False)
+        else:
+            await self.restore_tools(session)
 
-    async def equip(self, session: CopilotSession, servers: list[str]) -> None:
-        """Give a session the tools of these MCP servers (none: no tools)."""
+    async def restore_tools(self, session: CopilotSession) -> None:
+        """Give a session the tool set saved with it, once per run (its MCP
+        servers start now); a server no longer in config.toml is left out,
+        said in one line."""
+        saved = session.saved_tools
+        if saved is None or session.session_id in self.tool_sets:
+            return
+        servers, off = saved
+        known = [n for n in servers if n in self.client.config.mcp]
+        if len(known) < len(servers):
+            gone = ", ".join(n for n in servers if n not in known)
+            self.out.status(f"{session.session_id}: MCP server {gone} is no longer in config.toml")
+        await self.equip(session, known, off, save=False)
+
+    async def equip(
+        self,
+        session: CopilotSession,
+        servers: list[str],
+        off: list[str] | None = None,
+        *,
+        save: bool = True,
+    ) -> None:
+        """Give a session the tools of these MCP servers (none: no tools),
+        those named in ``off`` turned off; saved with it unless ``save`` is
+        False."""
         tools = await self.client.mcp_tools(servers)
         await session.set_tools(tools)
         self.tool_sets[session.session_id] = list(servers)
+        self._turn_off(session, off or [], save=save)
+
+    def switch_tools(self, session: CopilotSession, names: list[str], *, on: bool) -> None:
+        """``:tools on|off NAME,NAME``: turn single tools of the session on or
+        off (saved with it); ``UsageError`` naming a tool it does not have."""
+        have = [t.name for t in session.settings.tools]
+        unknown = [n for n in names if n not in have]
+        if unknown:
+            listed = ", ".join(have) or "none"
+            raise UsageError(
+                f"{session.session_id} has no tool {unknown[0]!r} (its tools: {listed})"
+            )
+        off = list(session.settings.excluded_tools or [])
+        off = (
+            [n for n in off if n not in names]
+            if on
+            else [*off, *(n for n in names if n not in off)]
+        )
+        self._turn_off(session, off, save=True)
+
+    def _turn_off(self, session: CopilotSession, off: list[str], *, save: bool) -> None:
+        session.settings.excluded_tools = list(off) or None
+        if save:
+            session.save_tools(self.tool_sets.get(session.session_id, []), off)
 
     async def prompt(self, session: CopilotSession, text: str, *, background: bool) -> None:
         if not text.strip():

@@ -169,6 +169,8 @@ class Shell:
             trash=[*dict.fromkeys(e.name for e in in_trash), *(e.id for e in in_trash)],
             counts={s.name: s.messages for s in store.summaries()},
             current=self.repl.current_name,
+            tools=[t.name for t in self.repl.session.settings.tools] if self.repl.session else [],
+            servers=sorted(cfg.mcp),
         )
 
     # -- signals ----------------------------------------------------------
