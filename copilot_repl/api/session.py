@@ -44,6 +44,7 @@ from copilot_repl.api.turn import Turn, TurnState, run_turn
 from copilot_repl.errors import ReplError, StoreError, TurnFailed, UsageError
 from copilot_repl.history import busy, trash
 from copilot_repl.history.messages import Message, api_messages, trim_history
+from copilot_repl.history.records import TOOLSET_VERSION
 from copilot_repl.history.store import Loaded, apply_record
 
 if TYPE_CHECKING:
@@ -547,8 +548,6 @@ class CopilotSession:
     def save_tools(self, servers: list[str], off: list[str]) -> None:
         """copilot-repl extra: save the session's tool set (kept across
         launches; ``saved_tools`` reads it back)."""
-        from copilot_repl.history.records import TOOLSET_VERSION
-
         toolset = {"v": TOOLSET_VERSION, "servers": list(servers), "off": list(off)}
         self._save({"t": "meta", "tools": toolset})
 
