@@ -69,6 +69,7 @@ class Sizes:
     users: int = 1_000  # sessions open at once in one process (users)
     user_streams: int = 100  # of them streaming at once
     user_deltas: int = 2_000
+    long_messages: int = 200_000  # the long transcript (long)
 
 
 FULL = Sizes()
@@ -86,6 +87,7 @@ QUICK = Sizes(
     users=50,
     user_streams=10,
     user_deltas=100,
+    long_messages=2_000,
 )
 
 Bench = Callable[[Sizes], list[Row]]
@@ -610,6 +612,12 @@ def _bench_search(sizes: Sizes) -> list[Row]:
     return bench_search(sizes)
 
 
+def _bench_long(sizes: Sizes) -> list[Row]:
+    from long import bench_long  # bench/long.py
+
+    return bench_long(sizes.long_messages, _rounds(sizes))
+
+
 # --------------------------------------------------------------------------- 8. local model
 
 LOCAL_FIRST = "[providers.local]\nparams = {max_tokens = 1, temperature = 0.0}\n"
@@ -852,6 +860,7 @@ BENCHES: dict[str, Bench] = {
     "store": bench_store,
     "memory": bench_memory,
     "search": _bench_search,
+    "long": _bench_long,
     "local": bench_local,
     "llama": bench_llama_builds,
     "users": bench_users,

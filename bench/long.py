@@ -1,0 +1,184 @@
+"""Long transcripts (issue 26, goal 2): a saved session of ~230 MB (200,000
+messages of mixed length, with the event log of tool rounds) opened in the
+shell. Each figure against a floor measured in the same round:
+
+- open: start → the line editor's prompt (keys read from here), against the
+  same shell opening a 2-message session; the first open of a copied file
+  (no index sidecar yet: it is built) is its own row;
+- a turn: Enter → the request's first byte at the server, against the same
+  turn in the 2-message session;
+- ``:history 20``: Enter → the twentieth message drawn, against the same
+  command in the 2-message session;
+- peak RSS (VmHWM) after the turn, against the 2-message shell's, and a
+  ``python -c`` that reads the file's last 8 MB (the least a tail-only open
+  reads).
+
+The file is in the page cache (it was just copied), as it is for a session
+used every day.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from arrival import ArrivalServer
+from harness import (
+    CLI,
+    PYTHON,
+    READY_RE,
+    Goal,
+    Homes,
+    PtyChild,
+    Row,
+    Sample,
+    checked,
+    child_env,
+    proc_hwm_kb,
+    run_child,
+    scratch,
+)
+from storegen import write_long_session
+
+TAIL_FLOOR = """\
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size = os.fstat(fd).st_size
+data = os.pread(fd, 8 << 20, max(0, size - (8 << 20)))
+sys.stdout.write(str(data.count(b"\\n")) + "\\n")
+"""
+
+
+def _prompt(name: str) -> re.Pattern[bytes]:
+    sgr = rb"(?:\x1b\[[0-9;]*m)*"
+    return re.compile(re.escape(name.encode()) + sgr + rb" \S+" + sgr + " ›".encode())
+
+
+def _shell(home: Path, url: str, name: str, last: int, server: ArrivalServer) -> list[Sample]:
+    """Open ``name`` in the shell: [open, :history 20, turn, peak RSS]."""
+    pty = PtyChild([CLI, "--base-url", url, "--session", name], child_env(home))
+    try:
+        opened = pty.wait_for(READY_RE, timeout=120) - pty.started
+        rss_open = proc_hwm_kb(pty.pid)
+        t0 = pty.send(":history 20\r")
+        label = re.compile(rb"\b" + str(last).encode() + rb"\. assistant")
+        t1 = pty.wait_for(label, timeout=120)
+        pty.wait_for(_prompt(name), timeout=120)
+        server.take()
+        sent = time.monotonic()
+        pty.send("one more question\r")
+        pty.wait_for(re.compile(rb"ok"), timeout=120)
+        pty.wait_for(_prompt(name), timeout=120)
+        arrivals = server.take()
+        if len(arrivals) != 1:
+            raise RuntimeError(f"expected one request, got {len(arrivals)}")
+        rss = proc_hwm_kb(pty.pid)
+        return [
+            Sample(wall=opened, rss_kb=rss_open),
+            Sample(wall=t1 - t0),
+            Sample(wall=arrivals[0].first_byte - sent),
+            Sample(wall=0.0, rss_kb=rss),
+        ]
+    finally:
+        pty.close()
+
+
+def _first_open(home: Path, url: str, name: str) -> Sample:
+    pty = PtyChild([CLI, "--base-url", url, "--session", name], child_env(home))
+    try:
+        opened = pty.wait_for(READY_RE, timeout=300) - pty.started
+        return Sample(wall=opened, rss_kb=proc_hwm_kb(pty.pid))
+    finally:
+        pty.close()
+
+
+def bench_long(n: int, rounds: list[bool]) -> list[Row]:
+    """``rounds``: for each round, whether it is timed."""
+    k = f"{n // 1000}k" if n >= 1000 else str(n)
+    open_floor = Row("long", "floor: shell opens a 2-message session → keys read")
+    first = Row(
+        "long", f"shell opens the {k}-msg session, first time (builds its index)", floor=open_floor
+    )
+    opened = Row(
+        "long",
+        f"shell opens the {k}-msg session → keys read",
+        floor=open_floor,
+        goal=Goal("abs", 0.5),
+    )
+    hist_floor = Row("long", "floor: :history 20 in the 2-message session")
+    hist = Row(
+        "long", f":history 20 in the {k}-msg session", floor=hist_floor, goal=Goal("abs", 0.1)
+    )
+    turn_floor = Row("long", "floor: Enter → request's first byte, 2-message session")
+    turn = Row(
+        "long",
+        f"Enter → request's first byte, {k}-msg session",
+        floor=turn_floor,
+        goal=Goal("abs", 0.5),
+    )
+    rss_floor = Row(
+        "long", "floor: peak RSS, shell on a 2-message session, one turn", metric="rss", unit="MB"
+    )
+    rss = Row(
+        "long",
+        f"peak RSS, shell on the {k}-msg session, one turn",
+        metric="rss",
+        unit="MB",
+        floor=rss_floor,
+        goal=Goal("abs", 150),
+    )
+    tail_floor = Row("long", "floor: python reads the file's last 8 MB", metric="rss", unit="MB")
+    rows = [
+        open_floor,
+        first,
+        opened,
+        hist_floor,
+        hist,
+        turn_floor,
+        turn,
+        rss_floor,
+        rss,
+        tail_floor,
+    ]
+    with scratch() as tmp, ArrivalServer() as server:
+        homes = Homes(tmp)
+        keep = homes.new()
+        t = time.perf_counter()
+        size = write_long_session(keep, "big", n)
+        print(
+            f"bench: wrote a {n}-message session, {size / 1e6:.0f} MB, in "
+            f"{time.perf_counter() - t:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        opened.note = f"{size / 1e6:.0f} MB file"
+        pristine = keep / "big.jsonl"
+        small_src = homes.new()
+        write_long_session(small_src, "small", 2)
+        for timed in rounds:
+            tf = checked(
+                run_child([PYTHON, "-c", TAIL_FLOOR, str(pristine)], env=child_env()), "floor"
+            )
+            home = homes.new()
+            (home / "sessions").mkdir(mode=0o700)
+            shutil.copyfile(small_src / "small.jsonl", home / "sessions" / "small.jsonl")
+            small = _shell(home, server.url, "small", 2, server)
+            home = homes.new()
+            (home / "sessions").mkdir(mode=0o700)
+            shutil.copyfile(pristine, home / "sessions" / "big.jsonl")
+            cold = _first_open(home, server.url, "big")
+            big = _shell(home, server.url, "big", n, server)
+            shutil.rmtree(home, ignore_errors=True)
+            if timed:
+                first.samples.append(cold)
+                tail_floor.samples.append(tf.sample)
+                for row, sample in zip(
+                    (open_floor, hist_floor, turn_floor, rss_floor), small, strict=True
+                ):
+                    row.samples.append(sample)
+                for row, sample in zip((opened, hist, turn, rss), big, strict=True):
+                    row.samples.append(sample)
+    return rows
