@@ -155,7 +155,9 @@ def test_a_lone_surrogate_round_trips(tmp_path: Path) -> None:
 
 
 # "²" and "٣" are digits to str.isdigit; 4194309 is above any pid (pid_max <= 2**22)
-@pytest.mark.parametrize("rid", ["²-a-1", "٣-a-1", "4194309-a.²³.x-1", "-1", "9" * 400 + "-a-1"])
+@pytest.mark.parametrize(
+    "rid", ["²-a-1", "٣-a-1", "4194309-a.²³.x-1", "-1", "9" * 400 + "-a-1", "9" * 5000 + "-a-1"]
+)
 def test_odd_reply_ids_load_as_interrupted_replies(tmp_path: Path, rid: str) -> None:
     store = new_store(tmp_path, "main")
     store.append("main", {"t": "part", "id": rid, "text": "half"})

@@ -54,7 +54,7 @@ PROCESS_TOKEN = _own_token()
 def writer_alive(rid: str) -> bool:
     """Whether the process that wrote reply ``rid`` is still running."""
     fields = rid.split("-")
-    if not _digits(fields[0]):
+    if not _digits(fields[0]) or len(fields[0]) > 19:  # no pid has more digits
         return False
     pid = int(fields[0])
     if pid == os.getpid():
