@@ -12,6 +12,7 @@ in place of the ``assistant.message`` of a reply cut by ``abort()``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +38,7 @@ _NAMESPACE = uuid.UUID("5b0f3c4e-8a1d-4e0b-9a57-3c1e2f6d7a80")  # synthesised id
 def history_events(data: SessionData, session_id: str) -> list[SessionEvent]:
     """The session's non-ephemeral events, oldest first."""
     events: list[SessionEvent] = []
-    log: list[Message | LoggedEvent] = data.log
+    log: Sequence[Message | LoggedEvent] = data.log
     if len(log) < len(data.messages):  # messages added in memory only (an import)
         log = list(data.messages)
     if not log or not isinstance(log[0], LoggedEvent) or log[0].type != T.SESSION_START:

@@ -6,10 +6,8 @@ open sessions and events."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from copilot_repl.errors import ProviderError, ReplError, UsageError
@@ -17,7 +15,6 @@ from copilot_repl.history import compact, trash
 from copilot_repl.history.compact import Compaction
 from copilot_repl.history.fork import fork
 from copilot_repl.history.messages import Message, estimate_tokens, message_tokens
-from copilot_repl.history.store import Store
 
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
@@ -46,52 +43,12 @@ async def fork_session(
 # -- compaction --------------------------------------------------------------
 
 
-@dataclass
-class _Seen:
-    """Compactions found in one session file so far (it only grows)."""
-
-    ino: int = 0
-    offset: int = 0
-    found: tuple[Compaction, ...] = ()
-
-
-_seen: dict[str, _Seen] = {}
-
-
-def compactions(store: Store, name: str) -> tuple[Compaction, ...]:
-    """The compaction records of a session, reading only what was appended
-    since the last call (a file replaced or shrunk is read again)."""
-    path = store.path(name)
-    key = str(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        _seen.pop(key, None)
-        return ()
-    try:
-        st = os.fstat(fd)
-        seen = _seen.get(key)
-        if seen is None or seen.ino != st.st_ino or st.st_size < seen.offset:
-            seen = _Seen(ino=st.st_ino)
-        if st.st_size > seen.offset:
-            chunk = os.pread(fd, st.st_size - seen.offset, seen.offset)
-            end = chunk.rfind(b"\n") + 1
-            if compact.MARKER in chunk[:end]:
-                seen.found += tuple(compact.scan(chunk[:end]))
-            seen.offset += end
-        _seen[key] = seen
-        return seen.found
-    finally:
-        os.close(fd)
-
-
 def request_view(
-    store: Store, name: str, system: str, messages: Sequence[Message]
-) -> tuple[str, list[Message], Compaction | None]:
-    """What a request carries for ``messages`` of session ``name``: with a
-    compaction that still applies, the summary (in the system prompt) instead
-    of the messages it replaced."""
-    found = compactions(store, name)
+    found: Sequence[Compaction], system: str, messages: Sequence[Message]
+) -> tuple[str, Sequence[Message], Compaction | None]:
+    """What a request carries for ``messages`` of a session whose compaction
+    records are ``found``: with one that still applies, the summary (in the
+    system prompt) instead of the messages it replaced."""
     current = compact.current(found, messages) if found else None
     view_system, view = compact.request_view(system, messages, current)
     return view_system, view, current
@@ -131,7 +88,7 @@ async def _compact(
     cfg = provider.config
     keep = keep_tokens or 0  # explicit: all but the last KEEP_RECENT messages
     upto = compact.plan(messages, keep_tokens=keep)
-    previous = compact.current(compactions(client.store, session.session_id), messages)
+    previous = compact.current(session.compactions, messages)
     if upto < 2 or (previous is not None and upto <= previous.upto):
         raise UsageError(f"nothing to compact in {session.session_id}: its history is short")
     budget = max(cfg.context_tokens - cfg.reply_tokens, 512)
@@ -204,7 +161,7 @@ async def auto_compact(client: CopilotClient, session: CopilotSession) -> str | 
     try:
         window = client.provider(session.model.partition(":")[0]).config.context_tokens
         system, view, _ = request_view(
-            client.store, session.session_id, session.system_message, session.messages
+            session.compactions, session.system_message, session.messages
         )
         if not should_auto_compact(fraction, window, system, view):
             return None

@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -134,8 +134,14 @@ class CopilotSession:
         return self._loaded.data.system
 
     @property
-    def messages(self) -> list[Message]:
+    def messages(self) -> Sequence[Message]:
         return self._loaded.data.messages
+
+    @property
+    def compactions(self) -> tuple[Compaction, ...]:
+        """copilot-repl extra: the session's compaction records, in order
+        (``history/compact.py``; the one that applies is ``compact.current``)."""
+        return tuple(self._loaded.compactions)
 
     @property
     def modified_time(self) -> float:
@@ -562,9 +568,7 @@ class CopilotSession:
                     break
         from copilot_repl.api.library import request_view  # here: start-up does not need it
 
-        system, msgs, _ = request_view(
-            self._client.store, self.session_id, self.system_message, msgs
-        )
+        system, msgs, _ = request_view(self.compactions, self.system_message, msgs)
         kept, dropped = trim_history(msgs, system, max(budget, 256))
         if dropped and dropped != self._last_dropped:
             self._info(

@@ -128,16 +128,17 @@ def current(compactions: Sequence[Compaction], messages: Sequence[Message]) -> C
 
 def request_view(
     system: str, messages: Sequence[Message], compaction: Compaction | None
-) -> tuple[str, list[Message]]:
+) -> tuple[str, Sequence[Message]]:
     """What to send: the summary joins the system prompt and stands in for
-    messages 1..upto; the rest are sent as they are."""
+    messages 1..upto; the rest are sent as they are (``messages`` or a
+    window on it: nothing is read or copied here)."""
     if compaction is None:
-        return system, list(messages)
+        return system, messages
     note = (
         f"Summary of the earlier part of this conversation (messages 1-{compaction.upto}, "
         f"replaced to save space):\n{compaction.text}"
     )
-    return (f"{system}\n\n{note}" if system else note), list(messages[compaction.upto :])
+    return (f"{system}\n\n{note}" if system else note), messages[compaction.upto :]
 
 
 def plan(messages: Sequence[Message], *, keep_tokens: int, keep: int = KEEP_RECENT) -> int:

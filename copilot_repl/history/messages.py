@@ -7,7 +7,10 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from copilot_repl.history.log import Log, Messages
 
 
 class MessageStatus(StrEnum):
@@ -87,12 +90,24 @@ class SessionData:
     created: float = 0.0
     modified: float = 0.0
     cwd: str = ""  # the working directory it was created for (SDK: its context)
-    messages: list[Message] = field(default_factory=list)
     # the session's event log in order (schema 2): the messages and the other
-    # saved events; api/history_events.py turns it into SDK events
-    log: list[Message | LoggedEvent] = field(default_factory=list)
+    # saved events; api/history_events.py turns it into SDK events. Older
+    # entries of a long one stay on disk until asked for (history/log.py)
+    log: Log = field(default_factory=lambda: _log_module().Log())
+    messages: Messages = field(init=False)  # the messages of the log, in order
     # its tool set (records.py, TOOLSET), the last saved; None: none was saved
     tools: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.messages = _log_module().Messages(self.log)
+
+
+def _log_module() -> Any:
+    """history/log.py, which builds on ``Message`` (a module-level import
+    would be a circle)."""
+    from copilot_repl.history import log
+
+    return log
 
 
 @dataclass(frozen=True, slots=True)

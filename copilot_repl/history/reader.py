@@ -13,6 +13,8 @@ from typing import Any
 
 from copilot_repl.errors import SessionNotFound, StoreError
 from copilot_repl.history import files
+from copilot_repl.history.compact import Compaction
+from copilot_repl.history.log import TAIL_BYTES, Source
 from copilot_repl.history.messages import INTERRUPTED, LoggedEvent, Message, SessionData
 from copilot_repl.history.records import (
     SCHEMA,
@@ -47,6 +49,8 @@ class Loaded:
     head: bytes = b""  # the header line's first HEAD bytes: which file this is
     failed: str = ""  # the error of the last turn, if it failed with no reply
     origin: str = ""  # what made it, if not a person ("oneshot", "compare")
+    compactions: list[Compaction] = field(default_factory=list)  # in file order
+    torn_note: str = ""  # the warning about an incomplete last line, if any
 
     @property
     def state(self) -> str:
@@ -69,7 +73,8 @@ HEAD = 4096
 
 def read_new(fd: int, loaded: Loaded, path: Path) -> bool:
     """Read and apply the complete lines after ``loaded.offset`` (the
-    caller holds a lock)."""
+    caller holds a lock), ``PIECE`` bytes at a time: a long file is never
+    in memory whole."""
     st = os.fstat(fd)
     if st.st_size < loaded.offset:
         raise SessionNotFound(
@@ -77,13 +82,59 @@ def read_new(fd: int, loaded: Loaded, path: Path) -> bool:
         )
     if st.st_size == loaded.offset and loaded.offset:
         return False
-    chunk = files.read_from(fd, loaded.offset, st.st_size)
-    end = chunk.rfind(b"\n") + 1
-    if loaded.lineno == 0 and end == 0:
+    log = loaded.data.log
+    if log.source is None and st.st_size - loaded.offset > TAIL_BYTES:
+        log.source = Source(fd, str(path))  # long: its older entries stay on disk
+    bad = [0, 0]  # corrupt lines, the first one's number
+    left = b""  # an incomplete last line
+    while loaded.offset < st.st_size:
+        chunk = _piece(fd, loaded.offset, st.st_size)
+        end = chunk.rfind(b"\n") + 1
+        if end == 0:
+            left = chunk
+            break
+        _apply_lines(loaded, chunk[:end], path, bad)
+        loaded.offset += end
+    if loaded.lineno == 0:
         raise StoreError(blank_message(path, loaded.data.name))
+    loaded.data.modified = st.st_mtime
+    if bad[0]:
+        what = "record" if bad[0] == 1 else "records"
+        kind = "not understood" if loaded.schema > SCHEMA else "corrupt"
+        where = f"line {bad[1]}" if bad[0] == 1 else f"first at line {bad[1]}"
+        loaded.warnings.append(
+            f"{bad[0]} {kind} {what} skipped in {path} ({where}); the file is left as it is"
+        )
+    if left and loaded.torn != loaded.offset:
+        # Writers hold the lock for a whole line: a partial one is a crash's.
+        loaded.torn = loaded.offset
+        loaded.torn_note = (
+            f"{path}, line {loaded.lineno + 1}: incomplete last record skipped "
+            "(cut short by a crash?); the file is left as it is"
+        )
+        loaded.warnings.append(loaded.torn_note)
+    _finish_parts(loaded)
+    return True
+
+
+PIECE = 8 << 20  # bytes read at a time
+
+
+def _piece(fd: int, offset: int, size: int) -> bytes:
+    """Bytes from ``offset``: about PIECE of them, more if the line there is
+    longer (to its end, or to ``size``)."""
+    want = PIECE
+    while True:
+        chunk = files.read_from(fd, offset, min(size, offset + want))
+        if b"\n" in chunk or offset + len(chunk) >= size or len(chunk) < want:
+            return chunk
+        want *= 2
+
+
+def _apply_lines(loaded: Loaded, chunk: bytes, path: Path, bad: list[int]) -> None:
+    """Apply the lines of ``chunk`` (whole lines, read at ``loaded.offset``)."""
     pos = loaded.offset
-    bad, first_bad = 0, 0
-    for line in chunk[:end].split(b"\n")[:-1]:
+    for line in chunk.split(b"\n")[:-1]:
         loaded.lineno += 1
         at, pos = pos, pos + len(line) + 1
         if loaded.lineno == 1:
@@ -95,29 +146,11 @@ def read_new(fd: int, loaded: Loaded, path: Path) -> bool:
             rec = parse(line, newer=loaded.schema > SCHEMA)
             if type(rec) is Header:
                 raise Corrupt("a second session header")
-            _apply(loaded, rec)
+            _apply(loaded, rec, at, pos - at)
         except Corrupt:
             if at != loaded.torn:  # a torn line closed by our append was reported already
-                bad += 1
-                first_bad = first_bad or loaded.lineno
-    loaded.offset += end
-    loaded.data.modified = st.st_mtime
-    if bad:
-        what = "record" if bad == 1 else "records"
-        kind = "not understood" if loaded.schema > SCHEMA else "corrupt"
-        where = f"line {first_bad}" if bad == 1 else f"first at line {first_bad}"
-        loaded.warnings.append(
-            f"{bad} {kind} {what} skipped in {path} ({where}); the file is left as it is"
-        )
-    if end < len(chunk) and loaded.torn != loaded.offset:
-        # Writers hold the lock for a whole line: a partial one is a crash's.
-        loaded.torn = loaded.offset
-        loaded.warnings.append(
-            f"{path}, line {loaded.lineno + 1}: incomplete last record skipped "
-            "(cut short by a crash?); the file is left as it is"
-        )
-    _finish_parts(loaded)
-    return True
+                bad[0] += 1
+                bad[1] = bad[1] or loaded.lineno
 
 
 def apply_record(loaded: Loaded, rec: dict[str, Any]) -> None:
@@ -126,7 +159,9 @@ def apply_record(loaded: Loaded, rec: dict[str, Any]) -> None:
     _apply(loaded, check(rec, newer=loaded.schema > SCHEMA))
 
 
-def _apply(loaded: Loaded, rec: Record) -> None:
+def _apply(loaded: Loaded, rec: Record, at: int = -1, size: int = 0) -> None:
+    """Apply ``rec`` (read from the line at byte ``at`` of ``size`` bytes;
+    -1: not from the file)."""
     data = loaded.data
     if isinstance(rec, Message):
         if rec.id in loaded.sealed:
@@ -134,12 +169,11 @@ def _apply(loaded: Loaded, rec: Record) -> None:
         if loaded.parts:
             loaded.parts.pop(rec.id, None)
             _finish_parts(loaded)
-        data.messages.append(rec)
-        data.log.append(rec)
+        data.messages.append(rec, at, size)
         loaded.generation += 1
         loaded.failed = ""
     elif isinstance(rec, LoggedEvent):
-        data.log.append(rec)
+        data.log.add(rec, at, size)
     elif isinstance(rec, Part):
         loaded.parts.setdefault(rec.id, []).append(rec.text)
     elif isinstance(rec, Meta):
@@ -148,12 +182,12 @@ def _apply(loaded: Loaded, rec: Record) -> None:
         loaded.failed = loaded.failed if rec.failed is None else rec.failed
         loaded.origin = loaded.origin if rec.origin is None else rec.origin
         data.tools = data.tools if rec.tools is None else rec.tools
+        if rec.summary is not None:
+            loaded.compactions.append(rec.summary)
     elif isinstance(rec, Truncate):
         loaded.failed = ""
         if rec.keep < len(data.messages):
-            first_gone = data.messages[rec.keep]
-            del data.messages[rec.keep :]
-            _cut_log(data, first_gone)
+            data.messages.cut(rec.keep)
             loaded.generation += 1
     else:
         data.model, data.system, data.created = rec.model, rec.system, rec.created
@@ -161,14 +195,6 @@ def _apply(loaded: Loaded, rec: Record) -> None:
         loaded.schema = rec.schema
         if rec.schema > SCHEMA:
             loaded.read_only = newer_message(rec.schema)
-
-
-def _cut_log(data: SessionData, first_gone: Message) -> None:
-    """The log ends where the first message a truncate removed was."""
-    for i in range(len(data.log) - 1, -1, -1):
-        if data.log[i] is first_gone:
-            del data.log[i:]
-            return
 
 
 def parse_header(line: bytes, path: Path) -> Header:
@@ -201,7 +227,6 @@ def _finish_parts(loaded: Loaded) -> None:
                 role="assistant", content=text, ts=time.time(), status=INTERRUPTED, id=rid
             )
             loaded.data.messages.append(message)
-            loaded.data.log.append(message)
             loaded.generation += 1
 
 

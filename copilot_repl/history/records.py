@@ -54,6 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from copilot_repl.history.compact import Compaction, parse_compaction
 from copilot_repl.history.messages import DONE, LoggedEvent, Message
 
 SCHEMA = 2
@@ -91,6 +92,7 @@ class Meta:
     failed: str | None = None
     origin: str | None = None
     tools: dict[str, Any] | None = None  # TOOLSET
+    summary: Compaction | None = None  # a compaction (compact.py); a bad one: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +168,14 @@ def check(rec: object, *, newer: bool = False) -> Record:
         model = _opt_str(rec, "model")
         if model == "":
             raise Corrupt("meta: empty model")
+        summary = parse_compaction(rec) if "summary" in rec else None
         return Meta(
             model,
             _opt_str(rec, "system"),
             _opt_str(rec, "failed"),
             _opt_str(rec, "origin"),
             _toolset(rec.get("tools")),
+            summary,
         )
     if kind == "truncate":
         keep = rec.get("keep")

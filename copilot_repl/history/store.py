@@ -52,7 +52,7 @@ from copilot_repl.errors import (
     SessionNotFound,
     StoreError,
 )
-from copilot_repl.history import files, state, summaries
+from copilot_repl.history import files, index, state, summaries
 from copilot_repl.history.files import NotRegular, why
 from copilot_repl.history.input_history import input_history_path
 from copilot_repl.history.messages import SessionData
@@ -94,6 +94,8 @@ class Store:
         self.warnings: list[str] = []
         self._reported: set[str] = set()
         self._origins: dict[str, str] = {}  # name -> what made it ("" : a person)
+        # name -> (file key, summary) of the long sessions this process read
+        self._read_summaries: dict[str, tuple[list[int], Summary]] = {}
 
     def take_warnings(self) -> list[str]:
         """Warnings collected so far (stray files, open data dir), emptied."""
@@ -259,6 +261,9 @@ class Store:
         cached = summaries.from_cache(name, hit, key, st.st_mtime)
         if cached is not None:
             return cached, key
+        read = self._read_summaries.get(name)
+        if read is not None and read[0] == key:
+            return read[1], key
         loaded = self.load(name)
         return summaries.summarize(name, loaded), None if loaded.parts else key
 
@@ -412,14 +417,39 @@ class Store:
                 device=st.st_dev,
             )
             with files.locked(fd, fcntl.LOCK_SH):
-                read_new(fd, loaded, path)
+                self._read_indexed(fd, loaded, path)
+                end = os.fstat(fd)
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {why(exc)}") from None
         finally:
             os.close(fd)
         if not loaded.data.created:
             loaded.data.created = st.st_mtime
+        if loaded.data.log.source is not None and not loaded.parts:
+            # long: what :ls shows of it, while the file stays as read
+            key = [end.st_size, end.st_mtime_ns, end.st_ino]
+            if end.st_size == loaded.offset:
+                self._read_summaries[name] = (key, summaries.summarize(name, loaded))
         return loaded
+
+    def _read_indexed(self, fd: int, loaded: Loaded, path: Path) -> None:
+        """Read a session from its start, or (a long one) from where its
+        index sidecar stops (``index.py``; one that does not fit this file is
+        ignored); then write the index again if it is missing or far behind."""
+        size = os.fstat(fd).st_size
+        header = files.first_line(fd) if size >= index.INDEX_MIN else b""
+        found = index.read(self.root, header) if header else None
+        start = 0
+        if (
+            found is not None
+            and index.fits(found, fd, header)
+            and index.restore(loaded, found, fd, path, header)
+        ):
+            start = loaded.offset
+            loaded.data.log.warm(start)
+        read_new(fd, loaded, path)
+        if header and (start == 0 or loaded.offset - start >= index.REINDEX):
+            index.write(self.root, loaded, fd, header)
 
     def refresh(self, loaded: Loaded) -> bool:
         """Apply what was appended since the last read (by this or another

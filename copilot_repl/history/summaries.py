@@ -35,7 +35,8 @@ class Summary:
 def summarize(name: str, loaded: Loaded) -> Summary:
     """The summary of a session as ``load`` gave it."""
     data = loaded.data
-    first = next((m.content for m in data.messages if m.role == "user"), "")
+    msgs = data.messages  # one by one: a long session's are read as asked for
+    first = next((msgs[i].content for i in range(len(msgs)) if msgs[i].role == "user"), "")
     first = first.strip().partition("\n")[0][:SUMMARY_CHARS]
     return Summary(
         name,

@@ -16,6 +16,7 @@ import os
 import random
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -393,7 +394,7 @@ class CompareCommands(CommandGroup):
         raise SessionExists(f"too many sessions named {base}-N")
 
     def _finished(
-        self, session: CopilotSession, after: list[Message], prompt: str
+        self, session: CopilotSession, after: Sequence[Message], prompt: str
     ) -> tuple[CopilotSession, Turn] | None:
         """The original's reply as an ended turn, to show beside the new ones."""
 

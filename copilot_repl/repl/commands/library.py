@@ -24,6 +24,8 @@ from copilot_repl.sanitize import one_line
 # are imported where used: start-up registers the commands without them.
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
+    from copilot_repl.history.compact import Compaction
+    from copilot_repl.history.messages import Message
     from copilot_repl.history.search import Hit
     from copilot_repl.history.trash import Entry
     from copilot_repl.repl.frontend import Frontend
@@ -260,27 +262,44 @@ def tree_rows(group: CommandGroup) -> list[list[str]]:
 
 
 def history_view(
-    store: Store, session: CopilotSession, *, all_messages: bool
+    store: Store, session: CopilotSession, *, all_messages: bool, last: int | None = None
 ) -> list[tuple[str, str, str]]:
-    """``:history``: (role, text, label) to show. A fork says where it
+    """``:history``: (role, text, label) to show, the ``last`` ones only if
+    given (only the messages they show are read). A fork says where it
     branched; a compaction shows its summary in place of the messages it
     replaced (``--all``: the messages, marked)."""
-    out: list[tuple[str, str, str]] = []
-    info = fork_info(store, session.session_id)
-    if info is not None:
-        out.append(("note", f"forked from {info.parent} after its message {info.at}", "fork"))
     messages = session.messages
-    current = compact.current(library.compactions(store, session.session_id), messages)
-    for i, m in enumerate(messages, 1):
-        if current is not None and i <= current.upto and not all_messages:
-            if i == 1:
-                out.append(("note", current.text, f"summary of messages 1-{current.upto}"))
-            continue
-        mark = "" if m.status == "done" else f" [{m.status}]"
-        replaced = " (summarised)" if current is not None and i <= current.upto else ""
-        number = f"{i}. "  # numbered as :fork @N, :switch NAME@N and :find take them
-        out += [("note", line, "tool") for line in tool_lines(m.tools)]
-        out.append((m.role, m.content, f"{number}{m.role}{mark}{replaced}"))
+    current = compact.current(session.compactions, messages)
+    upto = current.upto if current is not None and not all_messages else 0
+    rows: list[list[tuple[str, str, str]]] = []  # newest first
+    shown = 0
+    i = len(messages)
+    while i > 0 and (last is None or shown < last):
+        if i <= upto:  # messages 1..upto: the summary stands for them
+            assert current is not None
+            rows.append([("note", current.text, f"summary of messages 1-{current.upto}")])
+            i = 0
+        else:
+            rows.append(_message_rows(i, messages[i - 1], current))
+            i -= 1
+        shown += len(rows[-1])
+    if i == 0:
+        info = fork_info(store, session.session_id)
+        if info is not None:
+            rows.append(
+                [("note", f"forked from {info.parent} after its message {info.at}", "fork")]
+            )
+    out = [row for group in reversed(rows) for row in group]
+    return out if last is None else out[-last:]
+
+
+def _message_rows(i: int, m: Message, current: Compaction | None) -> list[tuple[str, str, str]]:
+    """Message ``i`` (numbered as :fork @N, :switch NAME@N and :find take
+    them) after its tool calls."""
+    mark = "" if m.status == "done" else f" [{m.status}]"
+    replaced = " (summarised)" if current is not None and i <= current.upto else ""
+    out = [("note", line, "tool") for line in tool_lines(m.tools)]
+    out.append((m.role, m.content, f"{i}. {m.role}{mark}{replaced}"))
     return out
 
 

@@ -231,9 +231,10 @@ class SessionCommands(CommandGroup):
     async def history(self, a: Args) -> None:
         session = self.repl.current
         session.refresh()
-        shown = history_view(self.client.store, session, all_messages="all" in a.switches)
-        if a.positional:
-            shown = shown[-positive(a.positional[0]) :]
+        last = positive(a.positional[0]) if a.positional else None
+        shown = history_view(
+            self.client.store, session, all_messages="all" in a.switches, last=last
+        )
         if not session.messages:
             self.out.info("(no messages yet)")
         for role, text, label in shown:

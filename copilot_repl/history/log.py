@@ -1,0 +1,413 @@
+"""A session's event log in memory, in bounded space however long the file.
+
+``Log`` holds the log's entries (messages and saved events) in order; its
+newest entries, about ``TAIL_BYTES`` of their lines, are objects, and the
+older ones are the offsets of their lines in the session file, read back (and
+checked) when asked for. ``Messages`` is the messages among them: positions
+in the log. Both are sequences (``len``, indexes, slices as views, iteration
+streamed from the file), so what walks a whole history still sees all of it,
+and what needs the newest part (a request, ``:history 20``) reads only that.
+
+A log spills its older entries to offsets only once it has a ``Source``: an
+fd of its own on the session file (the very file, whatever renames or
+replaces it later; the file only grows, so a line once read never changes).
+An entry that has no line of its own (a reply sealed from its parts, one
+kept in memory after a failed write) stays an object wherever it is.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar, overload
+
+from copilot_repl.errors import StoreError
+from copilot_repl.history.messages import LoggedEvent, Message
+from copilot_repl.history.records import Corrupt, parse
+
+Entry = Message | LoggedEvent
+T = TypeVar("T", Message, Entry)
+
+TAIL_BYTES = 4 << 20  # lines kept as objects (about; at least the last entry)
+WARM_BYTES = 1 << 20  # read back at once when opened through an index (warm)
+CACHE = 256  # older entries read back and kept, the most recent
+BLOCK = 1 << 20  # read-ahead when older entries are walked in order
+
+
+class Source:
+    """The session file as a log reads its older lines: an fd of its own,
+    closed with the last log that uses it."""
+
+    def __init__(self, fd: int, path: str) -> None:
+        self.fd = os.dup(fd)
+        self.path = path
+        weakref.finalize(self, os.close, self.fd)
+
+    def read(self, offset: int, size: int) -> bytes:
+        return os.pread(self.fd, size, offset)
+
+    def line(self, offset: int) -> bytes:
+        """The line at ``offset``, without its newline."""
+        got = b""
+        while True:
+            chunk = os.pread(self.fd, 1 << 16 if not got else len(got), offset + len(got))
+            if not chunk:
+                return got
+            got += chunk
+            end = got.find(b"\n", len(got) - len(chunk))
+            if end >= 0:
+                return got[:end]
+
+
+def entry_at(source: Source, line: bytes, offset: int) -> Entry:
+    """The entry saved on ``line`` (at ``offset``): never trusted blindly,
+    it must be a message or an event record."""
+    try:
+        rec = parse(line)
+    except Corrupt as exc:
+        raise StoreError(
+            f"{source.path}: the record at byte {offset} is not the one indexed ({exc}); "
+            "open the session again"
+        ) from None
+    if not isinstance(rec, Message | LoggedEvent):
+        raise StoreError(
+            f"{source.path}: the record at byte {offset} is not a message or an event; "
+            "open the session again"
+        )
+    return rec
+
+
+class Log(Sequence[Entry]):
+    """The entries: ``_offs`` (the older ones: their line's offset, or -1
+    for one kept in ``_fixed``), then ``_tail`` (objects, with their line's
+    offset and size in ``_tail_at``/``_tail_size``)."""
+
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        self._offs = array("q")
+        self._fixed: dict[int, Entry] = {}
+        self._tail: list[Entry] = []
+        self._tail_at: list[int] = []
+        self._tail_size: list[int] = []
+        self._tail_bytes = 0
+        self.source: Source | None = None
+        self._cache: dict[int, Entry] = {}
+        for e in entries:
+            self.add(e)
+
+    # -- growing and cutting ----------------------------------------------
+    def add(self, entry: Entry, at: int = -1, size: int = 0) -> None:
+        """Append ``entry``, saved on the line at byte ``at`` (-1: none) of
+        ``size`` bytes."""
+        self._tail.append(entry)
+        self._tail_at.append(at)
+        size = size or _size(entry)
+        self._tail_size.append(size)
+        self._tail_bytes += size
+        if self._tail_bytes > TAIL_BYTES and self.source is not None:
+            self._spill()
+
+    def append(self, entry: Entry) -> None:
+        self.add(entry)
+
+    def _spill(self) -> None:
+        """Turn the older half of the tail into offsets."""
+        n, dropped = 0, 0
+        while n < len(self._tail) - 1 and self._tail_bytes - dropped > TAIL_BYTES // 2:
+            dropped += self._tail_size[n]
+            n += 1
+        base = len(self._offs)
+        for i in range(n):
+            at = self._tail_at[i]
+            if at < 0:
+                self._fixed[base + i] = self._tail[i]
+            self._offs.append(at)
+        del self._tail[:n], self._tail_at[:n], self._tail_size[:n]
+        self._tail_bytes -= dropped
+
+    def cut(self, keep: int) -> None:
+        """Keep the first ``keep`` entries."""
+        head = len(self._offs)
+        if keep >= head:
+            k = keep - head
+            self._tail_bytes -= sum(self._tail_size[k:])
+            del self._tail[k:], self._tail_at[k:], self._tail_size[k:]
+            return
+        del self._offs[keep:]
+        self._fixed = {i: e for i, e in self._fixed.items() if i < keep}
+        self._cache = {i: e for i, e in self._cache.items() if i < keep}
+        self._tail, self._tail_at, self._tail_size, self._tail_bytes = [], [], [], 0
+
+    def restore(self, offsets: array[int], fixed: dict[int, Entry], source: Source) -> None:
+        """Start as the older entries ``offsets`` (from an index) in ``source``."""
+        self._offs = offsets
+        self._fixed = fixed
+        self.source = source
+        self._tail, self._tail_at, self._tail_size, self._tail_bytes = [], [], [], 0
+        self._cache = {}
+
+    def warm(self, end: int, budget: int = WARM_BYTES) -> None:
+        """Read the newest older entries back as objects, about ``budget``
+        bytes of lines ending before byte ``end`` (where the offsets stop):
+        what a request and ``:history`` ask for first, in one read."""
+        offs, head = self._offs, len(self._offs)
+        if self._tail or not head or self.source is None:
+            return
+        k = head
+        while k > 0 and (offs[k - 1] < 0 or end - offs[k - 1] <= budget):
+            k -= 1
+        entries = list(self.pick(range(k, head)))
+        at = [offs[i] for i in range(k, head)]
+        nxt = [*(a for a in at[1:]), end]
+        del self._offs[k:]
+        for i, (entry, a) in enumerate(zip(entries, at, strict=True)):
+            self._fixed.pop(k + i, None)
+            self._cache.pop(k + i, None)
+            self._tail.append(entry)
+            self._tail_at.append(a)
+            size = nxt[i] - a if a >= 0 and nxt[i] > a else _size(entry)
+            self._tail_size.append(size)
+            self._tail_bytes += size
+
+    def offsets(self) -> tuple[array[int], dict[int, Entry]] | None:
+        """Every entry's line offset (-1: none, the entry in the dict), for an
+        index; None if an entry is not at a known offset yet."""
+        offs = array("q", self._offs)
+        fixed = dict(self._fixed)
+        base = len(offs)
+        for i, at in enumerate(self._tail_at):
+            if at < 0:
+                fixed[base + i] = self._tail[i]
+            offs.append(at)
+        return offs, fixed
+
+    @property
+    def head(self) -> int:
+        """How many entries are offsets (the older ones)."""
+        return len(self._offs)
+
+    # -- reading ----------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._offs) + len(self._tail)
+
+    @overload
+    def __getitem__(self, i: int) -> Entry: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Entry]: ...
+    def __getitem__(self, i: int | slice) -> Entry | Sequence[Entry]:
+        if isinstance(i, slice):
+            return _view(self, i)
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("log index out of range")
+        head = len(self._offs)
+        if i >= head:
+            return self._tail[i - head]
+        return self._older(i)
+
+    def _older(self, i: int) -> Entry:
+        hit = self._fixed.get(i) or self._cache.get(i)
+        if hit is not None:
+            return hit
+        source = self.source
+        if source is None:  # pragma: no cover - offsets come with their source
+            raise StoreError("an older entry of the log has no file to be read from")
+        at = self._offs[i]
+        entry = entry_at(source, source.line(at), at)
+        if len(self._cache) >= CACHE:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[i] = entry
+        return entry
+
+    def __iter__(self) -> Iterator[Entry]:
+        return self.iterate(0, len(self))
+
+    def iterate(self, start: int, stop: int) -> Iterator[Entry]:
+        """Entries ``start`` .. ``stop - 1``, the older ones read in blocks."""
+        return self.pick(range(start, stop))
+
+    def pick(self, wanted: Sequence[int]) -> Iterator[Entry]:
+        """The entries at the increasing indexes ``wanted``, the older ones
+        read in blocks of about BLOCK bytes (only their own lines parsed)."""
+        head = len(self._offs)
+        k = 0
+        while k < len(wanted) and wanted[k] < head:
+            block = self._block(wanted, k, head)
+            yield from block
+            k += len(block)
+        for i in wanted[k:]:
+            if i - head >= len(self._tail):
+                return  # cut meanwhile
+            yield self._tail[i - head]
+
+    def _block(self, wanted: Sequence[int], k: int, head: int) -> list[Entry]:
+        """The older entries ``wanted[k:]`` that one read of about BLOCK
+        bytes holds (at least one)."""
+        offs, fixed, source = self._offs, self._fixed, self.source
+        if wanted[k] in fixed or source is None:
+            return [self._older(wanted[k])]
+        first = offs[wanted[k]]
+        j = k + 1
+        while (
+            j < len(wanted)
+            and wanted[j] < head
+            and wanted[j] not in fixed
+            and offs[wanted[j]] - first < BLOCK
+        ):
+            j += 1
+        last = offs[wanted[j - 1]]
+        data = source.read(first, last - first)
+        out = []
+        for n in range(k, j - 1):
+            at = offs[wanted[n]]
+            end = data.find(b"\n", at - first)
+            out.append(entry_at(source, data[at - first : end], at))
+        out.append(entry_at(source, source.line(last), last))
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return _equal(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Log({len(self)} entries, {len(self._offs)} on disk)"
+
+
+class Messages(Sequence[Message]):
+    """The messages of a log, in order: their positions in it."""
+
+    def __init__(self, log: Log) -> None:
+        self.log = log
+        self._pos = array("q")
+
+    def append(self, message: Message, at: int = -1, size: int = 0) -> None:
+        self.log.add(message, at, size)
+        self._pos.append(len(self.log) - 1)
+
+    def extend(self, messages: Iterable[Message]) -> None:
+        for m in messages:
+            self.append(m)
+
+    def cut(self, keep: int) -> None:
+        """Keep the first ``keep`` messages; the log ends where the first
+        message removed was."""
+        if keep < len(self._pos):
+            self.log.cut(self._pos[keep])
+            del self._pos[keep:]
+
+    def clear(self) -> None:
+        self.cut(0)
+
+    def __delitem__(self, i: slice) -> None:
+        start, stop, step = i.indices(len(self))
+        if step != 1 or stop != len(self):
+            raise ValueError("only the newest messages can be removed")
+        self.cut(start)
+
+    def restore(self, positions: array[int]) -> None:
+        self._pos = positions
+
+    def positions(self) -> array[int]:
+        return array("q", self._pos)
+
+    def __len__(self) -> int:
+        return len(self._pos)
+
+    @overload
+    def __getitem__(self, i: int) -> Message: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Message]: ...
+    def __getitem__(self, i: int | slice) -> Message | Sequence[Message]:
+        if isinstance(i, slice):
+            return _view(self, i)
+        entry = self.log[self._pos[i]]
+        if not isinstance(entry, Message):
+            raise StoreError("the log's index does not match its messages; open the session again")
+        return entry
+
+    def __iter__(self) -> Iterator[Message]:
+        return self.iterate(0, len(self))
+
+    def iterate(self, start: int, stop: int) -> Iterator[Message]:
+        """Messages ``start`` .. ``stop - 1``, read in order."""
+        for entry in self.log.pick(self._pos[start:stop]):
+            if not isinstance(entry, Message):
+                raise StoreError(
+                    "the log's index does not match its messages; open the session again"
+                )
+            yield entry
+
+    def __eq__(self, other: object) -> bool:
+        return _equal(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Messages({len(self)})"
+
+
+class _View(Sequence[T]):
+    """``seq[start:stop]`` without reading it: a window on a log or its
+    messages (a list of its own once asked to be one)."""
+
+    def __init__(self, seq: Log | Messages, start: int, stop: int) -> None:
+        self._seq = seq
+        self._start = start
+        self._stop = stop
+
+    def __len__(self) -> int:
+        return max(0, self._stop - self._start)
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[T]: ...
+    def __getitem__(self, i: int | slice) -> T | Sequence[T]:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                return list(self)[i]
+            return _View(self._seq, self._start + start, self._start + max(start, stop))
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("index out of range")
+        return self._seq[self._start + i]  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[T]:
+        return self._seq.iterate(self._start, self._stop)  # type: ignore[return-value]
+
+    def __eq__(self, other: object) -> bool:
+        return _equal(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _view(seq: Log | Messages, i: slice) -> Sequence[T]:
+    start, stop, step = i.indices(len(seq))
+    if step != 1:
+        return list(seq)[i]  # type: ignore[return-value]
+    return _View(seq, start, max(start, stop))
+
+
+def _equal(seq: Sequence[object], other: object) -> bool:
+    if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+        return False
+    return len(seq) == len(other) and all(a == b for a, b in zip(seq, other, strict=True))
+
+
+def _size(entry: Entry) -> int:
+    """About the bytes an entry's line takes (one kept in memory only)."""
+    if isinstance(entry, Message):
+        return entry.size + 200
+    return 200
+
+
+def as_list(seq: Sequence[T]) -> list[T]:
+    """A list of ``seq`` (the same list if it is one)."""
+    return seq if isinstance(seq, list) else list(seq)
