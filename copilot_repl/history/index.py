@@ -40,6 +40,7 @@ from copilot_repl.history.log import Entry, Source
 from copilot_repl.history.messages import Message
 from copilot_repl.history.reader import HEAD, Loaded
 from copilot_repl.history.records import SCHEMA, Corrupt, check
+from copilot_repl.history.writers import pid_exists
 
 VERSION = 1
 MAGIC = b"copilot-repl session index\n"
@@ -113,9 +114,19 @@ def write(root: Path, loaded: Loaded, fd: int, header_line: bytes) -> bool:
     path = path_for(root, header_line)
     with contextlib.suppress(OSError):
         os.makedirs(path.parent, mode=0o700, exist_ok=True)
+        _sweep(path.parent)
         files.write_atomic(path, payload)
         return True
     return False
+
+
+def _sweep(folder: Path) -> None:
+    """Remove the temp files of processes that died writing an index."""
+    for name in os.listdir(folder):
+        pid = files.tmp_owner(name)
+        if pid is not None and pid != os.getpid() and not pid_exists(pid):
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)
 
 
 def remove(root: Path, header_line: bytes) -> None:
@@ -224,7 +235,9 @@ def fits(index: Index, fd: int, header_line: bytes) -> bool:
     return os.pread(fd, 1, end - 1) == b"\n" and _window(fd, end) == state["window"]
 
 
-def restore(loaded: Loaded, index: Index, fd: int, path: Path, header_line: bytes) -> bool:
+def restore(
+    loaded: Loaded, index: Index, fd: int, path: Path, header_line: bytes, root: Path
+) -> bool:
     """Make ``loaded`` what reading the file up to the index's offset gave;
     False (``loaded`` untouched) if an entry it holds is not valid."""
     state = index.state
@@ -244,7 +257,8 @@ def restore(loaded: Loaded, index: Index, fd: int, path: Path, header_line: byte
     ):
         return False
     data = loaded.data
-    data.log.restore(index.offsets, fixed, Source(fd, str(path)))
+    source = Source(fd, str(path), str(path_for(root, header_line)))
+    data.log.restore(index.offsets, fixed, source)
     data.messages.restore(index.positions)
     data.model, data.system = state["model"], state["system"]
     data.created, data.cwd = float(state["created"]), state["cwd"]
@@ -257,3 +271,13 @@ def restore(loaded: Loaded, index: Index, fd: int, path: Path, header_line: byte
     loaded.compactions = compactions
     loaded.head = header_line[:HEAD]
     return True
+
+
+def spot_check(loaded: Loaded) -> None:
+    """Read back the log's first and last entries and the first message
+    (each checked as it is read: ``StoreError`` if one is not what the
+    index says), after ``restore`` and ``Log.warm``."""
+    log, messages = loaded.data.log, loaded.data.messages
+    seen = [log[0], log[len(log) - 1]] if len(log) else []
+    if messages:
+        seen.append(messages[0])

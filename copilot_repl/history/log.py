@@ -17,6 +17,7 @@ kept in memory after a failed write) stays an object wherever it is.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import weakref
 from array import array
@@ -40,10 +41,22 @@ class Source:
     """The session file as a log reads its older lines: an fd of its own,
     closed with the last log that uses it."""
 
-    def __init__(self, fd: int, path: str) -> None:
+    def __init__(self, fd: int, path: str, index: str = "") -> None:
         self.fd = os.dup(fd)
         self.path = path
+        self.index = index  # the index sidecar the offsets came from, if any
         weakref.finalize(self, os.close, self.fd)
+
+    def bad(self, offset: int, why: str) -> StoreError:
+        """A line that is not what the offsets say: the index they came from
+        is removed (the next open reads the file whole and writes a new one)."""
+        if self.index:
+            with contextlib.suppress(OSError):
+                os.unlink(self.index)
+        return StoreError(
+            f"{self.path}: the record at byte {offset} is not the one indexed ({why}); "
+            "open the session again"
+        )
 
     def read(self, offset: int, size: int) -> bytes:
         return os.pread(self.fd, size, offset)
@@ -67,15 +80,9 @@ def entry_at(source: Source, line: bytes, offset: int) -> Entry:
     try:
         rec = parse(line)
     except Corrupt as exc:
-        raise StoreError(
-            f"{source.path}: the record at byte {offset} is not the one indexed ({exc}); "
-            "open the session again"
-        ) from None
+        raise source.bad(offset, str(exc)) from None
     if not isinstance(rec, Message | LoggedEvent):
-        raise StoreError(
-            f"{source.path}: the record at byte {offset} is not a message or an event; "
-            "open the session again"
-        )
+        raise source.bad(offset, "not a message or an event")
     return rec
 
 
@@ -110,6 +117,12 @@ class Log(Sequence[Entry]):
 
     def append(self, entry: Entry) -> None:
         self.add(entry)
+
+    def coming(self, fd: int, path: str, size: int) -> None:
+        """``size`` bytes of the file open as ``fd`` are about to be read
+        into it: a long log keeps its older entries on disk from here on."""
+        if self.source is None and size > TAIL_BYTES:
+            self.source = Source(fd, path)
 
     def _spill(self) -> None:
         """Turn the older half of the tail into offsets."""
@@ -147,11 +160,11 @@ class Log(Sequence[Entry]):
         self._tail, self._tail_at, self._tail_size, self._tail_bytes = [], [], [], 0
         self._cache = {}
 
-    def warm(self, end: int, budget: int = WARM_BYTES) -> None:
-        """Read the newest older entries back as objects, about ``budget``
-        bytes of lines ending before byte ``end`` (where the offsets stop):
-        what a request and ``:history`` ask for first, in one read."""
-        offs, head = self._offs, len(self._offs)
+    def warm(self, end: int) -> None:
+        """Read the newest older entries back as objects, about WARM_BYTES
+        of lines ending before byte ``end`` (where the offsets stop): what a
+        request and ``:history`` ask for first, in one read."""
+        offs, head, budget = self._offs, len(self._offs), WARM_BYTES
         if self._tail or not head or self.source is None:
             return
         k = head
@@ -181,6 +194,11 @@ class Log(Sequence[Entry]):
                 fixed[base + i] = self._tail[i]
             offs.append(at)
         return offs, fixed
+
+    def offset(self, i: int) -> int:
+        """The offset of entry ``i``'s line (-1: none)."""
+        head = len(self._offs)
+        return self._offs[i] if i < head else self._tail_at[i - head]
 
     @property
     def head(self) -> int:
@@ -324,21 +342,27 @@ class Messages(Sequence[Message]):
     def __getitem__(self, i: int | slice) -> Message | Sequence[Message]:
         if isinstance(i, slice):
             return _view(self, i)
-        entry = self.log[self._pos[i]]
+        pos = self._pos[i]
+        entry = self.log[pos]
         if not isinstance(entry, Message):
-            raise StoreError("the log's index does not match its messages; open the session again")
+            raise self._not_message(pos)
         return entry
+
+    def _not_message(self, pos: int) -> StoreError:
+        source = self.log.source
+        if source is None:  # pragma: no cover - positions in memory are a message's
+            return StoreError("the log's index does not match its messages")
+        return source.bad(self.log.offset(pos), "an event where a message was indexed")
 
     def __iter__(self) -> Iterator[Message]:
         return self.iterate(0, len(self))
 
     def iterate(self, start: int, stop: int) -> Iterator[Message]:
         """Messages ``start`` .. ``stop - 1``, read in order."""
-        for entry in self.log.pick(self._pos[start:stop]):
+        wanted = self._pos[start:stop]
+        for k, entry in enumerate(self.log.pick(wanted)):
             if not isinstance(entry, Message):
-                raise StoreError(
-                    "the log's index does not match its messages; open the session again"
-                )
+                raise self._not_message(wanted[k])
             yield entry
 
     def __eq__(self, other: object) -> bool:

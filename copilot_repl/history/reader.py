@@ -14,7 +14,6 @@ from typing import Any
 from copilot_repl.errors import SessionNotFound, StoreError
 from copilot_repl.history import files
 from copilot_repl.history.compact import Compaction
-from copilot_repl.history.log import TAIL_BYTES, Source
 from copilot_repl.history.messages import INTERRUPTED, LoggedEvent, Message, SessionData
 from copilot_repl.history.records import (
     SCHEMA,
@@ -82,9 +81,7 @@ def read_new(fd: int, loaded: Loaded, path: Path) -> bool:
         )
     if st.st_size == loaded.offset and loaded.offset:
         return False
-    log = loaded.data.log
-    if log.source is None and st.st_size - loaded.offset > TAIL_BYTES:
-        log.source = Source(fd, str(path))  # long: its older entries stay on disk
+    loaded.data.log.coming(fd, str(path), st.st_size - loaded.offset)
     bad = [0, 0]  # corrupt lines, the first one's number
     left = b""  # an incomplete last line
     while loaded.offset < st.st_size:

@@ -331,6 +331,8 @@ class Store:
             if fd >= 0:
                 with files.locked(fd, fcntl.LOCK_EX):
                     os.unlink(path)
+                    if os.fstat(fd).st_nlink == 0 and os.fstat(fd).st_size >= index.INDEX_MIN:
+                        index.remove(self.root, files.first_line(fd))
             else:
                 os.unlink(path)
         except FileNotFoundError:
@@ -417,7 +419,7 @@ class Store:
                 device=st.st_dev,
             )
             with files.locked(fd, fcntl.LOCK_SH):
-                self._read_indexed(fd, loaded, path)
+                loaded = self._read_indexed(fd, loaded, path)
                 end = os.fstat(fd)
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {why(exc)}") from None
@@ -432,24 +434,29 @@ class Store:
                 self._read_summaries[name] = (key, summaries.summarize(name, loaded))
         return loaded
 
-    def _read_indexed(self, fd: int, loaded: Loaded, path: Path) -> None:
+    def _read_indexed(self, fd: int, loaded: Loaded, path: Path) -> Loaded:
         """Read a session from its start, or (a long one) from where its
-        index sidecar stops (``index.py``; one that does not fit this file is
-        ignored); then write the index again if it is missing or far behind."""
+        index sidecar stops (``index.py``; one that does not fit this file,
+        or whose first or newest entries are not what it says, is ignored);
+        then write the index again if it is missing or far behind."""
         size = os.fstat(fd).st_size
         header = files.first_line(fd) if size >= index.INDEX_MIN else b""
         found = index.read(self.root, header) if header else None
         start = 0
-        if (
-            found is not None
-            and index.fits(found, fd, header)
-            and index.restore(loaded, found, fd, path, header)
-        ):
-            start = loaded.offset
-            loaded.data.log.warm(start)
+        if found is not None and index.fits(found, fd, header):
+            trial = Loaded(data=SessionData(name=loaded.data.name, model=""))
+            trial.inode, trial.device = loaded.inode, loaded.device
+            try:
+                if index.restore(trial, found, fd, path, header, self.root):
+                    trial.data.log.warm(trial.offset)
+                    index.spot_check(trial)
+                    loaded, start = trial, trial.offset
+            except StoreError:
+                index.remove(self.root, header)
         read_new(fd, loaded, path)
         if header and (start == 0 or loaded.offset - start >= index.REINDEX):
             index.write(self.root, loaded, fd, header)
+        return loaded
 
     def refresh(self, loaded: Loaded) -> bool:
         """Apply what was appended since the last read (by this or another
