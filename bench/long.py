@@ -3,13 +3,14 @@ messages of mixed length, with the event log of tool rounds) opened in the
 shell. Each figure against a floor measured in the same round:
 
 - open: start → the line editor's prompt (keys read from here), against the
-  same shell opening a 2-message session; the first open of a copied file
-  (no index sidecar yet: it is built) is its own row;
+  same shell opening a session of the same last 20 messages (the floor
+  session: the long one's tail, so both draw the same); the first open of a
+  copied file (no index sidecar yet: it is built) is its own row;
 - a turn: Enter → the request's first byte at the server, against the same
-  turn in the 2-message session;
+  turn in the floor session;
 - ``:history 20``: Enter → the twentieth message drawn, against the same
-  command in the 2-message session;
-- peak RSS (VmHWM) after the turn, against the 2-message shell's, and a
+  command in the floor session (the same 20 messages drawn);
+- peak RSS (VmHWM) after the turn, against the floor session's, and a
   ``python -c`` that reads the file's last 8 MB (the least a tail-only open
   reads).
 
@@ -19,6 +20,7 @@ used every day.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -86,6 +88,18 @@ def _shell(home: Path, url: str, name: str, last: int, server: ArrivalServer) ->
         pty.close()
 
 
+def _tail_session(src: Path, dst: Path, name: str, messages: int) -> None:
+    """A session of the last ``messages`` messages of ``src`` (and the events
+    between them), under its header renamed ``name``."""
+    data = src.read_bytes()
+    header = json.loads(data[: data.index(b"\n")])
+    header["name"] = name
+    lines = data[-(8 << 20) :].split(b"\n")[1:-1]
+    starts = [i for i, line in enumerate(lines) if line.startswith(b'{"t":"msg"')]
+    body = b"\n".join(lines[starts[-messages] :]) + b"\n"
+    (dst / f"{name}.jsonl").write_bytes(json.dumps(header).encode() + b"\n" + body)
+
+
 def _first_open(home: Path, url: str, name: str) -> Sample:
     pty = PtyChild([CLI, "--base-url", url, "--session", name], child_env(home))
     try:
@@ -98,7 +112,7 @@ def _first_open(home: Path, url: str, name: str) -> Sample:
 def bench_long(n: int, rounds: list[bool]) -> list[Row]:
     """``rounds``: for each round, whether it is timed."""
     k = f"{n // 1000}k" if n >= 1000 else str(n)
-    open_floor = Row("long", "floor: shell opens a 2-message session → keys read")
+    open_floor = Row("long", "floor: shell opens the last 20 messages alone → keys read")
     first = Row(
         "long", f"shell opens the {k}-msg session, first time (builds its index)", floor=open_floor
     )
@@ -108,11 +122,11 @@ def bench_long(n: int, rounds: list[bool]) -> list[Row]:
         floor=open_floor,
         goal=Goal("abs", 0.5),
     )
-    hist_floor = Row("long", "floor: :history 20 in the 2-message session")
+    hist_floor = Row("long", "floor: :history 20, the last 20 messages alone")
     hist = Row(
         "long", f":history 20 in the {k}-msg session", floor=hist_floor, goal=Goal("abs", 0.1)
     )
-    turn_floor = Row("long", "floor: Enter → request's first byte, 2-message session")
+    turn_floor = Row("long", "floor: Enter → request's first byte, the last 20 alone")
     turn = Row(
         "long",
         f"Enter → request's first byte, {k}-msg session",
@@ -120,7 +134,7 @@ def bench_long(n: int, rounds: list[bool]) -> list[Row]:
         goal=Goal("abs", 0.5),
     )
     rss_floor = Row(
-        "long", "floor: peak RSS, shell on a 2-message session, one turn", metric="rss", unit="MB"
+        "long", "floor: peak RSS, shell on the last 20 alone, one turn", metric="rss", unit="MB"
     )
     rss = Row(
         "long",
@@ -157,7 +171,7 @@ def bench_long(n: int, rounds: list[bool]) -> list[Row]:
         opened.note = f"{size / 1e6:.0f} MB file"
         pristine = keep / "big.jsonl"
         small_src = homes.new()
-        write_long_session(small_src, "small", 2)
+        _tail_session(pristine, small_src, "small", 20)
         for timed in rounds:
             tf = checked(
                 run_child([PYTHON, "-c", TAIL_FLOOR, str(pristine)], env=child_env()), "floor"
@@ -165,7 +179,7 @@ def bench_long(n: int, rounds: list[bool]) -> list[Row]:
             home = homes.new()
             (home / "sessions").mkdir(mode=0o700)
             shutil.copyfile(small_src / "small.jsonl", home / "sessions" / "small.jsonl")
-            small = _shell(home, server.url, "small", 2, server)
+            small = _shell(home, server.url, "small", 20, server)
             home = homes.new()
             (home / "sessions").mkdir(mode=0o700)
             shutil.copyfile(pristine, home / "sessions" / "big.jsonl")
