@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from copilot_repl.errors import SessionNotFound, StoreError, UsageError
 from copilot_repl.history.files import why
@@ -199,16 +199,18 @@ class SearchIndex:
             return 0  # unreadable now: tried again at the next sync (no row in files)
         model = loaded.data.model
         top = db.execute("SELECT max(rowid) FROM msgs").fetchone()[0] or 0
-        rows = [
+        span: list[int] = []  # the first and last rowid written
+        rows = (
             ((top // 2 + i) * 2 + (m.role == "user"), _text(m), name, n, m.ts, m.model or model)
             for i, (n, m) in enumerate(enumerate(loaded.data.messages, 1), 1)
             if m.content or m.tools
-        ]
+        )
+        # streamed: a long session's messages are read from disk as they go in
         db.executemany(
             "INSERT INTO msgs(rowid, content, session, n, ts, model) VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
+            (_note_rowid(row, span) for row in rows),
         )
-        lo, hi = (rows[0][0], rows[-1][0]) if rows else (1, 0)
+        lo, hi = (span[0], span[-1]) if span else (1, 0)
         db.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
             (name, st.st_size, st.st_mtime_ns, st.st_ino, len(loaded.data.messages), lo, hi),
@@ -504,3 +506,12 @@ def since_ago(text: str, now: float | None = None) -> float:
         raise UsageError(
             f"--since takes 30m, 12h, 7d, 2w or a date YYYY-MM-DD, not {text!r}"
         ) from None
+
+
+def _note_rowid(row: tuple[Any, ...], span: list[int]) -> tuple[Any, ...]:
+    """``row`` as it is inserted; ``span`` keeps the first rowid and the last."""
+    if len(span) < 2:
+        span.append(row[0])
+    else:
+        span[1] = row[0]
+    return row
