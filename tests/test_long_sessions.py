@@ -11,7 +11,6 @@ real-size figures are in ``make bench`` (bench/long.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -42,7 +41,7 @@ DEAD = "4194309-0badc0de-"  # above any pid: its parts are a dead writer's
 def small(monkeypatch: pytest.MonkeyPatch, tail: int = 2048, piece: int = 1024) -> Iterator[None]:
     """Thresholds of a long session at a few KB (sizes, not behaviour)."""
     monkeypatch.setattr(log, "TAIL_BYTES", tail)
-    monkeypatch.setattr(log, "WARM_BYTES", tail // 2)
+    monkeypatch.setattr(log, "READ_BEHIND", 3)
     monkeypatch.setattr(log, "BLOCK", 512)
     monkeypatch.setattr(log, "CACHE", 4)
     monkeypatch.setattr(reader, "PIECE", piece)
@@ -242,14 +241,14 @@ def _spoil(path: Path, how: str) -> None:
     elif how == "empty":
         path.write_bytes(b"")
     elif how == "version":  # a valid digest over a state of another version
-        body = raw[:-32]
+        body = raw[:-4]
         at = len(index.MAGIC)
         size = int.from_bytes(body[at : at + 4], "big")
         state = json.loads(body[at + 4 : at + 4 + size])
         state["version"] = index.VERSION + 1
         head = json.dumps(state).encode()
         body = index.MAGIC + len(head).to_bytes(4, "big") + head + body[at + 4 + size :]
-        path.write_bytes(body + hashlib.blake2b(body, digest_size=32).digest())
+        path.write_bytes(index.seal(body))
 
 
 @pytest.mark.parametrize("how", ["flip", "cut", "empty", "version"])
@@ -297,7 +296,7 @@ def test_an_index_is_never_used_for_another_file(
 def test_a_wrong_offset_is_an_error_that_removes_the_index(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """An index whose digest holds but whose offsets are wrong (a bug): the
+    """An index whose checksum holds but whose offsets are wrong (a bug): the
     line read back is checked, the error is one line, and the next open
     reads the file whole."""
     with small(monkeypatch):
@@ -311,14 +310,14 @@ def test_a_wrong_offset_is_an_error_that_removes_the_index(
         head = json.dumps(state).encode()
         body = index.MAGIC + len(head).to_bytes(4, "big") + head
         body += found.offsets.tobytes() + found.positions.tobytes()
-        path.write_bytes(body + hashlib.blake2b(body, digest_size=32).digest())
+        path.write_bytes(index.seal(body))
         assert _view(store.load("s")) == want  # read whole: the first entry was not right
         assert index.decode(path.read_bytes()) is not None  # and indexed again
         found.offsets[0] -= 3
         found.offsets[9] += 3  # an entry in the middle: found when it is read
         body = index.MAGIC + len(head).to_bytes(4, "big") + head
         body += found.offsets.tobytes() + found.positions.tobytes()
-        path.write_bytes(body + hashlib.blake2b(body, digest_size=32).digest())
+        path.write_bytes(index.seal(body))
         loaded = store.load("s")
         with pytest.raises(StoreError, match="not the one indexed") as caught:
             list(loaded.data.messages)

@@ -29,6 +29,7 @@ import contextlib
 import hashlib
 import json
 import os
+import zlib
 from array import array
 from dataclasses import asdict
 from pathlib import Path
@@ -48,7 +49,7 @@ INDEX_DIR = "index"
 INDEX_MIN = 8 << 20  # smaller files are read whole: it takes less than an index
 REINDEX = 4 << 20  # written again once this much was read past the index
 WINDOW = 1 << 16
-_DIGEST = 32
+_DIGEST = 4
 _ITEM = array("q").itemsize
 
 
@@ -102,8 +103,14 @@ def encode(loaded: Loaded, fd: int, header_line: bytes) -> bytes | None:
         "messages": len(positions),
     }
     head = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
-    body = MAGIC + len(head).to_bytes(4, "big") + head + offsets.tobytes() + positions.tobytes()
-    return body + hashlib.blake2b(body, digest_size=_DIGEST).digest()
+    return seal(
+        MAGIC + len(head).to_bytes(4, "big") + head + offsets.tobytes() + positions.tobytes()
+    )
+
+
+def seal(body: bytes) -> bytes:
+    """``body`` followed by its checksum."""
+    return body + zlib.crc32(body).to_bytes(_DIGEST, "big")
 
 
 def write(root: Path, loaded: Loaded, fd: int, header_line: bytes) -> bool:
@@ -149,8 +156,8 @@ def decode(raw: bytes) -> Index | None:
     this version."""
     if len(raw) < len(MAGIC) + 4 + _DIGEST or not raw.startswith(MAGIC):
         return None
-    body, digest = raw[:-_DIGEST], raw[-_DIGEST:]
-    if hashlib.blake2b(body, digest_size=_DIGEST).digest() != digest:
+    body = raw[:-_DIGEST]
+    if seal(body) != raw:
         return None
     at = len(MAGIC)
     size = int.from_bytes(body[at : at + 4], "big")
@@ -276,7 +283,7 @@ def restore(
 def spot_check(loaded: Loaded) -> None:
     """Read back the log's first and last entries and the first message
     (each checked as it is read: ``StoreError`` if one is not what the
-    index says), after ``restore`` and ``Log.warm``."""
+    index says), after ``restore``."""
     log, messages = loaded.data.log, loaded.data.messages
     seen = [log[0], log[len(log) - 1]] if len(log) else []
     if messages:

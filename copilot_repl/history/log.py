@@ -32,8 +32,9 @@ Entry = Message | LoggedEvent
 T = TypeVar("T", Message, Entry)
 
 TAIL_BYTES = 4 << 20  # lines kept as objects (about; at least the last entry)
-WARM_BYTES = 1 << 20  # read back at once when opened through an index (warm)
-CACHE = 256  # older entries read back and kept, the most recent
+CACHE = 4096  # older entries read back and kept (the last read), at most
+CACHE_BYTES = 8 << 20  # and about this many bytes of them
+READ_BEHIND = 64  # messages read with an older one asked for alone (the ones before it)
 BLOCK = 1 << 20  # read-ahead when older entries are walked in order
 
 
@@ -100,6 +101,7 @@ class Log(Sequence[Entry]):
         self._tail_bytes = 0
         self.source: Source | None = None
         self._cache: dict[int, Entry] = {}
+        self._cache_bytes = 0
         for e in entries:
             self.add(e)
 
@@ -149,7 +151,7 @@ class Log(Sequence[Entry]):
             return
         del self._offs[keep:]
         self._fixed = {i: e for i, e in self._fixed.items() if i < keep}
-        self._cache = {i: e for i, e in self._cache.items() if i < keep}
+        self._cache, self._cache_bytes = {}, 0
         self._tail, self._tail_at, self._tail_size, self._tail_bytes = [], [], [], 0
 
     def restore(self, offsets: array[int], fixed: dict[int, Entry], source: Source) -> None:
@@ -158,30 +160,7 @@ class Log(Sequence[Entry]):
         self._fixed = fixed
         self.source = source
         self._tail, self._tail_at, self._tail_size, self._tail_bytes = [], [], [], 0
-        self._cache = {}
-
-    def warm(self, end: int) -> None:
-        """Read the newest older entries back as objects, about WARM_BYTES
-        of lines ending before byte ``end`` (where the offsets stop): what a
-        request and ``:history`` ask for first, in one read."""
-        offs, head, budget = self._offs, len(self._offs), WARM_BYTES
-        if self._tail or not head or self.source is None:
-            return
-        k = head
-        while k > 0 and (offs[k - 1] < 0 or end - offs[k - 1] <= budget):
-            k -= 1
-        entries = list(self.pick(range(k, head)))
-        at = [offs[i] for i in range(k, head)]
-        nxt = [*(a for a in at[1:]), end]
-        del self._offs[k:]
-        for i, (entry, a) in enumerate(zip(entries, at, strict=True)):
-            self._fixed.pop(k + i, None)
-            self._cache.pop(k + i, None)
-            self._tail.append(entry)
-            self._tail_at.append(a)
-            size = nxt[i] - a if a >= 0 and nxt[i] > a else _size(entry)
-            self._tail_size.append(size)
-            self._tail_bytes += size
+        self._cache, self._cache_bytes = {}, 0
 
     def offsets(self) -> tuple[array[int], dict[int, Entry]] | None:
         """Every entry's line offset (-1: none, the entry in the dict), for an
@@ -235,10 +214,26 @@ class Log(Sequence[Entry]):
             raise StoreError("an older entry of the log has no file to be read from")
         at = self._offs[i]
         entry = entry_at(source, source.line(at), at)
-        if len(self._cache) >= CACHE:
-            self._cache.pop(next(iter(self._cache)))
-        self._cache[i] = entry
+        self._keep(i, entry)
         return entry
+
+    def cached(self, i: int) -> bool:
+        """Whether entry ``i`` is at hand (no read needed)."""
+        return i >= len(self._offs) or i in self._fixed or i in self._cache
+
+    def fetch(self, wanted: Sequence[int]) -> None:
+        """Read the entries at the increasing indexes ``wanted`` in blocks
+        and keep them at hand (what is about to be asked for one by one)."""
+        for i, entry in zip(wanted, self.pick(wanted), strict=False):
+            if i < len(self._offs) and i not in self._fixed:
+                self._keep(i, entry)
+
+    def _keep(self, i: int, entry: Entry) -> None:
+        self._cache[i] = entry
+        self._cache_bytes += _size(entry)
+        while len(self._cache) > CACHE or self._cache_bytes > CACHE_BYTES:
+            gone = self._cache.pop(next(iter(self._cache)))
+            self._cache_bytes -= _size(gone)
 
     def __iter__(self) -> Iterator[Entry]:
         return self.iterate(0, len(self))
@@ -253,6 +248,11 @@ class Log(Sequence[Entry]):
         head = len(self._offs)
         k = 0
         while k < len(wanted) and wanted[k] < head:
+            hit = self._fixed.get(wanted[k]) or self._cache.get(wanted[k])
+            if hit is not None:
+                yield hit
+                k += 1
+                continue
             block = self._block(wanted, k, head)
             yield from block
             k += len(block)
@@ -264,7 +264,7 @@ class Log(Sequence[Entry]):
     def _block(self, wanted: Sequence[int], k: int, head: int) -> list[Entry]:
         """The older entries ``wanted[k:]`` that one read of about BLOCK
         bytes holds (at least one)."""
-        offs, fixed, source = self._offs, self._fixed, self.source
+        offs, fixed, cache, source = self._offs, self._fixed, self._cache, self.source
         if wanted[k] in fixed or source is None:
             return [self._older(wanted[k])]
         first = offs[wanted[k]]
@@ -273,6 +273,7 @@ class Log(Sequence[Entry]):
             j < len(wanted)
             and wanted[j] < head
             and wanted[j] not in fixed
+            and wanted[j] not in cache
             and offs[wanted[j]] - first < BLOCK
         ):
             j += 1
@@ -343,6 +344,10 @@ class Messages(Sequence[Message]):
         if isinstance(i, slice):
             return _view(self, i)
         pos = self._pos[i]
+        if not self.log.cached(pos):  # an older one: those before it are likely next
+            if i < 0:
+                i += len(self._pos)
+            self.log.fetch(self._pos[max(0, i - READ_BEHIND + 1) : i + 1])
         entry = self.log[pos]
         if not isinstance(entry, Message):
             raise self._not_message(pos)

@@ -448,7 +448,6 @@ class Store:
             trial.inode, trial.device = loaded.inode, loaded.device
             try:
                 if index.restore(trial, found, fd, path, header, self.root):
-                    trial.data.log.warm(trial.offset)
                     index.spot_check(trial)
                     loaded, start = trial, trial.offset
             except StoreError:
