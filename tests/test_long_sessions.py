@@ -406,3 +406,34 @@ def test_views_of_a_long_log_read_only_what_they_show(
         assert window == list(window) and msgs == list(msgs)
         with pytest.raises(IndexError):
             msgs[len(msgs)]
+
+
+@pytest.mark.parametrize("compacted", [False, True])
+async def test_history_n_shows_the_last_n_rows_of_the_whole_history(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, compacted: bool
+) -> None:
+    """``:history N`` builds only its rows: the same as the whole view's last
+    N, for every N (tool lines, a summary's row, a fork's note included)."""
+    from copilot_repl import CopilotClient
+    from copilot_repl.history.fork import fork
+    from copilot_repl.repl.commands.library import history_view
+
+    with small(monkeypatch):
+        store = _long(tmp_path, turns=8)
+        call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        tools = [{"text": "", "calls": [call], "results": [{"tool_call_id": "c", "content": "r"}]}]
+        store.append("s", {"t": "msg", "role": "user", "content": "use a tool"})
+        store.append("s", {"t": "msg", "role": "assistant", "content": "done", "tools": tools})
+        if compacted:
+            first = store.load("s").data.messages
+            store.append("s", Compaction(5, "before", digest(list(first[:5]))).record())
+        fork(store, "s", "f")
+        async with CopilotClient(data_dir=str(tmp_path), base_url="http://127.0.0.1:9/v1") as c:
+            for name in ("s", "f"):
+                session = await c.resume_session(name)
+                whole = history_view(store, session, all_messages=False)
+                for n in range(1, len(whole) + 3):
+                    got = history_view(store, session, all_messages=False, last=n)
+                    assert got == whole[-n:]
+                every = history_view(store, session, all_messages=True)
+                assert history_view(store, session, all_messages=True, last=4) == every[-4:]
