@@ -183,18 +183,13 @@ def test_a_long_session_loads_the_same_however_it_is_read(
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    records=st.lists(_record().filter(lambda r: not (isinstance(r, dict) and r["t"] == "part"))),
-    more=records,
-    keep=st.integers(0, 50),
-)
+@given(records=records, more=records, keep=st.integers(0, 50))
 def test_appends_and_truncates_through_the_store_match_a_fresh_read(
     monkeypatch: pytest.MonkeyPatch, records: list[Any], more: list[Any], keep: int
 ) -> None:
     """What a session open in this process becomes (its older entries on
-    disk) is what reading the file afresh gives. (Without a killed reply's
-    parts: a read seals them after the records that follow them, a truncate
-    included, so a session that saw them sealed earlier differs.)"""
+    disk) is what reading the file afresh gives (a killed reply's parts
+    included: sealed before whatever follows them, wherever a read stopped)."""
     with small(monkeypatch), tempfile.TemporaryDirectory() as tmp:
         store = _store(Path(tmp), _lines(records))
         store.load("s")  # writes the index
@@ -437,3 +432,18 @@ async def test_history_n_shows_the_last_n_rows_of_the_whole_history(
                     assert got == whole[-n:]
                 every = history_view(store, session, all_messages=True)
                 assert history_view(store, session, all_messages=True, last=4) == every[-4:]
+
+
+def test_a_killed_reply_ends_before_the_record_after_it(tmp_path: Path) -> None:
+    """Its parts are sealed (an interrupted reply) before the next record of
+    any kind, not at the end of the read: a truncate after it cuts it, an
+    event after it comes after it, however the file is read."""
+    user = {"t": "msg", "role": "user", "content": "q", "ts": 1.0}
+    part = {"t": "part", "id": f"{DEAD}1", "text": "half"}
+    ev = {"t": "ev", "type": "session.resume", "id": "00000000-0000-4000-8000-000000000001"}
+    ev["ts"] = TS
+    loaded = _store(tmp_path, _lines([user, part, {"t": "truncate", "keep": 1}])).load("s")
+    assert [m.content for m in loaded.data.messages] == ["q"]
+    loaded = _store(tmp_path / "b", _lines([user, part, ev])).load("s")
+    kinds = [e.role if isinstance(e, Message) else e.type for e in loaded.data.log]
+    assert kinds == ["user", "assistant", "session.resume"]

@@ -105,7 +105,7 @@ class SessionData:
 def _log_module() -> Any:
     """history/log.py, which builds on ``Message`` (a module-level import
     would be a circle)."""
-    from copilot_repl.history import log
+    from copilot_repl.history import log  # here: log.py imports this module (a circle)
 
     return log
 

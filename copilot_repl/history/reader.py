@@ -160,12 +160,15 @@ def _apply(loaded: Loaded, rec: Record, at: int = -1, size: int = 0) -> None:
     """Apply ``rec`` (read from the line at byte ``at`` of ``size`` bytes;
     -1: not from the file)."""
     data = loaded.data
+    if isinstance(rec, Message) and rec.id in loaded.sealed:
+        return  # already shown as the interrupted reply it was
+    if loaded.parts and not isinstance(rec, Part):
+        if isinstance(rec, Message):
+            loaded.parts.pop(rec.id, None)  # its own parts: the reply is whole
+        # a killed reply ended before any record after it, wherever a read
+        # stops (an event, a truncate: not only the next message)
+        _finish_parts(loaded)
     if isinstance(rec, Message):
-        if rec.id in loaded.sealed:
-            return  # already shown as the interrupted reply it was
-        if loaded.parts:
-            loaded.parts.pop(rec.id, None)
-            _finish_parts(loaded)
         data.messages.append(rec, at, size)
         loaded.generation += 1
         loaded.failed = ""
