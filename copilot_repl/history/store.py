@@ -6,6 +6,7 @@ Layout under the data dir (0700 when copilot-repl creates it; files 0600)::
     state.json              {"current": NAME}                    (state.py)
     summaries.json          what :ls shows, by file size, mtime and inode (a cache: summaries.py)
     input_history           the shell's Up/Down history          (input_history.py)
+    index/KEY.idx           a long session's index sidecar       (index.py: a cache)
 
 The records and their shapes are documented in ``records.py``; every line is
 checked against them when read, and every record before it is written.
