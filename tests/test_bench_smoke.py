@@ -14,7 +14,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHES = {"script", "tools", "start", "render", "fanout", "store", "memory", "search", "users"}
+BENCHES = {
+    "script",
+    "tools",
+    "start",
+    "render",
+    "fanout",
+    "store",
+    "memory",
+    "search",
+    "users",
+    "long",
+}
 if importlib.util.find_spec("llama_cpp") is not None:
     BENCHES |= {"local", "llama"}  # the embedded model (skipped without llama-cpp-python)
 
