@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from copilot_repl.api.history_events import history_events
+from copilot_repl.api.history_events import history_events, last_event_id
 from copilot_repl.errors import StoreError
 from copilot_repl.history import compact, index, log, reader
 from copilot_repl.history.compact import Compaction, digest
@@ -126,6 +126,9 @@ def _view(loaded: Loaded) -> dict[str, Any]:
     """What a session is, as a reader sees it (a sealed reply's time aside:
     it is when it was found cut)."""
     data = loaded.data
+    events = history_events(data, "s")
+    if len(data.log):  # the parent of the next event, found without the walk
+        assert last_event_id(data, "s") == events[-1].id
 
     def message(m: Message) -> tuple[Any, ...]:
         ts = None if m.id in loaded.sealed else m.ts
@@ -148,7 +151,7 @@ def _view(loaded: Loaded) -> dict[str, Any]:
         "sealed": sorted(loaded.sealed),
         "offset": (loaded.offset, loaded.lineno),
         "warned": bool(loaded.warnings),
-        "events": len(history_events(data, "s")),
+        "events": len(events),
     }
 
 

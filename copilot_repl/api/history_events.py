@@ -74,6 +74,8 @@ def last_event_id(data: SessionData, session_id: str) -> uuid.UUID | None:
             return _uuid(last.id) or uuid.UUID(int=0)
         if last.eid and not last.aborted:
             return _uuid(last.eid) or uuid.UUID(int=0)
+        if not last.aborted:  # an older file's message: its event's id is synthesised
+            return _synth_id(session_id, last, last.role)
     events = history_events(data, session_id)
     return events[-1].id if events else None
 
