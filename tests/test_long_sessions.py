@@ -450,3 +450,19 @@ def test_a_killed_reply_ends_before_the_record_after_it(tmp_path: Path) -> None:
     loaded = _store(tmp_path / "b", _lines([user, part, ev])).load("s")
     kinds = [e.role if isinstance(e, Message) else e.type for e in loaded.data.log]
     assert kinds == ["user", "assistant", "session.resume"]
+
+
+def test_an_index_holds_any_text_a_session_holds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A lone surrogate (an old session's) in the system prompt and in a
+    killed reply (held in the index itself) round-trips."""
+    with small(monkeypatch):
+        store = _long(tmp_path)
+        store.append("s", {"t": "meta", "system": "odd \ud800 system"})
+        store.append("s", {"t": "part", "id": f"{DEAD}9", "text": "half \udfff"})
+        for i in range(20):
+            store.append("s", {"t": "msg", "role": "user", "content": f"later {i} " * 9})
+        want = _view(store.load("s"))
+        assert index.decode(_index_file(store).read_bytes()) is not None
+        assert _view(store.load("s")) == want

@@ -72,10 +72,7 @@ def encode(loaded: Loaded, fd: int, header_line: bytes) -> bytes | None:
     (None if it cannot have one: a reply still streaming, a newer schema)."""
     if loaded.parts or loaded.schema > SCHEMA or loaded.read_only or not loaded.head:
         return None
-    got = loaded.data.log.offsets()
-    if got is None:
-        return None
-    offsets, fixed = got
+    offsets, fixed = loaded.data.log.offsets()
     positions = loaded.data.messages.positions()
     st = os.fstat(fd)
     data = loaded.data
@@ -102,7 +99,7 @@ def encode(loaded: Loaded, fd: int, header_line: bytes) -> bytes | None:
         "entries": len(offsets),
         "messages": len(positions),
     }
-    head = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
+    head = json.dumps(state, separators=(",", ":")).encode()  # ASCII: a lone surrogate too
     return seal(
         MAGIC + len(head).to_bytes(4, "big") + head + offsets.tobytes() + positions.tobytes()
     )

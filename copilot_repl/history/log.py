@@ -162,9 +162,9 @@ class Log(Sequence[Entry]):
         self._tail, self._tail_at, self._tail_size, self._tail_bytes = [], [], [], 0
         self._cache, self._cache_bytes = {}, 0
 
-    def offsets(self) -> tuple[array[int], dict[int, Entry]] | None:
+    def offsets(self) -> tuple[array[int], dict[int, Entry]]:
         """Every entry's line offset (-1: none, the entry in the dict), for an
-        index; None if an entry is not at a known offset yet."""
+        index."""
         offs = array("q", self._offs)
         fixed = dict(self._fixed)
         base = len(offs)
