@@ -112,7 +112,10 @@ def seal(body: bytes) -> bytes:
 
 def write(root: Path, loaded: Loaded, fd: int, header_line: bytes) -> bool:
     """Write the index of ``loaded`` (best effort: a cache); True if written."""
-    payload = encode(loaded, fd, header_line)
+    try:
+        payload = encode(loaded, fd, header_line)
+    except (OSError, ValueError, RecursionError):  # a cache: the file is read whole next time
+        return False
     if payload is None:
         return False
     path = path_for(root, header_line)
