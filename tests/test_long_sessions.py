@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -465,4 +467,35 @@ def test_an_index_holds_any_text_a_session_holds(
             store.append("s", {"t": "msg", "role": "user", "content": f"later {i} " * 9})
         want = _view(store.load("s"))
         assert index.decode(_index_file(store).read_bytes()) is not None
+        assert _view(store.load("s")) == want
+
+
+def test_another_process_appends_and_indexes_meanwhile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A session open here while another process appends to it and writes
+    its index: a refresh here, a load through the other's index and a whole
+    read agree."""
+    other = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from copilot_repl.history import index, log, reader\n"
+        "log.TAIL_BYTES, reader.PIECE = 2048, 1024\n"
+        "index.INDEX_MIN, index.REINDEX = 1024, 1024\n"
+        "from copilot_repl.history.store import Store\n"
+        "s = Store(Path(sys.argv[1]))\n"
+        "for i in range(40):\n"
+        "    s.append('s', {'t': 'msg', 'role': 'user', 'content': f'from b {i} ' * 9})\n"
+        "s.load('s')\n"
+    )
+    with small(monkeypatch):
+        store = _long(tmp_path)
+        store.load("s")
+        mine = store.load("s")  # through the index
+        before = _index_file(store).read_bytes()
+        subprocess.run([sys.executable, "-c", other, str(tmp_path)], check=True, timeout=60)
+        assert _index_file(store).read_bytes() != before  # the other process wrote it
+        store.refresh(mine)
+        want = _whole(store.path("s").read_bytes())
+        assert _view(mine) == want
         assert _view(store.load("s")) == want
