@@ -499,3 +499,17 @@ def test_another_process_appends_and_indexes_meanwhile(
         want = _whole(store.path("s").read_bytes())
         assert _view(mine) == want
         assert _view(store.load("s")) == want
+
+
+def test_a_session_that_grows_long_while_open_keeps_its_older_part_on_disk(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with small(monkeypatch):
+        store = _store(tmp_path, _lines([{"t": "msg", "role": "user", "content": "first"}]))
+        loaded = store.load("s")
+        for i in range(60):
+            store.append(
+                "s", {"t": "msg", "role": "user", "content": f"turn {i} " * 9}, loaded=loaded
+            )
+        assert loaded.data.log.head > 0
+        assert _view(loaded) == _whole(store.path("s").read_bytes())

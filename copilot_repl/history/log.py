@@ -122,8 +122,9 @@ class Log(Sequence[Entry]):
 
     def coming(self, fd: int, path: str, size: int) -> None:
         """``size`` bytes of the file open as ``fd`` are about to be read
-        into it: a long log keeps its older entries on disk from here on."""
-        if self.source is None and size > TAIL_BYTES:
+        into it: a long log (read long, or grown long while open) keeps its
+        older entries on disk from here on."""
+        if self.source is None and self._tail_bytes + size > TAIL_BYTES:
             self.source = Source(fd, path)
 
     def _spill(self) -> None:
