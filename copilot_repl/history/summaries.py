@@ -35,8 +35,11 @@ class Summary:
 def summarize(name: str, loaded: Loaded) -> Summary:
     """The summary of a session as ``load`` gave it."""
     data = loaded.data
-    msgs = data.messages  # one by one: a long session's are read as asked for
-    first = next((msgs[i].content for i in range(len(msgs)) if msgs[i].role == "user"), "")
+    msgs = data.messages  # a long session's are read as asked for: the first alone, mostly
+    if msgs and msgs[0].role == "user":
+        first = msgs[0].content
+    else:
+        first = next((m.content for m in msgs if m.role == "user"), "")
     first = first.strip().partition("\n")[0][:SUMMARY_CHARS]
     return Summary(
         name,
