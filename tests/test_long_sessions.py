@@ -513,3 +513,24 @@ def test_a_session_that_grows_long_while_open_keeps_its_older_part_on_disk(
             )
         assert loaded.data.log.head > 0
         assert _view(loaded) == _whole(store.path("s").read_bytes())
+
+
+def test_an_index_left_behind_is_removed_when_another_is_made(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A session rewritten with a new header (``:clear --purge``) or removed
+    by hand leaves its index; the next index made removes it, never one
+    still in use."""
+    with small(monkeypatch):
+        store = _long(tmp_path)
+        store.load("s")
+        kept = _index_file(store)
+        left = kept.with_name("0" * 32 + ".idx")
+        left.write_bytes(kept.read_bytes())
+        second = store.sessions_dir / "t.jsonl"
+        copy = store.path("s").read_bytes().replace(b"f" * 16, b"e" * 16, 1)  # its own file_id
+        second.write_bytes(copy)
+        store.load("t")
+        assert sorted(p.name for p in (tmp_path / index.INDEX_DIR).glob("*.idx")) == sorted(
+            [kept.name, index.path_for(tmp_path, second.read_bytes().split(b"\n")[0]).name]
+        )

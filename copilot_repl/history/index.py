@@ -14,7 +14,8 @@ version is this one, it was made from this very file (device and inode, the
 header line) and the file still holds, up to X, the bytes it was made from
 (a newline at X - 1, the hash of the ``WINDOW`` bytes before it). Anything
 else (a missing, stale, corrupt or foreign index) is ignored, the file read
-whole, and a new index written. Each entry read through it is checked to be
+whole, and a new index written; one no session has any more (a file
+rewritten with a new header, or removed) is removed when a new one is made. Each entry read through it is checked to be
 a message or an event, as the log checks every line it reads back.
 
 Layout (version 1): ``MAGIC``, a 4-byte big-endian length, that many bytes
@@ -134,6 +135,17 @@ def _sweep(folder: Path) -> None:
         if pid is not None and pid != os.getpid() and not pid_exists(pid):
             with contextlib.suppress(OSError):
                 os.unlink(folder / name)
+
+
+def prune(root: Path, headers: list[bytes]) -> None:
+    """Remove the indexes of files no session has any more (rewritten with a
+    new header by ``:clear --purge``, removed by another tool)."""
+    keep = {f"{key(h)}.idx" for h in headers}
+    with contextlib.suppress(OSError):
+        for name in os.listdir(root / INDEX_DIR):
+            if name.endswith(".idx") and name not in keep:
+                with contextlib.suppress(OSError):
+                    os.unlink(root / INDEX_DIR / name)
 
 
 def remove(root: Path, header_line: bytes) -> None:

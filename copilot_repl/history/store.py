@@ -454,9 +454,27 @@ class Store:
             except StoreError:
                 index.remove(self.root, header)
         read_new(fd, loaded, path)
-        if header and (start == 0 or loaded.offset - start >= index.REINDEX):
-            index.write(self.root, loaded, fd, header)
+        behind = header and (start == 0 or loaded.offset - start >= index.REINDEX)
+        if behind and index.write(self.root, loaded, fd, header) and start == 0:
+            index.prune(self.root, self._long_headers())  # a new one: any left behind?
         return loaded
+
+    def _long_headers(self) -> list[bytes]:
+        """The header lines of the sessions long enough to have an index."""
+        out = []
+        for name in self.names():
+            try:
+                fd = files.open_regular(self.path(name), os.O_RDONLY)
+            except (OSError, StoreError):
+                continue
+            try:
+                if os.fstat(fd).st_size >= index.INDEX_MIN:
+                    out.append(files.first_line(fd))
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+        return out
 
     def refresh(self, loaded: Loaded) -> bool:
         """Apply what was appended since the last read (by this or another
