@@ -15,8 +15,9 @@ header line) and the file still holds, up to X, the bytes it was made from
 (a newline at X - 1, the hash of the ``WINDOW`` bytes before it). Anything
 else (a missing, stale, corrupt or foreign index) is ignored, the file read
 whole, and a new index written; one no session has any more (a file
-rewritten with a new header, or removed) is removed when a new one is made. Each entry read through it is checked to be
-a message or an event, as the log checks every line it reads back.
+rewritten with a new header, or removed) is removed when a new one is made.
+Each entry read through it is checked to be a message or an event, as the
+log checks every line it reads back.
 
 Layout (version 1): ``MAGIC``, a 4-byte big-endian length, that many bytes
 of JSON (the state), the log's offsets and the messages' positions in the
