@@ -98,6 +98,7 @@ def _record(draw: st.DrawFn) -> dict[str, Any] | bytes:
                     {"t": "meta", "system": "be brief"},
                     {"t": "meta", "failed": "boom"},
                     {"t": "meta", "origin": "oneshot"},
+                    {"t": "meta", "tools": {"v": 1, "servers": ["fs"], "off": ["rm"]}},
                     Compaction(1, "summary", "0" * 32).record(),
                 ]
             )
@@ -140,6 +141,7 @@ def _view(loaded: Loaded) -> dict[str, Any]:
         "model": data.model,
         "system": data.system,
         "created": data.created,
+        "tools": data.tools,
         "messages": [message(m) for m in data.messages],
         "newest": [
             message(data.messages[i]) for i in range(-1, -min(3, len(data.messages)) - 1, -1)

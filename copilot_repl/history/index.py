@@ -42,10 +42,10 @@ from copilot_repl.history.compact import parse_compaction
 from copilot_repl.history.log import Entry, Source
 from copilot_repl.history.messages import Message
 from copilot_repl.history.reader import HEAD, Loaded
-from copilot_repl.history.records import SCHEMA, Corrupt, check
+from copilot_repl.history.records import SCHEMA, Corrupt, Meta, check
 from copilot_repl.history.writers import pid_exists
 
-VERSION = 1
+VERSION = 2  # 2: the session's tool set (records.py, TOOLSET)
 MAGIC = b"copilot-repl session index\n"
 INDEX_DIR = "index"
 INDEX_MIN = 8 << 20  # smaller files are read whole: it takes less than an index
@@ -92,6 +92,7 @@ def encode(loaded: Loaded, fd: int, header_line: bytes) -> bytes | None:
         "system": data.system,
         "created": data.created,
         "cwd": data.cwd,
+        "tools": data.tools,
         "failed": loaded.failed,
         "origin": loaded.origin,
         "sealed": sorted(loaded.sealed),
@@ -269,7 +270,10 @@ def restore(
                 return False
             fixed[int(i)] = entry
         found = [parse_compaction(c) for c in state["compactions"]]
+        meta = check({"t": "meta", "tools": state.get("tools")})
     except (Corrupt, TypeError):
+        return False
+    if not isinstance(meta, Meta) or meta.tools != state.get("tools"):
         return False
     compactions = [c for c in found if c is not None]
     if len(compactions) != len(found) or not all(
@@ -282,6 +286,7 @@ def restore(
     data.messages.restore(index.positions)
     data.model, data.system = state["model"], state["system"]
     data.created, data.cwd = float(state["created"]), state["cwd"]
+    data.tools = meta.tools
     data.modified = os.fstat(fd).st_mtime
     loaded.offset, loaded.lineno = state["offset"], state["lineno"]
     loaded.schema, loaded.generation = state["schema"], state["generation"]
