@@ -64,17 +64,26 @@ def history_events(data: SessionData, session_id: str) -> list[SessionEvent]:
 
 def last_event_id(data: SessionData, session_id: str) -> uuid.UUID | None:
     """The id of the newest saved event (the parent of the next one); None
-    for a new session (its ``session.start`` comes first)."""
-    if not data.log and not data.messages:
+    for a new session (its ``session.start`` comes first). The id
+    ``history_events`` gives its last event, found from the end of the log
+    (building every event of a long schema 1 file took 85 ms at 10,000
+    messages, on each resume)."""
+    log: list[Message | LoggedEvent] = data.log
+    if len(log) < len(data.messages):  # messages added in memory only (an import)
+        log = list(data.messages)
+    if not log:
         return None
-    if data.log and len(data.log) >= len(data.messages):  # the usual case: read, not rebuilt
-        last = data.log[-1]
-        if isinstance(last, LoggedEvent):
-            return _uuid(last.id) or uuid.UUID(int=0)
-        if last.eid and not last.aborted:
-            return _uuid(last.eid) or uuid.UUID(int=0)
-    events = history_events(data, session_id)
-    return events[-1].id if events else None
+    logged: bool | None = None  # any event saved as such (else aborts are synthesised)
+    for entry in reversed(log):
+        if isinstance(entry, LoggedEvent):
+            return _uuid(entry.id) or uuid.UUID(int=0)
+        if not entry.aborted or entry.role == "user":
+            return _uuid(entry.eid) or _synth_id(session_id, entry, entry.role)
+        if logged is None:
+            logged = any(isinstance(e, LoggedEvent) for e in log)
+        if not logged:  # an old file's aborted reply: its synthesised abort
+            return _synth_id(session_id, entry, "abort")
+    return _synthesised_start(data, session_id).id
 
 
 def _synthesised_start(data: SessionData, session_id: str) -> SessionEvent:
