@@ -478,6 +478,20 @@ def proc_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def proc_runtime(pid: int) -> float | None:
+    """CPU seconds the live threads of a process have run, to the nanosecond
+    (``/proc/PID/task/*/schedstat``; ``proc_cpu`` counts in 10 ms ticks): for
+    spans of a few milliseconds in a long-lived child."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):  # a thread that just ended
+                total += int((task / "schedstat").read_text().split()[0])
+    except OSError:
+        return None
+    return total / 1e9
+
+
 def proc_hwm_kb(pid: int) -> int | None:
     """Peak RSS so far of a live process (``VmHWM``)."""
     try:

@@ -16,6 +16,7 @@ and of the shell).
 from __future__ import annotations
 
 import argparse
+import os
 import pstats
 import random
 import re
@@ -27,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from arrival import ArrivalServer  # noqa: E402
-from benchmarks import FULL, _fanout_script, _switch_prompt  # noqa: E402
+from benchmarks import FULL, SWITCH_AFTER, _fanout_script, _switch_prompt  # noqa: E402
 from harness import (  # noqa: E402
     PROMPT_RE,
     PYTHON,
@@ -136,6 +137,8 @@ def _run(args: argparse.Namespace) -> int:
             print("no profile written", file=sys.stderr)
             return 1
         report(args.tool, out, args.sort, args.limit)
+        if os.environ.get("PROF_KEEP"):
+            shutil.copyfile(out, os.environ["PROF_KEEP"])
     return 0
 
 
@@ -144,6 +147,7 @@ def _store_once(scenario: str, cmd: list[str], url: str, home: Path) -> int:
         pty = PtyChild([*cmd, "--base-url", url, "--session", "small"], child_env(home))
         try:
             pty.wait_for(READY_RE, timeout=60)
+            pty.pump_until(pty.started + SWITCH_AFTER)
             pty.send(":switch big\r")
             pty.wait_for(_switch_prompt("big"), timeout=60)
         finally:

@@ -150,3 +150,54 @@ def test_each_import_inside_a_function_says_why() -> None:
                 unexplained.append(f"{path.relative_to(pkg)}:{lineno}")
     assert found  # the scan sees them: rich, prompt_toolkit and httpx are imported this way
     assert unexplained == []
+
+
+WARM = """
+import asyncio, io, json, sys
+from copilot_repl.api.client import CopilotClient
+from copilot_repl.config import load_config
+from copilot_repl.repl.controller import Repl
+from copilot_repl.shell.loop import warm_up
+from copilot_repl.shell.markdown_stream import make_console
+from copilot_repl.shell.terminal import TerminalOutput
+
+made = []
+WATCHED = ("rich.markdown", "copilot_repl.repl.commands.sessions")
+
+def console():
+    made.append(1)
+    return make_console(io.StringIO(), plain=False)
+
+async def main():
+    env = {"COPILOT_REPL_HOME": sys.argv[1]}
+    config = load_config(base_url="http://127.0.0.1:9/v1", env=env)
+    async with CopilotClient(config=config, env=env) as client:
+        out = TerminalOutput(console, plain=False)
+        repl = Repl(client, out)
+        before = sorted(m for m in WATCHED if m in sys.modules)
+        await warm_up(repl, out)
+        after = sorted(m for m in WATCHED if m in sys.modules)
+        out.console
+        print(json.dumps({"before": before, "after": after, "consoles": len(made)}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_shell_warms_up_what_a_first_reply_and_command_need(tmp_path: Path) -> None:
+    """While the prompt waits: rich's Markdown and the command modules are
+    imported in a thread, then the console is made (once: not again at the
+    first line printed). A first ``:switch`` cost 55 ms more than the next."""
+    proc = subprocess.run(
+        [sys.executable, "-c", WARM, str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result == {
+        "before": [],
+        "after": ["copilot_repl.repl.commands.sessions", "rich.markdown"],
+        "consoles": 1,
+    }

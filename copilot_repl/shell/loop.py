@@ -475,9 +475,35 @@ WARM_AFTER = 0.3  # seconds: after the first prompt is drawn
 
 
 def warm_imports() -> None:
-    """Import what streaming a reply needs (httpx, rich's Markdown)."""
+    """Import what the first reply and the first command need (httpx, rich's
+    Markdown with our code blocks, the command modules): in a thread, while
+    the prompt waits for keys."""
     import httpx  # noqa: F401
-    import rich.markdown  # noqa: F401
+    import rich.text  # noqa: F401
+
+    import copilot_repl.repl.commands  # noqa: F401
+    from copilot_repl.shell.markdown import markdown
+
+    markdown("")  # rich's Markdown subclassed once
+
+
+def warm_up(repl: Repl, out: TerminalOutput) -> asyncio.Future[None]:
+    """``warm_imports`` in a thread, then, back on the loop, what may not be
+    made in a thread (the console, which asks the terminal its size; the
+    command table): a first ``:switch`` cost 55 ms more than the next."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def then(imported: asyncio.Future[None]) -> None:
+        if imported.cancelled() or imported.exception() is not None:
+            done.set_result(None)  # the first use imports it again and says what fails
+            return
+        out.console  # noqa: B018 (made now, not at the first line printed)
+        repl.registry  # noqa: B018
+        done.set_result(None)
+
+    loop.run_in_executor(None, warm_imports).add_done_callback(then)
+    return done
 
 
 def prompt_fragments(repl: Repl, session: CopilotSession | None = None) -> list[tuple[str, str]]:
@@ -546,9 +572,7 @@ async def run_shell(
         # load in a thread, so that reply does not wait for them.
         loop = asyncio.get_running_loop()
         warming: list[asyncio.Future[None]] = []  # held until the shell ends
-        loop.call_later(
-            WARM_AFTER, lambda: warming.append(loop.run_in_executor(None, warm_imports))
-        )
+        loop.call_later(WARM_AFTER, lambda: warming.append(warm_up(repl, out)))
         return await shell.run()
     finally:
         if frame is not None:
