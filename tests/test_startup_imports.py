@@ -60,6 +60,24 @@ def test_start_up_imports_nothing_heavy(
     assert not modules & {*HEAVY, *also_absent}
 
 
+# What script mode with empty input does not need: the trash (with fork and
+# compact), votes, tools, difflib's suggestions (issue 26: the fixed cost).
+NOT_AT_START = (
+    "copilot_repl.history.trash",
+    "copilot_repl.history.votes",
+    "copilot_repl.api.tools",
+    "difflib",
+)
+
+
+def test_script_mode_with_empty_input_leaves_the_unneeded_modules(tmp_path: Path) -> None:
+    modules = loaded([*SERVER, "--model", "openai:gpt-4o-mini"], "", tmp_path, key="all")
+    assert not modules & set(NOT_AT_START)
+    # the probe sees them when they are used
+    used = loaded([*SERVER, "--model", "openai:gpt-4o-mini"], ":rm main\n", tmp_path, key="all")
+    assert "copilot_repl.history.trash" in used
+
+
 def test_the_shell_modules_import_nothing_heavy(tmp_path: Path) -> None:
     """Everything up to the first frame: prompt_toolkit comes after it."""
     code = (
