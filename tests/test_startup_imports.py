@@ -176,7 +176,7 @@ from copilot_repl.api.client import CopilotClient
 from copilot_repl.config import load_config
 from copilot_repl.repl.controller import Repl
 from copilot_repl.shell.loop import warm_up
-from copilot_repl.shell.markdown_stream import make_console
+from copilot_repl.render.markdown_stream import make_console
 from copilot_repl.shell.terminal import TerminalOutput
 
 made = []

@@ -482,7 +482,7 @@ def warm_imports() -> None:
     import rich.text  # noqa: F401
 
     import copilot_repl.repl.commands  # noqa: F401
-    from copilot_repl.shell.markdown import markdown
+    from copilot_repl.render.markdown import markdown
 
     markdown("")  # rich's Markdown subclassed once
 
