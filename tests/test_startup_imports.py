@@ -219,3 +219,18 @@ def test_the_shell_warms_up_what_a_first_reply_and_command_need(tmp_path: Path) 
         "after": ["copilot_repl.repl.commands.sessions", "rich.markdown"],
         "consoles": 1,
     }
+
+
+def test_the_shell_loads_rendering_and_completion_after_the_first_frame() -> None:
+    """The first frame needs neither render/ (replies drawn) nor completion
+    (Tab): they load with prompt_toolkit, after it (issue 26: the prompt)."""
+    code = (
+        "import sys, json\nimport copilot_repl.shell.loop\nprint(json.dumps(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    modules = set(json.loads(proc.stdout))
+    assert "copilot_repl.shell.loop" in modules  # the probe sees what it imported
+    assert not {m for m in modules if m.startswith("copilot_repl.render")}
+    assert "copilot_repl.repl.completion" not in modules
