@@ -679,6 +679,10 @@ def bench_local(sizes: Sizes) -> list[Row]:
         floor=floor_rate,
         goal=Goal("ratio", 0.95, at_least=True),
     )
+    # the client's own CPU per token: what it takes from the cores the server
+    # decodes on (the rates above swing with the machine's load; this does not)
+    floor_cpu = Row("local", "floor: bare httpx client's CPU per token", unit="ms")
+    repl_cpu = Row("local", "copilot-repl API's CPU per token", unit="ms", floor=floor_cpu)
     floor_rate2 = Row("local", "floor: decode, threads = 2 (the old default)", unit="tok/s")
     repl_rate2 = Row("local", "copilot-repl: decode, threads = 2", unit="tok/s", floor=floor_rate2)
     with scratch() as tmp:
@@ -698,10 +702,13 @@ def bench_local(sizes: Sizes) -> list[Row]:
                 repl_first.samples.append(Sample(wall=r["repl_first"]))
                 floor_rate.samples.append(Sample(wall=r["floor_rate"]))
                 repl_rate.samples.append(Sample(wall=r["repl_rate"]))
+                floor_cpu.samples.append(Sample(wall=r["floor_cpu_ms_per_token"]))
+                repl_cpu.samples.append(Sample(wall=r["repl_cpu_ms_per_token"]))
             for r in d2.get("rounds", []):
                 floor_rate2.samples.append(Sample(wall=r["floor_rate"]))
                 repl_rate2.samples.append(Sample(wall=r["repl_rate"]))
     rows = [floor_first, cold, at_once, later, repl_first, floor_rate, repl_rate]
+    rows += [floor_cpu, repl_cpu]
     return rows + ([floor_rate2, repl_rate2] if sizes.local_old else [])
 
 

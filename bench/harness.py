@@ -88,7 +88,7 @@ class Row:
     bench: str
     case: str
     samples: list[Sample] = field(default_factory=list)
-    unit: str = "s"  # "s", "MB" or "×" (a derived ratio)
+    unit: str = "s"  # "s", "MB", "tok/s", "ms" or "×" (a derived ratio)
     floor: Row | None = None
     goal: Goal | None = None
     metric: str = "wall"  # "wall" or "rss"
@@ -167,6 +167,8 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value:.1f} MB"
     if unit == "tok/s":
         return f"{value:.1f} tok/s"
+    if unit == "ms":
+        return f"{value:.2f} ms"
     return f"{value:.2f}×"
 
 
