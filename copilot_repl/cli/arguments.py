@@ -281,7 +281,7 @@ def prompt_of(args: argparse.Namespace) -> str | None:
             f"{words[1]!r} is not understood"
         )
     if words:
-        import difflib
+        import difflib  # start-up: only after a mistyped subcommand
 
         near = difflib.get_close_matches(words[0], SUBCOMMANDS, n=1, cutoff=0.75)
         if near and near[0] != words[0] and " " not in words[0]:  # exact: after --

@@ -72,7 +72,7 @@ class Pending:
         return {s.session: s.model for s in self.labels.values()}
 
     def vote(self, verdict: str, **extra: Any) -> Vote:
-        from copilot_repl.history.votes import Vote
+        from copilot_repl.history.votes import Vote  # start-up: when a vote is read
 
         return Vote(
             prompt=self.prompt,
@@ -106,7 +106,7 @@ class Pending:
             raise ValueError("not a pending blind comparison")
         if not isinstance(d.get("v"), int) or d["v"] > VERSION:
             raise ValueError(f"format {d.get('v')!r} is not known (a newer copilot-repl?)")
-        from copilot_repl.history.votes import Vote
+        from copilot_repl.history.votes import Vote  # start-up: when a vote is read
 
         probe = {**d, "t": "vote", "verdict": "tie", "v": 1}
         vote = Vote.from_dict(probe)  # the shared fields, checked the same way
@@ -162,7 +162,7 @@ class BlindStore:
 
     def cast(self, pending: Pending, verdict: str, **extra: Any) -> Vote:
         """Record the vote on ``pending``, then forget it."""
-        from copilot_repl.history.votes import VoteStore
+        from copilot_repl.history.votes import VoteStore  # start-up: when votes are
 
         vote = pending.vote(verdict, **extra)
         VoteStore(self.root).append(vote)
@@ -202,7 +202,7 @@ class BlindStore:
     def _voted(self, pending: list[Pending]) -> set[str]:
         if not pending:
             return set()
-        from copilot_repl.history.votes import VoteStore
+        from copilot_repl.history.votes import VoteStore  # start-up: when votes are
 
         votes, _ = VoteStore(self.root).load()
         return {v.id for v in votes}

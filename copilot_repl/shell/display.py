@@ -219,7 +219,7 @@ class ShellOutput:
             self.introduced.discard(turn.rid)  # its prompt line says whose text this is
         elif turn.state == "streaming":  # joined midway (a switch): say whose text this is
             self._print(self._styled(f"── {self._who(session, turn)} · streaming", "bold"))
-        from copilot_repl.render.markdown_stream import MarkdownStream, stream_for
+        from copilot_repl.render.markdown_stream import MarkdownStream, stream_for  # after frame
 
         if self.plain:
             stream: Any = stream_for(self.console, plain=True)
@@ -274,7 +274,7 @@ class ShellOutput:
         """Live columns (or stacked panels when columns would be narrower than
         MIN_COLUMN), each keeping its newest rows in view and its figures
         shown as soon as it ends; then one final table in the scrollback."""
-        from copilot_repl.render.live_region import LiveRegion
+        from copilot_repl.render.live_region import LiveRegion  # start-up: after the frame
 
         self.last_fanout = list(items)
         region = LiveRegion(self.console)
@@ -304,7 +304,7 @@ class ShellOutput:
     def _live_fanout(self, items: list[Item], room: int) -> list[Any]:
         from rich.console import Group  # start-up: rich loads with the first reply drawn
 
-        from copilot_repl.render.live_region import render_rows
+        from copilot_repl.render.live_region import render_rows  # start-up: after the frame
 
         console = self.console
         footer = self.toolbar_line()
@@ -388,7 +388,7 @@ class ShellOutput:
         return Text(clean(text), style=style, no_wrap=not wrap, overflow=overflow)
 
     def _cell(self, turn: Turn) -> RenderableType:
-        from copilot_repl.render.markdown import markdown
+        from copilot_repl.render.markdown import markdown  # start-up: after the frame
 
         text = turn.text
         if turn.state == "queued":
@@ -416,6 +416,7 @@ class _NewestRows:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.text import Text  # start-up: rich loads with the first reply drawn
 
+        # start-up: render/ loads after the first frame
         from copilot_repl.render.blocks import recent
         from copilot_repl.render.live_region import Rows, render_rows
         from copilot_repl.render.markdown import markdown
