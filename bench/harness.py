@@ -88,7 +88,7 @@ class Row:
     bench: str
     case: str
     samples: list[Sample] = field(default_factory=list)
-    unit: str = "s"  # "s", "MB" or "×" (a derived ratio)
+    unit: str = "s"  # "s", "MB", "tok/s", "ms" or "×" (a derived ratio)
     floor: Row | None = None
     goal: Goal | None = None
     metric: str = "wall"  # "wall" or "rss"
@@ -167,6 +167,8 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value:.1f} MB"
     if unit == "tok/s":
         return f"{value:.1f} tok/s"
+    if unit == "ms":
+        return f"{value:.2f} ms"
     return f"{value:.2f}×"
 
 
@@ -476,6 +478,20 @@ def proc_cpu(pid: int) -> float | None:
         return None
     fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_runtime(pid: int) -> float | None:
+    """CPU seconds the live threads of a process have run, to the nanosecond
+    (``/proc/PID/task/*/schedstat``; ``proc_cpu`` counts in 10 ms ticks): for
+    spans of a few milliseconds in a long-lived child."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):  # a thread that just ended
+                total += int((task / "schedstat").read_text().split()[0])
+    except OSError:
+        return None
+    return total / 1e9
 
 
 def proc_hwm_kb(pid: int) -> int | None:

@@ -8,12 +8,15 @@
 Scenarios: script (20k deltas to a pipe), shell (20k deltas rendered in a
 pty), prompt (start until the prompt is drawn, then Ctrl-D), fanout (:all,
 8 × 5k), ls (:ls over 1,000 × 200), big (one turn in a 10,000-message
-session), turn (one turn in a new session), start (imports of --version and of the shell).
+session), turn (one turn in a new session), switch (the shell on a 1-message
+session, ``:switch`` to a 10,000-message one), start (imports of --version
+and of the shell).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import pstats
 import random
 import re
@@ -25,10 +28,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from arrival import ArrivalServer  # noqa: E402
-from benchmarks import FULL, _fanout_script  # noqa: E402
+from benchmarks import FULL, SWITCH_AFTER, _fanout_script, _switch_prompt  # noqa: E402
 from harness import (  # noqa: E402
     PROMPT_RE,
     PYTHON,
+    READY_RE,
     STATS_RE,
     Homes,
     PtyChild,
@@ -40,7 +44,7 @@ from harness import (  # noqa: E402
 )
 from storegen import Texts, make_store, write_session  # noqa: E402
 
-SCENARIOS = ("script", "shell", "prompt", "fanout", "ls", "big", "turn", "start")
+SCENARIOS = ("script", "shell", "prompt", "fanout", "ls", "big", "turn", "switch", "start")
 
 
 def profiled(tool: str, out: Path) -> list[str]:
@@ -105,19 +109,23 @@ def _run(args: argparse.Namespace) -> int:
         out = tmp / "profile.out"
         cmd = profiled(args.tool, out)
         homes = Homes(tmp)
-        if args.scenario in ("ls", "big", "turn"):
+        if args.scenario in ("ls", "big", "turn", "switch"):
             with ArrivalServer() as server:
                 store = homes.new()
                 if args.scenario == "ls":
                     make_store(store, FULL.store_sessions, FULL.store_messages)
-                elif args.scenario == "big":
+                elif args.scenario in ("big", "switch"):
                     (store / "sessions").mkdir(mode=0o700)
+                    texts = Texts(random.Random(11))
                     write_session(
                         store / "sessions",
                         "big",
                         FULL.big_messages,
                         created=1_700_000_000.0,
-                        texts=Texts(random.Random(11)),
+                        texts=texts,
+                    )
+                    write_session(
+                        store / "sessions", "small", 1, created=1_700_000_000.0, texts=texts
                     )
                 for _ in range(2):  # the first run fills the bytecode cache
                     code = _store_once(args.scenario, cmd, server.url, store)
@@ -129,10 +137,22 @@ def _run(args: argparse.Namespace) -> int:
             print("no profile written", file=sys.stderr)
             return 1
         report(args.tool, out, args.sort, args.limit)
+        if os.environ.get("PROF_KEEP"):
+            shutil.copyfile(out, os.environ["PROF_KEEP"])
     return 0
 
 
 def _store_once(scenario: str, cmd: list[str], url: str, home: Path) -> int:
+    if scenario == "switch":
+        pty = PtyChild([*cmd, "--base-url", url, "--session", "small"], child_env(home))
+        try:
+            pty.wait_for(READY_RE, timeout=60)
+            pty.pump_until(pty.started + SWITCH_AFTER)
+            pty.send(":switch big\r")
+            pty.wait_for(_switch_prompt("big"), timeout=60)
+        finally:
+            pty.close()
+        return 0
     if scenario == "ls":
         r = run_child([*cmd, "--base-url", url], stdin=b":ls\n", env=child_env(home))
     elif scenario == "turn":

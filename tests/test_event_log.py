@@ -8,11 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from fakeserver import FakeServer, Reply
 
 from copilot_repl import CopilotClient
 from copilot_repl.api.events import SessionEvent
+from copilot_repl.api.history_events import history_events, last_event_id
+from copilot_repl.history.log import Log
+from copilot_repl.history.messages import LoggedEvent, Message, SessionData
 
 
 def client_for(server: FakeServer, home: Path, **kw: object) -> CopilotClient:
@@ -175,3 +179,29 @@ async def test_get_events_after_disconnect_raises(server: FakeServer, home: Path
             assert "disconnected" in str(exc)
         else:
             raise AssertionError("get_events() after disconnect() did not raise")
+
+
+def test_the_newest_event_id_is_the_last_history_event_s_in_every_kind_of_log() -> None:
+    """Resuming chains on from ``last_event_id`` without building the whole
+    history: it must name the event ``history_events`` ends with."""
+    uid = "0b6f6d2c-3a43-4b43-9f39-1b1f7c3e9a10"
+
+    def msg(role: str, n: int, **kw: Any) -> Message:
+        return Message(role, f"text {n}", ts=1_700_000_000.0 + n, id=f"m{n}", **kw)
+
+    old = [msg("user", 1), msg("assistant", 2), msg("user", 3), msg("assistant", 4)]
+    cut = [*old[:3], msg("assistant", 4, aborted=True)]
+    ev = LoggedEvent("assistant.turn_end", uid, "2026-01-01T00:00:00+00:00")
+    logs: dict[str, list[Message | LoggedEvent]] = {
+        "schema 1": list(old),
+        "schema 1, the last reply aborted": cut,
+        "schema 2, the last reply aborted": [*cut[:3], ev, cut[3]],
+        "schema 2, an event last": [*old, ev],
+        "a message's event id": [*old[:3], msg("assistant", 4, eid=uid)],
+        "a malformed event id": [*old[:3], msg("assistant", 4, eid="not-a-uuid")],
+        "only an aborted reply": [ev, msg("assistant", 1, aborted=True)],
+    }
+    for what, log in logs.items():
+        data = SessionData("s", "openai:m", created=1_700_000_000.0, log=Log(log))
+        assert last_event_id(data, "s") == history_events(data, "s")[-1].id, what
+    assert last_event_id(SessionData("s", "openai:m"), "s") is None

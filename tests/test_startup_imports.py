@@ -60,6 +60,24 @@ def test_start_up_imports_nothing_heavy(
     assert not modules & {*HEAVY, *also_absent}
 
 
+# What script mode with empty input does not need: the trash (with fork and
+# compact), votes, tools, difflib's suggestions (issue 26: the fixed cost).
+NOT_AT_START = (
+    "copilot_repl.history.trash",
+    "copilot_repl.history.votes",
+    "copilot_repl.api.tools",
+    "difflib",
+)
+
+
+def test_script_mode_with_empty_input_leaves_the_unneeded_modules(tmp_path: Path) -> None:
+    modules = loaded([*SERVER, "--model", "openai:gpt-4o-mini"], "", tmp_path, key="all")
+    assert not modules & set(NOT_AT_START)
+    # the probe sees them when they are used
+    used = loaded([*SERVER, "--model", "openai:gpt-4o-mini"], ":rm main\n", tmp_path, key="all")
+    assert "copilot_repl.history.trash" in used
+
+
 def test_the_shell_modules_import_nothing_heavy(tmp_path: Path) -> None:
     """Everything up to the first frame: prompt_toolkit comes after it."""
     code = (
@@ -150,3 +168,69 @@ def test_each_import_inside_a_function_says_why() -> None:
                 unexplained.append(f"{path.relative_to(pkg)}:{lineno}")
     assert found  # the scan sees them: rich, prompt_toolkit and httpx are imported this way
     assert unexplained == []
+
+
+WARM = """
+import asyncio, io, json, sys
+from copilot_repl.api.client import CopilotClient
+from copilot_repl.config import load_config
+from copilot_repl.repl.controller import Repl
+from copilot_repl.shell.loop import warm_up
+from copilot_repl.render.markdown_stream import make_console
+from copilot_repl.shell.terminal import TerminalOutput
+
+made = []
+WATCHED = ("rich.markdown", "copilot_repl.repl.commands.sessions")
+
+def console():
+    made.append(1)
+    return make_console(io.StringIO(), plain=False)
+
+async def main():
+    env = {"COPILOT_REPL_HOME": sys.argv[1]}
+    config = load_config(base_url="http://127.0.0.1:9/v1", env=env)
+    async with CopilotClient(config=config, env=env) as client:
+        out = TerminalOutput(console, plain=False)
+        repl = Repl(client, out)
+        before = sorted(m for m in WATCHED if m in sys.modules)
+        await warm_up(repl, out)
+        after = sorted(m for m in WATCHED if m in sys.modules)
+        out.console
+        print(json.dumps({"before": before, "after": after, "consoles": len(made)}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_shell_warms_up_what_a_first_reply_and_command_need(tmp_path: Path) -> None:
+    """While the prompt waits: rich's Markdown and the command modules are
+    imported in a thread, then the console is made (once: not again at the
+    first line printed). A first ``:switch`` cost 55 ms more than the next."""
+    proc = subprocess.run(
+        [sys.executable, "-c", WARM, str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result == {
+        "before": [],
+        "after": ["copilot_repl.repl.commands.sessions", "rich.markdown"],
+        "consoles": 1,
+    }
+
+
+def test_the_shell_loads_rendering_and_completion_after_the_first_frame() -> None:
+    """The first frame needs neither render/ (replies drawn) nor completion
+    (Tab): they load with prompt_toolkit, after it (issue 26: the prompt)."""
+    code = (
+        "import sys, json\nimport copilot_repl.shell.loop\nprint(json.dumps(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    modules = set(json.loads(proc.stdout))
+    assert "copilot_repl.shell.loop" in modules  # the probe sees what it imported
+    assert not {m for m in modules if m.startswith("copilot_repl.render")}
+    assert "copilot_repl.repl.completion" not in modules

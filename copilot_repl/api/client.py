@@ -50,12 +50,10 @@ from copilot_repl.api.options import (
 from copilot_repl.api.session import CopilotSession
 from copilot_repl.config import Config, ProviderSettings, load_config
 from copilot_repl.errors import ReplError, SessionExists, UsageError
-from copilot_repl.history import trash
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import free_name, validate_name
 from copilot_repl.history.store import Store
 from copilot_repl.history.summaries import Summary
-from copilot_repl.history.trash import Entry
 from copilot_repl.providers import Provider, make_provider
 from copilot_repl.providers.priority import Sends
 from copilot_repl.providers.security import check_api_key
@@ -63,6 +61,7 @@ from copilot_repl.providers.security import check_api_key
 if TYPE_CHECKING:
     from copilot_repl.api.mcp import McpServer
     from copilot_repl.api.tools import Tool
+    from copilot_repl.history.trash import Entry
 
 DISCOVER_TIMEOUT = 2.0  # seconds to wait for a server's model list at the first session
 CLIENT_OPTIONS = {"data_dir", "config_path", "model", "base_url", "working_directory"}
@@ -370,6 +369,8 @@ class CopilotClient:
     async def trash_session(self, session_id: str) -> Entry:
         """copilot-repl extra: ``delete_session``, but into the trash
         (``restore_session`` in api/library.py undoes it)."""
+        from copilot_repl.history import trash  # with fork and compact: not at start
+
         await self._close(session_id)
         entry = trash.trash_session(self.store, session_id)
         await self._forget_in_providers(session_id)

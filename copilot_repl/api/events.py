@@ -76,6 +76,7 @@ from copilot_repl.api.generated_events import (
     UserMessageData,
 )
 from copilot_repl.api.generated_events import __all__ as _generated
+from copilot_repl.api.ids import new_id
 
 __all__ = [
     *_generated,
@@ -169,7 +170,7 @@ class SessionEvent:
     type: SessionEventType
     data: Any
     session_id: str = ""
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)  # a uuid4, made cheaply (api/ids.py)
     timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
     parent_id: uuid.UUID | None = None
     ephemeral: bool | None = None

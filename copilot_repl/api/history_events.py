@@ -65,17 +65,20 @@ def history_events(data: SessionData, session_id: str) -> list[SessionEvent]:
 
 def last_event_id(data: SessionData, session_id: str) -> uuid.UUID | None:
     """The id of the newest saved event (the parent of the next one); None
-    for a new session (its ``session.start`` comes first)."""
+    for a new session (its ``session.start`` comes first). The id
+    ``history_events`` gives its last event, found from the end of the log
+    (building every event of a long schema 1 file took 85 ms at 10,000
+    messages, on each resume)."""
     if not data.log and not data.messages:
         return None
     if data.log and len(data.log) >= len(data.messages):  # the usual case: read, not rebuilt
         last = data.log[-1]
         if isinstance(last, LoggedEvent):
             return _uuid(last.id) or uuid.UUID(int=0)
-        if last.eid and not last.aborted:
-            return _uuid(last.eid) or uuid.UUID(int=0)
-        if not last.aborted:  # an older file's message: its event's id is synthesised
-            return _synth_id(session_id, last, last.role)
+        if not last.aborted or last.role == "user":
+            return _uuid(last.eid) or _synth_id(session_id, last, last.role)
+    # an aborted reply last (its abort event may be synthesised), or messages
+    # added in memory only: the events built as get_events() builds them
     events = history_events(data, session_id)
     return events[-1].id if events else None
 

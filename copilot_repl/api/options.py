@@ -113,7 +113,8 @@ def settings_from(opts: Mapping[str, Any]) -> SessionSettings:
     if handler is not None and not callable(handler):
         raise ValueError("on_permission_request must be callable when provided.")
     tools = list(opts.get("tools") or [])
-    from copilot_repl.api.tools import Tool  # start-up: only a session with tools
+    if tools:
+        from copilot_repl.api.tools import Tool  # start-up: only a session with tools
 
     for tool in tools:
         if not isinstance(tool, Tool):

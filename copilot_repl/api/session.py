@@ -42,7 +42,7 @@ from copilot_repl.api.history_events import history_events, last_event_id
 from copilot_repl.api.options import SendOptions, send_options, settings_from
 from copilot_repl.api.turn import Turn, TurnState, run_turn
 from copilot_repl.errors import ReplError, StoreError, TurnFailed, UsageError
-from copilot_repl.history import busy, trash
+from copilot_repl.history import busy
 from copilot_repl.history.messages import Message, api_messages, trim_history
 from copilot_repl.history.records import TOOLSET_VERSION
 from copilot_repl.history.store import Loaded, apply_record
@@ -694,6 +694,7 @@ class CopilotSession:
         first; with ``purge`` they leave the disk (the file is rewritten
         without them, backups and the search index too)."""
         # start-up: sqlite3 (the full-text index) only when needed
+        from copilot_repl.history import trash  # start-up: with fork and compact
         from copilot_repl.history.search import forget_session_text
 
         store = self._client.store

@@ -5,7 +5,6 @@ subcommand's errors, the one-shot prompt, and the client the options describe.""
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
@@ -282,6 +281,8 @@ def prompt_of(args: argparse.Namespace) -> str | None:
             f"{words[1]!r} is not understood"
         )
     if words:
+        import difflib  # start-up: only after a mistyped subcommand
+
         near = difflib.get_close_matches(words[0], SUBCOMMANDS, n=1, cutoff=0.75)
         if near and near[0] != words[0] and " " not in words[0]:  # exact: after --
             raise BadUsage(

@@ -31,12 +31,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot_repl.errors import StoreError, UsageError
 from copilot_repl.history import files
 from copilot_repl.history.files import why
-from copilot_repl.history.votes import Side, Vote, VoteStore
+
+if TYPE_CHECKING:  # votes.py is imported when a vote is read or cast, not at start
+    from copilot_repl.history.votes import Side, Vote
 
 SUBDIR = "blind"
 VERSION = 1
@@ -70,6 +72,8 @@ class Pending:
         return {s.session: s.model for s in self.labels.values()}
 
     def vote(self, verdict: str, **extra: Any) -> Vote:
+        from copilot_repl.history.votes import Vote  # start-up: when a vote is read
+
         return Vote(
             prompt=self.prompt,
             labels=self.labels,
@@ -102,6 +106,8 @@ class Pending:
             raise ValueError("not a pending blind comparison")
         if not isinstance(d.get("v"), int) or d["v"] > VERSION:
             raise ValueError(f"format {d.get('v')!r} is not known (a newer copilot-repl?)")
+        from copilot_repl.history.votes import Vote  # start-up: when a vote is read
+
         probe = {**d, "t": "vote", "verdict": "tie", "v": 1}
         vote = Vote.from_dict(probe)  # the shared fields, checked the same way
         try:
@@ -156,6 +162,8 @@ class BlindStore:
 
     def cast(self, pending: Pending, verdict: str, **extra: Any) -> Vote:
         """Record the vote on ``pending``, then forget it."""
+        from copilot_repl.history.votes import VoteStore  # start-up: when votes are
+
         vote = pending.vote(verdict, **extra)
         VoteStore(self.root).append(vote)
         self.drop(pending.name)
@@ -194,6 +202,8 @@ class BlindStore:
     def _voted(self, pending: list[Pending]) -> set[str]:
         if not pending:
             return set()
+        from copilot_repl.history.votes import VoteStore  # start-up: when votes are
+
         votes, _ = VoteStore(self.root).load()
         return {v.id for v in votes}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from collections.abc import Collection, Mapping, Sequence
@@ -111,6 +110,8 @@ def nearest(word: str, choices: Sequence[str]) -> str | None:
     prefixed = sorted((c for c in choices if c.startswith(word)), key=len) if word else []
     if prefixed:
         return prefixed[0]  # ":hist" means :history, however close :list looks
+    import difflib  # start-up: only after a typo
+
     found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return found[0] if found else None
 

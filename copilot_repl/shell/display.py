@@ -13,10 +13,6 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from copilot_repl.render.blocks import recent
-from copilot_repl.render.live_region import LiveRegion, Rows, render_rows
-from copilot_repl.render.markdown import markdown
-from copilot_repl.render.markdown_stream import MarkdownStream, PlainStream, stream_for
 from copilot_repl.repl.wording import count
 from copilot_repl.sanitize import clean, one_line
 
@@ -26,6 +22,7 @@ if TYPE_CHECKING:
 
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
+    from copilot_repl.render.markdown_stream import PlainStream
     from copilot_repl.repl.frontend import Terminal
     from copilot_repl.repl.worddiff import Piece
 
@@ -120,6 +117,8 @@ class ShellOutput:
         self._print(self._styled(one_line(text), "cyan"))
 
     def message(self, role: str, text: str, label: str) -> None:
+        from copilot_repl.render.markdown import markdown  # render/: after the first frame
+
         self._print(self._styled(f"── {label}", "bold blue" if role == "user" else "bold green"))
         self._print(self._styled(text, "") if self.plain or role == "user" else markdown(text))
 
@@ -220,6 +219,8 @@ class ShellOutput:
             self.introduced.discard(turn.rid)  # its prompt line says whose text this is
         elif turn.state == "streaming":  # joined midway (a switch): say whose text this is
             self._print(self._styled(f"── {self._who(session, turn)} · streaming", "bold"))
+        from copilot_repl.render.markdown_stream import MarkdownStream, stream_for  # after frame
+
         if self.plain:
             stream: Any = stream_for(self.console, plain=True)
             self._plain_stream = stream
@@ -273,6 +274,8 @@ class ShellOutput:
         """Live columns (or stacked panels when columns would be narrower than
         MIN_COLUMN), each keeping its newest rows in view and its figures
         shown as soon as it ends; then one final table in the scrollback."""
+        from copilot_repl.render.live_region import LiveRegion  # start-up: after the frame
+
         self.last_fanout = list(items)
         region = LiveRegion(self.console)
         region.start()
@@ -300,6 +303,8 @@ class ShellOutput:
 
     def _live_fanout(self, items: list[Item], room: int) -> list[Any]:
         from rich.console import Group  # start-up: rich loads with the first reply drawn
+
+        from copilot_repl.render.live_region import render_rows  # start-up: after the frame
 
         console = self.console
         footer = self.toolbar_line()
@@ -383,6 +388,8 @@ class ShellOutput:
         return Text(clean(text), style=style, no_wrap=not wrap, overflow=overflow)
 
     def _cell(self, turn: Turn) -> RenderableType:
+        from copilot_repl.render.markdown import markdown  # start-up: after the frame
+
         text = turn.text
         if turn.state == "queued":
             return self._styled("queued…", "dim")
@@ -408,6 +415,11 @@ class _NewestRows:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.text import Text  # start-up: rich loads with the first reply drawn
+
+        # start-up: render/ loads after the first frame
+        from copilot_repl.render.blocks import recent
+        from copilot_repl.render.live_region import Rows, render_rows
+        from copilot_repl.render.markdown import markdown
 
         turn, width = self.turn, options.max_width
         if turn.state == "queued":

@@ -22,9 +22,6 @@ from copilot_repl._version import __version__
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.api.turn import TurnState
 from copilot_repl.errors import ReplError, UsageError
-from copilot_repl.history.trash import entries
-from copilot_repl.render.markdown_stream import make_console
-from copilot_repl.repl.completion import Sources, make_completer
 from copilot_repl.repl.controller import Repl
 from copilot_repl.repl.parsing import Line, natural_sorted, parse_line
 from copilot_repl.repl.wording import count, excerpt
@@ -37,9 +34,11 @@ from copilot_repl.shell.tty import echo_on, no_echo, pending_input
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
+    from rich.console import Console
 
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
+    from copilot_repl.repl.completion import Sources
     from copilot_repl.repl.tools import ToolPolicy
     from copilot_repl.shell.display import ShellOutput
 
@@ -101,6 +100,8 @@ class Shell:
         from prompt_toolkit.output import ColorDepth
         from prompt_toolkit.styles import Style
 
+        from copilot_repl.repl.completion import make_completer  # start-up: after the frame
+
         path = self.repl.client.store.input_history_path()
         history = FileHistory(str(path)) if path is not None else InMemoryHistory()
         show_bidi_controls()
@@ -154,6 +155,10 @@ class Shell:
         return f"-- {mode} -- "
 
     def _sources(self) -> Sources:
+        # start-up: the completer's and the trash's modules load at the first Tab
+        from copilot_repl.history.trash import entries
+        from copilot_repl.repl.completion import Sources
+
         cfg = self.repl.client.config
         models = {f"{p.name}:{p.default_model}" for p in cfg.providers.values()} | set(cfg.aliases)
         for provider, names in self.repl.known_models.items():
@@ -475,9 +480,35 @@ WARM_AFTER = 0.3  # seconds: after the first prompt is drawn
 
 
 def warm_imports() -> None:
-    """Import what streaming a reply needs (httpx, rich's Markdown)."""
+    """Import what the first reply and the first command need (httpx, rich's
+    Markdown with our code blocks, the command modules): in a thread, while
+    the prompt waits for keys."""
     import httpx  # noqa: F401
-    import rich.markdown  # noqa: F401
+    import rich.text  # noqa: F401
+
+    import copilot_repl.repl.commands  # noqa: F401
+    from copilot_repl.render.markdown import markdown  # start-up: what the warm-up is for
+
+    markdown("")  # rich's Markdown subclassed once
+
+
+def warm_up(repl: Repl, out: TerminalOutput) -> asyncio.Future[None]:
+    """``warm_imports`` in a thread, then, back on the loop, what may not be
+    made in a thread (the console, which asks the terminal its size; the
+    command table): a first ``:switch`` cost 55 ms more than the next."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def then(imported: asyncio.Future[None]) -> None:
+        if imported.cancelled() or imported.exception() is not None:
+            done.set_result(None)  # the first use imports it again and says what fails
+            return
+        out.console  # noqa: B018 (made now, not at the first line printed)
+        repl.registry  # noqa: B018
+        done.set_result(None)
+
+    loop.run_in_executor(None, warm_imports).add_done_callback(then)
+    return done
 
 
 def prompt_fragments(repl: Repl, session: CopilotSession | None = None) -> list[tuple[str, str]]:
@@ -524,7 +555,13 @@ async def run_shell(
 ) -> int:
     """Run the interactive shell until :quit or Ctrl-D; returns the exit status.
     ``tools``: --allow-tool and --tools (see cli/main.py)."""
-    out = TerminalOutput(lambda: make_console(file or sys.stdout, plain=plain), plain=plain)
+
+    def console() -> Console:  # rendering loads after the first frame
+        from copilot_repl.render.markdown_stream import make_console  # start-up: see above
+
+        return make_console(file or sys.stdout, plain=plain)
+
+    out = TerminalOutput(console, plain=plain)
     repl = Repl(client, out)
     if tools is not None:
         repl.tool_policy, repl.default_tools = tools
@@ -546,9 +583,7 @@ async def run_shell(
         # load in a thread, so that reply does not wait for them.
         loop = asyncio.get_running_loop()
         warming: list[asyncio.Future[None]] = []  # held until the shell ends
-        loop.call_later(
-            WARM_AFTER, lambda: warming.append(loop.run_in_executor(None, warm_imports))
-        )
+        loop.call_later(WARM_AFTER, lambda: warming.append(warm_up(repl, out)))
         return await shell.run()
     finally:
         if frame is not None:
