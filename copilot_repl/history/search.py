@@ -3,12 +3,23 @@ session files (``DATA_DIR/search.db``, 0600).
 
 The JSON Lines files stay the truth. The index records, for each session
 file, the size, mtime and inode it was built from; ``sync`` (run before each
-query) re-indexes a file whose stat differs (a turn, a write by another
+query) brings up to date a file whose stat differs (a turn, a write by another
 process, a rewrite), drops sessions whose file is gone, and rebuilds the
 whole index when it is missing, of another version or corrupt. Each session
 is indexed as ``Store.load`` sees it: message ``n`` (1-based) is the n-th of
 its history. Nothing is indexed during a turn: the cost is paid by the next
 query, one session at a time.
+
+A change that only added messages is indexed incrementally: only the new
+messages are written. It is one when the file is the same one (inode and
+header), no message was taken away since (``Loaded.generation`` minus the
+message count, which grows with every truncation and never otherwise), the
+session's model is the same (a message without its own is indexed with it),
+there are at least as many messages, and the last message indexed is still
+the same (its digest). Anything else (``:clear``, ``:retry``, a rewrite, an
+import over it) re-indexes the whole session. Each sync of a batch of
+sessions is one transaction: a sync killed half-way leaves the index as it
+was, and the next one does the work again.
 
 Ranking is FTS5's bm25; a prompt scores ``PROMPT_BOOST`` times a reply with
 the same match, so prompts rank above replies for equal matches (the role is
@@ -20,6 +31,7 @@ ones (sessions written lately are re-indexed last).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import sqlite3
@@ -34,20 +46,24 @@ from typing import Any, TypeVar
 from copilot_repl.errors import SessionNotFound, StoreError, UsageError
 from copilot_repl.history.files import why
 from copilot_repl.history.messages import Message
+from copilot_repl.history.reader import Loaded
 from copilot_repl.history.store import SUFFIX, Store
 
 INDEX_FILE = "search.db"
-VERSION = 5  # PRAGMA user_version: another value means rebuild
+VERSION = 6  # PRAGMA user_version: another value means rebuild
 PROMPT_BOOST = 1.5
 MARK_START, MARK_END = "\x02", "\x03"  # around each match in Hit.snippet
 RANK_WINDOW = 5000  # a query matching more ranks the most recently indexed ones
 SNIPPET_TOKENS = 16
 BATCH = 50  # sessions per write transaction while (re)building
+MAX_SPANS = 16  # a session's rowid ranges; beyond, it is re-indexed whole (one range)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files(
-    name TEXT PRIMARY KEY, size INT, mtime_ns INT, ino INT, messages INT, lo INT, hi INT
+    name TEXT PRIMARY KEY, size INT, mtime_ns INT, ino INT, messages INT,
+    cuts INT, model TEXT, head TEXT, last TEXT
 );
+CREATE TABLE IF NOT EXISTS spans(name TEXT, lo INT, hi INT, PRIMARY KEY(name, lo));
 CREATE VIRTUAL TABLE IF NOT EXISTS msgs USING fts5(
     content, session UNINDEXED, n UNINDEXED, ts UNINDEXED, model UNINDEXED,
     tokenize = 'unicode61 remove_diacritics 2'
@@ -79,6 +95,8 @@ class Hit:
 @dataclass(frozen=True)
 class SyncReport:
     indexed: int = 0  # sessions (re)indexed
+    rows: int = 0  # messages written
+    full: int = 0  # sessions indexed whole (new, or changed other than by appending)
     removed: int = 0  # sessions dropped
     rebuilt: str = ""  # why the whole index was rebuilt (outdated, corrupt), or ""
 
@@ -163,7 +181,7 @@ class SearchIndex:
         known = _known(db)
         if on_disk == known:
             return SyncReport()
-        indexed = removed = 0
+        indexed = removed = rows = full = 0
         todo = sorted(on_disk)
         for start in range(0, max(len(todo), 1), BATCH):
             batch = todo[start : start + BATCH]
@@ -176,33 +194,47 @@ class SearchIndex:
                         removed += 1
                 for name in batch:
                     if known.get(name) != on_disk[name]:
-                        indexed += self._index(db, name)
+                        written, whole = self._index(db, name)
+                        indexed, rows, full = indexed + 1, rows + written, full + whole
                 db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
                 raise
-        report = SyncReport(indexed, removed, self.rebuilt_because)
+        report = SyncReport(indexed, rows, full, removed, self.rebuilt_because)
         self.rebuilt_because = ""
         return report
 
-    def _index(self, db: sqlite3.Connection, name: str) -> int:
-        """(Re)index one session; the stat is taken before reading, so a write
-        meanwhile leaves it stale and the next sync reads the file again."""
-        self._drop(db, name)
+    def _index(self, db: sqlite3.Connection, name: str) -> tuple[int, bool]:
+        """Bring one session up to date: the messages added since it was
+        indexed, or all of them when it changed otherwise. The number of
+        messages written and whether it was indexed whole. The stat is taken
+        before reading, so a write meanwhile leaves it stale and the next sync
+        reads the file again."""
         try:
             st = self.store.path(name).stat()
             loaded = self.store.load(name)
         except (SessionNotFound, FileNotFoundError):
-            return 0
+            self._drop(db, name)
+            return 0, True
         except (OSError, StoreError):
-            return 0  # unreadable now: tried again at the next sync (no row in files)
+            self._drop(db, name)
+            return 0, True  # unreadable now: tried again at the next sync (no row in files)
+        messages = loaded.data.messages
+        count = len(messages)
+        cuts = loaded.generation - count  # grows with each truncation, never otherwise
         model = loaded.data.model
+        head = hashlib.sha256(loaded.head).hexdigest()
+        spans = _spans(db, name)
+        start = self._appended(db, name, st, loaded, (cuts, model, head), len(spans))
+        if start is None:
+            self._drop(db, name)
+            start, spans = 0, []
         top = db.execute("SELECT max(rowid) FROM msgs").fetchone()[0] or 0
-        span: list[int] = []  # the first and last rowid written
+        span: list[int] = []  # the first and last rowid written, how many
         rows = (
             ((top // 2 + i) * 2 + (m.role == "user"), _text(m), name, n, m.ts, m.model or model)
-            for i, (n, m) in enumerate(enumerate(loaded.data.messages, 1), 1)
+            for i, (n, m) in enumerate(enumerate(messages.iterate(start, count), start + 1), 1)
             if m.content or m.tools
         )
         # streamed: a long session's messages are read from disk as they go in
@@ -210,21 +242,58 @@ class SearchIndex:
             "INSERT INTO msgs(rowid, content, session, n, ts, model) VALUES (?, ?, ?, ?, ?, ?)",
             (_note_rowid(row, span) for row in rows),
         )
-        lo, hi = (span[0], span[-1]) if span else (1, 0)
+        if span:
+            lo, hi = span[0], span[1]
+            if spans and spans[-1][1] == top:  # its rows were the newest: one range still
+                db.execute(
+                    "UPDATE spans SET hi = ? WHERE name = ? AND lo = ?", (hi, name, spans[-1][0])
+                )
+            else:
+                db.execute("INSERT INTO spans VALUES (?, ?, ?)", (name, lo, hi))
+        last = _digest(messages[count - 1]) if count else ""
         db.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (name, st.st_size, st.st_mtime_ns, st.st_ino, len(loaded.data.messages), lo, hi),
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, st.st_size, st.st_mtime_ns, st.st_ino, count, cuts, model, head, last),
         )
-        return 1
+        return (span[2] if span else 0), start == 0
+
+    @staticmethod
+    def _appended(
+        db: sqlite3.Connection,
+        name: str,
+        st: os.stat_result,
+        loaded: Loaded,
+        now: tuple[int, str, str],
+        spans: int,
+    ) -> int | None:
+        """How many messages of the session are indexed already, if it only
+        grew since (None: it must be indexed whole)."""
+        row = db.execute(
+            "SELECT size, ino, messages, cuts, model, head, last FROM files WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None or spans >= MAX_SPANS:
+            return None
+        size, ino, count, cuts, model, head, last = row
+        messages = loaded.data.messages
+        if (
+            (int(ino), int(cuts), str(model), str(head)) != (st.st_ino, *now)
+            or st.st_size < int(size)
+            or not 0 <= int(count) <= len(messages)
+        ):
+            return None
+        if count and _digest(messages[int(count) - 1]) != last:
+            return None
+        return int(count)
 
     @staticmethod
     def _drop(db: sqlite3.Connection, name: str) -> None:
-        """Remove a session's rows: they are one rowid range (``files.lo`` to
-        ``hi``), which FTS5 deletes without scanning the table."""
-        span = _span(db, name)
-        if span is not None:
+        """Remove a session's rows: they are a few rowid ranges (``spans``),
+        which FTS5 deletes without scanning the table."""
+        for span in _spans(db, name):
             db.execute("DELETE FROM msgs WHERE rowid BETWEEN ? AND ?", span)
-            db.execute("DELETE FROM files WHERE name = ?", (name,))
+        db.execute("DELETE FROM spans WHERE name = ?", (name,))
+        db.execute("DELETE FROM files WHERE name = ?", (name,))
 
     def forget(self, name: str) -> None:
         """Remove a session's text from the index for good (purge): the rows
@@ -274,11 +343,15 @@ class SearchIndex:
         if f.role is not None:
             where.append(f"(rowid & 1) = {int(f.role == 'user')}")  # the role is the low bit
         if f.session is not None:
-            span = _span(db, f.session)
-            if span is None:
+            spans = _spans(db, f.session)
+            if not spans:
                 return []
-            where.append("rowid BETWEEN ? AND ?")  # a session's rows are one range
-            params += span
+            # a session's rows are a few ranges (mostly one): FTS5 uses the outer one
+            where.append("rowid BETWEEN ? AND ?")
+            params += [spans[0][0], spans[-1][1]]
+            if len(spans) > 1:
+                where.append("(" + " OR ".join(["rowid BETWEEN ? AND ?"] * len(spans)) + ")")
+                params += [bound for span in spans for bound in span]
         if f.model is not None:
             where.append("(model = ? OR model LIKE ? ESCAPE '\\')")
             params += [f.model, "%:" + re.sub(r"([%_\\])", r"\\\1", f.model)]
@@ -463,9 +536,15 @@ def _expand(db: sqlite3.Connection, m: re.Match[str]) -> str:
     return "(" + " OR ".join(f'"{t[0]}"' for t in terms) + ")"
 
 
-def _span(db: sqlite3.Connection, name: str) -> tuple[int, int] | None:
-    row = db.execute("SELECT lo, hi FROM files WHERE name = ?", (name,)).fetchone()
-    return (int(row[0]), int(row[1])) if row is not None else None
+def _spans(db: sqlite3.Connection, name: str) -> list[tuple[int, int]]:
+    rows = db.execute("SELECT lo, hi FROM spans WHERE name = ? ORDER BY lo", (name,)).fetchall()
+    return [(int(r[0]), int(r[1])) for r in rows]
+
+
+def _digest(m: Message) -> str:
+    """What tells a message indexed from another put in its place."""
+    text = "\x00".join((m.role, m.id, m.status, _text(m)))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -509,9 +588,11 @@ def since_ago(text: str, now: float | None = None) -> float:
 
 
 def _note_rowid(row: tuple[Any, ...], span: list[int]) -> tuple[Any, ...]:
-    """``row`` as it is inserted; ``span`` keeps the first rowid and the last."""
-    if len(span) < 2:
-        span.append(row[0])
+    """``row`` as it is inserted; ``span`` keeps the first rowid, the last,
+    and how many rows."""
+    if not span:
+        span += [row[0], row[0], 1]
     else:
         span[1] = row[0]
+        span[2] += 1
     return row
