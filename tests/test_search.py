@@ -8,7 +8,9 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT
@@ -17,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copilot_repl.errors import UsageError
+from copilot_repl.history import compact, search
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.search import INDEX_FILE, SearchIndex, fts_query, since_ago
 from copilot_repl.history.store import Store
@@ -294,3 +297,177 @@ def test_a_huge_limit_or_since_is_not_an_internal_error(home: Path) -> None:
     r = run_cli(["--base-url", "http://127.0.0.1:9/v1"], script)
     assert "internal error" not in r.err and r.code == 0, r.err
     assert r.out.count("a@1") == 3
+
+
+# -- incremental sync (issue 26): a session that only grew is written in part --
+
+
+def _rows(index_path: Path, session: str) -> dict[int, int]:
+    """rowid → message number of a session's rows, read from the index file."""
+    db = sqlite3.connect(index_path)
+    try:
+        rows = db.execute("SELECT rowid, n FROM msgs WHERE session = ?", (session,)).fetchall()
+    finally:
+        db.close()
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+def _everything(index: SearchIndex, words: list[str], sessions: list[str]) -> list[object]:
+    """All the index answers for ``words``, whole and per session."""
+    out: list[object] = []
+    for word in words:
+        for session in [None, *sessions]:
+            hits = index.search(word, session=session, limit=10_000)
+            out.append(sorted((h.session, h.n, h.role, h.model, h.ts, h.snippet) for h in hits))
+    return out
+
+
+def test_a_turn_writes_only_its_messages_to_the_index(tmp_path: Path) -> None:
+    talk = [("user" if i % 2 == 0 else "assistant", f"message {i} about ferns") for i in range(300)]
+    store = store_with(tmp_path, a=talk, b=[("user", "ferns elsewhere")])
+    with SearchIndex(store) as index:
+        assert len(found(index, "ferns", limit=1000)) == 301
+        before = _rows(tmp_path / INDEX_FILE, "a")
+        store.append("a", msg("user", "one more question about moss", ts=9000.0))
+        store.append("a", msg("assistant", "moss answer", ts=9001.0))
+        report = index.sync()
+        after = _rows(tmp_path / INDEX_FILE, "a")
+        # the 300 rows indexed first are left as they were: only two were written
+        assert {k: v for k, v in after.items() if k in before} == before
+        assert sorted(after.values())[-2:] == [301, 302] and len(after) == 302
+        assert (report.indexed, report.rows, report.full) == (1, 2, 0)
+        assert found(index, "moss", session="a") == [("a", 301), ("a", 302)]
+        assert found(index, "moss", session="b") == []
+        assert found(index, "ferns", session="b") == [("b", 1)]
+
+
+def test_clear_retry_model_change_and_rewrite_reindex_the_whole_session(tmp_path: Path) -> None:
+    words = ["alpha", "beta", "gamma", "reply"]
+    store = store_with(
+        tmp_path,
+        a=[("user", "alpha beta"), ("assistant", "reply gamma"), ("user", "beta")],
+        b=[("user", "alpha")],
+    )
+    with SearchIndex(store) as index:
+        index.sync()
+
+        def check(full: int) -> None:
+            report = index.sync()
+            assert report.full == full
+            with SearchIndex(store, tmp_path / "fresh.db") as fresh:
+                assert _everything(index, words, ["a", "b"]) == _everything(
+                    fresh, words, ["a", "b"]
+                )
+
+        # :retry: the last message taken away, another in its place (as many messages)
+        store.truncate(store.load("a"), 2)
+        store.append("a", msg("user", "gamma instead"))
+        check(full=1)
+        assert found(index, "beta", session="a") == [("a", 1)]
+        # :clear, then as many messages as before and the same last one
+        store.truncate(store.load("a"), 0)
+        store.append("a", *(msg("user", t) for t in ["reply", "reply", "gamma instead"]))
+        check(full=1)
+        assert sorted(found(index, "reply")) == [("a", 1), ("a", 2)]
+        # a model change: messages without their own model take the session's
+        store.append("a", {"t": "meta", "model": "ollama:llama3.2"})
+        check(full=1)
+        assert found(index, "gamma", model="llama3.2") == [("a", 3)]
+        # a compaction: no message changes, none written
+        loaded = store.load("a")
+        summary = compact.make(loaded.data.messages, 2, "a summary", model="m", ts=5.0)
+        store.append("a", summary.record())
+        assert index.sync().rows == 0
+        check(full=0)
+        # the file rewritten in place with other text (same inode, larger)
+        path = store.path("b")
+        lines = path.read_bytes().splitlines(keepends=True)
+        with path.open("r+b") as f:
+            f.write(lines[0] + b'{"t":"msg","role":"user","content":"beta beta beta","ts":1.0}\n')
+            f.write(b'{"t":"msg","role":"user","content":"gamma","ts":2.0}\n')
+        check(full=1)
+        assert found(index, "alpha", session="b") == []
+        # replaced by another file (an import or a fork over it): a new header
+        store.delete("b")
+        store.create(SessionData(name="b", model="openai:gpt-4o-mini", created=1.0))
+        store.append("b", msg("user", "beta"), msg("user", "gamma"))
+        check(full=1)
+
+
+def test_another_process_appending_is_indexed_incrementally(tmp_path: Path) -> None:
+    store = store_with(tmp_path, a=[("user", "first"), ("assistant", "second")])
+    with SearchIndex(store) as index:
+        index.sync()
+        code = (
+            "import sys\n"
+            "from pathlib import Path\n"
+            "from copilot_repl.history.store import Store\n"
+            "s = Store(Path(sys.argv[1]))\n"
+            "s.append('a', {'t': 'msg', 'role': 'user', 'content': 'a walrus', 'ts': 2.0})\n"
+        )
+        subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, cwd=ROOT)
+        report = index.sync()
+        assert (report.rows, report.full) == (1, 0)
+        assert found(index, "walrus") == [("a", 3)]
+
+
+def test_turns_in_turn_in_two_sessions_keep_the_session_filter_right(tmp_path: Path) -> None:
+    store = store_with(tmp_path, a=[("user", "start")], b=[("user", "start")])
+    with SearchIndex(store) as index:
+        for i in range(2 * search.MAX_SPANS + 3):
+            for name in ("a", "b"):
+                store.append(name, msg("user", f"lichen {name} {i}"))
+                index.sync()
+        n = 2 * search.MAX_SPANS + 3
+        for name in ("a", "b"):
+            assert sorted(found(index, "lichen", session=name, limit=1000)) == [
+                (name, k) for k in range(2, n + 2)
+            ]
+        db = sqlite3.connect(tmp_path / INDEX_FILE)
+        spans = db.execute("SELECT name, count(*) FROM spans GROUP BY name").fetchall()
+        db.close()
+        assert all(count <= search.MAX_SPANS for _, count in spans)
+
+
+_OP = st.one_of(
+    st.tuples(
+        st.just("append"),
+        st.sampled_from(["a", "b"]),
+        st.lists(st.sampled_from(["oak", "elm", "ash"]), min_size=1, max_size=3),
+    ),
+    st.tuples(st.just("truncate"), st.sampled_from(["a", "b"]), st.integers(0, 4)),
+    st.tuples(st.just("model"), st.sampled_from(["a", "b"]), st.sampled_from(["m:one", "m:two"])),
+    st.tuples(st.just("retry"), st.sampled_from(["a", "b"]), st.just(0)),
+    st.tuples(st.just("sync"), st.just("a"), st.just(0)),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_OP, max_size=14))
+def test_incremental_index_answers_as_a_fresh_full_index(ops: list[tuple[str, str, Any]]) -> None:
+    words = ["oak", "elm", "ash"]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        store = store_with(root, a=[("user", "oak")], b=[("assistant", "elm")])
+        with SearchIndex(store) as index:
+            index.sync()
+            for i, (op, name, arg) in enumerate(ops):
+                if op == "append":
+                    role = "user" if i % 2 else "assistant"
+                    store.append(name, msg(role, " ".join(arg), ts=float(i)))
+                elif op == "truncate":
+                    loaded = store.load(name)
+                    store.truncate(loaded, min(arg, len(loaded.data.messages)))
+                elif op == "retry":  # the last reply again, word for word
+                    loaded = store.load(name)
+                    if loaded.data.messages:
+                        last = loaded.data.messages[-1]
+                        store.truncate(loaded, len(loaded.data.messages) - 1)
+                        store.append(name, msg(last.role, last.content, ts=float(i)))
+                elif op == "model":
+                    store.append(name, {"t": "meta", "model": arg})
+                else:
+                    index.sync()
+            got = _everything(index, words, ["a", "b"])
+        with SearchIndex(store, root / "fresh.db") as fresh:
+            assert got == _everything(fresh, words, ["a", "b"])
