@@ -471,3 +471,38 @@ def test_incremental_index_answers_as_a_fresh_full_index(ops: list[tuple[str, st
             got = _everything(index, words, ["a", "b"])
         with SearchIndex(store, root / "fresh.db") as fresh:
             assert got == _everything(fresh, words, ["a", "b"])
+
+
+KILLED_SYNC = """\
+import os, sys
+from pathlib import Path
+from copilot_repl.history.search import SearchIndex
+from copilot_repl.history.store import Store
+index = SearchIndex(Store(Path(sys.argv[1])))
+left = [int(sys.argv[2])]
+def tick():
+    left[0] -= 1
+    if left[0] == 0:
+        os._exit(9)  # killed: no rollback, no cleanup; the journal stays
+    return 0
+index._conn().set_progress_handler(tick, 200)
+index.sync()
+"""
+
+
+@pytest.mark.parametrize("after", [2, 30, 100])
+def test_a_sync_killed_half_way_is_repaired_by_the_next(tmp_path: Path, after: int) -> None:
+    store = store_with(tmp_path, a=[("user", f"birch {i}") for i in range(40)])
+    words = ["birch", "willow", "alder"]
+    with SearchIndex(store) as index:
+        index.sync()
+    store.append("a", *(msg("assistant", f"willow {i}") for i in range(300)))
+    store.create(SessionData(name="b", model="openai:gpt-4o-mini"))
+    store.append("b", *(msg("user", f"alder {i}") for i in range(300)))
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_SYNC, str(tmp_path), str(after)], cwd=ROOT, check=False
+    )
+    assert done.returncode == 9  # it died inside the sync
+    with SearchIndex(store) as index, SearchIndex(store, tmp_path / "fresh.db") as fresh:
+        assert _everything(index, words, ["a", "b"]) == _everything(fresh, words, ["a", "b"])
+        assert len(index.search("willow", limit=1000)) == 300
