@@ -13,6 +13,10 @@ base URL on its first stdout line and serves until killed.
 ``fn(body)`` (a ``Reply``; None: as below), so a test can play a model whose
 answers depend on what it is asked (a judge, say).
 
+``FakeServer(hold_replies=True)`` records every chat request but answers none
+until ``server.release_replies()``: a reply that cannot reach the client before
+a point of its own (say, the end of its program), however loaded the machine.
+
 When the reply queue is empty the server answers from the last user message:
 ``#key=value`` directives steer it (``#delay=0.05``, ``#first_delay=2``,
 ``#deltas=N``, ``#status=500``, ``#fault=drop``, ``#retry_after=1``,
@@ -654,6 +658,10 @@ class _Handler(BaseHTTPRequestHandler):
         reply = plan.reply
         if reply.gate is not None:
             reply.gate.wait(SILENT_SECONDS)
+        if not self.fake._released.is_set():  # every reply held (hold_replies)
+            self.fake._released.wait()
+            if self.fake._stopping.is_set():
+                self._abort()
         self._wait(reply.first_delay)
         if reply.fault == "reset_before_headers":
             self._abort()
@@ -797,9 +805,16 @@ class FakeServer:
         strict_models: bool = False,
         tls: ssl.SSLContext | None = None,
         first_delay: float = 0.0,
+        hold_replies: bool = False,
     ) -> None:
         self.tls = tls
         self.first_delay = first_delay  # at least this long before any reply built from a prompt
+        # hold_replies: every chat request is recorded but answered only after
+        # release_replies() (or stop(), which drops it): a reply that cannot
+        # arrive before a given point of the client's, whatever the machine's load
+        self._released = threading.Event()
+        if not hold_replies:
+            self._released.set()
         self.host = host
         self.port = port
         self.models: list[str] = list(models if models is not None else DEFAULT_MODELS)
@@ -839,6 +854,7 @@ class FakeServer:
         if server is None:
             return
         self._stopping.set()
+        self._released.set()  # a held reply is dropped (the handler sees _stopping)
         server.shutdown()
         with self._lock:
             conns = list(self._conns)
@@ -870,6 +886,10 @@ class FakeServer:
         """Queue replies (FIFO) for the next chat requests."""
         with self._lock:
             self._replies.extend(replace(r) for r in replies)
+
+    def release_replies(self) -> None:
+        """Answer the requests held by ``hold_replies`` (and the next ones at once)."""
+        self._released.set()
 
     def clear(self) -> None:
         """Forget queued replies and recorded requests."""

@@ -15,6 +15,7 @@ import pytest
 
 # tests/ is not a package: pytest's default import mode puts it on sys.path.
 from fakeserver import ESCAPE_TEXT, FakeServer, Reply, markdown_deltas
+from helpers import wait_for
 from httpx_sse import connect_sse
 
 
@@ -234,3 +235,35 @@ def test_stop_ends_a_silent_stream() -> None:
     thread.join(timeout=2)
     assert not thread.is_alive()
     assert "".join(got) == "a b "
+
+
+def test_held_replies_are_recorded_and_answered_only_once_released() -> None:
+    with FakeServer(hold_replies=True) as server, httpx.Client(base_url=server.url) as c:
+        seen: list[Streamed] = []
+        asking = threading.Thread(target=lambda: seen.append(stream_chat(c, chat_body("hi"))))
+        asking.start()
+        wait_for(lambda: server.requests)  # recorded, its reply held
+        assert not seen
+        server.release_replies()
+        asking.join()
+        assert seen[0].text == "echo: hi"
+        assert stream_chat(c, chat_body("next")).text == "echo: next"  # released for good
+
+
+def test_a_held_reply_is_dropped_when_the_server_stops() -> None:
+    server = FakeServer(hold_replies=True).start()
+    with httpx.Client(base_url=server.url) as c:
+        failed: list[Exception] = []
+
+        def ask() -> None:
+            try:
+                stream_chat(c, chat_body("hi"))
+            except httpx.HTTPError as exc:
+                failed.append(exc)
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        wait_for(lambda: server.requests)
+        server.stop()
+        asking.join()
+        assert failed  # no reply came: the connection was closed

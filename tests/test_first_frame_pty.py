@@ -96,3 +96,40 @@ def test_the_terminal_modes_are_given_back_at_exit(server: FakeServer, home: Pat
         term.child.close(force=True)
     modes = set(term.plain.split())
     assert {"echo", "icanon", "icrnl", "isig"} <= modes, sorted(modes)
+
+
+def test_keys_typed_after_the_hand_over_are_not_echoed_until_given_back() -> None:
+    """Between ``hand_over`` and prompt_toolkit's raw mode the terminal must
+    not echo: a prompt typed then (a loaded machine makes that moment
+    long) was echoed by the terminal into the scrollback, then drawn and
+    echoed again by the shell (test_live_view_firstday.py, issue 25 point 2).
+    The keys stay as typed for the prompt to read; ``give_back`` restores
+    the modes found."""
+    import termios
+
+    from copilot_repl.shell.first_frame import FirstFrame
+
+    master, slave = os.openpty()
+    termios.tcsetwinsize(slave, (24, 80))
+    screen = os.fdopen(os.dup(slave), "w")
+    keys = os.fdopen(os.dup(slave), "rb", buffering=0)
+    try:
+        found = termios.tcgetattr(slave)
+        frame = FirstFrame.show(screen, keys, [("", "main › ")], plain=True)
+        assert frame is not None
+        frame.hand_over()
+        assert not termios.tcgetattr(slave)[3] & termios.ECHO
+        os.write(master, b"typed then\r")
+        got = b""
+        while len(got) < len(b"typed then\r"):  # each read waits for keys
+            got += keys.read(64) or b""
+        assert got == b"typed then\r"  # as typed: Enter not made a newline, no line held
+        frame.give_back()
+        assert termios.tcgetattr(slave) == found
+        frame.clear()  # given back once only: the modes stay
+        assert termios.tcgetattr(slave) == found
+    finally:
+        screen.close()
+        keys.close()
+        os.close(slave)
+        os.close(master)

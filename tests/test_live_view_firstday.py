@@ -127,3 +127,32 @@ def test_text_typed_while_a_reply_streams_shows_as_it_is_typed(
     screen.wait(lambda: "echo: what about next" in screen.display, "its reply")
     screen.prompt()
     assert screen.transcript().count("main openai:gpt-4o-mini › what about next") == 1
+
+
+def test_a_prompt_typed_slowly_taller_than_the_screen_is_in_the_scrollback_once(
+    term: Callable[[int, int], Screen], server: FakeServer
+) -> None:
+    """2, typed as a person types, from the moment the prompt shows: ten
+    words at a time, each drawn before the next are typed, until the prompt
+    is taller than the screen (each keystroke redraws it). Under load, the
+    words typed before the line editor had the keyboard were echoed by the
+    terminal too (the first frame gave the modes back early): see
+    test_first_frame_pty.py."""
+    rows = 30
+    screen = term(rows, 80)
+    n = 10 * (rows + 4)
+    server.queue(Reply(text="the end"))
+    typed = tall_prompt(n).split(" ")
+    for start in range(0, len(typed), 10):
+        chunk = typed[start : start + 10]
+        screen.child.send(" ".join(chunk) + " ")
+        screen.wait(lambda last=chunk[-1]: last in screen.display, f"{chunk[-1]} drawn")
+    screen.child.send("\r")
+    screen.shown(r"the end")
+    screen.prompt()
+    text = screen.transcript()
+    assert text.count("main openai:gpt-4o-mini › lead: q000000") == 1, text
+    seen = re.findall(r"q\d{6}", text)
+    twice = sorted({w for w in seen if seen.count(w) > 1})
+    missing = [f"q{i:06d}" for i in range(n) if f"q{i:06d}" not in seen]
+    assert not twice and not missing, f"twice: {twice[:5]}…, missing: {missing[:5]}…"

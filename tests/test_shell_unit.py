@@ -32,7 +32,7 @@ from shell_harness import (
 )
 
 from copilot_repl.shell.loop import run_shell
-from copilot_repl.shell.tty import no_echo
+from copilot_repl.shell.tty import hold_no_echo, no_echo
 
 # --------------------------------------------------------------------------- basics
 
@@ -425,6 +425,30 @@ def test_no_echo_turns_echo_off_keeps_signals_and_output_then_restores() -> None
                 assert lflag & termios.ISIG  # Ctrl-C / Ctrl-Z still signal
                 assert lflag & termios.NOFLSH  # and do not discard pending output
             assert termios.tcgetattr(slave) == before
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def test_hold_no_echo_starts_from_and_puts_back_the_modes_found() -> None:
+    """The shell's hold from the first frame on: the modes found before the
+    frame changed them (Enter made a newline there, not here) are the base,
+    and what is put back at the end."""
+    import termios
+
+    master, slave = os.openpty()
+    try:
+        with os.fdopen(os.dup(slave), "rb", buffering=0) as tty:
+            found = termios.tcgetattr(slave)
+            frame = list(found)
+            frame[0] &= ~termios.ICRNL
+            termios.tcsetattr(slave, termios.TCSANOW, frame)
+            give_back = hold_no_echo(tty, found)
+            held = termios.tcgetattr(slave)
+            assert not held[3] & termios.ECHO and held[3] & termios.ISIG
+            assert held[0] & termios.ICRNL  # from the modes found, not the frame's
+            give_back()
+            assert termios.tcgetattr(slave) == found
     finally:
         os.close(slave)
         os.close(master)

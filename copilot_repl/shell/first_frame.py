@@ -4,10 +4,14 @@ prompt_toolkit is imported and set up (about half of the time to a prompt).
 While the frame is up, keys typed are not echoed and stay in the terminal's
 input queue, as typed (non-canonical mode, no CR-to-LF translation), for
 prompt_toolkit to read once it takes over; Ctrl-C still interrupts.
-``hand_over`` puts the terminal modes back as they were and the cursor at
-the start of the line, so prompt_toolkit's first draw replaces the frame (and
-shows what was typed meanwhile). Nothing is drawn when the prompt would not
-fit on one line, or the terminal cannot be set.
+``hand_over`` puts the cursor at the start of the line, so prompt_toolkit's
+first draw replaces the frame (and shows what was typed meanwhile), and
+leaves the modes alone: the shell switches straight to its own, which do not
+echo either (``Shell.run``), and puts back ``saved`` when it ends; keys typed
+before prompt_toolkit reads them are never echoed by the terminal as well (a
+prompt typed then was in the scrollback twice). ``give_back`` (in ``clear``)
+puts back ``saved``. Nothing is drawn when the prompt would not fit on one
+line, or the terminal cannot be set.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ class FirstFrame:
         self.fd = fd
         self.saved = saved
         self.screen = screen
-        self.up = True
+        self.up = True  # drawn, not handed over yet
+        self.holding = True  # the terminal in the frame's modes
 
     @classmethod
     def show(
@@ -83,23 +88,31 @@ class FirstFrame:
         return cls(fd, saved, screen)
 
     def hand_over(self) -> None:
-        """Terminal modes as they were, the cursor at the start of the
-        frame's line (safe to call twice)."""
+        """The cursor at the start of the frame's line (safe to call twice);
+        the terminal stays in the frame's modes (see ``give_back``)."""
         if not self.up:
             return
         self.up = False
-        import termios  # POSIX terminals only
-
-        with contextlib.suppress(termios.error):
-            termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
         with contextlib.suppress(OSError, ValueError):
             self.screen.write("\r")
             self.screen.flush()
 
+    def give_back(self) -> None:
+        """Terminal modes as they were (safe to call twice)."""
+        if not self.holding:
+            return
+        self.holding = False
+        import termios  # POSIX terminals only
+
+        with contextlib.suppress(termios.error):
+            termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
+
     def clear(self) -> None:
-        """Hand over and wipe the frame (before other output)."""
+        """Hand over and wipe the frame (before other output), and give the
+        terminal modes back."""
         if self.up:
             self.hand_over()
             with contextlib.suppress(OSError, ValueError):
                 self.screen.write("\x1b[K")
                 self.screen.flush()
+        self.give_back()

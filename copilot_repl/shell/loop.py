@@ -30,7 +30,7 @@ from copilot_repl.shell.first_frame import FirstFrame
 from copilot_repl.shell.keys import build_key_bindings
 from copilot_repl.shell.terminal import TerminalOutput
 from copilot_repl.shell.toolbar import toolbar_fragments
-from copilot_repl.shell.tty import echo_on, no_echo, pending_input
+from copilot_repl.shell.tty import echo_on, hold_no_echo, no_echo, pending_input
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -92,6 +92,8 @@ class Shell:
         self._tasks: set[asyncio.Task[None]] = set()
         self._after_line: list[str] = []  # notices said once the line running ends
         self._quit_over_reply = False  # Ctrl-D was typed while a reply streamed
+        # the terminal's modes before the first frame took it (first_frame.py)
+        self.modes_found: list[Any] | None = None
 
     def _prompt_session(self, input: Any, output: Any) -> PromptSession[str]:
         # start-up: prompt_toolkit loads after the first frame
@@ -200,6 +202,13 @@ class Shell:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, self.on_sigint)
         loop.add_signal_handler(signal.SIGTSTP, self.on_sigtstp)
+        # The terminal never echoes keys while the shell runs: the prompt
+        # shows them, and the read-ahead while a line runs. Between the two
+        # (a line taken, a line ended, the first frame handed over: longer on
+        # a loaded machine) a terminal echo would show them a second time (a
+        # prompt typed then was twice in the scrollback). prompt_toolkit puts
+        # these modes back after each prompt.
+        give_back = hold_no_echo(self.tty, self.modes_found)
         try:
             while not self.repl.quitting:
                 text = await self._read()
@@ -213,6 +222,7 @@ class Shell:
                 if self.repl.quitting and not await self._confirm_quit(typed_ahead=typed):
                     self.repl.quitting = False
         finally:
+            give_back()
             loop.remove_signal_handler(signal.SIGINT)
             loop.remove_signal_handler(signal.SIGTSTP)
         return 0
@@ -578,6 +588,7 @@ async def run_shell(
         shell = Shell(repl, out, input=input, output=output, plain=plain)
         if frame is not None:
             frame.hand_over()  # prompt_toolkit's first draw replaces it
+            shell.modes_found = frame.saved  # given back when the shell ends
         client.warm(repl.session)  # the embedded model starts loading now
         # The prompt is drawn first; then the modules the first reply needs
         # load in a thread, so that reply does not wait for them.

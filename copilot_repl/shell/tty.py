@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -14,20 +14,28 @@ def no_echo(stream: IO[Any] | None) -> Iterator[None]:
     """Stop the terminal echoing keys (and ``^C``/``^Z``) into a streaming
     reply, and hand them over as typed; signals still work, without
     flushing output. Does nothing if ``stream`` is not a terminal (or None)."""
+    restore = hold_no_echo(stream)
+    try:
+        yield
+    finally:
+        restore()
+
+
+def hold_no_echo(stream: IO[Any] | None, found: list[Any] | None = None) -> Callable[[], None]:
+    """``no_echo``'s modes, set until the function returned is called: it
+    puts back the modes found (it does nothing if none were set). ``found``:
+    the modes to start from and put back, instead of the terminal's now."""
     try:
         import termios  # POSIX terminals only
     except ImportError:
-        yield
-        return
+        return _nothing
     if stream is None:
-        yield
-        return
+        return _nothing
     try:
         fd = stream.fileno()
-        old = termios.tcgetattr(fd)  # the terminal's modes, not getattr
+        old = found or termios.tcgetattr(fd)  # the terminal's modes, not getattr
     except (termios.error, OSError, ValueError, AttributeError):
-        yield
-        return
+        return _nothing
     new = list(old)
     # keys come as typed (the shell shows them under the reply and does the
     # editing), not a line at a time
@@ -39,10 +47,15 @@ def no_echo(stream: IO[Any] | None) -> Iterator[None]:
     # escape sequence or a UTF-8 character in half
     new[3] |= termios.NOFLSH
     termios.tcsetattr(fd, termios.TCSANOW, new)
-    try:
-        yield
-    finally:
+
+    def restore() -> None:
         termios.tcsetattr(fd, termios.TCSANOW, old)
+
+    return restore
+
+
+def _nothing() -> None:
+    pass
 
 
 @contextmanager

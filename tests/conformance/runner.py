@@ -30,7 +30,8 @@ Any difference not listed in ALLOWED.md fails. From the command line::
 
 A program says which SDK shape it is written for in a ``# sdk: 0.1`` or
 ``# sdk: 1.0`` comment (and may ask for a model slow to answer with
-``# reply-delay: SECONDS``): 0.1 runs on github-copilot-sdk 0.1.25 with the CLI
+``# reply-delay: SECONDS``, or for one that answers nothing while it runs with
+``# replies: held``): 0.1 runs on github-copilot-sdk 0.1.25 with the CLI
 its wheel bundles (found in ``COPILOT_SDK01_DIR`` or the cache dir that
 ``make copilot-sdk-0.1`` fills), 1.0 on the installed SDK with the CLI that
 ``make copilot-cli`` installs.
@@ -194,6 +195,14 @@ def reply_delay(program: Path) -> float:
     """``# reply-delay: SECONDS``: the server waits that long before each reply."""
     m = re.search(r"^# reply-delay: ([0-9.]+)\s*$", program.read_text(encoding="utf-8"), re.M)
     return float(m.group(1)) if m else 0.0
+
+
+def replies_held(program: Path) -> bool:
+    """``# replies: held``: the server answers no chat request until the program
+    has exited (what it sends is recorded): the replies come after everything the
+    program does, on either side, however loaded the machine (a delay cannot
+    promise that: a slow CLI takes longer than any delay to get there)."""
+    return re.search(r"^# replies: held\s*$", program.read_text(encoding="utf-8"), re.M) is not None
 
 
 def swap_imports(text: str) -> str:
@@ -517,17 +526,17 @@ class Outcome:
         return "\n".join(lines)
 
 
-def new_server(first_delay: float = 0.0) -> FakeServer:
-    return FakeServer(first_delay=first_delay)
+def new_server(first_delay: float = 0.0, *, held: bool = False) -> FakeServer:
+    return FakeServer(first_delay=first_delay, hold_replies=held)
 
 
 def run_program(program: Path, workdir: Path, allowed: Allowed | None = None) -> Outcome:
     allowed = allowed or load_allowed()
     shape = program_shape(program)
-    delay = reply_delay(program)
-    with new_server(delay) as server:
+    delay, held = reply_delay(program), replies_held(program)
+    with new_server(delay, held=held) as server:  # stopped: a held reply is dropped
         sdk = run_side(program, "sdk", server, workdir / "sdk", shape)
-    with new_server(delay) as server:
+    with new_server(delay, held=held) as server:
         repl = run_side(program, "repl", server, workdir / "repl", shape)
     diffs = compare(
         program.stem, observe(sdk, allowed, shape), observe(repl, allowed, shape), allowed

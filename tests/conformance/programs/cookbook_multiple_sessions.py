@@ -1,7 +1,7 @@
 """The awesome-copilot cookbook recipe multiple_sessions.py (Python), as a
 user of SDK 0.1 has it (the version before PermissionHandler.approve_all)."""
 # sdk: 0.1
-# reply-delay: 1
+# replies: held
 
 import asyncio
 from copilot import CopilotClient, SessionConfig, MessageOptions
