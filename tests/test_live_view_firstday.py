@@ -13,7 +13,13 @@ from fakeserver import FakeServer, Reply
 
 pyte = pytest.importorskip("pyte")
 
-from screen_harness import Screen, words  # noqa: E402  (after the skip: pyte may be missing)
+from screen_harness import (  # noqa: E402  (after the skip: pyte may be missing)
+    Screen,
+    assert_once_each,
+    counts,
+    newest,
+    words,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
@@ -127,3 +133,24 @@ def test_text_typed_while_a_reply_streams_shows_as_it_is_typed(
     screen.wait(lambda: "echo: what about next" in screen.display, "its reply")
     screen.prompt()
     assert screen.transcript().count("main openai:gpt-4o-mini › what about next") == 1
+
+
+@pytest.mark.parametrize("size", [(40, 120), (30, 80)])
+def test_a_bigger_terminal_mid_stream_does_not_show_printed_rows_again(
+    term: Callable[[int, int], Screen], server: FakeServer, size: tuple[int, int]
+) -> None:
+    """8: 80x16, a 500-word paragraph streaming; the window made bigger:
+    the live region (more room now) showed the paragraph from its first
+    word again, under the rows already printed into the scrollback (~115
+    words twice on screen until the reply ended)."""
+    screen = term(16, 80)
+    server.queue(Reply(text=words(500), delay=0.02))
+    screen.line("go")
+    screen.wait(lambda: newest(screen.display) >= 250, "word 250")
+    screen.resize(*size)
+    screen.wait(lambda: newest(screen.display) >= 330, "word 330 at the new size")
+    seen = counts(screen.transcript())
+    assert [w for w, c in seen.items() if c > 1] == []
+    screen.shown("tok/s")
+    screen.prompt()
+    assert_once_each(screen.transcript(), 500)
