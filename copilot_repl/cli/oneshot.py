@@ -2,7 +2,8 @@
 one prompt, prints the reply on stdout and exits with its status.
 
 Piped stdin is attached to the prompt as one fenced block, and each
-``-f PATH`` as another (text files up to 256 KB). Without ``--session`` the
+``-f PATH`` as another (text files up to 256 KB); an image (PNG, JPEG, GIF,
+WebP, up to 5 MB) goes with the prompt as an image part. Without ``--session`` the
 prompt goes to a new session named ``prompt-N`` (earlier one-shots never
 leak into its context); ``--session NAME`` continues that session (created
 if missing). A one-shot never changes which session the shell reopens.
@@ -21,7 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from copilot_repl.api.options import file_block
+from copilot_repl.api.options import load_attachment
 from copilot_repl.cli.arguments import make_client, tool_options
 from copilot_repl.cli.launch import apply_model_options
 from copilot_repl.cli.output import is_tty, write_error
@@ -69,17 +70,23 @@ def read_stdin(stdin: IO[Any]) -> str:
         raise UsageError("cannot attach stdin: not UTF-8 text") from None
 
 
-def build_prompt(prompt: str, files: list[str], piped: str) -> str:
-    """The prompt, then stdin's block, then one block per file."""
+def build_prompt(prompt: str, files: list[str], piped: str) -> tuple[str, list[dict[str, Any]]]:
+    """The prompt, then stdin's block, then one block per text file; and
+    the images among the files (``options.load_attachment``)."""
 
     if not prompt.strip():
         raise UsageError("the prompt is empty")
     text = prompt
     if piped.strip():
         text += fenced(piped, "stdin")
+    images = []
     for name in files:
-        text += file_block(Path(name).expanduser())
-    return text
+        loaded = load_attachment(Path(name).expanduser())
+        if isinstance(loaded, str):
+            text += loaded
+        else:
+            images.append(loaded)
+    return text, images
 
 
 def run_oneshot(
@@ -94,20 +101,24 @@ def run_oneshot(
 
     try:
         piped = "" if is_tty(stdin) else read_stdin(stdin)
-        text = build_prompt(prompt, args.files, piped)
+        text, images = build_prompt(prompt, args.files, piped)
         client = make_client(args, env)
     except ReplError as exc:
         write_error(stderr, str(exc))
         return 2
     try:
-        return asyncio.run(_oneshot(client, args, text, stdout, stderr))
+        return asyncio.run(_oneshot(client, args, (text, images), stdout, stderr))
     except ReplError as exc:
         write_error(stderr, str(exc))
         return 1
 
 
 async def _oneshot(
-    client: CopilotClient, args: argparse.Namespace, text: str, stdout: IO[str], stderr: IO[str]
+    client: CopilotClient,
+    args: argparse.Namespace,
+    prompt: tuple[str, list[dict[str, Any]]],
+    stdout: IO[str],
+    stderr: IO[str],
 ) -> int:
 
     rendered = not (args.json or args.plain) and is_tty(stdout)
@@ -135,7 +146,8 @@ async def _oneshot(
             out.warn(warning)
         session.warnings.clear()
         _check_transport(client, session)
-        turn = await session.submit(text)
+        text, images = prompt
+        turn = await session.submit(text, images=images)
         if args.json:
             await turn.wait()
         else:

@@ -56,7 +56,15 @@ from copilot_repl.errors import (
     ProviderError,
     UsageError,
 )
-from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn, ToolCall
+from copilot_repl.providers.base import (
+    AskFn,
+    DeltaFn,
+    Provider,
+    ReplyEnd,
+    StatusFn,
+    ToolCall,
+    has_images,
+)
 from copilot_repl.providers.childproc import STOP_TIMEOUT
 from copilot_repl.providers.copilot_cli import (
     CLI_HINT,
@@ -529,6 +537,11 @@ class CopilotProvider(Provider):
             return await self._reply(waiting, messages, session_id, ask_permission)
         if waiting is not None:  # a turn cancelled while its tools ran
             await self._drop_round(waiting)
+        if has_images(messages):
+            raise UsageError(
+                "the copilot provider does not send images yet; send them to a vision model "
+                "of a provider of kind openai"
+            )
         if messages[-1]["role"] != "user":
             raise CopilotError("nothing to send: the last message is not a user prompt")
         self._check_byok()

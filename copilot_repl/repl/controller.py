@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from copilot_repl.api.events import SessionEvent, SessionEventType
 from copilot_repl.errors import InsecureTransport, ReplError, UsageError
@@ -47,6 +47,8 @@ class Repl:
         self.known_models: dict[str, list[str]] = {}  # what :models listed, per provider
         self.failed = False
         self.quitting = False
+        # :file's attachments for the next prompt: (name, a text block or an image)
+        self.attached: list[tuple[str, str | dict[str, Any]]] = []
         self._unlisten = client.listen(self._on_event)
 
         self.tool_policy = ToolPolicy()  # --allow-tool, and the answers given
@@ -321,7 +323,10 @@ class Repl:
         await self.check_transport(session)
         await self.ready(session)
         ahead = session.busy
-        turn = await session.submit(text)
+        attached, self.attached = self.attached, []
+        blocks = "".join(a for _, a in attached if isinstance(a, str))
+        images = [a for _, a in attached if not isinstance(a, str)]
+        turn = await session.submit(text + blocks, images=images)
         if background or session is not self.session:
             if ahead and self.out.interactive:
                 self.out.status(f"queued in {session.session_id} (:jobs lists it)")
