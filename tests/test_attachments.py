@@ -98,7 +98,8 @@ def test_file_command_attaches_to_the_next_prompt_or_sends_now(
 ) -> None:
     (tmp_path / "a cat.png").write_bytes(PNG)
     (tmp_path / "dog.gif").write_bytes(GIF)
-    script = f":file '{tmp_path / 'a cat.png'}'\nwhat is it?\n:file {tmp_path / 'dog.gif'} -- and this?\n"
+    cat, dog = tmp_path / "a cat.png", tmp_path / "dog.gif"
+    script = f":file '{cat}'\nwhat is it?\n:file {dog} -- and this?\n"
     r = run_cli(["--base-url", server.url], script)
     assert r.code == 0, r.err
     assert "attached to the next prompt: a cat.png" in r.err

@@ -4,9 +4,15 @@ Timeouts are guards, not timing assertions."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fakeserver import FakeServer, Reply
@@ -14,6 +20,8 @@ from fakeserver import FakeServer, Reply
 pyte = pytest.importorskip("pyte")
 
 from screen_harness import (  # noqa: E402  (after the skip: pyte may be missing)
+    GUARD,
+    ROOT,
     Screen,
     assert_once_each,
     counts,
@@ -154,3 +162,67 @@ def test_a_bigger_terminal_mid_stream_does_not_show_printed_rows_again(
     screen.shown("tok/s")
     screen.prompt()
     assert_once_each(screen.transcript(), 500)
+
+
+class Tmux:
+    """copilot-repl in a tmux window of its own (tmux re-wraps lines on a
+    resize, as most terminals do: the live region keeps to half the screen
+    there by default)."""
+
+    def __init__(self, url: str, home: Path, cols: int, rows: int) -> None:
+        self.name = f"fd-{uuid.uuid4().hex[:8]}"
+        env = f"COPILOT_REPL_HOME={home} TERM=xterm-256color"
+        cmd = f"env -u COLUMNS -u LINES -u NO_COLOR {env} {sys.executable} -m copilot_repl"
+        cmd += f" --base-url {url}; sleep 60"
+        self.tmux("new-session", "-d", "-s", self.name, "-x", str(cols), "-y", str(rows))
+        self.tmux("send-keys", "-t", self.name, f"cd {ROOT} && {cmd}", "Enter")
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.name, "-f", os.devnull, *args],
+            capture_output=True, text=True, check=True, timeout=GUARD,
+        ).stdout  # fmt: skip
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.name)
+
+    def until(self, cond: Callable[[str], object], what: str) -> str:
+        end = time.monotonic() + GUARD
+        while True:
+            text = self.screen()
+            if cond(text):
+                return text
+            if time.monotonic() > end:
+                raise AssertionError(f"gave up waiting for {what}:\n{text}")
+            time.sleep(0.05)
+
+    def line(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.name, "-l", text)
+        self.tmux("send-keys", "-t", self.name, "Enter")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_ask_columns_in_a_short_pane_use_the_height_they_have(
+    server: FakeServer, home: Path
+) -> None:
+    """4: at 80x16 in tmux the live columns of :ask showed 2-3 rows of each
+    reply (the live region kept to half the screen)."""
+    t = Tmux(server.url, home, 80, 16)
+    try:
+        t.until(lambda s: "main openai:" in s, "the prompt")
+        t.line(":new s2 --model openai:slow")
+        t.until(lambda s: "s2 openai:slow ›" in s, "s2")
+        t.line(":ask main,s2 " + words(200, "c"))
+        # main is done (its figures in its footer) while s2 still streams
+        text = t.until(
+            lambda s: "TTFT" in s and "streaming" in s and newest(s, "c") >= 100,
+            "main done, s2 streaming",
+        )
+        rows = [r for r in text.splitlines() if "│" in r and re.search(r"\bc\d+\b", r)]
+        assert len(rows) >= 9, text  # the pane's 16 rows less the frame, toolbar and prompt
+        t.until(lambda s: "⟳" not in s and "streaming" not in s, "the end")
+    finally:
+        t.close()
