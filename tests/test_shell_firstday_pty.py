@@ -160,3 +160,41 @@ def test_no_color_keeps_the_markdown_layout_and_drops_the_colour(
         assert "**done**" not in term.plain
     finally:
         child.close(force=True)
+
+
+PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+
+
+@pytest.mark.parametrize("pasted", ["'{path}'", "{escaped}", "file://{url}"])
+def test_a_file_dropped_on_the_prompt_is_offered_as_an_attachment(
+    launch: Launch, server: FakeServer, tmp_path: Path, pasted: str
+) -> None:
+    """Drag-and-drop: the terminal pastes the file's path (quoted, escaped or
+    as a URL); the line becomes ``:file PATH`` and Enter attaches it."""
+    from urllib.parse import quote
+
+    from test_attachments import PNG, data_url
+
+    picture = tmp_path / "a cat.png"
+    picture.write_bytes(PNG)
+    path = str(picture)
+    text = pasted.format(path=path, escaped=path.replace(" ", "\\ "), url=quote(path))
+    term = launch()
+    term.send(PASTE_START + text + PASTE_END)
+    term.expect(r":file '/[^']*png'")  # (the line may wrap anywhere)
+    term.send("\r")  # the one key that accepts
+    term.expect(r"attached to the next prompt: a cat\.png")
+    term.line("what is it?")
+    term.expect(r"echo: what is it\?")
+    content = server.requests[-1]["body"]["messages"][-1]["content"]
+    assert content[1] == {"type": "image_url", "image_url": {"url": data_url("image/png", PNG)}}
+
+
+def test_pasted_text_that_is_not_a_lone_file_path_is_pasted_as_it_is(
+    launch: Launch, tmp_path: Path
+) -> None:
+    term = launch()
+    term.send(PASTE_START + f"{tmp_path}/missing.png and more" + PASTE_END)
+    term.send("\r")
+    term.expect(r"echo: .*/missing\.png and more")
+    assert ":file" not in term.plain
