@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -36,16 +37,53 @@ def test_diff_in_colour_keeps_a_space_between_removed_and_added(launch: Launch) 
     term.expect(r"alike")
 
 
-def test_ctrl_d_after_a_background_reply_ended_quits_without_asking(launch: Launch) -> None:
+def test_ctrl_d_after_a_background_reply_ended_quits_without_asking(
+    launch: Launch, server: FakeServer, home: Path
+) -> None:
     """11: Ctrl-D right after ``reply done`` asked "1 reply is still
-    streaming" (the ended turn was still the session's for a moment)."""
+    streaming" (the ended turn was still the session's until its queue moved
+    on). Made to happen every time: after the reply, auto_compact asks the
+    server for a summary, which it holds until the test ends; meanwhile the
+    ended turn is still the session's."""
+    import threading
+
+    from fakeserver import Reply
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        "auto_compact = 0.5\n[providers.openai]\ncontext_tokens = 600\nreply_tokens = 100\n"
+    )
+    held = threading.Event()
     term = launch()
-    term.line(slow(10, 0.02) + " &")
-    term.prompt("main")
-    term.expect(r"\[main\] reply done")
-    term.send(CTRL_D)
-    assert term.exit_status() == 0
-    assert "still streaming" not in term.plain
+    try:
+        term.line("a first question")
+        term.expect(r"echo: a first question")
+        term.prompt("main")
+        term.line(" ".join(f"word{i}" for i in range(300)))  # more than half the window
+        term.expect(r"echo: word0 word1")
+        term.expect(r"\d+ tokens · ")  # its figures: the reply has ended
+        term.prompt("main")
+        before = len(server.requests)
+        server.queue(Reply(text="the answer"), Reply(text="a summary", gate=held))
+        term.line("a third question &")
+        term.expect(r"\[main\] reply done")
+        end = time.monotonic() + GUARD
+        while len(server.requests) < before + 2:  # the summary asked for, and held
+            assert time.monotonic() < end, "no summary was asked for"
+            term.pump(0.1)
+        term.expect(r"main …queued")  # the prompt is back, its toolbar drawn: nothing else comes
+        shown = len(term.raw)
+        term.send(CTRL_D)
+        # the prompt has taken Ctrl-D (prompt_toolkit leaves bracketed paste
+        # mode as it returns); the quit is decided before the summary comes
+        while "\x1b[?2004l" not in term.raw[shown:]:
+            assert time.monotonic() < end + GUARD, "Ctrl-D was not taken"
+            term.pump(0.1)
+        held.set()
+        assert term.exit_status() == 0
+        assert "still streaming" not in term.plain
+    finally:
+        held.set()
 
 
 def test_resume_without_a_name_offers_a_list_with_previews(server: FakeServer, home: Path) -> None:
