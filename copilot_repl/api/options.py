@@ -253,9 +253,9 @@ def load_attachment(path: Path, name: str | None = None) -> str | dict[str, Any]
     its first bytes; up to ``MAX_IMAGE``) as the SDK's blob attachment, saved
     with the message and sent as an image part; any other file as text
     (``file_block``)."""
-    import base64
+    import base64  # start-up: only -f, :file and attachments need these
 
-    from copilot_repl.history.inputs import read_bytes, sniff_image
+    from copilot_repl.history.inputs import read_bytes, sniff_image  # (as base64)
 
     mime = sniff_image(path)
     if mime is None:
@@ -272,7 +272,7 @@ def load_attachment(path: Path, name: str | None = None) -> str | dict[str, Any]
 
 def blob_attachment(image: Mapping[str, Any]) -> Any:
     """An image ``load_attachment`` made, as the SDK's ``AttachmentBlob``."""
-    from copilot_repl.api.generated_events_all import AttachmentBlob
+    from copilot_repl.api.generated_events_all import AttachmentBlob  # start-up: 12k lines
 
     return AttachmentBlob(
         image["mime_type"],

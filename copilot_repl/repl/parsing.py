@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Collection, Mapping, Sequence
@@ -149,8 +150,7 @@ def dropped_file(text: str) -> str | None:
     alone, as terminals paste a file dropped on them: as it is, quoted
     (``'/tmp/a cat.png'``), backslash-escaped (``/tmp/a\\ cat.png``) or a
     ``file://`` URL; None otherwise."""
-    import os
-    from urllib.parse import unquote, urlparse
+    from urllib.parse import unquote, urlparse  # start-up: a paste alone needs it
 
     text = text.strip()
     if not text or "\n" in text:

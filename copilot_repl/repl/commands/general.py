@@ -4,6 +4,8 @@ clipboard."""
 from __future__ import annotations
 
 import re
+import shlex
+from pathlib import Path
 
 from copilot_repl.errors import UsageError
 from copilot_repl.history.files import write_output
@@ -55,10 +57,7 @@ class GeneralCommands(CommandGroup):
         nargs=None,
     )
     async def file(self, args: str) -> None:
-        import shlex
-        from pathlib import Path
-
-        from copilot_repl.api.options import load_attachment
+        from copilot_repl.api.options import load_attachment  # start-up: :file alone needs it
 
         head, dash, prompt = f" {args} ".partition(" -- ")
         try:

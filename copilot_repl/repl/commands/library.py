@@ -306,8 +306,7 @@ def _message_rows(i: int, m: Message, current: Compaction | None) -> list[tuple[
 
 def image_line(image: dict[str, Any]) -> str:
     """An image attached to a prompt, in a few words: its name, type and size."""
-    from copilot_repl.history.inputs import size_text
-    from copilot_repl.sanitize import one_line
+    from copilot_repl.history.inputs import size_text  # start-up: :history alone needs it
 
     name = one_line(str(image.get("display_name") or "image"))
     size = image.get("byte_length")
