@@ -149,20 +149,3 @@ def test_the_embedded_model_refuses_images_in_one_line(home: Path, tmp_path: Pat
         "copilot-repl: error: the embedded model cannot take images; send them to a vision "
         "model (a session on one: :new NAME --model PROVIDER:MODEL)"
     ], r.err
-
-
-def test_the_copilot_provider_refuses_images_in_one_line(
-    server: FakeServer, home: Path, tmp_path: Path
-) -> None:
-    """Refused before the Copilot CLI is started (it is not needed here)."""
-    config = tmp_path / "config.toml"
-    config.write_text(f'[providers.copilot]\nbyok_base_url = "{server.url}"\n')
-    cat = tmp_path / "cat.gif"
-    cat.write_bytes(GIF)
-    r = run_cli(["--config", str(config), "-m", "copilot:gpt-4o-mini", "-f", str(cat), "-p", "hi"])
-    assert r.code == 1
-    assert [ln for ln in r.err.splitlines() if "error" in ln] == [
-        "copilot-repl: error: the copilot provider does not send images yet; send them to "
-        "a vision model of a provider of kind openai"
-    ], r.err
-    assert server.requests == []
