@@ -149,3 +149,13 @@ def test_the_embedded_model_refuses_images_in_one_line(home: Path, tmp_path: Pat
         "copilot-repl: error: the embedded model cannot take images; send them to a vision "
         "model (a session on one: :new NAME --model PROVIDER:MODEL)"
     ], r.err
+
+
+def test_file_then_ask_sends_the_image_to_each_session(server: FakeServer, tmp_path: Path) -> None:
+    cat = tmp_path / "cat.jpg"
+    cat.write_bytes(JPEG)
+    r = run_cli(["--base-url", server.url], f":new b\n:file {cat}\n:ask main,b what is it?\n")
+    assert r.code == 0, r.err
+    chats = [q["body"] for q in server.requests if "messages" in q["body"]][-2:]
+    for body in chats:
+        assert image_parts(body)[1]["image_url"] == {"url": data_url("image/jpeg", JPEG)}
