@@ -10,7 +10,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pexpect
@@ -27,7 +27,9 @@ class Screen:
     pyte screen that answers the cursor-position requests as a terminal does
     and keeps the lines that scroll off the top (the scrollback)."""
 
-    def __init__(self, url: str, home: Path, rows: int, cols: int) -> None:
+    def __init__(
+        self, url: str, home: Path, rows: int, cols: int, args: Sequence[str] = ()
+    ) -> None:
         self.screen = pyte.HistoryScreen(cols, rows, history=100_000, ratio=0.5)
         self.screen.set_mode(pyte.modes.LNM)
         self.stream = pyte.Stream(self.screen)
@@ -37,7 +39,7 @@ class Screen:
             env.pop(var, None)
         self.child = pexpect.spawn(
             sys.executable,
-            ["-m", "copilot_repl", "--base-url", url],
+            ["-m", "copilot_repl", "--base-url", url, *args],  # args: a one-shot's
             env=env,
             cwd=str(ROOT),
             dimensions=(rows, cols),
@@ -129,3 +131,22 @@ def screens(url: str, home: Path) -> Iterator[Start]:
 
 def words(n: int, word: str = "p") -> str:
     return " ".join(f"{word}{i}" for i in range(n))
+
+
+def newest(text: str, word: str = "p") -> int:
+    """The highest word number in ``text`` (-1: none)."""
+    return max((int(x) for x in re.findall(rf"\b{word}(\d+)\b", text)), default=-1)
+
+
+def counts(text: str, word: str = "p") -> dict[str, int]:
+    out: dict[str, int] = {}
+    for w in re.findall(rf"\b{word}\d+\b", text):
+        out[w] = out.get(w, 0) + 1
+    return out
+
+
+def assert_once_each(text: str, n: int, word: str = "p") -> None:
+    seen = counts(text, word)
+    twice = sorted((w for w, c in seen.items() if c > 1), key=lambda w: int(w[len(word) :]))
+    missing = [f"{word}{i}" for i in range(n) if f"{word}{i}" not in seen]
+    assert not twice and not missing, f"twice: {twice[:10]}, missing: {missing[:10]}"

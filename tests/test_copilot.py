@@ -429,3 +429,32 @@ def test_the_login_hint_names_the_cli_where_it_was_found(tmp_path: Path) -> None
     hint = provider.login_hint()
     assert str(find_cli(config, env)) in hint
     assert " copilot login`" not in hint
+
+
+def test_an_image_goes_to_the_cli_as_a_blob_attachment(
+    config: Path, server: FakeServer, home: Path, tmp_path: Path
+) -> None:
+    """-f IMAGE on a copilot model: the prompt's image is the SDK's blob
+    attachment, which the CLI sends on as an image part (here to BYOK)."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    # a real 2x2 PNG: the CLI checks the image before sending it
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x80\x00\xff\x80\x00" * 2)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
+    png += chunk(b"IEND", b"")
+    cat = tmp_path / "cat.png"
+    cat.write_bytes(png)
+    r = run_cli(["--config", str(config), "-m", MODEL, "-f", str(cat), "-p", "what is it?"])
+    assert r.code == 0, r.err
+    parts = chat_requests(server)[-1]["messages"][-1]["content"]
+    url = f"data:image/png;base64,{base64.b64encode(png).decode()}"
+    assert {"type": "image_url", "image_url": {"url": url}} in parts
+    assert any("what is it?" in p.get("text", "") for p in parts)
+    assert cli_processes(home) == []

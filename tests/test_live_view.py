@@ -26,28 +26,16 @@ from fakeserver import FakeServer, Reply
 pyte = pytest.importorskip("pyte")
 
 from helpers import CTRL_Z, TAB  # noqa: E402  (after the skip: pyte may be missing)
-from screen_harness import GUARD, ROOT, Screen, words  # noqa: E402
+from screen_harness import (  # noqa: E402
+    GUARD,
+    ROOT,
+    Screen,
+    assert_once_each,
+    newest,
+    words,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
-
-
-def newest(text: str, word: str = "p") -> int:
-    """The highest word number in ``text`` (-1: none)."""
-    return max((int(x) for x in re.findall(rf"\b{word}(\d+)\b", text)), default=-1)
-
-
-def counts(text: str, word: str = "p") -> dict[str, int]:
-    out: dict[str, int] = {}
-    for w in re.findall(rf"\b{word}\d+\b", text):
-        out[w] = out.get(w, 0) + 1
-    return out
-
-
-def assert_once_each(text: str, n: int, word: str = "p") -> None:
-    seen = counts(text, word)
-    twice = sorted((w for w, c in seen.items() if c > 1), key=lambda w: int(w[len(word) :]))
-    missing = [f"{word}{i}" for i in range(n) if f"{word}{i}" not in seen]
-    assert not twice and not missing, f"twice: {twice[:10]}, missing: {missing[:10]}"
 
 
 # ------------------------------------------- a paragraph taller than the screen; resizing

@@ -4,16 +4,30 @@ Timeouts are guards, not timing assertions."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fakeserver import FakeServer, Reply
 
 pyte = pytest.importorskip("pyte")
 
-from screen_harness import Screen, words  # noqa: E402  (after the skip: pyte may be missing)
+from screen_harness import (  # noqa: E402  (after the skip: pyte may be missing)
+    GUARD,
+    ROOT,
+    Screen,
+    assert_once_each,
+    counts,
+    newest,
+    words,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
@@ -156,3 +170,88 @@ def test_a_prompt_typed_slowly_taller_than_the_screen_is_in_the_scrollback_once(
     twice = sorted({w for w in seen if seen.count(w) > 1})
     missing = [f"q{i:06d}" for i in range(n) if f"q{i:06d}" not in seen]
     assert not twice and not missing, f"twice: {twice[:5]}…, missing: {missing[:5]}…"
+
+
+@pytest.mark.parametrize("size", [(40, 120), (30, 80)])
+def test_a_bigger_terminal_mid_stream_does_not_show_printed_rows_again(
+    term: Callable[[int, int], Screen], server: FakeServer, size: tuple[int, int]
+) -> None:
+    """8: 80x16, a 500-word paragraph streaming; the window made bigger:
+    the live region (more room now) showed the paragraph from its first
+    word again, under the rows already printed into the scrollback (~115
+    words twice on screen until the reply ended)."""
+    screen = term(16, 80)
+    server.queue(Reply(text=words(500), delay=0.02))
+    screen.line("go")
+    screen.wait(lambda: newest(screen.display) >= 250, "word 250")
+    screen.resize(*size)
+    screen.wait(lambda: newest(screen.display) >= 330, "word 330 at the new size")
+    seen = counts(screen.transcript())
+    assert [w for w, c in seen.items() if c > 1] == []
+    screen.shown("tok/s")
+    screen.prompt()
+    assert_once_each(screen.transcript(), 500)
+
+
+class Tmux:
+    """copilot-repl in a tmux window of its own (tmux re-wraps lines on a
+    resize, as most terminals do: the live region keeps to half the screen
+    there by default)."""
+
+    def __init__(self, url: str, home: Path, cols: int, rows: int) -> None:
+        self.name = f"fd-{uuid.uuid4().hex[:8]}"
+        env = f"COPILOT_REPL_HOME={home} TERM=xterm-256color"
+        cmd = f"env -u COLUMNS -u LINES -u NO_COLOR {env} {sys.executable} -m copilot_repl"
+        cmd += f" --base-url {url}; sleep 60"
+        self.tmux("new-session", "-d", "-s", self.name, "-x", str(cols), "-y", str(rows))
+        self.tmux("send-keys", "-t", self.name, f"cd {ROOT} && {cmd}", "Enter")
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.name, "-f", os.devnull, *args],
+            capture_output=True, text=True, check=True, timeout=GUARD,
+        ).stdout  # fmt: skip
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.name)
+
+    def until(self, cond: Callable[[str], object], what: str) -> str:
+        end = time.monotonic() + GUARD
+        while True:
+            text = self.screen()
+            if cond(text):
+                return text
+            if time.monotonic() > end:
+                raise AssertionError(f"gave up waiting for {what}:\n{text}")
+            time.sleep(0.05)
+
+    def line(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.name, "-l", text)
+        self.tmux("send-keys", "-t", self.name, "Enter")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_ask_columns_in_a_short_pane_use_the_height_they_have(
+    server: FakeServer, home: Path
+) -> None:
+    """4: at 80x16 in tmux the live columns of :ask showed 2-3 rows of each
+    reply (the live region kept to half the screen)."""
+    t = Tmux(server.url, home, 80, 16)
+    try:
+        t.until(lambda s: "main openai:" in s, "the prompt")
+        t.line(":new s2 --model openai:slow")
+        t.until(lambda s: "s2 openai:slow ›" in s, "s2")
+        t.line(":ask main,s2 " + words(200, "c"))
+        # main is done (its figures in its footer) while s2 still streams
+        text = t.until(
+            lambda s: "TTFT" in s and "streaming" in s and newest(s, "c") >= 100,
+            "main done, s2 streaming",
+        )
+        rows = [r for r in text.splitlines() if "│" in r and re.search(r"\bc\d+\b", r)]
+        assert len(rows) >= 9, text  # the pane's 16 rows less the frame, toolbar and prompt
+        t.until(lambda s: "⟳" not in s and "streaming" not in s, "the end")
+    finally:
+        t.close()

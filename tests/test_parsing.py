@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -221,3 +223,21 @@ def test_natural_sort() -> None:
         "sess-2",
         "sess-10",
     ]
+
+
+def test_dropped_file_reads_a_path_as_terminals_paste_it(tmp_path: Path) -> None:
+    """Drag-and-drop: the path alone, as it is, quoted, backslash-escaped or
+    a file:// URL; anything else (a missing file, a directory, more words,
+    several lines) is no drop."""
+    from urllib.parse import quote
+
+    from copilot_repl.repl.parsing import dropped_file
+
+    f = tmp_path / "a cat's photo.png"
+    f.write_bytes(b"x")
+    path = str(f)
+    escaped = path.replace(" ", "\\ ").replace("'", "\\'")
+    for pasted in (path, f'"{path}"', escaped, f"file://{quote(path)}", f"  {escaped}\n"):
+        assert dropped_file(pasted) == path, pasted
+    for pasted in (str(tmp_path), path + " and more", f"{path}\n{path}", str(tmp_path / "no")):
+        assert dropped_file(pasted) is None, pasted

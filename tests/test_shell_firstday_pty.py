@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -36,16 +37,53 @@ def test_diff_in_colour_keeps_a_space_between_removed_and_added(launch: Launch) 
     term.expect(r"alike")
 
 
-def test_ctrl_d_after_a_background_reply_ended_quits_without_asking(launch: Launch) -> None:
+def test_ctrl_d_after_a_background_reply_ended_quits_without_asking(
+    launch: Launch, server: FakeServer, home: Path
+) -> None:
     """11: Ctrl-D right after ``reply done`` asked "1 reply is still
-    streaming" (the ended turn was still the session's for a moment)."""
+    streaming" (the ended turn was still the session's until its queue moved
+    on). Made to happen every time: after the reply, auto_compact asks the
+    server for a summary, which it holds until the test ends; meanwhile the
+    ended turn is still the session's."""
+    import threading
+
+    from fakeserver import Reply
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        "auto_compact = 0.5\n[providers.openai]\ncontext_tokens = 600\nreply_tokens = 100\n"
+    )
+    held = threading.Event()
     term = launch()
-    term.line(slow(10, 0.02) + " &")
-    term.prompt("main")
-    term.expect(r"\[main\] reply done")
-    term.send(CTRL_D)
-    assert term.exit_status() == 0
-    assert "still streaming" not in term.plain
+    try:
+        term.line("a first question")
+        term.expect(r"echo: a first question")
+        term.prompt("main")
+        term.line(" ".join(f"word{i}" for i in range(300)))  # more than half the window
+        term.expect(r"echo: word0 word1")
+        term.expect(r"\d+ tokens · ")  # its figures: the reply has ended
+        term.prompt("main")
+        before = len(server.requests)
+        server.queue(Reply(text="the answer"), Reply(text="a summary", gate=held))
+        term.line("a third question &")
+        term.expect(r"\[main\] reply done")
+        end = time.monotonic() + GUARD
+        while len(server.requests) < before + 2:  # the summary asked for, and held
+            assert time.monotonic() < end, "no summary was asked for"
+            term.pump(0.1)
+        term.expect(r"main …queued")  # the prompt is back, its toolbar drawn: nothing else comes
+        shown = len(term.raw)
+        term.send(CTRL_D)
+        # the prompt has taken Ctrl-D (prompt_toolkit leaves bracketed paste
+        # mode as it returns); the quit is decided before the summary comes
+        while "\x1b[?2004l" not in term.raw[shown:]:
+            assert time.monotonic() < end + GUARD, "Ctrl-D was not taken"
+            term.pump(0.1)
+        held.set()
+        assert term.exit_status() == 0
+        assert "still streaming" not in term.plain
+    finally:
+        held.set()
 
 
 def test_resume_without_a_name_offers_a_list_with_previews(server: FakeServer, home: Path) -> None:
@@ -160,3 +198,41 @@ def test_no_color_keeps_the_markdown_layout_and_drops_the_colour(
         assert "**done**" not in term.plain
     finally:
         child.close(force=True)
+
+
+PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+
+
+@pytest.mark.parametrize("pasted", ["'{path}'", "{escaped}", "file://{url}"])
+def test_a_file_dropped_on_the_prompt_is_offered_as_an_attachment(
+    launch: Launch, server: FakeServer, tmp_path: Path, pasted: str
+) -> None:
+    """Drag-and-drop: the terminal pastes the file's path (quoted, escaped or
+    as a URL); the line becomes ``:file PATH`` and Enter attaches it."""
+    from urllib.parse import quote
+
+    from test_attachments import PNG, data_url
+
+    picture = tmp_path / "a cat.png"
+    picture.write_bytes(PNG)
+    path = str(picture)
+    text = pasted.format(path=path, escaped=path.replace(" ", "\\ "), url=quote(path))
+    term = launch()
+    term.send(PASTE_START + text + PASTE_END)
+    term.expect(r":file '/[^']*png'")  # (the line may wrap anywhere)
+    term.send("\r")  # the one key that accepts
+    term.expect(r"attached to the next prompt: a cat\.png")
+    term.line("what is it?")
+    term.expect(r"echo: what is it\?")
+    content = server.requests[-1]["body"]["messages"][-1]["content"]
+    assert content[1] == {"type": "image_url", "image_url": {"url": data_url("image/png", PNG)}}
+
+
+def test_pasted_text_that_is_not_a_lone_file_path_is_pasted_as_it_is(
+    launch: Launch, tmp_path: Path
+) -> None:
+    term = launch()
+    term.send(PASTE_START + f"{tmp_path}/missing.png and more" + PASTE_END)
+    term.send("\r")
+    term.expect(r"echo: .*/missing\.png and more")
+    assert ":file" not in term.plain

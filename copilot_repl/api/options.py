@@ -60,6 +60,7 @@ SEND_UNSUPPORTED = {
     "response_schema",
 }
 MAX_ATTACHMENT = 256 * 1024
+MAX_IMAGE = 5 * 1024 * 1024
 
 PermissionFn = Callable[..., Any]
 
@@ -83,6 +84,7 @@ class SendOptions:
     prompt: str
     mode: str = "enqueue"
     timeout: float | None = None
+    images: list[dict[str, Any]] = field(default_factory=list)  # see load_attachment
 
 
 def merged(options: Mapping[str, Any] | None, kw: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,24 +221,65 @@ def send_options(prompt: str | Mapping[str, Any] | None, kw: Mapping[str, Any]) 
     mode = opts.get("mode") or "enqueue"
     if mode not in ("enqueue", "immediate"):
         raise ValueError(f"mode must be 'enqueue' or 'immediate', not {mode!r}")
-    text += attachments_text(opts.get("attachments") or [])
-    return SendOptions(text, mode, float(timeout) if timeout is not None else None)
+    blocks, images = attachments(opts.get("attachments") or [])
+    timeout_s = float(timeout) if timeout is not None else None
+    return SendOptions(text + blocks, mode, timeout_s, images)
 
 
-def attachments_text(attachments: list[Any]) -> str:
-    """File attachments are sent inline, each as a fenced block after the
-    prompt (chat models have no file access); other kinds fail clearly."""
-    blocks = []
-    for item in attachments:
+def attachments(items: list[Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The SDK's file attachments: text files sent inline, each as a fenced
+    block after the prompt (chat models have no file access), images as
+    image parts of the message (``load_attachment``); other kinds fail
+    clearly."""
+    blocks, images = [], []
+    for item in items:
         kind = item.get("type") if isinstance(item, Mapping) else None
         path = item.get("path") if isinstance(item, Mapping) else None
         if kind != "file" or not isinstance(path, str):
             raise UsageError(
                 f"attachment {item!r} is not supported: copilot-repl attaches text files "
-                "({'type': 'file', 'path': ...})"
+                "and images ({'type': 'file', 'path': ...})"
             )
-        blocks.append(file_block(Path(path), item.get("displayName")))
-    return "".join(blocks)
+        loaded = load_attachment(Path(path), item.get("displayName"))
+        if isinstance(loaded, str):
+            blocks.append(loaded)
+        else:
+            images.append(loaded)
+    return "".join(blocks), images
+
+
+def load_attachment(path: Path, name: str | None = None) -> str | dict[str, Any]:
+    """A file the user attaches: an image (PNG, JPEG, GIF or WebP, known by
+    its first bytes; up to ``MAX_IMAGE``) as the SDK's blob attachment, saved
+    with the message and sent as an image part; any other file as text
+    (``file_block``)."""
+    import base64  # start-up: only -f, :file and attachments need these
+
+    from copilot_repl.history.inputs import read_bytes, sniff_image  # (as base64)
+
+    mime = sniff_image(path)
+    if mime is None:
+        return file_block(path, name)
+    data = read_bytes(path, limit=MAX_IMAGE, doing="attach")
+    return {
+        "type": "blob",
+        "mime_type": mime,
+        "data": base64.b64encode(data).decode("ascii"),
+        "display_name": name or path.name,
+        "byte_length": len(data),
+    }
+
+
+def blob_attachment(image: Mapping[str, Any]) -> Any:
+    """An image ``load_attachment`` made, as the SDK's ``AttachmentBlob``."""
+    from copilot_repl.api.generated_events_all import AttachmentBlob  # start-up: 12k lines
+
+    return AttachmentBlob(
+        image["mime_type"],
+        byte_length=image.get("byte_length"),
+        data=image.get("data"),
+        display_name=image.get("display_name"),
+    )
 
 
 def file_block(path: Path, name: str | None = None) -> str:

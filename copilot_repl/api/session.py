@@ -39,7 +39,7 @@ from copilot_repl.api.events import (
     data_to_dict,
 )
 from copilot_repl.api.history_events import history_events, last_event_id
-from copilot_repl.api.options import SendOptions, send_options, settings_from
+from copilot_repl.api.options import SendOptions, blob_attachment, send_options, settings_from
 from copilot_repl.api.turn import Turn, TurnState, run_turn
 from copilot_repl.errors import ReplError, StoreError, TurnFailed, UsageError
 from copilot_repl.history import busy
@@ -361,16 +361,22 @@ class CopilotSession:
         if not (turn.cancelled or turn.error):
             await self.wait()
 
-    async def submit(self, prompt: str, *, mode: str = "enqueue") -> Turn:
+    async def submit(
+        self, prompt: str, *, mode: str = "enqueue", images: list[dict[str, Any]] | None = None
+    ) -> Turn:
         """copilot-repl extra: queue a prompt and return its ``Turn`` (what
-        the front ends follow)."""
-        return self._submit(send_options(prompt, {"mode": mode}))
+        the front ends follow); ``images``: as ``options.load_attachment``
+        makes them."""
+        opts = send_options(prompt, {"mode": mode})
+        opts.images += images or []
+        return self._submit(opts)
 
     def _submit(self, opts: SendOptions) -> Turn:
         if self._disconnected:
             raise RuntimeError("Session is disconnected")
         self.refresh()  # a session deleted by another process fails here, at once
         turn = Turn(self.session_id, self.model, prompt=opts.prompt, mode=opts.mode)
+        turn.images = opts.images
         if self.busy:  # as the CLI: how the prompt reached the agent
             immediate = opts.mode == "immediate"
             turn.delivery = (
@@ -455,6 +461,8 @@ class CopilotSession:
         """Save the prompt, then stream its reply."""
         turn.model = self.model  # a set_model() while it was queued applies
         data = UserMessageData(turn.prompt, delivery=turn.delivery, message_id=turn.message_id)
+        if turn.images:  # the SDK's blob attachments
+            data.attachments = [blob_attachment(image) for image in turn.images]
         event = SessionEvent(T.USER_MESSAGE, data, self.session_id)
         self._stamp(event)
         record = {
@@ -466,6 +474,8 @@ class CopilotSession:
             "eid": str(event.id),
             "data": {"delivery": turn.delivery.value},
         }
+        if turn.images:
+            record["data"] = {"delivery": turn.delivery.value, "attachments": turn.images}
         if event.parent_id is not None:
             record["parent"] = str(event.parent_id)
         try:

@@ -71,6 +71,8 @@ class Turn:
     prompt: str = ""
     message_id: str = field(default_factory=new_id)  # the prompt's id (send() returns it)
     mode: str = "enqueue"
+    # its images: blob attachments (options.load_attachment), sent as image parts
+    images: list[dict[str, Any]] = field(default_factory=list)
     delivery: UserMessageDelivery = UserMessageDelivery.IDLE  # user.message's delivery
     wire_model: str = ""  # the model name the server is sent, when not the session's
     params: dict[str, Any] = field(default_factory=dict)  # request parameters (SDK options)

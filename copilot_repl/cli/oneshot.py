@@ -2,11 +2,15 @@
 one prompt, prints the reply on stdout and exits with its status.
 
 Piped stdin is attached to the prompt as one fenced block, and each
-``-f PATH`` as another (text files up to 256 KB). Without ``--session`` the
+``-f PATH`` as another (text files up to 256 KB); an image (PNG, JPEG, GIF,
+WebP, up to 5 MB) goes with the prompt as an image part. Without ``--session`` the
 prompt goes to a new session named ``prompt-N`` (earlier one-shots never
 leak into its context); ``--session NAME`` continues that session (created
 if missing). A one-shot never changes which session the shell reopens.
-With ``--json`` stdout holds the session's events, one JSON object a line.
+On a terminal the reply is drawn as Markdown while it streams, as the shell
+draws it (``NO_COLOR``: the layout stays, the colour goes); piped, or with
+``--plain``, it is the text as it came. With ``--json`` stdout holds the
+session's events, one JSON object a line.
 Errors go to stderr, one line each; exit status 0 (the reply came), 1 (the
 turn failed), 2 (bad usage: a file that cannot be attached, say)."""
 
@@ -14,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from copilot_repl.api.options import file_block
+from copilot_repl.api.options import load_attachment
 from copilot_repl.cli.arguments import make_client, tool_options
 from copilot_repl.cli.launch import apply_model_options
 from copilot_repl.cli.output import is_tty, write_error
@@ -33,10 +37,12 @@ if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.api.events import SessionEvent
     from copilot_repl.api.session import CopilotSession
-    from copilot_repl.cli.script import ScriptOutput
+    from copilot_repl.api.turn import Turn
+    from copilot_repl.render.markdown_stream import MarkdownStream
 
 MAX_STDIN = 1024 * 1024
 NAME_BASE = "prompt"
+FPS = 8.0  # a rendered reply's repaints a second while nothing arrives (a resize)
 
 
 def fenced(text: str, label: str) -> str:
@@ -64,17 +70,23 @@ def read_stdin(stdin: IO[Any]) -> str:
         raise UsageError("cannot attach stdin: not UTF-8 text") from None
 
 
-def build_prompt(prompt: str, files: list[str], piped: str) -> str:
-    """The prompt, then stdin's block, then one block per file."""
+def build_prompt(prompt: str, files: list[str], piped: str) -> tuple[str, list[dict[str, Any]]]:
+    """The prompt, then stdin's block, then one block per text file; and
+    the images among the files (``options.load_attachment``)."""
 
     if not prompt.strip():
         raise UsageError("the prompt is empty")
     text = prompt
     if piped.strip():
         text += fenced(piped, "stdin")
+    images = []
     for name in files:
-        text += file_block(Path(name).expanduser())
-    return text
+        loaded = load_attachment(Path(name).expanduser())
+        if isinstance(loaded, str):
+            text += loaded
+        else:
+            images.append(loaded)
+    return text, images
 
 
 def run_oneshot(
@@ -89,23 +101,28 @@ def run_oneshot(
 
     try:
         piped = "" if is_tty(stdin) else read_stdin(stdin)
-        text = build_prompt(prompt, args.files, piped)
+        text, images = build_prompt(prompt, args.files, piped)
         client = make_client(args, env)
     except ReplError as exc:
         write_error(stderr, str(exc))
         return 2
     try:
-        return asyncio.run(_oneshot(client, args, text, stdout, stderr))
+        return asyncio.run(_oneshot(client, args, (text, images), stdout, stderr))
     except ReplError as exc:
         write_error(stderr, str(exc))
         return 1
 
 
 async def _oneshot(
-    client: CopilotClient, args: argparse.Namespace, text: str, stdout: IO[str], stderr: IO[str]
+    client: CopilotClient,
+    args: argparse.Namespace,
+    prompt: tuple[str, list[dict[str, Any]]],
+    stdout: IO[str],
+    stderr: IO[str],
 ) -> int:
 
-    out = ScriptOutput(stdout, stderr)
+    rendered = not (args.json or args.plain) and is_tty(stdout)
+    out = RenderedOutput(stdout, stderr) if rendered else ScriptOutput(stdout, stderr)
     masks = Masks(BlindStore(client.config.data_dir))
     lines = JsonLines(stdout, masks) if args.json else None
 
@@ -129,7 +146,8 @@ async def _oneshot(
             out.warn(warning)
         session.warnings.clear()
         _check_transport(client, session)
-        turn = await session.submit(text)
+        text, images = prompt
+        turn = await session.submit(text, images=images)
         if args.json:
             await turn.wait()
         else:
@@ -192,3 +210,67 @@ def _report(event: SessionEvent, out: ScriptOutput, calls: dict[str, tuple[str, 
         calls[event.data.tool_call_id] = (event.data.tool_name, event.data.arguments)
     elif kind == "tool.execution_complete":
         out.status(tool_line(*calls.pop(event.data.tool_call_id, ("tool", {})), done=event.data))
+
+
+class RenderedOutput(ScriptOutput):
+    """A one-shot's output on a terminal: the reply drawn as Markdown while
+    it streams (``render/``); the lines on stderr as in script mode: a
+    warning or status takes the reply's unfinished tail off the screen
+    before it (drawn again under it), an error ends the reply above it."""
+
+    def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
+        # rich, only on a terminal: a piped one-shot does not load it
+        from copilot_repl.render.markdown_stream import make_console
+
+        super().__init__(stdout, stderr)
+        self.console = make_console(stdout, plain=False)  # rich reads NO_COLOR
+        self._stream: MarkdownStream | None = None
+        self._unwatch: Callable[[], None] | None = None
+
+    def error(self, text: str) -> None:
+        self._end()  # the turn is over: what came goes above the line
+        super().error(text)
+
+    def warn(self, text: str) -> None:
+        self._aside()
+        super().warn(text)
+
+    def status(self, text: str) -> None:
+        self._aside()
+        super().status(text)
+
+    notice = status
+    note = status
+
+    async def follow(self, session: CopilotSession, turn: Turn) -> str:
+        """Feed the reply to a ``MarkdownStream`` until it ends, repainting
+        a few times a second meanwhile (a new terminal size)."""
+        from copilot_repl.render.markdown_stream import MarkdownStream  # rich: as above
+
+        stream = self._stream = MarkdownStream(self.console)
+        stream.start()
+        if turn.text:
+            stream.feed(turn.text)
+        self._unwatch = turn.watch(stream.feed)
+        ended = asyncio.ensure_future(turn.wait())
+        try:
+            while not ended.done():
+                await asyncio.wait({ended}, timeout=1 / FPS)
+                if self._stream is not None:
+                    self._stream.tick()
+        finally:
+            ended.cancel()
+            self._end()
+        return "done"
+
+    def _aside(self) -> None:
+        if self._stream is not None and self._stream.region.active:
+            self._stream.region.show([])  # drawn again at the next frame
+
+    def _end(self) -> None:
+        """The reply is over: the rest of it printed, once."""
+        stream, unwatch, self._stream, self._unwatch = self._stream, self._unwatch, None, None
+        if unwatch is not None:
+            unwatch()
+        if stream is not None:
+            stream.finish()

@@ -10,6 +10,8 @@ for all of them:
 - at most ``limit`` bytes: a bigger file is refused having read at most
   ``limit + 1`` bytes, whatever size it claims (``/proc`` files say 0);
 - text is UTF-8, or refused naming the line of the first bad byte;
+- an image (``-f``, ``:file``) is known by its first bytes (``image_type``:
+  PNG, JPEG, GIF, WebP), never by its name;
 - JSON is parsed with its nesting bounded (``MAX_DEPTH``): deeper is refused,
   a ``RecursionError`` never escapes.
 
@@ -96,6 +98,41 @@ def read_bytes(
     if got > limit:
         raise too_big
     return b"".join(chunks)
+
+
+# the first bytes of each image type a chat model may be sent, and its MIME type
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def image_type(data: bytes) -> str | None:
+    """The MIME type of an image in ``data`` (PNG, JPEG, GIF, WebP), by its
+    first bytes; None if it is none of them."""
+    for magic, mime in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def sniff_image(
+    path: Path, *, doing: str = "attach", error: type[ReplError] = UsageError
+) -> str | None:
+    """The image type of the regular file ``path`` by its first bytes (None:
+    not an image), refusing what ``open_input`` refuses."""
+    fd = open_input(path, doing=doing, error=error)
+    try:
+        head = os.read(fd, 16)
+    except OSError as exc:
+        raise error(f"cannot {doing} {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    return image_type(head)
 
 
 def read_text(

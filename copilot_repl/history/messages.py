@@ -48,8 +48,33 @@ class Message:
     # {"text", "calls": [OpenAI tool_calls], "results": [{"tool_call_id", "content", "ok"}]}
     tools: list[dict[str, Any]] | None = None
 
-    def to_api(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
+    def to_api(self) -> dict[str, Any]:
+        """As a request message: with its images, a list of content parts
+        (OpenAI's: the text, then one ``image_url`` part each, a data URL)."""
+        images = self.images
+        if not images:
+            return {"role": self.role, "content": self.content}
+        parts: list[dict[str, Any]] = [{"type": "text", "text": self.content}]
+        for image in images:
+            url = f"data:{image['mime_type']};base64,{image['data']}"
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        return {"role": self.role, "content": parts}
+
+    @property
+    def images(self) -> list[dict[str, Any]]:
+        """The images attached to a prompt: the SDK's blob attachments saved
+        in its data (``api/options.load_attachment`` makes them)."""
+        found = (self.data or {}).get("attachments") if self.role == "user" else None
+        if not isinstance(found, list):
+            return []
+        return [
+            a
+            for a in found
+            if isinstance(a, dict)
+            and a.get("type") == "blob"
+            and str(a.get("mime_type", "")).startswith("image/")
+            and isinstance(a.get("data"), str)
+        ]
 
     def api_list(self) -> list[dict[str, Any]]:
         """The request messages it stands for: its tool rounds (each the
@@ -151,12 +176,17 @@ def trim_history(
     return list(messages[start:]), start
 
 
+IMAGE_TOKENS = 800  # an image's tokens, estimated (OpenAI's: 85 + 170 a 512-pixel tile)
+
+
 def message_tokens(message: Message) -> int:
     """Its tokens, estimated (a reply's tool calls and results count: they are
-    sent with it, and a round is never split from its results)."""
+    sent with it, and a round is never split from its results; an image
+    counts as ``IMAGE_TOKENS``, not as its bytes)."""
+    images = len(message.images) * IMAGE_TOKENS if message.data else 0
     if not message.tools:
-        return estimate_tokens(message.content)
-    return message.size // 4 + 4
+        return estimate_tokens(message.content) + images
+    return message.size // 4 + 4 + images
 
 
 def api_messages(system: str, messages: Iterable[Message]) -> list[dict[str, Any]]:

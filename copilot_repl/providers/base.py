@@ -16,6 +16,16 @@ StatusFn = Callable[[str], None]
 AskFn = Callable[[str], Awaitable[bool]]
 
 
+def has_images(messages: list[dict[str, Any]]) -> bool:
+    """Whether a request's messages hold an image (a list of content parts
+    with an ``image_url`` one: ``Message.to_api``)."""
+    return any(
+        isinstance(m.get("content"), list)
+        and any(p.get("type") == "image_url" for p in m["content"] if isinstance(p, dict))
+        for m in messages
+    )
+
+
 @dataclass
 class ToolCall:
     """A tool the model asks to call: ``arguments`` as the model sent them

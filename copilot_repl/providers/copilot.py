@@ -56,7 +56,15 @@ from copilot_repl.errors import (
     ProviderError,
     UsageError,
 )
-from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn, ToolCall
+from copilot_repl.providers.base import (
+    AskFn,
+    DeltaFn,
+    Provider,
+    ReplyEnd,
+    StatusFn,
+    ToolCall,
+    has_images,
+)
 from copilot_repl.providers.childproc import STOP_TIMEOUT
 from copilot_repl.providers.copilot_cli import (
     CLI_HINT,
@@ -529,6 +537,10 @@ class CopilotProvider(Provider):
             return await self._reply(waiting, messages, session_id, ask_permission)
         if waiting is not None:  # a turn cancelled while its tools ran
             await self._drop_round(waiting)
+        blobs: list[dict[str, Any]] = []
+        if has_images(messages):  # the prompt's go as the SDK's blob attachments
+            blobs = image_blobs(messages[-1])
+            messages = [text_only(m) for m in messages]
         if messages[-1]["role"] != "user":
             raise CopilotError("nothing to send: the last message is not a user prompt")
         self._check_byok()
@@ -543,7 +555,7 @@ class CopilotProvider(Provider):
         started = _Round(rt, sid, session, turn, session.on(turn), before)
         self._rounds[sid] = started  # from now: the CLI may ask for a tool's result
         try:
-            await self._send(session, prompt["content"])
+            await self._send(session, prompt["content"], blobs)
         except BaseException:
             started.close()
             self._rounds.pop(sid, None)
@@ -612,9 +624,11 @@ class CopilotProvider(Provider):
             return error
         return AuthError(f"{text}; {self.login_hint()}", status_code=error.status_code)
 
-    async def _send(self, session: Any, prompt: str) -> None:
+    async def _send(
+        self, session: Any, prompt: str, blobs: list[dict[str, Any]] | None = None
+    ) -> None:
         try:
-            await session.send(prompt)
+            await session.send(prompt, attachments=blobs) if blobs else await session.send(prompt)
         except Exception as exc:
             raise CopilotError(f"the Copilot CLI refused the prompt: {short_error(exc)}") from None
 
@@ -676,3 +690,25 @@ def _describe(request: Any) -> str:
     """What the SDK's permission request is for."""
     kind = getattr(request, "kind", None)  # the SDK's request object
     return str(getattr(kind, "value", kind) or "a tool")  # SDK: an enum, or a str
+
+
+def image_blobs(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A prompt's images (``image_url`` parts holding data: URLs) as the
+    SDK's blob attachments."""
+    out = []
+    for part in message.get("content") or []:
+        if isinstance(part, dict) and part.get("type") == "image_url":
+            head, _, data = str(part.get("image_url", {}).get("url", "")).partition(",")
+            mime = head.removeprefix("data:").removesuffix(";base64")
+            out.append({"type": "blob", "data": data, "mimeType": mime})
+    return out
+
+
+def text_only(message: dict[str, Any]) -> dict[str, Any]:
+    """A request message with its image parts left out: the CLI session keeps
+    the images it was given, and what it has seen is compared as text."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    text = "".join(p.get("text", "") for p in content if p.get("type") == "text")
+    return {**message, "content": text}

@@ -42,7 +42,7 @@ from copilot_repl.errors import (
     StreamError,
     UsageError,
 )
-from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn
+from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn, has_images
 from copilot_repl.providers.childproc import Child, child_env, exit_reason
 from copilot_repl.providers.llama_server import (
     REPACK_OFF,
@@ -74,6 +74,10 @@ SERVER_ENV_PREFIXES = ("CUDA_", "HIP_", "ROCR_", "GGML_", "LLAMA_", "OMP_", "OPE
 INSTALL_HINT = "install the local extra: pip install 'copilot-repl[local]' (or run `make run`)"
 
 Message = dict[str, Any]
+NO_IMAGES = (
+    "the embedded model cannot take images; send them to a vision model "
+    "(a session on one: :new NAME --model PROVIDER:MODEL)"
+)
 # Measured (bench/embedded_tools.py, bench/RESULTS.md): through llama.cpp's
 # chatml-function-calling, SmolLM2-135M made 0 valid calls of 20 when free to
 # choose, 7 of 20 when the tool was forced.
@@ -436,6 +440,8 @@ class LocalProvider(Provider):
     ) -> ReplyEnd:
         if tools:
             raise UsageError(NO_TOOLS)
+        if has_images(messages):
+            raise UsageError(NO_IMAGES)
         client = await self._client(on_status)
         messages = await self._fit(messages, on_status)
         try:

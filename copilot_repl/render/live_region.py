@@ -90,15 +90,21 @@ class LiveRegion:
     the screen less one row, or, on a terminal that re-wraps its lines when
     it gets narrower (``terminal_reflows``), half the screen, so that even
     halving the width leaves all of it on the screen (what is pushed into the
-    scrollback cannot be erased, and would show the reply twice). After such
+    scrollback cannot be erased, and would show the reply twice); ``whole``:
+    the screen less one row there too (the live columns of ``:ask``, which
+    would get 2-3 rows each in a short pane; narrowing the terminal while
+    they stream may leave their top rows in the scrollback). After such
     a resize it erases what the re-wrapping made of its rows. Rows are
     written without trailing blanks (little to re-wrap), and erased line by
     line (tmux keeps a screen cleared whole in its scrollback). Does nothing
     on a console that is not a terminal."""
 
-    def __init__(self, console: Console, *, reflow: bool | None = None) -> None:
+    def __init__(
+        self, console: Console, *, reflow: bool | None = None, whole: bool = False
+    ) -> None:
         self.console = console
         self.reflow = terminal_reflows(os.environ) if reflow is None else reflow
+        self.whole = whole
         self.rows: list[Row] = []  # what the next draw shows
         self.active = False
         self._shown: list[int] = []  # cell widths of the rows on screen
@@ -108,7 +114,7 @@ class LiveRegion:
     def room(self) -> int:
         """How many rows the region may have."""
         height = self.console.height
-        return max(height // 2 if self.reflow else height - 1, 2)
+        return max(height // 2 if self.reflow and not self.whole else height - 1, 2)
 
     def start(self) -> None:
         if self.active or not self.console.is_terminal:

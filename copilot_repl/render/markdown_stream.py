@@ -168,14 +168,19 @@ class MarkdownStream:
         view = self._spaced(text)
         self._gap = gap
         rows = render_rows(self.console, view)
-        if not whole or len(rows) <= room:
+        if not whole:
             return rows[-room:], []
-        keep = len(rows) - room
-        leaving = _uncommitted(rows[:keep], self._committed_text, self._committed)
-        if leaving:
-            self._committed += len(leaving)
-            self._committed_text = "".join(_bare(row) for row in rows[:keep])
-        return rows[-room:], leaving
+        # the rows printed already are not shown again, even when the region
+        # has room for them (a taller or wider terminal)
+        rest = _uncommitted(rows, self._committed_text, self._committed)
+        if rest is rows:  # none of it printed yet, or the block changed: all of it shows
+            self._committed_text, self._committed = "", 0
+        if len(rest) <= room:
+            return rest, []
+        leaving = rest[:-room]
+        self._committed += len(leaving)
+        self._committed_text += "".join(_bare(row) for row in leaving)
+        return rest[-room:], leaving
 
     def finish(self) -> None:
         self.region.stop()
@@ -188,10 +193,12 @@ class MarkdownStream:
 def _uncommitted(rows: list[Row], committed: str, count: int) -> list[Row]:
     """``rows`` less the ``count`` rows already printed, whose bare text was
     ``committed``; after a resize, rows of another width cut that text
-    elsewhere: the first row left is cut where it ends. All of them if they
-    do not start with that text (the block changed as it ended, e.g. its
-    markup closed: it is shown whole)."""
-    if not committed or "".join(_bare(row) for row in rows[:count]) == committed:
+    elsewhere: the first row left is cut where it ends. ``rows`` itself if
+    none was printed, or if they do not start with that text (the block
+    changed as it ended, e.g. its markup closed: it is shown whole)."""
+    if not count:
+        return rows
+    if "".join(_bare(row) for row in rows[:count]) == committed:
         return rows[count:]  # the same rows as when they were committed
     seen = ""
     for i, row in enumerate(rows):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from copilot_repl.api.events import SessionEvent, SessionEventType
 from copilot_repl.errors import InsecureTransport, ReplError, UsageError
@@ -47,6 +47,8 @@ class Repl:
         self.known_models: dict[str, list[str]] = {}  # what :models listed, per provider
         self.failed = False
         self.quitting = False
+        # :file's attachments for the next prompt: (name, a text block or an image)
+        self.attached: list[tuple[str, str | dict[str, Any]]] = []
         self._unlisten = client.listen(self._on_event)
 
         self.tool_policy = ToolPolicy()  # --allow-tool, and the answers given
@@ -321,7 +323,8 @@ class Repl:
         await self.check_transport(session)
         await self.ready(session)
         ahead = session.busy
-        turn = await session.submit(text)
+        text, images = self.take_attached(text)
+        turn = await session.submit(text, images=images)
         if background or session is not self.session:
             if ahead and self.out.interactive:
                 self.out.status(f"queued in {session.session_id} (:jobs lists it)")
@@ -329,6 +332,13 @@ class Repl:
         if ahead:
             self.out.status(f"queued behind the reply streaming in {session.session_id}")
         await self.follow(session, turn)
+
+    def take_attached(self, text: str) -> tuple[str, list[dict[str, Any]]]:
+        """``text`` with the text files ``:file`` attached, and its images;
+        they go with this prompt only."""
+        attached, self.attached = self.attached, []
+        blocks = "".join(a for _, a in attached if isinstance(a, str))
+        return text + blocks, [a for _, a in attached if not isinstance(a, str)]
 
     async def follow(self, session: CopilotSession, turn: Turn) -> None:
         await self.answer_pending(session)  # else the reply would wait on screen for it
@@ -362,9 +372,10 @@ class Repl:
         for s in sessions:
             await self.check_transport(s)
         items = list(shown or [])
+        text, images = self.take_attached(text)
         for s in sessions:
             await self.ready(s)
-            items.append((s, await s.submit(text)))
+            items.append((s, await s.submit(text, images=images)))
         new = [t for _, t in items[len(shown or []) :]]
         self.followed.update(t.rid for t in new)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Collection, Mapping, Sequence
@@ -142,3 +143,30 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
 
 def natural_sorted(names: Collection[str]) -> list[str]:
     return sorted(names, key=natural_key)
+
+
+def dropped_file(text: str) -> str | None:
+    """The path of an existing file when ``text`` (pasted) is that path
+    alone, as terminals paste a file dropped on them: as it is, quoted
+    (``'/tmp/a cat.png'``), backslash-escaped (``/tmp/a\\ cat.png``) or a
+    ``file://`` URL; None otherwise."""
+    from urllib.parse import unquote, urlparse  # start-up: a paste alone needs it
+
+    text = text.strip()
+    if not text or "\n" in text:
+        return None
+    candidates = [text]
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = []
+    if len(words) == 1:
+        candidates.append(words[0])
+    for found in list(candidates):
+        if found.startswith("file://"):
+            candidates.append(unquote(urlparse(found).path))
+    for found in candidates:
+        path = os.path.expanduser(found)
+        if os.path.isfile(path):
+            return path
+    return None

@@ -277,7 +277,7 @@ class ShellOutput:
         from copilot_repl.render.live_region import LiveRegion  # start-up: after the frame
 
         self.last_fanout = list(items)
-        region = LiveRegion(self.console)
+        region = LiveRegion(self.console, whole=True)  # the height the pane has
         region.start()
 
         def tick() -> None:

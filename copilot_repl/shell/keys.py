@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
+
+from copilot_repl.repl.parsing import dropped_file
 
 
 def build_key_bindings() -> Any:
     """Tab / Shift-Tab on an empty line switch sessions; Esc Enter inserts a
-    newline; Ctrl-Z at the prompt does nothing."""
+    newline; Ctrl-Z at the prompt does nothing; a file dropped on an empty
+    line (its path pasted) becomes ``:file PATH``: Enter attaches it."""
     # start-up: prompt_toolkit loads after the first frame
     from prompt_toolkit.filters import Condition
     from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.keys import Keys
 
     kb = KeyBindings()
 
@@ -33,6 +38,13 @@ def build_key_bindings() -> Any:
     def _nothing_to_background(event: Any) -> None:
         """Ctrl-Z sends a streaming reply to the background (a signal, while
         it streams); at the prompt there is none, and no ^Z goes into the line."""
+
+    @kb.add(Keys.BracketedPaste)
+    def _paste(event: Any) -> None:
+        data = event.data.replace("\r\n", "\n").replace("\r", "\n")
+        buffer = event.current_buffer
+        path = dropped_file(data) if not buffer.text else None
+        buffer.insert_text(data if path is None else f":file {shlex.quote(path)}")
 
     @kb.add("escape", "enter")
     def _newline(event: Any) -> None:

@@ -4,6 +4,8 @@ clipboard."""
 from __future__ import annotations
 
 import re
+import shlex
+from pathlib import Path
 
 from copilot_repl.errors import UsageError
 from copilot_repl.history.files import write_output
@@ -45,6 +47,33 @@ class GeneralCommands(CommandGroup):
         if self.out.interactive:
             rows += [[k, h] for k, h in KEYS_HELP]
         self.out.table(["command", "what it does"], rows)
+
+    @command(
+        "file",
+        usage=":file PATH... [-- PROMPT]",
+        help="attach files to the next prompt (text inline; PNG, JPEG, GIF, WebP as images); "
+        "with -- PROMPT, send it now",
+        complete="path",
+        nargs=None,
+    )
+    async def file(self, args: str) -> None:
+        from copilot_repl.api.options import load_attachment  # start-up: :file alone needs it
+
+        head, dash, prompt = f" {args} ".partition(" -- ")
+        try:
+            names = shlex.split(head)
+        except ValueError as exc:
+            raise UsageError(f":file: {exc}") from None
+        if not names:
+            raise UsageError("usage: :file PATH... [-- PROMPT]")
+        for name in names:
+            path = Path(name).expanduser()
+            self.repl.attached.append((path.name, load_attachment(path)))
+        if dash and prompt.strip():
+            await self.repl.prompt(self.repl.current, prompt.strip(), background=False)
+            return
+        shown = ", ".join(name for name, _ in self.repl.attached)
+        self.out.note(f"attached to the next prompt: {shown}")
 
     @command("quit", help="leave (Ctrl-D too)", aliases=("q", "exit"), nargs=None)
     async def quit(self, args: str) -> None:

@@ -300,7 +300,20 @@ def _message_rows(i: int, m: Message, current: Compaction | None) -> list[tuple[
     replaced = " (summarised)" if current is not None and i <= current.upto else ""
     out = [("note", line, "tool") for line in tool_lines(m.tools)]
     out.append((m.role, m.content, f"{i}. {m.role}{mark}{replaced}"))
+    out += [("note", image_line(image), "image") for image in m.images]
     return out
+
+
+def image_line(image: dict[str, Any]) -> str:
+    """An image attached to a prompt, in a few words: its name, type and size."""
+    from copilot_repl.history.inputs import size_text  # start-up: :history alone needs it
+
+    name = one_line(str(image.get("display_name") or "image"))
+    size = image.get("byte_length")
+    if isinstance(size, int):
+        shown = size_text(size) if size >= 1024 else f"{size} bytes"
+        return f"{name} ({image.get('mime_type')}, {shown})"
+    return f"{name} ({image.get('mime_type')})"
 
 
 def tool_lines(rounds: list[dict[str, Any]] | None) -> list[str]:
