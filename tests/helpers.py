@@ -5,6 +5,7 @@ prompt whose reply streams slowly."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,3 +55,11 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.02)
+
+
+MCP_SERVER = Path(__file__).with_name("mcp_server.py")  # a real stdio MCP server
+
+
+def mcp_config_text(name: str = "t") -> str:
+    """config.toml's table for the test MCP server, as ``[mcp.NAME]``."""
+    return f"[mcp.{name}]\ncommand = {sys.executable!r}\nargs = [{str(MCP_SERVER)!r}]\n"

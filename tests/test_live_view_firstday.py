@@ -83,6 +83,19 @@ def tall_prompt(n: int) -> str:
     return "lead: " + " ".join(f"q{i:06d}" for i in range(n))
 
 
+def assert_tall_prompt_once(screen: Screen, n: int) -> None:
+    """After the reply (``the end``): the scrollback holds the prompt line
+    and each of the ``n`` words of ``tall_prompt(n)`` exactly once."""
+    screen.shown(r"the end")
+    screen.prompt()
+    text = screen.transcript()
+    assert text.count("main openai:gpt-4o-mini › lead: q000000") == 1, text
+    seen = re.findall(r"q\d{6}", text)
+    twice = sorted({w for w in seen if seen.count(w) > 1})
+    missing = [f"q{i:06d}" for i in range(n) if f"q{i:06d}" not in seen]
+    assert not twice and not missing, f"twice: {twice[:5]}…, missing: {missing[:5]}…"
+
+
 @pytest.mark.parametrize("rows", [16, 20, 30])
 def test_a_prompt_taller_than_the_screen_is_in_the_scrollback_once(
     term: Callable[[int, int], Screen], server: FakeServer, rows: int
@@ -93,14 +106,7 @@ def test_a_prompt_taller_than_the_screen_is_in_the_scrollback_once(
     n = 10 * (rows + 4)  # ten words a row: taller than the screen
     server.queue(Reply(text="the end"))
     screen.line(tall_prompt(n))
-    screen.shown(r"the end")
-    screen.prompt()
-    text = screen.transcript()
-    assert text.count("main openai:gpt-4o-mini › lead: q000000") == 1, text
-    seen = re.findall(r"q\d{6}", text)
-    twice = sorted({w for w in seen if seen.count(w) > 1})
-    missing = [f"q{i:06d}" for i in range(n) if f"q{i:06d}" not in seen]
-    assert not twice and not missing, f"twice: {twice[:5]}…, missing: {missing[:5]}…"
+    assert_tall_prompt_once(screen, n)
 
 
 def test_a_queued_prompt_is_shown_as_typed_above_its_reply(
@@ -162,14 +168,7 @@ def test_a_prompt_typed_slowly_taller_than_the_screen_is_in_the_scrollback_once(
         screen.child.send(" ".join(chunk) + " ")
         screen.wait(lambda last=chunk[-1]: last in screen.display, f"{chunk[-1]} drawn")
     screen.child.send("\r")
-    screen.shown(r"the end")
-    screen.prompt()
-    text = screen.transcript()
-    assert text.count("main openai:gpt-4o-mini › lead: q000000") == 1, text
-    seen = re.findall(r"q\d{6}", text)
-    twice = sorted({w for w in seen if seen.count(w) > 1})
-    missing = [f"q{i:06d}" for i in range(n) if f"q{i:06d}" not in seen]
-    assert not twice and not missing, f"twice: {twice[:5]}…, missing: {missing[:5]}…"
+    assert_tall_prompt_once(screen, n)
 
 
 @pytest.mark.parametrize("size", [(40, 120), (30, 80)])

@@ -6,12 +6,12 @@ come from a real stdio MCP server (tests/mcp_server.py)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
 from fakeserver import FakeServer
+from helpers import mcp_config_text
 from shell_harness import TAB, Harness, until
 
 from copilot_repl.history.store import Store
@@ -19,13 +19,11 @@ from copilot_repl.repl.commands import command_groups
 from copilot_repl.repl.completion import Sources, suggest
 from copilot_repl.repl.registry import Registry
 
-SERVER = Path(__file__).with_name("mcp_server.py")
-
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(f"[mcp.t]\ncommand = {sys.executable!r}\nargs = [{str(SERVER)!r}]\n")
+    path.write_text(mcp_config_text())
     return path
 
 

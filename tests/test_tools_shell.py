@@ -15,19 +15,19 @@ import pexpect
 import pytest
 from conftest import run_cli
 from fakeserver import FakeServer
+from helpers import mcp_config_text
 from pty_harness import GUARD, ROOT, Term
 
 from copilot_repl.repl.tools import ToolPolicy
 from copilot_repl.shell.toolbar import toolbar_fragments
 
 pytest.importorskip("mcp")
-SERVER = Path(__file__).with_name("mcp_server.py")
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(f"[mcp.t]\ncommand = {sys.executable!r}\nargs = [{str(SERVER)!r}]\n")
+    path.write_text(mcp_config_text())
     return path
 
 
@@ -174,10 +174,7 @@ def test_the_mcp_server_stops_with_copilot_repl(server: FakeServer, tmp_path: Pa
 
     marker = f"mark-{tmp_path.name}"
     config = tmp_path / "marked.toml"
-    config.write_text(
-        f"[mcp.t]\ncommand = {sys.executable!r}\nargs = [{str(SERVER)!r}]\n"
-        f'env = {{ MARK = "{marker}" }}\n'
-    )
+    config.write_text(mcp_config_text() + f'env = {{ MARK = "{marker}" }}\n')
     code, out, _ = script(server, config, "--allow-all-tools", stdin="x #call=t-env_names:{}\n")
     assert code == 0 and "MARK" in out  # the server ran, with the variable
     wait_for(lambda: not live_processes(b"mcp_server.py", "MARK", marker))
