@@ -8,7 +8,8 @@ shell. Each figure against a floor measured in the same round:
   copied file (no index sidecar yet: it is built) is its own row;
 - a turn: Enter → the request's first byte at the server, against the same
   turn in the floor session;
-- ``:history 20``: Enter → the twentieth message drawn, against the same
+- ``:history 20``, typed 1 s after start as a person would (after the
+  shell's warm-up): Enter → the twentieth message drawn, against the same
   command in the floor session (the same 20 messages drawn);
 - peak RSS (VmHWM) after the turn, against the floor session's, and a
   ``python -c`` that reads the file's last 8 MB (the least a tail-only open
@@ -28,6 +29,7 @@ import time
 from pathlib import Path
 
 from arrival import ArrivalServer
+from benchmarks import SWITCH_AFTER
 from harness import (
     CLI,
     PYTHON,
@@ -65,6 +67,7 @@ def _shell(home: Path, url: str, name: str, last: int, server: ArrivalServer) ->
     try:
         opened = pty.wait_for(READY_RE, timeout=120) - pty.started
         rss_open = proc_hwm_kb(pty.pid)
+        pty.pump_until(pty.started + SWITCH_AFTER)  # typed by a person: after the warm-up
         t0 = pty.send(":history 20\r")
         label = re.compile(rb"\b" + str(last).encode() + rb"\. assistant")
         t1 = pty.wait_for(label, timeout=120)
