@@ -175,8 +175,8 @@ async def test_get_events_after_disconnect_raises(server: FakeServer, home: Path
         await s.disconnect()
         try:
             await s.get_events()
-        except RuntimeError as exc:
-            assert "disconnected" in str(exc)
+        except RuntimeError as exc:  # the SDK's runtime: the session is gone
+            assert str(exc) == f"Session not found: {s.session_id}"
         else:
             raise AssertionError("get_events() after disconnect() did not raise")
 
@@ -205,3 +205,25 @@ def test_the_newest_event_id_is_the_last_history_event_s_in_every_kind_of_log() 
         data = SessionData("s", "openai:m", created=1_700_000_000.0, log=Log(log))
         assert last_event_id(data, "s") == history_events(data, "s")[-1].id, what
     assert last_event_id(SessionData("s", "openai:m"), "s") is None
+
+
+async def test_get_events_right_after_resume_holds_the_resume(
+    server: FakeServer, home: Path
+) -> None:
+    """As on the SDK (its e2e test_should_resume_a_session_using_a_new_client):
+    the resumed session's log has its ``session.resume`` before anything is sent;
+    the file itself is left as it was until the next turn."""
+    async with client_for(server, home) as client:
+        s = await client.create_session(session_id="peek")
+        await s.send_and_wait("one")
+    async with client_for(server, home) as client:
+        seen: list[SessionEvent] = []
+        s = await client.resume_session("peek", on_event=seen.append)
+        events = await s.get_events()
+        assert [str(e.type) for e in events][-1] == "session.resume"
+        assert events[-1].id == seen[0].id
+        await s.send_and_wait("two")
+        after = await s.get_events()
+    kinds = [str(e.type) for e in after]
+    assert kinds.count("session.resume") == 1
+    assert chained(after) == []

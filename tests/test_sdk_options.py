@@ -144,3 +144,48 @@ async def test_reasoning_effort_is_sent_with_each_request(server: FakeServer, ho
         await plain.send_and_wait("three")
     efforts = [r["body"].get("reasoning_effort") for r in server.requests if r["body"]]
     assert efforts == ["low", "high", None]
+
+
+async def test_copilot_api_url_in_the_env_is_where_the_models_come_from(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    """As the SDK's CLI (the SDK's own e2e tests reach their replaying proxy
+    so): ``COPILOT_API_URL`` in the client's ``env`` is the Copilot API, the
+    ``github_token`` its bearer key, its first listed model the default, the
+    Copilot identity the default system prompt (``append`` adds to it), and
+    ``COPILOT_HOME`` where the sessions are kept."""
+    env = {"COPILOT_API_URL": server.url, "COPILOT_HOME": str(tmp_path / "cphome")}
+    models, server.models = server.models, ["claude-sonnet-4.5", "gpt-5"]
+    client = CopilotClient(env=env, github_token="tok-1", working_directory=str(tmp_path))
+    try:
+        async with client:
+            s = await client.create_session(
+                system_message={"mode": "append", "content": "Be brief."}
+            )
+            await s.send_and_wait("hello")
+            plain = await client.create_session(model="gpt-5")
+            await plain.send_and_wait("hi")
+    finally:
+        server.models = models
+    first, second = server.requests[-2], server.requests[-1]
+    assert first["headers"]["authorization"] == "Bearer tok-1"
+    assert first["body"]["model"] == "claude-sonnet-4.5"
+    system = first["body"]["messages"][0]
+    assert system["role"] == "system" and "GitHub" in system["content"]
+    assert system["content"].endswith("Be brief.")
+    assert second["body"]["model"] == "gpt-5"
+    assert second["body"]["messages"][0]["content"] == system["content"].removesuffix(
+        "\n\nBe brief."
+    )
+    assert (tmp_path / "cphome" / "copilot-repl").is_dir()
+
+
+async def test_without_copilot_api_url_the_token_changes_nothing(
+    server: FakeServer, home: Path
+) -> None:
+    async with client_for(server, home, github_token="tok-2") as client:
+        s = await client.create_session()
+        await s.send_and_wait("hello")
+    request = server.requests[-1]
+    assert request["headers"].get("authorization") != "Bearer tok-2"
+    assert request["body"]["messages"][0]["role"] == "user"

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from copilot_repl._version import __version__
+from copilot_repl.api import runtime_env
 from copilot_repl.api.events import (
     PRODUCER,
     SessionEvent,
@@ -103,15 +104,28 @@ class CopilotClient:
         transport: Any = None,
         **kw: Any,
     ) -> None:
-        opts = {k: v for k, v in merged(options, kw).items() if k not in IGNORED_CLIENT_OPTIONS}
+        given = merged(options, kw)
+        opts = {k: v for k, v in given.items() if k not in IGNORED_CLIENT_OPTIONS}
         unknown = sorted(set(opts) - CLIENT_OPTIONS)
         if unknown:
             raise TypeError(f"CopilotClient() got an unexpected keyword argument {unknown[0]!r}")
         # the working directory new sessions are created in (their context)
         self.working_directory = str(opts.pop("working_directory", None) or "")
         self._lifecycle: list[tuple[str | None, Callable[[SessionLifecycleEvent], None]]] = []
+        if env is None and isinstance(given.get("env"), Mapping):
+            env = given["env"]  # the SDK's option: the runtime's environment
         self.env: Mapping[str, str] = os.environ if env is None else env
-        self.config = config or load_config(env=self.env, **opts)
+        self._extra_env: dict[str, str] = {}
+        if config is None:
+            # what the SDK's CLI reads from its environment (api/runtime_env.py)
+            if "data_dir" not in opts and runtime_env.data_dir(env) is not None:
+                opts["data_dir"] = runtime_env.data_dir(env)
+            config = load_config(env=self.env, **opts)
+            key = runtime_env.token(self.env, given.get("github_token"))
+            config = runtime_env.apply(config, self.env, key)
+            if key and runtime_env.PROVIDER in config.providers:
+                self._extra_env[runtime_env.KEY_ENV] = key
+        self.config = config
         self.store = Store(self.config.data_dir)
         self._transport = transport
         self._providers: dict[str, Provider] = {}
@@ -121,7 +135,6 @@ class CopilotClient:
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._open: dict[str, CopilotSession] = {}
         self._listeners: list[Callable[[SessionEvent], None]] = []
-        self._extra_env: dict[str, str] = {}
         self._mcp: dict[str, McpServer] = {}
         self._state = "disconnected"
 

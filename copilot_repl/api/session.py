@@ -114,6 +114,7 @@ class CopilotSession:
         # a session.resume is written with the next record, not alone: opening
         # a session to look at it leaves its file as it was
         self._deferred: list[dict[str, Any]] = []
+        self._deferred_events: list[SessionEvent] = []  # the same, for get_events()
 
     # -- what it is -----------------------------------------------------
     @property
@@ -224,6 +225,7 @@ class CopilotSession:
             record["parent"] = str(event.parent_id)
         if event.type is T.SESSION_RESUME:
             self._deferred.append(record)
+            self._deferred_events.append(event)
             return
         try:
             self._save(record)
@@ -261,8 +263,7 @@ class CopilotSession:
         """As the SDK: a message on the session's timeline, ``session.info``
         (level "info", the default), ``session.warning`` or ``session.error``,
         saved in the event log unless ``ephemeral``."""
-        if self._disconnected:
-            raise RuntimeError("Session is disconnected")
+        self._check_connected()
         level = level or "info"
         data: Any
         if level == "info":
@@ -284,6 +285,7 @@ class CopilotSession:
         """Append to disk, then read back (which also picks up what other
         processes wrote). If the disk fails, keep it in memory and raise."""
         records, self._deferred = (*self._deferred, *records), []
+        self._deferred_events = []
         try:
             # into the very file this session was read from (checked under
             # the lock), and read back with what other processes appended
@@ -372,8 +374,7 @@ class CopilotSession:
         return self._submit(opts)
 
     def _submit(self, opts: SendOptions) -> Turn:
-        if self._disconnected:
-            raise RuntimeError("Session is disconnected")
+        self._check_connected()
         self.refresh()  # a session deleted by another process fails here, at once
         turn = Turn(self.session_id, self.model, prompt=opts.prompt, mode=opts.mode)
         turn.images = opts.images
@@ -658,10 +659,15 @@ class CopilotSession:
         """The session's saved event log: every non-ephemeral event, with the
         ids, timestamps and parents they had live (older files: synthesised,
         see ``api/history_events.py``)."""
-        if self._disconnected:
-            raise RuntimeError("Session is disconnected")
+        self._check_connected()
         self.refresh()
-        return history_events(self._loaded.data, self.session_id)
+        events = history_events(self._loaded.data, self.session_id)
+        return events + [e for e in self._deferred_events if e.id not in {x.id for x in events}]
+
+    def _check_connected(self) -> None:
+        """After ``disconnect()`` the SDK's runtime no longer knows the session."""
+        if self._disconnected:
+            raise RuntimeError(f"Session not found: {self.session_id}")
 
     async def get_messages(self) -> list[SessionEvent]:
         """The 0.1 SDK name of ``get_events``."""
