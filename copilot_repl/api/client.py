@@ -245,6 +245,7 @@ class CopilotClient:
             start_time=datetime.now(UTC),
             version=1,
             selected_model=model.partition(":")[2],
+            reasoning_effort=session.settings.reasoning_effort,
         )
         session._emit(SessionEvent(SessionEventType.SESSION_START, start, name))
         self.lifecycle("session.created", name)

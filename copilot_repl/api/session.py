@@ -682,12 +682,17 @@ class CopilotSession:
         """Switch the model for the next turns (an alias, ``provider:model``,
         a provider, or a model of the current provider)."""
         previous = self.model
+        previous_effort = self.settings.reasoning_effort
         resolved = self._client.config.resolve_model(model)
         self._switch_model(resolved)
         if reasoning_effort is not None:
             self.settings.reasoning_effort = reasoning_effort or None
+        # as the CLI: both efforts, the current one kept when none is given
         data = SessionModelChangeData(
-            new_model=resolved.partition(":")[2], previous_model=previous.partition(":")[2]
+            new_model=resolved.partition(":")[2],
+            previous_model=previous.partition(":")[2],
+            previous_reasoning_effort=previous_effort,
+            reasoning_effort=self.settings.reasoning_effort,
         )
         self._emit(SessionEvent(T.SESSION_MODEL_CHANGE, data, self.session_id))
 

@@ -92,6 +92,7 @@ class _Call:
     tool: Tool | None = None
     content: str = ""  # what the model is told
     error: str | None = None  # None: it succeeded
+    code: str | None = None  # the handler's result_type when not "success" (the error's code)
     approved: bool = False
     malformed: bool = False
     started: float = field(default_factory=time.monotonic)  # then: when its handler started
@@ -268,6 +269,7 @@ def _take_result(c: _Call, tool: Tool, result: ToolResult) -> None:
     c.content = _capped(result.text_result_for_llm)
     if result.result_type != "success":
         c.error = result.error or c.content
+        c.code = result.result_type  # as the CLI: "failure", "rejected", "denied", ...
 
 
 def _capped(text: str) -> str:
@@ -290,7 +292,7 @@ def _complete(c: _Call, event: Event, model: str, turn_id: str) -> None:
             duration=duration,
         )
     else:
-        error = ToolExecutionCompleteError(c.error)
+        error = ToolExecutionCompleteError(c.error, code=c.code)
         data = ToolExecutionCompleteData(
             False, c.call.id, error=error, model=model, turn_id=turn_id, duration=duration
         )
