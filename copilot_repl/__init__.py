@@ -32,21 +32,32 @@ if TYPE_CHECKING:
         SessionMetadata,
     )
     from copilot_repl.api.session import CopilotSession
-    from copilot_repl.api.tools import Tool, ToolInvocation, ToolResult, define_tool
+    from copilot_repl.api.tools import Tool, ToolInvocation, ToolResult, ToolSet, define_tool
     from copilot_repl.api.types import (
         MessageOptions,
+        ModelCapabilitiesOverride,
+        ModelLimitsOverride,
+        ModelSupportsOverride,
+        ModelVisionLimitsOverride,
         PermissionHandler,
         ProviderConfig,
         ResumeSessionConfig,
         SessionConfig,
         SystemMessageConfig,
     )
+    from copilot_repl.copilot_request_handler import CopilotRequestContext, CopilotRequestHandler
 
 __all__ = [
     "CopilotClient",
+    "CopilotRequestContext",
+    "CopilotRequestHandler",
     "CopilotSession",
     "MessageOptions",
+    "ModelCapabilitiesOverride",
     "ModelInfo",
+    "ModelLimitsOverride",
+    "ModelSupportsOverride",
+    "ModelVisionLimitsOverride",
     "PermissionHandler",
     "PingResponse",
     "ProviderConfig",
@@ -63,6 +74,7 @@ __all__ = [
     "Tool",
     "ToolInvocation",
     "ToolResult",
+    "ToolSet",
     "__version__",
     "define_tool",
 ]
@@ -80,6 +92,12 @@ _LAZY = {
     "SessionContext": "api.metadata",
     "ModelInfo": "api.metadata",
     "MessageOptions": "api.types",
+    "ModelCapabilitiesOverride": "api.types",
+    "ModelLimitsOverride": "api.types",
+    "ModelSupportsOverride": "api.types",
+    "ModelVisionLimitsOverride": "api.types",
+    "CopilotRequestContext": "copilot_request_handler",
+    "CopilotRequestHandler": "copilot_request_handler",
     "PermissionHandler": "api.types",
     "ProviderConfig": "api.types",
     "ResumeSessionConfig": "api.types",
@@ -88,6 +106,7 @@ _LAZY = {
     "Tool": "api.tools",
     "ToolInvocation": "api.tools",
     "ToolResult": "api.tools",
+    "ToolSet": "api.tools",
     "define_tool": "api.tools",
 }
 

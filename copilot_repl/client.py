@@ -3,22 +3,32 @@
 
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.api.metadata import (
+    ModelCapabilities,
     ModelInfo,
+    ModelLimits,
+    ModelSupports,
+    ModelVisionLimits,
     PingResponse,
     RuntimeConnection,
     SessionContext,
     SessionLifecycleEvent,
     SessionListFilter,
     SessionMetadata,
+    StopError,
 )
 
 __all__ = [
     "CopilotClient",
+    "ModelCapabilities",
     "ModelInfo",
+    "ModelLimits",
+    "ModelSupports",
+    "ModelVisionLimits",
     "PingResponse",
     "RuntimeConnection",
     "SessionContext",
     "SessionLifecycleEvent",
     "SessionListFilter",
     "SessionMetadata",
+    "StopError",
 ]

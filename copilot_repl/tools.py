@@ -8,6 +8,7 @@ from copilot_repl.api.tools import (
     ToolInvocation,
     ToolResult,
     ToolResultType,
+    ToolSet,
     define_tool,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "ToolInvocation",
     "ToolResult",
     "ToolResultType",
+    "ToolSet",
     "define_tool",
 ]

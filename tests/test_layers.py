@@ -27,6 +27,9 @@ RANKS = {
     "copilot_repl.client": 3,
     "copilot_repl.session_events": 3,
     "copilot_repl.generated": 3,
+    "copilot_repl.rpc": 3,
+    "copilot_repl.copilot_request_handler": 3,
+    "copilot_repl.tools": 3,
     "copilot_repl": 3,  # __init__: lazy re-exports of the API
     "copilot_repl.repl": 4,
     # render/: rich drawing a reply, for any front end (no prompt_toolkit)
@@ -197,9 +200,15 @@ def test_public_api_is_pinned() -> None:
 
     assert copilot_repl.__all__ == [
         "CopilotClient",
+        "CopilotRequestContext",
+        "CopilotRequestHandler",
         "CopilotSession",
         "MessageOptions",
+        "ModelCapabilitiesOverride",
         "ModelInfo",
+        "ModelLimitsOverride",
+        "ModelSupportsOverride",
+        "ModelVisionLimitsOverride",
         "PermissionHandler",
         "PingResponse",
         "ProviderConfig",
@@ -216,6 +225,7 @@ def test_public_api_is_pinned() -> None:
         "Tool",
         "ToolInvocation",
         "ToolResult",
+        "ToolSet",
         "__version__",
         "define_tool",
     ]

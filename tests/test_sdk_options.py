@@ -189,3 +189,73 @@ async def test_without_copilot_api_url_the_token_changes_nothing(
     request = server.requests[-1]
     assert request["headers"].get("authorization") != "Bearer tok-2"
     assert request["body"]["messages"][0]["role"] == "user"
+
+
+def test_the_sdk_names_programs_import_exist() -> None:
+    """The SDK's e2e tests import these at module level; a missing one fails
+    the whole module before any test runs."""
+    from copilot_repl import (  # noqa: F401
+        CopilotRequestHandler,
+        ModelCapabilitiesOverride,
+        ModelSupportsOverride,
+        ToolSet,
+    )
+    from copilot_repl.client import (  # noqa: F401
+        ModelCapabilities,
+        ModelInfo,
+        ModelLimits,
+        ModelSupports,
+        StopError,
+    )
+    from copilot_repl.copilot_request_handler import CopilotRequestContext  # noqa: F401
+    from copilot_repl.rpc import (  # noqa: F401
+        PermissionDecisionApproveOnce,
+        PermissionDecisionReject,
+        PermissionDecisionUserNotAvailable,
+    )
+    from copilot_repl.session import PermissionNoResult, PermissionRequestResult  # noqa: F401
+
+
+async def test_list_models_asks_on_list_models_when_given(home: Path) -> None:
+    from copilot_repl.client import ModelCapabilities, ModelInfo, ModelLimits
+
+    custom = [ModelInfo("mine", "Mine", ModelCapabilities(limits=ModelLimits(1000)))]
+    calls = []
+    client = CopilotClient(data_dir=str(home), on_list_models=lambda: calls.append(1) or custom)
+    assert await client.list_models() == custom  # before start(), as the SDK
+    assert calls == [1]
+
+
+async def test_sdk_options_copilot_repl_cannot_honour_are_one_line(home: Path) -> None:
+    from copilot_repl import CopilotRequestHandler, ModelCapabilitiesOverride
+    from copilot_repl.session import ModelSupportsOverride
+
+    with pytest.raises(UsageError, match="copilot_request_handler"):
+        CopilotClient(data_dir=str(home), copilot_request_handler=CopilotRequestHandler())
+    async with CopilotClient(data_dir=str(home)) as client:
+        caps = ModelCapabilitiesOverride(supports=ModelSupportsOverride(vision=False))
+        with pytest.raises(UsageError, match="model_capabilities"):
+            await client.create_session(model_capabilities=caps)
+        # a handler for MCP OAuth is accepted (never asked: no OAuth here)
+        s = await client.create_session(on_mcp_auth_request=lambda r, i: {"kind": "cancelled"})
+        await s.disconnect()
+
+
+def test_tool_set_entries_select_tools_by_source() -> None:
+    from copilot_repl.api.toolrun import ToolBox
+    from copilot_repl.tools import Tool, ToolSet
+
+    mine = Tool("mine", "mine", handler=lambda inv: "x")
+    other = Tool("other", "other", handler=lambda inv: "y")
+    served = Tool("served", "an MCP tool", handler=lambda inv: "z", metadata={"mcp_server": "s"})
+    tools = [mine, other, served]
+    names = lambda box: [t.name for t in box.offered()]  # noqa: E731
+    everything_custom = ToolSet().add_custom("*").add_builtin("web_fetch")
+    assert names(ToolBox(tools, available=list(everything_custom))) == ["mine", "other"]
+    assert names(ToolBox(tools, available=list(ToolSet().add_mcp("*")))) == ["served"]
+    assert names(ToolBox(tools, excluded=list(ToolSet().add_custom("mine")))) == [
+        "other",
+        "served",
+    ]
+    with pytest.raises(ValueError, match="tool names must match"):
+        ToolSet().add_custom("no spaces")

@@ -378,6 +378,7 @@ async def test_tool_rounds_are_saved_resent_replayed_forked_and_exported(
         "external_tool.completed",
         "tool.execution_complete",
         "assistant.message",
+        "session.resume",  # as on the SDK, in the log from the moment of resuming
     ]
     by_type = {e.type.value: e.data for e in replayed}
     asked = next(e.data for e in replayed if e.type.value == "assistant.message")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import inspect
 import json
 import os
 import time
@@ -34,7 +35,9 @@ from copilot_repl.api.events import (
     SessionStartData,
 )
 from copilot_repl.api.metadata import (
+    ModelCapabilities,
     ModelInfo,
+    ModelLimits,
     PingResponse,
     SessionContext,
     SessionLifecycleEvent,
@@ -66,6 +69,11 @@ if TYPE_CHECKING:
 
 DISCOVER_TIMEOUT = 2.0  # seconds to wait for a server's model list at the first session
 CLIENT_OPTIONS = {"data_dir", "config_path", "model", "base_url", "working_directory"}
+CLIENT_OPTIONS |= {"on_list_models"}  # SDK 1.0: answers list_models() instead
+# SDK client options copilot-repl cannot honour: refused in one line unless empty.
+UNSUPPORTED_CLIENT_OPTIONS = {
+    "copilot_request_handler": "copilot-repl's providers make their own model requests",
+}
 # SDK client options about the CLI process that copilot-repl has no use for.
 IGNORED_CLIENT_OPTIONS = {
     # SDK 1.0
@@ -106,11 +114,18 @@ class CopilotClient:
     ) -> None:
         given = merged(options, kw)
         opts = {k: v for k, v in given.items() if k not in IGNORED_CLIENT_OPTIONS}
+        for key in sorted(set(opts) & set(UNSUPPORTED_CLIENT_OPTIONS)):
+            if opts[key] not in (None, False, [], {}, ""):
+                raise UsageError(
+                    f"client option {key!r} is not supported: {UNSUPPORTED_CLIENT_OPTIONS[key]}"
+                )
+            del opts[key]
         unknown = sorted(set(opts) - CLIENT_OPTIONS)
         if unknown:
             raise TypeError(f"CopilotClient() got an unexpected keyword argument {unknown[0]!r}")
         # the working directory new sessions are created in (their context)
         self.working_directory = str(opts.pop("working_directory", None) or "")
+        self._on_list_models: Callable[[], Any] | None = opts.pop("on_list_models", None)
         self._lifecycle: list[tuple[str | None, Callable[[SessionLifecycleEvent], None]]] = []
         if env is None and isinstance(given.get("env"), Mapping):
             env = given["env"]  # the SDK's option: the runtime's environment
@@ -422,14 +437,22 @@ class CopilotClient:
         return await fork_session(self, session_id, new_session_id, at=at, **kw)
 
     async def list_models(self) -> list[ModelInfo]:
-        """The models of every configured provider that answers."""
+        """The models of every configured provider that answers; as the SDK,
+        the client option ``on_list_models`` (a function, sync or async,
+        returning ``ModelInfo``s) answers instead when given."""
+        if self._on_list_models is not None:
+            listed = self._on_list_models()
+            if inspect.isawaitable(listed):
+                listed = await listed
+            return list(listed)
         out: list[ModelInfo] = []
-        for name in self.config.providers:
+        for name, pc in self.config.providers.items():
             try:
                 models = await self.provider(name).list_models()
             except Exception:  # an unreachable provider lists nothing
                 continue
-            out += [ModelInfo(f"{name}:{m}", m) for m in models]
+            limits = ModelLimits(max_context_window_tokens=pc.context_tokens)
+            out += [ModelInfo(f"{name}:{m}", m, ModelCapabilities(limits=limits)) for m in models]
         return out
 
     def open_sessions(self) -> list[CopilotSession]:

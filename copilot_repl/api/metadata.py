@@ -141,9 +141,52 @@ class PingResponse:
 
 
 @dataclass
+class ModelVisionLimits:
+    supported_media_types: list[str] | None = None
+    max_prompt_images: int | None = None
+    max_prompt_image_size: int | None = None
+
+
+@dataclass
+class ModelLimits:
+    max_prompt_tokens: int | None = None
+    max_context_window_tokens: int | None = None
+    vision: ModelVisionLimits | None = None
+
+
+@dataclass
+class ModelSupports:
+    vision: bool = False
+    reasoning_effort: bool = False
+
+
+@dataclass
+class ModelCapabilities:
+    """As the SDK's: what a model supports and its limits (copilot-repl
+    fills in the context window a provider is configured with)."""
+
+    supports: ModelSupports = field(default_factory=ModelSupports)
+    limits: ModelLimits = field(default_factory=ModelLimits)
+
+
+@dataclass
 class ModelInfo:
     """One model a provider offers (``id`` is ``provider:model``)."""
 
     id: str
     name: str
-    capabilities: dict[str, Any] = field(default_factory=dict)
+    capabilities: ModelCapabilities = field(default_factory=ModelCapabilities)
+    policy: Any = None
+    billing: Any = None
+    supported_reasoning_efforts: list[str] | None = None
+    default_reasoning_effort: str | None = None
+
+
+@dataclass
+class StopError(Exception):
+    """As the SDK's: one failure met while ``stop()`` cleaned up."""
+
+    message: str
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, self.message)

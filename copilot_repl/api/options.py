@@ -32,6 +32,8 @@ SESSION_OPTIONS = {
     "tools",
     "available_tools",
     "excluded_tools",
+    # accepted, never called: copilot-repl's MCP servers (config.toml) use no OAuth
+    "on_mcp_auth_request",
 }
 # Part of the SDK, but about tools and agents that copilot-repl does not run.
 UNSUPPORTED = {
@@ -50,6 +52,7 @@ UNSUPPORTED = {
     "commands": "slash commands",
     "on_elicitation_request": "elicitation",
     "enable_mcp_apps": "MCP apps",
+    "model_capabilities": "model capability overrides (no model catalogue to override)",
 }
 SEND_OPTIONS = {"prompt", "mode", "attachments"}
 SEND_UNSUPPORTED = {

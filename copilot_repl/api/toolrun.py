@@ -70,8 +70,8 @@ class ToolBox:
     def offered(self) -> list[Tool]:
         """The tools the model is offered (``available_tools`` and
         ``excluded_tools`` applied)."""
-        out = [t for t in self.tools if self.available is None or t.name in self.available]
-        return [t for t in out if not self.excluded or t.name not in self.excluded]
+        out = [t for t in self.tools if self.available is None or _listed(t, self.available)]
+        return [t for t in out if not self.excluded or not _listed(t, self.excluded)]
 
     def definitions(self) -> list[dict[str, Any]]:
         """The offered tools as OpenAI function definitions."""
@@ -102,6 +102,14 @@ class _Call:
     def wire_arguments(self) -> str:
         """The arguments as sent back to the model ("{}" when malformed, as the CLI)."""
         return "{}" if self.malformed else self.call.arguments.strip() or "{}"
+
+
+def _listed(tool: Tool, entries: list[str]) -> bool:
+    """Whether a tool filter names ``tool``: by its name, or as the SDK's
+    ``ToolSet`` writes it (``custom:NAME``, ``mcp:NAME``, ``*`` for all of a
+    source; ``builtin:`` names none: copilot-repl has no built-in tools)."""
+    source = "mcp" if tool.metadata and tool.metadata.get("mcp_server") else "custom"
+    return any(e in (tool.name, f"{source}:*", f"{source}:{tool.name}") for e in entries)
 
 
 def parse_arguments(call: ToolCall) -> tuple[Any, str | None]:

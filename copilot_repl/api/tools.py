@@ -24,8 +24,9 @@ import contextlib
 import contextvars
 import inspect
 import json
+import re
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -40,10 +41,50 @@ __all__ = [
     "ToolInvocation",
     "ToolResult",
     "ToolResultType",
+    "ToolSet",
     "define_tool",
 ]
 
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 ToolResultType = Literal["success", "failure", "rejected", "denied", "timeout"]
+
+
+class ToolSet:
+    """As the SDK's: a builder of source-qualified tool filters for
+    ``available_tools`` / ``excluded_tools`` (``builtin:NAME``, ``custom:NAME``,
+    ``mcp:NAME``, ``*`` for all of a source). copilot-repl has no built-in
+    tools, so ``builtin:`` entries match none."""
+
+    def __init__(self) -> None:
+        self._items: list[str] = []
+
+    def _add(self, source: str, names: str | Iterable[str]) -> ToolSet:
+        for name in [names] if isinstance(names, str) else list(names):
+            if not name or (name != "*" and not _TOOL_NAME.match(name)):
+                raise ValueError(
+                    f"invalid {source} tool name {name!r}: tool names must match "
+                    "/^[a-zA-Z0-9_-]+$/ or be the wildcard '*'"
+                )
+            self._items.append(f"{source}:{name}")
+        return self
+
+    def add_builtin(self, name: str | Iterable[str]) -> ToolSet:
+        return self._add("builtin", name)
+
+    def add_custom(self, name: str) -> ToolSet:
+        return self._add("custom", name)
+
+    def add_mcp(self, tool_name: str) -> ToolSet:
+        return self._add("mcp", tool_name)
+
+    def to_list(self) -> list[str]:
+        return list(self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_list())
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 @dataclass

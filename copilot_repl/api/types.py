@@ -103,3 +103,58 @@ class PermissionDecisionReject:
 class PermissionDecisionDeniedInteractivelyByUser:
     kind: ClassVar[str] = "denied-interactively-by-user"
     feedback: str | None = None
+
+
+@dataclass
+class PermissionDecisionUserNotAvailable:
+    """No user could be asked: refused, as any decision that approves nothing."""
+
+    kind: ClassVar[str] = "user-not-available"
+
+
+@dataclass
+class PermissionNoResult:
+    """The SDK's sentinel leaving a request to another connected client; a
+    copilot-repl session has no other client, so the call is refused."""
+
+    kind: str = "no-result"
+
+
+# What a permission handler returns (the SDK's ``copilot.session`` alias).
+PermissionRequestResult = (
+    PermissionDecisionApproveOnce
+    | PermissionDecisionReject
+    | PermissionDecisionDeniedInteractivelyByUser
+    | PermissionDecisionUserNotAvailable
+    | PermissionNoResult
+)
+
+
+# The SDK's overrides of what its runtime believes of a model
+# (``create_session(model_capabilities=...)``): importable; copilot-repl has no
+# model catalogue to override, so a non-empty one is refused in one line.
+@dataclass
+class ModelSupportsOverride:
+    vision: bool | None = None
+    reasoning_effort: bool | None = None
+
+
+@dataclass
+class ModelVisionLimitsOverride:
+    supported_media_types: list[str] | None = None
+    max_prompt_images: int | None = None
+    max_prompt_image_size: int | None = None
+
+
+@dataclass
+class ModelLimitsOverride:
+    max_prompt_tokens: int | None = None
+    max_output_tokens: int | None = None
+    max_context_window_tokens: int | None = None
+    vision: ModelVisionLimitsOverride | None = None
+
+
+@dataclass
+class ModelCapabilitiesOverride:
+    supports: ModelSupportsOverride | None = None
+    limits: ModelLimitsOverride | None = None
