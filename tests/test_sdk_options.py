@@ -259,3 +259,19 @@ def test_tool_set_entries_select_tools_by_source() -> None:
     ]
     with pytest.raises(ValueError, match="tool names must match"):
         ToolSet().add_custom("no spaces")
+
+
+async def test_send_request_headers_go_with_that_turns_requests_only(
+    server: FakeServer, home: Path
+) -> None:
+    """As the SDK's ``send(..., request_headers=...)``: the headers reach the
+    model server with that message's request, and not with the next one."""
+    async with client_for(server, home) as client:
+        s = await client.create_session()
+        await s.send_and_wait("one", request_headers={"X-Sdk-Test": "first"})
+        await s.send_and_wait("two")
+        with pytest.raises(TypeError, match="request_headers"):
+            await s.send("three", request_headers={"X-Bad": 1})
+    first, second = server.requests[-2], server.requests[-1]
+    assert first["headers"].get("x-sdk-test") == "first"
+    assert "x-sdk-test" not in second["headers"]

@@ -54,11 +54,10 @@ UNSUPPORTED = {
     "enable_mcp_apps": "MCP apps",
     "model_capabilities": "model capability overrides (no model catalogue to override)",
 }
-SEND_OPTIONS = {"prompt", "mode", "attachments"}
+SEND_OPTIONS = {"prompt", "mode", "attachments", "request_headers"}
 SEND_UNSUPPORTED = {
     "source",
     "agent_mode",
-    "request_headers",
     "display_prompt",
     "response_schema",
 }
@@ -88,6 +87,7 @@ class SendOptions:
     mode: str = "enqueue"
     timeout: float | None = None
     images: list[dict[str, Any]] = field(default_factory=list)  # see load_attachment
+    headers: dict[str, str] | None = None  # request_headers: sent with the turn's requests
 
 
 def merged(options: Mapping[str, Any] | None, kw: Mapping[str, Any]) -> dict[str, Any]:
@@ -226,7 +226,13 @@ def send_options(prompt: str | Mapping[str, Any] | None, kw: Mapping[str, Any]) 
         raise ValueError(f"mode must be 'enqueue' or 'immediate', not {mode!r}")
     blocks, images = attachments(opts.get("attachments") or [])
     timeout_s = float(timeout) if timeout is not None else None
-    return SendOptions(text + blocks, mode, timeout_s, images)
+    headers = opts.get("request_headers") or None
+    if headers is not None and (
+        not isinstance(headers, Mapping)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        raise TypeError("request_headers must be a dict of strings")
+    return SendOptions(text + blocks, mode, timeout_s, images, dict(headers) if headers else None)
 
 
 def attachments(items: list[Any]) -> tuple[str, list[dict[str, Any]]]:

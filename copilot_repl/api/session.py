@@ -378,6 +378,7 @@ class CopilotSession:
         self.refresh()  # a session deleted by another process fails here, at once
         turn = Turn(self.session_id, self.model, prompt=opts.prompt, mode=opts.mode)
         turn.images = opts.images
+        turn.headers = opts.headers
         if self.busy:  # as the CLI: how the prompt reached the agent
             immediate = opts.mode == "immediate"
             turn.delivery = (

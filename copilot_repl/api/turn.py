@@ -29,7 +29,7 @@ from copilot_repl.api.events import (
 from copilot_repl.errors import ProviderError, ReplError
 from copilot_repl.history.messages import MessageStatus, estimate_tokens
 from copilot_repl.history.store import PROCESS_TOKEN
-from copilot_repl.providers.base import AskFn, Provider, ReplyEnd
+from copilot_repl.providers.base import REQUEST_HEADERS, AskFn, Provider, ReplyEnd
 from copilot_repl.providers.priority import CURRENT_HOLD, CURRENT_SENDS, Hold, Sends
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class Turn:
     delivery: UserMessageDelivery = UserMessageDelivery.IDLE  # user.message's delivery
     wire_model: str = ""  # the model name the server is sent, when not the session's
     params: dict[str, Any] = field(default_factory=dict)  # request parameters (SDK options)
+    headers: dict[str, str] | None = None  # sent with its requests (SDK request_headers)
     state: TurnState = TurnState.QUEUED
     created: float = field(default_factory=time.monotonic)
     started: float | None = None  # request sent
@@ -298,6 +299,8 @@ async def run_turn(
     end: ReplyEnd | None = None
     if sends is not None:
         CURRENT_SENDS.set(sends)  # this task's own context
+    if turn.headers:
+        REQUEST_HEADERS.set(turn.headers)  # likewise
     hold = turn.hold
     if hold is not None:
         if provider.follows_hold:

@@ -3,6 +3,7 @@ ask of it, each with a no-op default so a provider states only what it adds."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,12 @@ DeltaFn = Callable[[str], None]
 StatusFn = Callable[[str], None]
 # Asks the user a yes/no question ("the model asks to use X; allow it?").
 AskFn = Callable[[str], Awaitable[bool]]
+
+# Per task, set by api/turn.run_turn: headers the turn's requests carry beside
+# the provider's own (the SDK's ``send(..., request_headers=...)``).
+REQUEST_HEADERS: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "copilot_repl_request_headers", default=None
+)
 
 
 def has_images(messages: list[dict[str, Any]]) -> bool:

@@ -31,7 +31,15 @@ from copilot_repl.errors import (
     StreamError,
     UsageError,
 )
-from copilot_repl.providers.base import AskFn, DeltaFn, Provider, ReplyEnd, StatusFn, ToolCall
+from copilot_repl.providers.base import (
+    REQUEST_HEADERS,
+    AskFn,
+    DeltaFn,
+    Provider,
+    ReplyEnd,
+    StatusFn,
+    ToolCall,
+)
 from copilot_repl.providers.priority import CURRENT_HOLD, CURRENT_SENDS
 from copilot_repl.providers.security import check_api_key, check_transport_security, redact
 from copilot_repl.providers.wire import (
@@ -269,12 +277,14 @@ class OpenAIProvider(Provider):
         hold = CURRENT_HOLD.get()
         # the hold follows the request out (providers/priority.py)
         ext = {"trace": hold.trace} if hold is not None and not hold.done else None
+        extra = REQUEST_HEADERS.get()
+        headers = {**SSE_HEADERS, **extra} if extra else SSE_HEADERS
         try:
             # The first-text deadline; once text flows, moved on by each event.
             async with asyncio.timeout(self.config.first_token_timeout) as deadline:
                 client = self._http()
                 async with client.stream(
-                    "POST", url, json=body, headers=SSE_HEADERS, extensions=ext
+                    "POST", url, json=body, headers=headers, extensions=ext
                 ) as resp:
                     if hold is not None:
                         hold.release()
