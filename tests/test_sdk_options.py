@@ -275,3 +275,14 @@ async def test_send_request_headers_go_with_that_turns_requests_only(
     first, second = server.requests[-2], server.requests[-1]
     assert first["headers"].get("x-sdk-test") == "first"
     assert "x-sdk-test" not in second["headers"]
+
+
+async def test_an_unsupported_option_turned_off_is_accepted(home: Path) -> None:
+    """``infinite_sessions={"enabled": False}`` asks for nothing copilot-repl
+    lacks (the SDK's e2e test of it expects no compaction events); enabled,
+    it is refused in one line."""
+    async with CopilotClient(data_dir=str(home)) as client:
+        s = await client.create_session(infinite_sessions={"enabled": False})
+        await s.disconnect()
+        with pytest.raises(UsageError, match="infinite_sessions"):
+            await client.create_session(infinite_sessions={"enabled": True})

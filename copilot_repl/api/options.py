@@ -103,7 +103,7 @@ def check_session_options(opts: Mapping[str, Any], *, resume: bool = False) -> N
         if key in SESSION_OPTIONS:
             continue
         if key in UNSUPPORTED:
-            if value in (None, False, [], {}, ""):
+            if _off(value):
                 continue
             raise UsageError(
                 f"session option {key!r} is not supported: copilot-repl runs chat only, "
@@ -111,6 +111,14 @@ def check_session_options(opts: Mapping[str, Any], *, resume: bool = False) -> N
             )
         what = "resume_session" if resume else "create_session"
         raise TypeError(f"{what}() got an unexpected keyword argument {key!r}")
+
+
+def _off(value: Any) -> bool:
+    """An option that asks for nothing: empty, or a config turned off
+    (``infinite_sessions={"enabled": False}``)."""
+    if isinstance(value, Mapping) and value.get("enabled") is False:
+        return True
+    return value in (None, False, [], {}, "")
 
 
 def settings_from(opts: Mapping[str, Any]) -> SessionSettings:
