@@ -286,3 +286,15 @@ async def test_an_unsupported_option_turned_off_is_accepted(home: Path) -> None:
         await s.disconnect()
         with pytest.raises(UsageError, match="infinite_sessions"):
             await client.create_session(infinite_sessions={"enabled": True})
+
+
+async def test_client_api_of_a_headless_runtime(home: Path) -> None:
+    """As the SDK's e2e test_client_api: deleting an unknown id says "failed
+    to delete session ID"; no foreground session, and setting one is refused."""
+    async with CopilotClient(data_dir=str(home)) as client:
+        with pytest.raises(Exception, match="failed to delete session nope"):
+            await client.delete_session("nope")
+        assert await client.get_foreground_session_id() is None
+        s = await client.create_session()
+        with pytest.raises(UsageError, match="TUI"):
+            await client.set_foreground_session_id(s.session_id)

@@ -53,7 +53,7 @@ from copilot_repl.api.options import (
 )
 from copilot_repl.api.session import CopilotSession
 from copilot_repl.config import Config, ProviderSettings, load_config
-from copilot_repl.errors import ReplError, SessionExists, UsageError
+from copilot_repl.errors import ReplError, SessionExists, SessionNotFound, UsageError
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import free_name, validate_name
 from copilot_repl.history.store import Store
@@ -381,10 +381,14 @@ class CopilotClient:
         return infos[0].session_id if infos else None
 
     async def delete_session(self, session_id: str) -> None:
-        """Delete a session and its history from disk, for good."""
+        """Delete a session and its history from disk, for good (an unknown
+        id: ``SessionNotFound``, worded as the SDK's "Failed to delete session")."""
         validate_name(session_id)
         await self._close(session_id)
-        self.store.delete(session_id)
+        try:
+            self.store.delete(session_id)
+        except SessionNotFound as exc:
+            raise SessionNotFound(f"failed to delete session {session_id}: {exc}") from None
         # start-up: sqlite3 (the full-text index) only when needed
         from copilot_repl.history.search import forget_session_text
 
@@ -502,6 +506,18 @@ class CopilotClient:
         if name not in self._slots:
             self._slots[name] = asyncio.Semaphore(self.config.provider(name).max_parallel)
         return self._slots[name]
+
+    # -- the foreground session (SDK) --------------------------------------
+    async def get_foreground_session_id(self) -> str | None:
+        """As the SDK's client of a headless runtime: no session is in the
+        foreground (copilot-repl's library has no TUI)."""
+        return None
+
+    async def set_foreground_session_id(self, session_id: str) -> None:
+        """As the SDK's client of a headless runtime: refused."""
+        raise UsageError(
+            "set_foreground_session_id needs a TUI server; copilot-repl's library runs headless"
+        )
 
     # -- lifecycle events (SDK) -------------------------------------------
     def on_lifecycle(
