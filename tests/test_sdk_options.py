@@ -9,12 +9,13 @@ import os
 from pathlib import Path
 
 import pytest
-from fakeserver import FakeServer
+from fakeserver import FakeServer, Reply
 
 from copilot_repl import CopilotClient, RuntimeConnection
 from copilot_repl.api.events import SessionEvent
 from copilot_repl.client import SessionListFilter
 from copilot_repl.errors import TurnFailed, UsageError
+from copilot_repl.tools import ToolInvocation
 
 
 def client_for(server: FakeServer, home: Path, **kw: object) -> CopilotClient:
@@ -298,3 +299,80 @@ async def test_client_api_of_a_headless_runtime(home: Path) -> None:
         s = await client.create_session()
         with pytest.raises(UsageError, match="TUI"):
             await client.set_foreground_session_id(s.session_id)
+
+
+def _sse(obj: dict[str, object]) -> str:
+    import json
+
+    return "data: " + json.dumps(obj) + "\n\n"
+
+
+def test_copilot_api_choices_after_the_first_continue_the_reply() -> None:
+    """The Copilot API sends a reply's text as choice 0 and its tool calls as
+    choice 1 (the SDK's replaying proxy reproduces it); merged, they are one
+    reply. Elsewhere a second choice is another of n replies, ignored."""
+    from copilot_repl.providers.wire import parse_chunk
+
+    call = {
+        "index": 0,
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "f", "arguments": "{}"},
+    }
+    data = _sse(
+        {
+            "choices": [
+                {"index": 0, "delta": {"content": "Looking."}},
+                {"index": 1, "delta": {"tool_calls": [call]}},
+            ]
+        }
+    )[len("data: ") :].strip()
+    merged = parse_chunk(data, "p", merge_choices=True)
+    assert merged.text == "Looking." and merged.tool_calls == [(1024, "c1", "f", "{}")]
+    plain = parse_chunk(data, "p")
+    assert plain.text == "Looking." and not plain.tool_calls
+
+
+async def test_a_copilot_api_reply_with_its_tool_calls_in_choice_1_runs_them(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    from copilot_repl.tools import define_tool
+
+    @define_tool("lookup", description="Look it up", skip_permission=True)
+    def lookup(invocation: ToolInvocation) -> str:
+        return "RESULT: 42"
+
+    call = {
+        "index": 0,
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "lookup", "arguments": "{}"},
+    }
+    two_choices = {
+        "id": "x",
+        "object": "chat.completion.chunk",
+        "choices": [
+            {"index": 0, "delta": {"content": "I'll look it up."}, "finish_reason": "stop"},
+            {"index": 1, "delta": {"tool_calls": [call]}, "finish_reason": "tool_calls"},
+        ],
+    }
+    server.queue(Reply(text="", fault="inject", inject=[_sse(two_choices)]))
+    env = {"COPILOT_API_URL": server.url, "COPILOT_HOME": str(tmp_path / "cphome")}
+    async with CopilotClient(env=env, github_token="t") as client:
+        s = await client.create_session(tools=[lookup])
+        reply = await s.send_and_wait("look it up")
+    assert reply is not None and reply.data.content == "tools: RESULT: 42"
+    sent = server.requests[-1]["body"]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool"]
+    assert sent[2]["content"] == "I'll look it up." and sent[2]["tool_calls"][0]["id"] == "call_1"
+
+
+async def test_client_name_is_named_in_the_user_agent(server: FakeServer, home: Path) -> None:
+    """As the CLI: a session's ``client_name`` is in the User-Agent of its requests."""
+    async with client_for(server, home) as client:
+        named = await client.create_session(client_name="my-app")
+        await named.send_and_wait("hi")
+        plain = await client.create_session()
+        await plain.send_and_wait("hi")
+    assert "my-app" in server.requests[-2]["headers"]["user-agent"]
+    assert "my-app" not in server.requests[-1]["headers"]["user-agent"]

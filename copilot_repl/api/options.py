@@ -79,6 +79,7 @@ class SessionSettings:
     tools: list[Any] = field(default_factory=list)  # copilot_repl.tools.Tool
     available_tools: list[str] | None = None
     excluded_tools: list[str] | None = None
+    client_name: str = ""  # named in the User-Agent of its requests, as the CLI does
 
 
 @dataclass
@@ -144,6 +145,7 @@ def settings_from(opts: Mapping[str, Any]) -> SessionSettings:
         tools=tools,
         available_tools=_names(opts.get("available_tools"), "available_tools"),
         excluded_tools=_names(opts.get("excluded_tools"), "excluded_tools"),
+        client_name=str(opts.get("client_name") or ""),
     )
 
 

@@ -68,6 +68,7 @@ def apply(config: Config, env: Mapping[str, str], key: str) -> Config:
         base_url=url,
         api_key_env=KEY_ENV if key else "",
         default_model=DEFAULT_MODEL,
+        merge_choices=True,  # as the CLI reads the Copilot API's replies
     )
     return replace(
         config,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from copilot_repl._version import __version__
 from copilot_repl.api.events import (
     AbortData,
     AbortReason,
@@ -379,6 +380,9 @@ class CopilotSession:
         turn = Turn(self.session_id, self.model, prompt=opts.prompt, mode=opts.mode)
         turn.images = opts.images
         turn.headers = opts.headers
+        if self.settings.client_name:  # as the CLI: the SDK's client_name in the User-Agent
+            agent = f"copilot-repl/{__version__} {self.settings.client_name}"
+            turn.headers = {"User-Agent": agent, **(opts.headers or {})}
         if self.busy:  # as the CLI: how the prompt reached the agent
             immediate = opts.mode == "immediate"
             turn.delivery = (

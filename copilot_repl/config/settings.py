@@ -76,6 +76,8 @@ class ProviderSettings:
     byok_type: str = "openai"
     byok_api_key_env: str = ""
     tools: bool = False  # copilot: let the model use the CLI's tools
+    # the Copilot API's replies: consecutive assistant messages as choices 0, 1, ...
+    merge_choices: bool = field(default=False, metadata=NOT_IN_FILE)
 
 
 @dataclass(frozen=True)

@@ -400,7 +400,13 @@ class OpenAIProvider(Provider):
         """Apply one event to ``got``; True at the end of the stream."""
         if data.strip() == "[DONE]":
             return True
-        chunk = parse_chunk(data, self.config.name, event, started=got.started)
+        chunk = parse_chunk(
+            data,
+            self.config.name,
+            event,
+            started=got.started,
+            merge_choices=self.config.merge_choices,
+        )
         got.started = got.started or chunk.progress
         got.progress += chunk.progress
         got.reasoning += chunk.reasoning

@@ -153,9 +153,14 @@ class SSEReader:
         )
 
 
-def parse_chunk(data: str, name: str, event: str = "", *, started: bool = False) -> Chunk:
+def parse_chunk(
+    data: str, name: str, event: str = "", *, started: bool = False, merge_choices: bool = False
+) -> Chunk:
     """One event's data as a ``Chunk``; ``StreamError`` for anything that is
-    not a chunk (or an error the server reports)."""
+    not a chunk (or an error the server reports). ``merge_choices``: the
+    Copilot API sends consecutive assistant messages of one reply as choices
+    0, 1, ... (text in one, tool calls in the next), which make one reply;
+    elsewhere a choice past the first is another of n replies, ignored."""
     try:
         obj: Any = _loads(data)
     except (ValueError, RecursionError):
@@ -177,15 +182,19 @@ def parse_chunk(data: str, name: str, event: str = "", *, started: bool = False)
     if not isinstance(choices, list):
         _malformed(name, data, "choices is not a list")
     for choice in choices:
-        _apply_choice(choice, chunk, name, data)
+        _apply_choice(choice, chunk, name, data, merge_choices)
     return chunk
 
 
-def _apply_choice(choice: Any, chunk: Chunk, name: str, data: str) -> None:
+def _apply_choice(choice: Any, chunk: Chunk, name: str, data: str, merge: bool = False) -> None:
     if not isinstance(choice, dict):
         _malformed(name, data, "a choice is not an object")
-    if choice.get("index") not in (0, None):
-        return  # another of n choices: only the first is the reply
+    number = choice.get("index")
+    offset = 0
+    if number not in (0, None):
+        if not merge or not isinstance(number, int) or not 0 < number < 64:
+            return  # another of n choices: only the first is the reply
+        offset = number * 1024  # its tool calls come after those of the choices before it
     delta = choice.get("delta")
     if delta is None:
         delta = {}
@@ -205,7 +214,7 @@ def _apply_choice(choice: Any, chunk: Chunk, name: str, data: str) -> None:
         chunk.finish = finish
     calls = delta.get("tool_calls")
     if calls is not None:
-        _apply_tool_calls(calls, chunk, name, data)
+        _apply_tool_calls(calls, chunk, name, data, offset)
     reasoning = delta.get("reasoning_content") or delta.get("reasoning")
     chunk.progress = chunk.progress or bool(
         text or finish or isinstance(reasoning, str) or chunk.tool_calls
@@ -214,7 +223,7 @@ def _apply_choice(choice: Any, chunk: Chunk, name: str, data: str) -> None:
         chunk.reasoning += len(reasoning)
 
 
-def _apply_tool_calls(calls: Any, chunk: Chunk, name: str, data: str) -> None:
+def _apply_tool_calls(calls: Any, chunk: Chunk, name: str, data: str, offset: int = 0) -> None:
     """``delta.tool_calls``: the first piece of a call names it (``id``,
     ``function.name``), the next ones carry more of its ``arguments``."""
     if not isinstance(calls, list):
@@ -238,7 +247,7 @@ def _apply_tool_calls(calls: Any, chunk: Chunk, name: str, data: str) -> None:
             _malformed(name, data, "a tool call's id, name or arguments is not a string")
         if _SURROGATE.search(args + fname):
             _malformed(name, data, "a tool call is not valid Unicode")
-        pieces.append((index, ident, fname, args))
+        pieces.append((offset + index, ident, fname, args))
     chunk.tool_calls = pieces
 
 
