@@ -1,7 +1,7 @@
 """SDK import path ``copilot.copilot_request_handler``: the hook through which
 the SDK's runtime lets a program see or replace its model requests. Importable,
 so programs that define one load; copilot-repl's providers make their own
-requests, so a client given one (``copilot_request_handler=``) refuses it in
+requests, so a client given one (``request_handler=``) refuses it in
 one line."""
 
 from __future__ import annotations

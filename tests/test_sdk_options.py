@@ -231,8 +231,8 @@ async def test_sdk_options_copilot_repl_cannot_honour_are_one_line(home: Path) -
     from copilot_repl import CopilotRequestHandler, ModelCapabilitiesOverride
     from copilot_repl.session import ModelSupportsOverride
 
-    with pytest.raises(UsageError, match="copilot_request_handler"):
-        CopilotClient(data_dir=str(home), copilot_request_handler=CopilotRequestHandler())
+    with pytest.raises(UsageError, match="request_handler"):
+        CopilotClient(data_dir=str(home), request_handler=CopilotRequestHandler())
     async with CopilotClient(data_dir=str(home)) as client:
         caps = ModelCapabilitiesOverride(supports=ModelSupportsOverride(vision=False))
         with pytest.raises(UsageError, match="model_capabilities"):

@@ -72,7 +72,7 @@ CLIENT_OPTIONS = {"data_dir", "config_path", "model", "base_url", "working_direc
 CLIENT_OPTIONS |= {"on_list_models"}  # SDK 1.0: answers list_models() instead
 # SDK client options copilot-repl cannot honour: refused in one line unless empty.
 UNSUPPORTED_CLIENT_OPTIONS = {
-    "copilot_request_handler": "copilot-repl's providers make their own model requests",
+    "request_handler": "copilot-repl's providers make their own model requests",
 }
 # SDK client options about the CLI process that copilot-repl has no use for.
 IGNORED_CLIENT_OPTIONS = {
