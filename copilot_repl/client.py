@@ -3,6 +3,8 @@
 
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.api.metadata import (
+    GetAuthStatusResponse,
+    GetStatusResponse,
     ModelCapabilities,
     ModelInfo,
     ModelLimits,
@@ -19,6 +21,8 @@ from copilot_repl.api.metadata import (
 
 __all__ = [
     "CopilotClient",
+    "GetAuthStatusResponse",
+    "GetStatusResponse",
     "ModelCapabilities",
     "ModelInfo",
     "ModelLimits",

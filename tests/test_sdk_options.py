@@ -376,3 +376,17 @@ async def test_client_name_is_named_in_the_user_agent(server: FakeServer, home: 
         await plain.send_and_wait("hi")
     assert "my-app" in server.requests[-2]["headers"]["user-agent"]
     assert "my-app" not in server.requests[-1]["headers"]["user-agent"]
+
+
+async def test_get_status_and_auth_status(server: FakeServer, tmp_path: Path) -> None:
+    """As the SDK's client calls: a version and protocol version; signed in
+    only when the models come from the Copilot API with a token."""
+    async with CopilotClient(data_dir=str(tmp_path / "h")) as client:
+        status = await client.get_status()
+        assert status.version and status.protocol_version >= 1
+        auth = await client.get_auth_status()
+        assert auth.isAuthenticated is False and auth.statusMessage
+    env = {"COPILOT_API_URL": server.url, "COPILOT_HOME": str(tmp_path / "cp")}
+    async with CopilotClient(env=env, github_token="t") as client:
+        auth = await client.get_auth_status()
+        assert auth.isAuthenticated is True and auth.authType == "token"

@@ -35,6 +35,8 @@ from copilot_repl.api.events import (
     SessionStartData,
 )
 from copilot_repl.api.metadata import (
+    GetAuthStatusResponse,
+    GetStatusResponse,
     ModelCapabilities,
     ModelInfo,
     ModelLimits,
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
     from copilot_repl.api.tools import Tool
     from copilot_repl.history.trash import Entry
 
+SDK_PROTOCOL_VERSION = 3  # SDK 1.0.27's, whose API this follows
 DISCOVER_TIMEOUT = 2.0  # seconds to wait for a server's model list at the first session
 CLIENT_OPTIONS = {"data_dir", "config_path", "model", "base_url", "working_directory"}
 CLIENT_OPTIONS |= {"on_list_models"}  # SDK 1.0: answers list_models() instead
@@ -506,6 +509,23 @@ class CopilotClient:
         if name not in self._slots:
             self._slots[name] = asyncio.Semaphore(self.config.provider(name).max_parallel)
         return self._slots[name]
+
+    # -- status (SDK) -----------------------------------------------------
+    async def get_status(self) -> GetStatusResponse:
+        """copilot-repl's version; the protocol version is that of the SDK
+        release whose API this follows (1.0.27 speaks protocol 3)."""
+        return GetStatusResponse(__version__, SDK_PROTOCOL_VERSION)
+
+    async def get_auth_status(self) -> GetAuthStatusResponse:
+        """Authenticated when the models come from the Copilot API with a
+        GitHub token (``COPILOT_API_URL``, ``api/runtime_env.py``); otherwise
+        not: copilot-repl holds no GitHub login, its providers use their own keys."""
+        if runtime_env.KEY_ENV in self._extra_env:
+            pc = self.config.providers[runtime_env.PROVIDER]
+            return GetAuthStatusResponse(True, "token", pc.base_url, None, "token (github_token)")
+        return GetAuthStatusResponse(
+            False, statusMessage="no GitHub login: copilot-repl's providers use their own keys"
+        )
 
     # -- the foreground session (SDK) --------------------------------------
     async def get_foreground_session_id(self) -> str | None:

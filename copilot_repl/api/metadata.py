@@ -190,3 +190,23 @@ class StopError(Exception):
 
     def __post_init__(self) -> None:
         Exception.__init__(self, self.message)
+
+
+@dataclass
+class GetStatusResponse:
+    """As the SDK's ``get_status()``: copilot-repl's version, and the SDK
+    protocol version whose API it follows (there is no runtime to ask)."""
+
+    version: str
+    protocol_version: int
+
+
+@dataclass
+class GetAuthStatusResponse:
+    """As the SDK's ``get_auth_status()`` (camelCase fields, as the SDK's)."""
+
+    isAuthenticated: bool  # noqa: N815 - the SDK's field name
+    authType: str | None = None  # noqa: N815
+    host: str | None = None
+    login: str | None = None
+    statusMessage: str | None = None  # noqa: N815
