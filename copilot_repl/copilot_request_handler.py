@@ -33,6 +33,7 @@ class CopilotRequestHandler:
     """Base class of a program's request hook (see the module's docstring)."""
 
     async def send_request(self, request: Any, ctx: CopilotRequestContext) -> Any:
+        # start-up: a program importing this module loads no httpx until a request
         import httpx
 
         async with httpx.AsyncClient() as client:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from copilot_repl.config import HOME_ENV, Config, ProviderConfig
+from copilot_repl.config import HOME_ENV, Config, ProviderSettings, url_problem
 from copilot_repl.errors import ConfigError
 
 PROVIDER = "copilot-api"
@@ -59,11 +59,9 @@ def apply(config: Config, env: Mapping[str, str], key: str) -> Config:
     url = env.get("COPILOT_API_URL", "").rstrip("/")
     if not url:
         return config
-    from copilot_repl.config import url_problem
-
     if url_problem(url):
         raise ConfigError(f"COPILOT_API_URL {url!r} {url_problem(url)}")
-    pc = ProviderConfig(
+    pc = ProviderSettings(
         name=PROVIDER,
         base_url=url,
         api_key_env=KEY_ENV if key else "",
