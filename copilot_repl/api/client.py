@@ -34,6 +34,7 @@ from copilot_repl.api.events import (
     SessionResumeData,
     SessionStartData,
 )
+from copilot_repl.api.generated_options import CLIENT_OPTIONS as SDK_CLIENT_OPTIONS
 from copilot_repl.api.metadata import (
     GetAuthStatusResponse,
     GetStatusResponse,
@@ -76,6 +77,8 @@ CLIENT_OPTIONS |= {"on_list_models"}  # SDK 1.0: answers list_models() instead
 # SDK client options copilot-repl cannot honour: refused in one line unless empty.
 UNSUPPORTED_CLIENT_OPTIONS = {
     "request_handler": "copilot-repl's providers make their own model requests",
+    "entra": "Entra ID sign-in (providers and keys are in config.toml)",
+    "session_fs": "a session filesystem (sessions are saved in copilot-repl's data dir)",
 }
 # SDK client options about the CLI process that copilot-repl has no use for.
 IGNORED_CLIENT_OPTIONS = {
@@ -88,6 +91,8 @@ IGNORED_CLIENT_OPTIONS = {
     "session_idle_timeout_seconds",
     "builtin_plugin_directories",
     "installation_confirmation_handler",
+    "extension_launch_provider",  # the runtime's extensions (none here)
+    "on_github_telemetry",  # never called: copilot-repl sends no telemetry
     # SDK 0.1 and 1.0
     "cli_path",
     "cli_args",
@@ -117,11 +122,12 @@ class CopilotClient:
     ) -> None:
         given = merged(options, kw)
         opts = {k: v for k, v in given.items() if k not in IGNORED_CLIENT_OPTIONS}
-        for key in sorted(set(opts) & set(UNSUPPORTED_CLIENT_OPTIONS)):
+        # any other option of the installed SDK (api/generated_options.py): refused too
+        refused = (set(UNSUPPORTED_CLIENT_OPTIONS) | set(SDK_CLIENT_OPTIONS)) - CLIENT_OPTIONS
+        for key in sorted(set(opts) & refused):
             if opts[key] not in (None, False, [], {}, ""):
-                raise UsageError(
-                    f"client option {key!r} is not supported: {UNSUPPORTED_CLIENT_OPTIONS[key]}"
-                )
+                why = UNSUPPORTED_CLIENT_OPTIONS.get(key, "the Copilot CLI's runtime is not used")
+                raise UsageError(f"client option {key!r} is not supported: {why}")
             del opts[key]
         unknown = sorted(set(opts) - CLIENT_OPTIONS)
         if unknown:

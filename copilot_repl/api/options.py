@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from copilot_repl.api import generated_options as sdk_names
 from copilot_repl.errors import UsageError
 from copilot_repl.providers.base import AskFn
 
@@ -54,6 +55,32 @@ UNSUPPORTED = {
     "enable_mcp_apps": "MCP apps",
     "model_capabilities": "model capability overrides (no model catalogue to override)",
 }
+# SDK options about what copilot-repl has not got (plan mode, sub-agents,
+# custom-instruction files, built-in tools and agents, telemetry): accepted and
+# ignored, as the value changes nothing a chat-only session does.
+IGNORED = {
+    "on_exit_plan_mode_request",  # never called: no plan mode
+    "on_auto_mode_switch_request",  # never called: no autopilot
+    "enable_session_telemetry",  # copilot-repl sends no telemetry
+    "include_sub_agent_streaming_events",  # no sub-agents
+    "skip_custom_instructions",  # no custom-instruction files are read
+    "refresh_custom_instructions",
+    "trust_working_directory",  # no built-in tools run in it
+    "enable_file_change_tracking",  # no built-in tools change files
+    "custom_agents_local_only",  # no custom agents
+    "excluded_builtin_agents",  # no built-in agents
+    "skip_embedding_retrieval",  # no embeddings
+}
+UNSUPPORTED |= {
+    "github_token": "per-session tokens (give the client github_token, or config.toml)",
+    "github_token_provider": "per-session tokens (give the client github_token, or config.toml)",
+    "providers": "provider lists (give provider=, or providers in config.toml)",
+    "models": "model lists (models come from the providers in config.toml)",
+    "capi": "Copilot API settings per session (config.toml has them)",
+}
+# Any other option of the installed SDK (api/generated_options.py) is refused
+# in one line unless empty: a feature of the CLI's agent runtime.
+RUNTIME = "the Copilot CLI's agent runtime"
 SEND_OPTIONS = {"prompt", "mode", "attachments", "request_headers"}
 SEND_UNSUPPORTED = {
     "source",
@@ -98,17 +125,19 @@ def merged(options: Mapping[str, Any] | None, kw: Mapping[str, Any]) -> dict[str
 
 
 def check_session_options(opts: Mapping[str, Any], *, resume: bool = False) -> None:
-    """Unknown names raise TypeError (as a wrong keyword would); SDK options
-    copilot-repl cannot honour raise one clear line, unless they are empty."""
+    """Every option of the installed SDK is honoured, ignored (``IGNORED``) or
+    refused in one clear line unless empty; a name the SDK does not know
+    raises TypeError, as a wrong keyword does on the SDK."""
+    known = sdk_names.RESUME_SESSION_OPTIONS if resume else sdk_names.CREATE_SESSION_OPTIONS
     for key, value in opts.items():
         if key in SESSION_OPTIONS:
             continue
-        if key in UNSUPPORTED:
-            if _off(value):
+        if key in UNSUPPORTED or key in known:
+            if key in IGNORED or _off(value):
                 continue
             raise UsageError(
                 f"session option {key!r} is not supported: copilot-repl runs chat only, "
-                f"without {UNSUPPORTED[key]}"
+                f"without {UNSUPPORTED.get(key, RUNTIME)}"
             )
         what = "resume_session" if resume else "create_session"
         raise TypeError(f"{what}() got an unexpected keyword argument {key!r}")
