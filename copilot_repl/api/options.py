@@ -54,6 +54,11 @@ UNSUPPORTED = {
     "on_elicitation_request": "elicitation",
     "enable_mcp_apps": "MCP apps",
     "model_capabilities": "model capability overrides (no model catalogue to override)",
+    "github_token": "per-session tokens (give the client github_token, or config.toml)",
+    "github_token_provider": "per-session tokens (give the client github_token, or config.toml)",
+    "providers": "provider lists (give provider=, or providers in config.toml)",
+    "models": "model lists (models come from the providers in config.toml)",
+    "capi": "Copilot API settings per session (config.toml has them)",
 }
 # SDK options about what copilot-repl has not got (plan mode, sub-agents,
 # custom-instruction files, built-in tools and agents, telemetry): accepted and
@@ -70,13 +75,6 @@ IGNORED = {
     "custom_agents_local_only",  # no custom agents
     "excluded_builtin_agents",  # no built-in agents
     "skip_embedding_retrieval",  # no embeddings
-}
-UNSUPPORTED |= {
-    "github_token": "per-session tokens (give the client github_token, or config.toml)",
-    "github_token_provider": "per-session tokens (give the client github_token, or config.toml)",
-    "providers": "provider lists (give provider=, or providers in config.toml)",
-    "models": "model lists (models come from the providers in config.toml)",
-    "capi": "Copilot API settings per session (config.toml has them)",
 }
 # Any other option of the installed SDK (api/generated_options.py) is refused
 # in one line unless empty: a feature of the CLI's agent runtime.
