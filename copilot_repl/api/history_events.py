@@ -6,7 +6,9 @@ carrying their own event's id (``msg`` records with ``eid``). Schema 1 files
 (older versions) hold only messages: their events are synthesised, with ids
 derived from the session and the message (the same on every call), a
 ``session.start`` first, each event the parent of the next, and an ``abort``
-in place of the ``assistant.message`` of a reply cut by ``abort()``.
+in place of the ``assistant.message`` of a reply cut by ``abort()``. A reply
+that is only tool rounds and has no event id (a turn a rejected tool call
+ended) stands for no event: its round's events are in the log.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def history_events(data: SessionData, session_id: str) -> list[SessionEvent]:
             continue
         if entry.role == "user":
             prompt = entry.id or None
+        elif _silent(entry):
+            continue
         event = _message_event(entry, session_id, parent, prompt)
         if event is not None:
             events.append(event)
@@ -75,12 +79,18 @@ def last_event_id(data: SessionData, session_id: str) -> uuid.UUID | None:
         last = data.log[-1]
         if isinstance(last, LoggedEvent):
             return _uuid(last.id) or uuid.UUID(int=0)
-        if not last.aborted or last.role == "user":
+        if last.role == "user" or not (last.aborted or _silent(last)):
             return _uuid(last.eid) or _synth_id(session_id, last, last.role)
     # an aborted reply last (its abort event may be synthesised), or messages
     # added in memory only: the events built as get_events() builds them
     events = history_events(data, session_id)
     return events[-1].id if events else None
+
+
+def _silent(m: Message) -> bool:
+    """A reply that is only its tool rounds, with no event of its own: a turn
+    a rejection ended after its round (api/turn.py), which answered nothing."""
+    return m.role == "assistant" and bool(m.tools) and not m.content and not m.eid
 
 
 def _synthesised_start(data: SessionData, session_id: str) -> SessionEvent:

@@ -355,7 +355,7 @@ class CopilotSession:
             raise RuntimeError("Session aborted before response completed")
         if turn.error:
             raise TurnFailed(turn.error)
-        return answer[-1] if answer else None
+        return _answer_of(answer)
 
     async def _until_idle(self, turn: Turn) -> None:
         """As the SDK: until the session is idle after this prompt's turn (a
@@ -776,10 +776,12 @@ def _asks_for_tools(event: SessionEvent) -> bool:
 
 def _keep_answer(event: SessionEvent, into: list[SessionEvent], mine: list[str]) -> None:
     data = event.data
-    # as the SDK: a message asking for tools is not the answer
-    if (
-        isinstance(data, AssistantMessageData)
-        and data.originating_message_id in mine
-        and not data.tool_requests
-    ):
+    if isinstance(data, AssistantMessageData) and data.originating_message_id in mine:
         into.append(event)
+
+
+def _answer_of(answer: list[SessionEvent]) -> SessionEvent | None:
+    """As the SDK: the last reply; a message asking for tools is not the
+    answer, unless the turn has nothing after it (a rejected call ended it)."""
+    replies = [e for e in answer if not _asks_for_tools(e)]
+    return replies[-1] if replies else answer[-1] if answer else None

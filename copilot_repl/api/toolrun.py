@@ -6,7 +6,10 @@ one call at a time, the permission question (``permission.requested`` /
 ``permission.completed``, kind "custom-tool"; not for ``skip_permission``
 tools); then the approved handlers run together, each between
 ``external_tool.requested`` and ``external_tool.completed``, and each call
-ends with ``tool.execution_complete``. What the model is told for an unknown
+ends with ``tool.execution_complete``. As the CLI, a refusal without feedback
+(the permission handler's reject) or a handler's "rejected" result ends the
+turn after its round: the model is not asked again (``Round.ends``). What the
+model is told for an unknown
 tool, malformed arguments, a refusal or a handler's exception is the CLI's
 wording. Tool output is untrusted text: capped at ``MAX_TOOL_OUTPUT``
 characters before it reaches the model, and a handler that runs longer than
@@ -93,6 +96,7 @@ class _Call:
     content: str = ""  # what the model is told
     error: str | None = None  # None: it succeeded
     code: str | None = None  # the handler's result_type when not "success" (the error's code)
+    ends: str | None = None  # it ends the turn: "abort" (refused), "rejected" (its result)
     approved: bool = False
     malformed: bool = False
     started: float = field(default_factory=time.monotonic)  # then: when its handler started
@@ -128,6 +132,19 @@ def tool_requests(calls: list[ToolCall]) -> list[AssistantMessageToolRequest]:
     return [AssistantMessageToolRequest(c.name, c.id, parse_arguments(c)[0]) for c in calls]
 
 
+@dataclass
+class Round:
+    """A round run: the messages that carry it to the model (the assistant's
+    ``tool_calls``, then a ``tool`` message each), the round as the history
+    keeps it (``Message.tools``), and whether it ends the turn: "abort" when a
+    call was refused without feedback (the CLI then aborts the turn),
+    "rejected" when a handler's result was "rejected", else None."""
+
+    messages: list[dict[str, Any]]
+    saved: dict[str, Any]
+    ends: str | None = None
+
+
 async def run_round(
     box: ToolBox,
     calls: list[ToolCall],
@@ -137,10 +154,8 @@ async def run_round(
     session_id: str,
     model: str,
     turn_id: str,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Run the calls of one reply; returns the messages that carry them to the
-    model (the assistant's ``tool_calls``, then a ``tool`` message each), and
-    the round as the history keeps it (``Message.tools``)."""
+) -> Round:
+    """Run the calls of one reply."""
     offered = {t.name: t for t in box.offered()}
     round_ = [_prepare(c, offered) for c in calls]
     for c in round_:
@@ -164,7 +179,8 @@ async def run_round(
             {"tool_call_id": c.call.id, "content": c.content, "ok": c.error is None} for c in round_
         ],
     }
-    return messages, saved
+    ends = {c.ends for c in round_}
+    return Round(messages, saved, "abort" if "abort" in ends else "rejected" if ends - {None} else None)
 
 
 def _prepare(call: ToolCall, offered: dict[str, Tool]) -> _Call:
@@ -210,6 +226,9 @@ async def _ask(box: ToolBox, c: _Call, event: Event, session_id: str) -> None:
         )
     else:
         result = PermissionDeniedInteractivelyByUser(feedback=feedback or None)
+        # as the CLI: refused with feedback, the model is told it and asked
+        # again; without, the turn ends after this round
+        c.code, c.ends = ("denied", None) if feedback else ("rejected", "abort")
         c.error = c.content = "The user rejected this tool call." + (
             f" User feedback: {feedback}" if feedback else ""
         )
@@ -278,6 +297,8 @@ def _take_result(c: _Call, tool: Tool, result: ToolResult) -> None:
     if result.result_type != "success":
         c.error = result.error or c.content
         c.code = result.result_type  # as the CLI: "failure", "rejected", "denied", ...
+        if result.result_type == "rejected":  # as the CLI: the turn ends after this round
+            c.ends = "rejected"
 
 
 def _capped(text: str) -> str:

@@ -15,6 +15,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from copilot_repl.api.events import (
+    AbortData,
+    AbortReason,
     AssistantMessageData,
     AssistantMessageDeltaData,
     AssistantTurnEndData,
@@ -23,6 +25,7 @@ from copilot_repl.api.events import (
     SessionErrorData,
     SessionEvent,
     SessionEventType,
+    SessionInfoData,
     StatusData,
     UserMessageDelivery,
 )
@@ -104,6 +107,8 @@ class Turn:
     hold: Hold | None = None
     # the rounds of tool calls before the reply (saved with it: Message.tools)
     tool_rounds: list[dict[str, Any]] = field(default_factory=list)
+    # a round's rejection ended it, the model not asked again (toolrun.Round.ends)
+    rejected: str | None = None
     _done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -338,6 +343,8 @@ async def run_turn(
             rounds += 1
             messages = [*messages, *await _tool_round(turn, end, tools, saver, event)]
             end = None
+            if turn.rejected:  # as the CLI: a rejection ends the turn after its round
+                break
             if rounds >= MAX_TOOL_ROUNDS:
                 turn.error = (
                     f"the model asked for tools {rounds} times in a row; the turn was stopped"
@@ -402,7 +409,7 @@ async def _tool_round(
         tool_requests=tool_requests(end.tool_calls),
     )
     event(T.ASSISTANT_MESSAGE, message)
-    out, saved = await run_round(
+    ran = await run_round(
         tools,
         end.tool_calls,
         event,
@@ -411,13 +418,14 @@ async def _tool_round(
         model=model,
         turn_id=round_id,
     )
-    turn.tool_rounds.append(saved)
+    turn.tool_rounds.append(ran.saved)
+    turn.rejected = ran.ends
     event(T.ASSISTANT_TURN_END, AssistantTurnEndData(round_id, model))
     saver.flush()  # what streamed so far is on disk before the next call
     turn.parts.clear()
     turn.chars = 0
     saver.restart()
-    return out
+    return ran.messages
 
 
 def _error_type(exc: ReplError) -> str:
@@ -467,7 +475,8 @@ def _finish(turn: Turn, save: Save, event: Callable[..., None], emit: Emit, stam
     text = turn.text
     status = status_of(turn)
     model = turn.wire_model or turn.model.partition(":")[2]  # as the CLI: the wire model
-    answered = (text or status == MessageStatus.DONE) and not turn.cancelled
+    # a turn a rejection ended answers nothing after its round (as the CLI)
+    answered = (text or status == MessageStatus.DONE) and not (turn.cancelled or turn.rejected)
     if answered:
         # As the SDK: the usage of the model call, then the message; an
         # aborted turn has neither (its partial text is on disk, marked).
@@ -525,6 +534,14 @@ def _finish(turn: Turn, save: Save, event: Callable[..., None], emit: Emit, stam
             save({"t": "meta", "failed": turn.error[:500] or "failed"})
     if message is not None:
         emit(message)
+    if turn.rejected and not turn.cancelled:
+        # as the CLI: the round's turn_end was the last; a refusal without
+        # feedback then aborts the turn (saved), and says so (not saved)
+        if turn.rejected == "abort":
+            event(T.ABORT, AbortData(AbortReason.USER_INITIATED))
+            info = SessionInfoData("cancellation", "Operation cancelled by user")
+            event(T.SESSION_INFO, info, ephemeral=True)
+        return
     # as the CLI: the turn ends, then its error is reported
     event(T.ASSISTANT_TURN_END, AssistantTurnEndData(turn.call_id, turn.model.partition(":")[2]))
     if turn.error:
