@@ -484,3 +484,70 @@ async def test_cancelling_while_a_handler_runs_ends_send_and_wait_as_aborted(
         await session.cancel_reply()
         with pytest.raises(RuntimeError, match="aborted"):
             await waiting
+
+
+# -- a rejection ends the turn (as CLI 1.0.102) --------------------------------------
+async def test_a_refusal_without_feedback_ends_the_turn_after_its_round(
+    server: FakeServer, home: Path
+) -> None:
+    def refuse(request: Any, invocation: Any) -> Any:
+        return PermissionDecisionReject()
+
+    async with client_for(server, home) as client:
+        session = await client.create_session(tools=[get_weather], on_permission_request=refuse)
+        seen: list[SessionEvent] = []
+        session.on(seen.append)
+        before = len(server.requests)
+        reply = await session.send_and_wait('x #call=get_weather:{"city":"Lima"}')
+        assert len(server.requests) == before + 1  # the model is not asked again
+        assert reply is not None and reply.data.content == ""  # the message asking for it
+        assert kinds(seen)[-5:] == [
+            "tool.execution_complete",
+            "assistant.turn_end",
+            "abort",
+            "session.info",
+            "session.idle",
+        ]
+        done = next(e.data for e in seen if e.type.value == "tool.execution_complete")
+        assert done.error is not None and done.error.code == "rejected"
+        info = next(e for e in seen if e.type.value == "session.info")
+        assert info.ephemeral and info.data.message == "Operation cancelled by user"
+        idle = seen[-1].data
+        assert idle.aborted is None
+        saved = [e.type.value for e in await session.get_events()]
+        assert saved[-3:] == ["tool.execution_complete", "assistant.turn_end", "abort"]
+        assert saved.count("assistant.message") == 1
+        last = (await session.get_events())[-1]
+        assert [e.id for e in seen if e.type.value == "abort"] == [last.id]
+        await session.send_and_wait("and now?")
+    sent = server.requests[-1]["body"]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
+    assert sent[2]["content"] == "The user rejected this tool call."
+
+
+async def test_a_rejected_result_ends_the_turn_without_an_abort(
+    server: FakeServer, home: Path
+) -> None:
+    @define_tool("ship", description="Ships")
+    def ship(invocation: ToolInvocation) -> ToolResult:
+        return ToolResult(text_result_for_llm="blocked by policy", result_type="rejected")
+
+    async with client_for(server, home) as client:
+        session = await client.create_session(
+            tools=[ship], on_permission_request=PermissionHandler.approve_all
+        )
+        seen: list[SessionEvent] = []
+        session.on(seen.append)
+        before = len(server.requests)
+        reply = await session.send_and_wait("x #call=ship:{}")
+        assert len(server.requests) == before + 1
+        assert reply is not None and reply.data.content == ""
+        assert kinds(seen)[-3:] == ["tool.execution_complete", "assistant.turn_end", "session.idle"]
+        assert "abort" not in kinds(seen)
+        saved = [e.type.value for e in await session.get_events()]
+        assert saved[-2:] == ["tool.execution_complete", "assistant.turn_end"]
+        await session.send_and_wait("why?")
+        assert [e.type.value for e in await session.get_events()][-1] == "assistant.turn_end"
+    sent = server.requests[-1]["body"]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
+    assert sent[2]["content"] == "blocked by policy"

@@ -180,7 +180,7 @@ async def run_round(
         ],
     }
     ends = {c.ends for c in round_}
-    return Round(messages, saved, "abort" if "abort" in ends else "rejected" if ends - {None} else None)
+    return Round(messages, saved, "abort" if "abort" in ends else "rejected" if any(ends) else None)
 
 
 def _prepare(call: ToolCall, offered: dict[str, Tool]) -> _Call:
@@ -211,10 +211,11 @@ async def _ask(box: ToolBox, c: _Call, event: Event, session_id: str) -> None:
     request = PermissionRequestCustomTool(tool.description, tool.name, c.arguments, c.call.id)
     request_id = f"perm-{c.call.id}"
     event(T.PERMISSION_REQUESTED, PermissionRequestedData(request, request_id))
+    raised = False
     try:
         verdict, feedback = await decide(box.permission, request, session_id)
     except Exception:  # a failing handler refuses, as the SDK's
-        verdict, feedback = "denied", ""
+        verdict, feedback, raised = "denied", "", True
     result: PermissionResult
     if verdict == "approved":
         c.approved, result = True, PermissionApproved()
@@ -227,8 +228,12 @@ async def _ask(box: ToolBox, c: _Call, event: Event, session_id: str) -> None:
     else:
         result = PermissionDeniedInteractivelyByUser(feedback=feedback or None)
         # as the CLI: refused with feedback, the model is told it and asked
-        # again; without, the turn ends after this round
-        c.code, c.ends = ("denied", None) if feedback else ("rejected", "abort")
+        # again; without, the turn ends after this round (a handler that
+        # raised: the SDK answers "user not available", the model asked again)
+        if feedback:
+            c.code = "denied"
+        elif not raised:
+            c.code, c.ends = "rejected", "abort"
         c.error = c.content = "The user rejected this tool call." + (
             f" User feedback: {feedback}" if feedback else ""
         )

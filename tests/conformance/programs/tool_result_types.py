@@ -1,8 +1,7 @@
 """A handler's ToolResult with a result type other than success: the event's
 error carries the type as its code, and the handler's error (else its text) as
-its message; the model is told the text. ("rejected" is left out: the CLI
-ends the turn after such a round, copilot_repl asks the model again; see
-docs/sdk-e2e.md.)"""
+its message; the model is told the text. ("rejected", which ends the turn:
+tool_result_rejected.)"""
 # sdk: 1.0
 
 import asyncio
