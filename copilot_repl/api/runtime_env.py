@@ -59,8 +59,9 @@ def apply(config: Config, env: Mapping[str, str], key: str) -> Config:
     url = env.get("COPILOT_API_URL", "").rstrip("/")
     if not url:
         return config
-    if url_problem(url):
-        raise ConfigError(f"COPILOT_API_URL {url!r} {url_problem(url)}")
+    problem = url_problem(url)
+    if problem:
+        raise ConfigError(f"COPILOT_API_URL {url!r} {problem}")
     pc = ProviderSettings(
         name=PROVIDER,
         base_url=url,
