@@ -155,6 +155,12 @@ def bench_script(sizes: Sizes) -> list[Row]:
     repl2 = Row(
         "script", "copilot-repl script mode, 2 deltas", floor=bare2, goal=Goal("ratio", 1.5)
     )
+    # the rows above run issue 26's command, `--base-url URL --model M` (a new
+    # data dir each run); without --model a new "main" first asks for the models
+    repl2_models = Row(
+        "script", "copilot-repl script mode, 2 deltas, no --model (lists the models)", floor=bare2
+    )
+    model = ("--model", "gpt-4o-mini")  # the model the floors name
     with ServerProcess() as server, scratch() as tmp:
         homes = Homes(tmp)
         expected = b""
@@ -163,9 +169,10 @@ def bench_script(sizes: Sizes) -> list[Row]:
             expected = r.out
             a = floor_run(ASYNC_FLOOR, server, prompt)
             b = floor_child(BARE_FLOOR, server, prompt)
-            s, out = repl_run(server, homes.new(), prompt + "\n")
+            s, out = repl_run(server, homes.new(), prompt + "\n", *model)
             b2 = floor_run(BARE_FLOOR, server, "go #deltas=2")
-            s2 = repl_run(server, homes.new(), "go #deltas=2\n")[0]
+            s2 = repl_run(server, homes.new(), "go #deltas=2\n", *model)[0]
+            s2m = repl_run(server, homes.new(), "go #deltas=2\n")[0]
             if out != expected or b.out != expected:
                 repl.problem(f"output ({len(out)} B) differs from the floor's ({len(expected)} B)")
             if timed:
@@ -175,7 +182,8 @@ def bench_script(sizes: Sizes) -> list[Row]:
                 bare.samples.append(b.sample)
                 bare2.samples.append(b2)
                 repl2.samples.append(s2)
-    return [floor, afloor, repl, bare, repl_bare, bare2, repl2]
+                repl2_models.samples.append(s2m)
+    return [floor, afloor, repl, bare, repl_bare, bare2, repl2, repl2_models]
 
 
 # --------------------------------------------------------------------------- 2. start
@@ -204,7 +212,10 @@ def bench_start(sizes: Sizes) -> list[Row]:
     floor = Row("start", "floor: python -c pass")
     version = Row("start", "copilot-repl --version", floor=floor, goal=Goal("abs", 0.15))
     script = Row(
-        "start", "script mode, empty input (fresh data dir)", floor=floor, goal=Goal("abs", 0.15)
+        "start",
+        "script mode, empty input (fresh data dir; nothing to run, so nothing is opened)",
+        floor=floor,
+        goal=Goal("abs", 0.15),
     )
     imports = Row("start", "floor: python -c 'import httpx, json'")
     script_imports = Row(
@@ -235,6 +246,10 @@ def bench_start(sizes: Sizes) -> list[Row]:
     ready_again = Row("start", "line editor's prompt drawn, a saved session", floor=pty_floor)
     rows = [floor, version, script, imports, pty_floor, prompt, ready, version_nc, prompt_nc]
     rows += [script_again, prompt_again, ready_again]
+    # one command: the session is opened (a new "main" with only --base-url asks for the models)
+    ls_fresh = Row("start", "script mode, `:ls`, fresh data dir (lists the models)", floor=imports)
+    ls_saved = Row("start", "script mode, `:ls`, a saved session", floor=imports)
+    rows += [ls_fresh, ls_saved]
     texts = Texts(random.Random(5))
 
     def saved() -> dict[str, str]:
@@ -264,6 +279,8 @@ def bench_start(sizes: Sizes) -> list[Row]:
                 checked(run_child(shell, env=saved()), "script mode").sample,
                 _prompt_in_pty(shell, saved(), editor_again),
                 *editor_again,
+                repl_run(server, homes.new(), ":ls\n")[0],
+                checked(run_child(shell, stdin=b":ls\n", env=saved()), "script mode").sample,
             ]
             if timed:
                 for row, sample in zip(rows, samples, strict=True):

@@ -84,6 +84,24 @@ def test_empty_store_creates_main(server: FakeServer, home: Path) -> None:
     assert Store(home).names() == ["main"]
 
 
+@pytest.mark.parametrize("script", ["", "\n", "  \n\n\t\n"])
+def test_an_empty_script_opens_nothing_and_asks_no_server(
+    server: FakeServer, home: Path, script: str
+) -> None:
+    """Nothing to run: no session, no data dir files, no request (not even
+    the model list a new ``main`` on ``--base-url`` alone would need)."""
+    r = cli(server, script, "--model", "openai:gpt-4o-mini", "-s", "be brief")
+    assert r == Result(0, "", "")
+    assert server.requests == [] and server.models_requests == 0
+    assert not home.exists() or snapshot(home) == {}
+
+
+def test_a_script_starting_with_blank_lines_runs_the_rest(server: FakeServer, home: Path) -> None:
+    r = cli(server, "\n  \nhello\n")
+    assert r == Result(0, "echo: hello\n", "")
+    assert history(home, "main")[0] == ("user", "hello", "done")
+
+
 def test_no_ansi_and_long_reply_streams_whole(server: FakeServer) -> None:
     r = cli(server, "go #deltas=500\n")
     assert r.code == 0, r.err

@@ -152,17 +152,16 @@ def test_each_import_inside_a_function_says_why() -> None:
             for n in ast.walk(ast.parse(text))
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
         ]
-        lazy = {
-            s.lineno
-            for fn in functions
-            for s in ast.walk(fn)
-            if isinstance(s, ast.Import | ast.ImportFrom)
-        }
+        kinds = ast.Import | ast.ImportFrom
+        imports = {s for fn in functions for s in ast.walk(fn) if isinstance(s, kinds)}
+        lazy = {s.lineno for s in imports}
+        # 0-based indexes of every line of an import statement (one in parentheses spans several)
+        spans = {i for s in imports for i in range(s.lineno - 1, (s.end_lineno or s.lineno))}
         for lineno in sorted(lazy):
             found += 1
             i = lineno - 1
             above = i - 1
-            while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
+            while above >= 0 and above in spans:
                 above -= 1
             if "#" not in lines[i] and not (above >= 0 and lines[above].strip().startswith("#")):
                 unexplained.append(f"{path.relative_to(pkg)}:{lineno}")

@@ -126,21 +126,31 @@ async def _script(
 ) -> int:
     # start-up: each front end loads when it is chosen
     from copilot_repl.cli.launch import apply_model_options
-    from copilot_repl.cli.script import JsonScriptOutput, ScriptOutput, run_script
+    from copilot_repl.cli.script import (
+        JsonScriptOutput,
+        ScriptOutput,
+        first_line,
+        read_lines,
+        run_script,
+    )
     from copilot_repl.repl.controller import Repl
 
     out = JsonScriptOutput(stdout, stderr) if args.json else ScriptOutput(stdout, stderr)
     repl = Repl(client, out)
 
     repl.tool_policy, repl.default_tools = tool_options(args)
+    stream = getattr(stdin, "buffer", stdin)  # a text stream's bytes; binary as it is
+    lines = read_lines(stream)
+    first = await first_line(lines)
+    if first is None:
+        return 0  # nothing to run: no data dir, no session, no server asked
     try:
         await client.start()
         if isinstance(out, JsonScriptOutput):
             out.attach(repl)
         await apply_model_options(client, args, stderr)
         await repl.open_initial(args.session)
-        stream = getattr(stdin, "buffer", stdin)  # a text stream's bytes; binary as it is
-        return await run_script(repl, out, stream)
+        return await run_script(repl, out, lines, first)
     finally:
         await repl.close()
 

@@ -190,11 +190,14 @@ def _raw_lines(stream: IO[bytes]) -> Iterator[bytes]:
         yield pending
 
 
-def read_lines(stdin: IO[bytes]) -> asyncio.Queue[str | Unclosed | None]:
+Lines = asyncio.Queue[str | Unclosed | None]  # the script's lines; None: its end
+
+
+def read_lines(stdin: IO[bytes]) -> Lines:
     """Read the script in a daemon thread (a blocked read never holds up exit
     on SIGTERM or Ctrl-C); ``None`` marks the end of input."""
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[str | Unclosed | None] = asyncio.Queue()
+    queue: Lines = asyncio.Queue()
 
     def reader() -> None:
         try:
@@ -212,11 +215,19 @@ def read_lines(stdin: IO[bytes]) -> asyncio.Queue[str | Unclosed | None]:
     return queue
 
 
-async def run_script(repl: Repl, out: ScriptOutput, stdin: IO[bytes]) -> int:
-    """Run the lines of ``stdin`` in ``repl``, whose front end is ``out``."""
-    lines = read_lines(stdin)
+async def first_line(lines: Lines) -> str | Unclosed | None:
+    """The script's first line that does something; None if it has none
+    (empty, or blank lines only: then nothing needs opening)."""
+    while (line := await lines.get()) is not None:
+        if isinstance(line, Unclosed) or line.strip():
+            return line
+    return None
+
+
+async def run_script(repl: Repl, out: ScriptOutput, lines: Lines, first: str | Unclosed) -> int:
+    """Run ``first`` then the rest of ``lines`` in ``repl``, whose front end is ``out``."""
+    line: str | Unclosed | None = first
     while not repl.quitting:
-        line = await lines.get()
         if line is None:
             break
         if isinstance(line, Unclosed):
@@ -224,6 +235,7 @@ async def run_script(repl: Repl, out: ScriptOutput, stdin: IO[bytes]) -> int:
             break
         await repl.handle(line)
         out.stdout.flush()
+        line = await lines.get()
     await repl.finish()
     return 1 if repl.failed else 0
 
