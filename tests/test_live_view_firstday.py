@@ -214,6 +214,10 @@ class Tmux:
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.name)
 
+    def scrollback(self) -> str:
+        """The scrollback and the screen, lines the terminal wrapped joined."""
+        return self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", self.name)
+
     def until(self, cond: Callable[[str], object], what: str) -> str:
         end = time.monotonic() + GUARD
         while True:
@@ -254,3 +258,49 @@ def test_ask_columns_in_a_short_pane_use_the_height_they_have(
         t.until(lambda s: "⟳" not in s and "streaming" not in s, "the end")
     finally:
         t.close()
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_ask_in_tmux_made_narrower_mid_stream_leaves_one_final_copy(
+    server: FakeServer, home: Path
+) -> None:
+    """8: at 100x30 in tmux (which re-wraps its lines), :ask to three
+    sessions, side by side; the window made 60 wide while s3 streams: the
+    live columns' rows were re-wrapped taller than the screen and their top
+    rows pushed into the scrollback, where they could not be erased (a
+    partial table above the final one). The live view is on the alternate
+    screen: the scrollback holds the prompt line once, then the final copy
+    (stacked at 60 columns), each reply once."""
+    t = Tmux(server.url, home, 100, 30)
+    try:
+        t.until(lambda s: "main openai:" in s, "the prompt")
+        t.line(":new s2")
+        t.until(lambda s: "s2 openai:" in s, "s2")
+        t.line(":new s3 --model openai:slow")
+        t.until(lambda s: "s3 openai:slow ›" in s, "s3")
+        t.line(":ask main,s2,s3 " + words(150, "g"))
+        # side by side, main done while s3 streams
+        t.until(
+            lambda s: "━┿" in s and "TTFT" in s and "streaming ·" in s,
+            "three columns, s3 streaming",
+        )
+        t.tmux("resize-window", "-t", t.name, "-x", "60", "-y", "30")
+        # redrawn at 60 columns (stacked) while s3 still streams
+        t.until(lambda s: "── s3 (openai:slow) · streaming" in s, "stacked at 60 columns")
+        t.until(
+            lambda s: re.search(r"(?m)^s3 openai:slow ›$", s) and "streaming" not in s, "the end"
+        )
+        text = t.scrollback()
+    finally:
+        t.close()
+    assert text.count("s3 openai:slow › :ask main,s2,s3 g0 g1") == 1, text
+    for name in ("main (openai:gpt-4o-mini)", "s2 (openai:gpt-4o-mini)", "s3 (openai:slow)"):
+        assert text.count(name) == 1, text  # its header, once
+        assert f"── {name} · " in text, text
+    assert not re.search("[┃│━┿]", text), text  # no rows of the live columns left
+    # each word: in the prompt line, then in each of the three replies
+    seen = counts(text, "g")
+    assert {w: c for w, c in seen.items() if c != 4} == {}, text
+    assert len(seen) == 150
+    prompt = text.index("s3 openai:slow › :ask")
+    assert prompt < text.index("── main (openai:"), text
