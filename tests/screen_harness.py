@@ -6,15 +6,19 @@ the shell is told so (``XTERM_VERSION``)."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import re
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pexpect
 import pyte
+from pyte.screens import StaticDefaultDict
 
 ROOT = Path(__file__).resolve().parent.parent
 GUARD = 30.0  # seconds: a guard against a hang, generous for a loaded machine
@@ -22,15 +26,62 @@ GUARD = 30.0  # seconds: a guard against a hang, generous for a loaded machine
 Start = Callable[[int, int], "Screen"]
 
 
+ALT_SCREEN = 1049  # xterm's private mode: the alternate screen, the cursor saved
+
+
+class Terminal(pyte.HistoryScreen):
+    """pyte's screen with a scrollback, and the alternate screen of xterm
+    (private mode 1049, which pyte ignores): entering it saves the cursor
+    and shows an empty screen; what scrolls off it is not kept; leaving it
+    shows the normal screen as it was, the cursor where it was. A resize
+    meanwhile resizes both."""
+
+    def __init__(self, columns: int, lines: int) -> None:
+        super().__init__(columns, lines, history=100_000, ratio=0.5)
+        self.normal: tuple[Any, Any] | None = None  # the normal screen's buffer and cursor
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        if kwargs.get("private") and ALT_SCREEN in modes and self.normal is None:
+            self.normal = (self.buffer, copy.copy(self.cursor))
+            self.buffer = defaultdict(lambda: StaticDefaultDict(self.default_char))
+            self.dirty.update(range(self.lines))
+        super().set_mode(*modes, **kwargs)
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        if kwargs.get("private") and ALT_SCREEN in modes and self.normal is not None:
+            self.buffer, self.cursor = self.normal
+            self.normal = None
+            self.ensure_hbounds()
+            self.ensure_vbounds()
+            self.dirty.update(range(self.lines))
+        super().reset_mode(*modes, **kwargs)
+
+    def index(self) -> None:
+        if self.normal is not None:  # the alternate screen has no scrollback
+            pyte.Screen.index(self)
+        else:
+            super().index()
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        if self.normal is not None:
+            size, alternate = (self.lines, self.columns), (self.buffer, self.cursor)
+            self.buffer, self.cursor = self.normal
+            super().resize(lines, columns)
+            self.normal = (self.buffer, self.cursor)
+            self.buffer, self.cursor = alternate
+            self.lines, self.columns = size
+        super().resize(lines, columns)
+
+
 class Screen:
     """copilot-repl in a pseudo-terminal of ``rows`` x ``cols``, drawn on a
-    pyte screen that answers the cursor-position requests as a terminal does
-    and keeps the lines that scroll off the top (the scrollback)."""
+    pyte screen (``Terminal``) that answers the cursor-position requests as a
+    terminal does and keeps the lines that scroll off the top (the scrollback)."""
 
     def __init__(
         self, url: str, home: Path, rows: int, cols: int, args: Sequence[str] = ()
     ) -> None:
-        self.screen = pyte.HistoryScreen(cols, rows, history=100_000, ratio=0.5)
+        self.screen = Terminal(cols, rows)
         self.screen.set_mode(pyte.modes.LNM)
         self.stream = pyte.Stream(self.screen)
         env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm-256color"}

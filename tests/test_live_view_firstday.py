@@ -19,7 +19,8 @@ from fakeserver import FakeServer, Reply
 
 pyte = pytest.importorskip("pyte")
 
-from screen_harness import (  # noqa: E402  (after the skip: pyte may be missing)
+from helpers import CTRL_C  # noqa: E402  (after the skip: pyte may be missing)
+from screen_harness import (  # noqa: E402
     GUARD,
     ROOT,
     Screen,
@@ -74,6 +75,81 @@ def test_stacked_all_over_five_sessions_shows_every_header_while_streaming(
     assert [h.split("── ")[1].split()[0] for h in headers] == ["main", "s2", "s3", "s4", "s5"]
     assert all(h.startswith("── ") for h in headers), headers
     screen.prompt("s5")
+
+
+def start_ask(screen: Screen, n: int) -> None:
+    """``:ask main,s2`` (s2 slow) of ``n`` words ``k``; back once main is
+    done while s2 streams, the live view on the alternate screen."""
+    screen.line(":new s2 --model openai:slow")
+    screen.prompt("s2")
+    screen.line(":ask main,s2 " + words(n, "k"))
+    screen.wait(
+        lambda: "TTFT" in screen.display and "streaming ·" in screen.display,
+        "main done while s2 streams",
+    )
+    assert screen.screen.normal is not None, screen.display  # on the alternate screen
+
+
+def assert_one_final_table(text: str) -> None:
+    """The ``:ask`` prompt line once, then the final table once, under it."""
+    assert text.count("s2 openai:slow › :ask main,s2 k0 k1") == 1, text
+    assert text.count("┃ main (openai:gpt-4o-mini)") == 1, text
+    assert "━┿" not in text and "streaming ·" not in text, text  # no live rows left
+    assert text.index("› :ask main,s2") < text.index("┃ main (openai:"), text
+
+
+def test_ask_columns_use_the_whole_screen_and_leave_the_scrollback_as_it_was(
+    term: Callable[[int, int], Screen],
+) -> None:
+    """8: the live columns of :ask are on the alternate screen: all of its
+    rows (the prompt line is not on it), and nothing of them reaches the
+    scrollback, which holds the prompt line once, then the final table."""
+    screen = term(16, 80)
+    start_ask(screen, 200)
+    rows = screen.display.splitlines()
+    assert not [r for r in rows if "› :ask" in r], rows
+    body = [r for r in rows if "│" in r and re.search(r"\bk\d+\b", r)]
+    assert len(body) >= 10, rows  # 16 rows less the frame (4) and the toolbar
+    screen.prompt("s2")
+    assert screen.screen.normal is None
+    assert_one_final_table(screen.transcript())
+
+
+def test_ctrl_c_during_ask_leaves_the_alternate_screen_with_one_final_table(
+    term: Callable[[int, int], Screen],
+) -> None:
+    screen = term(24, 80)
+    start_ask(screen, 200)
+    screen.child.send(CTRL_C)
+    screen.prompt("s2")
+    assert screen.screen.normal is None
+    text = screen.transcript()
+    assert_one_final_table(text)
+    assert "interrupted" in text[text.index("┃ main (openai:") :], text
+    assert counts(text, "k")["k199"] == 2, text  # the prompt and main's reply: s2 was cut short
+
+
+def test_a_line_typed_during_ask_shows_on_the_alternate_screen_and_runs_after(
+    term: Callable[[int, int], Screen],
+) -> None:
+    """What is typed while the columns stream shows under them, the notice of
+    a line typed ahead above them; once they end the notice is in the
+    scrollback above the final table, and the line runs after it."""
+    screen = term(24, 80)
+    start_ask(screen, 120)
+    screen.child.send(":l")
+    screen.shown(r"next › :l")
+    screen.child.send("s\r")
+    screen.shown(r"after this reply: :ls")
+    assert screen.screen.normal is not None  # still streaming, on the alternate screen
+    screen.wait(lambda: re.search(r"\* +s2", screen.display), ":ls, after the replies")
+    screen.prompt("s2")
+    text = screen.transcript()
+    assert_one_final_table(text)
+    order = ["› :ask main,s2", "after this reply: :ls", "┃ main (openai:", "› :ls"]
+    at = [text.index(x) for x in order]
+    assert at == sorted(at), text
+    assert text.count("after this reply: :ls") == 1, text
 
 
 def tall_prompt(n: int) -> str:
@@ -295,8 +371,8 @@ def test_ask_in_tmux_made_narrower_mid_stream_leaves_one_final_copy(
         t.close()
     assert text.count("s3 openai:slow › :ask main,s2,s3 g0 g1") == 1, text
     for name in ("main (openai:gpt-4o-mini)", "s2 (openai:gpt-4o-mini)", "s3 (openai:slow)"):
-        assert text.count(name) == 1, text  # its header, once
-        assert f"── {name} · " in text, text
+        assert text.count(f"── {name} · ") == 1, text  # its header, once
+        assert text.count(name) == 1 + (name != "main (openai:gpt-4o-mini)"), text  # + "created"
     assert not re.search("[┃│━┿]", text), text  # no rows of the live columns left
     # each word: in the prompt line, then in each of the three replies
     seen = counts(text, "g")

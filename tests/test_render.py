@@ -10,8 +10,10 @@ import re
 import pytest
 from fakeserver import ESCAPE_TEXT, markdown_deltas, split_words
 from rich.console import Console
+from rich.text import Text
 
 from copilot_repl.render.blocks import BlockSplitter
+from copilot_repl.render.live_region import FullScreen, has_alternate_screen, render_rows
 from copilot_repl.render.markdown import markdown
 from copilot_repl.render.markdown_stream import (
     MarkdownStream,
@@ -423,3 +425,54 @@ def test_markup_closed_after_its_rows_left_the_region_does_not_print_them_again(
     found = re.findall(r"\bword\d+\b", shown)
     assert found == [f"word{i}" for i in range(300)]
     assert shown.count("Start") == 1 and "end." in shown and "After." in shown
+
+
+# --------------------------------------------------------------------------- the full screen
+
+
+def test_full_screen_draws_on_the_alternate_screen_and_leaves_the_normal_one_as_it_was() -> None:
+    """Rows drawn on the alternate screen, the whole height theirs, a
+    narrower terminal drawn at the next frame; none reaches the scrollback;
+    what was printed meanwhile shows above them, then on the normal screen,
+    once, when it is left."""
+    pyte = pytest.importorskip("pyte")
+    from screen_harness import Terminal
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=40, height=8, force_terminal=True)
+    screen = Terminal(40, 8)
+    screen.set_mode(pyte.modes.LNM)  # a newline starts the line (a tty's ONLCR)
+    stream = pyte.Stream(screen)
+    console.print("before")
+    region = FullScreen(console)
+    region.start()
+    for n in range(12):  # taller than the screen: the newest rows shown
+        rows = render_rows(console, Text("\n".join(f"row{i} " * 6 for i in range(n))))
+        region.show(rows)
+        if n == 8:
+            console.print("said meanwhile")
+        if n == 10:
+            stream.feed(buf.getvalue())
+            buf.seek(0), buf.truncate()
+            console.width = 20
+            screen.resize(8, 20)
+    stream.feed(buf.getvalue())
+    buf.seek(0), buf.truncate()
+    shown = [row.rstrip() for row in screen.display]
+    assert shown[0] == "said meanwhile"  # above the rows
+    assert shown[1:] == ["".join(seg.text for seg in row).rstrip() for row in rows[-7:]]
+    assert shown[-1] == "row10 row10 row10", shown  # drawn at 20 columns
+    region.stop()
+    stream.feed(buf.getvalue())
+    assert [row.rstrip() for row in screen.display][:3] == ["before", "said meanwhile", ""]
+    assert not screen.history.top  # nothing scrolled off, on either screen
+
+
+@pytest.mark.parametrize(
+    ("term", "terminal", "has"),
+    [("xterm-256color", True, True), ("tmux-256color", True, True), ("dumb", True, False),
+     ("unknown", True, False), ("linux", True, False), ("xterm", False, False)],
+)  # fmt: skip
+def test_has_alternate_screen(term: str, terminal: bool, has: bool) -> None:
+    console = Console(file=io.StringIO(), force_terminal=terminal)
+    assert has_alternate_screen(console, {"TERM": term}) is has

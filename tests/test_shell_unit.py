@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from shell_harness import (
 
 from copilot_repl.shell.loop import run_shell
 from copilot_repl.shell.tty import hold_no_echo, no_echo
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 # --------------------------------------------------------------------------- basics
 
@@ -346,6 +349,28 @@ async def test_ask_shows_the_replies_side_by_side(shell: Harness) -> None:
     assert body.count("echo: side by side") == 2
     for name in ("beta", "main"):
         assert saved_messages(shell.home, name)[-1]["content"] == "echo: side by side"
+
+
+@pytest.mark.parametrize("shell", ["terminal"], indirect=True)
+@pytest.mark.parametrize(("term", "alternate"), [("xterm-256color", True), ("dumb", False)])
+async def test_ask_streams_on_the_alternate_screen_of_a_terminal_that_has_one(
+    shell: Harness, monkeypatch: pytest.MonkeyPatch, term: str, alternate: bool
+) -> None:
+    """The live columns on the alternate screen, then the final table on the
+    normal one; a dumb terminal: both where the output goes, as before."""
+    monkeypatch.setenv("TERM", term)
+    await shell.line(":new beta", lambda: shell.current == "beta", ":new beta")
+    await shell.line(
+        ":ask beta,main #delay=0.01 side by side",
+        lambda: shell.turns() == 0 and "┃ beta (openai:" in SGR.sub("", shell.text),
+        ":ask",
+    )
+    out = SGR.sub("", shell.text)  # colours off: the text and the controls
+    assert out.count("\x1b[?1049h") == out.count("\x1b[?1049l") == int(alternate)
+    if alternate:  # the live rows there, the final table once back
+        live, final = out.split("\x1b[?1049l")
+        assert "┃ beta (openai:" not in live and "━┿" in live
+        assert "━┿" not in final and final.count("┃ beta (openai:") == 1
 
 
 async def test_an_error_in_one_column_leaves_the_others(shell: Harness, server: FakeServer) -> None:

@@ -178,3 +178,35 @@ def test_the_mcp_server_stops_with_copilot_repl(server: FakeServer, tmp_path: Pa
     code, out, _ = script(server, config, "--allow-all-tools", stdin="x #call=t-env_names:{}\n")
     assert code == 0 and "MARK" in out  # the server ran, with the variable
     wait_for(lambda: not live_processes(b"mcp_server.py", "MARK", marker))
+
+
+def test_a_tool_question_during_ask_is_asked_over_the_live_columns(
+    server: FakeServer, home: Path, config: Path
+) -> None:
+    """:ask to two sessions whose models ask to run a tool: each question
+    was drawn over by the live columns (never seen; the keys typed answered
+    it blind). It is asked on the normal screen, the columns set aside
+    meanwhile; the questions and answers stay in the scrollback, above the
+    final table."""
+    pytest.importorskip("pyte")
+    from screen_harness import Screen
+
+    screen = Screen(server.url, home, 24, 80, args=["--config", str(config), "--tools", "t"])
+    try:
+        screen.prompt()
+        screen.line(":new b")
+        screen.prompt("b")
+        screen.line(':ask main,b x #call=t-add:{"a":1,"b":2}')
+        for n in (1, 2):  # one question per session, one at a time
+            # the MCP server starts now: a longer guard on a loaded machine
+            screen.wait(lambda n=n: screen.display.count("allow it?") == n, f"question {n}")
+            assert screen.screen.normal is None  # asked on the normal screen
+            screen.child.send("y\r")
+        screen.wait(lambda: "┃ main (openai:" in screen.display, "the final table")
+        screen.prompt("b")
+        text = screen.transcript()
+        asked = [text.index(f"[{s}] the model asks to run t-add") for s in ("main", "b")]
+        assert text.index("› :ask main,b") < min(asked) < max(asked) < text.index("┃ main ("), text
+        assert text.count("tools: 3") == 2, text
+    finally:
+        screen.close()

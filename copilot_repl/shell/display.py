@@ -5,11 +5,13 @@ While a reply streams in the foreground, the bottom of the terminal is a live
 region (``LiveRegion``): the newest rows of the reply, then the toolbar (every
 session's state), so other sessions can be watched during long waits. Lines
 printed meanwhile go above it. ``:ask``/``:all`` show their replies side by
-side in the same way, each column keeping its newest text in view."""
+side, each column keeping its newest text in view, on the terminal's
+alternate screen (``FullScreen``), then print them once in the scrollback."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.api.turn import Turn
+    from copilot_repl.render.live_region import FullScreen, LiveRegion
     from copilot_repl.render.markdown_stream import PlainStream
     from copilot_repl.repl.frontend import Terminal
     from copilot_repl.repl.worddiff import Piece
@@ -61,6 +64,8 @@ class ShellOutput:
         self._held: list[tuple[Any, ...]] | None = None  # lines said after the reply ended
         self.introduced: set[str] = set()  # turns whose prompt line was just printed
         self.typing: Callable[[], str] | None = None  # keys typed during a reply, no Enter yet
+        self._live: FullScreen | LiveRegion | None = None  # the live columns of :ask, shown
+        self._question: PromptSession[str] | None = None  # a question being asked
         from copilot_repl.repl.masks import Masks  # start-up: not on the path to the first prompt
 
         self.masks = Masks()  # the Repl's, given at start: blind sessions' models hidden
@@ -81,7 +86,8 @@ class ShellOutput:
         if self._held is not None and self.following and not any(t.running for t in self.following):
             self._held.append((items, kw))
             return
-        app = self.prompt.app if self.prompt is not None else None
+        asking = self._question
+        app = asking.app if asking is not None else self.prompt.app if self.prompt else None
         if app is not None and app.is_running:
             # start-up: prompt_toolkit loads after the first frame
             from prompt_toolkit.application import run_in_terminal
@@ -160,16 +166,27 @@ class ShellOutput:
         return (await self.ask(question)).strip().lower() in ("y", "yes")
 
     async def ask(self, question: str) -> str:
+        """Ask on the normal screen, the live columns of ``:ask`` set aside
+        meanwhile (a tool's permission question, say): asked over them it
+        was drawn over at their next frame."""
         if self.prompt is None:
             return ""
         # start-up: prompt_toolkit loads after the first frame
         from prompt_toolkit import PromptSession
 
+        live = self._live if self._live is not None and self._live.active else None
+        if live is not None:
+            live.stop()
         ask: PromptSession[str] = PromptSession(input=self.prompt.input, output=self.prompt.output)
+        self._question = ask  # what is said meanwhile goes above it
         try:
             return await ask.prompt_async(question, handle_sigint=False)
         except (KeyboardInterrupt, EOFError):
             return ""
+        finally:
+            self._question = None
+            if live is not None and self._live is live:
+                live.start()
 
     # -- the toolbar, while the prompt is not up --------------------------
     def toolbar_line(self) -> RenderableType | None:
@@ -273,12 +290,22 @@ class ShellOutput:
     async def fanout(self, items: list[Item]) -> str:
         """Live columns (or stacked panels when columns would be narrower than
         MIN_COLUMN), each keeping its newest rows in view and its figures
-        shown as soon as it ends; then one final table in the scrollback."""
-        from copilot_repl.render.live_region import LiveRegion  # start-up: after the frame
+        shown as soon as it ends, on the terminal's alternate screen when it
+        has one (else at the bottom of the terminal); then one final table
+        in the scrollback."""
+        # start-up: render/ loads after the first frame
+        from copilot_repl.render.live_region import FullScreen, LiveRegion, has_alternate_screen
 
         self.last_fanout = list(items)
-        region = LiveRegion(self.console, whole=True)  # the height the pane has
+        region: FullScreen | LiveRegion
+        if has_alternate_screen(self.console, os.environ):
+            # nothing of the live view reaches the scrollback, whatever a
+            # resize does to it (re-wrapped taller than the screen, say)
+            region = FullScreen(self.console)
+        else:
+            region = LiveRegion(self.console, whole=True)  # the height the pane has
         region.start()
+        self._live = region
 
         def tick() -> None:
             if region.active:
@@ -288,6 +315,7 @@ class ShellOutput:
         try:
             outcome = await self._watch([t for _, t in items], tick=tick)
         finally:
+            self._live = None
             region.stop()
         self.console.print(self._final_fanout(items))
         if outcome == "background":
