@@ -298,7 +298,9 @@ class ShellOutput:
 
         self.last_fanout = list(items)
         region: FullScreen | LiveRegion
-        if has_alternate_screen(self.console, os.environ):
+        # (replies all ended, as at a late :view: no full screen flashed)
+        running = any(turn.running for _, turn in items)
+        if running and has_alternate_screen(self.console, os.environ):
             # nothing of the live view reaches the scrollback, whatever a
             # resize does to it (re-wrapped taller than the screen, say)
             region = FullScreen(self.console)
