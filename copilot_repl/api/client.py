@@ -118,6 +118,7 @@ class CopilotClient:
         config: Config | None = None,
         env: Mapping[str, str] | None = None,
         transport: Any = None,
+        store: Store | None = None,
         **kw: Any,
     ) -> None:
         given = merged(options, kw)
@@ -150,7 +151,8 @@ class CopilotClient:
             if key and runtime_env.PROVIDER in config.providers:
                 self._extra_env[runtime_env.KEY_ENV] = key
         self.config = config
-        self.store = Store(self.config.data_dir)
+        # the command line's shell read the data dir already (its first frame)
+        self.store = Store(self.config.data_dir) if store is None else store
         self._transport = transport
         self._providers: dict[str, Provider] = {}
         # requests about to leave, which this client's streaming replies let

@@ -14,6 +14,8 @@ from copilot_repl.cli.output import write_error
 from copilot_repl.errors import BadUsage, ReplError
 
 if TYPE_CHECKING:
+    from copilot_repl.config import Config
+    from copilot_repl.history.store import Store
     from copilot_repl.repl.tools import ToolPolicy
 
 # name -> (its arguments, one-line help); `copilot-repl NAME --help` has the details
@@ -297,12 +299,13 @@ def prompt_of(args: argparse.Namespace) -> str | None:
     return None
 
 
-def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
-    # start-up: --version and --help stay fast (no dataclasses, no client)
+def make_config(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
+    """The settings the command line, the environment and the config file
+    give (``--role`` applied), the session name given checked."""
+    # start-up: --version and --help stay fast (no dataclasses, no config)
     from dataclasses import replace
 
-    # start-up: the client and config load only when a client is made
-    from copilot_repl.api.client import CopilotClient
+    # start-up: the config loads only when a command needs it
     from copilot_repl.config import load_config, request_option, with_request_options
 
     for key in ("model", "base_url", "api_key_env", "data_dir", "config", "session"):
@@ -334,7 +337,22 @@ def make_client(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
         from copilot_repl.history.names import validate_name
 
         validate_name(args.session)
-    client = CopilotClient(config=cfg, env=env)
+    return cfg
+
+
+def make_client(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    config: Config | None = None,
+    store: Store | None = None,
+) -> Any:
+    """The client the options ask for (``config``: ``make_config``'s, made
+    already; ``store``: the data dir's, read already)."""
+    # start-up: the client loads only when a client is made
+    from copilot_repl.api.client import CopilotClient
+
+    cfg = make_config(args, env) if config is None else config
+    client = CopilotClient(config=cfg, env=env, store=store)
     client.store.ensure()  # a data dir that cannot be made or entered: one line, exit 2
     return client
 

@@ -5,8 +5,10 @@ stderr), never silently ignored."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from copilot_repl.cli.arguments import make_client
 from copilot_repl.errors import BadUsage, ReplError, SessionNotFound
@@ -15,6 +17,8 @@ from copilot_repl.sanitize import clean
 if TYPE_CHECKING:
     from copilot_repl.api.client import CopilotClient
     from copilot_repl.api.session import CopilotSession
+    from copilot_repl.config import Config
+    from copilot_repl.history.messages import Message
     from copilot_repl.history.store import Store
     from copilot_repl.history.summaries import Summary
 
@@ -75,28 +79,28 @@ def pick(store: Store, recent: list[Summary], stdin: IO[Any], stdout: IO[str]) -
     raise SessionNotFound(f"no session {answer!r} in the list")
 
 
-async def session_to_open(client: CopilotClient, name: str | None) -> str | None:
-    """The existing session a front end will open: ``--session NAME``, else
-    the last active one, else the most recently modified (None: a new one)."""
-    store = client.store
+def session_to_open(store: Store, name: str | None) -> str | None:
+    """The existing session ``--model``, ``--base-url`` and ``-s`` apply to:
+    ``--session NAME``, else the last active one, else the most recently
+    modified (None: a new one)."""
     if name:
         return name if store.exists(name) else None
     name = store.current()
     if name is None:
-        infos = await client.list_sessions()
-        name = infos[0].session_id if infos else None
+        newest = sorted(store.summaries(), key=lambda s: s.modified, reverse=True)
+        name = newest[0].name if newest else None
     return name
 
 
-def wanted_model(client: CopilotClient, args: argparse.Namespace, current: str) -> str | None:
+def wanted_model(config: Config, args: argparse.Namespace, current: str) -> str | None:
     """The model the command line asks for, if it differs from ``current``."""
     if args.model:
-        target = client.config.resolve_model(args.model)
+        target = config.resolve_model(args.model)
     elif args.base_url:
         # --base-url configures the openai provider: a session on it keeps its model
         if current.partition(":")[0] == "openai":
             return None
-        target = client.config.resolve_model("openai")
+        target = config.resolve_model("openai")
     else:
         return None
     return target if target != current else None
@@ -112,7 +116,7 @@ async def apply_model_options(
     prompt) the command line names; returns it if it was opened here."""
     if not (args.model or args.base_url or args.system):
         return None
-    target_name = await session_to_open(client, name or args.session)
+    target_name = session_to_open(client.store, name or args.session)
     if target_name is None:
         return None  # a new session: it is created with the new default model
     try:
@@ -121,7 +125,9 @@ async def apply_model_options(
         if name or args.session:
             raise  # asked for by name: its error is the answer
         return None  # the last session does not open: the front end says so, opens another
-    target = wanted_model(client, args, session.model) if args.model or args.base_url else None
+    target = (
+        wanted_model(client.config, args, session.model) if args.model or args.base_url else None
+    )
     if target is not None:
         await session.set_model(target)
         stderr.write(f"copilot-repl: {target_name} now uses {session.model}\n")
@@ -129,3 +135,66 @@ async def apply_model_options(
         session.set_system(args.system)
         stderr.write(f"copilot-repl: {target_name} has a new system prompt (-s)\n")
     return session
+
+
+class Opening(NamedTuple):
+    """The session the shell will open, as its first frame shows it."""
+
+    name: str
+    model: str  # as the prompt shows it ("openai:…" while the server is asked)
+    messages: Sequence[Message]
+
+
+def opening(args: argparse.Namespace, config: Config, store: Store) -> Opening | None:
+    """What the shell will open (as ``Repl.open_initial``, after
+    ``apply_model_options``), read from the files alone, before the client
+    loads; the session read is kept for the client (``Store.keep``). None
+    when the files cannot tell, or when something is said before the
+    prompt: a warning, a session that does not open, a model or system
+    prompt switched by the command line, the trash purged (``trash_days``),
+    a blind comparison pending (whose models must not be shown)."""
+    held = [BLINDS] + ([TRASH] if config.trash_days > 0 else [])
+    try:
+        if any(_entries(store.root / d) for d in held):
+            return None
+        store.ensure()
+        name = args.session or next(store.reopen_candidates(), None)
+        if name is None or (args.session and not store.exists(name)):
+            new = name or "main"
+            if name is None and new in store.names():
+                return None  # "main" is a one-shot's: the shell picks a free name
+            model = config.resolve_model("")
+            if config.discover_model:  # asked of the server when it is made
+                model = f"{model.partition(':')[0]}:{PENDING}"
+            return None if store.warnings else Opening(new, model, ())
+        loaded = store.load(name)
+        target = session_to_open(store, args.session)
+    except ReplError:
+        return None  # said by the shell, before its prompt
+    data = loaded.data
+    if loaded.warnings or store.warnings:
+        return None
+    if target is not None and (args.model or args.base_url or args.system):
+        if target != name or (args.system and args.system != data.system):
+            return None
+        if (args.model or args.base_url) and wanted_model(config, args, data.model) is not None:
+            return None
+    store.keep(loaded)
+    return Opening(name, data.model, data.messages)
+
+
+PENDING = "…"  # the model's name, while it is not known
+# the data dir's pending blind comparisons and its trash (history/blinds.py's
+# SUBDIR, history/trash.py's TRASH: not imported before the first frame)
+BLINDS, TRASH = "blind", "trash"
+
+
+def _entries(path: Path) -> bool:
+    """Whether the directory ``path`` holds anything."""
+    try:
+        with os.scandir(path) as found:
+            return any(True for _ in found)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # the shell will say

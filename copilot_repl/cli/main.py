@@ -5,22 +5,29 @@ subcommand) and return the exit status. The arguments are defined in
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from copilot_repl.cli.arguments import (
     Invocation,
     build_parser,
     make_client,
+    make_config,
     prompt_of,
     split_subcommand,
     tool_options,
 )
 from copilot_repl.cli.output import is_tty, write_error
 from copilot_repl.errors import BadUsage, ReplError
+
+if TYPE_CHECKING:
+    from copilot_repl.config import Config
+    from copilot_repl.history.store import Store
+    from copilot_repl.shell.first_frame import FirstFrame
 
 
 def main(
@@ -74,8 +81,59 @@ def main(
 
         return run_oneshot(args, prompt, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
     try:
-        client = make_client(args, env)
+        config = make_config(args, env)
     except ReplError as exc:
+        write_error(stderr, str(exc))
+        return 2
+    store, frame = _first_frame(args, config, stdin, stdout, env) if interactive else (None, None)
+    try:
+        return _run(args, config, store, frame, interactive, stdin, stdout, stderr, env)
+    finally:
+        if frame is not None:
+            frame.clear()  # not handed over: withdrawn before the error line, say
+
+
+def _first_frame(
+    args: argparse.Namespace,
+    config: Config,
+    stdin: IO[Any],
+    stdout: IO[str],
+    env: Mapping[str, str],
+) -> tuple[Store, FirstFrame | None]:
+    """The shell's first frame, drawn from the files before the client
+    loads (shell/first_frame.py), and the store it read, for the client."""
+    # start-up: the store and the frame alone, before asyncio and the client
+    from copilot_repl.cli.launch import opening
+    from copilot_repl.history.store import Store
+    from copilot_repl.shell import first_frame
+
+    store = Store(config.data_dir)
+    seen = opening(args, config, store)
+    if seen is None:
+        return store, None
+    lines = first_frame.welcome(seen.name, seen.model, seen.messages)
+    mono = args.plain or bool(env.get("NO_COLOR"))  # as prompt_toolkit will draw it
+    prompt = first_frame.prompt(seen.name, seen.model)
+    return store, first_frame.FirstFrame.show(stdout, stdin, prompt, plain=mono, above=lines)
+
+
+def _run(
+    args: argparse.Namespace,
+    config: Config,
+    store: Store | None,
+    frame: FirstFrame | None,
+    interactive: bool,
+    stdin: IO[Any],
+    stdout: IO[str],
+    stderr: IO[str],
+    env: Mapping[str, str],
+) -> int:
+    """The shell or script mode, with the client."""
+    try:
+        client = make_client(args, env, config, store)
+    except ReplError as exc:
+        if frame is not None:
+            frame.clear()
         write_error(stderr, str(exc))
         return 2
     import asyncio  # here, not at the top: --version and --help stay fast
@@ -83,9 +141,11 @@ def main(
     try:
         if interactive:
             plain = args.plain  # NO_COLOR: rich and prompt_toolkit drop the colour only
-            return asyncio.run(_shell(client, args, plain, stderr))
+            return asyncio.run(_shell(client, args, plain, stderr, frame))
         return asyncio.run(_script(client, args, stdin, stdout, stderr))
     except ReplError as exc:
+        if frame is not None:
+            frame.clear()
         write_error(stderr, str(exc))
         return 1
 
@@ -110,15 +170,26 @@ def _subcommand(call: Invocation) -> int:
     return run(call)
 
 
-async def _shell(client: Any, args: argparse.Namespace, plain: bool, stderr: IO[str]) -> int:
+async def _shell(
+    client: Any,
+    args: argparse.Namespace,
+    plain: bool,
+    stderr: IO[str],
+    frame: FirstFrame | None,
+) -> int:
     # start-up: each front end loads when it is chosen
     from copilot_repl.cli.launch import apply_model_options
     from copilot_repl.shell.loop import run_shell
 
     await client.start()
-    await apply_model_options(client, args, stderr)
-
-    return await run_shell(client, args.session, plain=plain, tools=tool_options(args))
+    said = io.StringIO()  # a model switched: said before the first frame
+    await apply_model_options(client, args, said)
+    if said.getvalue():
+        if frame is not None:
+            frame.withdraw()
+        stderr.write(said.getvalue())
+        stderr.flush()
+    return await run_shell(client, args.session, plain=plain, tools=tool_options(args), frame=frame)
 
 
 async def _script(

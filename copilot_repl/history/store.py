@@ -42,12 +42,13 @@ import contextlib
 import fcntl
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from copilot_repl.errors import (
     BadSessionName,
+    ReplError,
     SessionChanged,
     SessionExists,
     SessionNotFound,
@@ -97,6 +98,7 @@ class Store:
         self._origins: dict[str, str] = {}  # name -> what made it ("" : a person)
         # name -> (file key, summary) of the long sessions this process read
         self._read_summaries: dict[str, tuple[list[int], Summary]] = {}
+        self._kept: dict[str, Loaded] = {}  # read already: the next load takes it (keep)
 
     def take_warnings(self) -> list[str]:
         """Warnings collected so far (stray files, open data dir), emptied."""
@@ -231,6 +233,17 @@ class Store:
         if fresh != cache:
             summaries.write_cache(self.root, fresh)
         return out
+
+    def reopen_candidates(self) -> Iterator[str]:
+        """The sessions a front end reopens at start, in order: the last
+        active one, then the others, newest first, but not what one-shots and
+        comparisons made (listed only if the first does not open)."""
+        current = self.current()
+        if current:
+            yield current
+        for summary in sorted(self.summaries(), key=lambda s: -s.modified):
+            if not summary.origin:
+                yield summary.name
 
     def listed(self, also: str | None = None) -> list[str]:
         """The names Tab, the toolbar and ``:ls`` show: all but what one-shots
@@ -401,11 +414,24 @@ class Store:
         return others[0]
 
     # -- reading --------------------------------------------------------
+    def keep(self, loaded: Loaded) -> None:
+        """Hand ``loaded`` (read by ``load`` and not used since) to the next
+        ``load`` of its name, which brings it up to date instead of reading
+        the file again: the shell's first frame reads the session it shows,
+        the client opens it after (a long session is read once)."""
+        self._kept[loaded.data.name] = loaded
+
     def load(self, name: str) -> Loaded:
         """Read a session whole. Raises ``SessionNotFound`` if there is none,
         ``StoreError`` if the file cannot be read, is not a regular file, is
         blank or has no valid header. Corrupt records are skipped and reported
         in ``Loaded.warnings``."""
+        kept = self._kept.pop(name, None)
+        if kept is not None:
+            with contextlib.suppress(ReplError):  # gone or replaced: read it as it is now
+                self.refresh(kept)
+                if kept.data.name == name:  # not followed to another name
+                    return kept
         path = self.path(name)
         fd = files.open_existing(
             path, os.O_RDONLY, missing=f"no session named {name!r}", doing="read"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from copilot_repl.api.events import SessionEvent, SessionEventType
@@ -113,7 +112,7 @@ class Repl:
         a new ``main``: one damaged file does not stop the start."""
         store = self.client.store
         tried: set[str] = set()
-        for name in self._candidates():
+        for name in store.reopen_candidates():
             if name in tried:
                 continue
             tried.add(name)
@@ -123,16 +122,6 @@ class Repl:
                 self.out.warn(f"cannot open {name}: {exc}")
         taken = set(store.names())
         return await self.client.create_session(session_id="main" if "main" not in taken else None)
-
-    def _candidates(self) -> Iterator[str]:
-        """The last active session, then the others, newest first (listed
-        only if the last one does not open)."""
-        current = self.client.store.current()
-        if current:
-            yield current
-        for summary in sorted(self.client.store.summaries(), key=lambda s: -s.modified):
-            if not summary.origin:  # not a one-shot's or a comparison's
-                yield summary.name
 
     async def switch_to(self, session: CopilotSession, *, show: bool = True) -> None:
         self.session = session

@@ -1,5 +1,15 @@
-"""The first frame: the prompt drawn as soon as the session is open, before
-prompt_toolkit is imported and set up (about half of the time to a prompt).
+"""The first frame: the welcome lines and the prompt, drawn from the files
+alone (``cli/launch.py``'s ``opening``), before asyncio, the client and
+prompt_toolkit load (most of the time to a prompt); or, when the files
+cannot tell, as soon as the session is open. ``welcome`` and ``prompt``
+make the same lines for both, and for the shell (``loop.py``).
+
+The shell compares what it shows with the frame drawn early: the same
+welcome lines, and the frame stays (prompt_toolkit's first draw replaces
+the prompt line, the model filled in if the server was still being asked
+for it); other lines, or anything said before them (a warning, a model
+switched), and the frame is withdrawn first: every line it drew erased, no
+prompt twice in the scrollback.
 
 While the frame is up, keys typed are not echoed and stay in the terminal's
 input queue, as typed (non-canonical mode, no CR-to-LF translation), for
@@ -19,7 +29,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+from copilot_repl._version import __version__
+from copilot_repl.repl.wording import count, excerpt
+
+if TYPE_CHECKING:
+    from copilot_repl.history.messages import Message
 
 # prompt_toolkit's colours for the prompt's style classes (loop.STYLE)
 ANSI = {
@@ -27,6 +43,43 @@ ANSI = {
     "class:prompt.model": "\x1b[0;90m",  # ansibrightblack
 }
 RESET = "\x1b[0m"
+
+
+def prompt(name: str, model: str) -> list[tuple[str, str]]:
+    """The prompt's (style, text) fragments: the session and its model (as
+    shown: a blind comparison's is hidden)."""
+    return [("class:prompt.name", name), ("class:prompt.model", f" {model}"), ("", " › ")]
+
+
+def welcome(name: str = "", model: str = "", messages: Sequence[Message] = ()) -> list[str]:
+    """The start-up lines: how to get help and quit, and where the session
+    that was reopened (``name``, its model as shown) left off."""
+    lines = [f"copilot-repl {__version__} · :help lists commands · Ctrl-D quits"]
+    if not messages:
+        return lines
+    lines.append(f"{name} ({model}): {count(len(messages), 'message')}")
+    last_user = next((m for m in reversed(messages) if m.role == "user"), None)
+    last_reply = next((m for m in reversed(messages) if m.role == "assistant"), None)
+    if last_user is not None:
+        lines.append(f"  you: {excerpt(last_user.content, 70)}")
+    if last_reply is not None:
+        lines.append(f"  {name}: {excerpt(last_reply.content, 70)}")
+    return lines
+
+
+def columns(text: str) -> int | None:
+    """How many columns ``text`` takes on one line, if that is sure: None for
+    a control, a combining or a wide character."""
+    if text.isascii():
+        return len(text) if text.isprintable() else None
+    import unicodedata  # start-up: only for text that is not ASCII
+
+    for c in text:
+        if not c.isprintable() or unicodedata.combining(c):
+            return None
+        if unicodedata.east_asian_width(c) in "WF":
+            return None
+    return len(text)
 
 
 def render(fragments: Sequence[tuple[str, str]], *, plain: bool) -> str:
@@ -43,8 +96,10 @@ class FirstFrame:
         self.fd = fd
         self.saved = saved
         self.screen = screen
-        self.up = True  # drawn, not handed over yet
+        self.up = False  # drawn, not handed over or withdrawn yet
         self.holding = True  # the terminal in the frame's modes
+        self.lines: list[str] = []  # the welcome lines drawn above the prompt
+        self.fragments: list[tuple[str, str]] = []  # the prompt drawn
 
     @classmethod
     def show(
@@ -54,24 +109,24 @@ class FirstFrame:
         fragments: Sequence[tuple[str, str]],
         *,
         plain: bool,
+        above: Sequence[str] = (),
     ) -> FirstFrame | None:
-        """Draw the prompt on ``screen``; None (nothing drawn) if it cannot be
-        drawn the way prompt_toolkit would replace it."""
+        """Draw the prompt on ``screen``, the lines ``above`` before it; None
+        (nothing drawn) if it cannot be drawn the way prompt_toolkit would
+        replace it, or withdrawn whole."""
         try:
             import termios  # POSIX terminals only
         except ImportError:
             return None
-        width = sum(len(text) for _, text in fragments)
         try:
             fd = keys.fileno()
             if not (os.isatty(fd) and os.isatty(screen.fileno())):
                 return None
-            if width >= os.get_terminal_size(screen.fileno()).columns:
-                return None  # a wrapped frame would not be wiped by "\r"
+            size = os.get_terminal_size(screen.fileno())
             saved = termios.tcgetattr(fd)  # the terminal's modes, not getattr
         except (termios.error, OSError, ValueError, AttributeError):
             return None
-        if os.environ.get("TERM") == "dumb":
+        if os.environ.get("TERM") == "dumb" or not _fits(fragments, above, size):
             return None
         new = list(saved)
         new[0] &= ~termios.ICRNL  # Enter stays "\r", as prompt_toolkit reads it
@@ -83,18 +138,47 @@ class FirstFrame:
             termios.tcsetattr(fd, termios.TCSANOW, new)
         except termios.error:
             return None
-        screen.write(render(fragments, plain=plain))
-        screen.flush()
-        return cls(fd, saved, screen)
+        frame = cls(fd, saved, screen)
+        frame.draw(fragments, plain=plain, above=above)
+        return frame
+
+    def draw(
+        self, fragments: Sequence[tuple[str, str]], *, plain: bool, above: Sequence[str] = ()
+    ) -> bool:
+        """Draw (again, after ``withdraw``) the lines ``above`` and the prompt;
+        False if they do not fit the terminal now."""
+        try:
+            size = os.get_terminal_size(self.screen.fileno())
+        except (OSError, ValueError):
+            return False
+        if self.up or not _fits(fragments, above, size):
+            return False
+        self.lines, self.fragments = list(above), list(fragments)
+        self.screen.write("".join(line + "\n" for line in above) + render(fragments, plain=plain))
+        self.screen.flush()
+        self.up = True
+        return True
 
     def hand_over(self) -> None:
-        """The cursor at the start of the frame's line (safe to call twice);
+        """The cursor at the start of the prompt's line (safe to call twice);
         the terminal stays in the frame's modes (see ``give_back``)."""
         if not self.up:
             return
         self.up = False
         with contextlib.suppress(OSError, ValueError):
             self.screen.write("\r")
+            self.screen.flush()
+
+    def withdraw(self) -> None:
+        """Erase what the frame drew, the lines above the prompt too, before
+        anything else is written (safe to call twice; nothing once handed
+        over). The terminal stays in the frame's modes."""
+        if not self.up:
+            return
+        self.up = False
+        up = f"\x1b[{len(self.lines)}A" if self.lines else ""
+        with contextlib.suppress(OSError, ValueError):
+            self.screen.write(f"\r{up}\x1b[J")
             self.screen.flush()
 
     def give_back(self) -> None:
@@ -108,11 +192,19 @@ class FirstFrame:
             termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
 
     def clear(self) -> None:
-        """Hand over and wipe the frame (before other output), and give the
-        terminal modes back."""
-        if self.up:
-            self.hand_over()
-            with contextlib.suppress(OSError, ValueError):
-                self.screen.write("\x1b[K")
-                self.screen.flush()
+        """Withdraw the frame if it was not handed over (before other output),
+        and give the terminal modes back."""
+        self.withdraw()
         self.give_back()
+
+
+def _fits(
+    fragments: Sequence[tuple[str, str]], above: Sequence[str], size: os.terminal_size
+) -> bool:
+    """Each line on one row of the terminal (``withdraw`` counts on it), the
+    prompt's too ("\r" would not wipe a wrapped one), all on the screen."""
+    if len(above) + 1 >= size.lines:
+        return False
+    widths = [columns(line) for line in above]
+    widths.append(columns("".join(text for _, text in fragments)))
+    return all(w is not None and w < size.columns for w in widths)

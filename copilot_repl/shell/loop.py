@@ -18,14 +18,14 @@ import sys
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from copilot_repl._version import __version__
 from copilot_repl.api.client import CopilotClient
 from copilot_repl.api.turn import TurnState
 from copilot_repl.errors import ReplError, UsageError
 from copilot_repl.repl.controller import Repl
 from copilot_repl.repl.parsing import Line, natural_sorted, parse_line
-from copilot_repl.repl.wording import count, excerpt
+from copilot_repl.repl.wording import excerpt
 from copilot_repl.sanitize import BIDI_CONTROLS, clean
+from copilot_repl.shell import first_frame
 from copilot_repl.shell.first_frame import FirstFrame
 from copilot_repl.shell.keys import build_key_bindings
 from copilot_repl.shell.terminal import TerminalOutput
@@ -535,31 +535,16 @@ def prompt_fragments(repl: Repl, session: CopilotSession | None = None) -> list[
     s = session or repl.session
     if s is None:
         return [("", "> ")]
-    return [
-        ("class:prompt.name", s.session_id),
-        ("class:prompt.model", f" {repl.masks.model(s.session_id, s.model)}"),
-        ("", " › "),
-    ]
+    return first_frame.prompt(s.session_id, repl.masks.model(s.session_id, s.model))
 
 
 def welcome(repl: Repl) -> list[str]:
-    """The start-up lines: how to get help and quit, and where the session
-    that was reopened left off."""
-
-    lines = [f"copilot-repl {__version__} · :help lists commands · Ctrl-D quits"]
+    """The start-up lines (``first_frame.welcome``) for the session opened."""
     session = repl.session
-    if session is None or not session.messages:
-        return lines
-    msgs = session.messages
+    if session is None:
+        return first_frame.welcome()
     model = repl.masks.model(session.session_id, session.model)
-    lines.append(f"{session.session_id} ({model}): {count(len(msgs), 'message')}")
-    last_user = next((m for m in reversed(msgs) if m.role == "user"), None)
-    last_reply = next((m for m in reversed(msgs) if m.role == "assistant"), None)
-    if last_user is not None:
-        lines.append(f"  you: {excerpt(last_user.content, 70)}")
-    if last_reply is not None:
-        lines.append(f"  {session.session_id}: {excerpt(last_reply.content, 70)}")
-    return lines
+    return first_frame.welcome(session.session_id, model, session.messages)
 
 
 async def run_shell(
@@ -571,29 +556,39 @@ async def run_shell(
     output: Any = None,
     file: IO[str] | None = None,
     tools: tuple[ToolPolicy, list[str]] | None = None,
+    frame: FirstFrame | None = None,
 ) -> int:
     """Run the interactive shell until :quit or Ctrl-D; returns the exit status.
-    ``tools``: --allow-tool and --tools (see cli/main.py)."""
+    ``tools``: --allow-tool and --tools (see cli/main.py); ``frame``: the
+    first frame drawn already from the files (cli/main.py), kept if it shows
+    what the shell shows, else withdrawn before anything is said."""
 
     def console() -> Console:  # rendering loads after the first frame
         from copilot_repl.render.markdown_stream import make_console  # start-up: see above
 
+        if frame is not None:
+            frame.withdraw()  # a warning, say, before the welcome lines
         return make_console(file or sys.stdout, plain=plain)
 
     out = TerminalOutput(console, plain=plain)
     repl = Repl(client, out)
     if tools is not None:
         repl.tool_policy, repl.default_tools = tools
-    frame: FirstFrame | None = None
     try:
         await client.start()
         await repl.open_initial(session_name)
         screen = file or sys.stdout
-        screen.write("".join(line + "\n" for line in welcome(repl)))  # before rich loads
-        screen.flush()
-        if input is None and output is None and file is None:  # drawn before prompt_toolkit loads
-            mono = plain or bool(os.environ.get("NO_COLOR"))  # as prompt_toolkit will draw it
-            frame = FirstFrame.show(screen, sys.stdin, prompt_fragments(repl), plain=mono)
+        lines = welcome(repl)
+        mono = plain or bool(os.environ.get("NO_COLOR"))  # as prompt_toolkit will draw it
+        if frame is None or not frame.up or frame.lines != lines:
+            if frame is not None:
+                frame.withdraw()
+            screen.write("".join(line + "\n" for line in lines))  # before rich loads
+            screen.flush()
+            if frame is not None:  # the terminal's modes are the frame's already
+                frame.draw(prompt_fragments(repl), plain=mono)
+            elif input is None and output is None and file is None:  # before prompt_toolkit
+                frame = FirstFrame.show(screen, sys.stdin, prompt_fragments(repl), plain=mono)
         shell = Shell(repl, out, input=input, output=output, plain=plain)
         if frame is not None:
             frame.hand_over()  # prompt_toolkit's first draw replaces it
