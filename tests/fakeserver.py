@@ -16,6 +16,7 @@ answers depend on what it is asked (a judge, say).
 ``FakeServer(hold_replies=True)`` records every chat request but answers none
 until ``server.release_replies()``: a reply that cannot reach the client before
 a point of its own (say, the end of its program), however loaded the machine.
+``hold_models=True`` does the same for ``GET /models`` (``release_models()``).
 
 When the reply queue is empty the server answers from the last user message:
 ``#key=value`` directives steer it (``#delay=0.05``, ``#first_delay=2``,
@@ -567,6 +568,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path.rstrip("/")
         if path in ("/v1/models", "/models"):
             self.fake._count_models_request()
+            self.fake._models_released.wait()  # hold_models: until release_models()
+            if self.fake._stopping.is_set():
+                self._abort()
             data = [{"id": m, "object": "model", "owned_by": "fake"} for m in self.fake.models]
             self._send_json(200, {"object": "list", "data": data})
         else:
@@ -806,6 +810,7 @@ class FakeServer:
         tls: ssl.SSLContext | None = None,
         first_delay: float = 0.0,
         hold_replies: bool = False,
+        hold_models: bool = False,
     ) -> None:
         self.tls = tls
         self.first_delay = first_delay  # at least this long before any reply built from a prompt
@@ -815,6 +820,10 @@ class FakeServer:
         self._released = threading.Event()
         if not hold_replies:
             self._released.set()
+        # hold_models: the model list is answered only after release_models()
+        self._models_released = threading.Event()
+        if not hold_models:
+            self._models_released.set()
         self.host = host
         self.port = port
         self.models: list[str] = list(models if models is not None else DEFAULT_MODELS)
@@ -855,6 +864,7 @@ class FakeServer:
             return
         self._stopping.set()
         self._released.set()  # a held reply is dropped (the handler sees _stopping)
+        self._models_released.set()
         server.shutdown()
         with self._lock:
             conns = list(self._conns)
@@ -890,6 +900,10 @@ class FakeServer:
     def release_replies(self) -> None:
         """Answer the requests held by ``hold_replies`` (and the next ones at once)."""
         self._released.set()
+
+    def release_models(self) -> None:
+        """Answer the model lists held by ``hold_models`` (and the next ones at once)."""
+        self._models_released.set()
 
     def clear(self) -> None:
         """Forget queued replies and recorded requests."""

@@ -1,7 +1,9 @@
 """The first frame (shell/first_frame.py), end to end in a pseudo-terminal:
-the prompt is drawn before prompt_toolkit takes the terminal, keys typed
-meanwhile reach the prompt as typed, and the terminal's modes are given back.
-No timing is asserted."""
+the prompt is drawn from the files before asyncio, the client and
+prompt_toolkit load (a new session's model filled in once the server says
+it), keys typed meanwhile reach the prompt as typed, a frame withdrawn
+leaves nothing behind, and the terminal's modes are given back. No timing
+is asserted: the order of what the terminal receives is."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from fakeserver import FakeServer
-from helpers import CTRL_D
+from helpers import CTRL_D, new_store, session_records
 from pty_harness import GUARD, ROOT, Term, saved
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
@@ -23,10 +25,13 @@ PROMPT = re.compile(r"main\x1b\[[0-9;]*m openai:\S+\x1b\[0m ›")
 EDITOR_READY = "\x1b[?2004h"  # prompt_toolkit's first output: bracketed paste on
 
 
-def spawn(server: FakeServer, home: Path, *, then: str = "") -> Term:
+def spawn(
+    server: FakeServer, home: Path, *, then: str = "", flags: tuple[str, ...] = ()
+) -> Term:
     env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm"}
     env.pop("NO_COLOR", None)
-    cmd = shlex.join([sys.executable, "-m", "copilot_repl", "--base-url", server.url])
+    python = [sys.executable, *flags]  # flags: the interpreter's (-X importtime)
+    cmd = shlex.join([*python, "-m", "copilot_repl", "--base-url", server.url])
     child = pexpect.spawn(
         "/bin/sh",
         ["-c", f"{cmd}; {then}" if then else f"exec {cmd}"],
@@ -133,3 +138,141 @@ def test_keys_typed_after_the_hand_over_are_not_echoed_until_given_back() -> Non
         keys.close()
         os.close(slave)
         os.close(master)
+
+
+def importtime_line(module: str) -> re.Pattern[str]:
+    """``-X importtime``'s line for ``module`` (written once it is imported)."""
+    return re.compile(rf"\| +{re.escape(module)}\r?\n")
+
+
+@pytest.mark.parametrize("data_dir", ["a saved session", "fresh"])
+def test_the_prompt_is_drawn_before_asyncio_and_the_client_load(
+    server: FakeServer, home: Path, data_dir: str
+) -> None:
+    """Issue 26 (goal 4): the welcome lines and the prompt come from the files
+    alone. The interpreter's import log goes to the same terminal, so what
+    it received says in which order: the frame, then asyncio and the client."""
+    if data_dir == "a saved session":
+        new_store(home, "main")
+        Path(home, "state.json").write_text('{"current": "main"}')
+    term = spawn(server, home, flags=("-X", "importtime"))
+    try:
+        end = time.monotonic() + GUARD
+        while EDITOR_READY not in term.raw and time.monotonic() < end:
+            term.pump(0.1)
+        frame = PROMPT.search(term.raw)
+        assert frame is not None, term.raw[-800:]
+        for module in ("asyncio", "copilot_repl.api.client", "prompt_toolkit"):
+            imported = importtime_line(module).search(term.raw)
+            assert imported is not None, f"no import line for {module}"
+            assert frame.start() < imported.start(), f"{module} was imported before the frame"
+        term.send(CTRL_D)
+        assert term.exit_status() == 0
+    finally:
+        term.child.close(force=True)
+
+
+def test_a_new_session_s_prompt_is_drawn_while_the_server_is_asked_its_models(
+    home: Path,
+) -> None:
+    """A fresh data dir with only --base-url: "main" takes the first model the
+    server lists. The prompt is drawn before the server answers (the model
+    shown as "openai:…"), keys typed then reach the prompt, and once the
+    answer is in, the prompt shows that model and the session saves it."""
+    with FakeServer(models=["echo", "gpt-4o-mini"], hold_models=True) as server:
+        term = spawn(server, home)
+        try:
+            first_prompt(term)
+            assert "main openai:… ›" in term.plain  # the server has not answered
+            term.line("hello there")  # typed before the line editor is ready
+            server.release_models()
+            term.expect(r"echo: hello there")
+            term.prompt("main")
+            assert "main openai:echo › hello there" in term.plain
+            term.send(CTRL_D)
+            assert term.exit_status() == 0
+        finally:
+            term.child.close(force=True)
+    header, *rest = session_records(home, "main")
+    assert header["model"] == "openai:echo"
+    assert [r["content"] for r in rest if r.get("t") == "msg"] == [
+        "hello there",
+        "echo: hello there",
+    ]
+    assert server.models_requests == 1
+
+
+def test_a_warning_at_start_comes_before_the_welcome_lines_and_one_prompt(
+    server: FakeServer, home: Path
+) -> None:
+    """What the shell says before its prompt (here: a stray file in
+    ``sessions/``) is said first: no frame drawn before it, none left over."""
+    new_store(home, "main")
+    Path(home, "sessions", "main (copy).jsonl").write_text("{}\n")
+    term = spawn(server, home)
+    try:
+        term.expect(r"skipped: 'main \(copy\)' is not a valid session name")
+        term.expect("Ctrl-D quits")
+        term.prompt("main")
+        assert "›" not in term.plain.split("warning:")[0]
+        term.send(CTRL_D)
+        assert term.exit_status() == 0
+    finally:
+        term.child.close(force=True)
+
+
+def test_a_frame_withdrawn_leaves_the_screen_as_it_was() -> None:
+    """``withdraw`` erases the welcome lines and the prompt it drew (the shell
+    does before a warning, or when it shows other lines); ``draw`` puts a
+    prompt back, in the frame's terminal modes."""
+    import termios
+
+    import pyte
+
+    from copilot_repl.shell.first_frame import FirstFrame, prompt, welcome
+
+    master, slave = os.openpty()
+    termios.tcsetwinsize(slave, (24, 80))
+    screen = os.fdopen(os.dup(slave), "w")
+    keys = os.fdopen(os.dup(slave), "rb", buffering=0)
+    shown = pyte.Screen(80, 24)
+    stream = pyte.ByteStream(shown)
+
+    def seen() -> list[str]:
+        while True:
+            try:
+                data = os.read(master, 65536) if _readable(master) else b""
+            except OSError:
+                data = b""
+            if not data:
+                break
+            stream.feed(data)
+        return [line.rstrip() for line in shown.display if line.strip()]
+
+    try:
+        found = termios.tcgetattr(slave)
+        screen.write("$ copilot-repl\n")
+        lines = [*welcome(), "main (openai:m): 2 messages", "  you: hi", "  main: hello"]
+        frame = FirstFrame.show(screen, keys, prompt("main", "openai:m"), plain=True, above=lines)
+        assert frame is not None
+        assert seen() == ["$ copilot-repl", *lines, "main openai:m ›"]
+        frame.withdraw()
+        assert seen() == ["$ copilot-repl"]
+        assert not termios.tcgetattr(slave)[3] & termios.ECHO  # still the frame's modes
+        screen.write("a warning\n")
+        assert frame.draw(prompt("main", "openai:m"), plain=True)
+        assert seen() == ["$ copilot-repl", "a warning", "main openai:m ›"]
+        frame.clear()
+        assert seen() == ["$ copilot-repl", "a warning"]
+        assert termios.tcgetattr(slave) == found
+    finally:
+        screen.close()
+        keys.close()
+        os.close(slave)
+        os.close(master)
+
+
+def _readable(fd: int) -> bool:
+    import select
+
+    return bool(select.select([fd], [], [], 0.2)[0])

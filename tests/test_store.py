@@ -495,3 +495,32 @@ def test_a_fifo_as_input_history_is_not_used(tmp_path: Path) -> None:
     os.mkfifo(store.root / "input_history")
     assert store.input_history_path() is None
     assert any("kept in memory only" in w for w in store.take_warnings())
+
+
+def test_a_kept_session_is_the_next_load_brought_up_to_date(tmp_path: Path) -> None:
+    """``keep``: the shell's first frame reads the session it shows and hands
+    it to the client; what another process appended meanwhile is read then."""
+    store = new_store(tmp_path, "main")
+    store.append("main", msg("user", "one"))
+    first = store.load("main")
+    store.keep(first)
+    Store(tmp_path).append("main", msg("assistant", "two"))  # another process
+    again = store.load("main")
+    assert again is first
+    assert [m.content for m in again.data.messages] == ["one", "two"]
+    assert store.load("main") is not first  # kept for one load only
+
+
+def test_a_kept_session_replaced_meanwhile_is_read_again(tmp_path: Path) -> None:
+    store = new_store(tmp_path, "main")
+    store.append("main", msg("user", "old"))
+    kept = store.load("main")
+    store.keep(kept)
+    other = Store(tmp_path)
+    other.delete("main")
+    other.create(SessionData(name="main", model="openai:echo", created=2000.0))
+    other.append("main", msg("user", "new"))
+    loaded = store.load("main")
+    assert loaded is not kept
+    assert loaded.data.model == "openai:echo"
+    assert [m.content for m in loaded.data.messages] == ["new"]
