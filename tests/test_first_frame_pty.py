@@ -25,9 +25,7 @@ PROMPT = re.compile(r"main\x1b\[[0-9;]*m openai:\S+\x1b\[0m ›")
 EDITOR_READY = "\x1b[?2004h"  # prompt_toolkit's first output: bracketed paste on
 
 
-def spawn(
-    server: FakeServer, home: Path, *, then: str = "", flags: tuple[str, ...] = ()
-) -> Term:
+def spawn(server: FakeServer, home: Path, *, then: str = "", flags: tuple[str, ...] = ()) -> Term:
     env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm"}
     env.pop("NO_COLOR", None)
     python = [sys.executable, *flags]  # flags: the interpreter's (-X importtime)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from copilot_repl.cli.arguments import make_client
+from copilot_repl.cli.arguments import make_config
 from copilot_repl.errors import BadUsage, ReplError, SessionNotFound
 from copilot_repl.sanitize import clean
 
@@ -38,7 +38,11 @@ def choose_session(
         raise BadUsage("give --session, -c or -r: one of them")
     if args.cont and args.resume is not None:
         raise BadUsage("give -c or -r, not both")
-    store = make_client(args, env).store
+    # start-up: the store alone, not the client (the first frame comes first)
+    from copilot_repl.history.store import Store
+
+    store = Store(make_config(args, env).data_dir)
+    store.ensure()  # a data dir that cannot be made or entered: one line, exit 2
     if args.resume:
         if not store.exists(args.resume):
             raise SessionNotFound(f"no session named {args.resume!r} to resume")
