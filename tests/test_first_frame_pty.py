@@ -25,11 +25,18 @@ PROMPT = re.compile(r"main\x1b\[[0-9;]*m openai:\S+\x1b\[0m ›")
 EDITOR_READY = "\x1b[?2004h"  # prompt_toolkit's first output: bracketed paste on
 
 
-def spawn(server: FakeServer, home: Path, *, then: str = "", flags: tuple[str, ...] = ()) -> Term:
+def spawn(
+    server: FakeServer,
+    home: Path,
+    *,
+    then: str = "",
+    flags: tuple[str, ...] = (),
+    args: tuple[str, ...] = (),
+) -> Term:
     env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "xterm"}
     env.pop("NO_COLOR", None)
     python = [sys.executable, *flags]  # flags: the interpreter's (-X importtime)
-    cmd = shlex.join([*python, "-m", "copilot_repl", "--base-url", server.url])
+    cmd = shlex.join([*python, "-m", "copilot_repl", "--base-url", server.url, *args])
     child = pexpect.spawn(
         "/bin/sh",
         ["-c", f"{cmd}; {then}" if then else f"exec {cmd}"],
@@ -143,17 +150,19 @@ def importtime_line(module: str) -> re.Pattern[str]:
     return re.compile(rf"\| +{re.escape(module)}\r?\n")
 
 
-@pytest.mark.parametrize("data_dir", ["a saved session", "fresh"])
+@pytest.mark.parametrize("data_dir", ["a saved session", "fresh", "-c"])
 def test_the_prompt_is_drawn_before_asyncio_and_the_client_load(
     server: FakeServer, home: Path, data_dir: str
 ) -> None:
     """Issue 26 (goal 4): the welcome lines and the prompt come from the files
     alone. The interpreter's import log goes to the same terminal, so what
     it received says in which order: the frame, then asyncio and the client."""
-    if data_dir == "a saved session":
+    if data_dir != "fresh":
         new_store(home, "main")
+    if data_dir == "a saved session":
         Path(home, "state.json").write_text('{"current": "main"}')
-    term = spawn(server, home, flags=("-X", "importtime"))
+    args = ("-c",) if data_dir == "-c" else ()
+    term = spawn(server, home, flags=("-X", "importtime"), args=args)
     try:
         end = time.monotonic() + GUARD
         while EDITOR_READY not in term.raw and time.monotonic() < end:
