@@ -283,3 +283,13 @@ def _readable(fd: int) -> bool:
     import select
 
     return bool(select.select([fd], [], [], 0.2)[0])
+
+
+def test_the_frame_looks_for_the_blind_comparisons_and_the_trash_where_they_are() -> None:
+    """``launch.opening`` draws no frame while a blind comparison is pending
+    (its model must not show) or the trash may be purged: it names their
+    directories without importing their modules (start-up)."""
+    from copilot_repl.cli import launch
+    from copilot_repl.history import blinds, trash
+
+    assert (launch.BLINDS, launch.TRASH) == (blinds.SUBDIR, trash.TRASH)

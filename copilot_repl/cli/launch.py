@@ -172,13 +172,14 @@ def opening(args: argparse.Namespace, config: Config, store: Store) -> Opening |
                 model = f"{model.partition(':')[0]}:{PENDING}"
             return None if store.warnings else Opening(new, model, ())
         loaded = store.load(name)
-        target = session_to_open(store, args.session)
+        switching = args.model or args.base_url or args.system
+        target = session_to_open(store, args.session) if switching else None
     except ReplError:
         return None  # said by the shell, before its prompt
     data = loaded.data
     if loaded.warnings or store.warnings:
         return None
-    if target is not None and (args.model or args.base_url or args.system):
+    if target is not None:  # apply_model_options: nothing to say about it
         if target != name or (args.system and args.system != data.system):
             return None
         if (args.model or args.base_url) and wanted_model(config, args, data.model) is not None:

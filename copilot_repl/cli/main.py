@@ -183,12 +183,14 @@ async def _shell(
 
     await client.start()
     said = io.StringIO()  # a model switched: said before the first frame
-    await apply_model_options(client, args, said)
-    if said.getvalue():
-        if frame is not None:
-            frame.withdraw()
-        stderr.write(said.getvalue())
-        stderr.flush()
+    try:
+        await apply_model_options(client, args, said)
+    finally:
+        if said.getvalue():
+            if frame is not None:
+                frame.withdraw()
+            stderr.write(said.getvalue())
+            stderr.flush()
     return await run_shell(client, args.session, plain=plain, tools=tool_options(args), frame=frame)
 
 
