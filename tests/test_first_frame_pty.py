@@ -7,6 +7,7 @@ is asserted: the order of what the terminal receives is."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from conftest import run_proc
 from fakeserver import FakeServer
 from helpers import CTRL_D, new_store, session_records
 from pty_harness import GUARD, ROOT, Term, saved
@@ -293,3 +295,27 @@ def test_the_frame_looks_for_the_blind_comparisons_and_the_trash_where_they_are(
     from copilot_repl.history import blinds, trash
 
     assert (launch.BLINDS, launch.TRASH) == (blinds.SUBDIR, trash.TRASH)
+
+
+def test_a_blind_session_reopened_never_shows_its_model(server: FakeServer, home: Path) -> None:
+    """The last active session is in a blind comparison waiting for its vote
+    (on disk): the welcome lines and every prompt say "hidden", from the
+    first byte on (the frame drawn from the files must not know less)."""
+    setup = ":new a --model gpt-4o-mini\n:new b --model slow\n:blind a,b What is a lock?\n"
+    r = run_proc(["--base-url", server.url], stdin=setup)
+    found = re.search(r"(blind-[0-9a-f]{4}): A, B answer", r.err)
+    assert r.code == 0 and found, r.err
+    blind = f"{found.group(1)}-A"
+    Path(home, "state.json").write_text(json.dumps({"current": blind}))
+    term = spawn(server, home)
+    try:
+        term.expect(rf"{blind} \(hidden\): 2 messages")
+        term.expect(rf"{blind} hidden ›")
+        end = time.monotonic() + GUARD
+        while EDITOR_READY not in term.raw and time.monotonic() < end:
+            term.pump(0.1)
+        term.send(CTRL_D)
+        assert term.exit_status() == 0
+    finally:
+        term.child.close(force=True)
+    assert "openai:gpt-4o-mini" not in term.raw and "openai:slow" not in term.raw
