@@ -20,8 +20,9 @@ leaves the modes alone: the shell switches straight to its own, which do not
 echo either (``Shell.run``), and puts back ``saved`` when it ends; keys typed
 before prompt_toolkit reads them are never echoed by the terminal as well (a
 prompt typed then was in the scrollback twice). ``give_back`` (in ``clear``)
-puts back ``saved``. Nothing is drawn when the prompt would not fit on one
-line, or the terminal cannot be set.
+puts back ``saved``. Nothing is drawn when a line would not take exactly
+one row of the terminal (too long, or a wide character: ``withdraw``
+counts rows), or the terminal cannot be set.
 """
 
 from __future__ import annotations
