@@ -47,6 +47,20 @@ def test_base_url_and_model_switch_a_session_on_the_config_model(
 
 
 # -- 9: sessions list shows `failed` when the last turn failed -------------------------
+def test_model_options_switch_the_session_opened_not_a_newer_one_shot(
+    server: FakeServer, home: Path
+) -> None:
+    """--model applies to the session the front end opens: the last one a
+    person used, not a newer one-shot's (kept out of the list)."""
+    assert run_cli(["--base-url", server.url], ":ls\n").code == 0  # main
+    assert run_cli(["--base-url", server.url, "-p", "hi"]).code == 0  # prompt-1, newer
+    (home / "state.json").unlink()  # no last active session: the newest person-made one
+    r = run_cli(["--base-url", server.url, "--model", "echo"], "hi\n")
+    assert (r.code, r.out) == (0, "echo: hi\n"), r.err
+    assert r.err == "copilot-repl: main now uses openai:echo\n"
+    assert Store(home).load("prompt-1").data.model != "openai:echo"
+
+
 def list_states(server: FakeServer) -> dict[str, str]:
     r = run_cli(["--base-url", server.url, "sessions", "list", "--json"])
     assert r.code == 0, r.err

@@ -85,15 +85,11 @@ def pick(store: Store, recent: list[Summary], stdin: IO[Any], stdout: IO[str]) -
 
 def session_to_open(store: Store, name: str | None) -> str | None:
     """The existing session ``--model``, ``--base-url`` and ``-s`` apply to:
-    ``--session NAME``, else the last active one, else the most recently
-    modified (None: a new one)."""
+    ``--session NAME``, else the one the front end reopens (the last active
+    one, else the newest a person made: not a one-shot's); None: a new one."""
     if name:
         return name if store.exists(name) else None
-    name = store.current()
-    if name is None:
-        newest = sorted(store.summaries(), key=lambda s: s.modified, reverse=True)
-        name = newest[0].name if newest else None
-    return name
+    return next(store.reopen_candidates(), None)
 
 
 def wanted_model(config: Config, args: argparse.Namespace, current: str) -> str | None:
