@@ -14,6 +14,7 @@ from copilot_repl.errors import ProviderError, ReplError, UsageError
 from copilot_repl.history import compact, trash
 from copilot_repl.history.compact import Compaction
 from copilot_repl.history.fork import fork
+from copilot_repl.history.log import frozen
 from copilot_repl.history.messages import Message, estimate_tokens, message_tokens
 
 if TYPE_CHECKING:
@@ -80,7 +81,9 @@ async def _compact(
     keep_tokens: int,
 ) -> Compaction:
     session.refresh()
-    messages = list(session.messages)
+    # as they are now (the awaits below may see them change), not in memory
+    # whole: a long session's older messages stay on disk
+    messages = frozen(session.messages)
     model = model or client.config.summary_model
     model = client.config.resolve_model(model) if model else session.model
     provider_name, _, model_id = model.partition(":")
@@ -145,8 +148,15 @@ def should_auto_compact(
     ``fraction`` of the window (0: never)."""
     if fraction <= 0:
         return False
-    used = estimate_tokens(system) + sum(message_tokens(m) for m in messages)
-    return used > fraction * context_tokens
+    limit = fraction * context_tokens
+    used = estimate_tokens(system)
+    if used > limit:
+        return True
+    for m in reversed(messages):  # the newest first: a long history is not read whole
+        used += message_tokens(m)
+        if used > limit:
+            return True
+    return False
 
 
 async def auto_compact(client: CopilotClient, session: CopilotSession) -> str | None:

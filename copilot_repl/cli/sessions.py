@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -289,31 +290,40 @@ class Commands:
     # -- export ------------------------------------------------------------
     async def do_export(self) -> int:
         # start-up: sessions list stays light; only this action needs it
-        from copilot_repl.history.exchange import export_session
+        from copilot_repl.history.exchange import export_json, export_parts
 
         a = self.args
         if a.json and not a.output:
             raise BadUsage("sessions export: --json reports where it wrote: give -o FILE")
+        # the text comes in pieces as the session is read: a long one is never
+        # in memory whole
+        pieces: Iterator[str]
         if a.format == "md":
             # start-up: sessions list stays light; only this action needs it
             from copilot_repl.repl.masks import Masks
-            from copilot_repl.repl.transcript import transcript
+            from copilot_repl.repl.transcript import transcript_pieces
 
             session = await self.client.resume_session(a.name)
             masks = Masks(BlindStore(self.store.root))
-            text = transcript(session, masks.model(session.session_id, session.model))
+            pieces = transcript_pieces(
+                session.session_id,
+                masks.model(session.session_id, session.model),
+                session.system_message,
+                session.messages,
+            )
         elif a.format == "json":
-            text = json.dumps(export_session(self.store, a.name), ensure_ascii=False, indent=2)
+            pieces = export_json(self.store, a.name)
         else:
-            text = html_page(export_session(self.store, a.name))
-        if not text.endswith("\n"):
-            text += "\n"
+            pieces = html_pieces(*export_parts(self.store, a.name))
+        pieces = _ending_newline(pieces)
         if not a.output:
             # on a terminal, escapes are shown (␛), never run, whatever the format
-            self.stdout.write(clean(text) if is_tty(self.stdout) else text)
+            tty = is_tty(self.stdout)
+            for piece in pieces:
+                self.stdout.write(clean(piece) if tty else piece)
             return 0
         path = Path(a.output).expanduser()
-        _write_file(path, text, force=a.force)
+        _write_file(path, pieces, force=a.force)
         if a.json:
             self.json({"exported": a.name, "format": a.format, "path": str(path)})
         else:
@@ -376,13 +386,24 @@ def session_info(store: Store, name: str) -> dict[str, Any]:
     }
 
 
-def _write_file(path: Path, text: str, *, force: bool) -> None:
+def _write_file(path: Path, text: str | Iterable[str], *, force: bool) -> None:
     if path.is_dir():
         raise UsageError(f"{path} is a directory; give a file name")
     try:
         write_output(path, text, overwrite=force)
     except FileExistsError:
         raise UsageError(f"{path} exists; choose another name or pass --force") from None
+
+
+def _ending_newline(pieces: Iterable[str]) -> Iterator[str]:
+    """``pieces``, then a newline if their text does not end with one."""
+    last = ""
+    for piece in pieces:
+        if piece:
+            last = piece
+            yield piece
+    if not last.endswith("\n"):
+        yield "\n"
 
 
 def _iso(ts: float) -> str | None:
@@ -403,13 +424,18 @@ def _local(ts: float) -> str:
 def html_page(doc: dict[str, Any]) -> str:
     """A self-contained HTML page of an exported session (all text escaped,
     control characters shown as on screen)."""
+    return "".join(html_pieces(doc["session"], doc["messages"]))
+
+
+def html_pieces(s: dict[str, Any], messages: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """``html_page`` of the document's ``session`` and ``messages``, in
+    pieces: one per message."""
     # start-up: sessions list stays light; only this action needs it
     from html import escape as html_escape
 
     def escape(text: str) -> str:
         return html_escape(clean(text))
 
-    s = doc["session"]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -423,12 +449,12 @@ def html_page(doc: dict[str, Any]) -> str:
     ]
     if s["system"]:
         parts.append(f"<p>system:</p><pre>{escape(s['system'])}</pre>")
-    for m in doc["messages"]:
+    yield "".join(part + "\n" for part in parts)
+    for m in messages:
         mark = "" if m["status"] == "done" else f" ({escape(m['status'])})"
         role = escape(m["role"])
-        parts.append(
+        yield (
             f'<section class="{role}"><h2>{role}{mark}</h2><pre>{escape(m["content"])}</pre>'
-            "</section>"
+            "</section>\n"
         )
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    yield "</body></html>\n"

@@ -256,11 +256,18 @@ class BlindStore:
 def mask_document(doc: dict[str, Any]) -> dict[str, Any]:
     """An exported session document with its models and figures taken out
     (a session whose blind comparison waits for its vote)."""
-    session = {**doc["session"], "model": HIDDEN}
-    messages = []
-    for m in doc["messages"]:
-        item = {k: v for k, v in m.items() if k != "figures"}
-        if item.get("model"):
-            item["model"] = HIDDEN
-        messages.append(item)
-    return {**doc, "session": session, "messages": messages}
+    messages = [mask_message(m) for m in doc["messages"]]
+    return {**doc, "session": mask_session(doc["session"]), "messages": messages}
+
+
+def mask_session(session: dict[str, Any]) -> dict[str, Any]:
+    """An exported document's ``session``, its model taken out."""
+    return {**session, "model": HIDDEN}
+
+
+def mask_message(message: dict[str, Any]) -> dict[str, Any]:
+    """An exported message, its model and figures taken out."""
+    item = {k: v for k, v in message.items() if k != "figures"}
+    if item.get("model"):
+        item["model"] = HIDDEN
+    return item

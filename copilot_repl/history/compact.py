@@ -111,10 +111,34 @@ def read_compactions(path: Path) -> list[Compaction]:
     except OSError:
         return []
     try:
-        with os.fdopen(fd, "rb") as f:
-            return scan(f.read())
+        return scan_file(fd)
     except OSError:
         return []
+    finally:
+        os.close(fd)
+
+
+SCAN_BLOCK = 8 << 20  # bytes read at a time by ``scan_file``
+
+
+def scan_file(fd: int, block: int = SCAN_BLOCK) -> list[Compaction]:
+    """``scan`` of the whole file open as ``fd``, read ``block`` bytes at a
+    time (a long file is never in memory whole)."""
+    out: list[Compaction] = []
+    offset, left = 0, b""
+    while True:
+        chunk = os.pread(fd, block, offset)
+        if not chunk:
+            break
+        offset += len(chunk)
+        data = left + chunk
+        end = data.rfind(b"\n") + 1
+        if MARKER in data[:end]:
+            out += scan(data[:end])
+        left = data[end:]
+    if left:
+        out += scan(left)
+    return out
 
 
 def current(compactions: Sequence[Compaction], messages: Sequence[Message]) -> Compaction | None:

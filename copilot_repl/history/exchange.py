@@ -21,11 +21,14 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from copilot_repl.errors import ImportFailed, SessionExists
+from copilot_repl.errors import ImportFailed, SessionExists, StoreError
+from copilot_repl.history import files
 from copilot_repl.history.inputs import loads, lone_surrogate, read_bytes
 from copilot_repl.history.messages import Message, SessionData
 from copilot_repl.history.names import validate_name
@@ -53,45 +56,91 @@ def export_session(store: Store, name: str) -> dict[str, Any]:
     """The session as a JSON-ready document (replies still streaming in
     another process are left out until they end). A session whose blind
     comparison waits for its vote comes without its models and figures."""
+    session, messages = export_parts(store, name)
+    return {"format": FORMAT, "version": VERSION, "session": session, "messages": list(messages)}
+
+
+def export_parts(store: Store, name: str) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The document's ``session`` and its ``messages``, these made one at a
+    time as they are read (a long session is never in memory whole)."""
     # start-up: not on the path to the first prompt
-    from copilot_repl.history.blinds import BlindStore, mask_document
+    from copilot_repl.history.blinds import BlindStore, mask_message, mask_session
 
-    doc = _document(store, name)
-    if doc["session"]["name"] in BlindStore(store.root).hidden():
-        return mask_document(doc)
-    return doc
-
-
-def _document(store: Store, name: str) -> dict[str, Any]:
     data = store.load(name).data
     extras = record_extras(store.path(data.name))
-    messages = []
-    for m in data.messages:
-        item = _message_dict(m)
-        item.update(extras.get(m.id, {}) if m.id else {})
-        messages.append(item)
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "session": {
-            "name": data.name,
-            "model": data.model,
-            "system": data.system,
-            "created": data.created,
-            "modified": data.modified,
-        },
-        "messages": messages,
+    session = {
+        "name": data.name,
+        "model": data.model,
+        "system": data.system,
+        "created": data.created,
+        "modified": data.modified,
     }
+    items = (_export_item(m, extras) for m in data.messages)
+    if data.name in BlindStore(store.root).hidden():
+        return mask_session(session), (mask_message(item) for item in items)
+    return session, items
 
 
-def record_extras(path: Path) -> dict[str, dict[str, Any]]:
+def export_json(store: Store, name: str) -> Iterator[str]:
+    """``json.dumps(export_session(store, name), ensure_ascii=False,
+    indent=2)``, in pieces: one per message."""
+    session, messages = export_parts(store, name)
+    doc = {"format": FORMAT, "version": VERSION, "session": session, "messages": []}
+    head = json.dumps(doc, ensure_ascii=False, indent=2)
+    first = next(messages, None)
+    if first is None:
+        yield head
+        return
+    # "messages" comes last: its "[]" is where the items go, each indented
+    # as json.dumps nests it (a newline in a JSON text is never in a string)
+    yield head[: -len("[]\n}")] + "[\n    " + _nested(first)
+    for item in messages:
+        yield ",\n    " + _nested(item)
+    yield "\n  ]\n}"
+
+
+def _nested(item: dict[str, Any]) -> str:
+    return json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+
+
+def _export_item(m: Message, extras: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    item = _message_dict(m)
+    item.update(extras.get(m.id, {}) if m.id else {})
+    return item
+
+
+EXTRAS_BLOCK = 8 << 20  # bytes read at a time by ``record_extras``
+
+
+def record_extras(path: Path, block: int = EXTRAS_BLOCK) -> dict[str, dict[str, Any]]:
     """Keys of the ``msg`` records in a session file that ``Message`` does not
-    hold (``figures``, say), by message id."""
+    hold (``figures``, say), by message id. The file is read ``block`` bytes
+    at a time."""
     out: dict[str, dict[str, Any]] = {}
     try:
-        raw = path.read_bytes()
-    except OSError:
+        fd = files.open_regular(path, os.O_RDONLY)
+    except (OSError, StoreError):
         return out
+    try:
+        offset, left = 0, b""
+        while True:
+            chunk = os.pread(fd, block, offset)
+            if not chunk:
+                break
+            offset += len(chunk)
+            data = left + chunk
+            end = data.rfind(b"\n") + 1
+            _extras_of(data[:end], out)
+            left = data[end:]
+        _extras_of(left, out)
+    except OSError:
+        return {}
+    finally:
+        os.close(fd)
+    return out
+
+
+def _extras_of(raw: bytes, out: dict[str, dict[str, Any]]) -> None:
     for line in raw.splitlines():
         if b'"t":"msg"' not in line or b'"id"' not in line:
             continue
@@ -104,7 +153,6 @@ def record_extras(path: Path) -> dict[str, dict[str, Any]]:
         extra = {k: v for k, v in rec.items() if k not in MESSAGE_KEYS and k != "t"}
         if extra:
             out[rec["id"]] = extra
-    return out
 
 
 # -- import -------------------------------------------------------------------

@@ -14,7 +14,7 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -167,17 +167,23 @@ def tmp_owner(name: str) -> int | None:
 
 
 def create_new(
-    path: Path, data: bytes, *, replace_blank: bool = False, mtime: float | None = None
+    path: Path,
+    data: bytes | Iterable[bytes],
+    *,
+    replace_blank: bool = False,
+    mtime: float | None = None,
 ) -> os.stat_result:
-    """Create ``path`` holding ``data`` (modified at ``mtime``, if given), all
-    at once: the data is written to a temp file first and linked into place,
-    so ``path`` never exists half written. Raises ``FileExistsError`` if
-    ``path`` exists (unless it is blank, see ``is_blank``, and
-    ``replace_blank``). No temp file is left behind."""
+    """Create ``path`` holding ``data`` (bytes, or pieces of them written as
+    they come: a long file is never in memory whole; modified at ``mtime``,
+    if given), all at once: the data is written to a temp file first and
+    linked into place, so ``path`` never exists half written. Raises
+    ``FileExistsError`` if ``path`` exists (unless it is blank, see
+    ``is_blank``, and ``replace_blank``). No temp file is left behind, even
+    if producing the pieces raises."""
     tmp = temp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _SAFE, 0o600)
     try:
-        write_all(fd, data)
+        write_pieces(fd, data)
         if mtime is not None:
             os.utime(fd, (mtime, mtime))
         st = os.fstat(fd)
@@ -197,6 +203,24 @@ def create_new(
             os.unlink(tmp)
 
 
+def write_pieces(fd: int, data: bytes | Iterable[bytes]) -> None:
+    """``write_all`` of ``data``, or of its pieces gathered into writes of
+    about CHUNK bytes."""
+    if isinstance(data, bytes):
+        write_all(fd, data)
+        return
+    batch: list[bytes] = []
+    size = 0
+    for piece in data:
+        batch.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            write_all(fd, b"".join(batch))
+            batch, size = [], 0
+    if batch:
+        write_all(fd, b"".join(batch))
+
+
 def is_blank(path: Path) -> bool:
     """A regular file with no complete line: what a crash between creating a
     session file and writing its header used to leave."""
@@ -211,14 +235,15 @@ def is_blank(path: Path) -> bool:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file + rename); no temp
-    file is left behind, whatever fails."""
+def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace ``path`` with ``data`` (bytes, or pieces of them)
+    atomically (temp file + rename); no temp file is left behind, whatever
+    fails."""
     tmp = temp_name(path)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _SAFE, 0o600)
         try:
-            write_all(fd, data)
+            write_pieces(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -228,14 +253,15 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_output(path: Path, text: str, *, overwrite: bool) -> None:
+def write_output(path: Path, text: str | Iterable[str], *, overwrite: bool) -> None:
     """Write a file the user named (an export, a report, results), mode 0600,
     never half: a new file is created whole (``FileExistsError`` if anything
     is at ``path`` and not ``overwrite``); an existing one is replaced whole
-    (temp file, then rename). Any other failure is a ``StoreError``. A lone
-    surrogate (an old session's) is written as ``\\ud800``, never a
-    ``UnicodeEncodeError``."""
-    data = text.encode("utf-8", "backslashreplace")
+    (temp file, then rename). ``text`` may come in pieces, written as they
+    come. Any other failure is a ``StoreError``. A lone surrogate (an old
+    session's) is written as ``\\ud800``, never a ``UnicodeEncodeError``."""
+    pieces = [text] if isinstance(text, str) else text
+    data = (piece.encode("utf-8", "backslashreplace") for piece in pieces)
     try:
         if overwrite:
             write_atomic(path, data)

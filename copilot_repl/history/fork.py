@@ -18,6 +18,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from copilot_repl.errors import SessionExists, StoreError, UsageError
@@ -69,23 +70,31 @@ def fork(
         "created": time.time() if now is None else now,
         "fork": {"parent": src.data.name, "at": at, "parent_file_id": _file_id(src)},
     }
-    lines = [header, *(message_record(m) for m in messages[:at])]
     kept = compact.current(compact.read_compactions(store.path(src.data.name)), messages[:at])
+    after: list[dict[str, Any]] = []
     if kept is not None and kept.upto < at:
-        lines.append(kept.record())
+        after.append(kept.record())
     if src.data.tools is not None:  # the fork has the tools its parent had
-        lines.append({"t": "meta", "tools": src.data.tools})
-    for rec in lines:
+        after.append({"t": "meta", "tools": src.data.tools})
+    for rec in (header, *after):
         check(rec)
     store.ensure()
     path = store.path(new)
+    # written as the messages are read: a long history is never in memory whole
+    records = chain([header], (message_record(m) for m in messages[:at]), after)
     try:
-        files.create_new(path, b"".join(dumps(r) for r in lines))
+        files.create_new(path, (dumps(check_record(r)) for r in records))
     except FileExistsError:
         raise SessionExists(f"session {new!r} already exists") from None
     except OSError as exc:
         raise StoreError(f"cannot create {path}: {why(exc)}") from None
     return store.load(new)
+
+
+def check_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """``rec``, checked against its shape (``ValueError`` if it is not one)."""
+    check(rec)
+    return rec
 
 
 def message_record(m: Message, *, with_id: bool = True) -> dict[str, Any]:

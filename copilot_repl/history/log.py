@@ -441,3 +441,18 @@ def _size(entry: Entry) -> int:
 def as_list(seq: Sequence[T]) -> list[T]:
     """A list of ``seq`` (the same list if it is one)."""
     return seq if isinstance(seq, list) else list(seq)
+
+
+def frozen(messages: Sequence[Message]) -> Sequence[Message]:
+    """``messages`` as they are now, whatever happens to them later (a cut,
+    new ones): a list of them if they are in memory; for a long log, a copy
+    of its offsets (8 bytes an entry), its entries read back from the file
+    when asked for."""
+    if not isinstance(messages, Messages) or messages.log.source is None:
+        return list(messages)
+    offsets, fixed = messages.log.offsets()
+    log = Log()
+    log.restore(offsets, fixed, messages.log.source)
+    out = Messages(log)
+    out.restore(messages.positions())
+    return out

@@ -461,6 +461,18 @@ class Store:
                 self._read_summaries[name] = (key, summaries.summarize(name, loaded))
         return loaded
 
+    def read_open(self, fd: int, name: str, path: Path) -> Loaded:
+        """The session in the file open as ``fd`` (the caller holds its lock),
+        read as ``load`` reads it: from where its index sidecar stops, if it
+        has one that fits."""
+        st = os.fstat(fd)
+        loaded = Loaded(
+            data=SessionData(name=name, model="", modified=st.st_mtime),
+            inode=st.st_ino,
+            device=st.st_dev,
+        )
+        return self._read_indexed(fd, loaded, path)
+
     def _read_indexed(self, fd: int, loaded: Loaded, path: Path) -> Loaded:
         """Read a session from its start, or (a long one) from where its
         index sidecar stops (``index.py``; one that does not fit this file,

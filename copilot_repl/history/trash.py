@@ -28,7 +28,9 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +41,9 @@ from copilot_repl.errors import (
     StoreError,
     UsageError,
 )
-from copilot_repl.history import busy, compact, files
+from copilot_repl.history import busy, compact, files, index
 from copilot_repl.history.files import why
-from copilot_repl.history.fork import message_record
+from copilot_repl.history.fork import check_record, message_record
 from copilot_repl.history.messages import SessionData
 from copilot_repl.history.names import validate_name
 from copilot_repl.history.reader import Loaded, read_new
@@ -209,10 +211,11 @@ def trash_messages(store: Store, loaded: Loaded, keep: int = 0) -> Entry | None:
     if not gone:
         return None
     header = _header(loaded.head, data)
-    payload = b"".join(dumps(r) for r in [header, *(message_record(m) for m in gone)])
+    # written as the messages are read: a long history is never in memory whole
+    records = chain([header], (message_record(m) for m in gone))
     dst, stamp = _entry_path(store, data.name, "clear")
     try:
-        files.create_new(dst, payload)
+        files.create_new(dst, (dumps(r) for r in records))
     except OSError as exc:
         raise StoreError(f"cannot write {dst}: {why(exc)}") from None
     return _as_listed(store, Entry(data.name, stamp, "clear", dst))
@@ -329,35 +332,63 @@ def purge_older(
 def vacuum(store: Store, name: str) -> Purged:
     """Rewrite a session file holding only what it shows: no cleared or
     replaced messages, no finished reply parts, no superseded settings, and
-    remove its ``.bak`` copies. Refused while a reply streams into it."""
+    remove its ``.bak`` copies (and its index sidecar, which may hold text).
+    Refused while a reply streams into it. The file is read through its
+    index and compared and written a piece at a time: a long one is never
+    in memory whole."""
     path = store.path(name)
     fd = files.open_existing(path, os.O_RDONLY, missing=f"no session named {name!r}", doing="read")
     try:
         with files.locked(fd, fcntl.LOCK_EX):
-            loaded = Loaded(data=SessionData(name=name, model=""))
-            read_new(fd, loaded, path)
+            loaded = store.read_open(fd, name, path)
             if loaded.read_only:
                 raise StoreError(f"cannot rewrite {path}: {loaded.read_only}")
             if loaded.parts:
                 raise UsageError(f"a reply is streaming into {name}; purge when it is done")
-            raw = files.read_from(fd, 0, os.fstat(fd).st_size)
-            kept = compact.current(compact.scan(raw), loaded.data.messages)
-            body = [
-                *(message_record(m) for m in loaded.data.messages),
-                *([kept.record()] if kept is not None else []),
-            ]
-            head = raw.partition(b"\n")[0]
-            payload = b"".join(dumps(r) for r in [_header(head, loaded.data, new_id=False), *body])
-            if payload != raw:  # a new file: a new id, so no reader takes it for the old one
-                lines = [_header(head, loaded.data), *body]
-                for rec in lines:
-                    check(rec)
-                files.write_atomic(path, b"".join(dumps(r) for r in lines))
+            size = os.fstat(fd).st_size
+            messages = loaded.data.messages
+            kept = compact.current(compact.scan_file(fd), messages)
+            tail = [kept.record()] if kept is not None else []
+            head = files.first_line(fd, limit=size + 1)
+            same = _holds(
+                fd,
+                size,
+                (
+                    dumps(r)
+                    for r in chain(
+                        [_header(head, loaded.data, new_id=False)],
+                        (message_record(m) for m in messages),
+                        tail,
+                    )
+                ),
+            )
+            if not same:  # a new file: a new id, so no reader takes it for the old one
+                records = chain(
+                    [_header(head, loaded.data)], (message_record(m) for m in messages), tail
+                )
+                files.write_atomic(path, (dumps(check_record(r)) for r in records))
+                index.remove(store.root, head)
     except OSError as exc:
         raise StoreError(f"cannot rewrite {path}: {why(exc)}") from None
     finally:
         os.close(fd)
-    return Purged(0, _drop_backups(store, name), (name,) if payload != raw else ())
+    return Purged(0, _drop_backups(store, name), () if same else (name,))
+
+
+def _holds(fd: int, size: int, pieces: Iterable[bytes]) -> bool:
+    """Whether the ``size`` bytes of the file open as ``fd`` are ``pieces``,
+    joined (read a block at a time; False at the first difference)."""
+    at, buf, buf_at = 0, b"", 0
+    for piece in pieces:
+        end = at + len(piece)
+        if end > size:
+            return False
+        if end > buf_at + len(buf):
+            buf, buf_at = files.read_from(fd, at, min(size, max(end, at + files.CHUNK))), at
+        if buf[at - buf_at : end - buf_at] != piece:
+            return False
+        at = end
+    return at == size
 
 
 def _drop_backups(store: Store, name: str, *, only_orphans: bool = False) -> int:

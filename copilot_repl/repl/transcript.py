@@ -13,12 +13,14 @@ the text exactly.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from copilot_repl.sanitize import clean
 
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
+    from copilot_repl.history.messages import Message
 
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$", re.MULTILINE)
 
@@ -26,19 +28,30 @@ _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$", re.MULTILINE)
 def transcript(session: CopilotSession, model: str = "") -> str:
     """``model``: what to say for the model (``hidden`` during a blind
     comparison); the session's by default."""
-    lines = [f"# {session.session_id}", "", f"- model: `{model or session.model}`"]
-    system = clean(session.system_message)
+    return "".join(
+        transcript_pieces(
+            session.session_id, model or session.model, session.system_message, session.messages
+        )
+    )
+
+
+def transcript_pieces(
+    name: str, model: str, system_message: str, messages: Iterable[Message]
+) -> Iterator[str]:
+    """The transcript in pieces, one per message, made as ``messages`` are
+    read (a long session is never in memory whole)."""
+    lines = [f"# {name}", "", f"- model: `{model}`"]
+    system = clean(system_message)
     if system and "\n" not in system and not _FENCE_LINE.search(system):
         lines.append(f"- system: {system}")
     elif system:
         lines += ["- system:", "", fenced(system)]
-    lines.append("")
-    for m in session.messages:
+    yield "".join(line + "\n" for line in lines)
+    for m in messages:
         mark = "" if m.status == "done" else f" ({m.status})"
         content = clean(m.content)
         body = closed(content) if m.role == "assistant" else fenced(content)
-        lines += [f"## {m.role}{mark}", "", body, ""]
-    return "\n".join(lines)
+        yield f"\n## {m.role}{mark}\n\n{body}\n"
 
 
 def fenced(text: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from copilot_repl.errors import StoreError, UsageError
 from copilot_repl.history.files import write_output
+from copilot_repl.history.log import frozen
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.commands.library import (
     clear_session,
@@ -22,7 +23,7 @@ from copilot_repl.repl.commands.library import (
 )
 from copilot_repl.repl.parsing import Args, natural_key
 from copilot_repl.repl.registry import command
-from copilot_repl.repl.transcript import transcript
+from copilot_repl.repl.transcript import transcript, transcript_pieces
 from copilot_repl.repl.wording import count
 
 
@@ -270,10 +271,18 @@ class SessionCommands(CommandGroup):
     )
     async def export(self, a: Args) -> None:
         session = self.repl.current
-        text = transcript(session, self.repl.masks.model(session.session_id, session.model))
+        model = self.repl.masks.model(session.session_id, session.model)
         if not a.positional:
-            self.out.info(text)
+            self.out.info(transcript(session, model))
             return
+        # as it is now (not after the question below), written as it is read
+        # back: a long session is never in memory whole
+        pieces = transcript_pieces(
+            session.session_id,
+            model or session.model,
+            session.system_message,
+            frozen(session.messages),
+        )
         given = a.positional[0]
         path = Path(given).expanduser()
         if path.is_dir() or given.endswith(os.sep):
@@ -284,7 +293,7 @@ class SessionCommands(CommandGroup):
                 return
             overwrite = True
         try:
-            write_output(path, text, overwrite=overwrite)
+            write_output(path, pieces, overwrite=overwrite)
         except FileExistsError:  # made meanwhile
             raise StoreError(f"{path} was created meanwhile; nothing written") from None
         self.out.note(f"exported {session.session_id} to {path}")
