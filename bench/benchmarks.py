@@ -645,6 +645,12 @@ def _bench_long(sizes: Sizes) -> list[Row]:
     return bench_long(sizes.long_messages, _rounds(sizes))
 
 
+def _bench_long_ops(sizes: Sizes) -> list[Row]:
+    from long import bench_long_ops  # bench/long.py
+
+    return bench_long_ops(sizes.long_messages, _rounds(sizes))
+
+
 # --------------------------------------------------------------------------- 8. local model
 
 LOCAL_FIRST = "[providers.local]\nparams = {max_tokens = 1, temperature = 0.0}\n"
@@ -895,6 +901,7 @@ BENCHES: dict[str, Bench] = {
     "memory": bench_memory,
     "search": _bench_search,
     "long": _bench_long,
+    "longops": _bench_long_ops,
     "local": bench_local,
     "llama": bench_llama_builds,
     "users": bench_users,

@@ -199,3 +199,139 @@ def bench_long(n: int, rounds: list[bool]) -> list[Row]:
                 for row, sample in zip((opened, hist, turn, rss), big, strict=True):
                     row.samples.append(sample)
     return rows
+
+
+# -- operations on the long session (issue 26, round four) ----------------------
+OPS_LINES_FLOOR = """\
+import sys
+n = 0
+with open(sys.argv[1], "rb") as f:
+    for line in f:
+        n += 1
+print(n)
+"""
+
+OPS_PRELUDE = """\
+import sys
+from pathlib import Path
+from copilot_repl.history.store import Store
+store = Store(Path(sys.argv[1]))
+"""
+
+OPS_SCRIPTS = {
+    # :fork (all messages): the fork is written, then opened (its index built)
+    "fork": "from copilot_repl.history.fork import fork\nfork(store, 'big', 'forked')\n",
+    # :clear: the messages copied into the trash (the truncate after it is one record)
+    "clear": (
+        "from copilot_repl.history import trash\ntrash.trash_messages(store, store.load('big'))\n"
+    ),
+    # :clear --purge: the truncate, then the file rewritten without what it hid
+    "purge": (
+        "from copilot_repl.history import trash\n"
+        "loaded = store.load('big')\n"
+        "store.truncate(loaded, 0)\n"
+        "assert trash.vacuum(store, 'big').rewritten == ('big',)\n"
+    ),
+    # auto_compact's check after a turn: what the next request would carry
+    "compact-check": (
+        "from copilot_repl.api.library import request_view, should_auto_compact\n"
+        "loaded = store.load('big')\n"
+        "system, view, _ = request_view(loaded.compactions, loaded.data.system,"
+        " loaded.data.messages)\n"
+        "print(should_auto_compact(0.8, 128_000, system, view))\n"
+    ),
+}
+
+OPS_CASES = {
+    "fork": ":fork (all messages), the fork opened",
+    "clear": ":clear (the messages copied to the trash)",
+    "purge": ":clear --purge (truncate, file rewritten)",
+    "compact-check": "auto_compact's check after a turn",
+    "json": "sessions export --format json -o FILE",
+    "md": "sessions export --format md -o FILE",
+    "html": "sessions export --format html -o FILE",
+}
+
+
+def _indexed_home(homes: Homes, pristine: Path) -> Path:
+    """A data dir holding a copy of the long session, opened once (its index
+    written, as for a session used every day)."""
+    home = homes.new()
+    (home / "sessions").mkdir(mode=0o700)
+    shutil.copyfile(pristine, home / "sessions" / "big.jsonl")
+    script = OPS_PRELUDE + "store.load('big')\n"
+    checked(run_child([PYTHON, "-c", script, str(home)], env=child_env(home)), "index")
+    return home
+
+
+def _op(home: Path, op: str, out: Path) -> Sample:
+    if op in OPS_SCRIPTS:
+        argv = [PYTHON, "-c", OPS_PRELUDE + OPS_SCRIPTS[op], str(home)]
+    else:
+        argv = [CLI, "sessions", "export", "big", "--format", op, "-o", str(out), "--force"]
+    return checked(run_child(argv, env=child_env(home)), op).sample
+
+
+def bench_long_ops(n: int, rounds: list[bool]) -> list[Row]:
+    """Operations that used to read a long session whole: each a child
+    process on a copy of the session (opened once before, so it has its
+    index), against two floors measured in the same round: ``cp`` of the
+    file, and ``python`` reading it line by line."""
+    k = f"{n // 1000}k" if n >= 1000 else str(n)
+    cp_floor = Row("longops", f"floor: cp the {k}-msg file")
+    lines_floor = Row("longops", "floor: python reads the file line by line")
+    cp_rss = Row("longops", f"floor: peak RSS, cp the {k}-msg file", metric="rss", unit="MB")
+    lines_rss = Row(
+        "longops", "floor: peak RSS, python reads it line by line", metric="rss", unit="MB"
+    )
+    timed: dict[str, Row] = {}
+    rss: dict[str, Row] = {}
+    for op, case in OPS_CASES.items():
+        timed[op] = Row("longops", case, floor=lines_floor)
+        rss[op] = Row(
+            "longops",
+            f"peak RSS, {case}",
+            metric="rss",
+            unit="MB",
+            floor=lines_rss,
+            goal=Goal("abs", 150),
+        )
+    rows = [cp_floor, lines_floor, cp_rss, lines_rss]
+    for op in OPS_CASES:
+        rows += [timed[op], rss[op]]
+    with scratch() as tmp:
+        homes = Homes(tmp)
+        keep = homes.new()
+        size = write_long_session(keep, "big", n)
+        cp_floor.note = f"{size / 1e6:.0f} MB file"
+        pristine = keep / "big.jsonl"
+        for is_timed in rounds:
+            copy = tmp / "copy.jsonl"
+            cp = checked(run_child(["cp", str(pristine), str(copy)], env=child_env()), "cp")
+            copy.unlink()
+            lines = checked(
+                run_child([PYTHON, "-c", OPS_LINES_FLOOR, str(pristine)], env=child_env()),
+                "floor",
+            )
+            got: dict[str, Sample] = {}
+            shared = _indexed_home(homes, pristine)  # what leaves the session as it was
+            for op in OPS_CASES:
+                home = _indexed_home(homes, pristine) if op == "purge" else shared
+                got[op] = _op(home, op, tmp / f"export.{op}")
+                if op == "fork":
+                    shutil.rmtree(home / "sessions" / "forked.jsonl", ignore_errors=True)
+                    (home / "sessions" / "forked.jsonl").unlink(missing_ok=True)
+                if home is not shared:
+                    shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(shared, ignore_errors=True)
+            for f in tmp.glob("export.*"):
+                f.unlink()
+            if is_timed:
+                cp_floor.samples.append(cp.sample)
+                cp_rss.samples.append(cp.sample)
+                lines_floor.samples.append(lines.sample)
+                lines_rss.samples.append(lines.sample)
+                for op, sample in got.items():
+                    timed[op].samples.append(sample)
+                    rss[op].samples.append(sample)
+    return rows
