@@ -32,7 +32,7 @@ from copilot_repl.history.blinds import BlindStore, Pending, mask_document
 from copilot_repl.history.compact import Compaction
 from copilot_repl.history.exchange import export_json, export_parts, export_session
 from copilot_repl.history.fork import fork, message_record
-from copilot_repl.history.log import Messages, frozen
+from copilot_repl.history.log import Messages, frozen, prefix_digest
 from copilot_repl.history.messages import Message, estimate_tokens, message_tokens
 from copilot_repl.history.records import dumps
 from copilot_repl.history.store import Store
@@ -429,3 +429,34 @@ def test_a_frozen_history_stays_as_it_was(
         assert [snap[i] for i in range(len(want) - 1, -1, -1)] == want[::-1]
         if isinstance(snap, Messages):
             assert snap.log.source is messages.log.source
+
+
+@SETTINGS
+@given(
+    data=_session(),
+    way=st.sampled_from(WAYS),
+    steps=st.lists(st.tuples(st.sampled_from(["append", "truncate"]), st.floats(0, 1)), max_size=8),
+)
+def test_a_prefix_digest_kept_between_turns_is_the_digest_of_the_messages_now(
+    monkeypatch: pytest.MonkeyPatch, data: bytes, way: str, steps: list[tuple[str, float]]
+) -> None:
+    """``compact.current`` at each turn digests the replaced messages: kept
+    with the session's messages, never once they changed (a cut, new ones,
+    another process's truncate read back)."""
+    with tempfile.TemporaryDirectory() as tmp, monkeypatch.context() as mp:
+        store = _open(mp, way, Path(tmp), data)
+        loaded = store.load("s")
+        messages = loaded.data.messages
+        for i, (step, at) in enumerate(steps):
+            now = list(messages)
+            for n in {0, len(now), int(at * len(now)), max(0, len(now) - 1)}:
+                for seq in (messages, messages[: len(now)], messages[: max(n, len(now) - 1)]):
+                    assert prefix_digest(seq, n) == compact.digest(now[:n])
+            if step == "truncate":
+                store.truncate(loaded, int(at * len(now)))
+            else:
+                rec = {"t": "msg", "role": "user", "content": f"new {i} {at}", "ts": 9.0}
+                store.append("s", rec, loaded=loaded)
+        now = list(messages)
+        found = [Compaction(n, "s", compact.digest(now[:n])) for n in range(1, len(now))]
+        assert compact.current(found, messages, prefix_digest) == compact.current(found, now)

@@ -14,7 +14,7 @@ from copilot_repl.errors import ProviderError, ReplError, UsageError
 from copilot_repl.history import compact, trash
 from copilot_repl.history.compact import Compaction
 from copilot_repl.history.fork import fork
-from copilot_repl.history.log import frozen
+from copilot_repl.history.log import frozen, prefix_digest
 from copilot_repl.history.messages import Message, estimate_tokens, message_tokens
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def request_view(
     """What a request carries for ``messages`` of a session whose compaction
     records are ``found``: with one that still applies, the summary (in the
     system prompt) instead of the messages it replaced."""
-    current = compact.current(found, messages) if found else None
+    current = compact.current(found, messages, prefix_digest) if found else None
     view_system, view = compact.request_view(system, messages, current)
     return view_system, view, current
 

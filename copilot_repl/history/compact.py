@@ -28,7 +28,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,11 +141,20 @@ def scan_file(fd: int, block: int = SCAN_BLOCK) -> list[Compaction]:
     return out
 
 
-def current(compactions: Sequence[Compaction], messages: Sequence[Message]) -> Compaction | None:
+def current(
+    compactions: Sequence[Compaction],
+    messages: Sequence[Message],
+    digest_of: Callable[[Sequence[Message], int], str] | None = None,
+) -> Compaction | None:
     """The last compaction that still describes ``messages`` (its replaced
-    messages are there, unchanged), or None."""
+    messages are there, unchanged), or None. ``digest_of(messages, n)``:
+    ``digest(messages[:n])``, from what it already knows if it can (a long
+    session's: ``log.prefix_digest``)."""
     for c in reversed(compactions):
-        if c.upto < len(messages) and digest(messages[: c.upto]) == c.digest:
+        if c.upto >= len(messages):
+            continue
+        found = digest(messages[: c.upto]) if digest_of is None else digest_of(messages, c.upto)
+        if found == c.digest:
             return c
     return None
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar, overload
 
 from copilot_repl.errors import StoreError
+from copilot_repl.history.compact import digest
 from copilot_repl.history.messages import LoggedEvent, Message
 from copilot_repl.history.records import Corrupt, parse
 
@@ -36,6 +37,7 @@ CACHE = 4096  # older entries read back and kept (the last read), at most
 CACHE_BYTES = 8 << 20  # and about this many bytes of them
 READ_BEHIND = 64  # messages read with an older one asked for alone (the ones before it)
 BLOCK = 1 << 20  # read-ahead when older entries are walked in order
+DIGESTS = 8  # prefix digests a message list keeps (one per compaction it had, about)
 
 
 class Source:
@@ -303,6 +305,8 @@ class Messages(Sequence[Message]):
     def __init__(self, log: Log) -> None:
         self.log = log
         self._pos = array("q")
+        # n -> (the offset of message n's line, the digest of messages 1..n)
+        self._digests: dict[int, tuple[int, str]] = {}
 
     def append(self, message: Message, at: int = -1, size: int = 0) -> None:
         self.log.add(message, at, size)
@@ -330,6 +334,28 @@ class Messages(Sequence[Message]):
 
     def restore(self, positions: array[int]) -> None:
         self._pos = positions
+        self._digests = {}
+
+    def mark(self, n: int) -> int:
+        """What tells messages 1..``n`` from any others this list holds later
+        (after a cut and new ones): the offset of message ``n``'s line (a line
+        read later is further on: the file only grows); -1 if it has none."""
+        return self.log.offset(self._pos[n - 1]) if 0 < n <= len(self._pos) else -1
+
+    def prefix_digest(self, n: int) -> str:
+        """``compact.digest`` of messages 1..``n``, computed once while they
+        stay the same ones (it is asked at each turn of a compacted session:
+        a long one's would be read from disk each time)."""
+        mark = self.mark(n)
+        hit = self._digests.get(n)
+        if hit is not None and mark >= 0 and hit[0] == mark:
+            return hit[1]
+        found = digest(self[:n])
+        if mark >= 0:
+            if len(self._digests) >= DIGESTS:
+                self._digests.pop(next(iter(self._digests)))
+            self._digests[n] = (mark, found)
+        return found
 
     def positions(self) -> array[int]:
         return array("q", self._pos)
@@ -416,6 +442,18 @@ class _View(Sequence[T]):
         return _equal(self, other)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def prefix_digest(messages: Sequence[Message], n: int) -> str:
+    """``compact.digest(messages[:n])``: for a session's messages (or a
+    window on them from the first), the one computed before while messages
+    1..n stay the same (``Messages.prefix_digest``)."""
+    base: Sequence[Message] = messages
+    if isinstance(messages, _View) and messages._start == 0:
+        base = messages._seq  # type: ignore[assignment]
+    if isinstance(base, Messages) and n <= len(messages):
+        return base.prefix_digest(n)
+    return digest(messages[:n])
 
 
 def _view(seq: Log | Messages, i: slice) -> Sequence[T]:
