@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_long_sessions import DEAD, _lines, _record, small
@@ -340,7 +341,9 @@ def test_exports_are_byte_for_byte_the_whole_file_ones(
         want = json.dumps(doc, ensure_ascii=False, indent=2)
         assert "".join(export_json(store, "s")) == want
         assert export_session(store, "s") == doc
-        assert "".join(html_pieces(*export_parts(store, "s"))) == old_html(doc) == html_page(doc)
+        html = old_html(doc)
+        assert "".join(html_pieces(*export_parts(store, "s"))) == html == html_page(doc)
+        assert "".join(html_pieces(*export_parts(store, "s", extras=False))) == html
         loaded = store.load("s")
         args = ("s", "m:x", loaded.data.system)
         md = "".join(transcript_pieces(*args, loaded.data.messages))
@@ -460,3 +463,47 @@ def test_a_prefix_digest_kept_between_turns_is_the_digest_of_the_messages_now(
         now = list(messages)
         found = [Compaction(n, "s", compact.digest(now[:n])) for n in range(1, len(now))]
         assert compact.current(found, messages, prefix_digest) == compact.current(found, now)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=_session(), way=st.sampled_from(WAYS), hidden=st.booleans(), last=st.integers(1, 5))
+def test_the_cli_writes_and_shows_what_it_wrote_before(
+    monkeypatch: pytest.MonkeyPatch, data: bytes, way: str, hidden: bool, last: int
+) -> None:
+    """``sessions export`` (each format, to a file and to stdout) and
+    ``sessions show [--last N] [--json]``, through the command line."""
+    data = b"\n".join(x for x in data.split(b"\n") if not x.startswith(b'{"t": "part"'))
+    with tempfile.TemporaryDirectory() as tmp, monkeypatch.context() as mp:
+        store = _open(mp, way, Path(tmp), data)
+        if hidden:
+            sides = {"A": Side("s", "m:a", "a"), "B": Side("other", "m:b", "b")}
+            BlindStore(store.root).save(Pending("r", "p", sides))
+        env = {"COPILOT_REPL_HOME": tmp}
+        doc = old_document(store, "s")
+        if hidden:
+            doc = mask_document(doc)
+        loaded = store.load("s")
+        model = "hidden" if hidden else loaded.data.model
+        md = old_transcript("s", model, loaded.data.system, list(loaded.data.messages))
+        want = {
+            "json": json.dumps(doc, ensure_ascii=False, indent=2) + "\n",
+            "md": md if md.endswith("\n") else md + "\n",
+            "html": old_html(doc),
+        }
+        for fmt, text in want.items():
+            out = Path(tmp) / f"out.{fmt}"
+            r = run_cli(["sessions", "export", "s", "--format", fmt, "-o", str(out)], env=env)
+            assert r.code == 0, r.err
+            assert out.read_text() == text
+            assert run_cli(["sessions", "export", "s", "--format", fmt], env=env).out == text
+        shown = {**doc, "messages": doc["messages"][-last:]}
+        r = run_cli(["sessions", "show", "s", "--last", str(last), "--json"], env=env)
+        assert r.out == json.dumps(shown, ensure_ascii=False, indent=2) + "\n"
+        text = "".join(
+            clean(f"=== {m['role']}{_mark(m)} ===\n{m['content']}") + "\n" for m in doc["messages"]
+        )
+        assert run_cli(["sessions", "show", "s"], env=env).out == (text or "(no messages yet)\n")
+
+
+def _mark(m: dict[str, Any]) -> str:
+    return "" if m["status"] == "done" else f" [{m['status']}]"

@@ -215,19 +215,23 @@ class Commands:
     # -- show --------------------------------------------------------------
     async def do_show(self) -> int:
         # start-up: sessions list stays light; only this action needs it
-        from copilot_repl.history.exchange import export_session
+        from copilot_repl.history.exchange import export_json, export_parts
 
-        doc = export_session(self.store, self.args.name)
-        if self.args.last:
-            doc["messages"] = doc["messages"][-self.args.last :]
+        # one message at a time, only the last N read: a long session is
+        # never in memory whole
+        last = self.args.last or 0
         if self.args.json:
-            self.json(doc)
+            for piece in export_json(self.store, self.args.name, last=last):
+                self.stdout.write(piece)
+            self.stdout.write("\n")
             return 0
-        if not doc["messages"]:
-            self.line("(no messages yet)")
-        for m in doc["messages"]:
+        shown = False
+        for m in export_parts(self.store, self.args.name, last=last, extras=False)[1]:
             mark = "" if m["status"] == "done" else f" [{m['status']}]"
             self.line(f"=== {m['role']}{mark} ===\n{m['content']}")
+            shown = True
+        if not shown:
+            self.line("(no messages yet)")
         return 0
 
     # -- rm / rename ----------------------------------------------------------
@@ -314,7 +318,8 @@ class Commands:
         elif a.format == "json":
             pieces = export_json(self.store, a.name)
         else:
-            pieces = html_pieces(*export_parts(self.store, a.name))
+            # role, status and content: a message's extra keys never change them
+            pieces = html_pieces(*export_parts(self.store, a.name, extras=False))
         pieces = _ending_newline(pieces)
         if not a.output:
             # on a terminal, escapes are shown (␛), never run, whatever the format

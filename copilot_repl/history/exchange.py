@@ -60,14 +60,19 @@ def export_session(store: Store, name: str) -> dict[str, Any]:
     return {"format": FORMAT, "version": VERSION, "session": session, "messages": list(messages)}
 
 
-def export_parts(store: Store, name: str) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """The document's ``session`` and its ``messages``, these made one at a
-    time as they are read (a long session is never in memory whole)."""
+def export_parts(
+    store: Store, name: str, *, last: int = 0, extras: bool = True
+) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The document's ``session`` and its ``messages`` (``last``: only the
+    last so many), these made one at a time as they are read (a long
+    session is never in memory whole). Without ``extras``, the messages
+    lack the keys of their records ``Message`` does not hold (what needs
+    only role, status and content need not read the file for them)."""
     # start-up: not on the path to the first prompt
     from copilot_repl.history.blinds import BlindStore, mask_message, mask_session
 
     data = store.load(name).data
-    extras = record_extras(store.path(data.name))
+    found = record_extras(store.path(data.name)) if extras else {}
     session = {
         "name": data.name,
         "model": data.model,
@@ -75,16 +80,17 @@ def export_parts(store: Store, name: str) -> tuple[dict[str, Any], Iterator[dict
         "created": data.created,
         "modified": data.modified,
     }
-    items = (_export_item(m, extras) for m in data.messages)
+    shown = data.messages[-last:] if last > 0 else data.messages
+    items = (_export_item(m, found) for m in shown)
     if data.name in BlindStore(store.root).hidden():
         return mask_session(session), (mask_message(item) for item in items)
     return session, items
 
 
-def export_json(store: Store, name: str) -> Iterator[str]:
+def export_json(store: Store, name: str, *, last: int = 0) -> Iterator[str]:
     """``json.dumps(export_session(store, name), ensure_ascii=False,
-    indent=2)``, in pieces: one per message."""
-    session, messages = export_parts(store, name)
+    indent=2)``, in pieces: one per message (``last``: only the last so many)."""
+    session, messages = export_parts(store, name, last=last)
     doc = {"format": FORMAT, "version": VERSION, "session": session, "messages": []}
     head = json.dumps(doc, ensure_ascii=False, indent=2)
     first = next(messages, None)
