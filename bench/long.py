@@ -240,26 +240,46 @@ OPS_SCRIPTS = {
         " loaded.data.messages)\n"
         "print(should_auto_compact(0.8, 128_000, system, view))\n"
     ),
+    # a compacted session (all but the last 20 messages summarised): three
+    # turns, each building its request and running auto_compact's check
+    "compacted": (
+        "from copilot_repl.api.library import request_view, should_auto_compact\n"
+        "loaded = store.load('big')\n"
+        "for turn in range(3):\n"
+        "    system, view, c = request_view(loaded.compactions, loaded.data.system,"
+        " loaded.data.messages)\n"
+        "    assert c is not None\n"
+        "    should_auto_compact(0.8, 128_000, system, view)\n"
+    ),
 }
+
+COMPACTED = """\
+from copilot_repl.history import compact
+loaded = store.load("big")
+upto = len(loaded.data.messages) - 20
+summary = compact.make(loaded.data.messages, upto, "the summary", model="m:x", ts=1.0)
+store.append("big", summary.record())
+"""
 
 OPS_CASES = {
     "fork": ":fork (all messages), the fork opened",
     "clear": ":clear (the messages copied to the trash)",
     "purge": ":clear --purge (truncate, file rewritten)",
     "compact-check": "auto_compact's check after a turn",
+    "compacted": "3 turns' compaction check, compacted session",
     "json": "sessions export --format json -o FILE",
     "md": "sessions export --format md -o FILE",
     "html": "sessions export --format html -o FILE",
 }
 
 
-def _indexed_home(homes: Homes, pristine: Path) -> Path:
+def _indexed_home(homes: Homes, pristine: Path, *, compacted: bool = False) -> Path:
     """A data dir holding a copy of the long session, opened once (its index
-    written, as for a session used every day)."""
+    written, as for a session used every day), compacted if asked."""
     home = homes.new()
     (home / "sessions").mkdir(mode=0o700)
     shutil.copyfile(pristine, home / "sessions" / "big.jsonl")
-    script = OPS_PRELUDE + "store.load('big')\n"
+    script = OPS_PRELUDE + (COMPACTED if compacted else "store.load('big')\n")
     checked(run_child([PYTHON, "-c", script, str(home)], env=child_env(home)), "index")
     return home
 
@@ -316,7 +336,9 @@ def bench_long_ops(n: int, rounds: list[bool]) -> list[Row]:
             got: dict[str, Sample] = {}
             shared = _indexed_home(homes, pristine)  # what leaves the session as it was
             for op in OPS_CASES:
-                home = _indexed_home(homes, pristine) if op == "purge" else shared
+                home = shared
+                if op in ("purge", "compacted"):
+                    home = _indexed_home(homes, pristine, compacted=op == "compacted")
                 got[op] = _op(home, op, tmp / f"export.{op}")
                 if op == "fork":
                     shutil.rmtree(home / "sessions" / "forked.jsonl", ignore_errors=True)
