@@ -280,13 +280,15 @@ def _indexed_home(homes: Homes, pristine: Path, *, compacted: bool = False) -> P
     (home / "sessions").mkdir(mode=0o700)
     shutil.copyfile(pristine, home / "sessions" / "big.jsonl")
     script = OPS_PRELUDE + (COMPACTED if compacted else "store.load('big')\n")
-    checked(run_child([PYTHON, "-c", script, str(home)], env=child_env(home)), "index")
+    checked(run_child([PYTHON, "-P", "-c", script, str(home)], env=child_env(home)), "index")
     return home
 
 
 def _op(home: Path, op: str, out: Path) -> Sample:
     if op in OPS_SCRIPTS:
-        argv = [PYTHON, "-c", OPS_PRELUDE + OPS_SCRIPTS[op], str(home)]
+        # -P: copilot_repl from PYTHONPATH or the venv, as the CLI's, not the
+        # current directory (the children run in the repository's root)
+        argv = [PYTHON, "-P", "-c", OPS_PRELUDE + OPS_SCRIPTS[op], str(home)]
     else:
         argv = [CLI, "sessions", "export", "big", "--format", op, "-o", str(out), "--force"]
     return checked(run_child(argv, env=child_env(home)), op).sample
