@@ -34,7 +34,7 @@ from copilot_repl.history.compact import Compaction
 from copilot_repl.history.exchange import export_json, export_parts, export_session
 from copilot_repl.history.fork import fork, message_record
 from copilot_repl.history.log import Messages, frozen, prefix_digest
-from copilot_repl.history.messages import Message, estimate_tokens, message_tokens
+from copilot_repl.history.messages import DONE, Message, estimate_tokens, message_tokens
 from copilot_repl.history.records import dumps
 from copilot_repl.history.store import Store
 from copilot_repl.history.votes import Side
@@ -507,3 +507,46 @@ def test_the_cli_writes_and_shows_what_it_wrote_before(
 
 def _mark(m: dict[str, Any]) -> str:
     return "" if m["status"] == "done" else f" [{m['status']}]"
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(alphabet='ab\n"\\é😀\x1b\u2028', max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='ab"\n', max_size=3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(item=st.dictionaries(st.text(alphabet='ab"\né', max_size=4), _json, max_size=6))
+def test_an_item_nested_in_the_export_is_what_json_dumps_nests(item: dict[str, Any]) -> None:
+    doc = {"format": "f", "messages": [item, item]}
+    want = json.dumps(doc, ensure_ascii=False, indent=2)
+    assert (
+        want
+        == '{\n  "format": "f",\n  "messages": [\n    '
+        + ",\n    ".join([exchange._nested(item)] * 2)
+        + "\n  ]\n}"
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.none() | st.dictionaries(st.text(max_size=3), _json, max_size=3),
+    tools=st.none() | st.lists(st.dictionaries(st.text(max_size=3), _json, max_size=3)),
+    eid=st.sampled_from(["", "e1"]),
+    aborted=st.booleans(),
+    status=st.sampled_from(["done", "interrupted", DONE]),
+)
+def test_an_exported_message_has_the_fields_asdict_gave(
+    data: Any, tools: Any, eid: str, aborted: bool, status: str
+) -> None:
+    m = Message("assistant", "hi", 2.5, status, "m:x", 3, "r1", eid, "", data, aborted, tools)
+    assert exchange._export_dict(m) == exchange._message_dict(m)
+    assert list(exchange._export_dict(m)) == list(exchange._message_dict(m))

@@ -106,12 +106,52 @@ def export_json(store: Store, name: str, *, last: int = 0) -> Iterator[str]:
 
 
 def _nested(item: dict[str, Any]) -> str:
-    return json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+    """``json.dumps(item, ensure_ascii=False, indent=2)`` as it is nested in
+    the document's ``messages``: scalars through the C encoder (``indent``
+    takes the pure-Python one, four times slower), the rest as they are."""
+    if not item:
+        return "{}"
+    parts = []
+    for key, value in item.items():
+        if value is None or isinstance(value, str | int | float):
+            text = _scalar(value)
+        else:
+            text = json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n      ")
+        parts.append(f"{_scalar(key)}: {text}")
+    return "{\n      " + ",\n      ".join(parts) + "\n    }"
+
+
+_scalar = json.JSONEncoder(ensure_ascii=False).encode  # a string, number, bool or None
 
 
 def _export_item(m: Message, extras: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    item = _message_dict(m)
+    item = _export_dict(m)
     item.update(extras.get(m.id, {}) if m.id else {})
+    return item
+
+
+def _export_dict(m: Message) -> dict[str, Any]:
+    """``_message_dict(m)`` without ``asdict``'s deep copy (written out at
+    once: nothing changes it; half the time of a JSON export)."""
+    item: dict[str, Any] = {
+        "role": m.role,
+        "content": m.content,
+        "ts": m.ts,
+        "status": m.status,
+        "model": m.model,
+        "tokens": m.tokens,
+        "id": m.id,
+    }
+    if m.eid != "":
+        item["eid"] = m.eid
+    if m.parent != "":
+        item["parent"] = m.parent
+    if m.data is not None:
+        item["data"] = m.data
+    if m.aborted is not False:
+        item["aborted"] = m.aborted
+    if m.tools is not None:
+        item["tools"] = m.tools
     return item
 
 
