@@ -25,6 +25,7 @@ BENCHES = {
     "search",
     "users",
     "long",
+    "longops",
 }
 if importlib.util.find_spec("llama_cpp") is not None:
     BENCHES |= {"local", "llama"}  # the embedded model (skipped without llama-cpp-python)
