@@ -28,7 +28,7 @@ from test_long_sessions import DEAD, _lines, _record, small
 
 from copilot_repl.api.library import should_auto_compact
 from copilot_repl.cli.sessions import html_page, html_pieces
-from copilot_repl.history import compact, exchange, files, index, trash
+from copilot_repl.history import compact, exchange, files, index, log, trash
 from copilot_repl.history.blinds import BlindStore, Pending, mask_document
 from copilot_repl.history.compact import Compaction
 from copilot_repl.history.exchange import export_json, export_parts, export_session
@@ -550,3 +550,28 @@ def test_an_exported_message_has_the_fields_asdict_gave(
     m = Message("assistant", "hi", 2.5, status, "m:x", 3, "r1", eid, "", data, aborted, tools)
     assert exchange._export_dict(m) == exchange._message_dict(m)
     assert list(exchange._export_dict(m)) == list(exchange._message_dict(m))
+
+
+def test_older_messages_walked_forward_by_index_stay_at_hand(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``_compact`` walks its frozen messages forward one index at a time
+    (``_piece_end``): each one asked for reads those before it too, most of
+    them at hand already; they are not counted twice, so the cache keeps
+    what it can hold instead of emptying itself (and reading them again)."""
+    recs = [
+        {"t": "msg", "role": ("user", "assistant")[i % 2], "content": f"{i} " * 40, "ts": 1.0}
+        for i in range(400)
+    ]
+    with monkeypatch.context() as mp:
+        with small(mp):
+            mp.setattr(log, "CACHE_BYTES", 64 << 10)
+            mp.setattr(log, "CACHE", 1000)
+        messages = _store(tmp_path, _lines(recs)).load("s").data.messages
+        older = messages.log
+        assert older.head > 300
+        for i in range(older.head):
+            assert messages[i].content == f"{i} " * 40
+            kept = older._cache.values()
+            assert older._cache_bytes == sum(log._size(e) for e in kept)
+        assert len(older._cache) > 100  # 64 KB of about 300 bytes each

@@ -228,7 +228,9 @@ class Log(Sequence[Entry]):
         """Read the entries at the increasing indexes ``wanted`` in blocks
         and keep them at hand (what is about to be asked for one by one)."""
         for i, entry in zip(wanted, self.pick(wanted), strict=False):
-            if i < len(self._offs) and i not in self._fixed:
+            # (one at hand already is not kept again: its bytes counted twice
+            # would empty the cache, walked forward one index at a time)
+            if i < len(self._offs) and i not in self._fixed and i not in self._cache:
                 self._keep(i, entry)
 
     def _keep(self, i: int, entry: Entry) -> None:
