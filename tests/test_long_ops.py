@@ -22,10 +22,12 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
+from fakeserver import FakeServer, Reply
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_long_sessions import DEAD, _lines, _record, small
 
+from copilot_repl import CopilotClient
 from copilot_repl.api.library import should_auto_compact
 from copilot_repl.cli.sessions import html_page, html_pieces
 from copilot_repl.history import compact, exchange, files, index, log, trash
@@ -575,3 +577,34 @@ def test_older_messages_walked_forward_by_index_stay_at_hand(
             kept = older._cache.values()
             assert older._cache_bytes == sum(log._size(e) for e in kept)
         assert len(older._cache) > 100  # 64 KB of about 300 bytes each
+
+
+async def test_compacting_a_long_session_asks_and_saves_what_a_list_of_it_gave(
+    monkeypatch: pytest.MonkeyPatch, server: FakeServer, home: Path
+) -> None:
+    """``_compact`` on the frozen offsets of a long session (its older
+    messages on disk): the same request and the same saved summary as on a
+    list of its messages; the next turn sends the summary and the rest."""
+    recs = [
+        {"t": "msg", "role": ("user", "assistant")[i % 2], "content": f"{i} kumquat " * 9}
+        for i in range(120)
+    ]
+    with monkeypatch.context() as mp:
+        with small(mp):
+            pass
+        store = _store(home, _lines(recs), name="long")
+        store.load("long")  # its index
+        async with CopilotClient(data_dir=str(home), base_url=server.url) as client:
+            s = await client.resume_session("long")
+            assert isinstance(s.messages, Messages) and s.messages.log.source is not None
+            before = list(s.messages)
+            upto = compact.plan(before, keep_tokens=0)
+            server.queue(Reply(text="SUMMARY"))
+            c = await s.compact()
+            asked = server.requests[-1]["body"]["messages"]
+            assert asked == compact.summary_request(before, upto, None)
+            assert (c.upto, c.digest) == (upto, compact.digest(before[:upto]))
+            await s.send_and_wait("and now?")
+            sent = server.requests[-1]["body"]["messages"]
+            assert "SUMMARY" in sent[0]["content"]
+            assert [m["content"] for m in sent[1:-1]] == [m.content for m in before[upto:]]
