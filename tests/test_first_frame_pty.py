@@ -24,7 +24,7 @@ from pty_harness import GUARD, ROOT, Term, saved
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 PROMPT = re.compile(r"main\x1b\[[0-9;]*m openai:\S+\x1b\[0m ›")
-EDITOR_READY = "\x1b[?2004h"  # prompt_toolkit's first output: bracketed paste on
+EDITOR_READY = "\x1b[6n"  # prompt_toolkit's first output: where is the cursor?
 
 
 def spawn(

@@ -19,8 +19,11 @@ first draw replaces the frame (and shows what was typed meanwhile), and
 leaves the modes alone: the shell switches straight to its own, which do not
 echo either (``Shell.run``), and puts back ``saved`` when it ends; keys typed
 before prompt_toolkit reads them are never echoed by the terminal as well (a
-prompt typed then was in the scrollback twice). ``give_back`` (in ``clear``)
-puts back ``saved``. Nothing is drawn when a line would not take exactly
+prompt typed then was in the scrollback twice). The frame also asks the
+terminal to mark a paste (bracketed paste, as prompt_toolkit does): lines
+pasted before prompt_toolkit reads them are one paste, not one prompt each.
+``give_back`` (in ``clear``) puts back ``saved`` (and, not handed over, the
+unmarked paste). Nothing is drawn when a line would not take exactly
 one row of the terminal (too long, or a wide character: ``withdraw``
 counts rows), or the terminal cannot be set.
 """
@@ -44,6 +47,7 @@ ANSI = {
     "class:prompt.model": "\x1b[0;90m",  # ansibrightblack
 }
 RESET = "\x1b[0m"
+PASTE_ON, PASTE_OFF = "\x1b[?2004h", "\x1b[?2004l"  # the terminal marks a paste, or not
 
 
 def prompt(name: str, model: str) -> list[tuple[str, str]]:
@@ -101,6 +105,7 @@ class FirstFrame:
         self.holding = True  # the terminal in the frame's modes
         self.lines: list[str] = []  # the welcome lines drawn above the prompt
         self.fragments: list[tuple[str, str]] = []  # the prompt drawn
+        self.marking = False  # the terminal asked to mark a paste, not handed over
 
     @classmethod
     def show(
@@ -141,6 +146,10 @@ class FirstFrame:
             return None
         frame = cls(fd, saved, screen)
         frame.draw(fragments, plain=plain, above=above)
+        frame.marking = True
+        with contextlib.suppress(OSError, ValueError):
+            screen.write(PASTE_ON)  # after the prompt: prompt_toolkit's own comes later
+            screen.flush()
         return frame
 
     def draw(
@@ -163,6 +172,7 @@ class FirstFrame:
     def hand_over(self) -> None:
         """The cursor at the start of the prompt's line (safe to call twice);
         the terminal stays in the frame's modes (see ``give_back``)."""
+        self.marking = False  # prompt_toolkit's now: it asks again, and ends it
         if not self.up:
             return
         self.up = False
@@ -184,6 +194,11 @@ class FirstFrame:
 
     def give_back(self) -> None:
         """Terminal modes as they were (safe to call twice)."""
+        if self.marking:
+            self.marking = False
+            with contextlib.suppress(OSError, ValueError):
+                self.screen.write(PASTE_OFF)
+                self.screen.flush()
         if not self.holding:
             return
         self.holding = False

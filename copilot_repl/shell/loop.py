@@ -13,6 +13,7 @@ import codecs
 import contextlib
 import os
 import re
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from copilot_repl.api.client import CopilotClient
 from copilot_repl.api.turn import TurnState
 from copilot_repl.errors import ReplError, UsageError
 from copilot_repl.repl.controller import Repl
-from copilot_repl.repl.parsing import Line, natural_sorted, parse_line
+from copilot_repl.repl.parsing import Line, dropped_file, natural_sorted, parse_line
 from copilot_repl.repl.wording import excerpt
 from copilot_repl.sanitize import BIDI_CONTROLS, clean
 from copilot_repl.shell import first_frame
@@ -56,6 +57,7 @@ STYLE = {
 # --plain / NO_COLOR: no colour anywhere; the current session stays marked
 PLAIN_STYLE = {"toolbar.current": "reverse", "bottom-toolbar": "noreverse"}
 # what a terminal sends for keys that mean nothing in a line typed ahead
+PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"  # how a terminal marks a paste
 _KEY_SEQUENCE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|O.|[^\n])?")
 
 
@@ -85,6 +87,7 @@ class Shell:
         self._line: Line | None = None  # the line running
         self._stop = ""  # why it was stopped: "interrupt" or "background"
         self._partial = ""  # keys typed ahead, no Enter yet
+        self._pasted: str | None = None  # a marked paste read so far (None: not in one)
         out.typing = lambda: _KEY_SEQUENCE.sub("", self._partial)  # shown under a reply
         self._held: list[str | None] = []  # lines typed ahead, run after (None: Ctrl-D)
         self._typed: list[Turn] = []  # prompts typed ahead: shown when their turn comes
@@ -377,8 +380,8 @@ class Shell:
         loop = asyncio.get_running_loop()
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         pipe = not os.isatty(fd)
-        # keys the prompt read past the line's Enter come first
-        self._keys("".join(key.data for key in get_typeahead(self.session.input)))
+        # keys the prompt read past the line's Enter come first (a paste marked)
+        self._keys("".join(_as_typed(key) for key in get_typeahead(self.session.input)))
 
         def readable() -> None:
             try:
@@ -400,6 +403,9 @@ class Shell:
 
         self._reader = (fd, readable)
         loop.add_reader(fd, readable)
+        # a paste marked by the terminal (as at the prompt): one line of text,
+        # not one line typed ahead for each line pasted
+        marked = not pipe and self._mark_pastes(True)
         try:
             yield
         finally:
@@ -408,6 +414,18 @@ class Shell:
                 if not pipe:
                     self._unfinished(pending_input(fd).decode("utf-8", "replace"))
             self._reader = None
+            if marked:
+                self._mark_pastes(False)
+
+    def _mark_pastes(self, on: bool) -> bool:
+        """Ask the terminal to mark a paste (bracketed paste), or not."""
+        output = self.session.output
+        try:
+            output.enable_bracketed_paste() if on else output.disable_bracketed_paste()
+            output.flush()
+        except (OSError, ValueError):
+            return False
+        return True
 
     def _unfinished(self, keys: str) -> None:
         """Keys a terminal still held when the line ended: taken as typed
@@ -427,18 +445,24 @@ class Shell:
         loop = asyncio.get_running_loop()
         if reader is not None:
             loop.remove_reader(reader[0])
+            self._mark_pastes(False)  # the editor's own way with a paste
         try:
             with echo_on(self.tty):
                 yield
         finally:
             if reader is not None and self._reader is reader:
                 loop.add_reader(*reader)
+                self._mark_pastes(True)
 
     def _keys(self, text: str) -> None:
         """Keys typed while a line runs: a terminal hands them over a line at
-        a time (it does the editing); a pipe, as typed."""
+        a time (it does the editing); a pipe, as typed. A paste the terminal
+        marks is text (its newlines and tabs too), as at the prompt; a file's
+        path pasted alone on an empty line becomes ``:file PATH``."""
         for ch in text:
-            if ch in "\r\n":
+            if self._pasted is not None:
+                self._paste_key(ch)
+            elif ch in "\r\n":
                 if self._partial.endswith("\x1b"):  # Esc Enter: a newline in the prompt
                     self._partial = self._partial[:-1] + "\n"
                     continue
@@ -455,6 +479,20 @@ class Shell:
                 self._quit_over_reply |= any(t.running for t in self.repl.turns())
             elif ch == "\x1b" or ch >= " ":
                 self._partial += ch
+                if self._partial.endswith(PASTE_START):
+                    self._partial = self._partial[: -len(PASTE_START)]
+                    self._pasted = ""
+
+    def _paste_key(self, ch: str) -> None:
+        """One character of a marked paste (``_keys``)."""
+        pasted = (self._pasted or "") + ("\n" if ch == "\r" else ch)
+        if not pasted.endswith(PASTE_END):
+            self._pasted = pasted
+            return
+        self._pasted = None
+        pasted = pasted[: -len(PASTE_END)].replace("\r\n", "\n")
+        path = dropped_file(pasted) if not self._partial else None
+        self._partial += pasted if path is None else f":file {shlex.quote(path)}"
 
     def _typed_ahead(self, text: str) -> None:
         """A line typed while another runs. A prompt for the current session
@@ -616,3 +654,13 @@ def show_bidi_controls() -> None:
 
     for c in BIDI_CONTROLS:
         Char.display_mappings.setdefault(c, f"⟦U+{ord(c):04X}⟧")
+
+
+def _as_typed(key: Any) -> str:
+    """A key prompt_toolkit read, as the terminal sent it (a paste marked)."""
+    # start-up: prompt_toolkit loads after the first frame
+    from prompt_toolkit.keys import Keys
+
+    if key.key == Keys.BracketedPaste:
+        return PASTE_START + str(key.data) + PASTE_END
+    return str(key.data)
