@@ -395,15 +395,20 @@ class ShellOutput:
             return self._columns(items, body=0, final=True)
         out: list[Any] = []
         for session, turn in items:
-            out += [self._header(session, turn), self._cell(turn), Text()]
+            out += [self._header(session, turn, final=True), self._cell(turn), Text()]
         return Group(*out)
 
     def _who(self, session: CopilotSession, turn: Turn) -> str:
         """``NAME (MODEL)``; a blind session's model is not shown (repl/masks.py)."""
         return f"{session.session_id} ({self.masks.model(session.session_id, turn.model)})"
 
-    def _header(self, session: CopilotSession, turn: Turn) -> RenderableType:
-        return self._line(f"── {self._who(session, turn)} · {self._figures(turn)}", "bold")
+    def _header(
+        self, session: CopilotSession, turn: Turn, *, final: bool = False
+    ) -> RenderableType:
+        """A stacked reply's header line: live, cut at the width; ``final``
+        (the copy kept in the scrollback), wrapped: its figures kept whole."""
+        text = f"── {self._who(session, turn)} · {self._figures(turn)}"
+        return self._line(text, "bold", wrap=final)
 
     def _figures(self, turn: Turn) -> str:
         """A blind reply's figures wait for the vote."""
