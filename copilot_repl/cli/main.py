@@ -5,6 +5,7 @@ subcommand) and return the exit status. The arguments are defined in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import signal
@@ -240,4 +241,16 @@ def run() -> None:
         code = main()
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:
+        code = _reader_gone()
     sys.exit(code)
+
+
+def _reader_gone() -> int:
+    """stdout piped into a program that stopped reading (``| head -1``): end
+    quietly, as ``cat`` does (128 + SIGPIPE), no traceback; stdout points at
+    /dev/null so the flush at exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13  # SIGPIPE
