@@ -483,10 +483,21 @@ class CopilotClient:
 
     # -- providers ------------------------------------------------------
     def provider_config(self, model: str) -> ProviderSettings:
-        name, sep, _ = model.partition(":")
+        """The settings of ``model``'s provider; a model it cannot have is
+        refused: the embedded model (no ``model_path`` of one's own) has
+        one name, and any other was answered by it under that name."""
+        name, sep, wanted = model.partition(":")
         if not sep:
             raise UsageError(f"model {model!r} should be provider:model")
-        return self.config.provider(name)
+        settings = self.config.provider(name)
+        bundled = settings.kind == "local" and not settings.model_path
+        if bundled and wanted != settings.default_model:
+            raise UsageError(
+                f"the embedded model is {name}:{settings.default_model}, not {model}; "
+                "other models: --base-url URL (an OpenAI-compatible server) or "
+                "[providers.NAME] in config.toml"
+            )
+        return settings
 
     def provider(self, name: str) -> Provider:
         if name not in self._providers:
