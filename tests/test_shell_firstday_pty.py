@@ -97,9 +97,10 @@ def test_resume_without_a_name_offers_a_list_with_previews(server: FakeServer, h
     )  # fmt: skip
     term = Term(child)
     try:
+        # the newest (1) next to the question
+        term.expect(r"2  work .*\n.*› the plan for monday\n.*‹ echo: the plan for monday")
         term.expect(r"1  prompt-1  openai:gpt-4o-mini  2 msgs")
         term.expect(r"› what is 2\+2")
-        term.expect(r"2  work .*\n.*› the plan for monday\n.*‹ echo: the plan for monday")
         term.expect(r"resume which")
         term.line("2")
         term.prompt("work")

@@ -59,18 +59,35 @@ PICK = 20  # sessions the -r list offers
 
 
 def pick(store: Store, recent: list[Summary], stdin: IO[Any], stdout: IO[str]) -> str | None:
-    """Number the sessions with a preview of each one's last exchange; read
-    a number or a name (empty: none)."""
-    from copilot_repl.repl.wording import excerpt  # start-up: only the picker needs it
+    """Number the sessions (1: the newest) with a preview of each one's last
+    exchange; read a number or a name (empty: none). On a terminal, the
+    newest are next to the question, as many as it shows, each line on one
+    row (the newest scrolled off the top of a short pane)."""
+    from copilot_repl.repl.wording import count, excerpt  # start-up: only the picker needs it
 
     if not recent:
         stdout.write("no saved sessions yet\n")
         return None
+    size = _terminal_size(stdout)
+    cols, rows = (80, 0) if size is None else (size.columns, size.lines)
+    width = max(min(70, cols - 10), 10)  # a preview's text: 9 columns before it
+    entries: list[list[str]] = []
+    used = 2  # the question, and the line saying older ones are left out
     for i, s in enumerate(recent, 1):
-        stdout.write(f"{i:>3}  {clean(s.name)}  {s.model}  {s.messages} msgs\n")
+        lines = [f"{i:>3}  {clean(s.name)}  {s.model}  {s.messages} msgs"[: cols - 1]]
         for m in store.load(s.name).data.messages[-2:]:
             mark = "›" if m.role == "user" else "‹"
-            stdout.write(f"       {mark} {clean(excerpt(m.content, 70))}\n")
+            lines.append(f"       {mark} {clean(excerpt(m.content, width))}")
+        if rows and entries and used + len(lines) > rows:
+            break
+        entries.append(lines)
+        used += len(lines)
+    if len(entries) < len(recent):
+        left = len(recent) - len(entries)
+        said = f"  … {count(left, 'older session')} not shown: type a name to resume one"
+        stdout.write(said[: cols - 1] + "\n")
+    for lines in reversed(entries):  # the newest next to the question
+        stdout.write("".join(line + "\n" for line in lines))
     stdout.write("resume which (number or name; Enter: none)? ")
     stdout.flush()
     answer = str(stdin.readline()).strip()
@@ -81,6 +98,14 @@ def pick(store: Store, recent: list[Summary], stdin: IO[Any], stdout: IO[str]) -
     if store.exists(answer):
         return answer
     raise SessionNotFound(f"no session {answer!r} in the list")
+
+
+def _terminal_size(stream: IO[str]) -> os.terminal_size | None:
+    """The size of the terminal ``stream`` writes to (None: not a terminal)."""
+    try:
+        return os.get_terminal_size(stream.fileno())
+    except (OSError, ValueError):
+        return None
 
 
 def session_to_open(store: Store, name: str | None) -> str | None:

@@ -1,0 +1,44 @@
+"""``-r`` without a name on a terminal: the list of sessions to resume, in a
+real pseudo-terminal drawn on a pyte screen. Timeouts are guards."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run_proc
+from fakeserver import FakeServer
+
+pyte = pytest.importorskip("pyte")
+
+from screen_harness import Screen  # noqa: E402  (after the skip: pyte may be missing)
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+
+
+@pytest.mark.parametrize("size", [(16, 80), (24, 60)])
+def test_the_newest_sessions_are_in_view_next_to_the_question(
+    server: FakeServer, home: Path, size: tuple[int, int]
+) -> None:
+    """Nine sessions at 80x16: the list (newest first, three rows each)
+    scrolled the newest off the top; the question sat under the oldest. The
+    newest are shown next to the question, as many as the pane holds, each
+    preview on one row; 1 is still the newest."""
+    script = "".join(f":new s{i}\nquestion number {i} {'x' * 80}\n" for i in range(1, 10))
+    assert run_proc(["--base-url", server.url], stdin=script).code == 0
+    rows, cols = size
+    screen = Screen(server.url, home, rows, cols, args=["-r"])
+    try:
+        screen.wait(lambda: "resume which" in screen.display, "the question")
+        shown = [r for r in screen.display.splitlines() if r.strip()]
+        assert shown[-1].startswith("resume which"), shown
+        assert any(r.split()[:2] == ["1", "s9"] for r in shown), shown
+        assert any(r.split()[:2] == ["2", "s8"] for r in shown), shown
+        assert screen.history() == [], screen.transcript()  # nothing scrolled off
+        assert "› question number 9" in screen.display
+        assert shown[0].startswith("  … ") and "not shown" in shown[0], shown  # s1 at least
+        screen.child.send("1\r")
+        screen.prompt("s9")
+    finally:
+        screen.close()
