@@ -414,6 +414,8 @@ class Shell:
                 if not pipe:
                     self._unfinished(pending_input(fd).decode("utf-8", "replace"))
             self._reader = None
+            if self._pasted is not None:  # a paste cut short: its text so far kept
+                self._partial, self._pasted = self._partial + self._pasted, None
             if marked:
                 self._mark_pastes(False)
 
