@@ -15,10 +15,11 @@ import sys
 import time
 from pathlib import Path
 
+import pexpect
 import pytest
 from fakeserver import FakeServer, Reply
 from helpers import CTRL_D
-from pty_harness import saved
+from pty_harness import ROOT, Term, saved
 from screen_harness import GUARD, words
 from test_first_frame_pty import EDITOR_READY, first_prompt, spawn
 from test_live_view_firstday import Tmux
@@ -89,7 +90,29 @@ def test_the_first_frame_asks_the_terminal_to_mark_a_paste(home: Path) -> None:
         "\n".join(CODE[:3])
     ]
     assert term.raw.rindex("\x1b[?2004l") > term.raw.rindex(PASTE_ON)  # off at the end
-    assert os.environ.get("TERM") != "dumb"
+
+
+def test_a_dumb_terminal_is_sent_no_request_to_mark_a_paste(server: FakeServer, home: Path) -> None:
+    """TERM=dumb (no escape sequences; prompt_toolkit's simplest prompt):
+    neither the read-ahead during a reply nor anything else asks it to mark
+    a paste (it would show the request as text)."""
+    env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "dumb"}
+    env.pop("NO_COLOR", None)
+    cmd = [sys.executable, "-m", "copilot_repl", "--base-url", server.url]
+    child = pexpect.spawn(cmd[0], cmd[1:], env=env, cwd=str(ROOT), encoding="utf-8", timeout=GUARD)
+    term = Term(child)
+    try:
+        term.expect("Ctrl-D quits")
+        term.expect("› ")
+        term.line("hello #deltas=20 #delay=0.02")
+        term.expect("tokens")
+        term.expect("› ")
+        term.send(CTRL_D)
+        assert term.exit_status() == 0
+    finally:
+        child.close(force=True)
+    assert "echo: hello" in term.plain or "Section" in term.plain, term.plain
+    assert PASTE_ON not in term.raw, term.raw
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")

@@ -81,6 +81,8 @@ class Shell:
         # when keys come from elsewhere, as in tests)
         self.tty: IO[Any] | None = sys.stdin if input is None else None
         self.session = self._prompt_session(input, output)
+        # TERM=dumb: prompt_toolkit's simplest prompt (no cursor moves, no colour)
+        self._dumb = output is None and _is_dumb_terminal()
         out.prompt = self.session
         if isinstance(out, TerminalOutput):
             out.own_terminal = self._lend_terminal
@@ -245,7 +247,8 @@ class Shell:
                 text = await self.session.prompt_async(
                     message, handle_sigint=False, default=default
                 )
-                self._echo(text)
+                if not self._dumb:  # the dumb prompt leaves its line on the screen
+                    self._echo(text)
                 return text
             except KeyboardInterrupt:
                 default = ""
@@ -263,6 +266,10 @@ class Shell:
 
         # as the prompt line showed it: no control reaches the terminal raw
         line = FormattedText([*prompt_fragments(self.repl, session), ("", clean(text))])
+        if self._dumb:  # as the dumb prompt writes it: the text alone
+            self.session.output.write("".join(f[1] for f in line) + "\r\n")
+            self.session.output.flush()
+            return
         print_formatted_text(
             line,
             style=self.session.style,
@@ -420,7 +427,10 @@ class Shell:
                 self._mark_pastes(False)
 
     def _mark_pastes(self, on: bool) -> bool:
-        """Ask the terminal to mark a paste (bracketed paste), or not."""
+        """Ask the terminal to mark a paste (bracketed paste), or not (never
+        a dumb one: it would show the request as text)."""
+        if self._dumb:
+            return False
         output = self.session.output
         try:
             output.enable_bracketed_paste() if on else output.disable_bracketed_paste()
@@ -666,3 +676,11 @@ def _as_typed(key: Any) -> str:
     if key.key == Keys.BracketedPaste:
         return PASTE_START + str(key.data) + PASTE_END
     return str(key.data)
+
+
+def _is_dumb_terminal() -> bool:
+    """Whether prompt_toolkit draws its simplest prompt here (TERM=dumb)."""
+    # start-up: prompt_toolkit loads after the first frame
+    from prompt_toolkit.utils import is_dumb_terminal
+
+    return is_dumb_terminal()

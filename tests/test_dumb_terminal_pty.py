@@ -1,0 +1,48 @@
+"""TERM=dumb (Emacs' M-x shell, say): prompt_toolkit's simplest prompt,
+which prints the prompt and the keys as typed, and no escape sequence of
+ours. Timeouts are guards."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+from fakeserver import FakeServer
+from helpers import CTRL_D
+from pty_harness import GUARD, ROOT, Term
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+
+
+def dumb(server: FakeServer, home: Path) -> Term:
+    env = {**os.environ, "COPILOT_REPL_HOME": str(home), "TERM": "dumb"}
+    env.pop("NO_COLOR", None)
+    cmd = [sys.executable, "-m", "copilot_repl", "--base-url", server.url]
+    child = pexpect.spawn(
+        cmd[0], cmd[1:], env=env, cwd=str(ROOT), dimensions=(24, 80), encoding="utf-8",
+        timeout=GUARD,
+    )  # fmt: skip
+    return Term(child)
+
+
+def test_the_prompt_line_is_in_the_scrollback_once(server: FakeServer, home: Path) -> None:
+    """The dumb prompt leaves the prompt and the line typed on the screen;
+    the shell printed them again (in colour): the line twice, with escape
+    sequences the terminal shows as text."""
+    term = dumb(server, home)
+    try:
+        term.expect("Ctrl-D quits")
+        term.expect("› ")
+        term.line("hello there")
+        term.expect("echo: hello there")
+        term.expect("› ")
+        term.send(CTRL_D)
+        assert term.exit_status() == 0
+    finally:
+        term.child.close(force=True)
+    assert term.raw.count("hello there") == 2, term.raw  # the line typed, the reply
+    assert "main openai:gpt-4o-mini › hello there" in term.raw
+    assert "\x1b[0;1m" not in term.raw and "\x1b[?7h" not in term.raw, term.raw  # no echo in colour
