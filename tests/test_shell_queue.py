@@ -270,3 +270,16 @@ async def test_toolbar_and_tab_follow_natural_order(shell: Harness) -> None:
     assert shell.toolbar().index("sess-2") < shell.toolbar().index("sess-10")
     shell.send(TAB)  # from sess-2 the next is sess-10, not main
     await until(lambda: shell.current == "sess-10", "Tab")
+
+
+async def test_a_prompt_about_to_start_is_not_counted_twice(shell: Harness) -> None:
+    """The toolbar said ``main …2 queued`` for a lone prompt sent to an idle
+    session, until its reply began (seen in the first frame of the reply):
+    the prompt was counted as the session's waiting turn and once more as
+    queued behind it."""
+    session = shell.repl.session
+    assert session is not None
+    turn = await session.submit("hello")
+    assert session.turn is None and session.pending == [turn]  # not begun yet
+    assert shell.toolbar().strip() == "main …queued"
+    await turn.wait()

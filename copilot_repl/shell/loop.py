@@ -143,6 +143,8 @@ class Shell:
         for name in names:
             opened = self.repl.client.opened(name)
             waiting = [t for t in opened.pending if not t.cancelled] if opened else []
+            if opened is not None and opened.turn is None:
+                waiting = waiting[1:]  # the first is about to start: the session's turn
             if waiting:
                 queued[name] = len(waiting)
         width = self.session.output.get_size().columns
