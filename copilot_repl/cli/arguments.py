@@ -193,7 +193,7 @@ def build_parser(out: IO[str] | None = None) -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         action="append",
         default=[],
-        help="a request option sent with every request (-o temperature=0.2 -o max_tokens=400)",
+        help="a request option sent with every request (-o temperature=0.2; as llm: -o top_p 0.9)",
     )
     p.add_argument("--plain", action="store_true", help="plain text, no colour or Markdown")
     p.add_argument("--version", action="version", version=f"copilot-repl {__version__}")
@@ -219,19 +219,56 @@ class Invocation(NamedTuple):  # not a dataclass: --version stays without datacl
 Ready = TypeVar("Ready")
 
 
+# the options that take the next argument as their value
+TAKES_VALUE = frozenset(
+    {"--session", "--model", "--base-url", "--api-key-env", "--data-dir", "--config"}
+    | {"-p", "--prompt", "-f", "--file", "-r", "--resume", "-m", "-s", "--system"}
+    | {"-o", "--option", "--role"}
+)
+
+
+def llm_options(argv: Sequence[str]) -> list[str]:
+    """``-o NAME VALUE`` (llm's way: two arguments) made ``-o NAME=VALUE``;
+    the rest as it is. A NAME alone (the next argument an option) is left
+    for ``-o``'s own error."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            return out + list(argv[i:])
+        if tok in ("-o", "--option") and i + 2 < len(argv) and "=" not in argv[i + 1]:
+            value = argv[i + 2]
+            if not value.startswith("-") or _is_number(value):
+                out += [tok, f"{argv[i + 1]}={value}"]
+                i += 3
+                continue
+        out.append(tok)
+        if tok in TAKES_VALUE and i + 1 < len(argv):
+            out.append(argv[i + 1])  # a value, whatever it looks like (-p -o)
+            i += 1
+        i += 1
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def split_subcommand(argv: Sequence[str]) -> tuple[list[str], str, list[str]] | None:
     """``(options before, NAME, arguments after)`` if the first positional
     argument is a subcommand name; None otherwise (``-p`` given, ``--`` first)."""
-    takes_value = {"--session", "--model", "--base-url", "--api-key-env", "--data-dir"}
-    takes_value |= {"--config", "-p", "--prompt", "-f", "--file", "-r", "--resume", "-m"}
-    takes_value |= {"-s", "--system", "-o", "--option", "--role"}
     i = 0
     while i < len(argv):
         tok = argv[i]
         if tok == "--" or tok in ("-p", "--prompt") or tok.startswith(("--prompt=", "-p")):
             return None  # -p always means a prompt
         if tok.startswith("-") and tok != "-":
-            i += 2 if tok in takes_value else 1
+            i += 2 if tok in TAKES_VALUE else 1
             continue
         if tok in SUBCOMMANDS:
             return list(argv[:i]), tok, list(argv[i + 1 :])

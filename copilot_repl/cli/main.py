@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 from copilot_repl.cli.arguments import (
     Invocation,
     build_parser,
+    llm_options,
     make_client,
     make_config,
     prompt_of,
@@ -53,6 +54,7 @@ def main(
     sub = split_subcommand(argv)
     if sub is not None:
         return _subcommand(Invocation(*sub, stdin, stdout, stderr, env))
+    argv = llm_options(argv)  # not a subcommand's (sessions export -o FILE)
     try:
         args = build_parser(stdout).parse_args(argv)
         prompt = prompt_of(args)

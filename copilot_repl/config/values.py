@@ -101,7 +101,9 @@ def request_option(text: str) -> tuple[str, Any]:
     key, eq, value = text.partition("=")
     key = key.strip()
     if not eq or not key:
-        raise UsageError(f"-o takes KEY=VALUE (e.g. -o temperature=0.2), not {text!r}")
+        raise UsageError(
+            f"-o takes KEY=VALUE or KEY VALUE (e.g. -o temperature=0.2), not {text!r} alone"
+        )
     try:
         parsed: Any = json.loads(value)
     except ValueError:
