@@ -46,3 +46,23 @@ def test_the_prompt_line_is_in_the_scrollback_once(server: FakeServer, home: Pat
     assert term.raw.count("hello there") == 2, term.raw  # the line typed, the reply
     assert "main openai:gpt-4o-mini › hello there" in term.raw
     assert "\x1b[0;1m" not in term.raw and "\x1b[?7h" not in term.raw, term.raw  # no echo in colour
+
+
+def test_a_reply_streams_as_text_without_cursor_moves(server: FakeServer, home: Path) -> None:
+    """A reply was drawn with the live region's erasing and cursor moves
+    (``\\r\\x1b[2K``, the toolbar under it), which a dumb terminal shows as
+    text: it streams as the text arrives, as with --plain."""
+    term = dumb(server, home)
+    try:
+        term.expect("Ctrl-D quits")
+        term.expect("› ")
+        term.line("hello #deltas=30 #delay=0.01")
+        term.expect("tokens")
+        term.expect("› ")
+        term.send(CTRL_D)
+        assert term.exit_status() == 0
+    finally:
+        term.child.close(force=True)
+    reply = term.raw.split("› hello #deltas=30 #delay=0.01")[1].split("tokens")[0]
+    assert "Section 1" in reply, reply
+    assert "\x1b[" not in reply, repr(reply)

@@ -238,7 +238,8 @@ class ShellOutput:
             self._print(self._styled(f"── {self._who(session, turn)} · streaming", "bold"))
         from copilot_repl.render.markdown_stream import MarkdownStream, stream_for  # after frame
 
-        if self.plain:
+        # a dumb terminal (TERM=dumb) shows cursor moves as text: the reply as it arrives
+        if self.plain or self.console.is_dumb_terminal:
             stream: Any = stream_for(self.console, plain=True)
             self._plain_stream = stream
         else:
