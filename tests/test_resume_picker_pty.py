@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 from conftest import run_proc
 from fakeserver import FakeServer
@@ -40,5 +41,26 @@ def test_the_newest_sessions_are_in_view_next_to_the_question(
         assert shown[0].startswith("  … ") and "not shown" in shown[0], shown  # s1 at least
         screen.child.send("1\r")
         screen.prompt("s9")
+    finally:
+        screen.close()
+
+
+@pytest.mark.parametrize("key", ["\x04", "\x03"])
+def test_ctrl_d_or_ctrl_c_at_the_question_ends_the_line(
+    server: FakeServer, home: Path, key: str
+) -> None:
+    """Ctrl-D (none picked: exit 0) or Ctrl-C (exit 130) at the question left
+    the cursor after it: the shell's next prompt began on the question's line."""
+    assert run_proc(["--base-url", server.url, "--session", "s1", "-p", "hi"]).code == 0
+    screen = Screen(server.url, home, 24, 80, args=["-r"])
+    try:
+        screen.wait(lambda: "resume which" in screen.display, "the question")
+        screen.child.send(key)
+        screen.child.expect(pexpect.EOF)
+        screen.stream.feed(screen.child.before or "")
+        screen.child.close()
+        assert screen.child.exitstatus == (0 if key == "\x04" else 130)
+        x, y = screen.screen.cursor.x, screen.screen.cursor.y
+        assert x == 0 and "resume which" in screen.screen.display[y - 1], screen.display
     finally:
         screen.close()

@@ -90,7 +90,14 @@ def pick(store: Store, recent: list[Summary], stdin: IO[Any], stdout: IO[str]) -
         stdout.write("".join(line + "\n" for line in lines))
     stdout.write("resume which (number or name; Enter: none)? ")
     stdout.flush()
-    answer = str(stdin.readline()).strip()
+    try:
+        line = str(stdin.readline())
+    except KeyboardInterrupt:
+        stdout.write("\n")  # the next prompt on a line of its own
+        raise
+    if not line.endswith("\n"):
+        stdout.write("\n")  # Ctrl-D: as above
+    answer = line.strip()
     if not answer:
         return None
     if answer.isdigit() and 1 <= int(answer) <= len(recent):
