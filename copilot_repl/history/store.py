@@ -216,7 +216,7 @@ class Store:
         out = []
         for name in self.names():
             try:
-                summary, key = self._summary(name, cache.get(name))
+                summary, entry = self._summary(name, cache.get(name))
             except (SessionNotFound, FileNotFoundError):
                 continue  # removed meanwhile
             except StoreError as exc:
@@ -227,8 +227,8 @@ class Store:
                 continue
             if summary is None:
                 continue
-            if key is not None:
-                fresh[name] = summaries.cache_entry(summary, key)
+            if entry is not None:
+                fresh[name] = entry
             out.append(summary)
         if fresh != cache:
             summaries.write_cache(self.root, fresh)
@@ -260,11 +260,12 @@ class Store:
         self.append(name, {"t": "meta", "origin": origin})
         self._origins[name] = origin
 
-    def _summary(self, name: str, hit: Any) -> tuple[Summary | None, list[int] | None]:
-        """The summary, and its cache key if it may be cached (no reply is
-        still streaming). None if ``name`` turned out to be a second name of
-        another session (a rename cut short) and was removed."""
-        path = self.path(name)
+    def _summary(self, name: str, hit: Any) -> tuple[Summary | None, dict[str, Any] | None]:
+        """The summary, and its cache entry if it may be cached (no reply is
+        still streaming): ``hit`` itself when it holds for the file. None if
+        ``name`` turned out to be a second name of another session (a rename
+        cut short) and was removed. (``name`` is one ``names`` gave: valid.)"""
+        path = os.path.join(self.sessions_dir, name + SUFFIX)
         st = os.lstat(path)
         if st.st_nlink > 1:
             loaded = self.load(name)
@@ -274,12 +275,13 @@ class Store:
         key = [st.st_size, st.st_mtime_ns, st.st_ino]
         cached = summaries.from_cache(name, hit, key, st.st_mtime)
         if cached is not None:
-            return cached, key
+            return cached, hit
         read = self._read_summaries.get(name)
         if read is not None and read[0] == key:
-            return read[1], key
+            return read[1], summaries.cache_entry(read[1], key)
         loaded = self.load(name)
-        return summaries.summarize(name, loaded), None if loaded.parts else key
+        summary = summaries.summarize(name, loaded)
+        return summary, None if loaded.parts else summaries.cache_entry(summary, key)
 
     # -- create / delete / rename ---------------------------------------
     def create(
