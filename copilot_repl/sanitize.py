@@ -23,7 +23,9 @@ _TABLE.update({ord(c): f"⟦U+{ord(c):04X}⟧" for c in BIDI_CONTROLS})
 def clean(text: str) -> str:
     """``text`` with every terminal control character removed (ESC shown as ␛,
     bidi controls as ⟦U+202E⟧)."""
-    return text.translate(_TABLE)
+    # every character it changes is one ``isprintable`` refuses (Cc, Cf): a
+    # printable text (most table cells, names, models) is left as it is
+    return text if text.isprintable() else text.translate(_TABLE)
 
 
 def one_line(text: str, limit: int = 0) -> str:

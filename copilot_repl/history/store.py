@@ -99,6 +99,10 @@ class Store:
         # name -> (file key, summary) of the long sessions this process read
         self._read_summaries: dict[str, tuple[list[int], Summary]] = {}
         self._kept: dict[str, Loaded] = {}  # read already: the next load takes it (keep)
+        # while ``summaries`` reads many files: indexes left behind are
+        # removed once, at its end, not after each index it makes
+        self._listing = False
+        self._prune_due = False
 
     def take_warnings(self) -> list[str]:
         """Warnings collected so far (stray files, open data dir), emptied."""
@@ -214,22 +218,28 @@ class Store:
         cache = summaries.read_cache(self.root)
         fresh: dict[str, dict[str, Any]] = {}
         out = []
-        for name in self.names():
-            try:
-                summary, key = self._summary(name, cache.get(name))
-            except (SessionNotFound, FileNotFoundError):
-                continue  # removed meanwhile
-            except StoreError as exc:
-                self._warn_once(str(exc))
-                continue
-            except OSError as exc:
-                self._warn_once(f"cannot read {self.path(name)}: {why(exc)}")
-                continue
-            if summary is None:
-                continue
-            if key is not None:
-                fresh[name] = summaries.cache_entry(summary, key)
-            out.append(summary)
+        self._listing = True
+        try:
+            for name in self.names():
+                try:
+                    summary, entry = self._summary(name, cache.get(name))
+                except (SessionNotFound, FileNotFoundError):
+                    continue  # removed meanwhile
+                except StoreError as exc:
+                    self._warn_once(str(exc))
+                    continue
+                except OSError as exc:
+                    self._warn_once(f"cannot read {self.path(name)}: {why(exc)}")
+                    continue
+                if summary is None:
+                    continue
+                if entry is not None:
+                    fresh[name] = entry
+                out.append(summary)
+        finally:
+            self._listing = False
+        if self._prune_due:
+            self._prune_indexes()
         if fresh != cache:
             summaries.write_cache(self.root, fresh)
         return out
@@ -260,11 +270,12 @@ class Store:
         self.append(name, {"t": "meta", "origin": origin})
         self._origins[name] = origin
 
-    def _summary(self, name: str, hit: Any) -> tuple[Summary | None, list[int] | None]:
-        """The summary, and its cache key if it may be cached (no reply is
-        still streaming). None if ``name`` turned out to be a second name of
-        another session (a rename cut short) and was removed."""
-        path = self.path(name)
+    def _summary(self, name: str, hit: Any) -> tuple[Summary | None, dict[str, Any] | None]:
+        """The summary, and its cache entry if it may be cached (no reply is
+        still streaming): ``hit`` itself when it holds for the file. None if
+        ``name`` turned out to be a second name of another session (a rename
+        cut short) and was removed. (``name`` is one ``names`` gave: valid.)"""
+        path = os.path.join(self.sessions_dir, name + SUFFIX)
         st = os.lstat(path)
         if st.st_nlink > 1:
             loaded = self.load(name)
@@ -274,12 +285,13 @@ class Store:
         key = [st.st_size, st.st_mtime_ns, st.st_ino]
         cached = summaries.from_cache(name, hit, key, st.st_mtime)
         if cached is not None:
-            return cached, key
+            return cached, hit
         read = self._read_summaries.get(name)
         if read is not None and read[0] == key:
-            return read[1], key
+            return read[1], summaries.cache_entry(read[1], key)
         loaded = self.load(name)
-        return summaries.summarize(name, loaded), None if loaded.parts else key
+        summary = summaries.summarize(name, loaded)
+        return summary, None if loaded.parts else summaries.cache_entry(summary, key)
 
     # -- create / delete / rename ---------------------------------------
     def create(
@@ -494,15 +506,24 @@ class Store:
         read_new(fd, loaded, path)
         behind = header and (start == 0 or loaded.offset - start >= index.REINDEX)
         if behind and index.write(self.root, loaded, fd, header) and start == 0:
-            index.prune(self.root, self._long_headers())  # a new one: any left behind?
+            self._prune_due = True  # a new one: any left behind?
+            if not self._listing:
+                self._prune_indexes()
         return loaded
+
+    def _prune_indexes(self) -> None:
+        self._prune_due = False
+        index.prune(self.root, self._long_headers())
 
     def _long_headers(self) -> list[bytes]:
         """The header lines of the sessions long enough to have an index."""
         out = []
         for name in self.names():
+            path = os.path.join(self.sessions_dir, name + SUFFIX)
             try:
-                fd = files.open_regular(self.path(name), os.O_RDONLY)
+                if os.lstat(path).st_size < index.INDEX_MIN:
+                    continue  # short (or not a file): not opened
+                fd = files.open_regular(Path(path), os.O_RDONLY)
             except (OSError, StoreError):
                 continue
             try:

@@ -71,6 +71,10 @@ def write_cache(root: Path, cache: dict[str, dict[str, Any]]) -> None:
 # The types a cached summary's fields may have (``Summary``'s annotations).
 _CACHED_TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
 _NOT_CACHED = ("name", "modified")  # the file's name and mtime say these
+# (field, its type) of each field a cache entry holds
+_CACHED = tuple(
+    (f.name, _CACHED_TYPES[str(f.type)]) for f in fields(Summary) if f.name not in _NOT_CACHED
+)
 
 
 def cache_entry(summary: Summary, key: list[int]) -> dict[str, Any]:
@@ -83,14 +87,18 @@ def cache_entry(summary: Summary, key: list[int]) -> dict[str, Any]:
 def from_cache(name: str, hit: Any, key: list[int], mtime: float) -> Summary | None:
     """The cached summary, if it is for this very file and holds every
     field of ``Summary``, each of its type; else None (read the file)."""
-    if not isinstance(hit, dict) or hit.get("key") != key:
+    if type(hit) is not dict or hit.get("key") != key:
         return None
-    values: dict[str, Any] = {}
-    for f in fields(Summary):
-        if f.name in _NOT_CACHED:
-            continue
-        value = hit.get(f.name)
-        if type(value) is not _CACHED_TYPES[str(f.type)]:
+    for field_name, kind in _CACHED:
+        if type(hit.get(field_name)) is not kind:
             return None
-        values[f.name] = value
-    return Summary(name=name, modified=mtime, **values)
+    return Summary(
+        name,
+        hit["model"],
+        hit["messages"],
+        mtime,
+        hit["created"],
+        hit["origin"],
+        hit["cwd"],
+        hit["first_prompt"],
+    )

@@ -26,8 +26,8 @@ HIDDEN = "hidden"
 
 
 class Masks:
-    def __init__(self, store: BlindStore | None = None) -> None:
-        self._own: dict[str, str] = {}  # session id -> its model, hidden here
+    def __init__(self, store: BlindStore | None = None, own: dict[str, str] | None = None) -> None:
+        self._own: dict[str, str] = own or {}  # session id -> its model, hidden here
         self.store = store
 
     @property
@@ -53,6 +53,11 @@ class Masks:
     def model(self, session_id: str, model: str) -> str:
         """What to show for ``session_id``'s model."""
         return HIDDEN if session_id in self._models else model
+
+    def shown(self) -> Masks:
+        """These masks as they are now, read once (a table of many sessions
+        asks ``model`` of each; the store is looked at here only)."""
+        return Masks(None, dict(self._models))
 
     def scrub(self, session_id: str, text: str) -> str:
         """``text`` about ``session_id`` with any hidden model or provider

@@ -132,11 +132,14 @@ def split_targets(text: str) -> tuple[list[str], str]:
     return list(dict.fromkeys(names)), (found.group(2) or "").strip()
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key putting ``sess-2`` before ``sess-10`` (case-insensitive)."""
     return tuple(
         (0, int(part)) if part.isdigit() else (1, part.lower())
-        for part in re.split(r"(\d+)", name)
+        for part in _DIGITS.split(name)
         if part
     )
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import time
 from collections.abc import Sequence
@@ -23,9 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from copilot_repl.api.turn import Turn, TurnState
 from copilot_repl.errors import SessionExists, UsageError
-from copilot_repl.history.exchange import record_extras
 from copilot_repl.history.files import write_output
-from copilot_repl.history.votes import Side, Vote, VoteStore
 from copilot_repl.repl.commands.base import CommandGroup, positive
 from copilot_repl.repl.parsing import Args, split_targets
 from copilot_repl.repl.registry import BadArgs, command
@@ -36,6 +33,7 @@ if TYPE_CHECKING:
     from copilot_repl.api.turn import Turn
     from copilot_repl.history.comparisons import Plan
     from copilot_repl.history.messages import Message
+    from copilot_repl.history.votes import Vote
 
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -77,7 +75,11 @@ class CompareCommands(CommandGroup):
     )
     async def blind(self, args: str) -> None:
         # start-up: only this command needs it
+        import random
+
+        # start-up: as above
         from copilot_repl.history.blinds import BlindStore, Pending
+        from copilot_repl.history.votes import Side
 
         wanted, prompt = split_targets(args)
         if len(wanted) < 2 or not prompt:
@@ -261,6 +263,7 @@ class CompareCommands(CommandGroup):
     )
     async def scores(self, a: Args) -> None:
         # start-up: only this command needs it
+        from copilot_repl.history.votes import VoteStore
         from copilot_repl.repl.judge import agreement
         from copilot_repl.repl.ratings import Match, forest, rate
 
@@ -397,6 +400,8 @@ class CompareCommands(CommandGroup):
         self, session: CopilotSession, after: Sequence[Message], prompt: str
     ) -> tuple[CopilotSession, Turn] | None:
         """The original's reply as an ended turn, to show beside the new ones."""
+        # start-up: only this command needs it
+        from copilot_repl.history.exchange import record_extras
 
         reply = next((m for m in after if m.role == "assistant"), None)
         if reply is None:

@@ -9,10 +9,8 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from copilot_repl.api import library
 from copilot_repl.errors import UsageError
-from copilot_repl.history import compact, trash
-from copilot_repl.history.fork import fork_info, tree
+from copilot_repl.history import compact
 from copilot_repl.history.names import validate_name
 from copilot_repl.history.store import Store
 from copilot_repl.repl.commands.base import CommandGroup, positive
@@ -20,8 +18,9 @@ from copilot_repl.repl.parsing import Args
 from copilot_repl.repl.registry import command
 from copilot_repl.sanitize import one_line
 
-# The modules behind these commands (search: sqlite3; trash, fork, compaction)
-# are imported where used: start-up registers the commands without them.
+# The modules behind these commands (search: sqlite3; the trash, forks, the
+# library calls) are imported where used: a first command (:ls) registers the
+# commands without them.
 if TYPE_CHECKING:
     from copilot_repl.api.session import CopilotSession
     from copilot_repl.history.compact import Compaction
@@ -125,6 +124,8 @@ class LibraryCommands(CommandGroup):
         nargs=(0, None),
     )
     async def trash(self, a: Args) -> None:
+        from copilot_repl.history import trash  # start-up: see above
+
         store = self.client.store
         if not a.positional:
             items = trash.entries(store)
@@ -156,6 +157,9 @@ class LibraryCommands(CommandGroup):
         nargs=(1, 1),
     )
     async def restore(self, a: Args) -> None:
+        from copilot_repl.api import library  # start-up: see above
+        from copilot_repl.history import trash  # start-up: see above
+
         spec = a.positional[0]
         entry = trash.find(self.client.store, spec)
         session = await library.restore_session(self.client, entry.id, a.flags.get("as"))
@@ -218,6 +222,8 @@ def clear_session(session: CopilotSession, *, purge: bool) -> str:
 
 
 def purge_entries(store: Store, chosen: list[Entry]) -> str:
+    from copilot_repl.history import trash  # start-up: see above
+
     if not chosen:
         return "the trash is empty"
     rewritten: list[str] = []
@@ -243,6 +249,8 @@ def _forget(store: Store, name: str) -> None:
 
 def tree_rows(group: CommandGroup) -> list[list[str]]:
     """``:ls --tree``: sessions with each fork under its parent."""
+    from copilot_repl.history.fork import tree  # start-up: see above
+
     store = group.client.store
     cur = group.repl.current_name
     by_name = {s.name: s for s in store.summaries()}
@@ -284,6 +292,8 @@ def history_view(
             i -= 1
         shown += len(rows[-1])
     if i == 0:
+        from copilot_repl.history.fork import fork_info  # start-up: see above
+
         info = fork_info(store, session.session_id)
         if info is not None:
             rows.append(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shlex
 import time
-from datetime import datetime
 from pathlib import Path
 
 from copilot_repl.errors import StoreError, UsageError
@@ -129,6 +128,7 @@ class SessionCommands(CommandGroup):
         hidden = [s for s in summaries if s.origin and s.name != cur]
         if not every:
             summaries = [s for s in summaries if not s.origin or s.name == cur]
+        masks, now = self.repl.masks.shown(), time.time()
         for s in sorted(summaries, key=lambda s: natural_key(s.name)):
             state = self.repl.display_state(s.name)
             state = "waits for permission" if state == "permission" else state
@@ -136,9 +136,9 @@ class SessionCommands(CommandGroup):
                 [
                     "*" if s.name == cur else " ",
                     s.name,
-                    self.repl.masks.model(s.name, s.model),
+                    masks.model(s.name, s.model),
                     str(s.messages),
-                    _when(s.modified),
+                    _when(s.modified, now),
                     "" if state == "idle" else state,
                 ]
             )
@@ -309,10 +309,7 @@ class SessionCommands(CommandGroup):
         return False
 
 
-def _when(ts: float) -> str:
+def _when(ts: float, now: float) -> str:
     if not ts:
         return "-"
-    dt = datetime.fromtimestamp(ts)
-    if time.time() - ts < 86400:
-        return dt.strftime("%H:%M")
-    return dt.strftime("%Y-%m-%d")
+    return time.strftime("%H:%M" if now - ts < 86400 else "%Y-%m-%d", time.localtime(ts))
