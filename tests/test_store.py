@@ -524,3 +524,36 @@ def test_a_kept_session_replaced_meanwhile_is_read_again(tmp_path: Path) -> None
     assert loaded is not kept
     assert loaded.data.model == "openai:echo"
     assert [m.content for m in loaded.data.messages] == ["new"]
+
+
+def test_a_damaged_file_is_not_read_again_at_each_listing_until_it_changes(
+    tmp_path: Path,
+) -> None:
+    """``listed`` runs at every toolbar redraw: a file whose origin cannot be
+    read is read again only once it changes (repaired), not at every call."""
+    store = new_store(tmp_path, "main", "other")
+    store.mark_origin("other", "oneshot")
+    bad = store.path("bad")
+    bad.write_bytes(b"not a session\n")
+    opened: list[str] = []
+    watching = [True]
+
+    def audit(event: str, args: tuple[object, ...]) -> None:
+        if watching[0] and event == "open" and str(args[0]) == str(bad):
+            opened.append(event)
+
+    sys.addaudithook(audit)  # hooks stay for the process: this one goes quiet below
+    try:
+        assert store.listed() == ["bad", "main"]
+        first = len(opened)
+        assert first > 0  # read once to learn its origin
+        assert store.listed() == ["bad", "main"]
+        assert store.listed(also="other") == ["bad", "main", "other"]
+        assert len(opened) == first  # not again: it has not changed
+        elsewhere = new_store(tmp_path / "elsewhere", "bad")
+        elsewhere.mark_origin("bad", "compare")
+        bad.write_bytes(elsewhere.path("bad").read_bytes())  # repaired: read again
+        assert store.listed() == ["main"]  # a comparison's: not listed
+        assert len(opened) > first
+    finally:
+        watching[0] = False

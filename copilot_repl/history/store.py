@@ -96,6 +96,9 @@ class Store:
         self.warnings: list[str] = []
         self._reported: set[str] = set()
         self._origins: dict[str, str] = {}  # name -> what made it ("" : a person)
+        # name -> (mtime_ns, size) of a file whose origin could not be read
+        # (damaged): read again only once it changes, not at every redraw
+        self._unread: dict[str, tuple[int, int]] = {}
         # name -> (file key, summary) of the long sessions this process read
         self._read_summaries: dict[str, tuple[list[int], Summary]] = {}
         self._kept: dict[str, Loaded] = {}  # read already: the next load takes it (keep)
@@ -261,9 +264,19 @@ class Store:
         A session's origin never changes, so it is looked up once per name:
         the toolbar calls this at every redraw."""
         names = self.names()
-        if any(n not in self._origins for n in names):
+        unknown = {n: self._file_key(n) for n in names if n not in self._origins}
+        if any(self._unread.get(n) != key for n, key in unknown.items()):
             self._origins.update((s.name, s.origin) for s in self.summaries())
+            self._unread = {n: k for n, k in unknown.items() if n not in self._origins}
         return [n for n in names if not self._origins.get(n) or n == also]
+
+    def _file_key(self, name: str) -> tuple[int, int]:
+        """What changes when session ``name``'s file does (0s: gone)."""
+        try:
+            st = self.path(name).stat()
+        except OSError:
+            return (0, 0)
+        return (st.st_mtime_ns, st.st_size)
 
     def mark_origin(self, name: str, origin: str) -> None:
         """Record what made session ``name`` (see ``listed``)."""
