@@ -66,3 +66,26 @@ def test_a_reply_streams_as_text_without_cursor_moves(server: FakeServer, home: 
     reply = term.raw.split("› hello #deltas=30 #delay=0.01")[1].split("tokens")[0]
     assert "Section 1" in reply, reply
     assert "\x1b[" not in reply, repr(reply)
+
+
+def test_ask_shows_only_the_final_table_without_cursor_moves(
+    server: FakeServer, home: Path
+) -> None:
+    """``:ask``'s live columns were drawn with the live region's cursor moves,
+    shown as text on a dumb terminal: there it prints the final table alone."""
+    term = dumb(server, home)
+    try:
+        term.expect("Ctrl-D quits")
+        term.expect("› ")
+        term.line(":new s2")
+        term.expect("› ")
+        term.line(":ask main,s2 tell me #deltas=20 #delay=0.01")
+        term.expect("s2")
+        term.expect("› ")
+        term.send(CTRL_D)
+        assert term.exit_status() == 0
+    finally:
+        term.child.close(force=True)
+    table = term.raw.split("› :ask main,s2 tell me #deltas=20 #delay=0.01")[1].split("› ")[0]
+    assert "Section 1" in table and "s2" in table, table
+    assert "\x1b[" not in table, repr(table)

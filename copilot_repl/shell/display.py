@@ -298,6 +298,13 @@ class ShellOutput:
         from copilot_repl.render.live_region import FullScreen, LiveRegion, has_alternate_screen
 
         self.last_fanout = list(items)
+        if self.console.is_dumb_terminal:
+            # cursor moves would show as text there (TERM=dumb): the table alone
+            outcome = await self._watch([t for _, t in items])
+            self.console.print(self._final_fanout(items))
+            if outcome == "background":
+                self.notice("replies continue in the background; :view shows them side by side")
+            return outcome
         region: FullScreen | LiveRegion
         # (replies all ended, as at a late :view: no full screen flashed)
         running = any(turn.running for _, turn in items)
