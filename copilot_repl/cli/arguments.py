@@ -59,7 +59,8 @@ examples:
 
 A subcommand name comes before a prompt: `copilot-repl sessions` runs the
 subcommand; `copilot-repl -p sessions` sends the word as a prompt.
-exit status: 0 success, 1 a command or turn failed, 2 bad usage.
+exit status: 0 success, 1 a command or turn failed, 2 bad usage, 130 interrupted (Ctrl-C),
+141 output cut off (a closed pipe: `| head`).
 environment: COPILOT_REPL_HOME (data dir), OPENAI_BASE_URL, OPENAI_API_KEY, NO_COLOR.
 """
 
