@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from copilot_repl.history import files
 from copilot_repl.history.messages import Message, message_tokens
 
 MARKER = b'{"t":"meta","summary":'
@@ -125,19 +126,9 @@ def scan_file(fd: int, block: int = SCAN_BLOCK) -> list[Compaction]:
     """``scan`` of the whole file open as ``fd``, read ``block`` bytes at a
     time (a long file is never in memory whole)."""
     out: list[Compaction] = []
-    offset, left = 0, b""
-    while True:
-        chunk = os.pread(fd, block, offset)
-        if not chunk:
-            break
-        offset += len(chunk)
-        data = left + chunk
-        end = data.rfind(b"\n") + 1
-        if MARKER in data[:end]:
-            out += scan(data[:end])
-        left = data[end:]
-    if left:
-        out += scan(left)
+    for lines in files.line_blocks(fd, block):
+        if MARKER in lines:
+            out += scan(lines)
     return out
 
 

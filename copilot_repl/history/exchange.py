@@ -168,17 +168,8 @@ def record_extras(path: Path, block: int = EXTRAS_BLOCK) -> dict[str, dict[str, 
     except (OSError, StoreError):
         return out
     try:
-        offset, left = 0, b""
-        while True:
-            chunk = os.pread(fd, block, offset)
-            if not chunk:
-                break
-            offset += len(chunk)
-            data = left + chunk
-            end = data.rfind(b"\n") + 1
-            _extras_of(data[:end], out)
-            left = data[end:]
-        _extras_of(left, out)
+        for lines in files.line_blocks(fd, block):
+            _extras_of(lines, out)
     except OSError:
         return {}
     finally:

@@ -95,6 +95,22 @@ def read_from(fd: int, offset: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
+def line_blocks(fd: int, block: int) -> Iterator[bytes]:
+    """The file open as ``fd`` read ``block`` bytes at a time, in pieces that
+    each end at a line's end (the last: whatever follows the last newline),
+    so a long file is never in memory whole and no line is split."""
+    offset, left = 0, b""
+    while chunk := os.pread(fd, block, offset):
+        offset += len(chunk)
+        data = left + chunk
+        end = data.rfind(b"\n") + 1
+        if end:
+            yield data[:end]
+        left = data[end:]
+    if left:
+        yield left
+
+
 def read_small(path: Path, limit: int = 64 << 20) -> bytes:
     """A small state file's bytes (b"" if absent, unreadable or not a
     regular file), at most ``limit`` of them."""
