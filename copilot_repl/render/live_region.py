@@ -153,17 +153,37 @@ class LiveRegion:
         self.active = False
         self.console.show_cursor(True)
 
+    def spilled(self) -> bool:
+        """Whether the terminal's size changed since the rows on screen were
+        drawn so that it may have pushed some into the scrollback, where
+        they cannot be erased: it got narrower and re-wrapped them (tmux
+        does so even with blank rows under the cursor: it keeps them), or
+        shorter than they are."""
+        if not self._shown:
+            return False
+        return (self.reflow and self.console.width < self._width) or (
+            self._lines() > self.console.height
+        )
+
+    def _lines(self) -> int:
+        """How many lines the rows shown take on the terminal now."""
+        width = self.console.width
+        if self.reflow and width < self._width:
+            return sum(max(1, -(-cells // width)) for cells in self._shown)
+        return len(self._shown)
+
+    def keep(self, n: int) -> None:
+        """Leave the first ``n`` rows shown where they are, as printed (not
+        all of them: the next draw is on the rows under them)."""
+        self._shown = self._shown[min(n, len(self._shown) - 1) :]
+
     def process_renderables(self, renderables: list[Any]) -> list[Any]:
         return [self._erase(), *renderables, self._draw()]
 
     def _erase(self) -> _Raw:
-        shown, self._shown = self._shown, []
-        if not shown:
+        if not self._shown:
             return _Raw("")
-        width = self.console.width
-        rows = len(shown)
-        if self.reflow and width < self._width:
-            rows = sum(max(1, -(-cells // width)) for cells in shown)
+        rows, self._shown = self._lines(), []
         return _Raw("\r\x1b[2K" + "\x1b[1A\x1b[2K" * (min(rows, self.console.height) - 1))
 
     def _draw(self) -> Rows:
