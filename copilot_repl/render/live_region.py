@@ -109,7 +109,11 @@ class LiveRegion:
     terminal without an alternate screen, which would get 2-3 rows each in a
     short pane; narrowing the terminal while they stream may leave their top
     rows in the scrollback: ``FullScreen`` is used where it can be). After such
-    a resize it erases what the re-wrapping made of its rows. Rows are
+    a resize it erases what the re-wrapping made of its rows. A terminal that
+    re-wraps keeps the blank rows under the cursor when it gets narrower, so
+    on a screen not yet full it may push the top rows into the scrollback
+    all the same, as does any terminal shorter than the rows: after such a
+    resize (``spilled``) a reply's stream ``keep``s them, as printed. Rows are
     written without trailing blanks (little to re-wrap), and erased line by
     line (tmux keeps a screen cleared whole in its scrollback). Does nothing
     on a console that is not a terminal."""
