@@ -9,8 +9,10 @@ import contextlib
 import copy
 import os
 import re
+import subprocess
 import sys
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -159,6 +161,50 @@ class Screen:
         if self.child.isalive():
             self.child.terminate(force=True)
         self.child.close()
+
+
+class Tmux:
+    """copilot-repl in a tmux window of its own (tmux re-wraps lines on a
+    resize, as most terminals do: the live region keeps to half the screen
+    there by default)."""
+
+    def __init__(self, url: str, home: Path, cols: int, rows: int) -> None:
+        self.name = f"fd-{uuid.uuid4().hex[:8]}"
+        env = f"COPILOT_REPL_HOME={home} TERM=xterm-256color"
+        cmd = f"env -u COLUMNS -u LINES -u NO_COLOR {env} {sys.executable} -m copilot_repl"
+        cmd += f" --base-url {url}; sleep 60"
+        self.tmux("new-session", "-d", "-s", self.name, "-x", str(cols), "-y", str(rows))
+        self.tmux("send-keys", "-t", self.name, f"cd {ROOT} && {cmd}", "Enter")
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.name, "-f", os.devnull, *args],
+            capture_output=True, text=True, check=True, timeout=GUARD,
+        ).stdout  # fmt: skip
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.name)
+
+    def scrollback(self) -> str:
+        """The scrollback and the screen, lines the terminal wrapped joined."""
+        return self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", self.name)
+
+    def until(self, cond: Callable[[str], object], what: str) -> str:
+        end = time.monotonic() + GUARD
+        while True:
+            text = self.screen()
+            if cond(text):
+                return text
+            if time.monotonic() > end:
+                raise AssertionError(f"gave up waiting for {what}:\n{text}")
+            time.sleep(0.05)
+
+    def line(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.name, "-l", text)
+        self.tmux("send-keys", "-t", self.name, "Enter")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True)
 
 
 @contextlib.contextmanager

@@ -83,9 +83,8 @@ def test_in_tmux_a_narrower_window_does_not_show_the_paragraph_twice(
     server: FakeServer, home: Path
 ) -> None:
     """tmux re-wraps its lines when the window gets narrower (so do most
-    terminals); the live region is erased as re-wrapped. (Known limit: tmux
-    keeps the cursor's row, so when the screen is not full yet, re-wrapped
-    rows above it go to the scrollback, where they cannot be erased.)"""
+    terminals); the live region is erased as re-wrapped. (On a screen not
+    full yet: tests/test_live_view_resize_tmux.py.)"""
     session = f"lv-{uuid.uuid4().hex[:8]}"
     server.queue(Reply(text=words(400), delay=0.02))
     env = f"COPILOT_REPL_HOME={home} TERM=xterm-256color"

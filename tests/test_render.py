@@ -417,6 +417,19 @@ def test_a_narrower_terminal_while_a_long_paragraph_streams_shows_each_word_once
     assert len(found) >= 400 - 3 * 12 and found[-1] == 399
 
 
+def test_a_narrower_terminal_cuts_a_row_of_snake_case_words_after_the_words_printed() -> None:
+    """After a resize the rows printed are found in the rows at the new
+    width by their text without blanks nor markup marks (``_``): the first
+    row left was cut there counting the ``_`` too, so too early, and the
+    rows after it no longer matched: the paragraph was printed again whole."""
+    text = " ".join(f"snake_word_{i}" for i in range(300)) + "\n\nAfter.\n"
+    parts = stream_on_terminal(text, width=80, height=12, step=5, resize_at=700)
+    shown = " ".join(screen_of(parts, 12))
+    found = [int(w) for w in re.findall(r"\bsnake_word_(\d+)\b", shown)]
+    assert found == sorted(set(found)), shown  # in order, none twice
+    assert found[-1] == 299 and "After." in shown
+
+
 def test_markup_closed_after_its_rows_left_the_region_does_not_print_them_again() -> None:
     """`**` still open when its rows are printed shows as typed there; when
     it closes, the block's end prints only what was not printed."""

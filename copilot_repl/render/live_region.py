@@ -109,7 +109,11 @@ class LiveRegion:
     terminal without an alternate screen, which would get 2-3 rows each in a
     short pane; narrowing the terminal while they stream may leave their top
     rows in the scrollback: ``FullScreen`` is used where it can be). After such
-    a resize it erases what the re-wrapping made of its rows. Rows are
+    a resize it erases what the re-wrapping made of its rows. A terminal that
+    re-wraps keeps the blank rows under the cursor when it gets narrower, so
+    on a screen not yet full it may push the top rows into the scrollback
+    all the same, as does any terminal shorter than the rows: after such a
+    resize (``spilled``) a reply's stream ``keep``s them, as printed. Rows are
     written without trailing blanks (little to re-wrap), and erased line by
     line (tmux keeps a screen cleared whole in its scrollback). Does nothing
     on a console that is not a terminal."""
@@ -153,17 +157,37 @@ class LiveRegion:
         self.active = False
         self.console.show_cursor(True)
 
+    def spilled(self) -> bool:
+        """Whether the terminal's size changed since the rows on screen were
+        drawn so that it may have pushed some into the scrollback, where
+        they cannot be erased: it got narrower and re-wrapped them (tmux
+        does so even with blank rows under the cursor: it keeps them), or
+        shorter than they are."""
+        if not self._shown:
+            return False
+        return (self.reflow and self.console.width < self._width) or (
+            self._lines() > self.console.height
+        )
+
+    def _lines(self) -> int:
+        """How many lines the rows shown take on the terminal now."""
+        width = self.console.width
+        if self.reflow and width < self._width:
+            return sum(max(1, -(-cells // width)) for cells in self._shown)
+        return len(self._shown)
+
+    def keep(self, n: int) -> None:
+        """Leave the first ``n`` rows shown where they are, as printed (not
+        all of them: the next draw is on the rows under them)."""
+        self._shown = self._shown[min(n, len(self._shown) - 1) :]
+
     def process_renderables(self, renderables: list[Any]) -> list[Any]:
         return [self._erase(), *renderables, self._draw()]
 
     def _erase(self) -> _Raw:
-        shown, self._shown = self._shown, []
-        if not shown:
+        if not self._shown:
             return _Raw("")
-        width = self.console.width
-        rows = len(shown)
-        if self.reflow and width < self._width:
-            rows = sum(max(1, -(-cells // width)) for cells in shown)
+        rows, self._shown = self._lines(), []
         return _Raw("\r\x1b[2K" + "\x1b[1A\x1b[2K" * (min(rows, self.console.height) - 1))
 
     def _draw(self) -> Rows:

@@ -70,6 +70,7 @@ class MarkdownStream:
         self._pending: list[str] = []  # finished blocks not yet printed
         self._committed = 0  # rows of the tail block already printed
         self._committed_text = ""  # their text, without blanks
+        self._shown: list[Row] = []  # the rows of the tail block the region shows
 
     def start(self) -> None:
         """Show the region (the footer) before any text arrives."""
@@ -102,6 +103,8 @@ class MarkdownStream:
     def _frame(self) -> None:
         """Print the finished blocks (and the tail's rows that left the
         region) above the live region and repaint it, in one write."""
+        if self.region.spilled():
+            self._keep_shown()
         done = "".join(self._pending)
         self._pending.clear()
         above: list[Any] = []
@@ -117,6 +120,20 @@ class MarkdownStream:
             self.console.print(Group(*above))  # the region is redrawn below it
         elif self.region.active:
             self.region.show(rows)
+
+    def _keep_shown(self) -> None:
+        """The terminal's size changed so that it may have pushed the top
+        rows of the region into the scrollback (``LiveRegion.spilled``):
+        the tail's rows shown are left where they are, as printed
+        (committed), but for the last (it may end in a word cut in two) and
+        the footer, which are erased (the rows nearest the cursor stay on
+        the screen), and the tail goes on under them."""
+        kept, self._shown = self._shown[:-1], []
+        if not kept:
+            return
+        self._committed += len(kept)
+        self._committed_text += "".join(_bare(row) for row in kept)
+        self.region.keep(len(kept))
 
     def _finished(self, text: str) -> RenderableType:
         """Finished blocks, less the rows of the first already committed."""
@@ -145,6 +162,7 @@ class MarkdownStream:
 
     def _live_rows(self) -> tuple[list[Row], list[Row]]:
         """The region's rows, and the tail's rows that leave it (to print)."""
+        self._shown = []
         if not self.region.active:
             return [], []
         footer = self._footer_rows()
@@ -176,13 +194,17 @@ class MarkdownStream:
         if rest is rows:  # none of it printed yet, or the block changed: all of it shows
             self._committed_text, self._committed = "", 0
         if len(rest) <= room:
+            self._shown = rest
             return rest, []
         leaving = rest[:-room]
         self._committed += len(leaving)
         self._committed_text += "".join(_bare(row) for row in leaving)
-        return rest[-room:], leaving
+        self._shown = rest[-room:]
+        return self._shown, leaving
 
     def finish(self) -> None:
+        if self.region.spilled():
+            self._keep_shown()
         self.region.stop()
         rest = "".join(self._pending) + self.splitter.tail
         self._pending.clear()
@@ -226,7 +248,7 @@ def _after(row: Row, n: int) -> Row:
             continue
         cut = 0
         while cut < len(seg.text) and n > 0:
-            n -= not seg.text[cut].isspace()
+            n -= seg.text[cut] not in _NOT_BARE_CHARS  # counted as _bare counts
             cut += 1
         if cut < len(seg.text):
             out.append(Segment(seg.text[cut:], seg.style))
@@ -239,7 +261,8 @@ def _after(row: Row, n: int) -> Row:
     return out
 
 
-_NOT_BARE = str.maketrans("", "", " \t\n*_`~")
+_NOT_BARE_CHARS = " \t\n*_`~"
+_NOT_BARE = str.maketrans("", "", _NOT_BARE_CHARS)
 
 
 def _bare(row: Row) -> str:
