@@ -219,7 +219,7 @@ async def _script(
     lines = read_lines(stream)
     first = await first_line(lines)
     if first is None:
-        return 0  # nothing to run: no data dir, no session, no server asked
+        return 0  # nothing to run: no session opened or made, no server asked
     try:
         await client.start()
         if isinstance(out, JsonScriptOutput):
