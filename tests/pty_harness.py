@@ -95,8 +95,22 @@ class Term:
                 raise AssertionError("the shell did not exit")
             with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
                 self._take(self.child.read_nonblocking(65536, timeout=0.1))
+        self.drain()
         self.child.wait()
         return int(self.child.exitstatus)
+
+    def drain(self) -> None:
+        """Take what the terminal still holds after the child ended: output
+        written just before the exit may not have been read yet."""
+        end = time.monotonic() + GUARD
+        while time.monotonic() < end:
+            try:
+                self._take(self.child.read_nonblocking(65536, timeout=0.1))
+            except pexpect.EOF:
+                return
+            except pexpect.TIMEOUT:
+                if not self.child.isalive():
+                    return
 
 
 @contextlib.contextmanager
