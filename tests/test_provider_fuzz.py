@@ -97,6 +97,35 @@ def test_parse_chunk_of_near_chunks(value: dict[str, Any], event: str) -> None:
     check(json.dumps(value), event)
 
 
+def parsed(value: Any, event: str) -> Chunk | str:
+    try:
+        return parse_chunk(json.dumps(value), "fuzz", event)
+    except StreamError as exc:
+        return str(exc).split(": ", 1)[0]  # the kind of error, not the data it quotes
+
+
+@given(
+    st.one_of(st.none(), field_values),
+    st.one_of(st.none(), field_values),
+    st.sampled_from([0, None, 1, True]),
+    events,
+)
+@settings(max_examples=500)
+def test_a_key_that_says_nothing_does_not_change_what_a_delta_says(
+    content: Any, finish: Any, index: Any, event: str
+) -> None:
+    """A delta of its content alone is read by a shortcut (most chunks); with
+    a ``role`` or an unknown key beside it, by the general path: both the
+    same, whatever the values."""
+    choice: dict[str, Any] = {"index": index, "delta": {"content": content}}
+    if finish is not None:
+        choice["finish_reason"] = finish
+    alone = parsed({"choices": [choice]}, event)
+    for extra in ({"role": "assistant"}, {"x_note": 1}, {"tool_calls": None}):
+        other = {**choice, "delta": {**extra, "content": content}}
+        assert parsed({"choices": [other]}, event) == alone
+
+
 @given(st.lists(st.text(max_size=30), max_size=12), st.data())
 def test_sse_reader_is_the_same_however_the_text_is_split(
     lines: list[str], data: st.DataObject

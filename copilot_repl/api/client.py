@@ -109,7 +109,15 @@ IGNORED_CLIENT_OPTIONS = {
 
 
 class CopilotClient:
-    """The session manager."""
+    """The session manager.
+
+    Besides the SDK's options: ``config``, ``env``, ``transport`` (httpx's,
+    for every provider), ``store``, and ``lazy_providers``: by default a
+    session's provider loads what its requests need (httpx and its client)
+    when the session is created or resumed, so that no send, the first one
+    included, pays for it; a front end that may open a session and never
+    send from it (script mode's ``:ls``) passes True, and the first send
+    loads it."""
 
     def __init__(
         self,
@@ -119,6 +127,7 @@ class CopilotClient:
         env: Mapping[str, str] | None = None,
         transport: Any = None,
         store: Store | None = None,
+        lazy_providers: bool = False,
         **kw: Any,
     ) -> None:
         given = merged(options, kw)
@@ -154,6 +163,7 @@ class CopilotClient:
         # the command line's shell read the data dir already (its first frame)
         self.store = Store(self.config.data_dir) if store is None else store
         self._transport = transport
+        self._lazy_providers = lazy_providers
         self._providers: dict[str, Provider] = {}
         # requests about to leave, which this client's streaming replies let
         # out first (providers/priority.py)
@@ -275,6 +285,7 @@ class CopilotClient:
         )
         session._emit(SessionEvent(SessionEventType.SESSION_START, start, name))
         self.lifecycle("session.created", name)
+        self._prepare(session)
         return session
 
     async def resume_session(
@@ -304,6 +315,7 @@ class CopilotClient:
             selected_model=session.model.partition(":")[2],
         )
         session._emit(SessionEvent(SessionEventType.SESSION_RESUME, resumed, session_id))
+        self._prepare(session)
         return session
 
     def _subscribe(self, session: CopilotSession, opts: Mapping[str, Any]) -> None:
@@ -510,6 +522,17 @@ class CopilotClient:
                 data_dir=self.config.data_dir,
             )
         return self._providers[name]
+
+    def _prepare(self, session: CopilotSession) -> None:
+        """The session's provider loads what a request needs (httpx) now: a
+        send, the first one too, only builds and sends its request."""
+        if self._lazy_providers:
+            return
+        try:
+            provider = self.provider(session.model.partition(":")[0])
+        except ReplError:
+            return  # an unknown provider: the first prompt says so
+        provider.prepare()
 
     def warm(self, session: CopilotSession | None) -> None:
         """Get the provider of the session a front end opened ready for the

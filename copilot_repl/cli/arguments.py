@@ -390,7 +390,8 @@ def make_client(
     from copilot_repl.api.client import CopilotClient
 
     cfg = make_config(args, env) if config is None else config
-    client = CopilotClient(config=cfg, env=env, store=store)
+    # lazy: a session opened to be listed or exported never loads httpx
+    client = CopilotClient(config=cfg, env=env, store=store, lazy_providers=True)
     client.store.ensure()  # a data dir that cannot be made or entered: one line, exit 2
     return client
 

@@ -94,6 +94,11 @@ class Provider:
         """Get ready for a first prompt in the background (a session using
         this provider was opened); called with the event loop running."""
 
+    def prepare(self) -> None:
+        """Load, now, what any request needs and costs nothing to hold (a
+        session using this provider was created or resumed): the first send
+        does not pay for it. A failure is not said here: the send says it."""
+
     def insecure_host(self) -> str | None:
         """The host an API key would go to in clear text, if not yet allowed."""
         return None

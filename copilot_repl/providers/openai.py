@@ -12,6 +12,7 @@ carries the API key or URL userinfo (``security.redact``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import ssl
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from copilot_repl.errors import (
     ModelNotFound,
     ProviderError,
     RateLimited,
+    ReplError,
     ServerError,
     StreamError,
     UsageError,
@@ -151,6 +153,13 @@ class OpenAIProvider(Provider):
                 verify=_plain_http_context() if url.scheme == "http" else True,
             )
         return self._client
+
+    def prepare(self) -> None:
+        """httpx and the client (~25-70 ms, more when httpx's own command line
+        loads with it) are loaded when a session is opened, not in the first
+        send; a missing key or bad URL is said by that send."""
+        with contextlib.suppress(ReplError):
+            self._http()
 
     def _redacted(self, exc: ProviderError) -> ProviderError:
         """``exc`` on one clean line, without the key, key-shaped values or URL
@@ -397,52 +406,62 @@ class OpenAIProvider(Provider):
         return False
 
     def _take(self, event: str, data: str, on_delta: DeltaFn, got: _Received) -> bool:
-        """Apply one event to ``got``; True at the end of the stream."""
+        """Apply one event to ``got``; True at the end of the stream. Once per
+        streamed piece: each step is taken only when the chunk carries it."""
         if data.strip() == "[DONE]":
             return True
-        chunk = parse_chunk(
-            data,
-            self.config.name,
-            event,
-            started=got.started,
-            merge_choices=self.config.merge_choices,
-        )
-        got.started = got.started or chunk.progress
-        got.progress += chunk.progress
-        got.reasoning += chunk.reasoning
-        if got.reasoning > self.config.max_reply_chars:
-            raise StreamError(
-                f"the reasoning from {self.config.name} passed "
-                f"{self.config.max_reply_chars:,} characters and was cut "
-                f"(max_reply_chars in [providers.{self.config.name}])"
-            )
+        cfg = self.config
+        chunk = parse_chunk(data, cfg.name, event, got.started, cfg.merge_choices)
+        if chunk.progress:
+            got.started = True
+            got.progress += 1
+        if chunk.reasoning:
+            got.reasoning += chunk.reasoning
+            if got.reasoning > cfg.max_reply_chars:
+                raise StreamError(
+                    f"the reasoning from {cfg.name} passed {cfg.max_reply_chars:,} "
+                    f"characters and was cut (max_reply_chars in [providers.{cfg.name}])"
+                )
         if chunk.completion_tokens is not None:
             got.completion_tokens = chunk.completion_tokens
         if chunk.prompt_tokens is not None:
             got.prompt_tokens = chunk.prompt_tokens
-        got.finish = chunk.finish or got.finish
-        for index, ident, name, args in chunk.tool_calls or ():
+        if chunk.finish:
+            got.finish = chunk.finish
+        if chunk.tool_calls:
+            self._take_calls(chunk.tool_calls, got)
+        text = chunk.text
+        if text:
+            room = cfg.max_reply_chars - got.chars
+            if len(text) > room:
+                self._cut(text, room, on_delta, got)
+            got.parts.append(text)
+            got.chars += len(text)
+            on_delta(text)
+        return False
+
+    def _take_calls(self, pieces: list[tuple[int, str, str, str]], got: _Received) -> None:
+        cfg = self.config
+        for index, ident, name, args in pieces:
             got.call_piece(index, ident, name, args)
             got.chars += len(args)
-            if got.chars > self.config.max_reply_chars:
+            if got.chars > cfg.max_reply_chars:
                 raise StreamError(
-                    f"the tool calls from {self.config.name} passed "
-                    f"{self.config.max_reply_chars:,} characters "
-                    f"(max_reply_chars in [providers.{self.config.name}])"
+                    f"the tool calls from {cfg.name} passed {cfg.max_reply_chars:,} "
+                    f"characters (max_reply_chars in [providers.{cfg.name}])"
                 )
-        if chunk.text:
-            room = self.config.max_reply_chars - got.chars
-            text = chunk.text[: max(room, 0)]
-            if text:
-                got.parts.append(text)
-                got.chars += len(text)
-                on_delta(text)
-            if len(chunk.text) > room:
-                raise StreamError(
-                    f"the reply from {self.config.name} passed {self.config.max_reply_chars:,} "
-                    f"characters and was cut (max_reply_chars in [providers.{self.config.name}])"
-                )
-        return False
+
+    def _cut(self, text: str, room: int, on_delta: DeltaFn, got: _Received) -> NoReturn:
+        """A piece past ``max_reply_chars``: what fits is kept, then the error."""
+        cfg = self.config
+        if room > 0:
+            got.parts.append(text[:room])
+            got.chars += room
+            on_delta(text[:room])
+        raise StreamError(
+            f"the reply from {cfg.name} passed {cfg.max_reply_chars:,} characters "
+            f"and was cut (max_reply_chars in [providers.{cfg.name}])"
+        )
 
     async def _raise_status(self, resp: httpx.Response, model: str) -> NoReturn:
         msg = _error_message(await _read_capped(resp), resp.status_code)

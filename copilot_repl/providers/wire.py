@@ -39,7 +39,7 @@ def _loads(data: str) -> Any:
     return obj if end == len(data) else json.loads(data)
 
 
-@dataclass
+@dataclass(slots=True)
 class Chunk:
     """What one ``chat.completion.chunk`` says."""
 
@@ -154,7 +154,7 @@ class SSEReader:
 
 
 def parse_chunk(
-    data: str, name: str, event: str = "", *, started: bool = False, merge_choices: bool = False
+    data: str, name: str, event: str = "", started: bool = False, merge_choices: bool = False
 ) -> Chunk:
     """One event's data as a ``Chunk``; ``StreamError`` for anything that is
     not a chunk (or an error the server reports). ``merge_choices``: the
@@ -204,7 +204,7 @@ def _apply_choice(choice: Any, chunk: Chunk, name: str, data: str, merge: bool =
     if text is not None:
         if not isinstance(text, str):
             _malformed(name, data, "content is not a string")
-        if _SURROGATE.search(text):
+        if not text.isascii() and _SURROGATE.search(text):
             _malformed(name, data, "content is not valid Unicode")
         chunk.text += text
     finish = choice.get("finish_reason")
@@ -212,6 +212,9 @@ def _apply_choice(choice: Any, chunk: Chunk, name: str, data: str, merge: bool =
         if not isinstance(finish, str):
             _malformed(name, data, "finish_reason is not a string")
         chunk.finish = finish
+    if text is not None and len(delta) == 1:  # most chunks: the content alone
+        chunk.progress = chunk.progress or bool(text or finish or chunk.tool_calls)
+        return
     calls = delta.get("tool_calls")
     if calls is not None:
         _apply_tool_calls(calls, chunk, name, data, offset)
