@@ -526,26 +526,25 @@ class CopilotClient:
     def _prepare(self, session: CopilotSession) -> None:
         """The session's provider loads what a request needs (httpx) now: a
         send, the first one too, only builds and sends its request."""
-        if self._lazy_providers:
-            return
-        try:
-            provider = self.provider(session.model.partition(":")[0])
-        except ReplError:
-            return  # an unknown provider: the first prompt says so
-        provider.prepare()
+        provider = None if self._lazy_providers else self._provider_of(session)
+        if provider is not None:
+            provider.prepare()
 
     def warm(self, session: CopilotSession | None) -> None:
         """Get the provider of the session a front end opened ready for the
         first prompt, in the background: the embedded model's server starts
         loading now, not at the first Enter. Other providers do nothing, and
         nothing starts for a session that does not use the embedded model."""
-        if session is None:
-            return
+        provider = None if session is None else self._provider_of(session)
+        if provider is not None:
+            provider.warm()
+
+    def _provider_of(self, session: CopilotSession) -> Provider | None:
+        """``session``'s provider; None for an unknown one (its first prompt says so)."""
         try:
-            provider = self.provider(session.model.partition(":")[0])
+            return self.provider(session.model.partition(":")[0])
         except ReplError:
-            return  # an unknown provider: the first prompt says so
-        provider.warm()
+            return None
 
     def slot(self, name: str) -> asyncio.Semaphore:
         if name not in self._slots:
