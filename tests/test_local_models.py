@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import run_proc
+from helpers import new_store, session_records
 
 
 def test_a_one_shot_naming_a_model_the_embedded_one_is_not_is_refused(home: Path) -> None:
@@ -41,3 +42,17 @@ def test_a_model_file_of_one_s_own_may_have_any_name(home: Path, tmp_path: Path)
         "copilot-repl: main uses local:mine",
         "copilot-repl: main uses local:other",
     ]
+
+
+def test_a_session_saved_under_another_embedded_name_is_refused_at_its_prompt(home: Path) -> None:
+    """Saved as local:gpt-4o before the refusal: it still opens, but its
+    prompt is refused in one line, unsaved, with nothing started."""
+    new_store(home, "main", model="local:gpt-4o")
+    before = session_records(home, "main")
+    r = run_proc([], stdin="hello\n:model\n")
+    assert r.code == 1
+    errors = [line for line in r.err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "local:smollm2, not local:gpt-4o" in errors[0], r.err
+    assert "starting local model" not in r.err and r.out == ""
+    assert r.err.splitlines()[-1] == "copilot-repl: main uses local:gpt-4o"
+    assert session_records(home, "main") == before

@@ -377,6 +377,9 @@ class CopilotSession:
     def _submit(self, opts: SendOptions) -> Turn:
         self._check_connected()
         self.refresh()  # a session deleted by another process fails here, at once
+        # a model no provider can answer (its provider gone from the config, or
+        # saved as local:OTHER before the embedded model's one name was checked)
+        self._client.provider_config(self.model)
         turn = Turn(self.session_id, self.model, prompt=opts.prompt, mode=opts.mode)
         turn.images = opts.images
         turn.headers = opts.headers
