@@ -3,6 +3,7 @@ real pseudo-terminal drawn on a pyte screen. Timeouts are guards."""
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pexpect
 import pytest
 from conftest import run_proc
 from fakeserver import FakeServer
+from helpers import new_store
+
+from copilot_repl.cli.launch import pick
 
 pyte = pytest.importorskip("pyte")
 
@@ -64,3 +68,21 @@ def test_ctrl_d_or_ctrl_c_at_the_question_ends_the_line(
         assert x == 0 and "resume which" in screen.screen.display[y - 1], screen.display
     finally:
         screen.close()
+
+
+class InterruptedAtFlush(io.StringIO):
+    """A terminal whose Ctrl-C arrives as the question reaches it: Python
+    raises KeyboardInterrupt at the next step, before the read begins (a
+    loaded machine makes that moment long; the pty test above met it)."""
+
+    def flush(self) -> None:
+        super().flush()
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_as_soon_as_the_question_shows_still_ends_the_line(home: Path) -> None:
+    store = new_store(home, "s1")
+    out = InterruptedAtFlush()
+    with pytest.raises(KeyboardInterrupt):
+        pick(store, store.summaries(), io.StringIO("1\n"), out)
+    assert out.getvalue().endswith("resume which (number or name; Enter: none)? \n")

@@ -88,9 +88,9 @@ def pick(store: Store, recent: list[Summary], stdin: IO[Any], stdout: IO[str]) -
         stdout.write(said[: cols - 1] + "\n")
     for lines in reversed(entries):  # the newest next to the question
         stdout.write("".join(line + "\n" for line in lines))
-    stdout.write("resume which (number or name; Enter: none)? ")
-    stdout.flush()
-    try:
+    try:  # a Ctrl-C as soon as the question shows lands here too
+        stdout.write("resume which (number or name; Enter: none)? ")
+        stdout.flush()
         line = str(stdin.readline())
     except KeyboardInterrupt:
         stdout.write("\n")  # the next prompt on a line of its own
