@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # example take 300 ms); speed is measured in bench/.
 settings.register_profile("copilot-repl", deadline=None)
 settings.load_profile("copilot-repl")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The programs the tests start in pseudo-terminals stand for a person at
+    a terminal, whose Ctrl-C interrupts. A test run started in the background
+    (``cmd &`` in a script) ignores SIGINT, and its children would inherit
+    that: Ctrl-C at the ``-r`` question was then ignored."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
