@@ -8,7 +8,9 @@ interpreter:
     python bench/many_users.py stream N DELTAS URL
         N sessions each send one prompt at once and wait for its reply of
         DELTAS deltas: the wall time from the first send to the last reply
-        (and the process's CPU time over it).
+        (and the process's CPU time over it). The sessions are created
+        before, which loads their provider's HTTP client, as the floor
+        makes its client before its clock starts.
     python bench/many_users.py floor N DELTAS URL
         The floor of ``stream``: N concurrent bare async httpx streams of the
         same request (httpx.AsyncClient, aiter_lines, json.loads per event).
