@@ -104,6 +104,19 @@ class Screen:
         with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
             self.stream.feed(self.child.read_nonblocking(65536, timeout=timeout))
 
+    def ended(self) -> None:
+        """Read until the program has exited and the terminal holds nothing
+        more: output written just before the exit is on the screen too."""
+        end = time.monotonic() + GUARD
+        while time.monotonic() < end:
+            try:
+                self.stream.feed(self.child.read_nonblocking(65536, timeout=0.1))
+            except pexpect.EOF:
+                return
+            except pexpect.TIMEOUT:
+                continue
+        raise AssertionError(f"the program did not end; the screen:\n{self.display}")
+
     @property
     def display(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display)

@@ -100,8 +100,7 @@ def test_a_one_shot_taller_than_the_screen_is_in_the_scrollback_once(
     screen = Screen(server.url, home, 12, 80, args=["-p", "go"])
     try:
         screen.wait(lambda: newest(screen.display) >= 100, "word 100")
-        screen.wait(lambda: not screen.child.isalive(), "the end")
-        screen.pump(0.2)
+        screen.ended()
         assert_once_each(screen.transcript(), 300)
     finally:
         screen.close()
@@ -115,8 +114,7 @@ def test_an_error_mid_stream_is_one_line_under_the_partial_reply(
     server.queue(Reply(text=words(200), delay=0.002, fault="drop"))
     screen = Screen(server.url, home, 12, 80, args=["-p", "go"])
     try:
-        screen.wait(lambda: not screen.child.isalive(), "the end")
-        screen.pump(0.2)
+        screen.ended()
         text = screen.transcript()
         assert "copilot-repl: error:" in text, text
         before = text[: text.index("copilot-repl: error:")]
