@@ -92,13 +92,4 @@ def from_cache(name: str, hit: Any, key: list[int], mtime: float) -> Summary | N
     for field_name, kind in _CACHED:
         if type(hit.get(field_name)) is not kind:
             return None
-    return Summary(
-        name,
-        hit["model"],
-        hit["messages"],
-        mtime,
-        hit["created"],
-        hit["origin"],
-        hit["cwd"],
-        hit["first_prompt"],
-    )
+    return Summary(name=name, modified=mtime, **{field: hit[field] for field, _ in _CACHED})

@@ -350,23 +350,14 @@ def vacuum(store: Store, name: str) -> Purged:
             kept = compact.current(compact.scan_file(fd), messages)
             tail = [kept.record()] if kept is not None else []
             head = files.first_line(fd, limit=size + 1)
-            same = _holds(
-                fd,
-                size,
-                (
-                    dumps(r)
-                    for r in chain(
-                        [_header(head, loaded.data, new_id=False)],
-                        (message_record(m) for m in messages),
-                        tail,
-                    )
-                ),
-            )
+
+            def records(new_id: bool) -> Iterable[dict[str, Any]]:
+                header = _header(head, loaded.data, new_id=new_id)
+                return chain([header], (message_record(m) for m in messages), tail)
+
+            same = _holds(fd, size, (dumps(r) for r in records(new_id=False)))
             if not same:  # a new file: a new id, so no reader takes it for the old one
-                records = chain(
-                    [_header(head, loaded.data)], (message_record(m) for m in messages), tail
-                )
-                files.write_atomic(path, (dumps(check_record(r)) for r in records))
+                files.write_atomic(path, (dumps(check_record(r)) for r in records(new_id=True)))
                 index.remove(store.root, head)
     except OSError as exc:
         raise StoreError(f"cannot rewrite {path}: {why(exc)}") from None

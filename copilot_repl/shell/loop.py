@@ -473,10 +473,14 @@ class Shell:
         a time (it does the editing); a pipe, as typed. A paste the terminal
         marks is text (its newlines and tabs too), as at the prompt; a file's
         path pasted alone on an empty line becomes ``:file PATH``."""
-        for ch in text:
+        i = 0
+        while i < len(text):
             if self._pasted is not None:
-                self._paste_key(ch)
-            elif ch in "\r\n":
+                i = self._paste_keys(text, i)
+                continue
+            ch = text[i]
+            i += 1
+            if ch in "\r\n":
                 if self._partial.endswith("\x1b"):  # Esc Enter: a newline in the prompt
                     self._partial = self._partial[:-1] + "\n"
                     continue
@@ -497,16 +501,22 @@ class Shell:
                     self._partial = self._partial[: -len(PASTE_START)]
                     self._pasted = ""
 
-    def _paste_key(self, ch: str) -> None:
-        """One character of a marked paste (``_keys``)."""
-        pasted = (self._pasted or "") + ("\n" if ch == "\r" else ch)
-        if not pasted.endswith(PASTE_END):
+    def _paste_keys(self, text: str, i: int) -> int:
+        """The keys of a marked paste from ``text[i:]`` (``_keys``), taken a
+        read at a time, not a key at a time; returns where the paste's end
+        leaves ``text`` (its length, if the paste goes on)."""
+        before = self._pasted or ""
+        pasted = before + text[i:].replace("\r", "\n")  # as long: indexes stay
+        # its first end: none within what came before (it would have ended there)
+        end = pasted.find(PASTE_END, max(len(before) - len(PASTE_END) + 1, 0))
+        if end < 0:
             self._pasted = pasted
-            return
+            return len(text)
         self._pasted = None
-        pasted = pasted[: -len(PASTE_END)].replace("\r\n", "\n")
-        path = dropped_file(pasted) if not self._partial else None
-        self._partial += pasted if path is None else f":file {shlex.quote(path)}"
+        body = pasted[:end]
+        path = dropped_file(body) if not self._partial else None
+        self._partial += body if path is None else f":file {shlex.quote(path)}"
+        return i + end + len(PASTE_END) - len(before)
 
     def _typed_ahead(self, text: str) -> None:
         """A line typed while another runs. A prompt for the current session
